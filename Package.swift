@@ -1,0 +1,109 @@
+// swift-tools-version: 6.1
+//
+// salabel: labeled IPsec on Linux. The layout of Sources/ follows the architecture:
+//   Sources/Contexts          security contexts, MLS levels and ranges (shared value types)
+//   Sources/Engine/Policy     the kernel policy language: lexer, parser, compiler to a policy database
+//   Sources/Engine/Server     the decision engine: security server, AVC, audit records, association API
+//   Sources/Engine/KernelBackend  the same decisions asked of the running kernel (libselinux)
+//   Sources/Manager           the xfrm netlink manager (libmnl)
+//   Sources/DataPlane         the userspace ESP data plane (libcrypto)
+//   Sources/CLI               the `salabel` command
+//   Sources/CLibraries        one system-library target per C library, each imported by one Swift module
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "salabel",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "salabel", targets: ["salabel"]),
+        .library(name: "SecurityContexts", targets: ["SecurityContexts"]),
+        .library(name: "SELinuxPolicy", targets: ["SELinuxPolicy"]),
+        .library(name: "DecisionEngine", targets: ["DecisionEngine"]),
+        .library(name: "SELinuxKernel", targets: ["SELinuxKernel"]),
+        .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
+        .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries, through pkg-config. Each is imported by exactly one Swift module.
+        .systemLibrary(
+            name: "CSELinux", path: "Sources/CLibraries/CSELinux", pkgConfig: "libselinux",
+            providers: [.apt(["libselinux1-dev"])]),
+        .systemLibrary(
+            name: "CMnl", path: "Sources/CLibraries/CMnl", pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", path: "Sources/CLibraries/CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+
+        // Shared value types.
+        .target(name: "SecurityContexts", path: "Sources/Contexts", swiftSettings: swiftSettings),
+
+        // The decision engine.
+        .target(
+            name: "SELinuxPolicy", dependencies: ["SecurityContexts"], path: "Sources/Engine/Policy",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "DecisionEngine",
+            dependencies: ["SecurityContexts", "SELinuxPolicy", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Engine/Server",
+            resources: [.embedInCode("Resources/default-policy.conf")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SELinuxKernel", dependencies: ["CSELinux", "SecurityContexts", "DecisionEngine"],
+            path: "Sources/Engine/KernelBackend", swiftSettings: swiftSettings),
+
+        // The xfrm manager's socket layer and the data plane's crypto layer.
+        .target(
+            name: "NetlinkSocket", dependencies: ["CMnl"], path: "Sources/Manager/NetlinkSocket",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "ESPCrypto", dependencies: ["CCrypto"], path: "Sources/DataPlane/Crypto",
+            swiftSettings: swiftSettings),
+
+        // The command-line tool.
+        .executableTarget(
+            name: "salabel",
+            dependencies: [
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/CLI", swiftSettings: swiftSettings),
+
+        // Test-only reference: libsepol (static, for its policydb internals) behind a small C API.
+        .target(
+            name: "SepolOracle", path: "Tests/Oracle/SepolOracle",
+            linkerSettings: [.unsafeFlags(["-l:libsepol.a"])]),
+
+        // Benchmarks, side by side with libsepol: `swift run -c release salabel-bench`.
+        .executableTarget(
+            name: "salabel-bench",
+            dependencies: ["SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SepolOracle"],
+            path: "Benchmarks/EngineBench", swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "SecurityContextsTests", dependencies: ["SecurityContexts"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SELinuxPolicyTests", dependencies: ["SELinuxPolicy", "SecurityContexts"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DecisionEngineTests",
+            dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SELinuxKernel"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SepolOracle"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,2 @@
+#pragma once
+int sepol_oracle_placeholder(void);
