@@ -16,13 +16,16 @@ public struct AccessDecision: Sendable, Hashable {
     public var auditDeny: [String]
     /// The source domain is permissive (a `permissive` type): denials are audited but not enforced.
     public var permissiveDomain: Bool
+    /// Permissions (or the whole class) unknown to the policy are allowed (`handle_unknown allow`).
+    public var unknownAllowed: Bool
 
-    public init(objectClass: String, allowed: [String], auditAllow: [String], auditDeny: [String], permissiveDomain: Bool) {
+    public init(objectClass: String, allowed: [String], auditAllow: [String], auditDeny: [String], permissiveDomain: Bool, unknownAllowed: Bool = false) {
         self.objectClass = objectClass
         self.allowed = allowed
         self.auditAllow = auditAllow
         self.auditDeny = auditDeny
         self.permissiveDomain = permissiveDomain
+        self.unknownAllowed = unknownAllowed
     }
 }
 

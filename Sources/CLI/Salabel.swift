@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// `salabel`: labeled IPsec on Linux.
+@main
+struct Salabel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "salabel",
+        abstract: "Labeled IPsec on Linux: SELinux contexts on IPsec SAs, and the decisions that govern them.",
+        discussion: """
+            The decision engine (salabel policy …) loads an SELinux policy in the kernel policy language
+            (the embedded default when --policy is not given) and answers as the kernel's security server.
+            """,
+        version: "0.1.0",
+        subcommands: [PolicyCommand.self, DemoCommand.self])
+}
+
+/// Exit statuses shared by the decision commands.
+enum Status {
+    /// Every requested permission granted (or a query answered).
+    static let allowed: Int32 = 0
+    /// At least one requested permission denied.
+    static let denied: Int32 = 1
+    /// The question could not be answered: bad context, class, policy or arguments.
+    static let error: Int32 = 2
+}
