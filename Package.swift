@@ -90,7 +90,8 @@ let package = Package(
             path: "Benchmarks/EngineBench", swiftSettings: swiftSettings),
 
         .testTarget(
-            name: "SecurityContextsTests", dependencies: ["SecurityContexts"], swiftSettings: swiftSettings),
+            name: "SecurityContextsTests", dependencies: ["SecurityContexts"], exclude: ["Reference"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "SELinuxPolicyTests", dependencies: ["SELinuxPolicy", "SecurityContexts"],
             swiftSettings: swiftSettings),

@@ -1,6 +1,17 @@
 // libmnl and the kernel's netlink/xfrm headers, imported by exactly one Swift module: NetlinkSocket.
 #pragma once
+// glibc's socket and <netinet/in.h> first: <linux/libc-compat.h> then leaves struct in6_addr and
+// sockaddr_in6 to glibc, so this module and SwiftGlibc do not define them twice (which breaks any
+// Swift module that sees both, e.g. a test importing Foundation and NetlinkSocket).
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
-#include <sys/socket.h>
+#include <linux/sched.h>     // CLONE_NEWNET, for setns(2)
+
+// glibc declares setns(2) only under _GNU_SOURCE, and Swift's Glibc module is built without it, so
+// the function is invisible to Swift. This is the same prototype as glibc's <bits/sched.h>; a
+// repeated compatible declaration is harmless when _GNU_SOURCE is defined. No code is compiled here:
+// the symbol comes from libc.
+extern int setns(int fd, int nstype);

@@ -199,6 +199,9 @@ public enum StatementKind: Sendable {
     case typeBounds(bounding: String, bounded: [String])
     /// `permissive TYPE;`
     case permissive(String)
+    /// `neveraudit TYPE;` (checkpolicy 3.9 and later): no access of the domain is audited.
+    /// Added by the parser: the language has it and the AST had no case for it.
+    case neverAudit(String)
 
     // Booleans and conditionals.
     /// `bool NAME true|false;` (and `tunable NAME true|false;`, with `isTunable`).
@@ -221,6 +224,14 @@ public enum StatementKind: Sendable {
     // RBAC and users.
     /// `role NAME [types TYPES];`
     case role(name: String, types: NameSet?)
+    /// `role NAME, ATTRIBUTES;`: declares the role (as `role NAME;` does) and adds it to role
+    /// attributes. Produced only when at least one attribute is listed; `role NAME;` is
+    /// `.role(name:types: nil)`. Added by the parser: the AST had no place for the attributes.
+    case roleWithAttributes(name: String, attributes: [String])
+    /// `attribute_role NAME;`: declares a role attribute. Added by the parser.
+    case attributeRole(String)
+    /// `roleattribute ROLE ATTRIBUTES;`: adds a role to role attributes. Added by the parser.
+    case roleAttribute(role: String, attributes: [String])
     /// `allow ROLES ROLES;`
     case roleAllow(from: NameSet, to: NameSet)
     /// `role_transition ROLES TYPES[:CLASSES] NEWROLE;` (no classes means `process`).

@@ -19,6 +19,7 @@ public struct PolicyCompiler {
         try compiler.finishDeclarations()
         try compiler.resolve()
         try compiler.checkNeverallows()
+        try compiler.checkLoadable()
         return compiler.db
     }
 
@@ -266,6 +267,15 @@ public struct PolicyCompiler {
             throw PolicyError("\(what) for class \(db.classes[c - 1].name) is already set", at: loc)
         }
         slot = value
+    }
+
+    /// What the kernel (and libsepol) refuse when they read a binary policy, although checkpolicy
+    /// writes it: an empty unconditional rule table (`avtab_read`: "table is empty").
+    func checkLoadable() throws(PolicyError) {
+        let typeRuleCount = db.typeRules.values.reduce(0) { $0 + $1.count }
+        if db.avTable.count + typeRuleCount == 0 {
+            throw PolicyError("the policy has no unconditional allow, auditallow, dontaudit or type rule; the kernel refuses to load an empty rule table")
+        }
     }
 
     // MARK: - Symbols

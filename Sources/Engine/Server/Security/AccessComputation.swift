@@ -165,6 +165,15 @@ public final class PolicySnapshot: Sendable {
         }
     }
 
+    // MARK: - Relabeling (security_validate_transition)
+
+    /// Whether every `validatetrans`/`mlsvalidatetrans` of the class allows relabeling `old` to
+    /// `new` by `task` (`security_validate_transition`: operands 1 are the old context, 2 the new,
+    /// 3 the task).
+    public func validateTransition(old: ResolvedContext, new: ResolvedContext, task: ResolvedContext, classValue c: Int) -> Bool {
+        policy.classes[c - 1].validateTrans.allSatisfy { evaluate($0.expression, old, new, task) }
+    }
+
     // MARK: - Transitions (security_compute_sid + mls_compute_sid)
 
     /// Computes the context of a new process or object (`security_compute_sid`): user, role and type
@@ -181,7 +190,8 @@ public final class PolicySnapshot: Sendable {
         case .transition, .change:
             n.user = cls.defaultUser == .target ? t.user : s.user
         case .member:
-            n.user = cls.defaultUser == .source ? s.user : t.user
+            // The related object's owner, whatever default_user says (security_compute_sid).
+            n.user = t.user
         }
         switch cls.defaultRole {
         case .source: n.role = s.role

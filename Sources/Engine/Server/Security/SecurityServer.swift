@@ -202,6 +202,16 @@ public final class SecurityServer: DecisionBackend, Sendable {
         return context
     }
 
+    /// Whether `task` may relabel an object of the class from `old` to `new` under the class's
+    /// validatetrans rules (`security_validate_transition`). In permissive mode a refusal is
+    /// reported (`false`) but the kernel would not enforce it.
+    public func validateTransition(old: SecurityContext, new: SecurityContext, task: SecurityContext, objectClass: String) throws(DecisionError) -> Bool {
+        let snap = snapshot
+        let o = try snap.policy.resolve(old), n = try snap.policy.resolve(new), t = try snap.policy.resolve(task)
+        guard let c = snap.policy.classValues[objectClass] else { throw .unknownClass(objectClass) }
+        return snap.validateTransition(old: o, new: n, task: t, classValue: c)
+    }
+
     public func validate(_ context: SecurityContext) throws(DecisionError) {
         _ = try snapshot.policy.resolve(context)
     }
