@@ -103,6 +103,7 @@ let package = Package(
             name: "ConformanceTests",
             dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SepolOracle"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["salabel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto"],
             swiftSettings: swiftSettings),

@@ -58,7 +58,7 @@ private func statementKey(_ kind: StatementKind) -> String {
     case .defaultType: return "default_type"
     case .defaultRange: return "default_range"
     case .sensitivity: return "sensitivity"
-    case .dominance: return "dominance"
+    case .dominance, .roleDominance: return "dominance"
     case .category: return "category"
     case .level: return "level"
     case .mlsConstrain: return "mlsconstrain"

@@ -66,6 +66,17 @@ public struct NameSet: Sendable, Hashable {
     public static func single(_ name: String) -> NameSet { NameSet(included: [name]) }
 }
 
+/// One role of a role dominance tree and the roles it dominates.
+public struct RoleDominance: Sendable, Hashable {
+    public var role: String
+    public var dominates: [RoleDominance]
+
+    public init(role: String, dominates: [RoleDominance]) {
+        self.role = role
+        self.dominates = dominates
+    }
+}
+
 /// The kind of a TE access-vector rule.
 public enum AVRuleKind: String, Sendable, Hashable {
     case allow, auditallow, auditdeny, dontaudit, neverallow
@@ -169,6 +180,9 @@ public enum StatementKind: Sendable {
     case sensitivity(name: String, aliases: [String])
     /// `dominance { s0 s1 ... }`: the order of sensitivities, lowest first.
     case dominance([String])
+    /// `dominance { role r1 { role r2; } }`: role dominance (deprecated in checkpolicy, still
+    /// honored by it and by the kernel's `r1 dom r2` constraint primaries).
+    case roleDominance([RoleDominance])
     /// `category NAME [alias ALIASES];`
     case category(name: String, aliases: [String])
     /// `level SENS[:CATS];`: the categories allowed with a sensitivity.

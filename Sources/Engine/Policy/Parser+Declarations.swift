@@ -131,16 +131,40 @@ extension Parser {
         return try parseNameList("an alias name or '{' after 'alias'")
     }
 
-    /// `dominance NAME` or `dominance { NAMES }` (no `;`).
+    /// `dominance NAME` or `dominance { NAMES }` (no `;`), the sensitivity order; or the role
+    /// dominance tree `dominance { role r1 { role r2; } }`.
     mutating func parseDominance() throws(PolicyError) -> StatementKind {
         try advance()
         if token.kind == .leftBrace {
             try advance()
+            if at(.role) {
+                var roots: [RoleDominance] = []
+                while at(.role) { roots.append(try parseRoleDominance()) }
+                try expect(.rightBrace, "'role' or '}' in role dominance")
+                return .roleDominance(roots)
+            }
             let names = try parseIdentifierList("a sensitivity name in dominance")
             try expect(.rightBrace, "a sensitivity name or '}' in dominance")
             return .dominance(names)
         }
         return .dominance([try identifier("a sensitivity name or '{' after 'dominance'")])
+    }
+
+    /// `role NAME;` or `role NAME { role …; … }` inside a role dominance tree.
+    private mutating func parseRoleDominance() throws(PolicyError) -> RoleDominance {
+        try expect(.role, "'role' in role dominance")
+        let name = try identifier("a role name in role dominance")
+        if at(.semicolon) {
+            try advance()
+            return RoleDominance(role: name, dominates: [])
+        }
+        try expect(.leftBrace, "';' or '{' after the role name in role dominance")
+        try enterNesting()
+        var children: [RoleDominance] = []
+        while at(.role) { children.append(try parseRoleDominance()) }
+        leaveNesting()
+        try expect(.rightBrace, "'role' or '}' in role dominance")
+        return RoleDominance(role: name, dominates: children)
     }
 
     /// `level SENS[:CATS];`

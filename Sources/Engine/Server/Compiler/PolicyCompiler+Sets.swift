@@ -106,18 +106,17 @@ extension PolicyCompiler {
         return mask
     }
 
-    /// Role values of a set. Roles have no attributes in the kernel language; `*` is every role.
+    /// Role values of a set; role attributes expand to their member roles; `*` is every role.
     func roleValues(_ set: NameSet, at loc: SourceLocation) throws(PolicyError) -> [Int] {
         var chosen = Bitset(capacity: db.roles.count)
         if set.isAll { for r in db.roles.indices { chosen.insert(r) } }
-        for n in set.included {
-            guard let v = db.roleIndex[n] else { throw PolicyError("unknown role \(n)", at: loc) }
-            chosen.insert(v)
+        func expand(_ n: String) throws(PolicyError) -> Bitset {
+            if let v = db.roleIndex[n] { return Bitset([v]) }
+            if let members = db.roleAttributes[n] { return members }
+            throw PolicyError("unknown role \(n)", at: loc)
         }
-        for n in set.excluded {
-            guard let v = db.roleIndex[n] else { throw PolicyError("unknown role \(n)", at: loc) }
-            chosen.remove(v)
-        }
+        for n in set.included { chosen.formUnion(try expand(n)) }
+        for n in set.excluded { chosen.subtract(try expand(n)) }
         if set.isComplement {
             var comp = Bitset()
             for r in db.roles.indices where !chosen.contains(r) { comp.insert(r) }

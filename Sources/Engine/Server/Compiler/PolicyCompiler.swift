@@ -88,10 +88,22 @@ public struct PolicyCompiler {
                 db.boolIndex[name] = db.bools.count
                 db.bools.append(PolicyBool(name: name, defaultValue: value, isTunable: isTunable))
             case .role(let name, _):
-                if db.roleIndex[name] == nil {
-                    db.roleIndex[name] = db.roles.count
-                    db.roles.append(PolicyRole(name: name, types: Bitset()))
+                if db.roleAttributes[name] == nil { try declareRole(name, at: loc) }
+                deferred.append(st)
+            case .roleWithAttributes(let name, _):
+                try declareRole(name, at: loc)
+                deferred.append(st)
+            case .attributeRole(let name):
+                guard db.roleIndex[name] == nil, db.roleAttributes[name] == nil else {
+                    throw PolicyError("duplicate declaration of role attribute \(name)", at: loc)
                 }
+                db.roleAttributes[name] = Bitset()
+            case .roleDominance(let roots):
+                func declareTree(_ node: RoleDominance) throws(PolicyError) {
+                    try declareRole(node.role, at: loc)
+                    for child in node.dominates { try declareTree(child) }
+                }
+                for root in roots { try declareTree(root) }
                 deferred.append(st)
             case .user(let name, _, _, _):
                 guard db.userIndex[name] == nil else { throw PolicyError("duplicate declaration of user \(name)", at: loc) }
@@ -180,18 +192,39 @@ public struct PolicyCompiler {
 
     mutating func resolve() throws(PolicyError) {
         var userStatements: [PolicyStatement] = []
-        // Roles first: users refer to them.
+        // Role attributes, then role types (an attribute's types go to its members), then role
+        // dominance (a role has the types of the roles it dominates): users refer to all of it.
+        for st in deferred {
+            switch st.kind {
+            case .roleWithAttributes(let name, let attributes):
+                for a in attributes { try addRole(name, toAttribute: a, at: st.location) }
+            case .roleAttribute(let role, let attributes):
+                for a in attributes { try addRole(role, toAttribute: a, at: st.location) }
+            default: break
+            }
+        }
+        // Every declared role dominates itself; object_r, which the policy does not declare,
+        // dominates nothing (checkpolicy writes its dominance bitmap empty, and the kernel reads it).
+        for i in db.roles.indices where i != 0 { db.roles[i].dominates = Bitset([i]) }
         for st in deferred {
             if case .role(let name, let types) = st.kind, let types {
                 let set = try concreteTypes(types, at: st.location)
-                db.roles[db.roleIndex[name]!].types.formUnion(set)
+                for r in try roleValues(.single(name), at: st.location) { db.roles[r].types.formUnion(set) }
+            }
+        }
+        for st in deferred {
+            if case .roleDominance(let roots) = st.kind {
+                for root in roots { _ = compileDominance(root) }
             }
         }
         for st in deferred {
             let loc = st.location
             switch st.kind {
-            case .role: break
+            case .role, .roleWithAttributes, .roleAttribute, .roleDominance: break
             case .user: userStatements.append(st)
+            case .neverAudit(let name):
+                let t = try typeValue(name, at: loc, allowAttribute: false)
+                db.types[t].isNeverAudit = true
             case .expandAttribute(let attributes, _):
                 for a in attributes {
                     guard let v = db.typeIndex[a], db.types[v].isAttribute else { throw PolicyError("unknown attribute \(a)", at: loc) }
@@ -276,6 +309,34 @@ public struct PolicyCompiler {
         if db.avTable.count + typeRuleCount == 0 {
             throw PolicyError("the policy has no unconditional allow, auditallow, dontaudit or type rule; the kernel refuses to load an empty rule table")
         }
+    }
+
+    // MARK: - Roles
+
+    private mutating func declareRole(_ name: String, at loc: SourceLocation) throws(PolicyError) {
+        guard db.roleAttributes[name] == nil else { throw PolicyError("\(name) is a role attribute, not a role", at: loc) }
+        if db.roleIndex[name] == nil {
+            db.roleIndex[name] = db.roles.count
+            db.roles.append(PolicyRole(name: name, types: Bitset()))
+        }
+    }
+
+    private mutating func addRole(_ role: String, toAttribute attribute: String, at loc: SourceLocation) throws(PolicyError) {
+        guard let r = db.roleIndex[role] else { throw PolicyError("unknown role \(role)", at: loc) }
+        guard db.roleAttributes[attribute] != nil else { throw PolicyError("unknown role attribute \(attribute)", at: loc) }
+        db.roleAttributes[attribute]!.insert(r)
+    }
+
+    /// Gives a role of a dominance tree the roles (and their types) it dominates, recursively;
+    /// returns the role's value.
+    private mutating func compileDominance(_ node: RoleDominance) -> Int {
+        let r = db.roleIndex[node.role]!
+        for child in node.dominates {
+            let c = compileDominance(child)
+            db.roles[r].dominates.formUnion(db.roles[c].dominates)
+            db.roles[r].types.formUnion(db.roles[c].types)
+        }
+        return r
     }
 
     // MARK: - Symbols

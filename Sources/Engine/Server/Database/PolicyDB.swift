@@ -29,6 +29,8 @@ public struct PolicyDB: Sendable {
     /// Roles; index 0 is `object_r`.
     public internal(set) var roles: [PolicyRole] = []
     public internal(set) var roleIndex: [String: Int] = [:]
+    /// Role attributes (`attribute_role`): name → member roles.
+    public internal(set) var roleAttributes: [String: Bitset] = [:]
     /// `allow r1 r2;` pairs, packed as `r1 << 32 | r2`.
     public internal(set) var roleAllows: Set<UInt64> = []
     /// `role_transition`: (role, type, class) key → new role.
@@ -141,12 +143,21 @@ public struct PolicyType: Sendable {
     public var bounds: Int?
     /// `permissive`: denials for this domain are audited but not enforced.
     public var isPermissive: Bool
+    /// `neveraudit`: nothing this domain does is audited.
+    public var isNeverAudit: Bool = false
 }
 
 /// A role and the types it may have.
 public struct PolicyRole: Sendable {
     public var name: String
     public var types: Bitset
+    /// The roles it dominates, itself included (role dominance; `r1 dom r2` in constraints).
+    public var dominates: Bitset = Bitset()
+
+    public init(name: String, types: Bitset) {
+        self.name = name
+        self.types = types
+    }
 }
 
 /// A user: its roles and (with MLS) its default level and range.

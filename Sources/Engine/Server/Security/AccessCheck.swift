@@ -42,7 +42,7 @@ extension AccessVectorCache {
             granted = true
             grant(ssid, tsid, classValue: c, requested, seqno: d.seqno)
         }
-        let audited: UInt32 = denied != 0 ? denied & d.auditDeny : requested & d.auditAllow
+        let audited: UInt32 = d.neverAudit ? 0 : denied != 0 ? denied & d.auditDeny : requested & d.auditAllow
         var record: AuditRecord?
         if audited != 0 {
             let policy = server.snapshot.policy

@@ -12,6 +12,8 @@ public struct AVDecision: Sendable, Hashable {
     public var permissive: Bool
     /// The policy sequence number the decision was computed under.
     public var seqno: UInt32
+    /// The source type is a `neveraudit` type: nothing is audited (`AVD_FLAGS_NEVERAUDIT`).
+    public var neverAudit = false
     /// Permissions that TE rules allowed but a constraint (or MLS constraint) removed.
     public var deniedByConstraint: UInt32 = 0
     /// Process transition permissions removed because no `allow` role rule permits the role change.
@@ -60,6 +62,7 @@ public final class PolicySnapshot: Sendable {
         d.deniedByBounds = masked
         d.allowed &= ~masked
         d.permissive = policy.types[Int(s.type)].isPermissive
+        d.neverAudit = policy.types[Int(s.type)].isNeverAudit
         return d
     }
 
@@ -139,10 +142,13 @@ public final class PolicySnapshot: Sendable {
         case .user: return op == .eq ? s.user == t.user : s.user != t.user
         case .type: return op == .eq ? s.type == t.type : s.type != t.type
         case .role:
-            // A role dominates only itself: the kernel language has no role dominance left.
+            let sd = policy.roles[Int(s.role)].dominates, td = policy.roles[Int(t.role)].dominates
             switch op {
-            case .eq, .dom, .domby: return s.role == t.role
-            case .neq, .incomp: return s.role != t.role
+            case .eq: return s.role == t.role
+            case .neq: return s.role != t.role
+            case .dom: return sd.contains(Int(t.role))
+            case .domby: return td.contains(Int(s.role))
+            case .incomp: return !sd.contains(Int(t.role)) && !td.contains(Int(s.role))
             }
         default:
             guard let sl = s.low, let sh = s.high, let tl = t.low, let th = t.high else { return false }
