@@ -78,6 +78,11 @@ let package = Package(
             ],
             path: "Sources/CLI", swiftSettings: swiftSettings),
 
+        // Examples: small programs a user can read.
+        .executableTarget(
+            name: "association-check", dependencies: ["DecisionEngine", "SecurityContexts"],
+            path: "Examples/association-check", swiftSettings: swiftSettings),
+
         // Test-only reference: libsepol (static, for its policydb internals) behind a small C API.
         .target(
             name: "SepolOracle", path: "Tests/Oracle/SepolOracle",
@@ -103,7 +108,7 @@ let package = Package(
             name: "ConformanceTests",
             dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SepolOracle"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["salabel"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["salabel", "association-check"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto"],
             swiftSettings: swiftSettings),

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for every parser of outside input. Built only with the fuzzer sanitizer:
-//   swift build --package-path Fuzz -c debug --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
-//   Fuzz/.build/debug/FuzzPolicyParser -max_total_time=60 Fuzz/corpus/policy
+//   swift build --package-path Fuzz --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address
+//   .build-fuzz/debug/FuzzPolicyParser -max_total_time=60 -dict=Fuzz/policy.dict /tmp/new Fuzz/corpus/policy
 // (SwiftPM passes the two sanitizers to swiftc as separate `-sanitize=` flags, and the last one
 // wins: without the combined `-Xswiftc` flag the code gets ASan but no coverage instrumentation.)
 // scripts/fuzz runs them all for a bounded time.
@@ -18,6 +18,15 @@ let package = Package(
         .executableTarget(
             name: "FuzzPolicyParser",
             dependencies: [.product(name: "SELinuxPolicy", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // The whole load path: parse, compile, load into a SecurityServer, ask decisions.
+        .executableTarget(
+            name: "FuzzPolicyLoad",
+            dependencies: [
+                .product(name: "DecisionEngine", package: "salabel"),
+                .product(name: "SELinuxPolicy", package: "salabel"),
+                .product(name: "SecurityContexts", package: "salabel"),
+            ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -135,6 +135,14 @@ struct CLITests {
         #expect(r.stdout.contains("All 9 decisions are as the embedded policy intends"))
     }
 
+    /// Examples/association-check, the library used from a small program.
+    @Test func exampleProgram() throws {
+        let example = Self.binary.deletingLastPathComponent().appendingPathComponent("association-check")
+        let r = try Self.run(example, [])
+        #expect(r.status == 0)
+        #expect(r.stdout.hasPrefix("polmatch: granted — allowed\nsendto: granted — allowed\nsetcontext: denied — denied (TERULE)\n"))
+    }
+
     /// The AVC records salabel prints are read by audit2allow and audit2why (policycoreutils), and
     /// audit2why's verdict matches salabel's own reason for each denial.
     @Test func auditToolsReadTheRecords() throws {

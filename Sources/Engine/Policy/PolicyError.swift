@@ -1,4 +1,4 @@
-public import SecurityContexts
+import SecurityContexts
 
 /// A policy that cannot be parsed or compiled. The whole policy is rejected: nothing of it is loaded.
 public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
