@@ -4,11 +4,11 @@ import SELinuxPolicy
 import Testing
 
 /// A bad policy is rejected whole with file:line:column and a precise message. Each case is also
-/// given to checkpolicy (the reference compiler), which must reject it too; the two cases that
+/// given to checkpolicy (the reference compiler), which must reject it too; the one case that
 /// checkpolicy accepts but the kernel refuses to load (an empty rule table) is marked so.
 struct CompilerErrorTests {
     /// A policy in checkpolicy's section order with three places for a case's statements.
-    static func policy(head: String = "", te: String = "allow a_t b_t:file read;", tail: String = "") -> String {
+    static func policy(head: String = "", te: String = "allow a_t b_t:file read;", rbac: String = "", tail: String = "") -> String {
         """
         class file
         sid kernel
@@ -20,6 +20,7 @@ struct CompilerErrorTests {
         \(te)
         role r;
         role r types { a_t b_t };
+        \(rbac)
         user u roles { r };
         \(tail)
         sid kernel u:r:a_t
@@ -48,6 +49,13 @@ struct CompilerErrorTests {
         Case(name: "unknown boolean", text: policy(te: "allow a_t b_t:file read;\nif (nope) { allow a_t a_t:file read; }"), message: "unknown boolean nope", at: "if (nope)"),
         Case(name: "unknown role in a user", text: policy(tail: "user v roles { nope_r };"), message: "unknown role nope_r", at: "user v"),
         Case(name: "unknown policy capability", text: policy(head: "policycap no_such_cap;"), message: "unknown policy capability no_such_cap", at: "policycap"),
+        Case(name: "conditional deeper than checkpolicy evaluates",
+             text: policy(te: "bool b1 true;\nallow a_t b_t:file read;\nif (b1 && (b1 && (b1 && (b1 && (b1 && (b1 && (b1 && (b1 && (b1 && (b1 && b1)))))))))) { allow a_t a_t:file read; }"),
+             message: "checkpolicy and the kernel evaluate at most 10", at: "if ("),
+        Case(name: "typebounds violated", text: policy(te: "allow a_t b_t:file { read write };\nallow b_t b_t:file read;\ntypebounds b_t a_t;"),
+             message: "typebounds violation: a_t is allowed { write } on b_t:file, which its bounding type b_t is not", at: "typebounds"),
+        Case(name: "duplicate role_transition", text: policy(rbac: "role_transition r a_t:file r;\nrole_transition r { a_t b_t }:file r;"),
+             message: "duplicate role_transition", at: "role_transition r { a_t"),
         Case(name: "empty rule table", text: policy(te: ""), message: "empty rule table", at: "", checkpolicyRejects: false),
         Case(name: "constraint deeper than the kernel evaluates",
              text: policy(tail: "constrain file read (u1 == u2 or (t1 == t2 or (r1 == r2 or (t1 == a_t or (t2 == b_t or u1 != u2)))));"),
@@ -75,10 +83,14 @@ struct CompilerErrorTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/checkpolicy")
         p.arguments = ["-o", "/dev/null", path]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
         try p.run()
+        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        #expect((p.terminationStatus != 0) == c.checkpolicyRejects, "\(c.name): checkpolicy exit \(p.terminationStatus)")
+        #expect((p.terminationStatus != 0) == c.checkpolicyRejects, "\(c.name): checkpolicy exit \(p.terminationStatus): \(said)")
+        // checkpolicy must object to the same thing, not to the test policy's syntax.
+        #expect(!said.contains("syntax error"), "\(c.name): \(said)")
     }
 }

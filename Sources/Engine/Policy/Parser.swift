@@ -187,7 +187,7 @@ struct Parser {
     }
 
     /// Statements that are not checkpolicy keywords: `handle_unknown` (checkpolicy's `-U` option)
-    /// and `fscon` (a statement checkpolicy 3.4 and earlier accept).
+    /// and `fscon` (kept raw: salabel does not use it).
     mutating func parseExtensionStatement() throws(PolicyError) -> StatementKind {
         switch lexer.text(token) {
         case "handle_unknown", "HANDLE_UNKNOWN":

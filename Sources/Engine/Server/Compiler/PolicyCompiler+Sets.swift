@@ -64,24 +64,9 @@ extension PolicyCompiler {
 
     /// The class values a set denotes (`*` is every class, `~` the complement).
     func classValueList(_ set: NameSet, at loc: SourceLocation) throws(PolicyError) -> [Int] {
-        var chosen = Bitset(capacity: db.classes.count + 1)
-        if set.isAll {
-            for c in 1...max(db.classes.count, 1) where c <= db.classes.count { chosen.insert(c) }
-        }
-        for n in set.included {
-            guard let v = db.classValues[n] else { throw PolicyError("unknown class \(n)", at: loc) }
-            chosen.insert(v)
-        }
-        for n in set.excluded {
-            guard let v = db.classValues[n] else { throw PolicyError("unknown class \(n)", at: loc) }
-            chosen.remove(v)
-        }
-        if set.isComplement {
-            var comp = Bitset()
-            for c in 1...max(db.classes.count, 1) where c <= db.classes.count && !chosen.contains(c) { comp.insert(c) }
-            chosen = comp
-        }
-        let out = chosen.members
+        let out = try expandNames(set, universe: 1...max(db.classes.count, 1), kind: "class", at: loc) { name in
+            db.classValues[name].map { Bitset([$0]) }
+        }.members.filter { $0 <= db.classes.count }
         guard !out.isEmpty else { throw PolicyError("empty class set", at: loc) }
         return out
     }
@@ -108,38 +93,35 @@ extension PolicyCompiler {
 
     /// Role values of a set; role attributes expand to their member roles; `*` is every role.
     func roleValues(_ set: NameSet, at loc: SourceLocation) throws(PolicyError) -> [Int] {
-        var chosen = Bitset(capacity: db.roles.count)
-        if set.isAll { for r in db.roles.indices { chosen.insert(r) } }
-        func expand(_ n: String) throws(PolicyError) -> Bitset {
-            if let v = db.roleIndex[n] { return Bitset([v]) }
-            if let members = db.roleAttributes[n] { return members }
-            throw PolicyError("unknown role \(n)", at: loc)
-        }
-        for n in set.included { chosen.formUnion(try expand(n)) }
-        for n in set.excluded { chosen.subtract(try expand(n)) }
-        if set.isComplement {
-            var comp = Bitset()
-            for r in db.roles.indices where !chosen.contains(r) { comp.insert(r) }
-            chosen = comp
-        }
-        return chosen.members
+        try expandNames(set, universe: 0...max(db.roles.count - 1, 0), kind: "role", at: loc) { name in
+            if let v = db.roleIndex[name] { return Bitset([v]) }
+            return db.roleAttributes[name]
+        }.members
     }
 
     /// User values of a set.
     func userValues(_ set: NameSet, at loc: SourceLocation) throws(PolicyError) -> Bitset {
-        var chosen = Bitset(capacity: db.users.count)
-        if set.isAll { for u in db.users.indices { chosen.insert(u) } }
-        for n in set.included {
-            guard let v = db.userIndex[n] else { throw PolicyError("unknown user \(n)", at: loc) }
-            chosen.insert(v)
+        guard !db.users.isEmpty || set.included.isEmpty else { throw PolicyError("unknown user \(set.included[0])", at: loc) }
+        return try expandNames(set, universe: 0...max(db.users.count - 1, 0), kind: "user", at: loc) { name in
+            db.userIndex[name].map { Bitset([$0]) }
         }
-        for n in set.excluded {
-            guard let v = db.userIndex[n] else { throw PolicyError("unknown user \(n)", at: loc) }
-            chosen.remove(v)
+    }
+
+    /// The values a set of names denotes over `universe` (roles, users, classes): the included names'
+    /// values less the excluded ones', `*` every value, `~` the complement within `universe`.
+    private func expandNames(_ set: NameSet, universe: ClosedRange<Int>, kind: String, at loc: SourceLocation,
+                             _ lookup: (String) -> Bitset?) throws(PolicyError) -> Bitset {
+        func values(_ name: String) throws(PolicyError) -> Bitset {
+            guard let v = lookup(name) else { throw PolicyError("unknown \(kind) \(name)", at: loc) }
+            return v
         }
+        var chosen = Bitset()
+        if set.isAll { for v in universe { chosen.insert(v) } }
+        for n in set.included { chosen.formUnion(try values(n)) }
+        for n in set.excluded { chosen.subtract(try values(n)) }
         if set.isComplement {
             var comp = Bitset()
-            for u in db.users.indices where !chosen.contains(u) { comp.insert(u) }
+            for v in universe where !chosen.contains(v) { comp.insert(v) }
             chosen = comp
         }
         return chosen

@@ -74,9 +74,12 @@ extension PolicyCompiler {
                     }
                 }
             }
-        case .extendedPermissionRule(_, let sources, let targets, let classes, _, _):
-            // Extended permissions refine ioctl (and similar) decisions only; the access vector is
-            // unchanged. Resolve the names so that a bad rule still rejects the policy.
+        case .extendedPermissionRule(_, let sources, let targets, let classes, let operation, _):
+            // Extended permissions refine ioctl (and netlink message) decisions only; the access
+            // vector is unchanged. Resolve the names so that a bad rule still rejects the policy.
+            guard operation == "ioctl" || operation == "nlmsg" else {
+                throw PolicyError("unknown extended permission operation \(operation) (ioctl or nlmsg)", at: loc)
+            }
             _ = try ruleKeys(sources, at: loc)
             _ = try ruleKeys(targets, at: loc)
             _ = try classValueList(classes, at: loc)
@@ -93,6 +96,17 @@ extension PolicyCompiler {
     mutating func compileConditional(_ expr: ConditionalExpr, _ thenBranch: [PolicyStatement], _ elseBranch: [PolicyStatement], at loc: SourceLocation) throws(PolicyError) {
         var postfix: [ConditionalNode] = []
         try conditionalPostfix(expr, into: &postfix, at: loc)
+        var depth = 0, maxDepth = 0
+        for node in postfix {
+            switch node {
+            case .bool: depth += 1; maxDepth = max(maxDepth, depth)
+            case .not: break
+            default: depth -= 1
+            }
+        }
+        guard maxDepth <= PolicyCompiler.conditionalMaxDepth else {
+            throw PolicyError("conditional expression needs a stack of \(maxDepth); checkpolicy and the kernel evaluate at most \(PolicyCompiler.conditionalMaxDepth)", at: loc)
+        }
         var trueRules = ConditionalRules(), falseRules = ConditionalRules()
         for st in thenBranch { try compileTERule(st, into: &trueRules, conditional: true) }
         for st in elseBranch { try compileTERule(st, into: &falseRules, conditional: true) }
@@ -116,6 +130,59 @@ extension PolicyCompiler {
             try conditionalPostfix(a, into: &out, at: loc); try conditionalPostfix(b, into: &out, at: loc); out.append(.eq)
         case .neq(let a, let b):
             try conditionalPostfix(a, into: &out, at: loc); try conditionalPostfix(b, into: &out, at: loc); out.append(.neq)
+        }
+    }
+
+    /// `COND_EXPR_MAXDEPTH` (checkpolicy `define_conditional`, the kernel's `cond_evaluate_expr`).
+    static let conditionalMaxDepth = 10
+
+    /// typebounds: a bounded type may not be allowed anything its bounding type is not (libsepol
+    /// `bounds_check_types`, which checkpolicy runs): every allow rule that covers the child type is
+    /// compared, per concrete target (its bounding type when bounded), with what the parent gets
+    /// from the unconditional rules (and, for a conditional rule, from its own branch too).
+    func checkTypeBounds() throws(PolicyError) {
+        let bounded = db.types.indices.filter { db.types[$0].bounds != nil }
+        guard !bounded.isEmpty else { return }
+        func concrete(_ v: Int) -> [Int] {
+            db.types[v].isAttribute ? (db.attributeMembers[v]?.members ?? []) : [v]
+        }
+        func allowed(_ s: Int, _ t: Int, _ c: Int, _ extra: AVTable?) -> UInt32 {
+            var out: UInt32 = 0
+            for i in db.typeAttributeMap[s] {
+                for j in db.typeAttributeMap[t] {
+                    let key = AVTable.key(source: Int(i), target: Int(j), classValue: c)
+                    out |= db.avTable.lookup(key)?.allowed ?? 0
+                    out |= extra?.lookup(key)?.allowed ?? 0
+                }
+            }
+            return out
+        }
+        func check(_ entries: [(key: UInt64, entry: AVEntry)], extra: AVTable?) throws(PolicyError) {
+            for child in bounded {
+                let parent = db.types[child].bounds!
+                let childKeys = Set(db.typeAttributeMap[child])
+                for (key, entry) in entries where entry.allowed != 0 {
+                    let s = Int32((key >> 32) & 0xFFFF), t = Int((key >> 16) & 0xFFFF), c = Int(key & 0xFFFF)
+                    guard childKeys.contains(s) else { continue }
+                    for target in concrete(t) {
+                        let missing = entry.allowed & ~allowed(parent, db.types[target].bounds ?? target, c, extra)
+                        if missing != 0 {
+                            let perms = db.permissionNames(missing, classValue: c).joined(separator: " ")
+                            throw PolicyError("typebounds violation: \(db.types[child].name) is allowed { \(perms) } on \(db.types[target].name):\(db.classes[c - 1].name), which its bounding type \(db.types[parent].name) is not", at: boundsLocations[child])
+                        }
+                    }
+                }
+            }
+        }
+        var global: [(key: UInt64, entry: AVEntry)] = []
+        db.avTable.forEach { global.append(($0, $1)) }
+        try check(global, extra: nil)
+        for cond in db.conditionals {
+            for branch in [cond.trueRules, cond.falseRules] where !branch.av.isEmpty {
+                var table = AVTable()
+                for (k, e) in branch.av { table.merge(k, e) }
+                try check(branch.av, extra: table)
+            }
         }
     }
 

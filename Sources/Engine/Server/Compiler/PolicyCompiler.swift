@@ -11,6 +11,8 @@ public struct PolicyCompiler {
     /// Statements held back for the second pass, with the conditional they belong to.
     private var deferred: [PolicyStatement] = []
     var neverallows: [PolicyStatement] = []
+    /// Where each bounded type's `typebounds` statement is.
+    var boundsLocations: [Int: SourceLocation] = [:]
 
     /// Compiles a parsed policy.
     public static func compile(_ source: PolicySource) throws(PolicyError) -> PolicyDB {
@@ -19,6 +21,7 @@ public struct PolicyCompiler {
         try compiler.finishDeclarations()
         try compiler.resolve()
         try compiler.checkNeverallows()
+        try compiler.checkTypeBounds()
         try compiler.checkLoadable()
         return compiler.db
     }
@@ -87,8 +90,8 @@ public struct PolicyCompiler {
                 guard db.boolIndex[name] == nil else { throw PolicyError("duplicate declaration of boolean \(name)", at: loc) }
                 db.boolIndex[name] = db.bools.count
                 db.bools.append(PolicyBool(name: name, defaultValue: value, isTunable: isTunable))
-            case .role(let name, _):
-                if db.roleAttributes[name] == nil { try declareRole(name, at: loc) }
+            case .role(let name, let types):
+                if db.roleAttributes[name] == nil || types == nil { try declareRole(name, at: loc) }
                 deferred.append(st)
             case .roleWithAttributes(let name, _):
                 try declareRole(name, at: loc)
@@ -238,6 +241,7 @@ public struct PolicyCompiler {
                     }
                     guard t != b else { throw PolicyError("type \(name) cannot bound itself", at: loc) }
                     db.types[t].bounds = b
+                    boundsLocations[t] = loc
                 }
             case .permissive(let name):
                 let t = try typeValue(name, at: loc, allowAttribute: false)
@@ -259,8 +263,8 @@ public struct PolicyCompiler {
                     for t in ts {
                         for c in cls {
                             let key = AVTable.key(source: r, target: t, classValue: c)
-                            if let old = db.roleTransitions[key], old != nr {
-                                throw PolicyError("conflicting role_transition for \(db.roles[r].name) \(db.types[t].name):\(db.classes[c - 1].name): \(db.roles[old].name) and \(newRole)", at: loc)
+                            if let old = db.roleTransitions[key] {
+                                throw PolicyError("duplicate role_transition for \(db.roles[r].name) \(db.types[t].name):\(db.classes[c - 1].name): \(db.roles[old].name) and \(newRole)", at: loc)
                             }
                             db.roleTransitions[key] = nr
                         }
@@ -314,7 +318,7 @@ public struct PolicyCompiler {
     // MARK: - Roles
 
     private mutating func declareRole(_ name: String, at loc: SourceLocation) throws(PolicyError) {
-        guard db.roleAttributes[name] == nil else { throw PolicyError("\(name) is a role attribute, not a role", at: loc) }
+        guard db.roleAttributes[name] == nil else { throw PolicyError("duplicate declaration of role \(name): it is a role attribute", at: loc) }
         if db.roleIndex[name] == nil {
             db.roleIndex[name] = db.roles.count
             db.roles.append(PolicyRole(name: name, types: Bitset()))
