@@ -2,6 +2,7 @@
 //
 // salabel: labeled IPsec on Linux. The layout of Sources/ follows the architecture:
 //   Sources/Contexts          security contexts, MLS levels and ranges (shared value types)
+//   Sources/Model             the one model of an SA and an SPD entry (shared value types)
 //   Sources/Engine/Policy     the kernel policy language: lexer, parser, compiler to a policy database
 //   Sources/Engine/Server     the decision engine: security server, AVC, audit records, association API
 //   Sources/Engine/KernelBackend  the same decisions asked of the running kernel (libselinux)
@@ -22,9 +23,11 @@ let package = Package(
         .executable(name: "salabel", targets: ["salabel"]),
         .library(name: "SecurityContexts", targets: ["SecurityContexts"]),
         .library(name: "SELinuxPolicy", targets: ["SELinuxPolicy"]),
+        .library(name: "IPsecModel", targets: ["IPsecModel"]),
         .library(name: "DecisionEngine", targets: ["DecisionEngine"]),
         .library(name: "SELinuxKernel", targets: ["SELinuxKernel"]),
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
+        .library(name: "XfrmManager", targets: ["XfrmManager"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
     ],
     dependencies: [
@@ -45,6 +48,10 @@ let package = Package(
 
         // Shared value types.
         .target(name: "SecurityContexts", path: "Sources/Contexts", swiftSettings: swiftSettings),
+
+        // The one model of an SA and an SPD entry, shared by the manager, resolver and data plane.
+        .target(
+            name: "IPsecModel", dependencies: ["SecurityContexts"], path: "Sources/Model", swiftSettings: swiftSettings),
 
         // The decision engine.
         .target(
@@ -67,6 +74,11 @@ let package = Package(
         .target(
             name: "ESPCrypto", dependencies: ["CCrypto"], path: "Sources/DataPlane/Crypto",
             swiftSettings: swiftSettings),
+
+        // The xfrm manager: operations on labeled SAs and SPD entries.
+        .target(
+            name: "XfrmManager", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine"],
+            path: "Sources/Manager/XfrmManager", swiftSettings: swiftSettings),
 
         // The command-line tool.
         .executableTarget(
@@ -107,6 +119,9 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests",
             dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SepolOracle"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["salabel", "association-check"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,0 +1,532 @@
+import Glibc
+import IPsecModel
+import SecurityContexts
+
+/// A line of `ip xfrm` words that cannot be turned into an operation.
+public struct IPXfrmSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// 1-based line in a batch file (0 for a single command).
+    public var line: Int
+    /// 1-based index of the offending word (0 when the line ended early).
+    public var word: Int
+    public var message: String
+
+    public var description: String {
+        (line > 0 ? "line \(line): " : "") + (word > 0 ? "word \(word): " : "") + message
+    }
+}
+
+/// Parses `ip xfrm state …` and `ip xfrm policy …` commands in iproute2's own words (ip-xfrm(8),
+/// iproute2 `ip/xfrm_state.c`, `ip/xfrm_policy.c`, `ip/ipxfrm.c`) into ``XfrmOperation``s, so that
+/// iproute2 scripts (selinux-testsuite's ipsec-load among them) run unchanged through
+/// `salabel xfrm --batch`. A leading `ip` and/or `xfrm` is accepted. Specs/manager/ip-xfrm-syntax.md
+/// lists every word.
+public enum IPXfrmSyntax {
+    /// Splits a line into words as iproute2's `makeargs` does for batch files: whitespace
+    /// separates, single or double quotes group (no escapes inside single quotes; `\` escapes one
+    /// character elsewhere), `#` at the start of a word begins a comment.
+    public static func words(_ line: String) throws(IPXfrmSyntaxError) -> [String] {
+        var out: [String] = []
+        var current = ""
+        var inWord = false
+        var quote: Character?
+        var escaped = false
+        for ch in line {
+            if escaped { current.append(ch); escaped = false; inWord = true; continue }
+            if let q = quote {
+                if ch == q { quote = nil } else if ch == "\\" && q == "\"" { escaped = true } else { current.append(ch) }
+                continue
+            }
+            switch ch {
+            case "\\": escaped = true
+            case "\"", "'": quote = ch; inWord = true
+            case " ", "\t", "\r", "\n":
+                if inWord { out.append(current); current = ""; inWord = false }
+            case "#" where !inWord:
+                return out
+            default:
+                current.append(ch); inWord = true
+            }
+        }
+        if quote != nil { throw IPXfrmSyntaxError(line: 0, word: out.count + 1, message: "unterminated quote") }
+        if escaped { throw IPXfrmSyntaxError(line: 0, word: out.count + 1, message: "line ends with a backslash") }
+        if inWord { out.append(current) }
+        return out
+    }
+
+    /// Parses one command line. Returns `nil` for a blank or comment line.
+    public static func parse(line: String, lineNumber: Int = 0) throws(IPXfrmSyntaxError) -> XfrmOperation? {
+        var w: [String]
+        do { w = try words(line) } catch { throw IPXfrmSyntaxError(line: lineNumber, word: error.word, message: error.message) }
+        var offset = 0
+        if w.first == "ip" { w.removeFirst(); offset += 1 }
+        if w.first == "xfrm" { w.removeFirst(); offset += 1 }
+        if w.isEmpty { return nil }
+        var p = WordParser(words: w, line: lineNumber, offset: offset)
+        return try p.command()
+    }
+
+    /// Parses a batch file: one command per line.
+    public static func parse(batch text: String) throws(IPXfrmSyntaxError) -> [XfrmOperation] {
+        var ops: [XfrmOperation] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if let op = try parse(line: String(line), lineNumber: i + 1) { ops.append(op) }
+        }
+        return ops
+    }
+}
+
+/// The word-by-word parser for one command.
+struct WordParser {
+    let words: [String]
+    let line: Int
+    let offset: Int
+    var i = 0
+
+    init(words: [String], line: Int, offset: Int) {
+        self.words = words
+        self.line = line
+        self.offset = offset
+    }
+
+    var atEnd: Bool { i >= words.count }
+    var peek: String? { atEnd ? nil : words[i] }
+
+    func error(_ message: String, atWord index: Int? = nil) -> IPXfrmSyntaxError {
+        let at = index ?? i
+        return IPXfrmSyntaxError(line: line, word: at < words.count ? at + 1 + offset : 0, message: message)
+    }
+
+    mutating func next(_ what: String) throws(IPXfrmSyntaxError) -> String {
+        guard !atEnd else { throw error("expected \(what) after '\(words.last ?? "")', found the end of the line") }
+        defer { i += 1 }
+        return words[i]
+    }
+
+    mutating func number<T: FixedWidthInteger & UnsignedInteger>(_ what: String, as: T.Type = T.self) throws(IPXfrmSyntaxError) -> T {
+        let text = try next(what)
+        let v: T? = text.hasPrefix("0x") || text.hasPrefix("0X") ? T(text.dropFirst(2), radix: 16) : T(text)
+        guard let v else { throw error("\(what) must be a number (decimal or 0x hex) that fits \(T.bitWidth) bits, found '\(text)'", atWord: i - 1) }
+        return v
+    }
+
+    mutating func address(_ what: String) throws(IPXfrmSyntaxError) -> IPAddress {
+        let text = try next(what)
+        guard let a = IPAddress(text) else { throw error("\(what) must be an IPv4 or IPv6 address, found '\(text)'", atWord: i - 1) }
+        return a
+    }
+
+    mutating func prefix(_ what: String) throws(IPXfrmSyntaxError) -> IPPrefix {
+        let text = try next(what)
+        guard let p = IPPrefix(text) else { throw error("\(what) must be ADDRESS[/LENGTH], found '\(text)'", atWord: i - 1) }
+        return p
+    }
+
+    mutating func context() throws(IPXfrmSyntaxError) -> SecurityContext {
+        let text = try next("a security context")
+        do { return try SecurityContext(parsing: text) } catch {
+            throw self.error("invalid security context '\(text)': \(error)", atWord: i - 1)
+        }
+    }
+
+    // MARK: Commands
+
+    mutating func command() throws(IPXfrmSyntaxError) -> XfrmOperation {
+        let object = try next("'state' or 'policy'")
+        let verb = atEnd ? "list" : try next("a command")
+        switch (object, verb) {
+        case ("state", "add"), ("state", "update"):
+            let sa = try stateBody(allowAlgorithms: true)
+            return verb == "add" ? .addSA(sa) : .updateSA(sa)
+        case ("state", "allocspi"):
+            var min: UInt32 = 0x100, max: UInt32 = 0x0FFF_FFFF
+            let sa = try stateBody(allowAlgorithms: false) { (p: inout WordParser, word: String) throws(IPXfrmSyntaxError) -> Bool in
+                switch word {
+                case "min": min = try p.number("a minimum SPI"); return true
+                case "max": max = try p.number("a maximum SPI"); return true
+                default: return false
+                }
+            }
+            guard min <= max else { throw error("min SPI 0x\(String(min, radix: 16)) is above max 0x\(String(max, radix: 16))") }
+            return .allocateSPI(sa, min: min, max: max)
+        case ("state", "delete"), ("state", "get"):
+            let id = try idAndMark()
+            guard let dst = id.dst, let proto = id.proto, let spi = id.spi else {
+                throw error("state \(verb) needs dst, proto and spi")
+            }
+            let sid = SAIdentifier(destination: dst, spi: spi, proto: proto)
+            return verb == "delete" ? .deleteSA(sid, source: id.src, mark: id.mark) : .getSA(sid, source: id.src, mark: id.mark)
+        case ("state", "flush"):
+            var proto = IPsecProtocol.any
+            while let w = peek {
+                i += 1
+                guard w == "proto" else { throw error("unknown word '\(w)' after 'state flush' (expected 'proto')", atWord: i - 1) }
+                proto = try ipsecProtocol()
+            }
+            return .flushSA(proto)
+        case ("state", "deleteall"), ("state", "list"), ("state", "show"), ("state", "ls"), ("state", "lst"):
+            let f = try filter(policy: false)
+            return verb == "deleteall" ? .deleteAllSA(f) : .listSA(f)
+        case ("policy", "add"), ("policy", "update"):
+            let p = try policyBody()
+            return verb == "add" ? .addPolicy(p) : .updatePolicy(p)
+        case ("policy", "delete"), ("policy", "get"):
+            return try policyKeyCommand(delete: verb == "delete")
+        case ("policy", "flush"):
+            var ptype: UInt8 = 0
+            while let w = peek {
+                i += 1
+                guard w == "ptype" else { throw error("unknown word '\(w)' after 'policy flush' (expected 'ptype')", atWord: i - 1) }
+                ptype = try policyType()
+            }
+            return .flushPolicy(policyType: ptype)
+        case ("policy", "deleteall"), ("policy", "list"), ("policy", "show"), ("policy", "ls"), ("policy", "lst"):
+            let f = try filter(policy: true)
+            return verb == "deleteall" ? .deleteAllPolicies(f) : .listPolicies(f)
+        case ("state", _), ("policy", _):
+            throw error("unknown command '\(object) \(verb)' (salabel runs add, update, delete, get, deleteall, list, flush\(object == "state" ? ", allocspi" : ""))", atWord: i - 1)
+        default:
+            throw error("unknown object '\(object)' (expected 'state' or 'policy'; salabel runs ip xfrm state and policy commands)", atWord: 0)
+        }
+    }
+
+    // MARK: State
+
+    struct ID {
+        var src: IPAddress?
+        var dst: IPAddress?
+        var proto: IPsecProtocol?
+        var spi: UInt32?
+        var mark: XfrmMark?
+    }
+
+    mutating func ipsecProtocol() throws(IPXfrmSyntaxError) -> IPsecProtocol {
+        let text = try next("an IPsec protocol")
+        guard let p = IPsecProtocol(name: text) else {
+            throw error("unknown IPsec protocol '\(text)' (esp, ah, comp, route2, hao, ipsec-any or a number)", atWord: i - 1)
+        }
+        return p
+    }
+
+    /// Reads `src`, `dst`, `proto`, `spi` if the current word is one of them.
+    mutating func idWord(_ w: String, _ id: inout ID) throws(IPXfrmSyntaxError) -> Bool {
+        switch w {
+        case "src": id.src = try address("a source address")
+        case "dst": id.dst = try address("a destination address")
+        case "proto": id.proto = try ipsecProtocol()
+        case "spi": id.spi = try number("an SPI")
+        default: return false
+        }
+        return true
+    }
+
+    mutating func markWord(_ w: String) throws(IPXfrmSyntaxError) -> XfrmMark? {
+        guard w == "mark" else { return nil }
+        var m = XfrmMark(value: try number("a mark"))
+        if peek == "mask" { i += 1; m.mask = try number("a mark mask") }
+        return m
+    }
+
+    mutating func idAndMark() throws(IPXfrmSyntaxError) -> ID {
+        var id = ID()
+        while let w = peek {
+            i += 1
+            if try idWord(w, &id) { continue }
+            if let m = try markWord(w) { id.mark = m; continue }
+            throw error("unknown word '\(w)' (expected src, dst, proto, spi or mark)", atWord: i - 1)
+        }
+        return id
+    }
+
+    /// The body of `state add|update|allocspi`; `extra` handles command-specific words.
+    mutating func stateBody(allowAlgorithms: Bool, extra: ((inout WordParser, String) throws(IPXfrmSyntaxError) -> Bool)? = nil) throws(IPXfrmSyntaxError) -> SecurityAssociation {
+        var id = ID()
+        var mode = XfrmMode.transport, reqid: UInt32 = 0, seq: UInt32 = 0, replay: UInt32 = 0, flags: UInt8 = 0
+        var algorithms = SAAlgorithms()
+        var selector: TrafficSelector?
+        var lifetime = LifetimeConfig()
+        var encap: UDPEncapsulation?, ctx: SecurityContext?, ifID: UInt32?
+        while let w = peek {
+            i += 1
+            if try idWord(w, &id) { continue }
+            if let m = try markWord(w) { id.mark = m; continue }
+            if let extra, try extra(&self, w) { continue }
+            switch w {
+            case "mode": mode = try xfrmMode()
+            case "reqid": reqid = try number("a reqid")
+            case "seq": seq = try number("a sequence number")
+            case "replay-window": replay = try number("a replay window size")
+            case "flag": flags |= try stateFlags()
+            case "sel": selector = try selectorWords(stopAtUnknown: true)
+            case "limit": try limit(&lifetime)
+            case "encap": encap = try encapsulation()
+            case "ctx": ctx = try context()
+            case "if_id": ifID = try number("an interface id")
+            case "enc", "auth", "auth-trunc", "aead", "comp":
+                guard allowAlgorithms else { throw error("'\(w)' is not allowed here", atWord: i - 1) }
+                try algorithm(w, &algorithms)
+            case "replay-seq", "replay-oseq", "replay-seq-hi", "replay-oseq-hi", "coa", "extra-flag", "output-mark", "offload", "tfcpad", "nat-keepalive-interval", "dir", "pcpu-num":
+                throw error("'\(w)' is an iproute2 word salabel does not support yet", atWord: i - 1)
+            default:
+                throw error("unknown word '\(w)' in a state command", atWord: i - 1)
+            }
+        }
+        guard let dst = id.dst else { throw error("a state needs 'dst ADDRESS'") }
+        let src = id.src ?? .any(dst.family)
+        guard src.family == dst.family else { throw error("src \(src) and dst \(dst) are of different families") }
+        let proto = id.proto ?? .esp
+        if allowAlgorithms && id.spi == nil { throw error("a state needs 'spi SPI'") }
+        var sa = SecurityAssociation(source: src, destination: dst, spi: id.spi ?? 0, proto: proto, mode: mode, reqid: reqid,
+                                     replayWindow: UInt8(clamping: replay), flags: flags,
+                                     replayWindowESN: (replay > 255 || flags & SecurityAssociation.flagESN != 0) ? replay : nil,
+                                     selector: selector, lifetime: lifetime, algorithms: algorithms, encapsulation: encap,
+                                     mark: id.mark, interfaceID: ifID, securityContext: ctx, sequence: seq)
+        if replay > 255 { sa.replayWindow = 0 }
+        return sa
+    }
+
+    mutating func xfrmMode() throws(IPXfrmSyntaxError) -> XfrmMode {
+        let text = try next("a mode")
+        guard let m = XfrmMode(name: text) else {
+            throw error("unknown mode '\(text)' (transport, tunnel, beet, ro or in_trigger)", atWord: i - 1)
+        }
+        return m
+    }
+
+    /// `flag` words (iproute2 `XFRM_STATE_*` names) until a word that is not one; or a number.
+    mutating func stateFlags() throws(IPXfrmSyntaxError) -> UInt8 {
+        let names: [String: UInt8] = ["noecn": 1, "decap-dscp": 2, "nopmtudisc": 4, "wildrecv": 8, "icmp": 16, "af-unspec": 32, "align4": 64, "esn": 128]
+        var flags: UInt8 = 0
+        var any = false
+        while let w = peek {
+            if let f = names[w] { flags |= f; i += 1; any = true; continue }
+            if !any, w.hasPrefix("0x") || w.allSatisfy(\.isNumber) { flags |= try number("a flag value"); any = true; continue }
+            break
+        }
+        guard any else { throw error("expected a state flag (noecn, decap-dscp, nopmtudisc, wildrecv, icmp, af-unspec, align4, esn)") }
+        return flags
+    }
+
+    /// `enc NAME KEY`, `auth NAME KEY`, `auth-trunc NAME KEY BITS`, `aead NAME KEY ICVBITS`, `comp NAME`.
+    /// A key is hex with `0x`, otherwise the word's own bytes (as iproute2 reads it).
+    mutating func algorithm(_ kind: String, _ algs: inout SAAlgorithms) throws(IPXfrmSyntaxError) {
+        let name = try next("an algorithm name")
+        guard name.utf8.count < 64 else { throw error("algorithm name '\(name)' is longer than 63 bytes", atWord: i - 1) }
+        if kind == "comp" {
+            algs.compression = XfrmAlgorithm(name: name, key: KeyMaterial([]))
+            return
+        }
+        let keyWord = try next("a key")
+        let key: KeyMaterial
+        if keyWord.hasPrefix("0x") || keyWord.hasPrefix("0X") {
+            guard let k = KeyMaterial(hex: keyWord) else {
+                throw error("the key after '\(name)' is not valid hex (an even number of hex digits after 0x)", atWord: i - 1)
+            }
+            key = k
+        } else {
+            key = KeyMaterial(Array(keyWord.utf8))
+        }
+        switch kind {
+        case "enc": algs.encryption = XfrmAlgorithm(name: name, key: key)
+        case "auth": algs.authentication = XfrmAlgorithm(name: name, key: key)
+        case "auth-trunc": algs.authentication = XfrmAlgorithm(name: name, key: key, truncationBits: try number("a truncation length in bits"))
+        default: algs.aead = XfrmAlgorithm(name: name, key: key, truncationBits: try number("an ICV length in bits"))
+        }
+    }
+
+    mutating func encapsulation() throws(IPXfrmSyntaxError) -> UDPEncapsulation {
+        let type = try next("an encapsulation type")
+        let t: UInt16
+        switch type {
+        case "espinudp-nonike": t = 1
+        case "espinudp": t = 2
+        case "espintcp": t = 7
+        default: throw error("unknown encapsulation '\(type)' (espinudp, espinudp-nonike or espintcp)", atWord: i - 1)
+        }
+        let sport: UInt16 = try number("a source port")
+        let dport: UInt16 = try number("a destination port")
+        let oa = try address("an original address")
+        return UDPEncapsulation(type: t, sourcePort: sport, destinationPort: dport, originalAddress: oa)
+    }
+
+    mutating func limit(_ lft: inout LifetimeConfig) throws(IPXfrmSyntaxError) {
+        let kind = try next("a limit kind")
+        let v: UInt64 = try number("a limit value")
+        switch kind {
+        case "time-soft": lft.softAddExpiresSeconds = v
+        case "time-hard": lft.hardAddExpiresSeconds = v
+        case "time-use-soft": lft.softUseExpiresSeconds = v
+        case "time-use-hard": lft.hardUseExpiresSeconds = v
+        case "byte-soft": lft.softByteLimit = v
+        case "byte-hard": lft.hardByteLimit = v
+        case "packet-soft": lft.softPacketLimit = v
+        case "packet-hard": lft.hardPacketLimit = v
+        default: throw error("unknown limit '\(kind)'", atWord: i - 2)
+        }
+    }
+
+    // MARK: Selectors and policies
+
+    /// `src PREFIX dst PREFIX dev DEV proto P sport N dport N type N code N key K`. Stops at the first
+    /// word that is not a selector word when `stopAtUnknown` (selectors are followed by other words).
+    mutating func selectorWords(stopAtUnknown: Bool) throws(IPXfrmSyntaxError) -> TrafficSelector {
+        var src: IPPrefix?, dst: IPPrefix?
+        var proto: UInt8 = 0, sport: UInt16 = 0, dport: UInt16 = 0, smask: UInt16 = 0, dmask: UInt16 = 0
+        var ifindex: Int32 = 0
+        loop: while let w = peek {
+            switch w {
+            case "src": i += 1; src = try prefix("a source prefix")
+            case "dst": i += 1; dst = try prefix("a destination prefix")
+            case "dev":
+                i += 1
+                let name = try next("an interface name")
+                let idx = if_nametoindex(name)
+                guard idx != 0 else { throw error("no interface named '\(name)'", atWord: i - 1) }
+                ifindex = Int32(idx)
+            case "proto":
+                i += 1
+                let text = try next("an upper-layer protocol")
+                let names: [String: UInt8] = ["tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "sctp": 132, "dccp": 33, "gre": 47, "mobility-header": 135, "any": 0]
+                guard let v = names[text] ?? UInt8(text) else { throw error("unknown protocol '\(text)'", atWord: i - 1) }
+                proto = v
+            case "sport": i += 1; sport = try number("a source port"); smask = 0xFFFF
+            case "dport": i += 1; dport = try number("a destination port"); dmask = 0xFFFF
+            // ICMP type and code travel in the port fields (iproute2 ipxfrm.c).
+            case "type": i += 1; sport = try number("an ICMP type"); smask = 0xFFFF
+            case "code": i += 1; dport = try number("an ICMP code"); dmask = 0xFFFF
+            default:
+                if stopAtUnknown { break loop }
+                throw error("unknown selector word '\(w)'")
+            }
+        }
+        let family = (src ?? dst)?.address.family ?? .inet
+        let s = src ?? IPPrefix(address: .any(family), length: 0)!
+        let d = dst ?? IPPrefix(address: .any(family), length: 0)!
+        guard s.address.family == d.address.family else { throw error("selector src \(s) and dst \(d) are of different families") }
+        if (sport != 0 || dport != 0) && ![6, 17, 132, 33, 1, 58, 135].contains(proto) {
+            throw error("ports (or ICMP type/code) need 'proto' tcp, udp, sctp, dccp, icmp, ipv6-icmp or mobility-header before them")
+        }
+        return TrafficSelector(source: s, destination: d, upperProtocol: proto, sourcePort: sport, sourcePortMask: smask,
+                               destinationPort: dport, destinationPortMask: dmask, interfaceIndex: ifindex)
+    }
+
+    mutating func direction() throws(IPXfrmSyntaxError) -> PolicyDirection {
+        let text = try next("a direction")
+        guard let d = PolicyDirection(name: text) else { throw error("unknown direction '\(text)' (in, out or fwd)", atWord: i - 1) }
+        return d
+    }
+
+    mutating func policyType() throws(IPXfrmSyntaxError) -> UInt8 {
+        let text = try next("a policy type")
+        switch text {
+        case "main": return 0
+        case "sub": return 1
+        default: throw error("unknown policy type '\(text)' (main or sub)", atWord: i - 1)
+        }
+    }
+
+    /// `tmpl ID [mode MODE] [reqid N] [level required|use]`, until a word that is not a template word.
+    mutating func template(family: IPAddress.Family) throws(IPXfrmSyntaxError) -> PolicyTemplate {
+        var id = ID()
+        var mode = XfrmMode.transport, reqid: UInt32 = 0, optional = false
+        loop: while let w = peek {
+            switch w {
+            case "src", "dst", "proto", "spi":
+                i += 1
+                _ = try idWord(w, &id)
+            case "mode": i += 1; mode = try xfrmMode()
+            case "reqid": i += 1; reqid = try number("a reqid")
+            case "level":
+                i += 1
+                let l = try next("a level")
+                guard l == "required" || l == "use" else { throw error("unknown level '\(l)' (required or use)", atWord: i - 1) }
+                optional = l == "use"
+            default: break loop
+            }
+        }
+        let fam = id.dst?.family ?? id.src?.family ?? family
+        return PolicyTemplate(source: id.src ?? .any(fam), destination: id.dst ?? .any(fam), spi: id.spi ?? 0, proto: id.proto ?? .esp,
+                              mode: mode, reqid: reqid, optional: optional)
+    }
+
+    mutating func policyBody() throws(IPXfrmSyntaxError) -> PolicyEntry {
+        let selector = try selectorWords(stopAtUnknown: true)
+        var dir: PolicyDirection?
+        var p = PolicyEntry(selector: selector, direction: .out)
+        while let w = peek {
+            i += 1
+            if let m = try markWord(w) { p.mark = m; continue }
+            switch w {
+            case "dir": dir = try direction()
+            case "ctx": p.securityContext = try context()
+            case "index": p.index = try number("an index")
+            case "ptype": p.policyType = try policyType()
+            case "action":
+                let a = try next("an action")
+                guard a == "allow" || a == "block" else { throw error("unknown action '\(a)' (allow or block)", atWord: i - 1) }
+                p.action = a == "allow" ? .allow : .block
+            case "priority": p.priority = try number("a priority")
+            case "flag":
+                var any = false
+                while let f = peek, f == "localok" || f == "icmp" { p.flags |= f == "localok" ? 1 : 2; i += 1; any = true }
+                if !any { throw error("expected a policy flag (localok or icmp)") }
+            case "if_id": p.interfaceID = try number("an interface id")
+            case "limit": try limit(&p.lifetime)
+            case "tmpl": p.templates.append(try template(family: selector.family))
+            case "src", "dst", "proto", "sport", "dport", "dev", "type", "code":
+                throw error("selector word '\(w)' must come before the other policy words", atWord: i - 1)
+            case "offload": throw error("'offload' is an iproute2 word salabel does not support yet", atWord: i - 1)
+            default: throw error("unknown word '\(w)' in a policy command", atWord: i - 1)
+            }
+        }
+        guard let dir else { throw error("a policy needs 'dir in|out|fwd'") }
+        p.direction = dir
+        return p
+    }
+
+    mutating func policyKeyCommand(delete: Bool) throws(IPXfrmSyntaxError) -> XfrmOperation {
+        let selector = try selectorWords(stopAtUnknown: true)
+        var dir: PolicyDirection?, index: UInt32?, ctx: SecurityContext?, mark: XfrmMark?, ptype: UInt8 = 0, ifID: UInt32?
+        while let w = peek {
+            i += 1
+            if let m = try markWord(w) { mark = m; continue }
+            switch w {
+            case "dir": dir = try direction()
+            case "index": index = try number("an index")
+            case "ctx": ctx = try context()
+            case "ptype": ptype = try policyType()
+            case "if_id": ifID = try number("an interface id")
+            default: throw error("unknown word '\(w)' in a policy \(delete ? "delete" : "get") command", atWord: i - 1)
+            }
+        }
+        guard let dir else { throw error("policy \(delete ? "delete" : "get") needs 'dir in|out|fwd'") }
+        let key: PolicyKey = index.map { .index($0, dir) } ?? .selector(selector, dir, securityContext: ctx)
+        return delete ? .deletePolicy(key, mark: mark, policyType: ptype, interfaceID: ifID) : .getPolicy(key, mark: mark, policyType: ptype, interfaceID: ifID)
+    }
+
+    /// Filters of `list`/`deleteall`: ID words, mode, reqid for states; selector, dir, index,
+    /// priority, action for policies. `nokeys`/`nosock` are accepted and ignored.
+    mutating func filter(policy: Bool) throws(IPXfrmSyntaxError) -> XfrmFilter {
+        var f = XfrmFilter()
+        while let w = peek {
+            i += 1
+            switch w {
+            case "src": f.source = try (policy ? prefix("a source prefix").address : address("a source address"))
+            case "dst": f.destination = try (policy ? prefix("a destination prefix").address : address("a destination address"))
+            case "proto" where !policy: f.proto = try ipsecProtocol()
+            case "spi" where !policy: f.spi = try number("an SPI")
+            case "mode" where !policy: f.mode = try xfrmMode()
+            case "reqid" where !policy: f.reqid = try number("a reqid")
+            case "dir" where policy: f.direction = try direction()
+            case "index" where policy: f.index = try number("an index")
+            case "priority" where policy: f.priority = try number("a priority")
+            case "action" where policy:
+                let a = try next("an action")
+                guard a == "allow" || a == "block" else { throw error("unknown action '\(a)'", atWord: i - 1) }
+                f.action = a == "allow" ? .allow : .block
+            case "nokeys", "nosock": continue
+            default: throw error("unknown filter word '\(w)'", atWord: i - 1)
+            }
+        }
+        return f
+    }
+}
