@@ -33,6 +33,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries, through pkg-config. Each is imported by exactly one Swift module.
@@ -77,7 +78,8 @@ let package = Package(
 
         // The xfrm manager: operations on labeled SAs and SPD entries.
         .target(
-            name: "XfrmManager", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine"],
+            name: "XfrmManager",
+            dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", .product(name: "Yams", package: "Yams")],
             path: "Sources/Manager/XfrmManager", swiftSettings: swiftSettings),
 
         // The command-line tool.

@@ -1,0 +1,151 @@
+public import IPsecModel
+import SecurityContexts
+
+/// One step of an apply plan: the operation, the operation that undoes it (for rollback), and a
+/// line for people (never containing keys).
+public struct ApplyStep: Sendable, Hashable {
+    public var operation: XfrmOperation
+    public var undo: XfrmOperation?
+    public var summary: String
+}
+
+/// Turns an apply file into what one host must hold, and that into the steps from the host's
+/// current state (Specs/manager/apply.md):
+/// - per association, the host gets an outbound SA (its address → the peer's) and an inbound one,
+///   both labeled with the association's context, and an `out` and an `in` SPD entry labeled with
+///   the policy context whose template names the SA by addresses and protocol, with SPI 0 (a
+///   labeled template carries no SPI: the SA is chosen by its label, as libreswan and strongSwan do);
+/// - an SA that already exists identically is left alone; one that differs is deleted and added
+///   again (the kernel's UPDSA never relabels a valid SA, edge case 19); an SPD entry that differs
+///   is replaced with UPDPOLICY;
+/// - every step carries its inverse, so a failed apply can be rolled back to the state before it.
+public enum ApplyPlanner {
+    /// What `host` must hold for `file`.
+    public static func desired(_ file: ApplyFile, host: String, keys: KeyFile) throws(ApplyFile.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry]) {
+        guard let me = file.hosts[host] else {
+            throw ApplyFile.Error(path: "--host", message: "no host \(host) in the file (hosts: \(file.hosts.keys.sorted().joined(separator: ", ")))")
+        }
+        var sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []
+        for a in file.associations where a.between.0 == host || a.between.1 == host {
+            guard let pair = keys.keys[a.name] else {
+                throw ApplyFile.Error(path: "key file", message: "no keys for association \(a.name) (run salabel keygen)")
+            }
+            let initiator = a.between.0 == host
+            let peer = file.hosts[initiator ? a.between.1 : a.between.0]!
+            // Forward = initiator → responder.
+            let outKeys = initiator ? pair.forward : pair.reverse, inKeys = initiator ? pair.reverse : pair.forward
+            let outSPI = initiator ? a.spis.0 : a.spis.1, inSPI = initiator ? a.spis.1 : a.spis.0
+            sas.append(try sa(a, from: me.address, to: peer.address, spi: outSPI, keys: outKeys))
+            sas.append(try sa(a, from: peer.address, to: me.address, spi: inSPI, keys: inKeys))
+            // The responder's port is the destination port of initiator → responder traffic.
+            let outSel = selector(a, from: me.address, to: peer.address, peerIsResponder: initiator)
+            let inSel = selector(a, from: peer.address, to: me.address, peerIsResponder: !initiator)
+            policies.append(PolicyEntry(selector: outSel, direction: .out, priority: a.priority,
+                                        templates: [PolicyTemplate(source: me.address, destination: peer.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
+                                        securityContext: a.policyContext))
+            policies.append(PolicyEntry(selector: inSel, direction: .in, priority: a.priority,
+                                        templates: [PolicyTemplate(source: peer.address, destination: me.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
+                                        securityContext: a.policyContext))
+        }
+        guard !sas.isEmpty else { throw ApplyFile.Error(path: "--host", message: "host \(host) takes part in no association") }
+        return (sas, policies)
+    }
+
+    private static func sa(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, spi: UInt32, keys: KeyFile.Keys) throws(ApplyFile.Error) -> SecurityAssociation {
+        var algs = SAAlgorithms()
+        if let name = a.aead {
+            guard let k = keys.aead else { throw ApplyFile.Error(path: "key file: \(a.name)", message: "no aead key") }
+            algs.aead = XfrmAlgorithm(name: name, key: k, truncationBits: a.icvBits)
+        }
+        if let name = a.encryption {
+            guard let k = keys.encryption else { throw ApplyFile.Error(path: "key file: \(a.name)", message: "no encryption key") }
+            algs.encryption = XfrmAlgorithm(name: name, key: k)
+        }
+        if let name = a.authentication {
+            guard let k = keys.authentication else { throw ApplyFile.Error(path: "key file: \(a.name)", message: "no authentication key") }
+            algs.authentication = XfrmAlgorithm(name: name, key: k, truncationBits: a.icvBits)
+        }
+        return SecurityAssociation(source: from, destination: to, spi: spi, proto: a.proto, mode: a.mode, reqid: a.reqid,
+                                   replayWindow: 32, algorithms: algs, securityContext: a.context)
+    }
+
+    private static func selector(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, peerIsResponder: Bool) -> TrafficSelector {
+        var s = TrafficSelector(source: IPPrefix(host: from), destination: IPPrefix(host: to), upperProtocol: a.upperProtocol)
+        if a.port != 0 {
+            if peerIsResponder { s.destinationPort = a.port; s.destinationPortMask = 0xFFFF } else { s.sourcePort = a.port; s.sourcePortMask = 0xFFFF }
+        }
+        return s
+    }
+
+    /// The identity the kernel uses for an SA (daddr, SPI, protocol, mark; labels are not part of it).
+    static func sameSlot(_ a: SecurityAssociation, _ b: SecurityAssociation) -> Bool {
+        a.identifier == b.identifier && a.mark == b.mark
+    }
+
+    /// The identity the kernel uses for an SPD entry: selector, direction, label, mark, interface
+    /// id, type (edge case 11: entries differing only in label are different entries).
+    static func sameSlot(_ a: PolicyEntry, _ b: PolicyEntry) -> Bool {
+        a.selector == b.selector && a.direction == b.direction && a.securityContext == b.securityContext
+            && a.mark == b.mark && a.interfaceID == b.interfaceID && a.policyType == b.policyType
+    }
+
+    /// Whether an installed SA already is what is wanted (kernel-reported fields aside).
+    static func equivalent(_ have: SecurityAssociation, _ want: SecurityAssociation) -> Bool {
+        have.source == want.source && have.mode == want.mode && have.reqid == want.reqid && have.securityContext == want.securityContext
+            && have.algorithms == want.algorithms && have.encapsulation == want.encapsulation && have.replayWindow == want.replayWindow
+            && have.interfaceID == want.interfaceID && have.selector == want.selector
+    }
+
+    static func equivalent(_ have: PolicyEntry, _ want: PolicyEntry) -> Bool {
+        have.templates == want.templates && have.priority == want.priority && have.action == want.action && have.flags == want.flags
+    }
+
+    private static func deleteSA(_ sa: SecurityAssociation) -> XfrmOperation {
+        .deleteSA(sa.identifier, source: sa.source, mark: sa.mark)
+    }
+
+    private static func deletePolicy(_ p: PolicyEntry) -> XfrmOperation {
+        .deletePolicy(.selector(p.selector, p.direction, securityContext: p.securityContext), mark: p.mark, policyType: p.policyType, interfaceID: p.interfaceID)
+    }
+
+    private static func label(_ ctx: SecurityContext?) -> String { ctx.map { " ctx \($0)" } ?? " (unlabeled)" }
+
+    /// The steps that bring the current state to the desired one; empty when nothing changes.
+    public static func plan(desired: (sas: [SecurityAssociation], policies: [PolicyEntry]),
+                            current: (sas: [SecurityAssociation], policies: [PolicyEntry])) -> [ApplyStep] {
+        var steps: [ApplyStep] = []
+        for want in desired.sas {
+            if let have = current.sas.first(where: { sameSlot($0, want) }) {
+                if equivalent(have, want) { continue }
+                steps.append(ApplyStep(operation: deleteSA(have), undo: .addSA(have), summary: "replace SA \(want.identifier): delete the old one\(label(have.securityContext))"))
+            }
+            steps.append(ApplyStep(operation: .addSA(want), undo: deleteSA(want), summary: "add SA src \(want.source) \(want.identifier)\(label(want.securityContext))"))
+        }
+        for want in desired.policies {
+            if let have = current.policies.first(where: { sameSlot($0, want) }) {
+                if equivalent(have, want) { continue }
+                steps.append(ApplyStep(operation: .updatePolicy(want), undo: .updatePolicy(have), summary: "update policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
+            } else {
+                steps.append(ApplyStep(operation: .addPolicy(want), undo: deletePolicy(want), summary: "add policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
+            }
+        }
+        return steps
+    }
+
+    /// The steps that take the desired state away (`salabel apply --remove`): policies first, then SAs.
+    public static func removal(desired: (sas: [SecurityAssociation], policies: [PolicyEntry]),
+                               current: (sas: [SecurityAssociation], policies: [PolicyEntry])) -> [ApplyStep] {
+        var steps: [ApplyStep] = []
+        for want in desired.policies {
+            if let have = current.policies.first(where: { sameSlot($0, want) }) {
+                steps.append(ApplyStep(operation: deletePolicy(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction)\(label(have.securityContext))"))
+            }
+        }
+        for want in desired.sas {
+            if let have = current.sas.first(where: { sameSlot($0, want) }) {
+                steps.append(ApplyStep(operation: deleteSA(have), undo: .addSA(have), summary: "delete SA \(have.identifier)\(label(have.securityContext))"))
+            }
+        }
+        return steps
+    }
+}
