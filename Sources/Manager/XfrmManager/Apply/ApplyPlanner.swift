@@ -7,6 +7,12 @@ public struct ApplyStep: Sendable, Hashable {
     public var operation: XfrmOperation
     public var undo: XfrmOperation?
     public var summary: String
+
+    public init(operation: XfrmOperation, undo: XfrmOperation?, summary: String) {
+        self.operation = operation
+        self.undo = undo
+        self.summary = summary
+    }
 }
 
 /// Turns an apply file into what one host must hold, and that into the steps from the host's

@@ -1,0 +1,137 @@
+public import IPsecModel
+import SecurityContexts
+
+/// Human output close to `ip xfrm state` and `ip xfrm policy` (iproute2 `ip/ipxfrm.c`:
+/// `xfrm_state_info_print`, `xfrm_policy_info_print`), `security context …` included. Keys are
+/// shown only when asked for (iproute2 shows them; salabel does not by default).
+public enum XfrmFormatter {
+    static func hex(_ v: UInt32, width: Int = 8) -> String {
+        let s = String(v, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+
+    static func selectorLine(_ s: TrafficSelector) -> String {
+        var out = "src \(s.source) dst \(s.destination) "
+        let names: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp", 47: "gre", 135: "mh"]
+        if s.upperProtocol != 0 { out += "proto \(names[s.upperProtocol] ?? String(s.upperProtocol)) " }
+        let icmp = s.upperProtocol == 1 || s.upperProtocol == 58
+        if s.sourcePortMask != 0 { out += "\(icmp ? "type" : "sport") \(s.sourcePort) " }
+        if s.destinationPortMask != 0 { out += "\(icmp ? "code" : "dport") \(s.destinationPort) " }
+        if s.interfaceIndex != 0 { out += "dev \(s.interfaceIndex) " }
+        return out
+    }
+
+    static func algorithmLines(_ a: SAAlgorithms, showKeys: Bool) -> [String] {
+        func key(_ alg: XfrmAlgorithm) -> String { showKeys ? alg.key.exposedHex : "<key redacted>" }
+        var out: [String] = []
+        if let x = a.authentication {
+            out.append(x.truncationBits.map { "auth-trunc \(x.name) \(key(x)) \($0)" } ?? "auth \(x.name) \(key(x))")
+        }
+        if let x = a.encryption { out.append("enc \(x.name) \(key(x))") }
+        if let x = a.aead { out.append("aead \(x.name) \(key(x)) \(x.truncationBits ?? 0)") }
+        if let x = a.compression { out.append("comp \(x.name)") }
+        return out
+    }
+
+    /// One SA, in `ip xfrm state` layout.
+    public static func text(_ sa: SecurityAssociation, showKeys: Bool = false) -> String {
+        var lines = ["src \(sa.source) dst \(sa.destination)"]
+        lines.append("\tproto \(sa.proto) spi \(hex(sa.spi)) reqid \(sa.reqid) mode \(sa.mode)")
+        var replay = "\treplay-window \(sa.replayWindow) "
+        if sa.flags != 0 {
+            let names: [(UInt8, String)] = [(1, "noecn"), (2, "decap-dscp"), (4, "nopmtudisc"), (8, "wildrecv"), (16, "icmp"), (32, "af-unspec"), (64, "align4"), (128, "esn")]
+            replay += "flag " + names.filter { sa.flags & $0.0 != 0 }.map(\.1).joined(separator: " ")
+        }
+        lines.append(replay)
+        if let m = sa.mark { lines.append("\tmark \(hex(m.value, width: 0))/\(hex(m.mask, width: 0))") }
+        lines += algorithmLines(sa.algorithms, showKeys: showKeys).map { "\t" + $0 }
+        if let e = sa.encapsulation {
+            let type = e.type == 1 ? "espinudp-nonike" : e.type == 2 ? "espinudp" : e.type == 7 ? "espintcp" : String(e.type)
+            lines.append("\tencap type \(type) sport \(e.sourcePort) dport \(e.destinationPort) addr \(e.originalAddress?.description ?? "0.0.0.0")")
+        }
+        if let w = sa.replayWindowESN, sa.usesESN || w > 255 { lines.append("\tanti-replay esn context: window \(w)") }
+        if let i = sa.interfaceID { lines.append("\tif_id \(hex(i, width: 0))") }
+        let zero = TrafficSelector.any(sa.family)
+        if sa.selector != zero { lines.append("\tsel " + selectorLine(sa.selector).trimmingTrailingSpace()) }
+        if let ctx = sa.securityContext { lines.append("\tsecurity context \(ctx)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One SPD entry, in `ip xfrm policy` layout.
+    public static func text(_ p: PolicyEntry) -> String {
+        var lines = [selectorLine(p.selector).trimmingTrailingSpace()]
+        if let ctx = p.securityContext { lines.append("\tsecurity context \(ctx)") }
+        var dir = "\tdir \(p.direction) "
+        if p.action == .block { dir += "action block " }
+        dir += "priority \(p.priority) ptype \(p.policyType == 0 ? "main" : "sub")"
+        if p.flags != 0 { dir += " flag" + (p.flags & 1 != 0 ? " localok" : "") + (p.flags & 2 != 0 ? " icmp" : "") }
+        lines.append(dir)
+        if let m = p.mark { lines.append("\tmark \(hex(m.value, width: 0))/\(hex(m.mask, width: 0))") }
+        if let i = p.interfaceID { lines.append("\tif_id \(hex(i, width: 0))") }
+        for t in p.templates {
+            lines.append("\ttmpl src \(t.source) dst \(t.destination)")
+            var second = "\t\tproto \(t.proto) "
+            if t.spi != 0 { second += "spi \(hex(t.spi)) " }
+            second += "reqid \(t.reqid) mode \(t.mode)"
+            if t.optional { second += "\n\t\tlevel use " }
+            lines.append(second)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// An SA as a JSON-ready dictionary (keys only with `showKeys`).
+    public static func json(_ sa: SecurityAssociation, showKeys: Bool = false) -> [String: Any] {
+        var o: [String: Any] = [
+            "src": sa.source.description, "dst": sa.destination.description, "proto": sa.proto.description,
+            "spi": Int(sa.spi), "reqid": Int(sa.reqid), "mode": sa.mode.description, "replay_window": Int(sa.replayWindow),
+            "flags": Int(sa.flags), "selector": json(sa.selector),
+        ]
+        var algs: [[String: Any]] = []
+        func add(_ kind: String, _ a: XfrmAlgorithm?) {
+            guard let a else { return }
+            var d: [String: Any] = ["kind": kind, "name": a.name, "key_bits": Int(a.keyBits)]
+            if let t = a.truncationBits { d[kind == "aead" ? "icv_bits" : "trunc_bits"] = Int(t) }
+            if showKeys { d["key"] = a.key.exposedHex }
+            algs.append(d)
+        }
+        add("aead", sa.algorithms.aead)
+        add("enc", sa.algorithms.encryption)
+        add("auth", sa.algorithms.authentication)
+        add("comp", sa.algorithms.compression)
+        o["algorithms"] = algs
+        if let ctx = sa.securityContext { o["context"] = ctx.description }
+        if let m = sa.mark { o["mark"] = ["value": Int(m.value), "mask": Int(m.mask)] }
+        if let i = sa.interfaceID { o["if_id"] = Int(i) }
+        if let e = sa.encapsulation { o["encap"] = ["type": Int(e.type), "sport": Int(e.sourcePort), "dport": Int(e.destinationPort)] }
+        return o
+    }
+
+    public static func json(_ s: TrafficSelector) -> [String: Any] {
+        ["src": s.source.description, "dst": s.destination.description, "proto": Int(s.upperProtocol),
+         "sport": Int(s.sourcePort), "dport": Int(s.destinationPort), "ifindex": Int(s.interfaceIndex)]
+    }
+
+    /// An SPD entry as a JSON-ready dictionary.
+    public static func json(_ p: PolicyEntry) -> [String: Any] {
+        var o: [String: Any] = [
+            "selector": json(p.selector), "dir": p.direction.description, "priority": Int(p.priority), "index": Int(p.index),
+            "action": p.action.description, "ptype": p.policyType == 0 ? "main" : "sub",
+            "templates": p.templates.map { t -> [String: Any] in
+                ["src": t.source.description, "dst": t.destination.description, "proto": t.proto.description, "spi": Int(t.spi),
+                 "reqid": Int(t.reqid), "mode": t.mode.description, "level": t.optional ? "use" : "required"]
+            },
+        ]
+        if let ctx = p.securityContext { o["context"] = ctx.description }
+        if let m = p.mark { o["mark"] = ["value": Int(m.value), "mask": Int(m.mask)] }
+        if let i = p.interfaceID { o["if_id"] = Int(i) }
+        return o
+    }
+}
+
+extension String {
+    func trimmingTrailingSpace() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,59 @@
+public import IPsecModel
+
+/// What the kernel answered to one operation.
+public enum XfrmResult: Sendable, Hashable {
+    /// Acknowledged, nothing returned.
+    case done
+    /// One SA (get, allocspi).
+    case sa(SecurityAssociation)
+    /// A dump of SAs.
+    case sas([SecurityAssociation])
+    /// One SPD entry (get).
+    case policy(PolicyEntry)
+    /// A dump of SPD entries.
+    case policies([PolicyEntry])
+}
+
+/// The kernel refused an operation: its errno and, when it says one, the extended-ACK message
+/// (e.g. "Invalid security context length").
+public struct XfrmKernelError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var errno: Int32
+    public var message: String?
+
+    public init(errno: Int32, message: String? = nil) {
+        self.errno = errno
+        self.message = message
+    }
+
+    /// `EACCES` etc. with the C name and text, then the kernel's own words.
+    public var description: String {
+        "\(XfrmKernelError.name(errno)) (\(errno))" + (message.map { ": \($0)" } ?? "")
+    }
+
+    static func name(_ e: Int32) -> String {
+        let names: [Int32: String] = [1: "EPERM", 2: "ENOENT", 3: "ESRCH", 12: "ENOMEM", 13: "EACCES", 17: "EEXIST", 22: "EINVAL",
+                                      34: "ERANGE", 38: "ENOSYS", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 105: "ENOBUFS"]
+        return names[e] ?? "errno"
+    }
+}
+
+/// The xfrm operations of one kernel (or network namespace): implemented over netlink by
+/// `NetlinkXfrmKernel`, and in memory by ``SimulatedXfrmKernel`` for tests and dry runs.
+public protocol XfrmKernel: AnyObject, Sendable {
+    /// Performs one operation.
+    func perform(_ operation: XfrmOperation) throws(XfrmKernelError) -> XfrmResult
+}
+
+extension XfrmKernel {
+    /// Every SA (a dump).
+    public func allSAs() throws(XfrmKernelError) -> [SecurityAssociation] {
+        guard case .sas(let list) = try perform(.listSA(XfrmFilter())) else { return [] }
+        return list
+    }
+
+    /// Every SPD entry (a dump).
+    public func allPolicies() throws(XfrmKernelError) -> [PolicyEntry] {
+        guard case .policies(let list) = try perform(.listPolicies(XfrmFilter())) else { return [] }
+        return list
+    }
+}

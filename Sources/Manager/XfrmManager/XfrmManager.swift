@@ -1,0 +1,172 @@
+public import DecisionEngine
+import IPsecModel
+public import SecurityContexts
+
+/// Why the manager did not carry out an operation.
+public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
+    /// The decision engine refused `association setcontext` for at least one label: nothing was
+    /// sent to the kernel. Every check made is included, with its AVC record.
+    case denied([Authorization])
+    /// The engine allowed the operation (or it needed no check) and the kernel refused it: both
+    /// sides are reported.
+    case kernel(XfrmKernelError, authorizations: [Authorization])
+
+    public var description: String {
+        switch self {
+        case .denied(let auths):
+            let refused = auths.filter { !$0.granted }
+            return "refused before reaching the kernel: \(refused.map { "association { setcontext } on \($0.target): \($0.reason)" }.joined(separator: "; "))"
+        case .kernel(let e, let auths):
+            let engine = auths.isEmpty ? "no label to check" : "the engine allowed setcontext on \(Set(auths.map(\.target.description)).sorted().joined(separator: ", "))"
+            return "the kernel refused: \(e) (\(engine))"
+        }
+    }
+
+    /// The AVC records of the denials.
+    public var records: [AuditRecord] {
+        switch self {
+        case .denied(let a), .kernel(_, let a): return a.compactMap(\.record)
+        }
+    }
+}
+
+/// A step of a transaction that failed, and what the rollback did.
+public struct ApplyFailure: Error, Sendable, CustomStringConvertible {
+    /// The step that failed and why.
+    public var step: ApplyStep
+    public var error: XfrmManagerError
+    /// Steps that had been carried out and were undone.
+    public var rolledBack: [ApplyStep]
+    /// Undo operations that themselves failed (the state may differ from before).
+    public var rollbackErrors: [(ApplyStep, XfrmManagerError)]
+
+    public var description: String {
+        var s = "\(step.summary): \(error)"
+        if !rolledBack.isEmpty { s += "; rolled back \(rolledBack.count) step(s)" }
+        for (st, e) in rollbackErrors { s += "; rollback of '\(st.summary)' failed: \(e)" }
+        return s
+    }
+}
+
+/// The xfrm manager: carries out operations on a kernel's SAD and SPD, asking the shared
+/// decision engine first whether the caller may `association setcontext` on every label the
+/// operation creates, looks up or removes (the kernel's checks C1–C4, made early so that a denial
+/// comes with an AVC record and changes nothing). See Specs/manager/operations.md.
+public final class XfrmManager: Sendable {
+    public let kernel: any XfrmKernel
+    /// The engine's association checks; `nil` skips the early check (the kernel still makes it).
+    public let authorizer: AssociationAuthorizer?
+    /// The caller's context: the subject of the setcontext checks.
+    public let subject: SecurityContext
+    public let auditSubject: AuditSubject?
+
+    public init(kernel: any XfrmKernel, authorizer: AssociationAuthorizer?, subject: SecurityContext, auditSubject: AuditSubject? = nil) {
+        self.kernel = kernel
+        self.authorizer = authorizer
+        self.subject = subject
+        self.auditSubject = auditSubject
+    }
+
+    /// The labels whose `setcontext` the kernel checks for an operation (labeled-ipsec-kernel.md
+    /// §a.1): the new label of an add or update; the label of what a delete removes (looked up
+    /// first); every label a flush or deleteall would remove (all or nothing, edge 12); the label
+    /// a selector lookup carries (edge 9).
+    func labelsToCheck(_ op: XfrmOperation) throws(XfrmManagerError) -> [SecurityContext] {
+        func query(_ q: XfrmOperation) throws(XfrmManagerError) -> XfrmResult {
+            do { return try kernel.perform(q) } catch { throw .kernel(error, authorizations: []) }
+        }
+        switch op {
+        case .addSA(let sa), .updateSA(let sa):
+            return sa.securityContext.map { [$0] } ?? []
+        case .addPolicy(let p), .updatePolicy(let p):
+            return p.securityContext.map { [$0] } ?? []
+        case .deleteSA(let id, let src, let mark):
+            guard case .sa(let sa) = try query(.getSA(id, source: src, mark: mark)) else { return [] }
+            return sa.securityContext.map { [$0] } ?? []
+        case .deletePolicy(let key, let mark, let type, let ifID):
+            switch key {
+            case .index:
+                // By index the kernel looks up without a label, then checks the entry's label to delete it.
+                guard case .policy(let p) = try query(.getPolicy(key, mark: mark, policyType: type, interfaceID: ifID)) else { return [] }
+                return p.securityContext.map { [$0] } ?? []
+            case .selector(_, _, let ctx):
+                return ctx.map { [$0] } ?? []
+            }
+        case .getPolicy(.index, _, _, _):
+            return []
+        case .getPolicy(.selector(_, _, let ctx), _, _, _):
+            return ctx.map { [$0] } ?? []
+        case .flushSA(let proto):
+            guard case .sas(let all) = try query(.listSA(XfrmFilter())) else { return [] }
+            return all.filter { proto == .any || $0.proto == proto }.compactMap(\.securityContext)
+        case .deleteAllSA(let f):
+            guard case .sas(let all) = try query(.listSA(f)) else { return [] }
+            return all.compactMap(\.securityContext)
+        case .flushPolicy(let type):
+            guard case .policies(let all) = try query(.listPolicies(XfrmFilter())) else { return [] }
+            return all.filter { $0.policyType == type }.compactMap(\.securityContext)
+        case .deleteAllPolicies(let f):
+            guard case .policies(let all) = try query(.listPolicies(f)) else { return [] }
+            return all.compactMap(\.securityContext)
+        case .getSA, .listSA, .listPolicies, .allocateSPI:
+            return []
+        }
+    }
+
+    /// The engine's verdict on an operation: every setcontext check it needs (one per distinct
+    /// label). Throws `.denied` when any is refused.
+    public func authorize(_ op: XfrmOperation) throws(XfrmManagerError) -> [Authorization] {
+        guard let authorizer else { return [] }
+        var seen = Set<SecurityContext>()
+        var auths: [Authorization] = []
+        for label in try labelsToCheck(op) where seen.insert(label).inserted {
+            auths.append(authorizer.setcontext(subject: subject, label: label, auditSubject: auditSubject))
+        }
+        if auths.contains(where: { !$0.granted }) { throw .denied(auths) }
+        return auths
+    }
+
+    /// Authorizes, then performs one operation.
+    @discardableResult
+    public func perform(_ op: XfrmOperation) throws(XfrmManagerError) -> (result: XfrmResult, authorizations: [Authorization]) {
+        let auths = try authorize(op)
+        do {
+            return (try kernel.perform(op), auths)
+        } catch {
+            throw .kernel(error, authorizations: auths)
+        }
+    }
+
+    /// Carries out steps as one transaction: every step is authorized before the first is sent (a
+    /// denial changes nothing); if the kernel refuses a step, the steps already done are undone in
+    /// reverse order and the failure says what happened.
+    public func transact(_ steps: [ApplyStep]) throws(ApplyFailure) -> [Authorization] {
+        var auths: [Authorization] = []
+        for step in steps {
+            do { auths += try authorize(step.operation) } catch {
+                throw ApplyFailure(step: step, error: error, rolledBack: [], rollbackErrors: [])
+            }
+        }
+        var done: [ApplyStep] = []
+        for step in steps {
+            do {
+                _ = try kernel.perform(step.operation)
+                done.append(step)
+            } catch {
+                var undone: [ApplyStep] = []
+                var undoErrors: [(ApplyStep, XfrmManagerError)] = []
+                for previous in done.reversed() {
+                    guard let undo = previous.undo else { continue }
+                    do {
+                        _ = try kernel.perform(undo)
+                        undone.append(previous)
+                    } catch let e {
+                        undoErrors.append((previous, .kernel(e, authorizations: [])))
+                    }
+                }
+                throw ApplyFailure(step: step, error: .kernel(error, authorizations: auths), rolledBack: undone, rollbackErrors: undoErrors)
+            }
+        }
+        return auths
+    }
+}
