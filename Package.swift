@@ -26,7 +26,9 @@ let package = Package(
         .library(name: "IPsecModel", targets: ["IPsecModel"]),
         .library(name: "DecisionEngine", targets: ["DecisionEngine"]),
         .library(name: "SELinuxKernel", targets: ["SELinuxKernel"]),
+        .library(name: "NetlinkProtocol", targets: ["NetlinkProtocol"]),
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
+        .library(name: "XfrmWire", targets: ["XfrmWire"]),
         .library(name: "XfrmManager", targets: ["XfrmManager"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
     ],
@@ -68,13 +70,22 @@ let package = Package(
             name: "SELinuxKernel", dependencies: ["CSELinux", "SecurityContexts", "DecisionEngine"],
             path: "Sources/Engine/KernelBackend", swiftSettings: swiftSettings),
 
+        // The xfrm manager's netlink transport: framing, attributes, ACKs and the request state
+        // machine in pure Swift (NetlinkProtocol); the socket and the connection over it (NetlinkSocket).
+        .target(name: "NetlinkProtocol", path: "Sources/Manager/NetlinkProtocol", swiftSettings: swiftSettings),
         // The xfrm manager's socket layer and the data plane's crypto layer.
         .target(
-            name: "NetlinkSocket", dependencies: ["CMnl"], path: "Sources/Manager/NetlinkSocket",
+            name: "NetlinkSocket", dependencies: ["CMnl", "NetlinkProtocol"], path: "Sources/Manager/NetlinkSocket",
             swiftSettings: swiftSettings),
         .target(
             name: "ESPCrypto", dependencies: ["CCrypto"], path: "Sources/DataPlane/Crypto",
             swiftSettings: swiftSettings),
+
+        // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;
+        // pure Swift, no I/O (Specs/manager/wire-format.md).
+        .target(
+            name: "XfrmWire", dependencies: ["IPsecModel", "SecurityContexts", "NetlinkProtocol"],
+            path: "Sources/Manager/XfrmWire", swiftSettings: swiftSettings),
 
         // The xfrm manager: operations on labeled SAs and SPD entries.
         .target(
@@ -126,6 +137,20 @@ let package = Package(
             name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["salabel", "association-check"], swiftSettings: swiftSettings),
+        // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a
+        // script in it from a test; KernelVMTests are the tests that need that kernel (Tests/VM/README.md).
+        .target(name: "VMHarness", path: "Tests/VMHarness", swiftSettings: swiftSettings),
+        .testTarget(name: "KernelVMTests", dependencies: ["VMHarness"], swiftSettings: swiftSettings),
+        // A scripted fake kernel at message level, for tests of code that talks netlink.
+        .target(
+            name: "NetlinkTestSupport", dependencies: ["NetlinkProtocol"], path: "Tests/NetlinkTestSupport",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
+            exclude: ["Reference"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts"],
+            exclude: ["Captures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto"],
             swiftSettings: swiftSettings),

@@ -195,6 +195,16 @@ public final class NetlinkSocket {
 
     // MARK: - Plumbing
 
+    /// Runs `body` on the receive buffer (for `recvmsg` in NetlinkSocket+Transport.swift).
+    internal func withReceiveBuffer<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+        buffer.withUnsafeMutableBytes(body)
+    }
+
+    /// The first `count` bytes of the receive buffer.
+    internal func receivedBytes(_ count: Int) -> [UInt8] {
+        Array(buffer[..<count])
+    }
+
     /// Creates the libmnl socket, in `namespace` when given.
     private static func makeHandle(
         _ netlinkProtocol: NetlinkProtocol, in namespace: NetworkNamespace?

@@ -65,6 +65,17 @@ public enum IPXfrmSyntax {
         return try p.command()
     }
 
+    /// Parses a command given as words (as a shell passes them): `["state", "add", "src", …]`.
+    public static func parse(words: [String]) throws(IPXfrmSyntaxError) -> XfrmOperation {
+        var w = words
+        var offset = 0
+        if w.first == "ip" { w.removeFirst(); offset += 1 }
+        if w.first == "xfrm" { w.removeFirst(); offset += 1 }
+        guard !w.isEmpty else { throw IPXfrmSyntaxError(line: 0, word: 0, message: "expected 'state' or 'policy'") }
+        var p = WordParser(words: w, line: 0, offset: offset)
+        return try p.command()
+    }
+
     /// Parses a batch file: one command per line.
     public static func parse(batch text: String) throws(IPXfrmSyntaxError) -> [XfrmOperation] {
         var ops: [XfrmOperation] = []

@@ -1,0 +1,7 @@
+// The protocol layer's types (messages, attributes, Errno, the exchange state machine) are part of
+// this module's API: a client that imports NetlinkSocket sees them.
+//
+// Note: this module declares a type named `NetlinkProtocol` (the socket's netlink family), which
+// shadows the module name `NetlinkProtocol` here and in clients; refer to that module's types
+// unqualified.
+@_exported import NetlinkProtocol

@@ -1,0 +1,92 @@
+// Bounds-checked reading and writing of the fixed C structs. Integers name their byte order at
+// every use: `host` (little-endian on x86-64, as the kernel writes netlink) or `big` (network order:
+// SPIs, ports, addresses).
+
+/// A cursor over a struct's bytes. The constructor checks that the whole struct is present, so the
+/// reads that follow cannot run past the end.
+struct StructReader {
+    let bytes: [UInt8]
+    private(set) var offset: Int
+
+    /// Checks that `size` bytes of `name` are present at `offset`.
+    init(_ bytes: [UInt8], at offset: Int, size: Int, name: String) throws(XfrmWireError) {
+        let available = offset <= bytes.count ? bytes.count - offset : 0
+        guard offset >= 0, available >= size else {
+            throw XfrmWireError(.truncatedStruct, at: offset, "\(name): expected \(size) bytes, found \(available)")
+        }
+        self.bytes = bytes
+        self.offset = offset
+    }
+
+    mutating func u8() -> UInt8 {
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func host<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
+        var value: T = 0
+        for index in 0..<MemoryLayout<T>.size { value |= T(bytes[offset + index]) << (8 * index) }
+        offset += MemoryLayout<T>.size
+        return T(littleEndian: value)
+    }
+
+    mutating func big<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
+        var value: T = 0
+        for index in 0..<MemoryLayout<T>.size { value = value << 8 | T(bytes[offset + index]) }
+        offset += MemoryLayout<T>.size
+        return value
+    }
+
+    mutating func raw(_ count: Int) -> [UInt8] {
+        defer { offset += count }
+        return Array(bytes[offset..<(offset + count)])
+    }
+
+    /// Skips compiler padding (not kept: the kernel and iproute2 both zero it).
+    mutating func pad(_ count: Int) { offset += count }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendHost<T: FixedWidthInteger>(_ value: T) {
+        let le = value.littleEndian
+        for index in 0..<MemoryLayout<T>.size { append(UInt8(truncatingIfNeeded: le >> (8 * index))) }
+    }
+
+    mutating func appendBig<T: FixedWidthInteger>(_ value: T) {
+        for index in (0..<MemoryLayout<T>.size).reversed() { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
+    }
+
+    mutating func appendZeros(_ count: Int) { append(contentsOf: repeatElement(0, count: count)) }
+}
+
+/// A fixed-size kernel struct with a codec. Sizes and offsets are x86-64's (layout-facts §1); on
+/// i386 the structs with 64-bit members are shorter (§1.6), which this module does not support.
+public protocol XfrmStruct: Hashable, Sendable {
+    /// The C `sizeof` on x86-64.
+    static var size: Int { get }
+    /// The C name, for messages.
+    static var cName: String { get }
+    /// Decodes the struct at `offset`.
+    /// - Throws: ``XfrmWireError/Code/truncatedStruct`` when fewer than ``size`` bytes remain.
+    init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError)
+    /// Appends exactly ``size`` bytes.
+    func encode(into bytes: inout [UInt8])
+}
+
+extension XfrmStruct {
+    /// The struct's ``size`` bytes.
+    public var encoded: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.size)
+        encode(into: &bytes)
+        return bytes
+    }
+
+    /// Decodes a struct that must fill `bytes` exactly (an attribute payload).
+    static func decodeExactly(_ bytes: [UInt8], attribute: String) throws(XfrmWireError) -> Self {
+        guard bytes.count == size else {
+            throw XfrmWireError(.badAttributeLength, at: 0, "\(attribute): expected a \(size)-byte \(cName), found \(bytes.count) bytes")
+        }
+        return try Self(decoding: bytes, at: 0)
+    }
+}
