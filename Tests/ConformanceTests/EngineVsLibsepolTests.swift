@@ -61,6 +61,7 @@ struct EngineVsLibsepolTests {
             diff.compareAccessVectors(valid, classes: oracle.symbols(4))
             diff.comparePermissive()
             #expect(diff.mismatchCount == 0, "\(name) with booleans \(assignment): \(diff.summary)")
+            print("conformance: \(name) booleans \(assignment): \(diff.comparisons) comparisons, \(diff.nonEmptyGrants) granting, \(diff.mismatchCount) mismatches")
         }
     }
 
@@ -76,6 +77,7 @@ struct EngineVsLibsepolTests {
         diff.compareTransitions(Array(valid.prefix(40)), classes: classes)
         diff.compareValidateTrans(Array(valid.prefix(16)), classes: classes)
         #expect(diff.mismatchCount == 0, "\(name): \(diff.summary)")
+        print("conformance: \(name) transitions and validatetrans: \(diff.comparisons) comparisons, \(diff.mismatchCount) mismatches")
     }
 
     /// The embedded policy, exhaustively: every type pair (one context per type and role, plus MLS
@@ -93,6 +95,7 @@ struct EngineVsLibsepolTests {
             #expect(types.count == oracle.symbols(0).count, "every type has a valid context")
             diff.compareAccessVectors(valid, classes: oracle.symbols(4))
             #expect(diff.mismatchCount == 0, "embedded policy with \(assignment): \(diff.summary)")
+            print("conformance: embedded policy booleans \(assignment): \(valid.count) contexts, \(diff.comparisons) comparisons, \(diff.nonEmptyGrants) granting, \(diff.mismatchCount) mismatches")
         }
     }
 }

@@ -119,6 +119,7 @@ struct Differential {
                         mismatch("libsepol could not compute \(contexts[i]) \(contexts[j]) \(cls)")
                         continue
                     }
+                    if a & mask != 0 { nonEmptyGrants += 1 }
                     if d.allowed & mask != a & mask || d.auditAllow & mask != aa & mask || d.auditDeny & mask != ad & mask {
                         mismatch("\(contexts[i]) \(contexts[j]) \(cls): salabel allowed \(Self.hex(d.allowed & mask)) auditallow \(Self.hex(d.auditAllow & mask)) auditdeny \(Self.hex(d.auditDeny & mask)); libsepol \(Self.hex(a & mask)) \(Self.hex(aa & mask)) \(Self.hex(ad & mask))")
                     }
