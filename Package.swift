@@ -90,14 +90,15 @@ let package = Package(
         // The xfrm manager: operations on labeled SAs and SPD entries.
         .target(
             name: "XfrmManager",
-            dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", .product(name: "Yams", package: "Yams")],
+            dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", "XfrmWire", "NetlinkSocket", "NetlinkProtocol",
+                           .product(name: "Yams", package: "Yams")],
             path: "Sources/Manager/XfrmManager", swiftSettings: swiftSettings),
 
         // The command-line tool.
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "XfrmManager", "ESPCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -28,5 +28,15 @@ let package = Package(
                 .product(name: "SecurityContexts", package: "salabel"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // Netlink framing, attributes, NLMSG_ERROR/NLMSG_DONE decoding and the request state machine.
+        .executableTarget(
+            name: "FuzzNetlinkFraming",
+            dependencies: [.product(name: "NetlinkProtocol", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // The NETLINK_XFRM codecs: decode or refuse, and decode → encode → decode stable.
+        .executableTarget(
+            name: "FuzzXfrmDecoder",
+            dependencies: [.product(name: "XfrmWire", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

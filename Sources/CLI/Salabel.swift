@@ -9,9 +9,11 @@ struct Salabel: ParsableCommand {
         discussion: """
             The decision engine (salabel policy …) loads an SELinux policy in the kernel policy language
             (the embedded default when --policy is not given) and answers as the kernel's security server.
+            The xfrm manager (salabel xfrm …, salabel apply) installs labeled SAs and SPD entries through
+            netlink, asking the engine first whether the caller may set each label.
             """,
         version: "0.1.0",
-        subcommands: [PolicyCommand.self, DemoCommand.self])
+        subcommands: [PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, DemoCommand.self])
 }
 
 /// Exit statuses shared by the decision commands.

@@ -13,8 +13,16 @@ public struct IPsecProtocol: RawRepresentable, Sendable, Hashable, Codable, Cust
     public static let esp = IPsecProtocol(rawValue: 50)
     public static let ah = IPsecProtocol(rawValue: 51)
     public static let comp = IPsecProtocol(rawValue: 108)
-    /// `IPSEC_PROTO_ANY` (255): every IPsec protocol, in flushes.
+    /// `IPSEC_PROTO_ANY` (255): ESP, AH and IPComp, in flushes.
     public static let any = IPsecProtocol(rawValue: 255)
+    /// 0: every SA whatever its protocol, in flushes (what `ip xfrm state flush` sends; the
+    /// kernel's `xfrm_id_proto_match` matches 0 against everything).
+    public static let all = IPsecProtocol(rawValue: 0)
+
+    /// Whether a flush for this protocol removes an SA of protocol `p` (`xfrm_id_proto_match`).
+    public func flushes(_ p: IPsecProtocol) -> Bool {
+        self == .all || self == p || (self == .any && (p == .esp || p == .ah || p == .comp))
+    }
 
     /// The iproute2 word (`esp`, `ah`, `comp`, `route2`, `hao`) or the number.
     public var description: String {
@@ -25,6 +33,7 @@ public struct IPsecProtocol: RawRepresentable, Sendable, Hashable, Codable, Cust
         case 43: return "route2"
         case 60: return "hao"
         case 255: return "ipsec-any"
+        case 0: return "all"
         default: return String(rawValue)
         }
     }

@@ -32,7 +32,7 @@ struct IPXfrmSyntaxTests {
         guard case .addPolicy(let pol6) = v6 else { Issue.record("not addPolicy"); return }
         #expect(pol6.selector.family == .inet6 && pol6.selector.source.length == 128 && pol6.templates[0].family == .inet6)
 
-        #expect(try op("ip xfrm state flush") == .flushSA(.any))
+        #expect(try op("ip xfrm state flush") == .flushSA(.all))
         #expect(try op("ip xfrm policy flush") == .flushPolicy(policyType: 0))
         #expect(try op("ip xfrm policy deleteall") == .deleteAllPolicies(XfrmFilter()))
     }
@@ -79,7 +79,7 @@ struct IPXfrmSyntaxTests {
 
             policy flush   # trailing comment
             """)
-        #expect(ops == [.flushSA(.any), .flushPolicy(policyType: 0)])
+        #expect(ops == [.flushSA(.all), .flushPolicy(policyType: 0)])
     }
 
     @Test(arguments: [

@@ -43,12 +43,12 @@ struct XfrmManagerTests {
     /// Edge 12: one labeled SA the caller may not setcontext makes the whole flush fail; nothing goes.
     @Test func flushIsAllOrNothing() throws {
         let k = SimulatedXfrmKernel(sas: [Self.sa(0x100, Self.client), Self.sa(0x101, Self.unlabeledT), Self.sa(0x102, nil)])
-        #expect(throws: XfrmManagerError.self) { try Self.manager(k).perform(.flushSA(.any)) }
+        #expect(throws: XfrmManagerError.self) { try Self.manager(k).perform(.flushSA(.all)) }
         #expect(k.sas.count == 3)
-        #expect(!k.operations.contains(.flushSA(.any)))
+        #expect(!k.operations.contains(.flushSA(.all)))
         // Unlabeled SAs are not checked: flushing only them is allowed.
         let k2 = SimulatedXfrmKernel(sas: [Self.sa(0x102, nil)])
-        try Self.manager(k2).perform(.flushSA(.any))
+        try Self.manager(k2).perform(.flushSA(.all))
         #expect(k2.sas.isEmpty)
     }
 

@@ -116,7 +116,7 @@ import Testing
         let deleted = try #require(try events[0].securityAssociation())
         #expect(deleted.spi == 0x100 && deleted.destination == IPAddress("192.0.2.2"))
         guard case .flushSA(let flush, let padding, _) = events[1].body else { Issue.record("body"); return }
-        #expect(flush.proto == 255 && padding == [0, 0, 0])
+        #expect(flush.proto == 0 && padding == [0, 0, 0])
     }
 
     @Test func unknownAttributesAreKept() throws {

@@ -101,16 +101,15 @@ public final class NetlinkConnection {
     public static func environmentTrace() -> ((String) -> Void)? {
         guard let value = getenv("SALABEL_NLDEBUG"), String(cString: value) == "1" else { return nil }
         return { text in
-            var bytes = Array(text.utf8)
+            let bytes = Array(text.utf8)
             var offset = 0
             while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { raw in
+                let written = bytes.withUnsafeBytes { raw in
                     valueOrErrno { write(2, raw.baseAddress! + offset, raw.count - offset) }
                 }
-                guard case .success(let count) = written, count > 0 else { return }
+                guard case .success(let count) = written, count > 0 else { return }   // stderr closed: drop the trace
                 offset += count
             }
-            bytes.removeAll()
         }
     }
 

@@ -86,7 +86,7 @@ public final class SimulatedXfrmKernel: XfrmKernel {
             s.sas.append(sa)
             return .sa(sa)
         case .flushSA(let proto):
-            s.sas.removeAll { proto == .any || $0.proto == proto }
+            s.sas.removeAll { proto.flushes($0.proto) }
             return .done
         case .deleteAllSA(let f):
             s.sas.removeAll { f.matches($0) }

@@ -98,7 +98,7 @@ public final class XfrmManager: Sendable {
             return ctx.map { [$0] } ?? []
         case .flushSA(let proto):
             guard case .sas(let all) = try query(.listSA(XfrmFilter())) else { return [] }
-            return all.filter { proto == .any || $0.proto == proto }.compactMap(\.securityContext)
+            return all.filter { proto.flushes($0.proto) }.compactMap(\.securityContext)
         case .deleteAllSA(let f):
             guard case .sas(let all) = try query(.listSA(f)) else { return [] }
             return all.compactMap(\.securityContext)

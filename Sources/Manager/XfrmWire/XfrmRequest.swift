@@ -84,10 +84,13 @@ public enum XfrmRequest {
                            body: .allocSPI(XfrmUserSPIInfo(info: info, min: range.lowerBound, max: range.upperBound), attributes))
     }
 
-    /// FLUSHSA: `xfrm_usersa_flush` (17-byte message, as iproute2). `.any` (255) flushes every IPsec
-    /// protocol. Equivalent to `ip xfrm state flush [proto …]`.
-    public static func flushSA(proto: IPsecProtocol = .any, sequence: UInt32 = 0) -> XfrmMessage {
-        XfrmMessage(type: .flushSA, flags: changeFlags, sequence: sequence, body: .flushSA(XfrmUserSAFlush(proto: proto.rawValue), padding: [], []))
+    /// FLUSHSA: `xfrm_usersa_flush` (17-byte message, as iproute2). `nil` sends proto 0, which the
+    /// kernel matches against every SA (`xfrm_id_proto_match`), as `ip xfrm state flush` does;
+    /// `.any` (255, `IPSEC_PROTO_ANY`) flushes ESP, AH and IPComp only. Equivalent to
+    /// `ip xfrm state flush [proto …]`.
+    public static func flushSA(proto: IPsecProtocol? = nil, sequence: UInt32 = 0) -> XfrmMessage {
+        XfrmMessage(type: .flushSA, flags: changeFlags, sequence: sequence,
+                    body: .flushSA(XfrmUserSAFlush(proto: proto?.rawValue ?? 0), padding: [], []))
     }
 
     /// A GETSA dump with the all-zero `XFRMA_ADDRESS_FILTER` iproute2 6.1 sends (layout-facts §4.5),

@@ -167,7 +167,7 @@ struct WordParser {
             let sid = SAIdentifier(destination: dst, spi: spi, proto: proto)
             return verb == "delete" ? .deleteSA(sid, source: id.src, mark: id.mark) : .getSA(sid, source: id.src, mark: id.mark)
         case ("state", "flush"):
-            var proto = IPsecProtocol.any
+            var proto = IPsecProtocol.all
             while let w = peek {
                 i += 1
                 guard w == "proto" else { throw error("unknown word '\(w)' after 'state flush' (expected 'proto')", atWord: i - 1) }
