@@ -150,7 +150,7 @@ let package = Package(
             name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
             exclude: ["Reference"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts"],
+            name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto"],
