@@ -53,22 +53,23 @@ public enum XfrmEvent: Sendable {
         }
     }
 
-    /// A JSON-ready dictionary (one per line with `--json`).
+    /// A JSON-ready dictionary (one per line with `--json`); `event` is the kernel's message name
+    /// (`XFRM_MSG_NEWPOLICY`, …), or `ENOBUFS` for an overflow.
     public func json(showKeys: Bool = false) -> [String: Any] {
         switch self {
         case .sa(let t, let sa): return ["event": t.description, "sa": XfrmFormatter.json(sa, showKeys: showKeys)]
         case .policy(let t, let p): return ["event": t.description, "policy": XfrmFormatter.json(p)]
         case .acquire(let src, let dst, let proto, let seq, let sel, _, let label):
-            var o: [String: Any] = ["event": "ACQUIRE", "src": src.description, "dst": dst.description, "proto": proto.description, "seq": Int(seq)]
+            var o: [String: Any] = ["event": "XFRM_MSG_ACQUIRE", "src": src.description, "dst": dst.description, "proto": proto.description, "seq": Int(seq)]
             if let sel { o["selector"] = XfrmFormatter.json(sel) }
             if let label { o["context"] = label.description }
             return o
-        case .expire(let sa, let hard): return ["event": "EXPIRE", "hard": hard, "sa": XfrmFormatter.json(sa, showKeys: showKeys)]
-        case .policyExpire(let p, let hard): return ["event": "POLEXPIRE", "hard": hard, "policy": XfrmFormatter.json(p)]
-        case .flushSA(let proto): return ["event": "FLUSHSA", "proto": proto.description]
-        case .flushPolicy: return ["event": "FLUSHPOLICY"]
+        case .expire(let sa, let hard): return ["event": "XFRM_MSG_EXPIRE", "hard": hard, "sa": XfrmFormatter.json(sa, showKeys: showKeys)]
+        case .policyExpire(let p, let hard): return ["event": "XFRM_MSG_POLEXPIRE", "hard": hard, "policy": XfrmFormatter.json(p)]
+        case .flushSA(let proto): return ["event": "XFRM_MSG_FLUSHSA", "proto": proto.description]
+        case .flushPolicy: return ["event": "XFRM_MSG_FLUSHPOLICY"]
         case .overflow(let r):
-            var o: [String: Any] = ["event": "OVERFLOW"]
+            var o: [String: Any] = ["event": "ENOBUFS"]
             if let r { o["resynchronized"] = ["sas": r.sas, "policies": r.policies] }
             return o
         case .other(let t, let why): return ["event": t.description, "note": why]

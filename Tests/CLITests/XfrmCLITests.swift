@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+/// `salabel xfrm …`, `apply` and `keygen` end to end against this machine's kernel, in throwaway
+/// network namespaces, with iproute2 as the independent reader. This kernel has XFRM but no ESP/AH
+/// and no SELinux (Specs/manager/operations.md): policies install (their context is accepted and not
+/// stored), SA adds are refused by the kernel. The real SELinux kernel is in KernelVMTests.
+@Suite(.serialized)
+struct XfrmCLITests {
+    static let ip = URL(fileURLWithPath: "/usr/sbin/ip").path
+
+    /// A fresh namespace for one test, deleted afterwards.
+    final class Namespace {
+        let name = "salabel-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        init() throws {
+            try #require(getuid() == 0, "the xfrm CLI tests need root (network namespaces); run the suite as root")
+            let r = try CLITests.run(URL(fileURLWithPath: XfrmCLITests.ip), ["netns", "add", name])
+            try #require(r.status == 0, "ip netns add failed: \(r.stderr)")
+        }
+        deinit { _ = try? CLITests.run(URL(fileURLWithPath: XfrmCLITests.ip), ["netns", "del", name]) }
+
+        func ip(_ args: String...) throws -> CLITests.Run {
+            try CLITests.run(URL(fileURLWithPath: XfrmCLITests.ip), ["-n", name] + args)
+        }
+    }
+
+    static func salabel(_ args: [String], stdin: String? = nil) throws -> CLITests.Run {
+        try CLITests.run(CLITests.binary, args, stdin: stdin)
+    }
+
+    static let spd = "system_u:object_r:ipsec_spd_t:s0"
+    static let client = "system_u:system_r:echoclient_t:s0"
+
+    @Test func policiesRoundTripThroughTheKernel() throws {
+        let ns = try Namespace()
+        let add = try Self.salabel(["xfrm", "policy", "add", "--netns", ns.name, "--src", "10.0.0.1/32", "--dst", "10.0.0.2/32",
+                                    "--proto", "tcp", "--dport", "7", "--dir", "out", "--context", Self.spd,
+                                    "--tmpl-src", "10.0.0.1", "--tmpl-dst", "10.0.0.2", "--tmpl-proto", "esp", "--tmpl-mode", "transport"])
+        #expect(add.status == 0, "\(add.stderr)")
+        // iproute2 reads back what salabel installed.
+        let shown = try ns.ip("xfrm", "policy", "show")
+        #expect(shown.stdout.contains("src 10.0.0.1/32 dst 10.0.0.2/32 proto tcp dport 7"))
+        #expect(shown.stdout.contains("tmpl src 10.0.0.1 dst 10.0.0.2"))
+        // salabel reads back what iproute2 installed.
+        _ = try ns.ip("xfrm", "policy", "add", "src", "10.9.0.1", "dst", "10.9.0.2", "dir", "in", "priority", "5", "tmpl", "proto", "esp")
+        let list = try Self.salabel(["xfrm", "policy", "list", "--netns", ns.name, "--json"])
+        let entries = try #require(JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.count == 2)
+        #expect(entries.contains { ($0["priority"] as? Int) == 5 && ($0["dir"] as? String) == "in" })
+        // Delete by selector; the kernel says ENOENT for one that is not there.
+        let del = try Self.salabel(["xfrm", "policy", "delete", "--netns", ns.name, "src", "10.9.0.1", "dst", "10.9.0.2", "dir", "in"])
+        #expect(del.status == 0, "\(del.stderr)")
+        let again = try Self.salabel(["xfrm", "policy", "delete", "--netns", ns.name, "src", "10.9.0.1", "dst", "10.9.0.2", "dir", "in"])
+        #expect(again.status == 1 && again.stderr.contains("ENOENT"))
+        let flush = try Self.salabel(["xfrm", "policy", "flush", "--netns", ns.name])
+        #expect(flush.status == 0)
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.isEmpty)
+    }
+
+    @Test func aDeniedLabelNeverReachesTheKernel() throws {
+        let ns = try Namespace()
+        let r = try Self.salabel(["xfrm", "policy", "add", "--netns", ns.name, "--as", Self.client, "--src", "10.0.0.1/32",
+                                  "--dst", "10.0.0.2/32", "--dir", "out", "--context", Self.spd])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("refused before reaching the kernel"))
+        #expect(r.stderr.contains("avc:  denied  { setcontext } for  pid="))
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.isEmpty)
+    }
+
+    /// The kernel refuses the SA (no ESP here) after the engine allowed it: both sides are reported,
+    /// with the kernel's own extended-ACK words.
+    @Test func aKernelRefusalReportsBothSides() throws {
+        let ns = try Namespace()
+        let r = try Self.salabel(["xfrm", "state", "add", "--netns", ns.name, "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp",
+                                  "spi", "0x100", "aead", "rfc4106(gcm(aes))", "0x000102030405060708090a0b0c0d0e0f10111213", "128",
+                                  "ctx", Self.client])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the kernel refused") && r.stderr.contains("the engine allowed setcontext on \(Self.client)"))
+        // Keys never appear in what salabel prints.
+        #expect(!r.stdout.contains("0001020304") && !r.stderr.contains("0001020304"))
+    }
+
+    /// selinux-testsuite's ipsec-load, as an `ip xfrm` batch file (variables expanded): the policies
+    /// go in; the AH SAs are refused by this kernel, and the run stops there with the kernel's reason.
+    @Test func batchRunsIproute2Lines() throws {
+        let ns = try Namespace()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-batch-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try """
+            # ipsec-load, expanded
+            ip xfrm policy flush
+            ip xfrm state flush
+            ip xfrm policy add src 127.0.0.1 dst 127.0.0.1 proto tcp dir out ctx "\(Self.spd)" tmpl proto ah mode transport level required
+            ip xfrm policy add src ::1 dst ::1 proto udp dir out ctx "\(Self.spd)" tmpl proto ah mode transport level required
+            ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto ah spi 0x200 ctx "\(Self.client)" auth sha1 0x0123456789012345678901234567890123456789
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try Self.salabel(["xfrm", "batch", "--netns", ns.name, file])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("command 5 of 5"))
+        let shown = try ns.ip("xfrm", "policy", "show")
+        #expect(shown.stdout.contains("src 127.0.0.1/32 dst 127.0.0.1/32 proto tcp"))
+        #expect(shown.stdout.contains("src ::1/128 dst ::1/128 proto udp"))
+        // A syntax error anywhere runs nothing.
+        try "policy flush\npolicy add src 1.1.1.1 dst 2.2.2.2 dir sideways\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bad = try Self.salabel(["xfrm", "batch", "--netns", ns.name, file])
+        #expect(bad.status == 2 && bad.stderr.contains("line 2"))
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.contains("127.0.0.1"))
+    }
+
+    @Test func monitorPrintsPolicyEvents() throws {
+        let ns = try Namespace()
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = ["xfrm", "monitor", "--netns", ns.name, "--json", "--count", "2"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        _ = try ns.ip("xfrm", "policy", "add", "src", "10.1.1.1", "dst", "10.1.1.2", "dir", "out", "priority", "9")
+        _ = try ns.ip("xfrm", "policy", "flush")
+        let deadline = Date().addingTimeInterval(10)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if p.isRunning { p.terminate() }
+        let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try #require(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["event"] as? String == "XFRM_MSG_NEWPOLICY")
+        #expect((first["policy"] as? [String: Any])?["priority"] as? Int == 9)
+        let second = try #require(JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+        #expect(second["event"] as? String == "XFRM_MSG_FLUSHPOLICY")
+    }
+
+    /// keygen writes a private key file; apply --dry-run plans the host's half without sending it;
+    /// a real apply here stops at the first SA (no ESP in this kernel) and leaves nothing behind.
+    @Test func keygenAndApply() throws {
+        let ns = try Namespace()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-apply-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("echo.yaml").path
+        try """
+            hosts:
+              client: { address: 10.77.0.1, netns: \(ns.name) }
+              server: { address: 10.77.0.2 }
+            associations:
+              - name: echo-client
+                between: [client, server]
+                context: \(Self.client)
+                policy_context: \(Self.spd)
+                selector: { proto: tcp, port: 7 }
+            key_file: echo.keys
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let keygen = try Self.salabel(["keygen", file])
+        #expect(keygen.status == 0, "\(keygen.stderr)")
+        let keys = dir.appendingPathComponent("echo.keys").path
+        #expect((try FileManager.default.attributesOfItem(atPath: keys)[.posixPermissions] as? Int) == 0o600)
+        let dry = try Self.salabel(["apply", file, "--host", "client", "--dry-run"])
+        #expect(dry.status == 0)
+        #expect(dry.stdout.split(separator: "\n").filter { $0.hasPrefix("would ") }.count == 4)
+        #expect(!dry.stdout.contains(try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\"")[1]))
+        let real = try Self.salabel(["apply", file, "--host", "client"])
+        #expect(real.status == 1)
+        #expect(try ns.ip("xfrm", "state", "show").stdout.isEmpty)
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.isEmpty)
+    }
+}
