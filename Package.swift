@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "XfrmManager", "ESPCrypto",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "XfrmManager", "XfrmWire", "ESPCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -119,6 +119,11 @@ let package = Package(
             name: "salabel-bench",
             dependencies: ["SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SepolOracle"],
             path: "Benchmarks/EngineBench", swiftSettings: swiftSettings),
+        // The xfrm manager side by side with iproute2 in a throwaway netns (root): `salabel-xfrm-bench`.
+        .executableTarget(
+            name: "salabel-xfrm-bench",
+            dependencies: ["XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol"],
+            path: "Benchmarks/XfrmBench", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "SecurityContextsTests", dependencies: ["SecurityContexts"], exclude: ["Reference"],

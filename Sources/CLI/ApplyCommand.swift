@@ -3,6 +3,7 @@ import ESPCrypto
 import Foundation
 import IPsecModel
 import XfrmManager
+import XfrmWire
 
 /// Random bytes from OpenSSL's RNG (`RAND_bytes`), for keys.
 func opensslRandom(_ count: Int) throws -> [UInt8] {
@@ -80,10 +81,17 @@ struct ApplyCommand: ParsableCommand {
         let keys: KeyFile
         do {
             if !FileManager.default.fileExists(atPath: path) {
-                try KeyFile.generate(for: apply, random: opensslRandom).write(to: path)
-                print("wrote fresh keys to \(path) (mode 0600); copy it to the other hosts")
+                let fresh = try KeyFile.generate(for: apply, random: opensslRandom)
+                if dryRun {
+                    print("(no key file: fresh keys would be written to \(path))")
+                } else {
+                    try fresh.write(to: path)
+                    print("wrote fresh keys to \(path) (mode 0600); copy it to the other hosts")
+                }
+                keys = fresh
+            } else {
+                keys = try KeyFile.read(from: path)
             }
-            keys = try KeyFile.read(from: path)
         } catch {
             printError("error: \(error)")
             throw ExitCode(Status.error)
@@ -107,7 +115,19 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         if dryRun {
-            for s in steps { print("would \(s.summary)") }
+            // The messages, by type and size; their bytes (which hold the keys) only with --show-keys.
+            for s in steps {
+                print("would \(s.summary)")
+                if let m = try? NetlinkXfrmKernel.request(for: s.operation), let bytes = try? m.encoded() {
+                    print("    \(m.type), \(bytes.count) bytes")
+                    if options.showKeys {
+                        for row in stride(from: 0, to: bytes.count, by: 16) {
+                            let hex = bytes[row..<min(row + 16, bytes.count)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
+                            print("    " + String(format: "%04x: ", row) + hex.joined(separator: " "))
+                        }
+                    }
+                }
+            }
             return
         }
         do {
