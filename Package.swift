@@ -122,7 +122,7 @@ let package = Package(
         // The xfrm manager side by side with iproute2 in a throwaway netns (root): `salabel-xfrm-bench`.
         .executableTarget(
             name: "salabel-xfrm-bench",
-            dependencies: ["XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol"],
+            dependencies: ["XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
             path: "Benchmarks/XfrmBench", swiftSettings: swiftSettings),
 
         .testTarget(

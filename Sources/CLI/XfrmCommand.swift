@@ -3,6 +3,7 @@ import DecisionEngine
 import Foundation
 import IPsecModel
 import SecurityContexts
+import SELinuxKernel
 import XfrmManager
 
 /// Options shared by the commands that talk to the kernel's xfrm databases.
@@ -10,8 +11,8 @@ struct XfrmOptions: ParsableArguments {
     @Option(help: "Network namespace to work in: a name (/run/netns/NAME) or a path.")
     var netns: String?
 
-    @Option(name: .customLong("as"), help: "The caller's context for the setcontext checks (default: the key manager of the embedded policy, system_u:system_r:ipsec_mgmt_t:s0).")
-    var subject: String = "system_u:system_r:ipsec_mgmt_t:s0"
+    @Option(name: .customLong("as"), help: "The caller's context for the setcontext checks (default: the process's own context on an SELinux system, else the embedded policy's key manager, system_u:system_r:ipsec_mgmt_t:s0).")
+    var subject: String?
 
     @Option(help: "The policy the setcontext checks are made with (default: the embedded policy).")
     var policy: String?
@@ -28,8 +29,12 @@ struct XfrmOptions: ParsableArguments {
     /// The manager over the kernel of the chosen namespace.
     func manager() throws -> XfrmManager {
         let subjectContext: SecurityContext
-        do { subjectContext = try SecurityContext(parsing: subject) } catch {
-            throw ValidationError("--as: \(error)")
+        if let subject {
+            do { subjectContext = try SecurityContext(parsing: subject) } catch { throw ValidationError("--as: \(error)") }
+        } else if let own = KernelBackend.currentContext() {
+            subjectContext = own
+        } else {
+            subjectContext = try! SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")
         }
         var authorizer: AssociationAuthorizer?
         if !noAuthorize {
@@ -232,18 +237,67 @@ extension XfrmCommand {
                 throw ExitCode(Status.error)
             }
             let manager = try options.manager()
-            for (i, op) in ops.enumerated() {
-                do {
-                    let (result, _) = try manager.perform(op)
-                    let out = XfrmCommand.render(result, options: options)
-                    if !out.isEmpty { print(out) }
-                } catch {
-                    printError("error: command \(i + 1) of \(ops.count):")
-                    XfrmCommand.report(error, json: options.json)
-                    throw ExitCode(Status.denied)
-                }
-            }
+            try XfrmCommand.runBatch(ops, manager: manager, options: options)
         }
+    }
+}
+
+extension XfrmCommand {
+    /// Whether an operation can travel in a netlink batch: adds and updates, whose setcontext check
+    /// needs no lookup in the kernel.
+    static func batchable(_ op: XfrmOperation) -> Bool {
+        switch op {
+        case .addSA, .updateSA, .addPolicy, .updatePolicy: return true
+        default: return false
+        }
+    }
+
+    /// Runs a batch file's operations with as few round trips as the kernel allows: each run of
+    /// consecutive adds/updates is authorized whole, then sent as netlink batches (the kernel answers
+    /// each request); other operations run one at a time. The first failure stops the file; within a
+    /// run already sent, every request's answer is reported (the kernel carried out the others).
+    static func runBatch(_ ops: [XfrmOperation], manager: XfrmManager, options: XfrmOptions) throws {
+        var i = 0
+        var done = 0
+        while i < ops.count {
+            var j = i
+            while j < ops.count && batchable(ops[j]) { j += 1 }
+            if j > i, let kernel = manager.kernel as? NetlinkXfrmKernel {
+                let run = Array(ops[i..<j])
+                for (k, op) in run.enumerated() {
+                    do { _ = try manager.authorize(op) } catch {
+                        printError("error: command \(i + k + 1) of \(ops.count) (nothing of lines \(i + 1)–\(j) was sent):")
+                        report(error, json: options.json)
+                        throw ExitCode(Status.denied)
+                    }
+                }
+                var failed = false
+                for (k, result) in kernel.performBatch(run).enumerated() {
+                    if case .failure(let e) = result {
+                        printError("error: command \(i + k + 1) of \(ops.count):")
+                        report(.kernel(e, authorizations: []), json: options.json)
+                        failed = true
+                    } else {
+                        done += 1
+                    }
+                }
+                if failed { throw ExitCode(Status.denied) }
+                i = j
+                continue
+            }
+            do {
+                let (result, _) = try manager.perform(ops[i])
+                let out = render(result, options: options)
+                if !out.isEmpty { print(out) }
+                done += 1
+            } catch {
+                printError("error: command \(i + 1) of \(ops.count):")
+                report(error, json: options.json)
+                throw ExitCode(Status.denied)
+            }
+            i += 1
+        }
+        if !options.json { printError("\(done) command(s) done") }
     }
 }
 

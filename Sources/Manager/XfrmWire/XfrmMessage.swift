@@ -22,11 +22,14 @@ public struct XfrmMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
 
     public var netlink: NetlinkMessageType { NetlinkMessageType(rawValue: rawValue) }
 
+    /// `XFRM_MSG_NEWSA`, … (a table built once; this is called for every request's error context).
     public var description: String {
-        let names = [16: "NEWSA", 17: "DELSA", 18: "GETSA", 19: "NEWPOLICY", 20: "DELPOLICY", 21: "GETPOLICY", 22: "ALLOCSPI",
-                     23: "ACQUIRE", 24: "EXPIRE", 25: "UPDPOLICY", 26: "UPDSA", 27: "POLEXPIRE", 28: "FLUSHSA", 29: "FLUSHPOLICY"]
-        return names[Int(rawValue)].map { "XFRM_MSG_" + $0 } ?? "type \(rawValue)"
+        let i = Int(rawValue) - 16
+        return i >= 0 && i < Self.names.count ? Self.names[i] : "type \(rawValue)"
     }
+
+    private static let names = ["NEWSA", "DELSA", "GETSA", "NEWPOLICY", "DELPOLICY", "GETPOLICY", "ALLOCSPI", "ACQUIRE", "EXPIRE",
+                                "UPDPOLICY", "UPDSA", "POLEXPIRE", "FLUSHSA", "FLUSHPOLICY"].map { "XFRM_MSG_" + $0 }
 }
 
 /// An XFRM netlink message: the netlink header fields and a typed body.
@@ -186,6 +189,7 @@ public struct XfrmMessage: Hashable, Sendable {
     /// - Throws: ``XfrmWireError/Code/tooLong`` when an attribute does not fit `nla_len`.
     public func payload() throws(XfrmWireError) -> [UInt8] {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
         let attributes: [XfrmAttribute]
         switch body {
         case .sa(let s, let a): s.encode(into: &bytes); attributes = a
@@ -211,7 +215,8 @@ public struct XfrmMessage: Hashable, Sendable {
         if !attributes.isEmpty {
             while bytes.count % 4 != 0 { bytes.append(0) }
         }
-        return bytes + encoder.bytes
+        bytes.append(contentsOf: encoder.bytes)
+        return bytes
     }
 
     /// The netlink message.
