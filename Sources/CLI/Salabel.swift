@@ -3,6 +3,14 @@ import ArgumentParser
 /// `salabel`: labeled IPsec on Linux.
 @main
 struct Salabel: ParsableCommand {
+    /// `salabel xfrm --batch FILE …` is the spelling of `salabel xfrm batch FILE …` that `ip -batch`
+    /// users expect; the rewrite keeps the subcommands' own options unshadowed.
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        if args.count >= 3, args[0] == "xfrm", args[1] == "--batch" { args.replaceSubrange(0..<2, with: ["xfrm", "batch"]) }
+        Salabel.main(args)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "salabel",
         abstract: "Labeled IPsec on Linux: SELinux contexts on IPsec SAs, and the decisions that govern them.",

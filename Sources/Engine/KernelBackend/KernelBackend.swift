@@ -27,6 +27,16 @@ public struct KernelBackend: DecisionBackend {
     /// `"kernel"`.
     public var backendName: String { "kernel" }
 
+    /// The calling process's own context, when SELinux is enabled (`nil` otherwise).
+    /// The corresponding C function is `getcon_raw`.
+    public static func currentContext() -> SecurityContext? {
+        guard is_selinux_enabled() == 1 else { return nil }
+        var raw: UnsafeMutablePointer<CChar>?
+        guard getcon_raw(&raw) == 0, let raw else { return nil }
+        defer { freecon(raw) }
+        return try? SecurityContext(parsing: String(cString: raw))
+    }
+
     /// Whether the kernel enforces denials. When the mode cannot be read, `true`: fail closed.
     ///
     /// The corresponding C function is `security_getenforce`.

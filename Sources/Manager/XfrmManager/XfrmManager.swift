@@ -17,7 +17,7 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
             let refused = auths.filter { !$0.granted }
             return "refused before reaching the kernel: \(refused.map { "association { setcontext } on \($0.target): \($0.reason)" }.joined(separator: "; "))"
         case .kernel(let e, let auths):
-            let engine = auths.isEmpty ? "no label to check" : "the engine allowed setcontext on \(Set(auths.map(\.target.description)).sorted().joined(separator: ", "))"
+            let engine = auths.isEmpty ? "nothing was checked by the engine" : "the engine allowed setcontext on \(Set(auths.map(\.target.description)).sorted().joined(separator: ", "))"
             return "the kernel refused: \(e) (\(engine))"
         }
     }
