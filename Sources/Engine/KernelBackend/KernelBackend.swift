@@ -17,11 +17,18 @@ public struct KernelBackend: DecisionBackend {
     /// - Throws: ``DecisionError/unavailable(_:)`` with "SELinux is not enabled on this kernel" when
     ///   SELinux is disabled or selinuxfs is not mounted.
     ///
-    /// The corresponding C function is `is_selinux_enabled`.
+    /// The corresponding C functions are `is_selinux_enabled` and `security_getenforce`.
     public init() throws(DecisionError) {
-        guard is_selinux_enabled() == 1 else {
+        guard KernelBackend.isActive else {
             throw .unavailable("SELinux is not enabled on this kernel")
         }
+    }
+
+    /// Whether the running kernel has SELinux with selinuxfs mounted. `is_selinux_enabled` alone
+    /// also requires `/etc/selinux/config` (libselinux's `has_selinux_config`), which minimal systems
+    /// such as the test VM do not have; an answer from selinuxfs (`security_getenforce`) is enough.
+    public static var isActive: Bool {
+        is_selinux_enabled() == 1 || security_getenforce() >= 0
     }
 
     /// `"kernel"`.
@@ -30,7 +37,7 @@ public struct KernelBackend: DecisionBackend {
     /// The calling process's own context, when SELinux is enabled (`nil` otherwise).
     /// The corresponding C function is `getcon_raw`.
     public static func currentContext() -> SecurityContext? {
-        guard is_selinux_enabled() == 1 else { return nil }
+        guard isActive else { return nil }
         var raw: UnsafeMutablePointer<CChar>?
         guard getcon_raw(&raw) == 0, let raw else { return nil }
         defer { freecon(raw) }

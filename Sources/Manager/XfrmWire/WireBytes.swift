@@ -24,8 +24,8 @@ struct StructReader {
     }
 
     mutating func host<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
-        var value: T = 0
-        for index in 0..<MemoryLayout<T>.size { value |= T(bytes[offset + index]) << (8 * index) }
+        // The struct's size was checked when the reader was made; one unaligned load per field.
+        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
         offset += MemoryLayout<T>.size
         return T(littleEndian: value)
     }
@@ -48,8 +48,8 @@ struct StructReader {
 
 extension Array where Element == UInt8 {
     mutating func appendHost<T: FixedWidthInteger>(_ value: T) {
-        let le = value.littleEndian
-        for index in 0..<MemoryLayout<T>.size { append(UInt8(truncatingIfNeeded: le >> (8 * index))) }
+        var le = value.littleEndian
+        Swift.withUnsafeBytes(of: &le) { append(contentsOf: $0) }
     }
 
     mutating func appendBig<T: FixedWidthInteger>(_ value: T) {
