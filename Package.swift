@@ -7,6 +7,7 @@
 //   Sources/Engine/Server     the decision engine: security server, AVC, audit records, association API
 //   Sources/Engine/KernelBackend  the same decisions asked of the running kernel (libselinux)
 //   Sources/Manager           the xfrm netlink manager (libmnl)
+//   Sources/Resolver          the resolver: inbound labels by SA, outbound SPD/SA choices, with reasons
 //   Sources/DataPlane         the userspace ESP data plane (libcrypto)
 //   Sources/CLI               the `salabel` command
 //   Sources/CLibraries        one system-library target per C library, each imported by one Swift module
@@ -30,6 +31,7 @@ let package = Package(
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
         .library(name: "XfrmWire", targets: ["XfrmWire"]),
         .library(name: "XfrmManager", targets: ["XfrmManager"]),
+        .library(name: "Resolver", targets: ["Resolver"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
     ],
     dependencies: [
@@ -94,6 +96,11 @@ let package = Package(
                            .product(name: "Yams", package: "Yams")],
             path: "Sources/Manager/XfrmManager", swiftSettings: swiftSettings),
 
+        // The resolver: labels inbound traffic by its SA and explains outbound choices.
+        .target(
+            name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine"],
+            path: "Sources/Resolver", swiftSettings: swiftSettings),
+
         // The command-line tool.
         .executableTarget(
             name: "salabel",
@@ -141,6 +148,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ResolverTests", dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["salabel", "association-check"], swiftSettings: swiftSettings),
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a

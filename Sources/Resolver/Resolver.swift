@@ -1,0 +1,206 @@
+public import DecisionEngine
+public import IPsecModel
+public import SecurityContexts
+
+/// One check a resolution made: what was asked, the answer, and the AVC record the kernel would
+/// log for it (`nil` when nothing is logged: granted without auditallow, or dontaudit).
+public struct ResolutionCheck: Sendable, Hashable, CustomStringConvertible {
+    public var what: String
+    public var passed: Bool
+    public var reason: String
+    public var record: AuditRecord?
+
+    public var description: String {
+        "\(passed ? "✓" : "✗") \(what): \(reason)" + (record.map { "\n    \($0)" } ?? "")
+    }
+}
+
+/// The kernel's SAD and SPD as the resolver sees them: from the kernel (a dump kept current by the
+/// monitor), or from a scenario, without a kernel.
+public struct XfrmMirror: Sendable, Hashable {
+    public var sas: [SecurityAssociation]
+    public var policies: [PolicyEntry]
+
+    public init(sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []) {
+        self.sas = sas
+        self.policies = policies
+    }
+
+    /// The SA a packet names: destination, SPI, protocol (the SAD key).
+    public func sa(destination: IPAddress, spi: UInt32, proto: IPsecProtocol) -> SecurityAssociation? {
+        sas.first { $0.destination == destination && $0.spi == spi && $0.proto == proto }
+    }
+}
+
+/// The label inbound traffic gets, and whether the packet survives the inbound policy check.
+public struct InboundResolution: Sendable, Hashable {
+    /// The peer label: the innermost labeled SA's context (`ckall = 0`), or the unlabeled context.
+    public var peer: SecurityContext?
+    /// Whether the label came from an SA (false: unlabeled traffic).
+    public var labeledBySA: Bool
+    /// The packet is dropped (nested SAs with different labels: `ckall = 1` fails, `XFRMINHDRERROR`).
+    public var dropped: Bool
+    public var checks: [ResolutionCheck]
+}
+
+/// Where an outbound flow goes: the SPD entry, the SA, or the ACQUIRE the kernel would send.
+public struct OutboundResolution: Sendable, Hashable {
+    public enum Outcome: Sendable, Hashable {
+        /// No SPD entry applies: the flow leaves unprotected (as the kernel without a policy).
+        case bypass
+        /// The entry's action is block.
+        case blocked(PolicyEntry)
+        /// An SA serves the flow.
+        case protected(PolicyEntry, SecurityAssociation)
+        /// No usable SA: the kernel sends an ACQUIRE carrying `label` (the flow's context for a
+        /// labeled entry, none for an unlabeled one) and the packet waits (`-EAGAIN`/`-EREMOTE`).
+        case acquire(PolicyEntry, label: SecurityContext?)
+        /// A labeled entry matched a flow without a label (SID 0): `-EINVAL`, no ACQUIRE (edge 17).
+        case invalid(PolicyEntry)
+    }
+
+    public var outcome: Outcome
+    public var checks: [ResolutionCheck]
+}
+
+/// Answers "what label does this traffic get, and may it pass?" from a mirror of the SAD/SPD and
+/// the shared decision engine, following the kernel (labeled-ipsec-kernel.md §b, §c;
+/// Specs/resolver/semantics.md). Every answer carries the checks it made.
+public struct Resolver: Sendable {
+    public var mirror: XfrmMirror
+    public let authorizer: AssociationAuthorizer
+
+    public init(mirror: XfrmMirror, authorizer: AssociationAuthorizer) {
+        self.mirror = mirror
+        self.authorizer = authorizer
+    }
+
+    /// The policy's `unlabeled` initial context: what unlabeled traffic and SID 0 are evaluated as.
+    public var unlabeled: SecurityContext? {
+        authorizer.cache.server.policy.initialSIDs.first { $0.name == "unlabeled" }?.context
+    }
+
+    static func check(_ a: Authorization, _ what: String) -> ResolutionCheck {
+        ResolutionCheck(what: what, passed: a.granted, reason: a.reason, record: a.record)
+    }
+
+    // MARK: - Inbound (§b.1, §b.2)
+
+    /// The peer label of a packet decapsulated through `secPath` (outermost SA first, as the kernel
+    /// stores `sec_path`): the innermost labeled SA wins (`ckall = 0`); every labeled SA must carry
+    /// the same label or the inbound policy check drops the packet (`ckall = 1`, edge 20);
+    /// unlabeled SAs in between never count; no labeled SA means unlabeled traffic.
+    public func inbound(secPath: [SecurityAssociation]) -> InboundResolution {
+        var checks: [ResolutionCheck] = []
+        var label: SecurityContext?
+        var conflict = false
+        for sa in secPath.reversed() {
+            guard let ctx = sa.securityContext else { continue }
+            if label == nil { label = ctx } else if label != ctx { conflict = true }
+        }
+        if conflict {
+            checks.append(ResolutionCheck(what: "labels of the nested SAs", passed: false,
+                                          reason: "they differ: the inbound policy check drops the packet (XFRMINHDRERROR)", record: nil))
+            return InboundResolution(peer: nil, labeledBySA: false, dropped: true, checks: checks)
+        }
+        if let label {
+            checks.append(ResolutionCheck(what: "peer label", passed: true, reason: "from the SA: \(label)", record: nil))
+            return InboundResolution(peer: label, labeledBySA: true, dropped: false, checks: checks)
+        }
+        checks.append(ResolutionCheck(what: "peer label", passed: true,
+                                      reason: "no labeled SA: unlabeled (\(unlabeled?.description ?? "no unlabeled initial SID"))", record: nil))
+        return InboundResolution(peer: unlabeled, labeledBySA: false, dropped: false, checks: checks)
+    }
+
+    /// The peer label of a packet that arrived on the SA named by (destination, SPI, protocol).
+    public func inbound(destination: IPAddress, spi: UInt32, proto: IPsecProtocol) -> InboundResolution {
+        guard let sa = mirror.sa(destination: destination, spi: spi, proto: proto) else {
+            return InboundResolution(peer: nil, labeledBySA: false, dropped: true, checks: [
+                ResolutionCheck(what: "SA dst \(destination) spi 0x\(String(spi, radix: 16)) proto \(proto)", passed: false,
+                                reason: "no such SA: the packet is dropped (XFRMINNOSTATES)", record: nil),
+            ])
+        }
+        return inbound(secPath: [sa])
+    }
+
+    // MARK: - Outbound (§c.1, §c.2, §c.3)
+
+    /// The SPD lookup, SA selection and ACQUIRE prediction for an outbound flow.
+    public func outbound(_ flow: Flow) -> OutboundResolution {
+        var checks: [ResolutionCheck] = []
+        // Candidates: direction out, selector matches; by priority (smaller first), then insertion order.
+        let candidates = mirror.policies.enumerated()
+            .filter { $0.element.direction == .out && $0.element.selector.matches(flow) }
+            .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+            .map(\.element)
+        var chosen: PolicyEntry?
+        for p in candidates {
+            guard let spd = p.securityContext else {
+                checks.append(ResolutionCheck(what: "SPD entry index \(p.index) (unlabeled)", passed: true,
+                                              reason: "an unlabeled entry matches every flow, no check (edge 13)", record: nil))
+                chosen = p
+                break
+            }
+            let subject = flow.context ?? unlabeled
+            guard let subject else {
+                checks.append(ResolutionCheck(what: "polmatch on \(spd)", passed: false, reason: "no flow label and no unlabeled context", record: nil))
+                continue
+            }
+            let a = authorizer.polmatch(flow: subject, policyLabel: spd)
+            checks.append(Self.check(a, "polmatch \(subject) → SPD entry index \(p.index) \(spd)"))
+            if a.granted {
+                chosen = p
+                break
+            }
+            // A denial only hides the entry (-ESRCH); the lookup goes on (edge 15).
+        }
+        guard let policy = chosen else {
+            checks.append(ResolutionCheck(what: "SPD lookup", passed: true, reason: "no entry applies: the flow leaves unprotected", record: nil))
+            return OutboundResolution(outcome: .bypass, checks: checks)
+        }
+        if policy.action == .block { return OutboundResolution(outcome: .blocked(policy), checks: checks) }
+        if policy.securityContext != nil && flow.context == nil {
+            checks.append(ResolutionCheck(what: "ACQUIRE label", passed: false,
+                                          reason: "a labeled entry and a flow without a label (SID 0): EINVAL, no ACQUIRE (edge 17)", record: nil))
+            return OutboundResolution(outcome: .invalid(policy), checks: checks)
+        }
+        // SA selection for the first template (one template per entry in salabel's setups).
+        guard let t = policy.templates.first else {
+            return OutboundResolution(outcome: .bypass, checks: checks)
+        }
+        let src = t.source == .any(t.family) ? flow.source : t.source
+        let dst = t.destination == .any(t.family) ? flow.destination : t.destination
+        let candidatesSA = mirror.sas.filter {
+            $0.proto == t.proto && $0.mode == t.mode && $0.source == src && $0.destination == dst
+                && (t.reqid == 0 || $0.reqid == t.reqid) && (t.spi == 0 || $0.spi == t.spi)
+        }
+        for sa in candidatesSA.reversed() {  // the most recently added first
+            let what = "SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " \($0)" } ?? " (unlabeled)")
+            guard sa.selector.matches(flow) || sa.selector == TrafficSelector.any(sa.family) else {
+                checks.append(ResolutionCheck(what: what, passed: false, reason: "its selector does not match the flow", record: nil))
+                continue
+            }
+            switch (policy.securityContext, sa.securityContext) {
+            case (nil, nil):
+                checks.append(ResolutionCheck(what: what, passed: true, reason: "unlabeled entry, unlabeled SA: match", record: nil))
+                return OutboundResolution(outcome: .protected(policy, sa), checks: checks)
+            case (nil, _?):
+                checks.append(ResolutionCheck(what: what, passed: false, reason: "a labeled SA never serves an unlabeled entry (edge 13)", record: nil))
+            case (_?, nil):
+                checks.append(ResolutionCheck(what: what, passed: false, reason: "a labeled entry never uses an unlabeled SA (edge 14)", record: nil))
+            case (_?, let saCtx?):
+                guard saCtx == flow.context else {
+                    checks.append(ResolutionCheck(what: what, passed: false, reason: "its label is not the flow's (exact equality, range included: edge 14)", record: nil))
+                    continue
+                }
+                let a = authorizer.sendto(flow: flow.context!, saLabel: saCtx)
+                checks.append(Self.check(a, "sendto on \(what)"))
+                if a.granted { return OutboundResolution(outcome: .protected(policy, sa), checks: checks) }
+            }
+        }
+        let label = policy.securityContext == nil ? nil : flow.context
+        checks.append(ResolutionCheck(what: "SA selection", passed: false,
+                                      reason: "no usable SA: ACQUIRE " + (label.map { "carrying the flow's label \($0) (edge 17)" } ?? "without a label"), record: nil))
+        return OutboundResolution(outcome: .acquire(policy, label: label), checks: checks)
+    }
+}
