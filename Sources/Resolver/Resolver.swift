@@ -18,18 +18,42 @@ public struct ResolutionCheck: Sendable, Hashable, CustomStringConvertible {
 /// The kernel's SAD and SPD as the resolver sees them: from the kernel (a dump kept current by the
 /// monitor), or from a scenario, without a kernel.
 public struct XfrmMirror: Sendable, Hashable {
-    public var sas: [SecurityAssociation]
+    /// The SAD key of inbound lookups.
+    struct SAKey: Hashable, Sendable {
+        var destination: IPAddress
+        var spi: UInt32
+        var proto: IPsecProtocol
+    }
+
+    /// The SAs; the index by SAD key follows every change.
+    public var sas: [SecurityAssociation] { didSet { index = XfrmMirror.makeIndex(sas) } }
     public var policies: [PolicyEntry]
+    private var index: [SAKey: Int]
 
     public init(sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []) {
         self.sas = sas
         self.policies = policies
+        self.index = XfrmMirror.makeIndex(sas)
     }
 
-    /// The SA a packet names: destination, SPI, protocol (the SAD key).
-    public func sa(destination: IPAddress, spi: UInt32, proto: IPsecProtocol) -> SecurityAssociation? {
-        sas.first { $0.destination == destination && $0.spi == spi && $0.proto == proto }
+    private static func makeIndex(_ sas: [SecurityAssociation]) -> [SAKey: Int] {
+        var index: [SAKey: Int] = [:]
+        index.reserveCapacity(sas.count)
+        // The first SA with a key wins, as a linear scan would find it.
+        for (i, sa) in sas.enumerated() {
+            let key = SAKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+            if index[key] == nil { index[key] = i }
+        }
+        return index
     }
+
+    /// The SA a packet names: destination, SPI, protocol (the SAD key), in constant time.
+    public func sa(destination: IPAddress, spi: UInt32, proto: IPsecProtocol) -> SecurityAssociation? {
+        index[SAKey(destination: destination, spi: spi, proto: proto)].map { sas[$0] }
+    }
+
+    public static func == (a: XfrmMirror, b: XfrmMirror) -> Bool { a.sas == b.sas && a.policies == b.policies }
+    public func hash(into h: inout Hasher) { h.combine(sas); h.combine(policies) }
 }
 
 /// The label inbound traffic gets, and whether the packet survives the inbound policy check.

@@ -110,3 +110,25 @@ struct EdgeCaseTests {
         #expect(quiet.checks.first?.passed == true && quiet.checks.first?.record == nil)
     }
 }
+
+/// The mirror's SAD index: every SA of a large table is found by its key, and the index follows
+/// changes to the table.
+struct MirrorIndexTests {
+    @Test func hundredThousandSAsAreFoundByKey() {
+        let source = IPAddress("10.0.0.1")!
+        var sas: [SecurityAssociation] = []
+        for i in 0..<100_000 {
+            let high = UInt8((i >> 8) & 0xFF), low = UInt8(i & 0xFF)
+            let destination = IPAddress(bytes: [10, 1, high, low])!
+            sas.append(SecurityAssociation(source: source, destination: destination, spi: UInt32(0x1000 + i)))
+        }
+        var m = XfrmMirror(sas: sas)
+        for i in stride(from: 0, to: 100_000, by: 997) {
+            #expect(m.sa(destination: sas[i].destination, spi: sas[i].spi, proto: IPsecProtocol.esp) == sas[i])
+        }
+        #expect(m.sa(destination: sas[5].destination, spi: sas[5].spi, proto: IPsecProtocol.ah) == nil)
+        m.sas.removeFirst()
+        #expect(m.sa(destination: sas[0].destination, spi: sas[0].spi, proto: IPsecProtocol.esp) == nil)
+        #expect(m.sa(destination: sas[1].destination, spi: sas[1].spi, proto: IPsecProtocol.esp) == sas[1])
+    }
+}
