@@ -98,7 +98,7 @@ let package = Package(
 
         // The resolver: labels inbound traffic by its SA and explains outbound choices.
         .target(
-            name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine"],
+            name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", "XfrmManager", "XfrmWire"],
             path: "Sources/Resolver", swiftSettings: swiftSettings),
 
         // The command-line tool.
@@ -150,7 +150,7 @@ let package = Package(
             name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ResolverTests", dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts"],
+            name: "ResolverTests", dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmWire"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["salabel", "association-check"], swiftSettings: swiftSettings),
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a
