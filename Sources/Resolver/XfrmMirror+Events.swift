@@ -17,17 +17,12 @@ extension XfrmMirror {
     /// protocol, mark; SPD entry: selector, direction, label, mark, if_id, type), deletions, hard
     /// expirations and flushes remove them. An overflow says the mirror may have missed changes.
     public mutating func apply(_ event: XfrmEvent) -> EventEffect {
-        func sameSA(_ a: SecurityAssociation, _ b: SecurityAssociation) -> Bool { a.identifier == b.identifier && a.mark == b.mark }
-        func samePolicy(_ a: PolicyEntry, _ b: PolicyEntry) -> Bool {
-            a.selector == b.selector && a.direction == b.direction && a.securityContext == b.securityContext
-                && a.mark == b.mark && a.interfaceID == b.interfaceID && a.policyType == b.policyType
-        }
         switch event {
         case .sa(let type, let sa):
             if type == .delSA {
-                guard sas.contains(where: { sameSA($0, sa) }) else { return .ignored }
-                sas.removeAll { sameSA($0, sa) }
-            } else if let i = sas.firstIndex(where: { sameSA($0, sa) }) {
+                guard sas.contains(where: { $0.hasSameKernelKey(as: sa) }) else { return .ignored }
+                sas.removeAll { $0.hasSameKernelKey(as: sa) }
+            } else if let i = sas.firstIndex(where: { $0.hasSameKernelKey(as: sa) }) {
                 sas[i] = sa
             } else {
                 sas.append(sa)
@@ -35,21 +30,21 @@ extension XfrmMirror {
             return .applied
         case .policy(let type, let p):
             if type == .delPolicy {
-                guard policies.contains(where: { samePolicy($0, p) }) else { return .ignored }
-                policies.removeAll { samePolicy($0, p) }
-            } else if let i = policies.firstIndex(where: { samePolicy($0, p) }) {
+                guard policies.contains(where: { $0.hasSameKernelKey(as: p) }) else { return .ignored }
+                policies.removeAll { $0.hasSameKernelKey(as: p) }
+            } else if let i = policies.firstIndex(where: { $0.hasSameKernelKey(as: p) }) {
                 policies[i] = p
             } else {
                 policies.append(p)
             }
             return .applied
         case .expire(let sa, let hard):
-            guard hard, sas.contains(where: { sameSA($0, sa) }) else { return .ignored }
-            sas.removeAll { sameSA($0, sa) }
+            guard hard, sas.contains(where: { $0.hasSameKernelKey(as: sa) }) else { return .ignored }
+            sas.removeAll { $0.hasSameKernelKey(as: sa) }
             return .applied
         case .policyExpire(let p, let hard):
-            guard hard, policies.contains(where: { samePolicy($0, p) }) else { return .ignored }
-            policies.removeAll { samePolicy($0, p) }
+            guard hard, policies.contains(where: { $0.hasSameKernelKey(as: p) }) else { return .ignored }
+            policies.removeAll { $0.hasSameKernelKey(as: p) }
             return .applied
         case .flushSA(let proto):
             sas.removeAll { proto.flushes($0.proto) }

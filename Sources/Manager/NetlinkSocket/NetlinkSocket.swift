@@ -26,6 +26,11 @@ public enum NetworkNamespace: Hashable, Sendable {
     /// Any file that refers to a network namespace: `/proc/PID/ns/net`, a bind mount.
     case path(String)
 
+    /// A namespace given as the CLI takes it: a path when it contains `/`, else a name.
+    public init(nameOrPath spec: String) {
+        self = spec.contains("/") ? .path(spec) : .named(spec)
+    }
+
     /// The file that refers to the namespace.
     public var path: String {
         switch self {

@@ -14,7 +14,7 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
 
     /// A kernel in the caller's network namespace, or in `netns`: a name (`/run/netns/NAME`) or a path.
     public convenience init(netns: String? = nil) throws(XfrmKernelError) {
-        let namespace = netns.map { $0.contains("/") ? NetworkNamespace.path($0) : NetworkNamespace.named($0) }
+        let namespace = netns.map(NetworkNamespace.init(nameOrPath:))
         do {
             self.init(connection: try NetlinkConnection(protocol: .xfrm, namespace: namespace))
         } catch {

@@ -61,11 +61,11 @@ public final class SimulatedXfrmKernel: XfrmKernel {
     private static func apply(_ op: XfrmOperation, _ s: inout State) throws(XfrmKernelError) -> XfrmResult {
         switch op {
         case .addSA(let sa):
-            guard !s.sas.contains(where: { slot($0, sa.identifier, sa.mark) }) else { throw XfrmKernelError(errno: 17) }
+            guard !s.sas.contains(where: { $0.hasSameKernelKey(as: sa) }) else { throw XfrmKernelError(errno: 17) }
             s.sas.append(sa)
             return .done
         case .updateSA(let sa):
-            guard let i = s.sas.firstIndex(where: { slot($0, sa.identifier, sa.mark) }) else { throw XfrmKernelError(errno: 3) }
+            guard let i = s.sas.firstIndex(where: { $0.hasSameKernelKey(as: sa) }) else { throw XfrmKernelError(errno: 3) }
             var updated = sa
             updated.securityContext = s.sas[i].securityContext  // UPDSA on a valid SA never relabels it
             s.sas[i] = updated
@@ -94,14 +94,14 @@ public final class SimulatedXfrmKernel: XfrmKernel {
         case .listSA(let f):
             return .sas(s.sas.filter { f.matches($0) })
         case .addPolicy(var p):
-            guard !s.policies.contains(where: { policyMatches($0, .selector(p.selector, p.direction, securityContext: p.securityContext), p.mark, p.policyType, p.interfaceID) }) else {
+            guard !s.policies.contains(where: { $0.hasSameKernelKey(as: p) }) else {
                 throw XfrmKernelError(errno: 17)
             }
             if p.index == 0 { p.index = s.nextIndex + UInt32(p.direction.rawValue); s.nextIndex += 8 }
             s.policies.append(p)
             return .done
         case .updatePolicy(var p):
-            if let i = s.policies.firstIndex(where: { policyMatches($0, .selector(p.selector, p.direction, securityContext: p.securityContext), p.mark, p.policyType, p.interfaceID) }) {
+            if let i = s.policies.firstIndex(where: { $0.hasSameKernelKey(as: p) }) {
                 p.index = s.policies[i].index
                 s.policies[i] = p
             } else {

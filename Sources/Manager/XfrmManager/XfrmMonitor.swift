@@ -123,7 +123,7 @@ public final class XfrmMonitor {
 
     /// Joins `groups` in the caller's network namespace or `netns`.
     public init(netns: String? = nil, groups: [XfrmGroup] = XfrmGroup.allCases) throws(XfrmKernelError) {
-        let namespace = netns.map { $0.contains("/") ? NetworkNamespace.path($0) : NetworkNamespace.named($0) }
+        let namespace = netns.map(NetworkNamespace.init(nameOrPath:))
         do {
             connection = try NetlinkConnection(protocol: .xfrm, namespace: namespace, receiveTimeout: nil)
             for g in groups { try connection.join(group: g.rawValue) }

@@ -83,18 +83,6 @@ public enum ApplyPlanner {
         return s
     }
 
-    /// The identity the kernel uses for an SA (daddr, SPI, protocol, mark; labels are not part of it).
-    static func sameSlot(_ a: SecurityAssociation, _ b: SecurityAssociation) -> Bool {
-        a.identifier == b.identifier && a.mark == b.mark
-    }
-
-    /// The identity the kernel uses for an SPD entry: selector, direction, label, mark, interface
-    /// id, type (edge case 11: entries differing only in label are different entries).
-    static func sameSlot(_ a: PolicyEntry, _ b: PolicyEntry) -> Bool {
-        a.selector == b.selector && a.direction == b.direction && a.securityContext == b.securityContext
-            && a.mark == b.mark && a.interfaceID == b.interfaceID && a.policyType == b.policyType
-    }
-
     /// Whether an installed SA already is what is wanted (kernel-reported fields aside).
     static func equivalent(_ have: SecurityAssociation, _ want: SecurityAssociation) -> Bool {
         have.source == want.source && have.mode == want.mode && have.reqid == want.reqid && have.securityContext == want.securityContext
@@ -121,14 +109,14 @@ public enum ApplyPlanner {
                             current: (sas: [SecurityAssociation], policies: [PolicyEntry])) -> [ApplyStep] {
         var steps: [ApplyStep] = []
         for want in desired.sas {
-            if let have = current.sas.first(where: { sameSlot($0, want) }) {
+            if let have = current.sas.first(where: { $0.hasSameKernelKey(as: want) }) {
                 if equivalent(have, want) { continue }
                 steps.append(ApplyStep(operation: deleteSA(have), undo: .addSA(have), summary: "replace SA \(want.identifier): delete the old one\(label(have.securityContext))"))
             }
             steps.append(ApplyStep(operation: .addSA(want), undo: deleteSA(want), summary: "add SA src \(want.source) \(want.identifier)\(label(want.securityContext))"))
         }
         for want in desired.policies {
-            if let have = current.policies.first(where: { sameSlot($0, want) }) {
+            if let have = current.policies.first(where: { $0.hasSameKernelKey(as: want) }) {
                 if equivalent(have, want) { continue }
                 steps.append(ApplyStep(operation: .updatePolicy(want), undo: .updatePolicy(have), summary: "update policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
             } else {
@@ -143,12 +131,12 @@ public enum ApplyPlanner {
                                current: (sas: [SecurityAssociation], policies: [PolicyEntry])) -> [ApplyStep] {
         var steps: [ApplyStep] = []
         for want in desired.policies {
-            if let have = current.policies.first(where: { sameSlot($0, want) }) {
+            if let have = current.policies.first(where: { $0.hasSameKernelKey(as: want) }) {
                 steps.append(ApplyStep(operation: deletePolicy(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction)\(label(have.securityContext))"))
             }
         }
         for want in desired.sas {
-            if let have = current.sas.first(where: { sameSlot($0, want) }) {
+            if let have = current.sas.first(where: { $0.hasSameKernelKey(as: want) }) {
                 steps.append(ApplyStep(operation: deleteSA(have), undo: .addSA(have), summary: "delete SA \(have.identifier)\(label(have.securityContext))"))
             }
         }
