@@ -22,6 +22,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "salabel", targets: ["salabel"]),
+        .executable(name: "salabel-resolver-bench", targets: ["salabel-resolver-bench"]),
         .library(name: "SecurityContexts", targets: ["SecurityContexts"]),
         .library(name: "SELinuxPolicy", targets: ["SELinuxPolicy"]),
         .library(name: "IPsecModel", targets: ["IPsecModel"]),
@@ -32,6 +33,7 @@ let package = Package(
         .library(name: "XfrmWire", targets: ["XfrmWire"]),
         .library(name: "XfrmManager", targets: ["XfrmManager"]),
         .library(name: "Resolver", targets: ["Resolver"]),
+        .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
     ],
     dependencies: [
@@ -100,12 +102,16 @@ let package = Package(
         .target(
             name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", "XfrmManager", "XfrmWire"],
             path: "Sources/Resolver", swiftSettings: swiftSettings),
+        .target(
+            name: "Scenario",
+            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", .product(name: "Yams", package: "Yams")],
+            path: "Sources/Scenario", swiftSettings: swiftSettings),
 
         // The command-line tool.
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "XfrmManager", "XfrmWire", "ESPCrypto", "Resolver",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "XfrmManager", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -131,6 +137,12 @@ let package = Package(
             name: "salabel-xfrm-bench",
             dependencies: ["XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
             path: "Benchmarks/XfrmBench", swiftSettings: swiftSettings),
+        // The resolver's mirror: resync from a 100,000-SA dump through the netlink and XFRM codecs, no kernel:
+        // `swift run -c release salabel-resolver-bench`.
+        .executableTarget(
+            name: "salabel-resolver-bench",
+            dependencies: ["Resolver", "DecisionEngine", "XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
+            path: "Benchmarks/ResolverBench", swiftSettings: swiftSettings),
 
         .testTarget(
             name: "SecurityContextsTests", dependencies: ["SecurityContexts"], exclude: ["Reference"],
@@ -150,7 +162,9 @@ let package = Package(
             name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ResolverTests", dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmWire"],
+            name: "ResolverTests",
+            dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmWire", "Scenario",
+                           "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["salabel", "association-check"], swiftSettings: swiftSettings),
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a

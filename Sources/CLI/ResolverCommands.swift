@@ -3,13 +3,16 @@ import DecisionEngine
 import Foundation
 import IPsecModel
 import Resolver
+import Scenario
 import SecurityContexts
 import XfrmManager
 
 /// The embedded example: the echo client and server of the embedded policy on two hosts, with one
-/// labeled SA pair for the client's flows (the same shape as Examples/apply/echo.yaml).
+/// labeled SA pair (the same as Examples/apply/echo.yaml and Specs/scenarios/echo.yaml).
 enum EchoExample {
     static let yaml = """
+        description: the echo client and server of the embedded policy, one labeled SA pair between them
+        policy: embedded
         hosts:
           client: { address: 10.77.0.1 }
           server: { address: 10.77.0.2 }
@@ -17,45 +20,74 @@ enum EchoExample {
           - name: echo-client
             between: [client, server]
             context: system_u:system_r:echoclient_t:s0
+            reply_context: system_u:system_r:echoserver_t:s0
             policy_context: system_u:object_r:ipsec_spd_t:s0
             selector: { proto: tcp, port: 7 }
         """
 
-    /// Each host's mirror, as `salabel apply` would install it (keys are irrelevant here: zeros).
-    static func mirrors() throws -> (client: XfrmMirror, server: XfrmMirror, file: ApplyFile) {
-        let file = try ApplyFile(yaml: yaml)
-        let keys = KeyFile.generate(for: file) { Array(repeating: 0, count: $0) }
-        let c = try ApplyPlanner.desired(file, host: "client", keys: keys)
-        let s = try ApplyPlanner.desired(file, host: "server", keys: keys)
-        return (XfrmMirror(sas: c.sas, policies: c.policies), XfrmMirror(sas: s.sas, policies: s.policies), file)
-    }
-}
-
-/// Options of the resolver commands: the policy and where the SAD/SPD come from.
-struct ResolverOptions: ParsableArguments {
-    @Option(help: "The policy (default: the embedded policy).") var policy: String?
-    @Option(help: "Read the SAD/SPD of this network namespace (a name or path) instead of the embedded echo example.") var netns: String?
-    @Flag(help: "Permissive mode.") var permissive = false
-    @Flag(help: "JSON output.") var json = false
-
-    func authorizer() throws -> AssociationAuthorizer {
-        do {
-            let server = try policy.map { try SecurityServer.load(path: $0, enforcing: !permissive) } ?? SecurityServer.embedded(enforcing: !permissive)
-            return AssociationAuthorizer(cache: AccessVectorCache(server: server))
-        } catch {
+    static func scenario() throws -> Scenario {
+        do { return try Scenario(yaml: yaml, file: "echo (embedded)") } catch {
             printError("error: \(error)")
             throw ExitCode(Status.error)
         }
     }
+}
 
-    func liveMirror() throws -> XfrmMirror? {
-        guard let netns else { return nil }
+/// Options of the resolver commands: the policy and where each host's SAD/SPD comes from.
+struct ResolverOptions: ParsableArguments {
+    @Option(help: "A scenario file (Specs/scenarios/README.md): its policy, mode and hosts (default: the embedded echo example).")
+    var scenario: String?
+    @Option(help: "The policy (default: the scenario's, else the embedded policy).") var policy: String?
+    @Option(help: "Read the SAD/SPD of this network namespace (a name or path) instead of a scenario.") var netns: String?
+    @Flag(help: "Permissive mode.") var permissive = false
+    @Flag(help: "JSON output.") var json = false
+
+    func fail(_ message: String) -> ExitCode {
+        printError("error: \(message)")
+        return ExitCode(Status.error)
+    }
+
+    /// The scenario (given or the embedded example) unless a live namespace was asked for.
+    func loadScenario() throws -> Scenario? {
+        if let scenario {
+            guard netns == nil else { throw ValidationError("--scenario and --netns exclude each other") }
+            do { return try Scenario.load(path: scenario) } catch { throw fail("\(error)") }
+        }
+        return netns == nil ? try EchoExample.scenario() : nil
+    }
+
+    func authorizer(_ scenario: Scenario?) throws -> AssociationAuthorizer {
         do {
-            let k = try NetlinkXfrmKernel(netns: netns)
-            return XfrmMirror(sas: try k.allSAs(), policies: try k.allPolicies())
+            let server: SecurityServer
+            if let policy {
+                server = try SecurityServer.load(path: policy, enforcing: !permissive, booleans: scenario?.booleans ?? [:])
+            } else if let scenario {
+                server = try scenario.securityServer()
+                if permissive { server.setEnforcing(false) }
+            } else {
+                server = try SecurityServer.embedded(enforcing: !permissive)
+            }
+            return AssociationAuthorizer(cache: AccessVectorCache(server: server))
         } catch {
-            printError("error: cannot read the SAD/SPD of \(netns): \(error)")
-            throw ExitCode(Status.error)
+            throw fail("\(error)")
+        }
+    }
+
+    /// The SAD/SPD of the host with `address`: the scenario's host, or the live namespace.
+    func mirror(for address: IPAddress, in scenario: Scenario?, namespace: String? = nil) throws -> (name: String, mirror: XfrmMirror) {
+        if let scenario {
+            guard let host = scenario.host(with: address) else {
+                throw fail("no host has the address \(address) in scenario \(scenario.name) (hosts: "
+                           + scenario.hosts.map { "\($0) \(scenario.layout.hosts[$0]!.address)" }.joined(separator: ", ") + ")")
+            }
+            do { return (host, try scenario.mirror(host: host)) } catch { throw fail("\(error)") }
+        }
+        let ns = namespace ?? netns!
+        do {
+            let k = try NetlinkXfrmKernel(netns: ns)
+            return ("netns \(ns)", XfrmMirror(sas: try k.allSAs(), policies: try k.allPolicies()))
+        } catch {
+            throw fail("cannot read the SAD/SPD of \(ns): \(error)")
         }
     }
 }
@@ -77,39 +109,50 @@ struct ResolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
         abstract: "The label of inbound traffic on an SA (dst, SPI, protocol) and whether the receiving socket accepts it.",
-        discussion: "Without --netns, the SAs are the embedded echo example's (the server host, 10.77.0.2).")
+        discussion: "The SAs are those of the scenario's host with the --dst address (default: the embedded echo example's server, 10.77.0.2), or of --netns.")
 
     @OptionGroup var options: ResolverOptions
     @Option(help: "Destination address of the SA (default: the example's server).") var dst: String = "10.77.0.2"
     @Option(help: "SPI of the SA (default: the example's client→server SA).") var spi: String?
     @Option(help: "esp, ah or comp.") var proto: String = "esp"
     @Option(help: "The receiving socket's context (default: the echo server's).") var socket: String = "system_u:system_r:echoserver_t:s0"
+    @Option(help: "The interface the packet came in on (netif checks with network_peer_controls).") var interface: String?
+    @Option(help: "The packet's source address (node checks with network_peer_controls).") var src: String?
 
     func run() throws {
         guard let d = IPAddress(dst) else { throw ValidationError("--dst: not an address") }
         guard let p = IPsecProtocol(name: proto) else { throw ValidationError("--proto: esp, ah or comp") }
-        let example = try EchoExample.mirrors()
-        let mirror = try options.liveMirror() ?? example.server
+        let source = try src.map { s -> IPAddress in
+            guard let a = IPAddress(s) else { throw ValidationError("--src: not an address") }
+            return a
+        }
+        let scenario = try options.loadScenario()
+        let host = try options.mirror(for: d, in: scenario)
         let spiValue: UInt32
         if let spi {
             guard let v = spi.hasPrefix("0x") ? UInt32(spi.dropFirst(2), radix: 16) : UInt32(spi) else { throw ValidationError("--spi: a number") }
             spiValue = v
+        } else if let first = host.mirror.sas.first(where: { $0.destination == d && $0.proto == p }) {
+            spiValue = first.spi
         } else {
-            spiValue = example.file.associations[0].spis.0
+            throw options.fail("--spi: \(host.name) has no SA to \(d) proto \(p); give one")
         }
-        let resolver = Resolver(mirror: mirror, authorizer: try options.authorizer())
+        let resolver = Resolver(mirror: host.mirror, authorizer: try options.authorizer(scenario))
         let inbound = resolver.inbound(destination: d, spi: spiValue, proto: p)
-        let delivery = resolver.deliver(inbound, to: try parseContext(socket, "--socket"))
+        let delivery = resolver.deliver(inbound, to: try parseContext(socket, "--socket"), interface: interface, source: source)
+        let seen = inbound.labeledBySA ? delivery.peer : nil
         if options.json {
-            var o: [String: Any] = ["dst": d.description, "spi": Int(spiValue), "proto": p.description, "socket": socket,
-                                    "delivered": delivery.delivered, "dropped": inbound.dropped, "checks": checksJSON(delivery.checks)]
+            var o: [String: Any] = ["host": host.name, "dst": d.description, "spi": Int(spiValue), "proto": p.description, "socket": socket,
+                                    "delivered": delivery.delivered, "dropped": inbound.dropped, "labeled_by_sa": inbound.labeledBySA,
+                                    "checks": checksJSON(delivery.checks)]
             if let peer = inbound.peer { o["peer"] = peer.description }
+            if let seen { o["getpeercon"] = seen.description }
             print(jsonText(o))
         } else {
-            print("SA dst \(d) spi 0x\(String(spiValue, radix: 16)) proto \(p)")
-            print("peer label: \(inbound.dropped ? "none (dropped)" : inbound.peer?.description ?? "none")")
+            print("\(host.name): SA dst \(d) spi 0x\(String(spiValue, radix: 16)) proto \(p)")
+            print("peer label: \(inbound.dropped ? "none (dropped)" : inbound.peer?.description ?? "none")" + (inbound.labeledBySA || inbound.dropped ? "" : " (unlabeled traffic)"))
             for c in delivery.checks { print("  \(c)") }
-            print(delivery.delivered ? "delivered to \(socket): it sees \(delivery.peer!)" : "not delivered to \(socket)")
+            print(delivery.delivered ? "delivered to \(socket): it sees " + (seen.map { "\($0)" } ?? "no peer label (getpeercon: ENOPROTOOPT)") : "not delivered to \(socket)")
         }
         if !delivery.delivered { throw ExitCode(Status.denied) }
     }
@@ -119,17 +162,22 @@ struct ResolveCommand: ParsableCommand {
 struct TraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
-        abstract: "Follow one flow: the SPD entry it matches, the SA it uses (or the ACQUIRE it triggers), the label the receiver sees, and whether the receiver accepts it.",
-        discussion: "Without --src/--dst the flow goes from the embedded example's client (10.77.0.1) to its server (10.77.0.2).")
+        abstract: "Follow one flow: the SPD entry it matches, the SA it uses (or the ACQUIRE it triggers), the receiver's inbound policy check, the label the receiver sees and whether it accepts it; then the reply.",
+        discussion: """
+            The hosts are the scenario's hosts with the --src and --dst addresses (default: the embedded echo example, client 10.77.0.1 → server 10.77.0.2), or the namespaces --netns (sender) and --peer-netns (receiver, default: the same).
+            A TCP reply is classified with the receiver's connection context (its socket's user:role:type with the peer's MLS range); a UDP reply with the receiving socket's context.
+            """)
 
     @OptionGroup var options: ResolverOptions
+    @Option(help: "The receiver's namespace, with --netns (default: the same).") var peerNetns: String?
     @Option(help: "The sending socket's context.") var from: String = "system_u:system_r:echoclient_t:s0"
     @Option(help: "The receiving socket's context.") var to: String = "system_u:system_r:echoserver_t:s0"
     @Option var src: String = "10.77.0.1"
     @Option var dst: String = "10.77.0.2"
-    @Option(help: "tcp, udp or a protocol number.") var proto: String = "tcp"
+    @Option(help: "tcp, udp, icmp or a protocol number.") var proto: String = "tcp"
     @Option var dport: UInt16 = 7
     @Option var sport: UInt16 = 0
+    @Flag(help: "Do not trace the reply.") var noReply = false
 
     func run() throws {
         guard let s = IPAddress(src), let d = IPAddress(dst) else { throw ValidationError("--src/--dst: addresses") }
@@ -137,40 +185,58 @@ struct TraceCommand: ParsableCommand {
         switch proto {
         case "tcp": upper = 6
         case "udp": upper = 17
+        case "icmp": upper = 1
         default:
-            guard let v = UInt8(proto) else { throw ValidationError("--proto: tcp, udp or a number") }
+            guard let v = UInt8(proto) else { throw ValidationError("--proto: tcp, udp, icmp or a number") }
             upper = v
         }
         let flow = Flow(context: try parseContext(from, "--from"), source: s, destination: d, upperProtocol: upper, sourcePort: sport, destinationPort: dport)
-        let example = try EchoExample.mirrors()
-        let live = try options.liveMirror()
-        let authorizer = try options.authorizer()
-        let sender = Resolver(mirror: live ?? example.client, authorizer: authorizer)
-        let receiver = Resolver(mirror: live ?? example.server, authorizer: authorizer)
-        let out = sender.outbound(flow)
-        var steps: [[String: Any]] = [["step": "outbound", "checks": checksJSON(out.checks)]]
-        var lines = ["flow \(flow)", "1. outbound on \(s):"] + out.checks.map { "   \($0.description.replacingOccurrences(of: "\n", with: "\n   "))" }
-        var delivered = false
-        switch out.outcome {
-        case .bypass: lines.append("   → no SPD entry applies: sent unprotected (the receiver sees it unlabeled)")
-        case .blocked: lines.append("   → blocked by the SPD entry")
-        case .invalid: lines.append("   → EINVAL: a labeled entry and a flow without a label")
-        case .acquire(_, let label): lines.append("   → no usable SA: the kernel sends an ACQUIRE" + (label.map { " carrying \($0)" } ?? "") + " and the packet waits")
-        case .protected(_, let sa):
-            lines.append("   → sent on SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " labeled \($0)" } ?? " (unlabeled)"))
-            let inbound = receiver.inbound(destination: sa.destination, spi: sa.spi, proto: sa.proto)
-            let delivery = receiver.deliver(inbound, to: try parseContext(to, "--to"), source: s)
-            delivered = delivery.delivered
-            steps.append(["step": "inbound", "checks": checksJSON(delivery.checks)])
-            lines.append("2. inbound on \(d):")
-            lines += delivery.checks.map { "   \($0.description.replacingOccurrences(of: "\n", with: "\n   "))" }
-            lines.append(delivered ? "   → delivered: \(to) sees the peer label \(delivery.peer!)" : "   → not delivered")
-        }
+        let scenario = try options.loadScenario()
+        let authorizer = try options.authorizer(scenario)
+        let sender = try options.mirror(for: s, in: scenario)
+        let receiver = try options.mirror(for: d, in: scenario, namespace: peerNetns ?? options.netns)
+        let trace = PathTrace.trace(flow, sender: Resolver(mirror: sender.mirror, authorizer: authorizer),
+                                    receiver: Resolver(mirror: receiver.mirror, authorizer: authorizer),
+                                    socket: try parseContext(to, "--to"), reply: !noReply)
         if options.json {
-            print(jsonText(["flow": flow.description, "delivered": delivered, "outcome": "\(out.outcome)".components(separatedBy: "(").first ?? "", "steps": steps]))
+            print(jsonText(Self.json(trace)))
         } else {
-            print(lines.joined(separator: "\n"))
+            print(Self.text(trace, names: [s: sender.name, d: receiver.name]).joined(separator: "\n"))
         }
-        if !delivered { throw ExitCode(Status.denied) }
+        if !trace.roundTrip { throw ExitCode(Status.denied) }
+    }
+
+    static func json(_ t: PathTrace) -> [String: Any] {
+        var o: [String: Any] = [
+            "flow": t.flow.description, "delivered": t.delivered, "round_trip": t.roundTrip,
+            "outcome": "\(t.outbound)".components(separatedBy: "(").first ?? "",
+            "steps": t.legs.map { ["step": $0.stage.rawValue, "host": $0.host.description, "passed": $0.passed, "verdict": $0.verdict, "checks": checksJSON($0.checks)] as [String: Any] },
+        ]
+        if let p = t.peerSeen { o["peer"] = p.description }
+        if case .acquire(_, let label?) = t.outbound { o["acquire_label"] = label.description }
+        if let r = t.reply.first { o["reply"] = json(r) }
+        return o
+    }
+
+    static func text(_ t: PathTrace, names: [IPAddress: String], first: Int = 1) -> [String] {
+        var lines = ["flow \(t.flow)"]
+        var n = first
+        for leg in t.legs {
+            let title: String
+            switch leg.stage {
+            case .outbound: title = "outbound on \(names[leg.host] ?? leg.host.description) (\(leg.host))"
+            case .inboundPolicy: title = "inbound policy check on \(names[leg.host] ?? leg.host.description)"
+            case .delivery: title = "delivery on \(names[leg.host] ?? leg.host.description)"
+            }
+            lines.append("\(n). \(title):")
+            lines += leg.checks.map { "   \($0.description.replacingOccurrences(of: "\n", with: "\n   "))" }
+            lines.append("   → \(leg.verdict)")
+            n += 1
+        }
+        for r in t.reply {
+            lines.append("reply:")
+            lines += text(r, names: names, first: n)
+        }
+        return lines
     }
 }

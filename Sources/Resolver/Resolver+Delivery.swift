@@ -53,8 +53,8 @@ extension Resolver {
 
     /// Delivery of a packet with `inbound`'s peer label to a socket labeled `socket`, received on
     /// `interface` from `source` (labeled-ipsec-kernel.md §a.2):
-    /// - with the policy capability `network_peer_controls` (`selinux_socket_sock_rcv_skb`): the
-    ///   peer (as subject) needs `netif { ingress }` on the interface's label and `node { recvfrom }`
+    /// - with the policy capability `network_peer_controls` (`selinux_socket_sock_rcv_skb`), when
+    ///   the peer checks are on (``peerLabelingEnabled``, edge 26): the peer (as subject) needs `netif { ingress }` on the interface's label and `node { recvfrom }`
     ///   on the source node's label, then the socket needs `peer { recv }` on the peer;
     /// - without it (the compat check D3): the socket needs `association { recvfrom }` on the peer
     ///   label, or on `unlabeled` for unlabeled traffic.
@@ -65,6 +65,11 @@ extension Resolver {
         }
         let policy = authorizer.cache.server.policy
         if policy.hasCapability("network_peer_controls") {
+            guard peerLabelingEnabled else {
+                checks.append(ResolutionCheck(what: "peer checks", passed: true,
+                                              reason: "off: no labeled SA or SPD entry, no NetLabel, no always_check_network (edge 26)", record: nil))
+                return DeliveryResolution(delivered: true, peer: peer, checks: checks)
+            }
             if let netif = netifLabel(interface) {
                 checks.append(check(peer, netif, "netif", "ingress", what: "netif { ingress } \(peer) → \(netif)"))
             }

@@ -15,47 +15,6 @@ public struct ResolutionCheck: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The kernel's SAD and SPD as the resolver sees them: from the kernel (a dump kept current by the
-/// monitor), or from a scenario, without a kernel.
-public struct XfrmMirror: Sendable, Hashable {
-    /// The SAD key of inbound lookups.
-    struct SAKey: Hashable, Sendable {
-        var destination: IPAddress
-        var spi: UInt32
-        var proto: IPsecProtocol
-    }
-
-    /// The SAs; the index by SAD key follows every change.
-    public var sas: [SecurityAssociation] { didSet { index = XfrmMirror.makeIndex(sas) } }
-    public var policies: [PolicyEntry]
-    private var index: [SAKey: Int]
-
-    public init(sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []) {
-        self.sas = sas
-        self.policies = policies
-        self.index = XfrmMirror.makeIndex(sas)
-    }
-
-    private static func makeIndex(_ sas: [SecurityAssociation]) -> [SAKey: Int] {
-        var index: [SAKey: Int] = [:]
-        index.reserveCapacity(sas.count)
-        // The first SA with a key wins, as a linear scan would find it.
-        for (i, sa) in sas.enumerated() {
-            let key = SAKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
-            if index[key] == nil { index[key] = i }
-        }
-        return index
-    }
-
-    /// The SA a packet names: destination, SPI, protocol (the SAD key), in constant time.
-    public func sa(destination: IPAddress, spi: UInt32, proto: IPsecProtocol) -> SecurityAssociation? {
-        index[SAKey(destination: destination, spi: spi, proto: proto)].map { sas[$0] }
-    }
-
-    public static func == (a: XfrmMirror, b: XfrmMirror) -> Bool { a.sas == b.sas && a.policies == b.policies }
-    public func hash(into h: inout Hasher) { h.combine(sas); h.combine(policies) }
-}
-
 /// The label inbound traffic gets, and whether the packet survives the inbound policy check.
 public struct InboundResolution: Sendable, Hashable {
     /// The peer label: the innermost labeled SA's context (`ckall = 0`), or the unlabeled context.
@@ -81,6 +40,12 @@ public struct OutboundResolution: Sendable, Hashable {
         case acquire(PolicyEntry, label: SecurityContext?)
         /// A labeled entry matched a flow without a label (SID 0): `-EINVAL`, no ACQUIRE (edge 17).
         case invalid(PolicyEntry)
+        /// No usable SA, but a larval SA for the template's endpoints exists: no new ACQUIRE,
+        /// whatever labels the two flows carry (edge 18); the packet waits.
+        case acquireInProgress(PolicyEntry, PendingAcquire)
+        /// No usable SA and no key manager listening: no larval SA, no ACQUIRE (`-ESRCH` →
+        /// `-EAGAIN`, edge 18).
+        case noKeyManager(PolicyEntry)
     }
 
     public var outcome: Outcome
@@ -93,6 +58,22 @@ public struct OutboundResolution: Sendable, Hashable {
 public struct Resolver: Sendable {
     public var mirror: XfrmMirror
     public let authorizer: AssociationAuthorizer
+    /// Whether a key manager listens for ACQUIREs (`km_is_alive`); without one, no larval SA is
+    /// made and no ACQUIRE sent.
+    public var keyManagerListening = true
+    /// NetLabel is configured on the host: the peer checks are on (edge 26).
+    public var netLabelConfigured = false
+    /// SELinux xfrm contexts exist outside this mirror (another namespace; the kernel's count is
+    /// global): the peer checks are on (edge 26).
+    public var labeledXfrmElsewhere = false
+
+    /// Whether the peer checks run (`selinux_peerlbl_enabled`, edge 26): the policy capability
+    /// `always_check_network`, NetLabel configured, or at least one SELinux xfrm context (a
+    /// labeled SA or SPD entry) on the machine.
+    public var peerLabelingEnabled: Bool {
+        authorizer.cache.server.policy.hasCapability("always_check_network") || netLabelConfigured || labeledXfrmElsewhere
+            || mirror.hasLabels
+    }
 
     public init(mirror: XfrmMirror, authorizer: AssociationAuthorizer) {
         self.mirror = mirror
@@ -128,6 +109,11 @@ public struct Resolver: Sendable {
             return InboundResolution(peer: nil, labeledBySA: false, dropped: true, checks: checks)
         }
         if let label {
+            guard (try? authorizer.cache.server.sid(for: label)) != nil else {
+                checks.append(ResolutionCheck(what: "peer label", passed: true,
+                                              reason: "the SA's label \(label) is not valid under the loaded policy: evaluated as unlabeled (edge 29)", record: nil))
+                return InboundResolution(peer: unlabeled, labeledBySA: true, dropped: false, checks: checks)
+            }
             checks.append(ResolutionCheck(what: "peer label", passed: true, reason: "from the SA: \(label)", record: nil))
             return InboundResolution(peer: label, labeledBySA: true, dropped: false, checks: checks)
         }
@@ -147,37 +133,42 @@ public struct Resolver: Sendable {
         return inbound(secPath: [sa])
     }
 
+    // MARK: - SPD lookup (§c.1)
+
+    /// The SPD lookup of one direction (`xfrm_policy_lookup`): entries whose direction and selector
+    /// match, smaller priority first, then insertion order. An unlabeled entry matches with no
+    /// check (edge 13); a labeled one needs `polmatch` from `subject` (the flow's label outbound,
+    /// the SA's label inbound; `unlabeled` without one) to its label, and a denial only hides it
+    /// (`-ESRCH`: the lookup goes on, edge 15). Each check made is appended to `checks`.
+    func spdLookup(_ direction: PolicyDirection, _ flow: Flow, subject: SecurityContext?, checks: inout [ResolutionCheck]) -> PolicyEntry? {
+        let candidates = mirror.policies.enumerated()
+            .filter { $0.element.direction == direction && $0.element.selector.matches(flow) }
+            .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+            .map(\.element)
+        let entry = direction == .in ? "inbound SPD entry" : "SPD entry"
+        for p in candidates {
+            guard let spd = p.securityContext else {
+                checks.append(ResolutionCheck(what: "\(entry) index \(p.index) (unlabeled)", passed: true,
+                                              reason: "an unlabeled entry matches every flow, no check (edge 13)", record: nil))
+                return p
+            }
+            guard let subject else {
+                checks.append(ResolutionCheck(what: "polmatch on \(spd)", passed: false, reason: "no label and no unlabeled context", record: nil))
+                continue
+            }
+            let a = authorizer.polmatch(flow: subject, policyLabel: spd)
+            checks.append(Self.check(a, "polmatch \(subject) → \(entry) index \(p.index) \(spd)" + (direction == .in ? " (subject: the SA's label, edge 21)" : "")))
+            if a.granted { return p }
+        }
+        return nil
+    }
+
     // MARK: - Outbound (§c.1, §c.2, §c.3)
 
     /// The SPD lookup, SA selection and ACQUIRE prediction for an outbound flow.
     public func outbound(_ flow: Flow) -> OutboundResolution {
         var checks: [ResolutionCheck] = []
-        // Candidates: direction out, selector matches; by priority (smaller first), then insertion order.
-        let candidates = mirror.policies.enumerated()
-            .filter { $0.element.direction == .out && $0.element.selector.matches(flow) }
-            .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
-            .map(\.element)
-        var chosen: PolicyEntry?
-        for p in candidates {
-            guard let spd = p.securityContext else {
-                checks.append(ResolutionCheck(what: "SPD entry index \(p.index) (unlabeled)", passed: true,
-                                              reason: "an unlabeled entry matches every flow, no check (edge 13)", record: nil))
-                chosen = p
-                break
-            }
-            let subject = flow.context ?? unlabeled
-            guard let subject else {
-                checks.append(ResolutionCheck(what: "polmatch on \(spd)", passed: false, reason: "no flow label and no unlabeled context", record: nil))
-                continue
-            }
-            let a = authorizer.polmatch(flow: subject, policyLabel: spd)
-            checks.append(Self.check(a, "polmatch \(subject) → SPD entry index \(p.index) \(spd)"))
-            if a.granted {
-                chosen = p
-                break
-            }
-            // A denial only hides the entry (-ESRCH); the lookup goes on (edge 15).
-        }
+        let chosen = spdLookup(.out, flow, subject: flow.context ?? unlabeled, checks: &checks)
         guard let policy = chosen else {
             checks.append(ResolutionCheck(what: "SPD lookup", passed: true, reason: "no entry applies: the flow leaves unprotected", record: nil))
             return OutboundResolution(outcome: .bypass, checks: checks)
@@ -194,11 +185,15 @@ public struct Resolver: Sendable {
         }
         let src = t.source == .any(t.family) ? flow.source : t.source
         let dst = t.destination == .any(t.family) ? flow.destination : t.destination
-        let candidatesSA = mirror.sas.filter {
+        // The kernel prefers the most recently added SA (`curlft.add_time`); SAs from a scenario
+        // (add time 0) or with equal times go by the mirror's order, the newest first.
+        let candidatesSA = mirror.newestFirst().filter {
             $0.proto == t.proto && $0.mode == t.mode && $0.source == src && $0.destination == dst
                 && (t.reqid == 0 || $0.reqid == t.reqid) && (t.spi == 0 || $0.spi == t.spi)
-        }
-        for sa in candidatesSA.reversed() {  // the most recently added first
+        }.enumerated().sorted { ($0.element.current.addTime, -$0.offset) > ($1.element.current.addTime, -$1.offset) }.map(\.element)
+        // An SA with SPI 0 in a dump is a larval SA (state ACQ): an ACQUIRE in progress, never used.
+        let larval = candidatesSA.first { $0.spi == 0 }
+        for sa in candidatesSA where sa.spi != 0 {  // the most recently added first
             let what = "SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " \($0)" } ?? " (unlabeled)")
             guard sa.selector.matches(flow) || sa.selector == TrafficSelector.any(sa.family) else {
                 checks.append(ResolutionCheck(what: what, passed: false, reason: "its selector does not match the flow", record: nil))
@@ -221,6 +216,20 @@ public struct Resolver: Sendable {
                 checks.append(Self.check(a, "sendto on \(what)"))
                 if a.granted { return OutboundResolution(outcome: .protected(policy, sa), checks: checks) }
             }
+        }
+        let inProgress = mirror.acquires.first { $0.blocks(t, source: src, destination: dst) }
+            ?? larval.map { PendingAcquire(source: $0.source, destination: $0.destination, proto: $0.proto, mode: $0.mode, reqid: $0.reqid,
+                                           label: $0.securityContext, sequence: $0.sequence) }
+        if let pending = inProgress {
+            checks.append(ResolutionCheck(what: "SA selection", passed: false,
+                                          reason: "no usable SA; a larval SA (ACQUIRE seq \(pending.sequence)" + (pending.label.map { " for \($0)" } ?? "")
+                                              + ") is in progress for these endpoints: no new ACQUIRE, whatever the label (edge 18)", record: nil))
+            return OutboundResolution(outcome: .acquireInProgress(policy, pending), checks: checks)
+        }
+        guard keyManagerListening else {
+            checks.append(ResolutionCheck(what: "SA selection", passed: false,
+                                          reason: "no usable SA and no key manager listening: no larval SA, no ACQUIRE (ESRCH → EAGAIN, edge 18)", record: nil))
+            return OutboundResolution(outcome: .noKeyManager(policy), checks: checks)
         }
         let label = policy.securityContext == nil ? nil : flow.context
         checks.append(ResolutionCheck(what: "SA selection", passed: false,

@@ -25,6 +25,8 @@ struct ApplyPlannerTests {
         let out = client.sas[0]
         #expect(out.source.description == "10.77.0.1" && out.destination.description == "10.77.0.2" && out.proto == .esp)
         #expect(out.securityContext?.description == "system_u:system_r:echoclient_t:s0")
+        // The reverse SA carries the server's reply label (its connection context, edge 23).
+        #expect(client.sas[1].securityContext?.description == "system_u:system_r:echoserver_t:s0")
         #expect(out.algorithms.aead?.name == "rfc4106(gcm(aes))" && out.algorithms.aead?.keyBits == 160 && out.algorithms.aead?.truncationBits == 128)
         let pout = client.policies[0], pin = client.policies[1]
         #expect(pout.direction == .out && pout.selector.destinationPort == 7 && pout.selector.upperProtocol == 6)
@@ -33,6 +35,14 @@ struct ApplyPlannerTests {
         #expect(pout.securityContext?.type == "ipsec_spd_t")
         let spol = server.policies[0]
         #expect(spol.direction == .out && spol.selector.sourcePort == 7 && spol.selector.destinationPort == 0)
+    }
+
+    @Test func withoutAReplyContextBothSAsCarryTheInitiatorsLabel() throws {
+        var text = try String(contentsOf: Self.example, encoding: .utf8)
+        text = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("reply_context") }.joined(separator: "\n")
+        let f = try ApplyFile(yaml: text)
+        let server = try ApplyPlanner.desired(f, host: "server", keys: KeyFile.generate(for: f, random: Self.counting))
+        #expect(server.sas.map { $0.securityContext?.type } == ["echoclient_t", "echoclient_t"])
     }
 
     @Test func applyingTwiceChangesNothing() throws {

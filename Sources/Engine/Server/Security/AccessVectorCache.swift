@@ -38,6 +38,12 @@ public final class AccessVectorCache: Sendable {
     public let server: SecurityServer
     private let capacity: Int
     private let table: Mutex<Table>
+    private let generationCounter = Atomic<UInt32>(1)
+
+    /// A number that changes whenever cached decisions may have changed (a reset by a policy
+    /// reload or a boolean change). A reader that keeps decisions of its own in front of the cache
+    /// (the resolver's inbound fast path) compares it, without taking the cache's lock.
+    public var generation: UInt32 { generationCounter.load(ordering: .acquiring) }
 
     /// A cache in front of `server`, holding at most `capacity` entries.
     public init(server: SecurityServer, capacity: Int = 8192) {
@@ -135,6 +141,7 @@ public final class AccessVectorCache: Sendable {
             t.latestSeqno = max(t.latestSeqno, seqno)
             t.stats.resets += 1
         }
+        generationCounter.add(1, ordering: .releasing)
     }
 
     /// The counters so far.

@@ -30,8 +30,15 @@ public struct ApplyFile: Sendable, Hashable {
         public var name: String
         /// The initiator and the responder.
         public var between: (String, String)
-        /// The label both SAs carry: the flows' context.
+        /// The label of the initiator→responder SA: the initiator's flows' context (and of the
+        /// reverse SA too, unless `replyContext` is given).
         public var context: SecurityContext
+        /// The label of the responder→initiator SA: the context the responder's replies are
+        /// classified with. For TCP that is the accepted socket's connection context, the
+        /// responder's user:role:type with the initiator's MLS range (edge 23). `nil`: the same as
+        /// `context`, the pair an IKE daemon negotiates for one label (the responder's replies
+        /// then need an association of their own).
+        public var replyContext: SecurityContext?
         /// The label of the SPD entries (`nil`: unlabeled entries).
         public var policyContext: SecurityContext?
         public var proto: IPsecProtocol
@@ -55,7 +62,7 @@ public struct ApplyFile: Sendable, Hashable {
         public var priority: UInt32
 
         public static func == (a: Association, b: Association) -> Bool {
-            a.name == b.name && a.between == b.between && a.context == b.context && a.policyContext == b.policyContext
+            a.name == b.name && a.between == b.between && a.context == b.context && a.replyContext == b.replyContext && a.policyContext == b.policyContext
                 && a.proto == b.proto && a.mode == b.mode && a.aead == b.aead && a.encryption == b.encryption
                 && a.authentication == b.authentication && a.icvBits == b.icvBits && a.keyBits == b.keyBits
                 && a.spis == b.spis && a.reqid == b.reqid && a.upperProtocol == b.upperProtocol && a.port == b.port && a.priority == b.priority
@@ -76,24 +83,43 @@ public struct ApplyFile: Sendable, Hashable {
         public var description: String { path.isEmpty ? message : "\(path): \(message)" }
     }
 
-    /// Parses and checks a YAML apply file.
-    public init(yaml text: String, defaultKeyFile: String = "salabel.keys") throws(ApplyFile.Error) {
+    /// What a format that extends the apply file (a scenario) adds: top-level and host fields the
+    /// apply file itself does not know (the extension reads them), and whether associations may
+    /// be absent.
+    public struct Extension: Sendable, Hashable {
+        public var topLevelFields: Set<String>
+        public var hostFields: Set<String>
+        public var associationsOptional: Bool
+        public init(topLevelFields: Set<String> = [], hostFields: Set<String> = [], associationsOptional: Bool = false) {
+            self.topLevelFields = topLevelFields
+            self.hostFields = hostFields
+            self.associationsOptional = associationsOptional
+        }
+    }
+
+    /// Parses and checks a YAML apply file (or the apply part of a format that extends it).
+    public init(yaml text: String, defaultKeyFile: String = "salabel.keys", extension ext: Extension = Extension()) throws(ApplyFile.Error) {
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch { throw Error(path: "", message: "not valid YAML: \(error)") }
         guard let top = root as? [String: Any] else { throw Error(path: "", message: "expected a mapping with 'hosts' and 'associations'") }
-        try ApplyFile.onlyKeys(top, ["hosts", "associations", "key_file"], at: "")
+        try ApplyFile.onlyKeys(top, Set(["hosts", "associations", "key_file"]).union(ext.topLevelFields), at: "")
         guard let hostMap = top["hosts"] as? [String: Any], !hostMap.isEmpty else { throw Error(path: "hosts", message: "expected a mapping of host names") }
         var hosts: [String: Host] = [:]
         for (name, value) in hostMap {
             let path = "hosts.\(name)"
             guard let h = value as? [String: Any] else { throw Error(path: path, message: "expected { address, netns }") }
-            try ApplyFile.onlyKeys(h, ["address", "netns"], at: path)
+            try ApplyFile.onlyKeys(h, Set(["address", "netns"]).union(ext.hostFields), at: path)
             guard let a = (h["address"]).map({ "\($0)" }), let address = IPAddress(a) else {
                 throw Error(path: "\(path).address", message: "expected an IPv4 or IPv6 address")
             }
             hosts[name] = Host(name: name, address: address, netns: h["netns"].map { "\($0)" })
         }
-        guard let list = top["associations"] as? [Any], !list.isEmpty else {
+        let list: [Any]
+        if let l = top["associations"] as? [Any], !l.isEmpty {
+            list = l
+        } else if ext.associationsOptional && top["associations"] == nil {
+            list = []
+        } else {
             throw Error(path: "associations", message: "expected a list of associations")
         }
         var associations: [Association] = []
@@ -128,7 +154,7 @@ public struct ApplyFile: Sendable, Hashable {
 
     private static func association(_ value: Any, at path: String, hosts: [String: Host]) throws(ApplyFile.Error) -> Association {
         guard let a = value as? [String: Any] else { throw Error(path: path, message: "expected a mapping") }
-        try onlyKeys(a, ["name", "between", "context", "policy_context", "proto", "mode", "aead", "encryption", "authentication",
+        try onlyKeys(a, ["name", "between", "context", "reply_context", "policy_context", "proto", "mode", "aead", "encryption", "authentication",
                          "icv", "key_bits", "spi", "reqid", "selector", "priority"], at: path)
         guard let name = a["name"].map({ "\($0)" }), !name.isEmpty else { throw Error(path: "\(path).name", message: "expected a name") }
         guard let between = a["between"] as? [Any], between.count == 2 else {
@@ -195,7 +221,7 @@ public struct ApplyFile: Sendable, Hashable {
         let icv = try number(a["icv"], at: "\(path).icv") ?? 128
         guard [64, 96, 128, 256].contains(icv) else { throw Error(path: "\(path).icv", message: "expected 64, 96, 128 or 256 bits") }
         return Association(
-            name: name, between: (h1, h2), context: try ctx("context", required: true)!, policyContext: try ctx("policy_context", required: false),
+            name: name, between: (h1, h2), context: try ctx("context", required: true)!, replyContext: try ctx("reply_context", required: false), policyContext: try ctx("policy_context", required: false),
             proto: proto, mode: mode, aead: aead, encryption: enc, authentication: auth, icvBits: icv,
             keyBits: try number(a["key_bits"], at: "\(path).key_bits"), spis: spis,
             reqid: try number(a["reqid"], at: "\(path).reqid") ?? 0, upperProtocol: upper, port: port,

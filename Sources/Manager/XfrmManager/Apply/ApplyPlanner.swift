@@ -18,7 +18,8 @@ public struct ApplyStep: Sendable, Hashable {
 /// Turns an apply file into what one host must hold, and that into the steps from the host's
 /// current state (Specs/manager/apply.md):
 /// - per association, the host gets an outbound SA (its address → the peer's) and an inbound one,
-///   both labeled with the association's context, and an `out` and an `in` SPD entry labeled with
+///   labeled with the association's context (initiator → responder) and reply context (responder →
+///   initiator; the same by default), and an `out` and an `in` SPD entry labeled with
 ///   the policy context whose template names the SA by addresses and protocol, with SPI 0 (a
 ///   labeled template carries no SPI: the SA is chosen by its label, as libreswan and strongSwan do);
 /// - an SA that already exists identically is left alone; one that differs is deleted and added
@@ -41,8 +42,10 @@ public enum ApplyPlanner {
             // Forward = initiator → responder.
             let outKeys = initiator ? pair.forward : pair.reverse, inKeys = initiator ? pair.reverse : pair.forward
             let outSPI = initiator ? a.spis.0 : a.spis.1, inSPI = initiator ? a.spis.1 : a.spis.0
-            sas.append(try sa(a, from: me.address, to: peer.address, spi: outSPI, keys: outKeys))
-            sas.append(try sa(a, from: peer.address, to: me.address, spi: inSPI, keys: inKeys))
+            // The forward SA carries the initiator's label, the reverse one the responder's replies'.
+            let reply = a.replyContext ?? a.context
+            sas.append(try sa(a, from: me.address, to: peer.address, spi: outSPI, keys: outKeys, label: initiator ? a.context : reply))
+            sas.append(try sa(a, from: peer.address, to: me.address, spi: inSPI, keys: inKeys, label: initiator ? reply : a.context))
             // The responder's port is the destination port of initiator → responder traffic.
             let outSel = selector(a, from: me.address, to: peer.address, peerIsResponder: initiator)
             let inSel = selector(a, from: peer.address, to: me.address, peerIsResponder: !initiator)
@@ -57,7 +60,7 @@ public enum ApplyPlanner {
         return (sas, policies)
     }
 
-    private static func sa(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, spi: UInt32, keys: KeyFile.Keys) throws(ApplyFile.Error) -> SecurityAssociation {
+    private static func sa(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, spi: UInt32, keys: KeyFile.Keys, label: SecurityContext) throws(ApplyFile.Error) -> SecurityAssociation {
         var algs = SAAlgorithms()
         if let name = a.aead {
             guard let k = keys.aead else { throw ApplyFile.Error(path: "key file: \(a.name)", message: "no aead key") }
@@ -72,7 +75,7 @@ public enum ApplyPlanner {
             algs.authentication = XfrmAlgorithm(name: name, key: k, truncationBits: a.icvBits)
         }
         return SecurityAssociation(source: from, destination: to, spi: spi, proto: a.proto, mode: a.mode, reqid: a.reqid,
-                                   replayWindow: 32, algorithms: algs, securityContext: a.context)
+                                   replayWindow: 32, algorithms: algs, securityContext: label)
     }
 
     private static func selector(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, peerIsResponder: Bool) -> TrafficSelector {

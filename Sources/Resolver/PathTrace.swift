@@ -1,0 +1,100 @@
+public import IPsecModel
+public import SecurityContexts
+
+/// One flow's whole path of decisions between two hosts, and its reply's: the sender's SPD entry
+/// and SA (or ACQUIRE), the receiver's inbound policy check, the label the receiving socket sees
+/// and its checks; then the same for the reply, classified with the receiver's connection context
+/// (TCP, edge 23) or socket context (UDP).
+public struct PathTrace: Sendable, Hashable {
+    /// One stage of the path, at one host.
+    public struct Leg: Sendable, Hashable {
+        public enum Stage: String, Sendable, Hashable {
+            case outbound, inboundPolicy = "inbound-policy", delivery
+        }
+
+        public var stage: Stage
+        /// The host's address.
+        public var host: IPAddress
+        public var checks: [ResolutionCheck]
+        public var passed: Bool
+        /// What happened, for people: "sent on SA spi 0x…", "ACQUIRE carrying …", "delivered: … sees …".
+        public var verdict: String
+    }
+
+    public var flow: Flow
+    public var legs: [Leg]
+    /// The outbound outcome at the sender.
+    public var outbound: OutboundResolution.Outcome
+    /// The packet reached the receiving socket.
+    public var delivered: Bool
+    /// The peer label the receiving socket sees (getpeercon / SCM_SECURITY); `nil` when not
+    /// delivered or unlabeled.
+    public var peerSeen: SecurityContext?
+    /// The reply's path, when one was traced and the request was delivered.
+    public var reply: [PathTrace]
+
+    /// The request and, when traced, its reply were both delivered.
+    public var roundTrip: Bool { delivered && reply.allSatisfy(\.roundTrip) }
+
+    /// Traces `flow` from `sender` to `receiver`, delivered to a socket labeled `socket`; with
+    /// `reply`, also the socket's answer back to the flow's socket.
+    public static func trace(_ flow: Flow, sender: Resolver, receiver: Resolver, socket: SecurityContext, reply: Bool = true) -> PathTrace {
+        var legs: [Leg] = []
+        let out = sender.outbound(flow)
+        var secPath: [SecurityAssociation]?
+        let verdict: String
+        switch out.outcome {
+        case .bypass:
+            verdict = "no SPD entry applies: sent without IPsec"
+            secPath = []
+        case .blocked: verdict = "blocked by the SPD entry: dropped"
+        case .invalid: verdict = "EINVAL: a labeled SPD entry and a flow without a label; no ACQUIRE"
+        case .acquire(_, let label):
+            verdict = "no usable SA: the kernel sends an ACQUIRE" + (label.map { " carrying \($0)" } ?? " without a label") + "; the packet waits"
+        case .acquireInProgress(_, let pending):
+            verdict = "no usable SA; ACQUIRE seq \(pending.sequence) already in progress: no new ACQUIRE, the packet waits"
+        case .noKeyManager: verdict = "no usable SA and no key manager: no ACQUIRE (EAGAIN)"
+        case .protected(_, let sa):
+            verdict = "sent on SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " labeled \($0)" } ?? " (unlabeled)")
+            // The receiver finds the SA by its SAD key; a packet for an SA it lacks is dropped.
+            secPath = receiver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto).map { [$0] }
+            if secPath == nil {
+                legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: true, verdict: verdict))
+                legs.append(Leg(stage: .inboundPolicy, host: flow.destination, checks: [
+                    ResolutionCheck(what: "SA dst \(sa.destination) spi 0x\(String(sa.spi, radix: 16)) proto \(sa.proto)", passed: false,
+                                    reason: "the receiver has no such SA: dropped (XFRMINNOSTATES)", record: nil),
+                ], passed: false, verdict: "dropped"))
+                return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
+            }
+        }
+        legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: secPath != nil, verdict: verdict))
+        guard let path = secPath else {
+            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
+        }
+        let packet = Flow(context: nil, source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol,
+                          sourcePort: flow.sourcePort, destinationPort: flow.destinationPort)
+        let policyCheck = receiver.inboundPolicy(packet, secPath: path)
+        legs.append(Leg(stage: .inboundPolicy, host: flow.destination, checks: policyCheck.checks, passed: policyCheck.accepted,
+                        verdict: policyCheck.accepted ? "accepted by the inbound policy check" : "dropped by the inbound policy check"))
+        guard policyCheck.accepted else {
+            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
+        }
+        let inbound = receiver.inbound(secPath: path)
+        let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
+        let seen = inbound.labeledBySA ? delivery.peer : nil
+        legs.append(Leg(stage: .delivery, host: flow.destination, checks: delivery.checks, passed: delivery.delivered,
+                        verdict: delivery.delivered
+                            ? "delivered: \(socket) sees " + (seen.map { "the peer label \($0)" } ?? "no peer label (unlabeled traffic; checks used \(inbound.peer?.description ?? "-"))")
+                            : "not delivered"))
+        var replies: [PathTrace] = []
+        if reply && delivery.delivered {
+            // TCP replies are classified with the accepted socket's connection context; a UDP
+            // socket answers with its own context.
+            let context = flow.upperProtocol == 6 ? receiver.connectionContext(socket: socket, peer: seen) : socket
+            let back = Flow(context: context, source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol,
+                            sourcePort: flow.destinationPort, destinationPort: flow.sourcePort)
+            replies.append(trace(back, sender: receiver, receiver: sender, socket: flow.context ?? socket, reply: false))
+        }
+        return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: delivery.delivered, peerSeen: delivery.delivered ? seen : nil, reply: replies)
+    }
+}

@@ -1,0 +1,85 @@
+public import IPsecModel
+public import SecurityContexts
+
+/// The verdict of the inbound policy check on one packet.
+public struct InboundPolicyCheck: Sendable, Hashable {
+    /// The packet passes the check (and goes on to the socket's checks).
+    public var accepted: Bool
+    /// The entry that applied, if any.
+    public var entry: PolicyEntry?
+    public var checks: [ResolutionCheck]
+}
+
+extension Resolver {
+    /// The inbound policy check `__xfrm_policy_check` (labeled-ipsec-kernel.md §b.2) for a packet
+    /// (`packet`: its addresses, protocol and ports, as decapsulated) that came through `secPath`
+    /// (outermost SA first; empty for plain traffic):
+    /// 1. the flow's label is the SAs' label with `ckall = 1`: labeled SAs that differ drop the
+    ///    packet (edge 20);
+    /// 2. every SA must match its own selector (`XFRMINSTATEMISMATCH`);
+    /// 3. SPD lookup in direction `in`, by priority, with `polmatch` whose subject is the SA label
+    ///    (or `unlabeled` for plain traffic) and whose target is the entry's label (edge 21); a
+    ///    denial hides the entry, an unlabeled entry matches every packet;
+    /// 4. no entry: accepted, unless a tunnel-mode SA was used without a policy, or the namespace's
+    ///    default for `in` is block (`inboundDefaultBlock`);
+    /// 5. an entry: `block` drops; `allow` needs every non-optional template matched, in order, by
+    ///    an SA of the path (protocol, mode, reqid, SPI, and the addresses for tunnel mode; labels
+    ///    are never compared), and no tunnel SA left unmatched (`XFRMINTMPLMISMATCH`).
+    public func inboundPolicy(_ packet: Flow, secPath: [SecurityAssociation], inboundDefaultBlock: Bool = false) -> InboundPolicyCheck {
+        var checks: [ResolutionCheck] = []
+        func drop(_ what: String, _ why: String, entry: PolicyEntry? = nil) -> InboundPolicyCheck {
+            checks.append(ResolutionCheck(what: what, passed: false, reason: why, record: nil))
+            return InboundPolicyCheck(accepted: false, entry: entry, checks: checks)
+        }
+        // 1. The flow label, ckall = 1.
+        var label: SecurityContext?
+        for sa in secPath.reversed() {
+            guard let ctx = sa.securityContext else { continue }
+            if label == nil { label = ctx } else if label != ctx {
+                return drop("labels of the nested SAs", "they differ: the packet is dropped (XFRMINHDRERROR, edge 20)")
+            }
+        }
+        // 2. Each SA's own selector.
+        for sa in secPath where !(sa.selector.matches(packet) || sa.selector == TrafficSelector.any(sa.family)) {
+            return drop("selector of SA spi 0x\(String(sa.spi, radix: 16))", "the packet does not match it (XFRMINSTATEMISMATCH)")
+        }
+        // 3. SPD lookup, direction in, the SA's label as subject.
+        let chosen = spdLookup(.in, packet, subject: label ?? unlabeled, checks: &checks)
+        // 4. No entry.
+        guard let policy = chosen else {
+            if let tunnel = secPath.first(where: { $0.mode == .tunnel }) {
+                return drop("inbound policy", "no entry applies, but tunnel SA spi 0x\(String(tunnel.spi, radix: 16)) was used: dropped")
+            }
+            if inboundDefaultBlock { return drop("inbound policy", "no entry applies and the default for in is block: dropped") }
+            checks.append(ResolutionCheck(what: "inbound policy", passed: true, reason: "no entry applies: accepted", record: nil))
+            return InboundPolicyCheck(accepted: true, entry: nil, checks: checks)
+        }
+        // 5. The entry's action and templates.
+        if policy.action == .block { return drop("inbound SPD entry index \(policy.index)", "its action is block: dropped", entry: policy) }
+        var next = 0
+        for (n, t) in policy.templates.enumerated() {
+            let found = secPath[next...].firstIndex { sa in
+                sa.proto == t.proto && sa.mode == t.mode && (t.reqid == 0 || sa.reqid == t.reqid) && (t.spi == 0 || sa.spi == t.spi)
+                    && (t.mode != .tunnel || (sa.source == t.source && sa.destination == t.destination))
+            }
+            if let found {
+                // Transport SAs skipped over are tolerated; a tunnel SA is not.
+                if let skipped = secPath[next..<found].first(where: { $0.mode == .tunnel }) {
+                    return drop("template \(n + 1) of inbound entry index \(policy.index)",
+                                "tunnel SA spi 0x\(String(skipped.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)", entry: policy)
+                }
+                next = found + 1
+            } else if !t.optional {
+                return drop("template \(n + 1) of inbound entry index \(policy.index) (\(t.proto) \(t.mode))",
+                            secPath.isEmpty ? "the packet came without IPsec: dropped (XFRMINTMPLMISMATCH)"
+                                : "no SA of the path matches it: dropped (XFRMINTMPLMISMATCH)", entry: policy)
+            }
+        }
+        if let extra = secPath[next...].first(where: { $0.mode == .tunnel }) {
+            return drop("inbound entry index \(policy.index)", "tunnel SA spi 0x\(String(extra.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)", entry: policy)
+        }
+        checks.append(ResolutionCheck(what: "templates of inbound entry index \(policy.index)", passed: true,
+                                      reason: policy.templates.isEmpty ? "none: accepted" : "matched by the SA path (labels are not compared)", record: nil))
+        return InboundPolicyCheck(accepted: true, entry: policy, checks: checks)
+    }
+}

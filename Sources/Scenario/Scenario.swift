@@ -1,0 +1,155 @@
+public import DecisionEngine
+import Foundation
+public import IPsecModel
+public import Resolver
+public import XfrmManager
+import Yams
+
+/// A scenario file (Specs/scenarios/README.md): the policy and mode, the hosts with the SAD and SPD
+/// each holds, written in the `salabel apply` format extended with per-host `ip xfrm` lines. The
+/// resolver builds each host's mirror from it, without a kernel.
+///
+///     description: the echo client and server
+///     policy: embedded                      # or a policy.conf path, relative to the file
+///     enforcing: true
+///     booleans: { echo_allow_unlabeled: false }
+///     hosts:
+///       client:
+///         address: 10.77.0.1
+///         xfrm:                             # `ip xfrm` add lines: this host's SAD and SPD
+///           - state add src 10.77.0.1 dst 10.77.0.2 proto esp spi 0x200 ... ctx "…"
+///       server: { address: 10.77.0.2 }
+///     associations: [ … ]                   # as in `salabel apply` (optional here)
+public struct Scenario: Sendable {
+    /// Where the policy comes from.
+    public enum PolicySource: Sendable, Hashable {
+        case embedded
+        /// A policy.conf path (absolute, or resolved against the scenario's directory).
+        case file(String)
+    }
+
+    public var name: String
+    public var description: String?
+    public var policy: PolicySource
+    public var enforcing: Bool
+    public var booleans: [String: Bool]
+    /// Hosts and associations, as `salabel apply` reads them.
+    public var layout: ApplyFile
+    /// Each host's own SAs and SPD entries, beyond its associations.
+    public var xfrm: [String: [XfrmOperation]]
+
+    /// A scenario error: the file, where in it, and what was expected.
+    public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
+        public var file: String
+        public var path: String
+        public var message: String
+        public var description: String { "\(file): " + (path.isEmpty ? message : "\(path): \(message)") }
+    }
+
+    /// The fields a scenario adds to the apply format.
+    static let topLevelFields: Set<String> = ["description", "policy", "enforcing", "booleans"]
+    static let hostFields: Set<String> = ["xfrm"]
+
+    /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
+    public init(yaml text: String, file: String = "<scenario>") throws(Scenario.Error) {
+        func fail(_ path: String, _ message: String) -> Scenario.Error { Error(file: file, path: path, message: message) }
+        do {
+            layout = try ApplyFile(yaml: text, extension: ApplyFile.Extension(topLevelFields: Self.topLevelFields, hostFields: Self.hostFields,
+                                                                              associationsOptional: true))
+        } catch {
+            throw fail(error.path, error.message)
+        }
+        // ApplyFile checked that the document is a mapping with known fields only.
+        let top = ((try? Yams.load(yaml: text)) as? [String: Any]) ?? [:]
+        name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        description = top["description"].map { "\($0)" }
+        switch top["policy"] {
+        case nil: policy = .embedded
+        case let p as String where p == "embedded": policy = .embedded
+        case let p as String where !p.isEmpty:
+            let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+            policy = .file(p.hasPrefix("/") ? p : base.appendingPathComponent(p).path)
+        default: throw fail("policy", "expected embedded or a policy.conf path")
+        }
+        switch top["enforcing"] {
+        case nil: enforcing = true
+        case let b as Bool: enforcing = b
+        default: throw fail("enforcing", "expected true or false")
+        }
+        booleans = [:]
+        if let b = top["booleans"] {
+            guard let map = b as? [String: Any] else { throw fail("booleans", "expected a mapping of boolean names to true/false") }
+            for (k, v) in map {
+                guard let value = v as? Bool else { throw fail("booleans.\(k)", "expected true or false") }
+                booleans[k] = value
+            }
+        }
+        xfrm = [:]
+        let hosts = top["hosts"] as? [String: Any] ?? [:]
+        for (host, value) in hosts {
+            guard let lines = (value as? [String: Any])?["xfrm"] else { continue }
+            guard let list = lines as? [Any] else { throw fail("hosts.\(host).xfrm", "expected a list of `ip xfrm` lines") }
+            var ops: [XfrmOperation] = []
+            for (i, line) in list.enumerated() {
+                let path = "hosts.\(host).xfrm[\(i)]"
+                let op: XfrmOperation?
+                do { op = try IPXfrmSyntax.parse(line: "\(line)", lineNumber: i + 1) } catch { throw fail(path, "\(error)") }
+                switch op {
+                case .addSA?, .addPolicy?: ops.append(op!)
+                default: throw fail(path, "a host's xfrm list holds `state add` and `policy add` lines only")
+                }
+            }
+            xfrm[host] = ops
+        }
+    }
+
+    /// Reads and parses a scenario file.
+    public static func load(path: String) throws(Scenario.Error) -> Scenario {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw Error(file: path, path: "", message: "cannot read the file")
+        }
+        return try Scenario(yaml: text, file: path)
+    }
+
+    /// The security server the scenario's policy, mode and booleans describe.
+    public func securityServer() throws(PolicyLoadError) -> SecurityServer {
+        switch policy {
+        case .embedded: try SecurityServer.embedded(enforcing: enforcing, booleans: booleans)
+        case .file(let path): try SecurityServer.load(path: path, enforcing: enforcing, booleans: booleans)
+        }
+    }
+
+    /// The host names, sorted.
+    public var hosts: [String] { layout.hosts.keys.sorted() }
+
+    /// The host that has `address`.
+    public func host(with address: IPAddress) -> String? {
+        layout.hosts.values.filter { $0.address == address }.map(\.name).sorted().first
+    }
+
+    /// What `host` holds: its associations' SAs and SPD entries (as `salabel apply` would install
+    /// them; the keys are zeros, the resolver never reads them), then its own `xfrm` lines.
+    public func mirror(host: String) throws(Scenario.Error) -> XfrmMirror {
+        guard layout.hosts[host] != nil else {
+            throw Error(file: name, path: "hosts", message: "no host \(host) (hosts: \(hosts.joined(separator: ", ")))")
+        }
+        var mirror = XfrmMirror()
+        if layout.associations.contains(where: { $0.between.0 == host || $0.between.1 == host }) {
+            let keys = KeyFile.generate(for: layout) { Array(repeating: 0, count: $0) }
+            do {
+                let d = try ApplyPlanner.desired(layout, host: host, keys: keys)
+                mirror = XfrmMirror(sas: d.sas, policies: d.policies)
+            } catch {
+                throw Error(file: name, path: error.path, message: error.message)
+            }
+        }
+        for op in xfrm[host] ?? [] {
+            switch op {
+            case .addSA(let sa): mirror.insert(sa)
+            case .addPolicy(let p): mirror.policies.append(p)
+            default: break
+            }
+        }
+        return mirror
+    }
+}
