@@ -104,7 +104,7 @@ let package = Package(
             path: "Sources/Resolver", swiftSettings: swiftSettings),
         .target(
             name: "Scenario",
-            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine"],
             path: "Sources/Scenario", swiftSettings: swiftSettings),
 
         // The command-line tool.
@@ -182,7 +182,7 @@ let package = Package(
             name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto"],
+            name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto", "NetlinkTestSupport"],
             swiftSettings: swiftSettings),
     ]
 )

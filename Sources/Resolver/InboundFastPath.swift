@@ -87,14 +87,10 @@ public struct InboundFastPath: Sendable {
         peerControls = policy.hasCapability("network_peer_controls")
         peerChecksOn = resolver.peerLabelingEnabled
         unknownAllowed = policy.handleUnknown == .allow
-        func permission(_ cls: String, _ perm: String) -> (Int, UInt32)? {
-            guard let c = server.classValue(cls), let bit = policy.classes[c - 1].permissionBits[perm] else { return nil }
-            return (c, 1 << UInt32(bit))
-        }
-        recvfrom = permission("association", "recvfrom")
-        peerRecv = permission("peer", "recv")
-        netifIngress = permission("netif", "ingress")
-        nodeRecvfrom = permission("node", "recvfrom")
+        recvfrom = server.permission("association", "recvfrom")
+        peerRecv = server.permission("peer", "recv")
+        netifIngress = server.permission("netif", "ingress")
+        nodeRecvfrom = server.permission("node", "recvfrom")
     }
 
     /// The SIDs of an interface's and a source address's labels (`netifcon`/`nodecon`, else the

@@ -14,14 +14,14 @@ extension Resolver {
     /// One permission check of any class through the shared AVC, as a `ResolutionCheck`.
     func check(_ source: SecurityContext, _ target: SecurityContext, _ cls: String, _ perm: String, what: String) -> ResolutionCheck {
         let server = authorizer.cache.server
-        guard let c = server.classValue(cls), let bit = server.policy.classes[c - 1].permissionBits[perm] else {
+        guard let (c, bit) = server.permission(cls, perm) else {
             let allowed = server.policy.handleUnknown == .allow
             return ResolutionCheck(what: what, passed: allowed,
                                    reason: "\(cls) { \(perm) } is not in the policy: " + (allowed ? "allowed (handle_unknown allow)" : "denied"), record: nil)
         }
         do {
             let s = try server.sid(for: source), t = try server.sid(for: target)
-            let r = authorizer.cache.check(s, t, classValue: c, requested: 1 << UInt32(bit))
+            let r = authorizer.cache.check(s, t, classValue: c, requested: bit)
             let reason = r.denied == 0 ? "allowed"
                 : r.granted ? "allowed (not enforced: denial \(r.denialStages.joined(separator: ", ")) audited)"
                 : "denied (\(r.denialStages.joined(separator: ", "))\(r.record == nil ? ", dontaudit" : ""))"

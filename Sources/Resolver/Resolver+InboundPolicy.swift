@@ -32,13 +32,8 @@ extension Resolver {
             return InboundPolicyCheck(accepted: false, entry: entry, checks: checks)
         }
         // 1. The flow label, ckall = 1.
-        var label: SecurityContext?
-        for sa in secPath.reversed() {
-            guard let ctx = sa.securityContext else { continue }
-            if label == nil { label = ctx } else if label != ctx {
-                return drop("labels of the nested SAs", "they differ: the packet is dropped (XFRMINHDRERROR, edge 20)")
-            }
-        }
+        let (label, conflict) = Self.pathLabel(secPath)
+        if conflict { return drop("labels of the nested SAs", "they differ: the packet is dropped (XFRMINHDRERROR, edge 20)") }
         // 2. Each SA's own selector.
         for sa in secPath where !(sa.selector.matches(packet) || sa.selector == TrafficSelector.any(sa.family)) {
             return drop("selector of SA spi 0x\(String(sa.spi, radix: 16))", "the packet does not match it (XFRMINSTATEMISMATCH)")

@@ -91,18 +91,25 @@ public struct Resolver: Sendable {
 
     // MARK: - Inbound (§b.1, §b.2)
 
+    /// The label of the SAs a packet came through (`selinux_xfrm_skb_sid_ingress`): the innermost
+    /// labeled SA's (`ckall = 0`), and whether another labeled SA carries a different one (then
+    /// `ckall = 1` fails). Unlabeled SAs never count.
+    static func pathLabel(_ secPath: [SecurityAssociation]) -> (label: SecurityContext?, conflict: Bool) {
+        var label: SecurityContext?
+        for sa in secPath.reversed() {
+            guard let ctx = sa.securityContext else { continue }
+            if label == nil { label = ctx } else if label != ctx { return (label, true) }
+        }
+        return (label, false)
+    }
+
     /// The peer label of a packet decapsulated through `secPath` (outermost SA first, as the kernel
     /// stores `sec_path`): the innermost labeled SA wins (`ckall = 0`); every labeled SA must carry
     /// the same label or the inbound policy check drops the packet (`ckall = 1`, edge 20);
     /// unlabeled SAs in between never count; no labeled SA means unlabeled traffic.
     public func inbound(secPath: [SecurityAssociation]) -> InboundResolution {
         var checks: [ResolutionCheck] = []
-        var label: SecurityContext?
-        var conflict = false
-        for sa in secPath.reversed() {
-            guard let ctx = sa.securityContext else { continue }
-            if label == nil { label = ctx } else if label != ctx { conflict = true }
-        }
+        let (label, conflict) = Self.pathLabel(secPath)
         if conflict {
             checks.append(ResolutionCheck(what: "labels of the nested SAs", passed: false,
                                           reason: "they differ: the inbound policy check drops the packet (XFRMINHDRERROR)", record: nil))

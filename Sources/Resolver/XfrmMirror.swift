@@ -186,7 +186,8 @@ public struct XfrmMirror: Sendable, Hashable {
     private func slot(sameKernelKeyAs sa: SecurityAssociation) -> Int? {
         let key = SADKey(sa)
         guard let first = index[key] else { return nil }
-        return ([first] + (sharedKeys[key] ?? [])).first { slots[$0]?.hasSameKernelKey(as: sa) == true }
+        if slots[first]?.hasSameKernelKey(as: sa) == true { return first }
+        return sharedKeys[key]?.first { slots[$0]?.hasSameKernelKey(as: sa) == true }
     }
 
     /// Adds an SA, or replaces the one with the same kernel key (destination, SPI, protocol, mark).

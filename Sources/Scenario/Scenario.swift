@@ -3,7 +3,6 @@ import Foundation
 public import IPsecModel
 public import Resolver
 public import XfrmManager
-import Yams
 
 /// A scenario file (Specs/scenarios/README.md): the policy and mode, the hosts with the SAD and SPD
 /// each holds, written in the `salabel apply` format extended with per-host `ip xfrm` lines. The
@@ -53,14 +52,16 @@ public struct Scenario: Sendable {
     /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
     public init(yaml text: String, file: String = "<scenario>") throws(Scenario.Error) {
         func fail(_ path: String, _ message: String) -> Scenario.Error { Error(file: file, path: path, message: message) }
+        let document: Any?
         do {
-            layout = try ApplyFile(yaml: text, extension: ApplyFile.Extension(topLevelFields: Self.topLevelFields, hostFields: Self.hostFields,
-                                                                              associationsOptional: true))
+            document = try ApplyFile.load(yaml: text)
+            layout = try ApplyFile(document: document, extension: ApplyFile.Extension(topLevelFields: Self.topLevelFields, hostFields: Self.hostFields,
+                                                                                      associationsOptional: true))
         } catch {
             throw fail(error.path, error.message)
         }
         // ApplyFile checked that the document is a mapping with known fields only.
-        let top = ((try? Yams.load(yaml: text)) as? [String: Any]) ?? [:]
+        let top = document as? [String: Any] ?? [:]
         name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         description = top["description"].map { "\($0)" }
         switch top["policy"] {

@@ -3,6 +3,7 @@
 
 import Foundation
 import NetlinkSocket
+import NetlinkTestSupport
 import Testing
 
 @Suite("NetlinkSocket against the kernel")
@@ -89,7 +90,7 @@ struct NetlinkSocketTests {
         let xfrmGroupPolicy: UInt32 = 4  // XFRMNLGRP_POLICY
         let monitor = try NetlinkSocket(
             protocol: .xfrm, namespace: .named(namespace.name), groups: [xfrmGroupPolicy], receiveTimeout: .seconds(5))
-        try run("ip", "-n", namespace.name, "xfrm", "policy", "add", "src", "127.0.0.1", "dst", "127.0.0.1",
+        try runCommand("ip", "-n", namespace.name, "xfrm", "policy", "add", "src", "127.0.0.1", "dst", "127.0.0.1",
                 "proto", "tcp", "dir", "out")
         let event = try monitor.receive()
         try #require(event.count >= 16)
@@ -99,7 +100,7 @@ struct NetlinkSocketTests {
 
         try monitor.leave(group: xfrmGroupPolicy)
         try monitor.setReceiveTimeout(.milliseconds(50))
-        try run("ip", "-n", namespace.name, "xfrm", "policy", "flush")
+        try runCommand("ip", "-n", namespace.name, "xfrm", "policy", "flush")
         let error = #expect(throws: NetlinkSocketError.self) { _ = try monitor.receive() }
         #expect(error?.isTimeout == true)
     }
@@ -119,32 +120,4 @@ private func currentThreadNamespace() throws -> UInt {
     var info = stat()
     try #require(stat("/proc/thread-self/ns/net", &info) == 0)
     return UInt(info.st_ino)
-}
-
-/// A network namespace `salabel-test-PID-SUFFIX`, created with `ip netns add`.
-private struct TemporaryNamespace {
-    let name: String
-
-    init(_ suffix: String) throws {
-        name = "salabel-test-\(getpid())-\(suffix)"
-        try run("ip", "netns", "add", name)
-    }
-
-    func remove() {
-        try? run("ip", "netns", "del", name)
-    }
-}
-
-private struct CommandFailed: Error, CustomStringConvertible {
-    var command: [String], status: Int32
-    var description: String { "`\(command.joined(separator: " "))` exited with status \(status)" }
-}
-
-private func run(_ arguments: String...) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CommandFailed(command: arguments, status: process.terminationStatus) }
 }

@@ -5,6 +5,7 @@
 import Foundation
 import NetlinkProtocol
 import NetlinkSocket
+import NetlinkTestSupport
 import Testing
 
 @Suite("NetlinkConnection against the kernel", .serialized)
@@ -117,32 +118,4 @@ private func requireRoot(sourceLocation: SourceLocation = #_sourceLocation) thro
         getuid() == 0,
         "these tests need root: they create network namespaces (ip netns add) and enter them (setns); run `swift test` as root",
         sourceLocation: sourceLocation)
-}
-
-/// A network namespace `salabel-test-PID-SUFFIX`, created with `ip netns add`.
-private struct TemporaryNamespace {
-    let name: String
-
-    init(_ suffix: String) throws {
-        name = "salabel-test-\(getpid())-\(suffix)"
-        try run("ip", "netns", "add", name)
-    }
-
-    func remove() {
-        try? run("ip", "netns", "del", name)
-    }
-}
-
-private struct CommandFailed: Error, CustomStringConvertible {
-    var command: [String], status: Int32
-    var description: String { "`\(command.joined(separator: " "))` exited with status \(status)" }
-}
-
-private func run(_ arguments: String...) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CommandFailed(command: arguments, status: process.terminationStatus) }
 }

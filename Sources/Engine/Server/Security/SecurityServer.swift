@@ -144,6 +144,13 @@ public final class SecurityServer: DecisionBackend, Sendable {
     /// The 1-based value of a class, if the policy defines it.
     public func classValue(_ name: String) -> Int? { policy.classValues[name] }
 
+    /// A class's value and a permission's access-vector bit, if the policy defines both
+    /// (libselinux `string_to_security_class` + `string_to_av_perm`).
+    public func permission(_ cls: String, _ perm: String) -> (classValue: Int, bit: UInt32)? {
+        guard let c = classValue(cls), let b = policy.classes[c - 1].permissionBits[perm] else { return nil }
+        return (c, 1 << UInt32(b))
+    }
+
     /// The resolved context of a SID; an unknown SID is the unlabeled context, as in the kernel.
     func resolved(_ sid: SID, _ snapshot: PolicySnapshot) -> ResolvedContext? {
         state.withLock { $0.sids.entry(sid)?.resolved } ?? SecurityServer.unlabeled(snapshot.policy)

@@ -99,8 +99,16 @@ public struct ApplyFile: Sendable, Hashable {
 
     /// Parses and checks a YAML apply file (or the apply part of a format that extends it).
     public init(yaml text: String, defaultKeyFile: String = "salabel.keys", extension ext: Extension = Extension()) throws(ApplyFile.Error) {
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw Error(path: "", message: "not valid YAML: \(error)") }
+        try self.init(document: try ApplyFile.load(yaml: text), defaultKeyFile: defaultKeyFile, extension: ext)
+    }
+
+    /// Parses YAML into the document ``init(document:defaultKeyFile:extension:)`` reads.
+    public static func load(yaml text: String) throws(ApplyFile.Error) -> Any? {
+        do { return try Yams.load(yaml: text) } catch { throw Error(path: "", message: "not valid YAML: \(error)") }
+    }
+
+    /// Checks an apply file already parsed from YAML (a format that extends it parses once).
+    public init(document root: Any?, defaultKeyFile: String = "salabel.keys", extension ext: Extension = Extension()) throws(ApplyFile.Error) {
         guard let top = root as? [String: Any] else { throw Error(path: "", message: "expected a mapping with 'hosts' and 'associations'") }
         try ApplyFile.onlyKeys(top, Set(["hosts", "associations", "key_file"]).union(ext.topLevelFields), at: "")
         guard let hostMap = top["hosts"] as? [String: Any], !hostMap.isEmpty else { throw Error(path: "hosts", message: "expected a mapping of host names") }
