@@ -104,14 +104,14 @@ let package = Package(
             path: "Sources/Resolver", swiftSettings: swiftSettings),
         .target(
             name: "Scenario",
-            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine"],
+            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol"],
             path: "Sources/Scenario", swiftSettings: swiftSettings),
 
         // The command-line tool.
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "XfrmManager", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

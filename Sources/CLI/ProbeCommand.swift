@@ -17,12 +17,12 @@ import Glibc
 // a failed call), 2 for bad arguments.
 
 /// `SOL_SOCKET` option `SO_PEERSEC` (asm-generic/socket.h).
-private let soPeerSec: Int32 = 31
+let soPeerSec: Int32 = 31
 /// `SOL_IP` (0) option `IP_PASSSEC` (linux/in.h).
-private let ipPassSec: Int32 = 18
+let ipPassSec: Int32 = 18
 /// `SOL_IP` control message type `SCM_SECURITY` (linux/in.h).
-private let scmSecurity: Int32 = 3
-private let solIP: Int32 = 0
+let scmSecurity: Int32 = 3
+let solIP: Int32 = 0
 
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -216,6 +216,11 @@ struct Probe {
     init(_ common: ProbeCommand.Common) {
         timeout = common.timeout
         sockcreate = common.sockcreate
+    }
+
+    init(timeout: Double, sockcreate: String?) {
+        self.timeout = timeout
+        self.sockcreate = sockcreate
     }
 
     static func errnoName(_ code: Int32) -> String { Errno(rawValue: code).cName ?? "errno \(code)" }

@@ -12,7 +12,7 @@ public struct DeliveryResolution: Sendable, Hashable {
 
 extension Resolver {
     /// One permission check of any class through the shared AVC, as a `ResolutionCheck`.
-    func check(_ source: SecurityContext, _ target: SecurityContext, _ cls: String, _ perm: String, what: String) -> ResolutionCheck {
+    public func check(_ source: SecurityContext, _ target: SecurityContext, _ cls: String, _ perm: String, what: String) -> ResolutionCheck {
         let server = authorizer.cache.server
         guard let (c, bit) = server.permission(cls, perm) else {
             let allowed = server.policy.handleUnknown == .allow
@@ -32,14 +32,14 @@ extension Resolver {
     }
 
     /// The interface's label (`netifcon`, else the `netif` initial SID's context).
-    func netifLabel(_ interface: String?) -> SecurityContext? {
+    public func netifLabel(_ interface: String?) -> SecurityContext? {
         let p = authorizer.cache.server.policy
         if let interface, let n = p.netifcons.first(where: { $0.interface == interface }) { return n.interfaceContext }
         return p.initialSIDs.first { $0.name == "netif" }?.context
     }
 
     /// The node's label (the most specific matching `nodecon`, else the `node` initial SID's context).
-    func nodeLabel(_ address: IPAddress) -> SecurityContext? {
+    public func nodeLabel(_ address: IPAddress) -> SecurityContext? {
         let p = authorizer.cache.server.policy
         let matching = p.nodecons.filter { n in
             n.address.bytes.count == address.bytes.count
@@ -49,6 +49,13 @@ extension Resolver {
             return best.context
         }
         return p.initialSIDs.first { $0.name == "node" }?.context
+    }
+
+    /// The port's label (`portcon` for the protocol, else the `port` initial SID's context).
+    public func portLabel(_ port: UInt16, protocol proto: String) -> SecurityContext? {
+        let p = authorizer.cache.server.policy
+        if let c = p.portcons.first(where: { $0.protocol == proto && $0.low <= Int(port) && Int(port) <= $0.high }) { return c.context }
+        return p.initialSIDs.first { $0.name == "port" }?.context
     }
 
     /// Delivery of a packet with `inbound`'s peer label to a socket labeled `socket`, received on

@@ -1,4 +1,5 @@
 public import DecisionEngine
+public import SecurityContexts
 import Foundation
 public import IPsecModel
 public import Resolver
@@ -36,6 +37,12 @@ public struct Scenario: Sendable {
     public var layout: ApplyFile
     /// Each host's own SAs and SPD entries, beyond its associations.
     public var xfrm: [String: [XfrmOperation]]
+    /// Policy statements added to the policy's type enforcement part (before its first `user`).
+    public var policyRules: String?
+    /// Named contexts the steps run under.
+    public var actors: [String: SecurityContext]
+    /// What happens, in order, with what is expected (Specs/scenarios/README.md, "Steps").
+    public var steps: [ScenarioStep]
 
     /// A scenario error: the file, where in it, and what was expected.
     public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
@@ -46,7 +53,7 @@ public struct Scenario: Sendable {
     }
 
     /// The fields a scenario adds to the apply format.
-    static let topLevelFields: Set<String> = ["description", "policy", "enforcing", "booleans"]
+    static let topLevelFields: Set<String> = ["description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps"]
     static let hostFields: Set<String> = ["xfrm"]
 
     /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
@@ -102,6 +109,27 @@ public struct Scenario: Sendable {
             }
             xfrm[host] = ops
         }
+        switch top["policy_rules"] {
+        case nil: policyRules = nil
+        case let r as String: policyRules = r
+        default: throw fail("policy_rules", "expected policy statements as text (a YAML block: policy_rules: |)")
+        }
+        actors = [:]
+        if let a = top["actors"] {
+            guard let map = a as? [String: Any] else { throw fail("actors", "expected a mapping of names to contexts") }
+            for (k, v) in map {
+                guard let text = v as? String else { throw fail("actors.\(k)", "expected a context") }
+                do { actors[k] = try SecurityContext(parsing: text) } catch { throw fail("actors.\(k)", "\(error)") }
+            }
+        }
+        steps = []
+        if let s = top["steps"] {
+            guard let list = s as? [Any] else { throw fail("steps", "expected a list of steps") }
+            let hostNames = Set(layout.hosts.keys)
+            for (i, item) in list.enumerated() {
+                steps.append(try ScenarioStep.parse(item, index: i, hosts: hostNames, actors: actors, fail: fail))
+            }
+        }
     }
 
     /// Reads and parses a scenario file.
@@ -112,12 +140,11 @@ public struct Scenario: Sendable {
         return try Scenario(yaml: text, file: path)
     }
 
-    /// The security server the scenario's policy, mode and booleans describe.
+    /// The security server the scenario's policy (with its `policy_rules`), mode and booleans describe.
     public func securityServer() throws(PolicyLoadError) -> SecurityServer {
-        switch policy {
-        case .embedded: try SecurityServer.embedded(enforcing: enforcing, booleans: booleans)
-        case .file(let path): try SecurityServer.load(path: path, enforcing: enforcing, booleans: booleans)
-        }
+        if policyRules == nil, case .embedded = policy { return try SecurityServer.embedded(enforcing: enforcing, booleans: booleans) }
+        let (text, file) = try policyText()
+        return try SecurityServer(policyText: text, file: file, enforcing: enforcing, booleans: booleans)
     }
 
     /// The host names, sorted.

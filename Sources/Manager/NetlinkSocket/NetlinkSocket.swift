@@ -301,3 +301,20 @@ private func runOnHelperThread<T>(_ body: () -> T) -> Result<T, Errno> {
     guard started == 0 else { return .failure(Errno(rawValue: started)) }
     return .success(result!)
 }
+
+extension NetworkNamespace {
+    /// Moves the calling thread into this namespace (`setns(fd, CLONE_NEWNET)`): sockets it creates
+    /// afterwards belong to the namespace. For programs that manage their own threads (the VM
+    /// scenario runner); ``NetlinkSocket`` itself never moves its caller.
+    public func enterOnCurrentThread() throws(NetlinkSocketError) {
+        let fd = try valueOrErrno { Glibc.open(path, O_RDONLY | O_CLOEXEC) }.get(.openNamespace, path)
+        defer { _ = Glibc.close(fd) }
+        try Self.enterOnCurrentThread(descriptor: fd)
+    }
+
+    /// Moves the calling thread into the namespace an open descriptor refers to (e.g. one of
+    /// `/proc/self/ns/net` kept to come back).
+    public static func enterOnCurrentThread(descriptor fd: Int32) throws(NetlinkSocketError) {
+        _ = try valueOrErrno { setns(fd, Int32(CLONE_NEWNET)) }.get(.enterNamespace, "descriptor \(fd)")
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Scenario
+
+/// The host side of a kernel run: compiles each scenario's policy (with the harness rules) with
+/// `checkpolicy`, boots the VM once through `scripts/vm` with salabel, the scenarios and the
+/// policies, runs `salabel scenario guest-run` there, and reads back each step's outcome.
+struct KernelRun {
+    var vmScript: String
+    var guestBinary: String
+    var settle: Double
+    var verbose: Bool
+
+    struct Result {
+        /// Each scenario's outcomes, by the scenario's name.
+        var outcomes: [String: [StepOutcome]] = [:]
+        /// Scenarios the guest could not run, with why.
+        var errors: [String: String] = [:]
+        var seconds: Double = 0
+    }
+
+    static let guestBinaryPath = "/opt/salabel/salabel"
+
+    /// Finds `scripts/vm`: `SALABEL_VM_SCRIPT`, else upwards from the working directory, else from
+    /// the executable's directory.
+    static func findVMScript() -> String? {
+        let fm = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["SALABEL_VM_SCRIPT"], fm.isExecutableFile(atPath: env) { return env }
+        var starts = [fm.currentDirectoryPath]
+        if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") { starts.append((exe as NSString).deletingLastPathComponent) }
+        for start in starts {
+            var dir = URL(fileURLWithPath: start)
+            while dir.path != "/" {
+                let candidate = dir.appendingPathComponent("scripts/vm").path
+                if fm.isExecutableFile(atPath: candidate), fm.fileExists(atPath: dir.appendingPathComponent("Tests/VM/init").path) { return candidate }
+                dir.deleteLastPathComponent()
+            }
+        }
+        return nil
+    }
+
+    func run(_ scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)]) throws -> Result {
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("salabel-scenarios-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+
+        var files: [(String, String)] = [(guestBinary, Self.guestBinaryPath)]
+        var entries: [GuestPlan.Entry] = []
+        var firstPolicy: String?
+        var harnessContext = "system_u:system_r:\(Scenario.harnessType)"
+        for (i, s) in scenarios.enumerated() {
+            let conf = work.appendingPathComponent("policy-\(i).conf")
+            let binary = work.appendingPathComponent("policy-\(i).bin")
+            let text: String
+            let sids = s.model.server.policy.initialSIDs
+            let types = (file: sids.first { $0.name == "file" }?.context?.type ?? "unlabeled_t",
+                         kernel: sids.first { $0.name == "kernel" }?.context?.type ?? "kernel_t")
+            do { text = try s.scenario.policyText(harness: true, harnessTypes: types).text } catch { throw CLIError("\(s.path): \(error)") }
+            try text.write(to: conf, atomically: true, encoding: .utf8)
+            let mls = s.model.server.policy.mlsEnabled
+            let (status, log) = Self.tool(["checkpolicy"] + (mls ? ["-M"] : []) + ["-c", "33", "-o", binary.path, conf.path])
+            guard status == 0 else {
+                if status == 127 { throw CLIError("checkpolicy not found (package checkpolicy); install the VM packages with: scripts/deps vm") }
+                throw CLIError("\(s.path): checkpolicy refused the scenario's policy:\n\(log)")
+            }
+            if firstPolicy == nil {
+                firstPolicy = binary.path
+                if mls { harnessContext += ":s0" }
+            }
+            let yaml = work.appendingPathComponent("scenario-\(i).yaml")
+            try fm.copyItem(atPath: s.path, toPath: yaml.path)
+            files += [(yaml.path, "/vm/files/scenario-\(i).yaml"), (binary.path, "/vm/files/policy-\(i).bin")]
+            entries.append(GuestPlan.Entry(name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin"))
+        }
+        guard let firstPolicy else { return Result() }
+        let plan = work.appendingPathComponent("plan.json")
+        try JSONEncoder().encode(GuestPlan(scenarios: entries, settle: settle)).write(to: plan)
+        files.append((plan.path, "/vm/files/plan.json"))
+        let script = work.appendingPathComponent("script.sh")
+        // The guest's init stays in kernel_t, which the scenarios' policies do not provide for: back
+        // to permissive before the script returns, or init could not report and power off.
+        try """
+            \(Self.guestBinaryPath) scenario guest-run /vm/files/plan.json
+            status=$?
+            echo 0 > /sys/fs/selinux/enforce
+            exit $status
+
+            """.write(to: script, atomically: true, encoding: .utf8)
+
+        let steps = scenarios.reduce(0) { $0 + $1.scenario.steps.count }
+        let timeout = 180 + 8 * steps
+        let resultDir = work.appendingPathComponent("result")
+        var arguments = ["run", "--binary-policy", firstPolicy, "--permissive", "--context", harnessContext, "--module", "bridge",
+                         "--timeout", String(timeout), "--result-dir", resultDir.path]
+        if verbose { arguments.append("--verbose") }
+        for (source, dest) in files { arguments += ["--file", "\(source):\(dest)"] }
+        arguments.append(script.path)
+
+        let start = Date()
+        let (status, log) = Self.tool([vmScript] + arguments, passStderr: verbose)
+        var result = Result()
+        result.seconds = Date().timeIntervalSince(start)
+        guard status != 124, status != 125, let output = try? String(contentsOf: resultDir.appendingPathComponent("output"), encoding: .utf8) else {
+            throw CLIError("the VM run failed (scripts/vm exit \(status)):\n\(log.suffix(4000))")
+        }
+        if verbose { FileHandle.standardError.write(Data(("guest output:\n" + output).utf8)) }
+        let decoder = JSONDecoder()
+        for line in output.split(separator: "\n") where line.hasPrefix(GuestReport.prefix) {
+            guard let report = try? decoder.decode(GuestReport.self, from: Data(line.dropFirst(GuestReport.prefix.count).utf8)) else { continue }
+            if let error = report.error { result.errors[report.scenario] = error }
+            if let outcome = report.outcome { result.outcomes[report.scenario, default: []].append(outcome) }
+        }
+        for s in scenarios where result.outcomes[s.scenario.name]?.count != s.scenario.steps.count && result.errors[s.scenario.name] == nil {
+            let got = result.outcomes[s.scenario.name]?.count ?? 0
+            result.errors[s.scenario.name] = "the guest reported \(got) of \(s.scenario.steps.count) steps (scripts/vm exit \(status))\n"
+                + output.split(separator: "\n").filter { !$0.hasPrefix(GuestReport.prefix) }.suffix(20).joined(separator: "\n")
+        }
+        return result
+    }
+
+    /// Runs a tool from PATH (or a path); its exit status and output (stdout and stderr).
+    static func tool(_ arguments: [String], passStderr: Bool = false) -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = passStderr ? FileHandle.standardError : pipe
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { return (127, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

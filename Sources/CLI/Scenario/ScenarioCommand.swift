@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Scenario
+
+/// `salabel scenario run FILE… [--kernel | --compare]`: executable scenarios, played by the model
+/// and by a real SELinux kernel (Specs/scenarios/README.md).
+struct ScenarioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenario",
+        abstract: "Run scenario files: salabel's model, the VM's SELinux kernel, or both side by side.",
+        subcommands: [Run.self, GuestRun.self, GuestActCommand.self])
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Play scenario steps and check them against their expectations.",
+            discussion: """
+                Without --kernel or --compare each step is evaluated by the model (decision engine, manager
+                rules, resolver): no kernel is needed. --kernel plays the same steps in Debian's SELinux kernel
+                under QEMU (scripts/vm; install its packages with scripts/deps vm): one boot for all the files,
+                network namespaces joined by veth, real ESP, the actors' contexts on processes and sockets,
+                AVC lines from the kernel log, ACQUIREs from a monitor. --compare does both and prints every
+                disagreement. Exit status: 0 when every expectation is met (and, with --compare, model and
+                kernel agree on every step), 1 otherwise, 2 when a file or the VM could not be used.
+                """)
+
+        @Argument(help: "Scenario files (Specs/scenarios/*.yaml).") var files: [String]
+        @Flag(help: "Run the steps in the VM's kernel instead of the model.") var kernel = false
+        @Flag(help: "Run both and compare them step by step.") var compare = false
+        @Flag(help: "JSON output: one object per scenario.") var json = false
+        @Flag(name: .shortAndLong, help: "Also print each step's reasons and every AVC line.") var verbose = false
+        @Option(help: "The VM harness script (default: scripts/vm of the source tree).") var vm: String?
+        @Option(help: "The salabel binary to run in the guest (default: this one; a release build with --static-swift-stdlib boots fastest).")
+        var guestBinary: String?
+        @Option(help: "Seconds to wait after each step in the guest for audit records and ACQUIREs.") var settle: Double = 0.3
+
+        func validate() throws {
+            if kernel && compare { throw ValidationError("--kernel and --compare exclude each other (--compare runs both)") }
+            if files.isEmpty { throw ValidationError("give at least one scenario file") }
+        }
+
+        func run() throws {
+            var loaded: [(path: String, scenario: Scenario, model: ScenarioModel)] = []
+            for path in files {
+                do {
+                    let s = try Scenario.load(path: path)
+                    guard !s.steps.isEmpty else { throw CLIError("\(path): no steps to run") }
+                    loaded.append((path, s, try ScenarioModel(s)))
+                } catch {
+                    printError("error: \(error)")
+                    throw ExitCode(Status.error)
+                }
+            }
+            let names = loaded.map(\.scenario.name)
+            if let dup = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+                printError("error: two files are named \(dup); scenario names (file names) must differ")
+                throw ExitCode(Status.error)
+            }
+            let wantModel = !kernel, wantKernel = kernel || compare
+            var modelOutcomes: [String: [StepOutcome]] = [:]
+            let modelStart = Date()
+            if wantModel {
+                for i in loaded.indices { modelOutcomes[loaded[i].scenario.name] = loaded[i].model.run() }
+            }
+            let modelSeconds = Date().timeIntervalSince(modelStart)
+            var kernelResult = KernelRun.Result()
+            if wantKernel {
+                guard let script = vm ?? KernelRun.findVMScript() else {
+                    printError("error: scripts/vm not found: run from the source tree, or give --vm PATH (or SALABEL_VM_SCRIPT)")
+                    throw ExitCode(Status.error)
+                }
+                let binary = guestBinary ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+                do {
+                    kernelResult = try KernelRun(vmScript: script, guestBinary: binary, settle: settle, verbose: verbose).run(loaded)
+                } catch {
+                    printError("error: \(error)")
+                    throw ExitCode(Status.error)
+                }
+            }
+            let report = ScenarioReport(modelOutcomes: wantModel ? modelOutcomes : nil, kernel: wantKernel ? kernelResult : nil)
+            var failed = false
+            var objects: [[String: Any]] = []
+            var results: [ScenarioReport.ScenarioResult] = []
+            for s in loaded {
+                let r = report.scenario(s.scenario, model: s.model)
+                results.append(r)
+                failed = failed || !r.passed
+                if json { objects.append(r.json) } else { print(r.text(verbose: verbose)) }
+            }
+            if json {
+                print(jsonText(["scenarios": objects, "model_seconds": modelSeconds, "kernel_seconds": wantKernel ? kernelResult.seconds : NSNull(),
+                                "passed": !failed]))
+            } else {
+                print(report.table(results, modelSeconds: modelSeconds))
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct GuestRun: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "guest-run", abstract: "Inside the VM: run a plan's scenarios in this kernel (used by --kernel).",
+            shouldDisplay: false)
+        @Argument var plan: String
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: plan), let p = try? JSONDecoder().decode(GuestPlan.self, from: data) else {
+                printError("error: cannot read the plan \(plan)")
+                throw ExitCode(Status.error)
+            }
+            do { try GuestRunner(plan: p).run() } catch {
+                printError("error: \(error)")
+                throw ExitCode(Status.error)
+            }
+        }
+    }
+
+    struct GuestActCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "guest-act", abstract: "Inside the VM: send one xfrm request as an actor; the exit status is the errno.",
+            shouldDisplay: false)
+        @Option var netns: String
+        @Option var context: String
+        @Option var message: String
+
+        func run() throws {
+            var bytes: [UInt8] = []
+            var chars = Array(message.utf8)
+            if chars.count % 2 == 1 { chars.append(UInt8(ascii: "0")) }
+            for i in stride(from: 0, to: chars.count, by: 2) {
+                guard let b = UInt8(String(decoding: chars[i...(i + 1)], as: UTF8.self), radix: 16) else { throw ExitCode(GuestRunner.actFailure) }
+                bytes.append(b)
+            }
+            GuestAct.run(netns: netns, context: context, message: bytes)
+        }
+    }
+}

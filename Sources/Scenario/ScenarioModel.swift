@@ -1,0 +1,250 @@
+public import DecisionEngine
+import Foundation
+public import IPsecModel
+public import Resolver
+public import SecurityContexts
+import XfrmManager
+import NetlinkProtocol
+
+/// A scenario played through salabel's model, without a kernel: the decision engine for every
+/// permission check, the manager's rules for xfrm requests, the resolver for traffic. The hosts
+/// are network namespaces of one kernel, as in the VM: they share one policy, one access vector
+/// cache and the kernel-wide count of labeled xfrm objects (edge 26). The rules are in
+/// Specs/scenarios/README.md, "What the model predicts".
+public struct ScenarioModel {
+    public let scenario: Scenario
+    public let server: SecurityServer
+    let cache: AccessVectorCache
+    let authorizer: AssociationAuthorizer
+    var kernels: [String: SimulatedXfrmKernel] = [:]
+    var acquires: [String: [PendingAcquire]] = [:]
+
+    /// The local port range (`net.ipv4.ip_local_port_range`'s default): binding a port outside it
+    /// needs `name_bind`.
+    static let localPorts: ClosedRange<UInt16> = 32768...60999
+    /// The client's source port in the model (the kernel picks one from the local range).
+    static let clientPort: UInt16 = 40000
+
+    public init(_ scenario: Scenario) throws(Scenario.Error) {
+        self.scenario = scenario
+        do { server = try scenario.securityServer() } catch {
+            throw Scenario.Error(file: scenario.name, path: "policy", message: "\(error)")
+        }
+        cache = AccessVectorCache(server: server)
+        authorizer = AssociationAuthorizer(cache: cache)
+        for host in scenario.hosts {
+            let mirror = try scenario.mirror(host: host)
+            kernels[host] = SimulatedXfrmKernel(sas: mirror.sas, policies: mirror.policies)
+        }
+    }
+
+    /// A context in the kernel's form (primary names, `c0.c3` category ranges); the text itself
+    /// when the policy does not know it.
+    public func canonical(_ text: String) -> String {
+        guard let sid = try? server.sid(forText: text), let c = server.context(of: sid) else { return text }
+        return c.description
+    }
+
+    /// Plays every step, in order.
+    public mutating func run() -> [StepOutcome] {
+        scenario.steps.map { step in
+            switch step.action {
+            case .xfrm(let command): xfrm(command)
+            case .traffic(let traffic): self.traffic(traffic)
+            }
+        }
+    }
+
+    /// What `host` holds now, as the resolver sees it.
+    func resolver(_ host: String) -> Resolver {
+        let kernel = kernels[host]!
+        var r = Resolver(mirror: XfrmMirror(sas: kernel.sas, policies: kernel.policies, acquires: acquires[host] ?? []), authorizer: authorizer)
+        r.labeledXfrmElsewhere = kernels.contains { name, k in
+            name != host && (k.sas.contains { $0.securityContext != nil } || k.policies.contains { $0.securityContext != nil }
+                             || (acquires[name] ?? []).contains { $0.label != nil })
+        }
+        return r
+    }
+
+    // MARK: - xfrm requests
+
+    /// An `ip xfrm` request by `actor` over NETLINK_XFRM, in the kernel's order: the socket's own
+    /// checks (`netlink_xfrm_socket` create, bind, getattr, setopt as libmnl opens it; write and
+    /// nlmsg_write on send; EACCES), CAP_NET_ADMIN's `capability net_admin` (EPERM, edge 30), the
+    /// context's length (ENOMEM at 4096 with the NUL, edge 4) and validity (EINVAL, edge 8), then
+    /// `association setcontext` on every label the request creates, looks up or removes (EACCES,
+    /// edges 9 and 12), then the SAD/SPD rules (EEXIST, ESRCH, ENOENT), then `read` of the answer.
+    mutating func xfrm(_ command: ScenarioStep.XfrmCommand) -> StepOutcome {
+        let r = resolver(command.host)
+        let actor = command.actorContext
+        var records: [AuditRecord] = []
+        var notes: [String] = []
+        func refused(_ errno: String, _ why: String) -> StepOutcome {
+            StepOutcome(result: errno, avc: records.map(AVCLine.init), notes: notes + [why])
+        }
+        for perm in ["create", "bind", "getattr", "setopt", "write", "nlmsg_write"] {
+            let c = r.check(actor, actor, "netlink_xfrm_socket", perm, what: "netlink_xfrm_socket { \(perm) }")
+            if let rec = c.record { records.append(rec) }
+            if !c.passed { return refused("EACCES", "\(c.what): \(c.reason)") }
+        }
+        let cap = r.check(actor, actor, "capability", "net_admin", what: "capability { net_admin }")
+        if let rec = cap.record { records.append(rec) }
+        if !cap.passed { return refused("EPERM", "\(cap.what): \(cap.reason)") }
+
+        var operation = command.operation
+        if let raw = command.rawContext {
+            if raw.utf8.count + 1 >= 4096 { return refused("ENOMEM", "ctx_len \(raw.utf8.count + 1) ≥ PAGE_SIZE (edge 4)") }
+            guard let context = try? SecurityContext(parsing: raw), (try? server.validate(context)) != nil else {
+                return refused("EINVAL", "the policy does not accept the context \(raw) (edge 8)")
+            }
+            operation = operation.replacingContext(with: context)
+        }
+        let kernel = kernels[command.host]!
+        let manager = XfrmManager(kernel: kernel, authorizer: authorizer, subject: actor)
+        // A flush also removes (and so checks) the larval SAs of ACQUIREs in progress.
+        if case .flushSA = operation {
+            for label in Set((acquires[command.host] ?? []).compactMap(\.label)) {
+                let a = authorizer.setcontext(subject: actor, label: label)
+                if let rec = a.record { records.append(rec) }
+                if !a.granted { return refused("EACCES", "association { setcontext } on a larval SA's \(label): \(a.reason)") }
+            }
+        }
+        do {
+            let (_, auths) = try manager.perform(operation)
+            records += auths.compactMap(\.record)
+            notes += auths.map { "association { setcontext } \(actor) → \($0.target): \($0.reason)" }
+        } catch {
+            switch error {
+            case .denied(let auths):
+                records += auths.compactMap(\.record)
+                return refused("EACCES", error.description)
+            case .kernel(let k, let auths):
+                records += auths.compactMap(\.record)
+                return refused(Errno(rawValue: k.errno).cName ?? "errno \(k.errno)", error.description)
+            }
+        }
+        switch operation {
+        case .flushSA, .deleteAllSA: acquires[command.host] = []
+        case .addSA(let sa), .updateSA(let sa):
+            acquires[command.host]?.removeAll { $0.source == sa.source && $0.destination == sa.destination && $0.proto == sa.proto }
+        default: break
+        }
+        let read = r.check(actor, actor, "netlink_xfrm_socket", "read", what: "netlink_xfrm_socket { read }")
+        if let rec = read.record { records.append(rec) }
+        if !read.passed { return refused("EACCES", "the change was made; reading the answer: \(read.reason)") }
+        return StepOutcome(result: "ok", avc: records.map(AVCLine.init), notes: notes)
+    }
+
+    // MARK: - Traffic
+
+    /// A TCP connection or UDP datagram and its answer, as the resolver traces it, with the socket
+    /// checks around it: the server's `name_bind` (ports outside the local range) and `node_bind`,
+    /// the client's `name_connect` (TCP), and, when the peer checks are on (edge 26), each
+    /// packet's `netif { egress }` and `node { sendto }` with the sending socket's (or TCP
+    /// connection's) context as subject.
+    mutating func traffic(_ t: ScenarioStep.Traffic) -> StepOutcome {
+        let sender = resolver(t.from), receiver = resolver(t.to)
+        let cls = t.proto == .tcp ? "tcp_socket" : "udp_socket"
+        var records: [AuditRecord] = []
+        var notes: [String] = []
+        func run(_ c: ResolutionCheck) -> Bool {
+            if let rec = c.record { records.append(rec) }
+            notes.append(c.description)
+            return c.passed
+        }
+        func outcome(_ result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
+                     replyPeer: String? = nil, acquire: [String: String] = [:]) -> StepOutcome {
+            StepOutcome(result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
+                        acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
+        }
+        guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
+            return outcome("EINVAL", stage: "model")
+        }
+        // The server's socket: bind to the port on any address.
+        if !Self.localPorts.contains(t.port), let port = receiver.portLabel(t.port, protocol: t.proto.rawValue) {
+            if !run(receiver.check(t.serverContext, port, cls, "name_bind", what: "\(cls) { name_bind } port \(t.port)")) {
+                return outcome("EACCES", stage: "bind")
+            }
+        }
+        if let node = receiver.nodeLabel(IPAddress.any(.inet)) {
+            if !run(receiver.check(t.serverContext, node, cls, "node_bind", what: "\(cls) { node_bind } 0.0.0.0")) {
+                return outcome("EACCES", stage: "bind")
+            }
+        }
+        if t.proto == .tcp, let port = sender.portLabel(t.port, protocol: "tcp") {
+            if !run(sender.check(t.actorContext, port, cls, "name_connect", what: "tcp_socket { name_connect } port \(t.port)")) {
+                return outcome("EACCES", stage: "connect")
+            }
+        }
+        let flow = Flow(context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,
+                        sourcePort: Self.clientPort, destinationPort: t.port)
+        let trace = PathTrace.trace(flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp)
+        var acquire: [String: String] = [:]
+        var delivered = trace.delivered
+        var replyDelivered: Bool?
+        var replyPeer: String?
+        // Each leg's checks, then the egress checks of each packet sent.
+        func account(_ p: PathTrace, from: String, to: String, senderResolver: Resolver) -> Bool {
+            var ok = true
+            for leg in p.legs {
+                // A failed check inside a leg may be a skip (a polmatch denial hides an entry); the
+                // leg says whether the packet went on.
+                for c in leg.checks { _ = run(c) }
+                if !leg.passed { ok = false }
+                if leg.stage == .outbound, leg.passed, senderResolver.peerLabelingEnabled, let ctx = p.flow.context {
+                    if let netif = senderResolver.netifLabel(nil), !run(senderResolver.check(ctx, netif, "netif", "egress", what: "netif { egress } \(ctx) → \(netif)")) { ok = false }
+                    if let node = senderResolver.nodeLabel(p.flow.destination),
+                       !run(senderResolver.check(ctx, node, "node", "sendto", what: "node { sendto } \(ctx) → \(node)")) { ok = false }
+                }
+                if !ok { break }
+            }
+            switch p.outbound {
+            case .acquire(let entry, let label):
+                acquire[from] = label?.description ?? "unlabeled"
+                let template = entry.templates.first
+                acquires[from, default: []].append(PendingAcquire(
+                    source: template?.source ?? p.flow.source, destination: template?.destination ?? p.flow.destination,
+                    proto: template?.proto ?? .esp, mode: template?.mode, reqid: template?.reqid, label: label))
+            default: break
+            }
+            return ok
+        }
+        let requestOK = account(trace, from: t.from, to: t.to, senderResolver: sender)
+        delivered = delivered && requestOK
+        let sendError: String?
+        switch trace.outbound {
+        case .blocked: sendError = "EPERM"
+        case .invalid: sendError = "EINVAL"
+        case .noKeyManager: sendError = "EAGAIN"
+        default: sendError = nil
+        }
+        if let reply = trace.reply.first, delivered {
+            let ok = account(reply, from: t.to, to: t.from, senderResolver: receiver)
+            replyDelivered = reply.delivered && ok
+            if replyDelivered == true { replyPeer = reply.peerSeen?.description ?? "none" }
+        }
+        switch t.proto {
+        case .tcp:
+            if let e = sendError { return outcome(e, stage: "connect", delivered: false, acquire: acquire) }
+            // The server sees the connection only once the handshake completes.
+            guard delivered, replyDelivered == true else {
+                return outcome("ETIMEDOUT", stage: "connect", delivered: false, acquire: acquire)
+            }
+            return outcome("ok", delivered: true, peer: trace.peerSeen?.description ?? "none", replyDelivered: t.reply ? true : nil,
+                           replyPeer: t.reply ? replyPeer : nil, acquire: acquire)
+        case .udp:
+            if let e = sendError { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
+            return outcome("ok", delivered: delivered, peer: delivered ? (trace.peerSeen?.description ?? "none") : nil,
+                           replyDelivered: delivered && t.reply ? replyDelivered : nil, replyPeer: delivered && t.reply ? replyPeer : nil,
+                           acquire: acquire)
+        }
+    }
+}
+
+extension AVCLine {
+    /// The scenario form of an engine record.
+    public init(_ record: AuditRecord) {
+        self.init(result: record.result.rawValue, permissions: record.permissions, scontext: record.scontext.description,
+                  tcontext: record.tcontext.description, tclass: record.tclass, permissive: record.result == .denied ? record.permissive : nil)
+    }
+}

@@ -1,0 +1,229 @@
+public import IPsecModel
+public import SecurityContexts
+public import XfrmManager
+
+/// One step of a scenario (Specs/scenarios/README.md, "Steps"): what an actor does on a host, and
+/// what the scenario expects to happen.
+public struct ScenarioStep: Sendable, Hashable {
+    /// What the step does.
+    public enum Action: Sendable, Hashable {
+        /// An `ip xfrm` command (add, update, delete, flush, deleteall) sent over NETLINK_XFRM by a
+        /// process running as `actor` on `host`.
+        case xfrm(XfrmCommand)
+        /// A TCP connection (`proto: tcp`) or a UDP datagram (`proto: udp`) from a socket labeled
+        /// `actor` on `from` to a server socket labeled `serverActor` on `to`, and the server's
+        /// answer back (the echo).
+        case traffic(Traffic)
+    }
+
+    /// An `ip xfrm` command whose context is kept as written: the kernel sees exactly these bytes
+    /// (plus iproute2's NUL), whether or not they form a valid context.
+    public struct XfrmCommand: Sendable, Hashable {
+        public var host: String
+        /// The actor's name and context.
+        public var actor: String
+        public var actorContext: SecurityContext
+        /// The line as written.
+        public var line: String
+        /// The operation, with a placeholder where the line has a `ctx` (see `rawContext`).
+        public var operation: XfrmOperation
+        /// The `ctx` word as written (padded to `contextLength` when given), or nil.
+        public var rawContext: String?
+    }
+
+    /// Traffic between two hosts.
+    public struct Traffic: Sendable, Hashable {
+        public enum Proto: String, Sendable, Hashable { case tcp, udp }
+        public var proto: Proto
+        public var from: String
+        public var to: String
+        public var port: UInt16
+        public var actor: String
+        public var actorContext: SecurityContext
+        public var serverActor: String
+        public var serverContext: SecurityContext
+        /// Whether the server answers (the echo); default true.
+        public var reply: Bool
+    }
+
+    public var name: String
+    public var action: Action
+    public var expect: StepExpectation
+}
+
+/// What a scenario says a step does; `nil` fields are not checked.
+public struct StepExpectation: Sendable, Hashable {
+    /// `ok` or an errno name (`EACCES`, `EINVAL`, `ETIMEDOUT`, …).
+    public var result: String?
+    public var delivered: Bool?
+    /// The label the server sees: a context, or `none`.
+    public var peer: String?
+    public var replyDelivered: Bool?
+    public var replyPeer: String?
+    /// ACQUIREs by host: a context, or `unlabeled`. An empty map expects none.
+    public var acquire: [String: String]?
+    /// The AVC lines, in the normalized form of ``AVCLine``. An empty list expects none.
+    public var avc: [AVCLine]?
+
+    public init() {}
+}
+
+/// The context placeholder used to parse an `ip xfrm` line whose `ctx` may be invalid.
+let placeholderContext = "system_u:object_r:salabel_placeholder_t:s0"
+
+extension XfrmOperation {
+    /// The same operation with every label it carries replaced by `context`.
+    public func replacingContext(with context: SecurityContext) -> XfrmOperation {
+        switch self {
+        case .addSA(var sa): sa.securityContext = context; return .addSA(sa)
+        case .updateSA(var sa): sa.securityContext = context; return .updateSA(sa)
+        case .addPolicy(var p): p.securityContext = context; return .addPolicy(p)
+        case .updatePolicy(var p): p.securityContext = context; return .updatePolicy(p)
+        case .deletePolicy(.selector(let sel, let dir, _), let mark, let type, let ifID):
+            return .deletePolicy(.selector(sel, dir, securityContext: context), mark: mark, policyType: type, interfaceID: ifID)
+        case .getPolicy(.selector(let sel, let dir, _), let mark, let type, let ifID):
+            return .getPolicy(.selector(sel, dir, securityContext: context), mark: mark, policyType: type, interfaceID: ifID)
+        default: return self
+        }
+    }
+}
+
+extension ScenarioStep {
+    /// Parses `steps[index]`; `fail` builds the error for a path and message.
+    static func parse(_ value: Any, index: Int, hosts: Set<String>, actors: [String: SecurityContext],
+                      fail: (String, String) -> Scenario.Error) throws(Scenario.Error) -> ScenarioStep {
+        let path = "steps[\(index)]"
+        guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping (name, one of xfrm/tcp/udp, expect)") }
+        let known: Set<String> = ["name", "host", "as", "xfrm", "context_length", "tcp", "udp", "expect"]
+        if let unknown = map.keys.filter({ !known.contains($0) }).sorted().first {
+            throw fail("\(path).\(unknown)", "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
+        }
+        let kinds = ["xfrm", "tcp", "udp"].filter { map[$0] != nil }
+        guard kinds.count == 1 else { throw fail(path, "expected exactly one of xfrm, tcp, udp; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))") }
+        let name = (map["name"] as? String) ?? "step \(index + 1)"
+
+        func actor(_ field: String, _ value: Any?) throws(Scenario.Error) -> (String, SecurityContext) {
+            guard let name = value as? String else { throw fail("\(path).\(field)", "expected an actor name (one of actors: \(actors.keys.sorted().joined(separator: ", ")))") }
+            guard let context = actors[name] else {
+                throw fail("\(path).\(field)", "no actor '\(name)' (actors: \(actors.keys.sorted().joined(separator: ", ")))")
+            }
+            return (name, context)
+        }
+        func host(_ field: String, _ value: Any?) throws(Scenario.Error) -> String {
+            guard let name = value as? String, hosts.contains(name) else {
+                throw fail("\(path).\(field)", "expected a host (one of \(hosts.sorted().joined(separator: ", ")))")
+            }
+            return name
+        }
+
+        let action: Action
+        if let line = map["xfrm"] {
+            guard let line = line as? String else { throw fail("\(path).xfrm", "expected an `ip xfrm` line") }
+            let h = try host("host", map["host"])
+            let (actorName, actorContext) = try actor("as", map["as"])
+            var words: [String]
+            do { words = try IPXfrmSyntax.words(line) } catch { throw fail("\(path).xfrm", "\(error)") }
+            var raw: String?
+            if let i = words.firstIndex(of: "ctx"), i + 1 < words.count {
+                raw = words[i + 1]
+                words[i + 1] = placeholderContext
+            }
+            if let length = map["context_length"] {
+                guard let n = length as? Int, n >= 2, n <= 60000, let r = raw else {
+                    throw fail("\(path).context_length", "expected a length from 2 to 60000 bytes (with the NUL) for a line with a ctx")
+                }
+                // Padded with 'x' so that ctx_len (text + NUL) is exactly n.
+                let text = Array(r.utf8.prefix(n - 1))
+                raw = String(decoding: text + Array(repeating: UInt8(ascii: "x"), count: n - 1 - text.count), as: UTF8.self)
+            }
+            let operation: XfrmOperation
+            do { operation = try IPXfrmSyntax.parse(words: words) } catch { throw fail("\(path).xfrm", "\(error)") }
+            switch operation {
+            case .addSA, .updateSA, .deleteSA, .flushSA, .deleteAllSA, .addPolicy, .updatePolicy, .deletePolicy, .flushPolicy, .deleteAllPolicies: break
+            default: throw fail("\(path).xfrm", "expected a command that changes the SAD or SPD (add, update, delete, deleteall, flush)")
+            }
+            action = .xfrm(XfrmCommand(host: h, actor: actorName, actorContext: actorContext, line: line, operation: operation, rawContext: raw))
+        } else {
+            let proto: Traffic.Proto = map["tcp"] != nil ? .tcp : .udp
+            let field = proto.rawValue
+            guard let t = map[field] as? [String: Any] else {
+                throw fail("\(path).\(field)", "expected { from, to, port, as, server_as[, reply] }")
+            }
+            let knownTraffic: Set<String> = ["from", "to", "port", "as", "server_as", "reply"]
+            if let unknown = t.keys.filter({ !knownTraffic.contains($0) }).sorted().first {
+                throw fail("\(path).\(field).\(unknown)", "unknown field (expected one of \(knownTraffic.sorted().joined(separator: ", ")))")
+            }
+            let from = try host("\(field).from", t["from"]), to = try host("\(field).to", t["to"])
+            guard from != to else { throw fail("\(path).\(field)", "from and to must be different hosts") }
+            guard let port = t["port"] as? Int, (1...65535).contains(port) else { throw fail("\(path).\(field).port", "expected a port 1-65535") }
+            let (a, ac) = try actor("\(field).as", t["as"])
+            let (s, sc) = try actor("\(field).server_as", t["server_as"])
+            var reply = true
+            if let r = t["reply"] {
+                guard let b = r as? Bool else { throw fail("\(path).\(field).reply", "expected true or false") }
+                reply = b
+            }
+            action = .traffic(Traffic(proto: proto, from: from, to: to, port: UInt16(port), actor: a, actorContext: ac,
+                                      serverActor: s, serverContext: sc, reply: reply))
+        }
+        let expect = try StepExpectation.parse(map["expect"], path: "\(path).expect", hosts: hosts, fail: fail)
+        return ScenarioStep(name: name, action: action, expect: expect)
+    }
+}
+
+extension StepExpectation {
+    static func parse(_ value: Any?, path: String, hosts: Set<String>, fail: (String, String) -> Scenario.Error) throws(Scenario.Error) -> StepExpectation {
+        var e = StepExpectation()
+        guard let value else { return e }
+        guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping") }
+        let known: Set<String> = ["result", "delivered", "peer", "reply_delivered", "reply_peer", "acquire", "avc"]
+        if let unknown = map.keys.filter({ !known.contains($0) }).sorted().first {
+            throw fail("\(path).\(unknown)", "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
+        }
+        func bool(_ k: String) throws(Scenario.Error) -> Bool? {
+            guard let v = map[k] else { return nil }
+            guard let b = v as? Bool else { throw fail("\(path).\(k)", "expected true or false") }
+            return b
+        }
+        func label(_ k: String) throws(Scenario.Error) -> String? {
+            guard let v = map[k] else { return nil }
+            guard let s = v as? String else { throw fail("\(path).\(k)", "expected a context or none") }
+            if s != "none" {
+                do { _ = try SecurityContext(parsing: s) } catch { throw fail("\(path).\(k)", "expected a context or none: \(error)") }
+            }
+            return s
+        }
+        if let r = map["result"] {
+            guard let s = r as? String, s == "ok" || (s.hasPrefix("E") && s.allSatisfy({ $0.isUppercase || $0.isNumber })) else {
+                throw fail("\(path).result", "expected ok or an errno name such as EACCES")
+            }
+            e.result = s
+        }
+        e.delivered = try bool("delivered")
+        e.replyDelivered = try bool("reply_delivered")
+        e.peer = try label("peer")
+        e.replyPeer = try label("reply_peer")
+        if let a = map["acquire"] {
+            guard let m = a as? [String: Any] else { throw fail("\(path).acquire", "expected { HOST: context or unlabeled }, or {} for none") }
+            var acquire: [String: String] = [:]
+            for (h, v) in m {
+                guard hosts.contains(h) else { throw fail("\(path).acquire.\(h)", "no such host") }
+                guard let s = v as? String else { throw fail("\(path).acquire.\(h)", "expected a context or unlabeled") }
+                acquire[h] = s
+            }
+            e.acquire = acquire
+        }
+        if let a = map["avc"] {
+            guard let list = a as? [Any] else { throw fail("\(path).avc", "expected a list of AVC lines, [] for none") }
+            var lines: [AVCLine] = []
+            for (i, item) in list.enumerated() {
+                guard let text = item as? String, let line = AVCLine(parsing: text) else {
+                    throw fail("\(path).avc[\(i)]", "expected `denied|granted { perm … } scontext=… tcontext=… tclass=…[ permissive=0|1]`")
+                }
+                lines.append(line)
+            }
+            e.avc = lines
+        }
+        return e
+    }
+}
