@@ -163,17 +163,17 @@ public struct ScenarioModel {
         // The server's socket: bind to the port on any address.
         if !Self.localPorts.contains(t.port), let port = receiver.portLabel(t.port, protocol: t.proto.rawValue) {
             if !run(receiver.check(t.serverContext, port, cls, "name_bind", what: "\(cls) { name_bind } port \(t.port)")) {
-                return outcome("EACCES", stage: "bind")
+                return outcome("EACCES", stage: "bind", delivered: false)
             }
         }
         if let node = receiver.nodeLabel(IPAddress.any(.inet)) {
             if !run(receiver.check(t.serverContext, node, cls, "node_bind", what: "\(cls) { node_bind } 0.0.0.0")) {
-                return outcome("EACCES", stage: "bind")
+                return outcome("EACCES", stage: "bind", delivered: false)
             }
         }
         if t.proto == .tcp, let port = sender.portLabel(t.port, protocol: "tcp") {
             if !run(sender.check(t.actorContext, port, cls, "name_connect", what: "tcp_socket { name_connect } port \(t.port)")) {
-                return outcome("EACCES", stage: "connect")
+                return outcome("EACCES", stage: "connect", delivered: false)
             }
         }
         let flow = Flow(context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,

@@ -16,6 +16,10 @@ struct GuestPlan: Codable {
         var name: String
         var file: String
         var policy: String
+        /// Every boolean of the policy with the value the scenario runs with. The kernel keeps
+        /// boolean values across a policy reload (`security_preserve_bools`), so the runner sets
+        /// them all, not only the scenario's.
+        var booleans: [String: Bool]
     }
     var scenarios: [Entry]
     /// Seconds to wait after a step for the kernel's audit records (kauditd prints them
@@ -74,7 +78,7 @@ struct GuestRunner {
             do {
                 try write(Array("0".utf8), to: "/sys/fs/selinux/enforce")
                 try teardown()
-                try load(policy: entry.policy, scenario: scenario)
+                try load(policy: entry.policy, booleans: entry.booleans)
                 try network(scenario)
                 try install(scenario)
                 for host in scenario.hosts {
@@ -113,13 +117,13 @@ struct GuestRunner {
     // MARK: - Setup
 
     /// Loads the policy in one write, sets the booleans, then the mode.
-    func load(policy: String, scenario: Scenario) throws {
+    func load(policy: String, booleans: [String: Bool]) throws {
         guard let bytes = FileManager.default.contents(atPath: policy) else { throw GuestError("cannot read \(policy)") }
         try write(Array(bytes), to: "/sys/fs/selinux/load")
-        for (name, value) in scenario.booleans.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in booleans.sorted(by: { $0.key < $1.key }) {
             try write(Array((value ? "1" : "0").utf8), to: "/sys/fs/selinux/booleans/\(name)")
         }
-        if !scenario.booleans.isEmpty { try write(Array("1".utf8), to: "/sys/fs/selinux/commit_pending_bools") }
+        if !booleans.isEmpty { try write(Array("1".utf8), to: "/sys/fs/selinux/commit_pending_bools") }
     }
 
     /// The algorithms' crypto instances (`seqiv(rfc4106(gcm(aes)))`, `authenc(hmac(sha256),cbc(aes))`,
@@ -158,11 +162,7 @@ struct GuestRunner {
                 throw GuestError("host \(h): the kernel run supports IPv4 hosts only")
             }
             try ip(["netns", "add", namespace(h)])
-            // No IPv6: its neighbour discovery would put the kernel's own packets (kernel_t) through
-            // the peer checks, AVC lines no scenario is about.
-            let (status, output) = GuestProcess.run(["/bin/ip", "netns", "exec", namespace(h), "/bin/sh", "-c",
-                "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"])
-            guard status == 0 else { throw GuestError("disable IPv6 in \(namespace(h)): \(output)") }
+            try noIPv6(namespace(h))
             try ip(["-n", namespace(h), "link", "set", "lo", "up"])
         }
         if hosts.count == 2 {
@@ -170,6 +170,7 @@ struct GuestRunner {
         } else {
             let hub = Self.namespacePrefix() + "hub"
             try ip(["netns", "add", hub])
+            try noIPv6(hub)
             try ip(["-n", hub, "link", "add", "br0", "type", "bridge"])
             try ip(["-n", hub, "link", "set", "br0", "up"])
             for (i, h) in hosts.enumerated() {
@@ -185,6 +186,14 @@ struct GuestRunner {
                 try ip(["-n", namespace(h), "route", "add", "\(scenario.layout.hosts[other]!.address)/32", "dev", "eth0"])
             }
         }
+    }
+
+    /// No IPv6 in a namespace: its neighbour discovery would put the kernel's own packets
+    /// (kernel_t) through the peer checks, AVC lines no scenario is about.
+    func noIPv6(_ ns: String) throws {
+        let (status, output) = GuestProcess.run(["/bin/ip", "netns", "exec", ns, "/bin/sh", "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"])
+        guard status == 0 else { throw GuestError("disable IPv6 in \(ns): \(output)") }
     }
 
     /// The scenario's SAs and SPD entries, installed by the harness (its own checks are not the
@@ -320,7 +329,7 @@ struct GuestRunner {
         var listener: Int32 = -1
         switch labeledSocket(type, context: t.serverContext.description, host: t.to) {
         case .success(let fd): listener = fd
-        case .failure(let f): return StepOutcome(result: f.errno, stage: "server \(f.stage)")
+        case .failure(let f): return StepOutcome(result: f.errno, stage: "server \(f.stage)", delivered: false)
         }
         defer { abort(listener) }
         var any = sockaddr_in()
@@ -329,17 +338,17 @@ struct GuestRunner {
         let bound = withUnsafePointer(to: &any) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { return StepOutcome(result: Probe.errnoName(errno), stage: "bind") }
+        guard bound == 0 else { return StepOutcome(result: Probe.errnoName(errno), stage: "bind", delivered: false) }
         var one: Int32 = 1
         if t.proto == .tcp {
-            guard listen(listener, 8) == 0 else { return StepOutcome(result: Probe.errnoName(errno), stage: "listen") }
+            guard listen(listener, 8) == 0 else { return StepOutcome(result: Probe.errnoName(errno), stage: "listen", delivered: false) }
         } else {
             setsockopt(listener, Int32(solIP), ipPassSec, &one, socklen_t(MemoryLayout<Int32>.size))
         }
         var client: Int32 = -1
         switch labeledSocket(type, context: t.actorContext.description, host: t.from) {
         case .success(let fd): client = fd
-        case .failure(let f): return StepOutcome(result: f.errno, stage: "client \(f.stage)")
+        case .failure(let f): return StepOutcome(result: f.errno, stage: "client \(f.stage)", delivered: false)
         }
         defer { abort(client) }
         guard let address = Probe.socketAddress(server, t.port) else { return StepOutcome(result: "EINVAL", stage: "harness") }

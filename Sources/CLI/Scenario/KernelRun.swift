@@ -70,7 +70,8 @@ struct KernelRun {
             let yaml = work.appendingPathComponent("scenario-\(i).yaml")
             try fm.copyItem(atPath: s.path, toPath: yaml.path)
             files += [(yaml.path, "/vm/files/scenario-\(i).yaml"), (binary.path, "/vm/files/policy-\(i).bin")]
-            entries.append(GuestPlan.Entry(name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin"))
+            entries.append(GuestPlan.Entry(name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
+                                           booleans: s.model.server.booleans))
         }
         guard let firstPolicy else { return Result() }
         let plan = work.appendingPathComponent("plan.json")
