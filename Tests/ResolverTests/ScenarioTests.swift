@@ -47,7 +47,7 @@ struct ScenarioTests {
         ("hosts: { a: { address: 10.0.0.1, xfrm: [\"state flush\"] } }", "hosts.a.xfrm[0]: a host's xfrm list holds `state add` and `policy add` lines only"),
         ("hosts: { a: { address: 10.0.0.1, xfrm: [\"state add src 1.2.3.4\"] } }", "hosts.a.xfrm[0]:"),
         ("hosts: { a: { address: 10.0.0.1, xfrm: [\"policy add dir out ctx \\\"a:b\\\"\"] } }", "hosts.a.xfrm[0]:"),
-        ("steps: []\nhosts: { a: { address: 10.0.0.1 } }", "steps: unknown field"),
+        ("stepz: []\nhosts: { a: { address: 10.0.0.1 } }", "stepz: unknown field"),
         ("- a list", "expected a mapping"),
     ])
     func badFilesSayWhereAndWhy(text: String, message: String) {

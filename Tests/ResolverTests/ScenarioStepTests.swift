@@ -1,0 +1,131 @@
+import DecisionEngine
+import Foundation
+import Scenario
+import SecurityContexts
+import Testing
+
+/// Scenario steps (Specs/scenarios/README.md, "Steps"): parsing, the model's outcomes against the
+/// expectations written in Specs/scenarios (which `scripts/conformance` checks against Debian's
+/// SELinux kernel in the VM), and the comparison of outcomes.
+struct ScenarioStepTests {
+    static let specs = ScenarioTests.specs
+    static let header = """
+        actors: { m: "system_u:system_r:ipsec_mgmt_t:s0", c: "system_u:system_r:echoclient_t:s0" }
+        hosts: { a: { address: 10.0.0.1 }, b: { address: 10.0.0.2 } }
+
+        """
+
+    static func filesWithSteps() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: specs.path).filter { $0.hasSuffix(".yaml") }.sorted().filter {
+            try String(contentsOf: specs.appendingPathComponent($0), encoding: .utf8).contains("\nsteps:")
+        }
+    }
+
+    /// The model meets every expectation of every scenario: the expectations are the kernel's
+    /// answers (scripts/conformance fails when the kernel does not meet them).
+    @Test func theModelMeetsEveryScenariosExpectations() throws {
+        let files = try Self.filesWithSteps()
+        #expect(files.count >= 10)
+        var steps = 0
+        for f in files {
+            let s = try Scenario.load(path: Self.specs.appendingPathComponent(f).path)
+            var model = try ScenarioModel(s)
+            let outcomes = model.run()
+            #expect(outcomes.count == s.steps.count)
+            for (step, outcome) in zip(s.steps, outcomes) {
+                steps += 1
+                let unmet = outcome.unmet(step.expect, canonical: model.canonical)
+                #expect(unmet.isEmpty, "\(f): \(step.name): \(unmet)")
+                // Every step states at least its result, so no step passes by saying nothing.
+                #expect(step.expect.result != nil, "\(f): \(step.name) has no expected result")
+            }
+        }
+        #expect(steps >= 39)
+    }
+
+    @Test(arguments: [
+        ("steps: [{ xfrm: \"state flush\", host: a, as: nobody }]", "steps[0].as: no actor 'nobody'"),
+        ("steps: [{ xfrm: \"state flush\", host: z, as: m }]", "steps[0].host: expected a host"),
+        ("steps: [{ xfrm: \"state flush\", tcp: {}, host: a, as: m }]", "steps[0]: expected exactly one of xfrm, tcp, udp; found xfrm, tcp"),
+        ("steps: [{ xfrm: \"state list\", host: a, as: m }]", "steps[0].xfrm: expected a command that changes the SAD or SPD"),
+        ("steps: [{ xfrm: \"state flush\", host: a, as: m, context_length: 4096 }]", "steps[0].context_length: expected a length"),
+        ("steps: [{ tcp: { from: a, to: a, port: 7, as: c, server_as: c } }]", "steps[0].tcp: from and to must be different hosts"),
+        ("steps: [{ udp: { from: a, to: b, port: 0, as: c, server_as: c } }]", "steps[0].udp.port: expected a port 1-65535"),
+        ("steps: [{ udp: { from: a, to: b, port: 7, as: c, server_as: c, speed: 3 } }]", "steps[0].udp.speed: unknown field"),
+        ("steps: [{ xfrm: \"state flush\", host: a, as: m, expect: { result: maybe } }]", "steps[0].expect.result: expected ok or an errno name"),
+        ("steps: [{ xfrm: \"state flush\", host: a, as: m, expect: { avc: [\"granted setcontext\"] } }]", "steps[0].expect.avc[0]: expected"),
+        ("steps: [{ xfrm: \"state flush\", host: a, as: m, expect: { peer: \"x\" } }]", "steps[0].expect.peer: expected a context or none"),
+        ("steps: [{ xfrm: \"state flush\", host: a, as: m, expect: { acquire: { z: none } } }]", "steps[0].expect.acquire.z: no such host"),
+        ("actors: { x: 3 }\nhosts: { a: { address: 10.0.0.1 } }", "actors.x: expected a context"),
+        ("policy_rules: [a]\nhosts: { a: { address: 10.0.0.1 } }", "policy_rules: expected policy statements as text"),
+    ])
+    func badStepsSayWhereAndWhy(text: String, message: String) {
+        let yaml = text.hasPrefix("steps") ? Self.header + text : text
+        do {
+            _ = try Scenario(yaml: yaml, file: "bad.yaml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.description.hasPrefix("bad.yaml: "))
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+
+    /// A context is kept as written: the model judges it the way the kernel does (edges 4, 8).
+    @Test func rawContextsAreKeptAndPadded() throws {
+        let s = try Scenario(yaml: Self.header + """
+            steps:
+              - { host: a, as: m, xfrm: "policy add src 10.0.0.1 dst 10.0.0.2 dir out ctx not-a-context tmpl proto esp mode transport" }
+              - { host: a, as: m, xfrm: "policy add src 10.0.0.1 dst 10.0.0.2 dir out ctx a:b:c:s0 tmpl proto esp mode transport", context_length: 4096 }
+            """, file: "raw.yaml")
+        guard case .xfrm(let first) = s.steps[0].action, case .xfrm(let second) = s.steps[1].action else {
+            Issue.record("not xfrm steps"); return
+        }
+        #expect(first.rawContext == "not-a-context")
+        #expect(second.rawContext?.utf8.count == 4095 && second.rawContext?.hasPrefix("a:b:c:s0xxx") == true)
+        var model = try ScenarioModel(s)
+        #expect(model.run().map(\.result) == ["EINVAL", "ENOMEM"])
+    }
+
+    /// `policy_rules` go before the first `user` statement; the harness rules only into the VM's
+    /// policy, with the harness type as their source (and the kernel threads' fork).
+    @Test func policyRulesAndHarnessRules() throws {
+        let s = try Scenario.load(path: Self.specs.appendingPathComponent("setcontext.yaml").path)
+        let (plain, _) = try s.policyText()
+        let (vm, _) = try s.policyText(harness: true)
+        let userLine = try #require(plain.components(separatedBy: "\n").firstIndex { $0.hasPrefix("user ") })
+        let ruleLine = try #require(plain.components(separatedBy: "\n").firstIndex { $0.hasPrefix("type spd_admin_t") })
+        #expect(ruleLine < userLine)
+        #expect(!plain.contains(Scenario.harnessType) && vm.contains("permissive \(Scenario.harnessType);"))
+        let added = Set(vm.components(separatedBy: "\n")).subtracting(plain.components(separatedBy: "\n"))
+        for line in added where line.hasPrefix("allow ") || line.hasPrefix("type_transition ") {
+            #expect(line.hasPrefix("allow kernel_t self:process fork") || line.contains(" \(Scenario.harnessType) "), "\(line)")
+        }
+        let server = try s.securityServer()
+        #expect(throws: Never.self) { _ = try server.sid(forText: "system_u:system_r:spd_admin_t:s0") }
+    }
+
+    /// A kernel log line (captured from the VM: /dev/kmsg, Debian 6.1) and an expectation line read
+    /// as the same record once the run's fields are set aside.
+    @Test func avcLinesFromTheKernelLog() throws {
+        let kernel = try #require(AVCLine(parsing: #"audit: type=1400 audit(1795322876.348:65): avc:  denied  { create } for  pid=166 comm="ip" name="netns" scontext=system_u:system_r:salabel_harness_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=dir permissive=1"#))
+        let written = try #require(AVCLine(parsing: "denied { create } scontext=system_u:system_r:salabel_harness_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=dir permissive=1"))
+        #expect(kernel == written && kernel.permissive == true)
+        #expect(AVCLine(parsing: "audit: type=1403 policy loaded auid=4294967295") == nil)
+        let granted = try #require(AVCLine(parsing: "granted { setcontext } scontext=a:b:c tcontext=d:e:f tclass=association"))
+        #expect(granted.permissive == nil && granted.description.hasSuffix("tclass=association"))
+    }
+
+    @Test func outcomesDifferFieldByField() {
+        let a = StepOutcome(result: "ok", delivered: true, peer: "system_u:system_r:echoclient_t:s0-s0", acquire: [:])
+        var b = a
+        #expect(a.differences(from: b, canonical: { $0.replacingOccurrences(of: "s0-s0", with: "s0") }).isEmpty)
+        b.peer = "system_u:system_r:echoclient_t:s0"
+        #expect(a.differences(from: b, canonical: { $0.replacingOccurrences(of: "s0-s0", with: "s0") }).isEmpty)
+        #expect(a.differences(from: b).count == 1)
+        b.result = "ETIMEDOUT"; b.stage = "connect"; b.acquire = ["a": "unlabeled"]
+        b.avc = [AVCLine(result: "denied", permissions: ["recv"], scontext: "a:b:c", tcontext: "d:e:f", tclass: "peer", permissive: false)]
+        let d = a.differences(from: b)
+        #expect(d.contains { $0.hasPrefix("result: ok ≠ ETIMEDOUT (connect)") } && d.contains { $0.hasPrefix("acquire:") }
+                && d.contains { $0.hasPrefix("avc only in the second") })
+    }
+}
