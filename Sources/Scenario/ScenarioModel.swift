@@ -2,7 +2,7 @@ public import DecisionEngine
 import Foundation
 public import IPsecModel
 public import Resolver
-public import SecurityContexts
+import SecurityContexts
 import XfrmManager
 import NetlinkProtocol
 

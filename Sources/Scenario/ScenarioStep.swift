@@ -1,4 +1,4 @@
-public import IPsecModel
+import IPsecModel
 public import SecurityContexts
 public import XfrmManager
 
