@@ -1,7 +1,7 @@
 public import DecisionEngine
 import Foundation
-public import IPsecModel
-public import Resolver
+import IPsecModel
+import Resolver
 import SecurityContexts
 import XfrmManager
 import NetlinkProtocol
