@@ -25,7 +25,7 @@ struct ScenarioStepTests {
     /// answers (scripts/conformance fails when the kernel does not meet them).
     @Test func theModelMeetsEveryScenariosExpectations() throws {
         let files = try Self.filesWithSteps()
-        #expect(files.count >= 10)
+        #expect(files.count >= 13)
         var steps = 0
         for f in files {
             let s = try Scenario.load(path: Self.specs.appendingPathComponent(f).path)
@@ -40,7 +40,7 @@ struct ScenarioStepTests {
                 #expect(step.expect.result != nil, "\(f): \(step.name) has no expected result")
             }
         }
-        #expect(steps >= 39)
+        #expect(steps >= 50)
     }
 
     @Test(arguments: [
