@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Resolver", targets: ["Resolver"]),
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
+        .library(name: "ESPDataPlane", targets: ["ESPDataPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -83,6 +84,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "ESPCrypto", dependencies: ["CCrypto"], path: "Sources/DataPlane/Crypto",
+            swiftSettings: swiftSettings),
+
+        // The userspace ESP data plane (RFC 4303): the per-SA transform and the replay window, over ESPCrypto.
+        .target(
+            name: "ESPDataPlane", dependencies: ["ESPCrypto", "IPsecModel"], path: "Sources/DataPlane/ESP",
             swiftSettings: swiftSettings),
 
         // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;
@@ -181,6 +187,8 @@ let package = Package(
         .testTarget(
             name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
+        .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel"], exclude: ["Vectors"],
+                    swiftSettings: swiftSettings),
         .testTarget(
             name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto", "NetlinkTestSupport"],
             swiftSettings: swiftSettings),

@@ -38,5 +38,10 @@ let package = Package(
             name: "FuzzXfrmDecoder",
             dependencies: [.product(name: "XfrmWire", package: "salabel")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // The ESP data plane's inbound path: every packet accepted or dropped with a counted reason.
+        .executableTarget(
+            name: "FuzzESPParser",
+            dependencies: [.product(name: "ESPDataPlane", package: "salabel"), .product(name: "IPsecModel", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

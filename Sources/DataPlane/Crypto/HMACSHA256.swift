@@ -31,13 +31,18 @@ public final class HMACSHA256 {
         guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { throw .fromQueue("EVP_MAC_fetch") }
         defer { EVP_MAC_free(mac) }  // the context holds its own reference
         guard let context = EVP_MAC_CTX_new(mac) else { throw .fromQueue("EVP_MAC_CTX_new") }
+        // OSSL_PARAM keeps pointers to both strings, the parameter's name included: both must live
+        // until EVP_MAC_init returns (a Swift string literal passed as a C string would not).
         var digest = Array("SHA256".utf8CString)
-        let keyed = digest.withUnsafeMutableBufferPointer { name in
-            var parameters = [
-                OSSL_PARAM_construct_utf8_string("digest", name.baseAddress, 0),
-                OSSL_PARAM_construct_end(),
-            ]
-            return EVP_MAC_init(context, key.baseAddress, key.count, &parameters) == 1
+        var parameterName = Array("digest".utf8CString)   // OSSL_MAC_PARAM_DIGEST
+        let keyed = parameterName.withUnsafeMutableBufferPointer { parameter in
+            digest.withUnsafeMutableBufferPointer { name in
+                var parameters = [
+                    OSSL_PARAM_construct_utf8_string(parameter.baseAddress, name.baseAddress, 0),
+                    OSSL_PARAM_construct_end(),
+                ]
+                return EVP_MAC_init(context, key.baseAddress, key.count, &parameters) == 1
+            }
         }
         guard keyed else {
             EVP_MAC_CTX_free(context)
