@@ -150,6 +150,11 @@ let package = Package(
             dependencies: ["Resolver", "DecisionEngine", "XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
             path: "Benchmarks/ResolverBench", swiftSettings: swiftSettings),
 
+        // The ESP data plane side by side with `openssl speed -evp aes-128-gcm`: `swift run -c release salabel-esp-bench`.
+        .executableTarget(
+            name: "salabel-esp-bench", dependencies: ["ESPDataPlane", "IPsecModel"], path: "Benchmarks/ESPBench",
+            swiftSettings: swiftSettings),
+
         .testTarget(
             name: "SecurityContextsTests", dependencies: ["SecurityContexts"], exclude: ["Reference"],
             swiftSettings: swiftSettings),

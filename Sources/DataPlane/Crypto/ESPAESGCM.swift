@@ -30,7 +30,10 @@ public final class ESPAESGCM {
     private let key: SecureBytes
     private let salt: SecureBytes
     private let cipher: OpaquePointer
-    private let context: OpaquePointer
+    /// One context per direction, each keyed once (the AES key schedule and GHASH key are computed
+    /// at init); a packet only sets its nonce.
+    private let encryptContext: OpaquePointer
+    private let decryptContext: OpaquePointer
 
     /// Prepares AES-GCM for an SA from its key material: the AES key followed by the 4-byte salt.
     ///
@@ -52,13 +55,26 @@ public final class ESPAESGCM {
         }
         guard Self.icvSizes.contains(icvSize) else { throw .invalidICVLength(icvSize, expected: Self.icvSizes) }
         guard let cipher else { throw .fromQueue("EVP_aes_gcm") }
-        guard let context = EVP_CIPHER_CTX_new() else { throw .fromQueue("EVP_CIPHER_CTX_new") }
+        guard let encryptContext = EVP_CIPHER_CTX_new() else { throw .fromQueue("EVP_CIPHER_CTX_new") }
+        guard let decryptContext = EVP_CIPHER_CTX_new() else {
+            EVP_CIPHER_CTX_free(encryptContext)
+            throw .fromQueue("EVP_CIPHER_CTX_new")
+        }
+        let key = keyMaterial.slice(0..<keySize)
+        for (context, direction) in [(encryptContext, Int32(1)), (decryptContext, Int32(0))] {
+            guard EVP_CipherInit_ex(context, cipher, nil, key.baseAddress, nil, direction) == 1 else {
+                EVP_CIPHER_CTX_free(encryptContext)
+                EVP_CIPHER_CTX_free(decryptContext)
+                throw .fromQueue("EVP_CipherInit_ex")
+            }
+        }
         self.keySize = keySize
         self.icvSize = icvSize
-        self.key = keyMaterial.slice(0..<keySize)
+        self.key = key
         self.salt = keyMaterial.slice(keySize..<keyMaterial.count)
         self.cipher = cipher
-        self.context = context
+        self.encryptContext = encryptContext
+        self.decryptContext = decryptContext
     }
 
     /// Prepares AES-GCM from a separate key and salt.
@@ -70,7 +86,9 @@ public final class ESPAESGCM {
     }
 
     deinit {
-        EVP_CIPHER_CTX_free(context)
+        // EVP_CIPHER_CTX_free cleanses the key schedule.
+        EVP_CIPHER_CTX_free(encryptContext)
+        EVP_CIPHER_CTX_free(decryptContext)
     }
 
     /// Encrypts and authenticates one ESP payload.
@@ -84,12 +102,21 @@ public final class ESPAESGCM {
     /// The corresponding C functions are `EVP_CipherInit_ex`, `EVP_CipherUpdate`, `EVP_CipherFinal_ex`
     /// and `EVP_CIPHER_CTX_ctrl(EVP_CTRL_GCM_GET_TAG)`.
     public func seal(plaintext: [UInt8], iv: [UInt8], aad: [UInt8]) throws(ESPCryptoError) -> [UInt8] {
+        try seal(plaintext: plaintext, iv: iv, aad: aad, after: [])
+    }
+
+    /// ``seal(plaintext:iv:aad:)`` writing the ciphertext and ICV after `prefix` in one buffer (the
+    /// ESP header and IV, so that a packet is built without another copy).
+    public func seal(plaintext: [UInt8], iv: [UInt8], aad: [UInt8], after prefix: [UInt8]) throws(ESPCryptoError) -> [UInt8] {
         try start(encrypting: true, iv: iv, aad: aad)
-        var output = [UInt8](repeating: 0, count: plaintext.count + icvSize)
+        var output = prefix
+        output.append(contentsOf: repeatElement(0, count: plaintext.count + icvSize))
         let icvSize = self.icvSize
-        let context = self.context
-        let failed: String? = output.withUnsafeMutableBufferPointer { out in
-            plaintext.withUnsafeBufferPointer { input in
+        let context = self.encryptContext
+        let offset = prefix.count
+        let failed: String? = output.withUnsafeMutableBufferPointer { whole in
+            let out = UnsafeMutableBufferPointer(rebasing: whole[offset...])
+            return plaintext.withUnsafeBufferPointer { input in
                 var written: Int32 = 0
                 if input.count > 0 {
                     guard EVP_CipherUpdate(context, out.baseAddress, &written, input.baseAddress, Int32(input.count)) == 1
@@ -127,7 +154,7 @@ public final class ESPAESGCM {
         // At least one byte, so that the output pointer is never null (GCM's final step writes nothing).
         var output = [UInt8](repeating: 0, count: max(ciphertextCount, 1))
         let icvSize = self.icvSize
-        let context = self.context
+        let context = self.decryptContext
         let verified: Bool = output.withUnsafeMutableBufferPointer { out in
             sealed.withUnsafeBufferPointer { input in
                 var written: Int32 = 0
@@ -150,7 +177,7 @@ public final class ESPAESGCM {
         return output
     }
 
-    /// Keys the context for one packet: direction, nonce = salt ‖ IV, AAD.
+    /// Prepares the direction's context for one packet: nonce = salt ‖ IV (the key stays), AAD.
     private func start(encrypting: Bool, iv: [UInt8], aad: [UInt8]) throws(ESPCryptoError) {
         guard iv.count == Self.ivSize else { throw .invalidIVLength(iv.count, expected: Self.ivSize) }
         guard aad.count <= Int(Int32.max) else { throw .invalidInputLength(aad.count) }
@@ -159,7 +186,8 @@ public final class ESPAESGCM {
         nonce.replaceSubrange(Self.saltSize..., with: iv)
         defer { nonce.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
 
-        guard EVP_CipherInit_ex(context, cipher, nil, key.baseAddress, nonce, encrypting ? 1 : 0) == 1 else {
+        let context = encrypting ? encryptContext : decryptContext
+        guard EVP_CipherInit_ex(context, nil, nil, nil, nonce, -1) == 1 else {
             throw .fromQueue("EVP_CipherInit_ex")
         }
         if !aad.isEmpty {

@@ -148,7 +148,7 @@ public final class ESPSecurityAssociation {
             case .gcm(let g):
                 let iv = fixedIV ?? (Self.be32(UInt32(truncatingIfNeeded: seq >> 32)) + Self.be32(UInt32(truncatingIfNeeded: seq)))
                 let aad = extendedSequenceNumbers ? Self.be32(spi) + Self.be32(UInt32(truncatingIfNeeded: seq >> 32)) + Array(header[4..<8]) : header
-                return header + iv + (try g.seal(plaintext: plain, iv: iv, aad: aad))
+                return try g.seal(plaintext: plain, iv: iv, aad: aad, after: header + iv)
             case .cbc(let c, let h):
                 let iv: [UInt8]
                 if let fixedIV { iv = fixedIV } else {
