@@ -165,7 +165,7 @@ struct ProbeCommand: ParsableCommand {
                     probe.emit(["event": "timeout", "stage": "recvmsg"])
                     throw ExitCode(1)
                 }
-                var event = try probe.receiveDatagram(fd)
+                var event = try probe.receiveDatagram(fd).fields
                 event["event"] = "datagram"
                 probe.emit(event)
             }
@@ -239,21 +239,28 @@ struct Probe {
     func prepare() throws {
         signal(SIGPIPE, SIG_IGN)
         guard let sockcreate else { return }
-        // The attribute is per thread (libselinux writes /proc/thread-self/attr/sockcreate).
-        var written = false
+        if let error = Self.setSocketCreateContext(sockcreate) {
+            emit(["event": "error", "stage": "sockcreate", "errno": Self.errnoName(error), "context": sockcreate])
+            throw ExitCode(1)
+        }
+    }
+
+    /// Sets the context of the sockets this thread creates from now on (`setsockcreatecon`: the
+    /// attribute is per thread, as libselinux writes it; /proc/self is the fallback for kernels
+    /// without thread-self); `""` goes back to the default. Returns nil, or the errno.
+    static func setSocketCreateContext(_ context: String) -> Int32? {
         var lastError: Int32 = 0
+        // A lone newline clears the attribute (selinux_setprocattr).
+        let text = context.isEmpty ? "\n" : context
         for path in ["/proc/thread-self/attr/sockcreate", "/proc/self/attr/sockcreate"] {
             let fd = open(path, O_WRONLY)
             if fd < 0 { lastError = errno; continue }
-            let n = sockcreate.withCString { write(fd, $0, strlen($0)) }
+            let n = text.withCString { write(fd, $0, strlen($0)) }
             if n < 0 { lastError = errno }
             close(fd)
-            if n >= 0 { written = true; break }
+            if n >= 0 { return nil }
         }
-        guard written else {
-            emit(["event": "error", "stage": "sockcreate", "errno": Self.errnoName(lastError), "context": sockcreate])
-            throw ExitCode(1)
-        }
+        return lastError
     }
 
     func emit(_ fields: [String: Any]) {
@@ -379,8 +386,9 @@ struct Probe {
     /// recvmsg with a control buffer: the datagram, its source, and the SOL_IP/SCM_SECURITY payload
     /// (peer: the string up to the first NUL, nul: whether the payload ends with one, peer_len), or
     /// peer null when no such control message came (unlabeled traffic, edge 25). Other control
-    /// messages are listed as "cmsgs" [level, type, length].
-    func receiveDatagram(_ fd: Int32) throws -> [String: Any] {
+    /// messages are listed as "cmsgs" [level, type, length]. Also returns the source's address, for
+    /// an answer.
+    func receiveDatagram(_ fd: Int32) throws -> (fields: [String: Any], source: sockaddr_in) {
         var data = [UInt8](repeating: 0, count: 4096)
         var control = [UInt8](repeating: 0, count: 1024)
         var source = sockaddr_in()
@@ -434,6 +442,6 @@ struct Probe {
             offset += (length + align - 1) / align * align
         }
         if !others.isEmpty { fields["cmsgs"] = others }
-        return fields
+        return (fields, source)
     }
 }

@@ -155,29 +155,35 @@ public struct Scenario: Sendable {
         layout.hosts.values.filter { $0.address == address }.map(\.name).sorted().first
     }
 
-    /// What `host` holds: its associations' SAs and SPD entries (as `salabel apply` would install
-    /// them; the keys are zeros, the resolver never reads them), then its own `xfrm` lines.
-    public func mirror(host: String) throws(Scenario.Error) -> XfrmMirror {
+    /// What `host` holds, in the order it is installed: its associations' SAs and SPD entries (as
+    /// `salabel apply` plans them, with `keys`), then its own `xfrm` lines. The model and the
+    /// resolver use zero keys (they never read them); the kernel run generates random ones.
+    public func contents(host: String, keys: KeyFile? = nil) throws(Scenario.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry]) {
         guard layout.hosts[host] != nil else {
             throw Error(file: name, path: "hosts", message: "no host \(host) (hosts: \(hosts.joined(separator: ", ")))")
         }
-        var mirror = XfrmMirror()
+        var sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []
         if layout.associations.contains(where: { $0.between.0 == host || $0.between.1 == host }) {
-            let keys = KeyFile.generate(for: layout) { Array(repeating: 0, count: $0) }
+            let keys = keys ?? KeyFile.generate(for: layout) { Array(repeating: 0, count: $0) }
             do {
-                let d = try ApplyPlanner.desired(layout, host: host, keys: keys)
-                mirror = XfrmMirror(sas: d.sas, policies: d.policies)
+                (sas, policies) = try ApplyPlanner.desired(layout, host: host, keys: keys)
             } catch {
                 throw Error(file: name, path: error.path, message: error.message)
             }
         }
         for op in xfrm[host] ?? [] {
             switch op {
-            case .addSA(let sa): mirror.insert(sa)
-            case .addPolicy(let p): mirror.policies.append(p)
+            case .addSA(let sa): sas.append(sa)
+            case .addPolicy(let p): policies.append(p)
             default: break
             }
         }
-        return mirror
+        return (sas, policies)
+    }
+
+    /// What `host` holds, as the resolver sees it (``contents(host:keys:)`` with zero keys).
+    public func mirror(host: String) throws(Scenario.Error) -> XfrmMirror {
+        let (sas, policies) = try contents(host: host)
+        return XfrmMirror(sas: sas, policies: policies)
     }
 }

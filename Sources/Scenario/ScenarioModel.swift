@@ -33,8 +33,8 @@ public struct ScenarioModel {
         cache = AccessVectorCache(server: server)
         authorizer = AssociationAuthorizer(cache: cache)
         for host in scenario.hosts {
-            let mirror = try scenario.mirror(host: host)
-            kernels[host] = SimulatedXfrmKernel(sas: mirror.sas, policies: mirror.policies)
+            let (sas, policies) = try scenario.contents(host: host)
+            kernels[host] = SimulatedXfrmKernel(sas: sas, policies: policies)
         }
     }
 

@@ -91,11 +91,13 @@ public struct StepOutcome: Sendable, Hashable, Codable {
         self.notes = notes
     }
 
-    /// Every field on which `self` and `other` differ, as `field: self ≠ other` lines. Labels are
+    /// Every field on which `self` and `other` differ, as `field: self ≠ other` lines; an AVC line
+    /// one side lacks is `avc only in the NAME: …` with the sides named `names`. Labels are
     /// compared through `canonical`.
-    public func differences(from other: StepOutcome, canonical: (String) -> String = { $0 }) -> [String] {
+    public func differences(from other: StepOutcome, canonical: (String) -> String = { $0 },
+                            names: (String, String) = ("first", "second")) -> [String] {
         var d: [String] = []
-        func label(_ s: String?) -> String? { s.map { $0 == "none" || $0 == "unlabeled" ? $0 : canonical($0) } }
+        func label(_ s: String?) -> String? { Self.labelKey(s, canonical) }
         if result != other.result || stage != other.stage {
             d.append("result: \(resultText) ≠ \(other.resultText)")
         }
@@ -106,15 +108,15 @@ public struct StepOutcome: Sendable, Hashable, Codable {
         let a = acquire.mapValues { label($0)! }, b = other.acquire.mapValues { label($0)! }
         if a != b { d.append("acquire: \(Self.acquireText(acquire)) ≠ \(Self.acquireText(other.acquire))") }
         let mine = Set(avc.map { $0.canonical(canonical) }), theirs = Set(other.avc.map { $0.canonical(canonical) })
-        for line in mine.subtracting(theirs).sorted() { d.append("avc only in the first: \(line)") }
-        for line in theirs.subtracting(mine).sorted() { d.append("avc only in the second: \(line)") }
+        for line in mine.subtracting(theirs).sorted() { d.append("avc only in the \(names.0): \(line)") }
+        for line in theirs.subtracting(mine).sorted() { d.append("avc only in the \(names.1): \(line)") }
         return d
     }
 
     /// The expectations this outcome does not meet, one line each.
     public func unmet(_ e: StepExpectation, canonical: (String) -> String = { $0 }) -> [String] {
         var d: [String] = []
-        func label(_ s: String?) -> String? { s.map { $0 == "none" || $0 == "unlabeled" ? $0 : canonical($0) } }
+        func label(_ s: String?) -> String? { Self.labelKey(s, canonical) }
         if let r = e.result, r != result { d.append("result: expected \(r), got \(resultText)") }
         if let v = e.delivered, v != delivered { d.append("delivered: expected \(v), got \(text(delivered))") }
         if let v = e.peer, label(v) != label(peer ?? "none") { d.append("peer: expected \(v), got \(peer ?? "none")") }
@@ -129,6 +131,11 @@ public struct StepOutcome: Sendable, Hashable, Codable {
             for line in got.subtracting(want).sorted() { d.append("avc not expected: \(line)") }
         }
         return d
+    }
+
+    /// A label as compared: `none` and `unlabeled` as they are, a context in its canonical form.
+    static func labelKey(_ s: String?, _ canonical: (String) -> String) -> String? {
+        s.map { $0 == "none" || $0 == "unlabeled" ? $0 : canonical($0) }
     }
 
     /// `ok`, or `EACCES` with the failing call: `EACCES (connect)`.

@@ -111,8 +111,8 @@ struct GuestRunner {
 
     func settle() { usleep(useconds_t(plan.settle * 1_000_000)) }
 
-    static func namespacePrefix() -> String { "salabel-" }
-    func namespace(_ host: String) -> String { Self.namespacePrefix() + host }
+    static let namespacePrefix = "salabel-"
+    func namespace(_ host: String) -> String { Self.namespacePrefix + host }
 
     // MARK: - Setup
 
@@ -130,7 +130,7 @@ struct GuestRunner {
     /// …) are built on first use by kernel threads that the scenarios' policies do not provide for;
     /// one SA of each kind, added while the boot is still permissive, builds them for the whole run.
     func warmUp() throws {
-        let ns = Self.namespacePrefix() + "warmup"
+        let ns = Self.namespacePrefix + "warmup"
         try ip(["netns", "add", ns])
         defer { try? ip(["netns", "del", ns]) }
         let kernel = NetlinkXfrmKernel(connection: try NetlinkConnection(namespace: .named(ns)))
@@ -168,7 +168,7 @@ struct GuestRunner {
         if hosts.count == 2 {
             try ip(["link", "add", "eth0", "netns", namespace(hosts[0]), "type", "veth", "peer", "name", "eth0", "netns", namespace(hosts[1])])
         } else {
-            let hub = Self.namespacePrefix() + "hub"
+            let hub = Self.namespacePrefix + "hub"
             try ip(["netns", "add", hub])
             try noIPv6(hub)
             try ip(["-n", hub, "link", "add", "br0", "type", "bridge"])
@@ -196,17 +196,13 @@ struct GuestRunner {
         guard status == 0 else { throw GuestError("disable IPv6 in \(ns): \(output)") }
     }
 
-    /// The scenario's SAs and SPD entries, installed by the harness (its own checks are not the
-    /// scenario's): each host's associations, then its `xfrm` lines.
+    /// The scenario's SAs and SPD entries (`Scenario.contents(host:keys:)`), installed by the
+    /// harness (its own checks are not the scenario's): SAs, then SPD entries.
     func install(_ scenario: Scenario) throws {
         let keys = KeyFile.generate(for: scenario.layout) { n in (0..<n).map { _ in UInt8.random(in: 0...255) } }
         for host in scenario.hosts {
-            var ops: [XfrmOperation] = []
-            if scenario.layout.associations.contains(where: { $0.between.0 == host || $0.between.1 == host }) {
-                let d = try ApplyPlanner.desired(scenario.layout, host: host, keys: keys)
-                ops += d.sas.map { .addSA($0) } + d.policies.map { .addPolicy($0) }
-            }
-            ops += scenario.xfrm[host] ?? []
+            let (sas, policies) = try scenario.contents(host: host, keys: keys)
+            let ops = sas.map { XfrmOperation.addSA($0) } + policies.map { .addPolicy($0) }
             guard !ops.isEmpty else { continue }
             let kernel = NetlinkXfrmKernel(connection: try NetlinkConnection(namespace: .named(namespace(host))))
             for op in ops {
@@ -218,7 +214,7 @@ struct GuestRunner {
     /// Removes every namespace a previous scenario left (their SAs and SPD entries go with them).
     func teardown() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
-        for n in names where n.hasPrefix(Self.namespacePrefix()) { try ip(["netns", "del", n]) }
+        for n in names where n.hasPrefix(Self.namespacePrefix) { try ip(["netns", "del", n]) }
     }
 
     func ip(_ arguments: [String]) throws {
@@ -288,20 +284,11 @@ struct GuestRunner {
         (try? NetworkNamespace.path(path).enterOnCurrentThread()) != nil
     }
 
-    /// Sets the socket-creation context of this thread ("" clears it).
-    func sockcreate(_ context: String) -> Bool {
-        let fd = open("/proc/thread-self/attr/sockcreate", O_WRONLY)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let text = context.isEmpty ? "\n" : context
-        return text.withCString { Glibc.write(fd, $0, strlen($0)) } >= 0
-    }
-
     /// A socket of `type` labeled `context` in `host`'s namespace; the errno name on failure.
     func labeledSocket(_ type: __socket_type, context: String, host: String) -> Result<Int32, StepFailure> {
-        defer { _ = sockcreate(""); try? NetworkNamespace.enterOnCurrentThread(descriptor: originalNamespace) }
+        defer { _ = Probe.setSocketCreateContext(""); try? NetworkNamespace.enterOnCurrentThread(descriptor: originalNamespace) }
         guard enter("/run/netns/\(namespace(host))") else { return .failure(StepFailure("EHARNESS", "setns")) }
-        guard sockcreate(context) else { return .failure(StepFailure("EHARNESS", "sockcreate")) }
+        guard Probe.setSocketCreateContext(context) == nil else { return .failure(StepFailure("EHARNESS", "sockcreate")) }
         let fd = socket(AF_INET, Int32(type.rawValue), 0)
         guard fd >= 0 else { return .failure(StepFailure(Probe.errnoName(errno), "socket")) }
         var one: Int32 = 1
@@ -379,21 +366,17 @@ struct GuestRunner {
             guard probe.waitReadable(listener), let request = try? probe.receiveDatagram(listener) else {
                 return StepOutcome(result: "ok", delivered: false)
             }
-            let peer = (request["peer"] as? String) ?? "none"
+            let peer = (request.fields["peer"] as? String) ?? "none"
             guard t.reply else { return StepOutcome(result: "ok", delivered: true, peer: peer) }
             // The echo: back to the datagram's source, from the server's socket.
-            var back = sockaddr_in()
-            if let from = request["from"] as? String, let colon = from.lastIndex(of: ":"), let port = UInt16(from[from.index(after: colon)...]),
-               let b = Probe.socketAddress(String(from[..<colon]), port) {
-                back = b
-            }
+            var back = request.source
             _ = withUnsafePointer(to: &back) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(listener, "pong", 4, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard probe.waitReadable(client), let answer = try? probe.receiveDatagram(client) else {
                 return StepOutcome(result: "ok", delivered: true, peer: peer, replyDelivered: false)
             }
-            return StepOutcome(result: "ok", delivered: true, peer: peer, replyDelivered: true, replyPeer: (answer["peer"] as? String) ?? "none")
+            return StepOutcome(result: "ok", delivered: true, peer: peer, replyDelivered: true, replyPeer: (answer.fields["peer"] as? String) ?? "none")
         }
     }
 }

@@ -90,10 +90,7 @@ struct ScenarioReport {
             let ko = k.flatMap { i < $0.count ? $0[i] : nil }
             var disagreements: [String] = []
             if let mo, let ko {
-                disagreements = mo.differences(from: ko, canonical: canonical).map {
-                    $0.replacingOccurrences(of: "only in the first", with: "only in the model").replacingOccurrences(of: "only in the second", with: "only in the kernel")
-                }
-                disagreements = disagreements.map { $0.contains("≠") ? $0 + "  (model ≠ kernel)" : $0 }
+                disagreements = mo.differences(from: ko, canonical: canonical, names: ("model", "kernel"))
             }
             steps.append(StepResult(step: step, model: mo, kernel: ko, modelUnmet: mo.map { $0.unmet(step.expect, canonical: canonical) } ?? [],
                                     kernelUnmet: ko.map { $0.unmet(step.expect, canonical: canonical) } ?? [], disagreements: disagreements))

@@ -93,23 +93,21 @@ public final class ESPSecurityAssociation {
         let size = windowSize ?? Int(sa.replayWindowESN ?? UInt32(sa.replayWindow))
         window = ReplayWindow(size: min(max(size, 0), ReplayWindow.maximumSize), extendedSequenceNumbers: esn)
         let a = sa.algorithms
-        do {
+        do throws(ESPCryptoError) {
             if let aead = a.aead, aead.name == "rfc4106(gcm(aes))", a.encryption == nil, a.authentication == nil {
                 cipher = .gcm(try ESPAESGCM(keyMaterial: SecureBytes(aead.key.exposedBytes), icvSize: Int(aead.truncationBits ?? 128) / 8))
-            } else if let enc = a.encryption, enc.name == "cbc(aes)", let auth = a.authentication, auth.name == "hmac(sha256)", a.aead == nil {
+                return
+            }
+            if let enc = a.encryption, enc.name == "cbc(aes)", let auth = a.authentication, auth.name == "hmac(sha256)", a.aead == nil {
                 cipher = .cbc(try ESPAESCBC(key: SecureBytes(enc.key.exposedBytes)),
                               try HMACSHA256(key: SecureBytes(auth.key.exposedBytes), icvSize: Int(auth.truncationBits ?? 128) / 8))
-            } else {
-                let names = [a.aead, a.encryption, a.authentication].compactMap { $0?.name }
-                throw ESPConfigurationError.unsupportedAlgorithms(names.isEmpty ? "none" : names.joined(separator: ", "))
+                return
             }
-        } catch let e as ESPCryptoError {
-            throw .crypto(e)
-        } catch let e as ESPConfigurationError {
-            throw e
         } catch {
-            throw .unsupportedAlgorithms("\(error)")
+            throw .crypto(error)
         }
+        let names = [a.aead, a.encryption, a.authentication].compactMap { $0?.name }
+        throw .unsupportedAlgorithms(names.isEmpty ? "none" : names.joined(separator: ", "))
     }
 
     var ivSize: Int { if case .gcm = cipher { 8 } else { 16 } }
@@ -181,18 +179,19 @@ public final class ESPSecurityAssociation {
         case .failure(.zero): return .failure(ESPDrop(reason: .zeroSequence, sequence: 0))
         }
         let iv = Array(packet[8..<(8 + ivSize)])
-        let body = Array(packet[(8 + ivSize)..<(packet.count - icvSize)])
-        let icv = Array(packet[(packet.count - icvSize)...])
         let plain: [UInt8]
         switch cipher {
         case .gcm(let g):
             let aad = extendedSequenceNumbers ? Self.be32(spi) + Self.be32(UInt32(truncatingIfNeeded: seq >> 32)) + Self.be32(low)
                                               : Array(packet[0..<8])
-            guard let p = try? g.open(sealed: body + icv, iv: iv, aad: aad) else {
+            // Ciphertext and ICV are contiguous: one copy.
+            guard let p = try? g.open(sealed: Array(packet[(8 + ivSize)...]), iv: iv, aad: aad) else {
                 return .failure(ESPDrop(reason: .authenticationFailed, sequence: seq))
             }
             plain = p
         case .cbc(let c, let h):
+            let body = Array(packet[(8 + ivSize)..<(packet.count - icvSize)])
+            let icv = Array(packet[(packet.count - icvSize)...])
             let covered = Array(packet[0..<(packet.count - icvSize)])
             let ok = extendedSequenceNumbers ? (try? h.verify(icv, for: covered, Self.be32(UInt32(truncatingIfNeeded: seq >> 32))))
                                              : (try? h.verify(icv, for: covered))
