@@ -1,0 +1,37 @@
+/// ESP in UDP (RFC 3948): how the data plane carries ESP between hosts over plain UDP sockets,
+/// as the kernel does for an SA with `encap espinudp` (`UDP_ENCAP_ESPINUDP`, 2).
+///
+/// A datagram on the encapsulation port is one of (RFC 3948 §2):
+/// - an ESP packet, whose first four bytes are its SPI (never 0);
+/// - a NAT-keepalive: one byte, 0xFF (§2.3);
+/// - an IKE message behind the non-ESP marker, four zero bytes (§2.2).
+///
+/// The UDP checksum of the outer datagram is left to the socket (RFC 3948 §3.1.1 lets the sender
+/// send 0 over IPv4; Linux fills it in).
+public enum ESPInUDP {
+    /// The IANA port for ESP in UDP and IKE after NAT detection (RFC 3948 §2, RFC 7296 §2.23).
+    public static let port: UInt16 = 4500
+
+    /// What one received datagram is.
+    public enum Datagram: Sendable, Hashable {
+        case esp
+        /// A NAT-keepalive (0xFF): discarded.
+        case keepalive
+        /// A message behind the non-ESP marker (IKE): not the data plane's.
+        case nonESP
+        /// Shorter than an ESP header (SPI and sequence number, 8 bytes) and not a keepalive.
+        case truncated
+    }
+
+    /// Classifies a datagram received on the encapsulation port (RFC 3948 §2.2, §2.3; the kernel's
+    /// `udp_esp_rcv` makes the same distinctions).
+    public static func classify(_ datagram: some Collection<UInt8>) -> Datagram {
+        var i = datagram.makeIterator()
+        guard let b0 = i.next() else { return .truncated }
+        if datagram.count == 1 { return b0 == 0xFF ? .keepalive : .truncated }
+        guard datagram.count >= 4 else { return .truncated }
+        let b1 = i.next()!, b2 = i.next()!, b3 = i.next()!
+        if b0 | b1 | b2 | b3 == 0 { return .nonESP }
+        return datagram.count >= 8 ? .esp : .truncated
+    }
+}
