@@ -36,6 +36,8 @@ let package = Package(
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
         .library(name: "ESPDataPlane", targets: ["ESPDataPlane"]),
+        .library(name: "DataPlaneNode", targets: ["DataPlaneNode"]),
+        .library(name: "DataPlaneHost", targets: ["DataPlaneHost"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -91,6 +93,15 @@ let package = Package(
             name: "ESPDataPlane", dependencies: ["ESPCrypto", "IPsecModel"], path: "Sources/DataPlane/ESP",
             swiftSettings: swiftSettings),
 
+        // The userspace data plane's hosts: the per-host pipeline (SAD/SPD, resolver, engine; no I/O) and
+        // the UDP/local-socket host around it (Specs/dataplane/node.md, endpoints.md).
+        .target(
+            name: "DataPlaneNode", dependencies: ["ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts"],
+            path: "Sources/DataPlane/Node", swiftSettings: swiftSettings),
+        .target(
+            name: "DataPlaneHost", dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket"],
+            path: "Sources/DataPlane/Host", swiftSettings: swiftSettings),
+
         // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;
         // pure Swift, no I/O (Specs/manager/wire-format.md).
         .target(
@@ -118,10 +129,11 @@ let package = Package(
             name: "salabel",
             dependencies: [
                 "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
+                "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/CLI", swiftSettings: swiftSettings),
+            path: "Sources/CLI", resources: [.embedInCode("Resources/demo.yaml")], swiftSettings: swiftSettings),
 
         // Examples: small programs a user can read.
         .executableTarget(

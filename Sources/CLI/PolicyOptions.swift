@@ -51,6 +51,11 @@ struct PolicyOptions: ParsableArguments {
     var policyName: String { policy ?? "embedded:\(EmbeddedPolicy.fileName)" }
 }
 
+/// Flushes standard output (lines printed by one thread while others run).
+func flushOutput() {
+    fflush(nil)
+}
+
 /// Writes a message to standard error.
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))

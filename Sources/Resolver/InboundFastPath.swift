@@ -104,13 +104,15 @@ public struct InboundFastPath: Sendable {
 
     /// One check; `quiet` turns false when the answer is not a plain, unaudited grant.
     @inline(__always)
-    private func allowed(_ s: SID, _ t: SID, _ p: (Int, UInt32)?, _ quiet: inout Bool) -> Bool {
+    private func allowed(_ s: SID, _ t: SID, _ p: (Int, UInt32)?, _ quiet: inout Bool, _ quietOnly: Bool) -> Bool {
         guard let (c, bit) = p else { return unknownAllowed }
         // The common case, granted and not audited, straight from the cached decision; a denial
-        // or an auditallow goes through the full check (enforcement, permissive, the record).
+        // or an auditallow goes through the full check (enforcement, permissive, the record),
+        // unless only a quiet answer is wanted.
         let d = cache.decision(s, t, classValue: c)
         if bit & ~d.allowed == 0 && (bit & d.auditAllow == 0 || d.neverAudit) { return true }
         quiet = false
+        if quietOnly { return false }
         return cache.check(s, t, classValue: c, requested: bit).granted
     }
 
@@ -118,6 +120,21 @@ public struct InboundFastPath: Sendable {
     /// `socket`.
     @inline(__always)
     public mutating func verdict(_ key: SADKey, socket: SID, origin: Origin = Origin()) -> InboundVerdict {
+        resolve(key, socket: socket, origin: origin, quietOnly: false)!
+    }
+
+    /// The verdict only when it writes no AVC record: a remembered grant, or grants that are plain
+    /// in the cache (allowed, not audited). `nil` when a check would deny, audit or grant
+    /// permissively: then ask the full resolver (``explain(_:spi:proto:socket:interface:source:)``),
+    /// which makes those checks once, with their records and reasons. The userspace data plane
+    /// delivers this way: table speed for the common case, every record written once.
+    @inline(__always)
+    public mutating func quietVerdict(_ key: SADKey, socket: SID, origin: Origin = Origin()) -> InboundVerdict? {
+        resolve(key, socket: socket, origin: origin, quietOnly: true)
+    }
+
+    @inline(__always)
+    private mutating func resolve(_ key: SADKey, socket: SID, origin: Origin, quietOnly: Bool) -> InboundVerdict? {
         guard let id = table.label(of: key) else {
             return InboundVerdict(outcome: .noSA, peer: SID(rawValue: 0), labeledBySA: false)
         }
@@ -133,12 +150,13 @@ public struct InboundFastPath: Sendable {
         if peerControls {
             ok = true
             guard peerChecksOn else { return InboundVerdict(outcome: .delivered, peer: peer, labeledBySA: id >= 0) }
-            if let netif = origin.netif { ok = allowed(peer, netif, netifIngress, &quiet) }
-            if ok, let node = origin.node { ok = allowed(peer, node, nodeRecvfrom, &quiet) }
-            if ok { ok = allowed(socket, peer, peerRecv, &quiet) }
+            if let netif = origin.netif { ok = allowed(peer, netif, netifIngress, &quiet, quietOnly) }
+            if ok && (quiet || !quietOnly), let node = origin.node { ok = allowed(peer, node, nodeRecvfrom, &quiet, quietOnly) }
+            if ok && (quiet || !quietOnly) { ok = allowed(socket, peer, peerRecv, &quiet, quietOnly) }
         } else {
-            ok = allowed(socket, peer, recvfrom, &quiet)
+            ok = allowed(socket, peer, recvfrom, &quiet, quietOnly)
         }
+        if quietOnly && !quiet { return nil }
         if ok && quiet { memo[slot] = Memo(generation: generation, socket: socket.rawValue, netif: netif, node: node) }
         return InboundVerdict(outcome: ok ? .delivered : .denied, peer: peer, labeledBySA: id >= 0)
     }

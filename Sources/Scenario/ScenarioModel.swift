@@ -19,9 +19,6 @@ public struct ScenarioModel {
     var kernels: [String: SimulatedXfrmKernel] = [:]
     var acquires: [String: [PendingAcquire]] = [:]
 
-    /// The local port range (`net.ipv4.ip_local_port_range`'s default): binding a port outside it
-    /// needs `name_bind`.
-    static let localPorts: ClosedRange<UInt16> = 32768...60999
     /// The client's source port in the model (the kernel picks one from the local range).
     static let clientPort: UInt16 = 40000
 
@@ -161,15 +158,8 @@ public struct ScenarioModel {
             return outcome("EINVAL", stage: "model")
         }
         // The server's socket: bind to the port on any address.
-        if !Self.localPorts.contains(t.port), let port = receiver.portLabel(t.port, protocol: t.proto.rawValue) {
-            if !run(receiver.check(t.serverContext, port, cls, "name_bind", what: "\(cls) { name_bind } port \(t.port)")) {
-                return outcome("EACCES", stage: "bind", delivered: false)
-            }
-        }
-        if let node = receiver.nodeLabel(IPAddress.any(.inet)) {
-            if !run(receiver.check(t.serverContext, node, cls, "node_bind", what: "\(cls) { node_bind } 0.0.0.0")) {
-                return outcome("EACCES", stage: "bind", delivered: false)
-            }
+        for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue) where !run(c) {
+            return outcome("EACCES", stage: "bind", delivered: false)
         }
         if t.proto == .tcp, let port = sender.portLabel(t.port, protocol: "tcp") {
             if !run(sender.check(t.actorContext, port, cls, "name_connect", what: "tcp_socket { name_connect } port \(t.port)")) {
@@ -191,10 +181,8 @@ public struct ScenarioModel {
                 // leg says whether the packet went on.
                 for c in leg.checks { _ = run(c) }
                 if !leg.passed { ok = false }
-                if leg.stage == .outbound, leg.passed, senderResolver.peerLabelingEnabled, let ctx = p.flow.context {
-                    if let netif = senderResolver.netifLabel(nil), !run(senderResolver.check(ctx, netif, "netif", "egress", what: "netif { egress } \(ctx) → \(netif)")) { ok = false }
-                    if let node = senderResolver.nodeLabel(p.flow.destination),
-                       !run(senderResolver.check(ctx, node, "node", "sendto", what: "node { sendto } \(ctx) → \(node)")) { ok = false }
+                if leg.stage == .outbound, leg.passed, let ctx = p.flow.context {
+                    for c in senderResolver.egressChecks(ctx, destination: p.flow.destination) where !run(c) { ok = false }
                 }
                 if !ok { break }
             }

@@ -57,7 +57,12 @@ public enum ApplyPlanner {
                                         securityContext: a.policyContext))
         }
         guard !sas.isEmpty else { throw ApplyFile.Error(path: "--host", message: "host \(host) takes part in no association") }
-        return (sas, policies)
+        // Associations between the same hosts with the same selector and SPD label (e.g. one per
+        // domain, told apart by the SAs' labels) share one SPD entry: the kernel refuses a second
+        // identical one (EEXIST).
+        var unique: [PolicyEntry] = []
+        for p in policies where !unique.contains(p) { unique.append(p) }
+        return (sas, unique)
     }
 
     private static func sa(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, spi: UInt32, keys: KeyFile.Keys, label: SecurityContext) throws(ApplyFile.Error) -> SecurityAssociation {

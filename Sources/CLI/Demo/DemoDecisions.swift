@@ -3,16 +3,12 @@ import DecisionEngine
 import Foundation
 import SecurityContexts
 
-/// `salabel demo`: the seed scenario's decisions on the embedded policy: a key manager labels SAs,
-/// the echo client uses its own SA and the default SPD entry, the server accepts the client's
-/// label, and the paths the policy does not grant are denied with the AVC records the kernel
-/// would log.
-struct DemoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "demo",
-        abstract: "Show the labeled-IPsec decisions of the embedded policy's echo client and server.")
-
-    @Flag(help: "JSON lines, one per decision.") var json = false
+/// `salabel demo --decisions`: the association decisions behind the demo, asked of the engine
+/// alone: a key manager labels SAs, the echo client uses its own SA and the default SPD entry, the
+/// server accepts the client's label, and the paths the policy does not grant are denied with the
+/// AVC records the kernel would log.
+struct DemoDecisions {
+    var json: Bool
 
     /// One step: who asks what of which label, and what the policy should say.
     struct Step {
@@ -52,12 +48,9 @@ struct DemoCommand: ParsableCommand {
         }
         let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: server))
         let me = AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel")
-        if !json {
-            print("salabel demo: association decisions of the embedded policy (in-process engine, enforcing)")
-            print("(the userspace ESP data plane and kernel SAs come with later releases; these are the decisions they ask)\n")
-        }
+        if !json { print("salabel demo --decisions: association decisions of the embedded policy (in-process engine, enforcing)\n") }
         var unexpected = 0
-        for (i, step) in DemoCommand.steps.enumerated() {
+        for (i, step) in DemoDecisions.steps.enumerated() {
             guard let source = try? SecurityContext(parsing: step.source), let target = try? SecurityContext(parsing: step.target) else {
                 printError("error: bad context in demo step \(i + 1)")
                 throw ExitCode(Status.error)
@@ -80,6 +73,6 @@ struct DemoCommand: ParsableCommand {
             printError("error: \(unexpected) decision(s) differ from what the embedded policy is written to decide")
             throw ExitCode(Status.error)
         }
-        if !json { print("\nAll \(DemoCommand.steps.count) decisions are as the embedded policy intends (Specs/engine/default-policy.md).") }
+        if !json { print("\nAll \(DemoDecisions.steps.count) decisions are as the embedded policy intends (Specs/engine/default-policy.md).") }
     }
 }

@@ -1,0 +1,173 @@
+import ArgumentParser
+import DataPlaneHost
+import DataPlaneNode
+import DecisionEngine
+import ESPDataPlane
+import Foundation
+import Glibc
+import IPsecModel
+import NetlinkSocket
+import SecurityContexts
+import XfrmManager
+
+/// `salabel dataplane …`: the userspace ESP data plane (Specs/dataplane/).
+struct DataPlaneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataplane",
+        abstract: "Run the userspace ESP data plane for one host of a salabel apply file, and talk to it.",
+        discussion: """
+            run: one host of an apply file (the same SAs and SPD entries `salabel apply` installs in a
+            kernel), with ESP in UDP (RFC 3948) on --esp-port and clear datagrams on --clear-port, and a
+            local socket (--control) where applications bind ports in the contexts they state.
+            send, listen: a datagram endpoint on a running host's local socket.
+            """,
+        subcommands: [Run.self, Send.self, Listen.self])
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run one host's data plane until interrupted.")
+
+        @Argument(help: "A salabel apply file (its key_file holds the keys: salabel keygen).") var file: String
+        @Option(help: "The host of the file to run.") var host: String
+        @Option(help: "The local socket's path.") var control: String = "/run/salabel/dataplane.sock"
+        @Option(help: "The UDP port of ESP in UDP, on every host.") var espPort: UInt16 = ESPInUDP.port
+        @Option(help: "The UDP port of clear datagrams, on every host.") var clearPort: UInt16 = ESPInUDP.port + 1
+        @Option(help: "The address to bind (default: the host's address in the file).") var bind: String?
+        @Option(help: ArgumentHelp("Where a peer's sockets are, when not at its address and the same ports (repeatable).",
+                                   valueName: "HOST=ADDRESS:ESP-PORT:CLEAR-PORT")) var peer: [String] = []
+        @Option(help: "Open the sockets in this network namespace (a name or a path).") var netns: String?
+        @OptionGroup var policy: PolicyOptions
+
+        func run() throws {
+            let fail = { (m: String) -> ExitCode in printError("error: \(m)"); return ExitCode(Status.error) }
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch { throw fail("\(file): \(error.localizedDescription)") }
+            let apply: ApplyFile, keys: KeyFile
+            do {
+                apply = try ApplyFile(yaml: text)
+                keys = try KeyFile.read(from: keyFilePath(for: file, apply))
+            } catch { throw fail("\(file): \(error)") }
+            guard let me = apply.hosts[host] else { throw fail("no host \(host) in \(file)") }
+            let server: SecurityServer
+            do { server = try policy.loadServer() } catch { throw fail("\(error)") }
+            var peers: [IPAddress: DataPlaneHost.Peer] = [:]
+            for (name, h) in apply.hosts where name != host {
+                peers[h.address] = DataPlaneHost.Peer(esp: SocketAddress(h.address, espPort), clear: SocketAddress(h.address, clearPort))
+            }
+            for p in peer {
+                let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let h = apply.hosts[parts[0]] else { throw fail("--peer \(p): expected HOST=ADDRESS:ESP-PORT:CLEAR-PORT with a host of the file") }
+                let fields = parts[1].split(separator: ":").map(String.init)
+                guard fields.count == 3, let a = IPAddress(fields[0]), let e = UInt16(fields[1]), let c = UInt16(fields[2]) else {
+                    throw fail("--peer \(p): expected ADDRESS:ESP-PORT:CLEAR-PORT (IPv4)")
+                }
+                peers[h.address] = DataPlaneHost.Peer(esp: SocketAddress(a, e), clear: SocketAddress(a, c))
+            }
+            let address = try bind.map { b throws -> IPAddress in
+                guard let a = IPAddress(b) else { throw fail("--bind \(b) is not an address") }
+                return a
+            } ?? me.address
+            let dataPlane: DataPlaneHost
+            do {
+                let desired = try ApplyPlanner.desired(apply, host: host, keys: keys)
+                let node = try DataPlaneNode(address: me.address, sas: desired.sas, policies: desired.policies,
+                                             authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
+                try FileManager.default.createDirectory(atPath: (control as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                dataPlane = try DataPlaneHost(node: node, esp: SocketAddress(address, espPort), clear: SocketAddress(address, clearPort),
+                                              controlPath: control, namespace: netns.map(NetworkNamespace.init(nameOrPath:)))
+            } catch { throw fail("\(error)") }
+            dataPlane.peers = peers
+            dataPlane.log = { e in
+                for (i, line) in e.lines.enumerated() { print(i == 0 ? line : "  " + line) }
+                flushOutput()
+            }
+            print("salabel dataplane: host \(host) (\(me.address)), ESP in UDP at \(dataPlane.espAddress), clear at \(dataPlane.clearAddress), local socket \(control)")
+            flushOutput()
+            let stopper = dataPlane
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { stopper.stop() }
+                source.resume()
+                Self.signalSources.append(source)
+            }
+            dataPlane.run()
+        }
+
+        nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
+    }
+
+    struct Endpoint: ParsableArguments {
+        @Option(help: "The host's local socket.") var control: String = "/run/salabel/dataplane.sock"
+        @Option(name: .customLong("as"), help: "The context the endpoint states.") var context: String
+        @Option(help: "The local port to bind.") var port: UInt16
+
+        func open() throws -> LabeledSocket {
+            let ctx: SecurityContext
+            do { ctx = try SecurityContext(parsing: context) } catch { printError("error: --as: \(error)"); throw ExitCode(Status.error) }
+            do {
+                let s = try LabeledSocket(host: control)
+                try s.bind(port: port, context: ctx)
+                return s
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(Status.error)
+            }
+        }
+    }
+
+    struct Send: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send one datagram from an endpoint; print what the host did, and the reply with --reply.")
+        @OptionGroup var endpoint: Endpoint
+        @Option(help: "The destination address.") var to: String
+        @Option(help: "The destination port.") var dport: UInt16
+        @Flag(help: "Wait for one reply and print it with its peer label.") var reply = false
+        @Option(help: "Seconds to wait for the reply.") var timeout: Double = 2
+        @Argument(help: "The datagram's text.") var message: String
+
+        func run() throws {
+            guard let destination = IPAddress(to) else { printError("error: --to \(to) is not an address"); throw ExitCode(Status.error) }
+            let s = try endpoint.open()
+            do {
+                let sent = try s.send(Array(message.utf8), to: destination, port: dport)
+                print("sent \(sent.summary)")
+                for r in sent.records { print("  \(r)") }
+                if reply {
+                    let r = try s.receive(timeout: .milliseconds(Int(timeout * 1000)))
+                    print("reply from \(r.source):\(r.sourcePort) peer \(r.peer?.description ?? "unlabeled"): \(String(decoding: r.data, as: UTF8.self))")
+                }
+            } catch .refused(let r) {
+                printError("refused: \(r)")
+                throw ExitCode(Status.denied)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(Status.denied)
+            }
+        }
+    }
+
+    struct Listen: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the datagrams an endpoint receives, with their peer labels; --echo answers each.")
+        @OptionGroup var endpoint: Endpoint
+        @Flag(help: "Send each datagram back to its sender.") var echo = false
+        @Option(help: "Stop after this many datagrams (0: never).") var count = 0
+
+        func run() throws {
+            let s = try endpoint.open()
+            var n = 0
+            while count == 0 || n < count {
+                do {
+                    let r = try s.receive(timeout: .seconds(3600))
+                    n += 1
+                    print("from \(r.source):\(r.sourcePort) peer \(r.peer?.description ?? "unlabeled"): \(String(decoding: r.data, as: UTF8.self))")
+                    flushOutput()
+                    if echo { try s.send(r.data, to: r.source, port: r.sourcePort) }
+                } catch .timedOut {
+                    continue
+                } catch {
+                    printError("error: \(error)")
+                    throw ExitCode(Status.error)
+                }
+            }
+        }
+    }
+}

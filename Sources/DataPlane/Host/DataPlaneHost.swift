@@ -1,0 +1,297 @@
+public import DataPlaneNode
+import DecisionEngine
+import ESPDataPlane
+import Glibc
+public import IPsecModel
+public import NetlinkSocket
+import Resolver
+import Synchronization
+
+/// One running host of the userspace data plane: a ``DataPlaneNode`` with its wire and its local
+/// socket (Specs/dataplane/endpoints.md).
+///
+/// - The wire: two UDP sockets. ESP travels as ESP in UDP (RFC 3948) between the hosts' ESP
+///   sockets; a datagram no SPD entry protects travels as its bare UDP segment between their clear
+///   sockets. ``Peer`` maps an SA-space address to the peer's two socket addresses (the same
+///   addresses in network namespaces; loopback ports when the hosts share one).
+/// - The local socket: a `SOCK_SEQPACKET` Unix socket where applications bind a port in the
+///   context they state, send and receive (``EndpointMessage``; ``LabeledSocket`` is the Swift
+///   client). When SELinux is active the stated context must be the connecting process's own
+///   (`SO_PEERSEC`).
+///
+/// One thread runs ``run()``; ``stop()`` may be called from any thread.
+public final class DataPlaneHost: @unchecked Sendable {
+    /// Where a peer host's sockets are.
+    public struct Peer: Sendable, Hashable {
+        public var esp: SocketAddress
+        public var clear: SocketAddress
+        public init(esp: SocketAddress, clear: SocketAddress) {
+            self.esp = esp
+            self.clear = clear
+        }
+    }
+
+    /// Something that happened, for logs and monitors.
+    public enum Event: Sendable {
+        case received(InboundResult, wire: SocketAddress)
+        case sent(OutboundResult, from: UInt16)
+        case local(String)
+
+        /// The event as log lines: a summary, then the AVC records.
+        public var lines: [String] {
+            switch self {
+            case .received(let r, let wire):
+                switch r.outcome {
+                case .delivered(let d):
+                    return ["delivered \(d.data.count) bytes from \(d.source):\(d.sourcePort) to port \(d.port)"
+                        + (d.spi.map { " via SA spi 0x\(String($0, radix: 16)) seq \(d.sequence ?? 0)" } ?? " in clear")
+                        + ", peer " + (d.peer?.description ?? "unlabeled")] + r.records.map(\.description)
+                case .dropped(let why):
+                    return ["dropped a datagram from \(wire): \(why)"] + r.records.map(\.description)
+                }
+            case .sent(let r, let port):
+                switch r.outcome {
+                case .esp(let packet, let sa):
+                    return ["sent \(packet.count) bytes of ESP from port \(port) on SA spi 0x\(String(sa.spi, radix: 16))"
+                        + (sa.securityContext.map { " labeled \($0)" } ?? " (unlabeled)")] + r.records.map(\.description)
+                case .clear(let segment, let destination):
+                    return ["sent \(segment.count) bytes in clear from port \(port) to \(destination) (no SPD entry applies)"] + r.records.map(\.description)
+                case .acquire(let event):
+                    return ["\(event)"] + r.records.map(\.description)
+                case .refused(let errno, let reason):
+                    return ["refused a send from port \(port): \(errno) \(reason)"] + r.records.map(\.description)
+                }
+            case .local(let line):
+                return [line]
+            }
+        }
+    }
+
+    public let node: DataPlaneNode
+    private let esp: UDPSocket
+    private let clear: UDPSocket
+    private let listener: SeqPacketSocket
+    public let controlPath: String
+    /// The peers, by their SA-space address. Set before ``run()``.
+    public var peers: [IPAddress: Peer] = [:]
+    /// Called on the run thread for every event.
+    public var log: (Event) -> Void = { _ in }
+    private let wake: (read: Int32, write: Int32)
+    private let stopping = Atomic<Bool>(false)
+
+    private final class Client {
+        let socket: SeqPacketSocket
+        var port: UInt16?
+        var monitor = false
+        init(_ socket: SeqPacketSocket) { self.socket = socket }
+    }
+    private var clients: [Client] = []
+
+    /// The ESP-in-UDP socket's address (its port is chosen by the kernel when 0 was asked).
+    public var espAddress: SocketAddress { esp.local }
+    /// The clear socket's address.
+    public var clearAddress: SocketAddress { clear.local }
+
+    /// Opens the host's sockets: the ESP and clear UDP sockets (in `namespace` when given: they are
+    /// created on a helper thread that enters it, and stay there) and the local socket at
+    /// `controlPath`.
+    public init(node: DataPlaneNode, esp espAddress: SocketAddress, clear clearAddress: SocketAddress, controlPath: String,
+                namespace: NetworkNamespace? = nil) throws(HostError) {
+        self.node = node
+        self.controlPath = controlPath
+        let opened: Result<(UDPSocket, UDPSocket), HostError>
+        if let namespace {
+            let box = Mutex<Result<(UDPSocket, UDPSocket), HostError>?>(nil)
+            let thread = JoinableThread {
+                do {
+                    try namespace.enterOnCurrentThread()
+                } catch {
+                    box.withLock { $0 = .failure(HostError("setns", errno: 0, "\(error)")) }
+                    return
+                }
+                let pair = Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }
+                box.withLock { $0 = pair }
+            }
+            thread.join()
+            opened = box.withLock { $0! }
+        } else {
+            opened = Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }
+        }
+        (esp, clear) = try opened.get()
+        listener = try SeqPacketSocket.listen(at: controlPath)
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw HostError("pipe") }
+        for fd in fds { _ = fcntl(fd, F_SETFL, O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        wake = (fds[0], fds[1])
+    }
+
+    deinit {
+        close(wake.read)
+        close(wake.write)
+        unlink(controlPath)
+    }
+
+    /// Puts `bytes` on the wire from this host's ESP socket as they are, with no SA and no check:
+    /// for tests and the demo (a captured packet replayed, a forged one). Safe from any thread.
+    public func injectESP(_ bytes: [UInt8], to destination: SocketAddress) throws(HostError) {
+        try esp.send(bytes, to: destination)
+    }
+
+    /// Asks ``run()`` to return.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        var b: UInt8 = 1
+        _ = Glibc.write(wake.write, &b, 1)
+    }
+
+    /// Moves datagrams until ``stop()``.
+    public func run() {
+        var buffer = [UInt8](repeating: 0, count: 65_536 + 64)
+        var control = [UInt8](repeating: 0, count: EndpointMessage.maximumSize)
+        while !stopping.load(ordering: .acquiring) {
+            var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0), pollfd(fd: esp.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: clear.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
+            let polled = clients
+            fds += polled.map { pollfd(fd: $0.socket.fd, events: Int16(POLLIN), revents: 0) }
+            let n = poll(&fds, nfds_t(fds.count), 1000)
+            if n < 0 && errno != EINTR { log(.local("poll failed: \(String(cString: strerror(errno))); stopping")); return }
+            if n <= 0 { continue }
+            if fds[1].revents != 0 {
+                while let (count, from) = esp.receive(into: &buffer) { receivedESP(Array(buffer[..<count]), from: from) }
+            }
+            if fds[2].revents != 0 {
+                while let (count, from) = clear.receive(into: &buffer) { receivedClear(Array(buffer[..<count]), from: from) }
+            }
+            if fds[3].revents != 0 {
+                while let c = listener.accept() { clients.append(Client(c)) }
+            }
+            var closed: [ObjectIdentifier] = []
+            for (i, client) in polled.enumerated() where fds[4 + i].revents != 0 {
+                while true {
+                    guard let count = client.socket.receive(into: &control) else {
+                        if !client.socket.wouldBlock { closed.append(ObjectIdentifier(client)) }
+                        break
+                    }
+                    handle(Array(control[..<count]), from: client)
+                }
+            }
+            for id in closed {
+                if let c = clients.first(where: { ObjectIdentifier($0) == id }), let port = c.port { node.unbind(port: port) }
+                clients.removeAll { ObjectIdentifier($0) == id }
+            }
+        }
+    }
+
+    // MARK: - The wire
+
+    private func receivedESP(_ datagram: [UInt8], from: SocketAddress) {
+        let r = node.receiveESP(datagram)
+        deliver(r, wire: from)
+    }
+
+    private func receivedClear(_ segment: [UInt8], from: SocketAddress) {
+        guard let source = peers.first(where: { $0.value.clear == from })?.key else {
+            emit(.local("dropped a clear datagram from \(from): not a known peer's clear socket"))
+            return
+        }
+        deliver(node.receiveClear(segment, from: source), wire: from)
+    }
+
+    private func deliver(_ r: InboundResult, wire: SocketAddress) {
+        if let d = r.delivery, let client = clients.first(where: { $0.port == d.port }) {
+            try? client.socket.send(EndpointMessage.receive(source: d.source, sourcePort: d.sourcePort, peer: d.peer, spi: d.spi,
+                                                            sequence: d.sequence, data: d.data).encoded())
+        }
+        emit(.received(r, wire: wire))
+    }
+
+    private func emit(_ event: Event) {
+        log(event)
+        let lines = event.lines
+        let message = EndpointMessage.event(lines[0], details: Array(lines.dropFirst())).encoded()
+        for c in clients where c.monitor { try? c.socket.send(message) }
+    }
+
+    // MARK: - The local socket
+
+    private func handle(_ bytes: [UInt8], from client: Client) {
+        func reply(_ m: EndpointMessage) { try? client.socket.send(m.encoded()) }
+        let message: EndpointMessage
+        do { message = try EndpointMessage(parsing: bytes) } catch {
+            return reply(.error(code: "EINVAL", reason: error.message, details: []))
+        }
+        switch message {
+        case .bind(let port, let context):
+            guard client.port == nil else { return reply(.error(code: "EINVAL", reason: "this connection is bound to port \(client.port!) already", details: [])) }
+            if let actual = client.socket.peerSecurityContext(), actual != context.description {
+                return reply(.error(code: "EACCES", reason: "the stated context \(context) is not the caller's (\(actual))", details: []))
+            }
+            do {
+                let (bound, checks) = try node.bind(port: port, context: context)
+                client.port = bound
+                emit(.local("port \(bound) bound for \(context)"))
+                reply(.ok("BIND \(bound)", details: checks.compactMap(\.record).map(\.description)))
+            } catch {
+                switch error {
+                case .portInUse: reply(.error(code: "EADDRINUSE", reason: "\(error)", details: []))
+                case .bindDenied(_, _, let records): reply(.error(code: "EACCES", reason: "\(error)", details: records.map(\.description)))
+                default: reply(.error(code: "EINVAL", reason: "\(error)", details: []))
+                }
+            }
+        case .send(let destination, let port, let data):
+            guard let from = client.port else { return reply(.error(code: "EDESTADDRREQ", reason: "BIND a port first", details: [])) }
+            let r = node.send(data, from: from, to: destination, port: port)
+            let avc = r.records.map(\.description)
+            switch r.outcome {
+            case .esp(let packet, let sa):
+                guard let peer = peers[sa.destination] else {
+                    emit(.sent(r, from: from))
+                    return reply(.error(code: "EHOSTUNREACH", reason: "no wire address for \(sa.destination)", details: avc))
+                }
+                do { try esp.send(packet, to: peer.esp) } catch { return reply(.error(code: "EIO", reason: "\(error)", details: avc)) }
+                let seq = UInt32(packet[4]) << 24 | UInt32(packet[5]) << 16 | UInt32(packet[6]) << 8 | UInt32(packet[7])
+                reply(.ok("SENT esp spi=0x\(String(sa.spi, radix: 16)) seq=\(seq)" + (sa.securityContext.map { " label=\($0)" } ?? ""), details: avc))
+            case .clear(let segment, let destination):
+                guard let peer = peers[destination] else {
+                    emit(.sent(r, from: from))
+                    return reply(.error(code: "EHOSTUNREACH", reason: "no wire address for \(destination)", details: avc))
+                }
+                do { try clear.send(segment, to: peer.clear) } catch { return reply(.error(code: "EIO", reason: "\(error)", details: avc)) }
+                reply(.ok("SENT clear", details: avc))
+            case .acquire(let event):
+                reply(.error(code: "EAGAIN", reason: "no SA: \(event)", details: avc))
+            case .refused(let errno, let reason):
+                reply(.error(code: errno, reason: reason, details: avc))
+            }
+            emit(.sent(r, from: from))
+        case .monitor:
+            client.monitor = true
+            reply(.ok("MONITOR", details: []))
+        case .stats:
+            let c = node.counters
+            let drops = c.dropped.sorted { $0.key < $1.key }.map { "dropped.\($0.key)=\($0.value)" }
+            reply(.ok((["STATS", "sealed=\(c.sealed)", "clear=\(c.sentClear)", "acquires=\(c.acquires)", "refused=\(c.refused)",
+                        "delivered=\(c.delivered)"] + drops).joined(separator: " "), details: []))
+        case .ok, .error, .receive, .event:
+            reply(.error(code: "EINVAL", reason: "a host takes BIND, SEND, MONITOR and STATS", details: []))
+        }
+    }
+}
+
+/// A joinable thread running a closure (Foundation's `Thread` cannot be joined).
+final class JoinableThread {
+    private var thread = pthread_t()
+    init(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body))
+        pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box.toOpaque())
+    }
+    func join() { pthread_join(thread, nil) }
+    private final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+}
