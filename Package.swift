@@ -204,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
-        .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel"], exclude: ["Vectors"],
+        .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
+                                                          "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager"], exclude: ["Vectors"],
                     swiftSettings: swiftSettings),
         .testTarget(
             name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto", "NetlinkTestSupport"],

@@ -36,6 +36,7 @@ public enum EndpointMessage: Sendable, Hashable {
     /// Why bytes are not a message.
     public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
         public var message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 
