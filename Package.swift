@@ -139,6 +139,9 @@ let package = Package(
         .executableTarget(
             name: "association-check", dependencies: ["DecisionEngine", "SecurityContexts"],
             path: "Examples/association-check", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "labeled-echo", dependencies: ["DataPlaneHost", "IPsecModel", "SecurityContexts"],
+            path: "Examples/labeled-echo", swiftSettings: swiftSettings),
 
         // Test-only reference: libsepol (static, for its policydb internals) behind a small C API.
         .target(
@@ -189,7 +192,7 @@ let package = Package(
             dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmWire", "Scenario",
                            "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["salabel", "association-check"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["salabel", "association-check", "labeled-echo"], swiftSettings: swiftSettings),
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a
         // script in it from a test; KernelVMTests are the tests that need that kernel (Tests/VM/README.md).
         .target(name: "VMHarness", path: "Tests/VMHarness", swiftSettings: swiftSettings),
