@@ -170,6 +170,11 @@ let package = Package(
             name: "salabel-esp-bench", dependencies: ["ESPDataPlane", "IPsecModel"], path: "Benchmarks/ESPBench",
             swiftSettings: swiftSettings),
 
+        // The data plane's full inbound path against the ESP open alone: `swift run -c release salabel-dataplane-bench`.
+        .executableTarget(
+            name: "salabel-dataplane-bench", dependencies: ["DataPlaneNode", "ESPDataPlane", "DecisionEngine", "IPsecModel", "SecurityContexts"],
+            path: "Benchmarks/DataPlaneBench", swiftSettings: swiftSettings),
+
         .testTarget(
             name: "SecurityContextsTests", dependencies: ["SecurityContexts"], exclude: ["Reference"],
             swiftSettings: swiftSettings),
