@@ -43,5 +43,11 @@ let package = Package(
             name: "FuzzESPParser",
             dependencies: [.product(name: "ESPDataPlane", package: "salabel"), .product(name: "IPsecModel", package: "salabel")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // The local socket's messages and the inner UDP datagram (transport and tunnel).
+        .executableTarget(
+            name: "FuzzDataPlaneInput",
+            dependencies: [.product(name: "DataPlaneNode", package: "salabel"), .product(name: "ESPDataPlane", package: "salabel"),
+                           .product(name: "IPsecModel", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )
