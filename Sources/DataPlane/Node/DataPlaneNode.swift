@@ -29,20 +29,29 @@ public final class DataPlaneNode {
     private var endpoints: [UInt16: Endpoint] = [:]
     /// Inbound policy decisions that wrote no record, per SA and flow, valid for one AVC
     /// generation (a reload or boolean change empties it).
-    private var policyMemo: [PolicyMemoKey: UInt32] = [:]
+    private var policyMemo: [FlowKey: UInt32] = [:]
     private var acquireSequence: UInt32 = 0
     private var nextEphemeral = Resolver.localPorts.lowerBound
     public private(set) var counters = DataPlaneCounters()
     /// The clock for ACQUIRE expiry (seconds); the host passes the monotonic clock.
     public var now: () -> Double = { 0 }
 
-    private struct InboundSA {
-        var model: SecurityAssociation
-        var esp: ESPSecurityAssociation
-        var key: SADKey
+    /// An inbound SA: a class, so that a lookup per packet retains one object rather than copying
+    /// the SA's many fields.
+    private final class InboundSA {
+        let model: SecurityAssociation
+        let esp: ESPSecurityAssociation
+        let key: SADKey
         /// The label an endpoint sees for traffic on it: the SA's, or `unlabeled` when the policy
         /// does not know the SA's label (edge 29); `nil` for an unlabeled SA.
-        var seen: SecurityContext?
+        let seen: SecurityContext?
+
+        init(model: SecurityAssociation, esp: ESPSecurityAssociation, key: SADKey, seen: SecurityContext?) {
+            self.model = model
+            self.esp = esp
+            self.key = key
+            self.seen = seen
+        }
     }
 
     /// An endpoint: a port and the context its application stated.
@@ -52,13 +61,38 @@ public final class DataPlaneNode {
         var sid: SID
     }
 
-    private struct PolicyMemoKey: Hashable {
-        var spi: UInt32
-        var source: IPAddress
-        var destination: IPAddress
-        var sourcePort: UInt16
-        var destinationPort: UInt16
+    /// A flow as memo keys hold it: addresses as fixed-width words (hashing two integers, not two
+    /// arrays), ports, and the SPI (0 for clear traffic) or the sending endpoint's port.
+    private struct FlowKey: Hashable {
+        var source: SADKey
+        var destination: SADKey
+        var ports: UInt32
+        var extra: UInt32
+
+        init(_ source: IPAddress, _ destination: IPAddress, _ sourcePort: UInt16, _ destinationPort: UInt16, _ extra: UInt32) {
+            self.source = SADKey(destination: source, spi: 0, proto: .esp)
+            self.destination = SADKey(destination: destination, spi: 0, proto: .esp)
+            ports = UInt32(sourcePort) << 16 | UInt32(destinationPort)
+            self.extra = extra
+        }
     }
+
+    /// An outbound decision that wrote no record: the SA that serves the flow, valid for one AVC
+    /// generation and while the SAD/SPD do not change.
+    private final class OutboundMemo {
+        let generation: UInt32
+        let sa: SecurityAssociation
+        let esp: ESPSecurityAssociation
+        let checks: [ResolutionCheck]
+
+        init(generation: UInt32, sa: SecurityAssociation, esp: ESPSecurityAssociation, checks: [ResolutionCheck]) {
+            self.generation = generation
+            self.sa = sa
+            self.esp = esp
+            self.checks = checks
+        }
+    }
+    private var outboundMemo: [FlowKey: OutboundMemo] = [:]
 
     /// A node holding `sas` and `policies` (normally `ApplyPlanner.desired(file, host:, keys:)`).
     /// Every ESP SA must have algorithms the data plane runs; on any error nothing is built.
@@ -129,12 +163,17 @@ public final class DataPlaneNode {
             return refuse("EBADF", "no endpoint is bound to port \(sourcePort)", [])
         }
         guard data.count <= UDPDatagram.maximumData else { return refuse("EMSGSIZE", "\(data.count) bytes exceed a UDP datagram", []) }
+        let datagram = UDPDatagram(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, data: data)
+        let generation = resolver.authorizer.cache.generation
+        let memoKey = FlowKey(address, destination, sourcePort, destinationPort, endpoint.sid.rawValue)
+        if let m = outboundMemo[memoKey], m.generation == generation {
+            return seal(datagram, on: m.sa, m.esp, m.checks)
+        }
         let flow = Flow(context: endpoint.context, source: address, destination: destination, upperProtocol: UDPDatagram.udp,
                         sourcePort: sourcePort, destinationPort: destinationPort)
         resolver.mirror.expireAcquires(now: now())
         let out = resolver.outbound(flow)
         var checks = out.checks
-        let datagram = UDPDatagram(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, data: data)
         switch out.outcome {
         case .bypass:
             guard egress(endpoint.context, destination, &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
@@ -145,14 +184,13 @@ public final class DataPlaneNode {
                 return refuse("EAFNOSUPPORT", "SA spi 0x\(String(sa.spi, radix: 16)) is \(sa.proto), which the data plane does not run", checks)
             }
             guard egress(endpoint.context, destination, &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
-            let (payload, nextHeader) = sa.mode == .tunnel ? (datagram.packet(), datagram.tunnelNextHeader) : (datagram.segment(), UDPDatagram.udp)
-            do {
-                let packet = try esp.seal(payload, nextHeader: nextHeader)
-                counters.sealed += 1
-                return OutboundResult(outcome: .esp(packet: packet, sa: sa), checks: checks)
-            } catch {
-                return refuse("EOVERFLOW", "\(error)", checks)
+            // A decision that wrote no record is remembered: the next datagram of the flow is sealed
+            // at once (the same SA; the checks reported are the first datagram's).
+            if checks.allSatisfy({ $0.record == nil }) {
+                if outboundMemo.count > 4096 { outboundMemo.removeAll(keepingCapacity: true) }
+                outboundMemo[memoKey] = OutboundMemo(generation: generation, sa: sa, esp: esp, checks: checks)
             }
+            return seal(datagram, on: sa, esp, checks)
         case .acquire(let policy, let label):
             let t = policy.templates[0]
             acquireSequence &+= 1
@@ -173,6 +211,17 @@ public final class DataPlaneNode {
             return refuse("EPERM", "SPD entry index \(p.index) blocks the flow", checks)
         case .invalid:
             return refuse("EINVAL", "a labeled SPD entry and a flow without a label", checks)
+        }
+    }
+
+    private func seal(_ datagram: UDPDatagram, on sa: SecurityAssociation, _ esp: ESPSecurityAssociation, _ checks: [ResolutionCheck]) -> OutboundResult {
+        let (payload, nextHeader) = sa.mode == .tunnel ? (datagram.packet(), datagram.tunnelNextHeader) : (datagram.segment(), UDPDatagram.udp)
+        do {
+            let packet = try esp.seal(payload, nextHeader: nextHeader)
+            counters.sealed += 1
+            return OutboundResult(outcome: .esp(packet: packet, sa: sa), checks: checks)
+        } catch {
+            return refuse("EOVERFLOW", "\(error)", checks)
         }
     }
 
@@ -229,8 +278,7 @@ public final class DataPlaneNode {
         let flow = Flow(context: nil, source: d.source, destination: d.destination, upperProtocol: UDPDatagram.udp,
                         sourcePort: d.sourcePort, destinationPort: d.destinationPort)
         let generation = resolver.authorizer.cache.generation
-        let memoKey = PolicyMemoKey(spi: sa?.model.spi ?? 0, source: d.source, destination: d.destination, sourcePort: d.sourcePort,
-                                    destinationPort: d.destinationPort)
+        let memoKey = FlowKey(d.source, d.destination, d.sourcePort, d.destinationPort, sa?.model.spi ?? 0)
         if policyMemo[memoKey] != generation {
             let check = resolver.inboundPolicy(flow, secPath: sa.map { [$0.model] } ?? [])
             checks += check.checks
