@@ -138,7 +138,7 @@ struct CLITests {
     /// The README's main command: real ESP between two hosts (namespaces as root, loopback ports
     /// with --loopback), the echo with the labels each side sees, then the refused paths with the
     /// AVC records the engine writes for them; it cleans up after itself.
-    @Test(arguments: [["demo", "--loopback"], ["demo"]])
+    @Test(.serialized, arguments: [["demo", "--loopback"], ["demo"]])
     func demoCarriesTheEchoAndRefusesTheRest(_ args: [String]) throws {
         func demoNamespaces() throws -> [Substring] {
             try Self.run(URL(fileURLWithPath: "/usr/sbin/ip"), ["netns", "list"]).stdout.split(separator: "\n").filter { $0.hasPrefix("salabel-demo-") }
