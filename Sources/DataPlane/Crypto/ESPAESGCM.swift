@@ -28,12 +28,15 @@ public final class ESPAESGCM {
     public let icvSize: Int
 
     private let key: SecureBytes
-    private let salt: SecureBytes
     private let cipher: OpaquePointer
     /// One context per direction, each keyed once (the AES key schedule and GHASH key are computed
     /// at init); a packet only sets its nonce.
     private let encryptContext: OpaquePointer
     private let decryptContext: OpaquePointer
+    /// The 12-byte nonce, salt ‖ IV: the salt is written once at init, each packet writes its IV
+    /// after it. Owned by this instance (allocated in init, wiped and freed in deinit, like
+    /// ``SecureBytes``), so that a packet builds its nonce without an allocation.
+    private let nonce: UnsafeMutableRawBufferPointer
 
     /// Prepares AES-GCM for an SA from its key material: the AES key followed by the 4-byte salt.
     ///
@@ -62,19 +65,25 @@ public final class ESPAESGCM {
         }
         let key = keyMaterial.slice(0..<keySize)
         for (context, direction) in [(encryptContext, Int32(1)), (decryptContext, Int32(0))] {
+            // The default GCM IV length is 12 bytes, RFC 4106's nonce: it is never set per packet.
             guard EVP_CipherInit_ex(context, cipher, nil, key.baseAddress, nil, direction) == 1 else {
                 EVP_CIPHER_CTX_free(encryptContext)
                 EVP_CIPHER_CTX_free(decryptContext)
                 throw .fromQueue("EVP_CipherInit_ex")
             }
         }
+        let nonce = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.saltSize + Self.ivSize, alignment: 8)
+        nonce.initializeMemory(as: UInt8.self, repeating: 0)
+        keyMaterial.withUnsafeBytes { material in
+            nonce.copyMemory(from: UnsafeRawBufferPointer(rebasing: material[keySize...]))
+        }
         self.keySize = keySize
         self.icvSize = icvSize
         self.key = key
-        self.salt = keyMaterial.slice(keySize..<keyMaterial.count)
         self.cipher = cipher
         self.encryptContext = encryptContext
         self.decryptContext = decryptContext
+        self.nonce = nonce
     }
 
     /// Prepares AES-GCM from a separate key and salt.
@@ -86,9 +95,11 @@ public final class ESPAESGCM {
     }
 
     deinit {
-        // EVP_CIPHER_CTX_free cleanses the key schedule.
+        // EVP_CIPHER_CTX_free cleanses the key schedule; the nonce holds the salt.
         EVP_CIPHER_CTX_free(encryptContext)
         EVP_CIPHER_CTX_free(decryptContext)
+        OPENSSL_cleanse(nonce.baseAddress, nonce.count)
+        nonce.deallocate()
     }
 
     /// Encrypts and authenticates one ESP payload.
@@ -108,30 +119,56 @@ public final class ESPAESGCM {
     /// ``seal(plaintext:iv:aad:)`` writing the ciphertext and ICV after `prefix` in one buffer (the
     /// ESP header and IV, so that a packet is built without another copy).
     public func seal(plaintext: [UInt8], iv: [UInt8], aad: [UInt8], after prefix: [UInt8]) throws(ESPCryptoError) -> [UInt8] {
-        try start(encrypting: true, iv: iv, aad: aad)
-        var output = prefix
-        output.append(contentsOf: repeatElement(0, count: plaintext.count + icvSize))
-        let icvSize = self.icvSize
-        let context = self.encryptContext
-        let offset = prefix.count
-        let failed: String? = output.withUnsafeMutableBufferPointer { whole in
-            let out = UnsafeMutableBufferPointer(rebasing: whole[offset...])
-            return plaintext.withUnsafeBufferPointer { input in
-                var written: Int32 = 0
-                if input.count > 0 {
-                    guard EVP_CipherUpdate(context, out.baseAddress, &written, input.baseAddress, Int32(input.count)) == 1
-                    else { return "EVP_CipherUpdate" }
+        guard iv.count == Self.ivSize else { throw .invalidIVLength(iv.count, expected: Self.ivSize) }
+        let total = prefix.count + plaintext.count + icvSize
+        var failure: ESPCryptoError?
+        let output = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            // prefix ‖ plaintext ‖ ICV, then the plaintext is encrypted where it lies.
+            let out = UnsafeMutableRawBufferPointer(buffer)
+            prefix.withUnsafeBytes { out.copyMemory(from: $0) }
+            let text = UnsafeMutableRawBufferPointer(rebasing: out[prefix.count..<(prefix.count + plaintext.count)])
+            plaintext.withUnsafeBytes { text.copyMemory(from: $0) }
+            initialized = total  // UInt8 needs no initialization: the ICV is written below or the array discarded
+            do throws(ESPCryptoError) {
+                try iv.withTypedUnsafeBytes { (iv) throws(ESPCryptoError) in
+                    try aad.withTypedUnsafeBytes { (aad) throws(ESPCryptoError) in
+                        try sealInPlace(text, iv: iv, aad: aad, icv: out.baseAddress! + (total - icvSize))
+                    }
                 }
-                var final: Int32 = 0
-                guard EVP_CipherFinal_ex(context, out.baseAddress! + Int(written), &final) == 1 else { return "EVP_CipherFinal_ex" }
-                guard Int(written + final) == input.count else { return "EVP_CipherFinal_ex" }
-                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(icvSize), out.baseAddress! + input.count) == 1
-                else { return "EVP_CTRL_GCM_GET_TAG" }
-                return nil
+            } catch {
+                failure = error
             }
         }
-        if let failed { throw .fromQueue(failed) }
+        if let failure { throw failure }
         return output
+    }
+
+    /// Encrypts `text` in place and writes the ICV at `icv`: the data plane's seal, which builds a
+    /// packet in one buffer (header ‖ IV ‖ plaintext ‖ room for the ICV) and encrypts it there.
+    ///
+    /// - Parameters:
+    ///   - text: the plaintext (payload and trailer), replaced by the ciphertext of the same length.
+    ///   - iv: the 8-byte explicit IV.
+    ///   - aad: the AAD (8 or 12 bytes for ESP); it may lie in the same buffer, outside `text`.
+    ///   - icv: room for ``icvSize`` bytes, outside `text`.
+    ///
+    /// GCM encrypts in place (OpenSSL allows the output to be the input, not a partial overlap).
+    package func sealInPlace(_ text: UnsafeMutableRawBufferPointer, iv: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+                             icv: UnsafeMutableRawPointer) throws(ESPCryptoError) {
+        guard text.count <= Int(Int32.max) else { throw .invalidInputLength(text.count) }
+        try start(encryptContext, iv: iv, aad: aad)
+        let context = encryptContext
+        var written: Int32 = 0
+        if let base = text.baseAddress, text.count > 0 {
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            guard EVP_CipherUpdate(context, bytes, &written, bytes, Int32(text.count)) == 1 else { throw .fromQueue("EVP_CipherUpdate") }
+        }
+        // GCM's final step writes no bytes; the pointer only has to be valid.
+        var final: Int32 = 0
+        let end = text.baseAddress.map { $0 + Int(written) } ?? icv
+        guard EVP_CipherFinal_ex(context, end.assumingMemoryBound(to: UInt8.self), &final) == 1 else { throw .fromQueue("EVP_CipherFinal_ex") }
+        guard Int(written + final) == text.count else { throw .fromQueue("EVP_CipherFinal_ex") }
+        guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(icvSize), icv) == 1 else { throw .fromQueue("EVP_CTRL_GCM_GET_TAG") }
     }
 
     /// Verifies and decrypts one ESP payload.
@@ -149,50 +186,71 @@ public final class ESPAESGCM {
     /// `EVP_CIPHER_CTX_ctrl(EVP_CTRL_GCM_SET_TAG)` and `EVP_CipherFinal_ex`.
     public func open(sealed: [UInt8], iv: [UInt8], aad: [UInt8]) throws(ESPCryptoError) -> [UInt8] {
         guard sealed.count >= icvSize else { throw .invalidInputLength(sealed.count) }
-        try start(encrypting: false, iv: iv, aad: aad)
-        let ciphertextCount = sealed.count - icvSize
-        // At least one byte, so that the output pointer is never null (GCM's final step writes nothing).
-        var output = [UInt8](repeating: 0, count: max(ciphertextCount, 1))
-        let icvSize = self.icvSize
-        let context = self.decryptContext
-        let verified: Bool = output.withUnsafeMutableBufferPointer { out in
-            sealed.withUnsafeBufferPointer { input in
-                var written: Int32 = 0
-                if ciphertextCount > 0 {
-                    guard EVP_CipherUpdate(context, out.baseAddress, &written, input.baseAddress, Int32(ciphertextCount)) == 1
-                    else { return false }
+        guard iv.count == Self.ivSize else { throw .invalidIVLength(iv.count, expected: Self.ivSize) }
+        return try sealed.withTypedUnsafeBytes { (sealed) throws(ESPCryptoError) in
+            try iv.withTypedUnsafeBytes { (iv) throws(ESPCryptoError) in
+                try aad.withTypedUnsafeBytes { (aad) throws(ESPCryptoError) in
+                    let ciphertext = UnsafeRawBufferPointer(rebasing: sealed[..<(sealed.count - icvSize)])
+                    return try open(ciphertext: ciphertext, icv: sealed.baseAddress! + ciphertext.count, iv: iv, aad: aad)
                 }
-                let tag = UnsafeMutableRawPointer(mutating: input.baseAddress! + ciphertextCount)
-                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(icvSize), tag) == 1 else { return false }
-                var final: Int32 = 0
-                return EVP_CipherFinal_ex(context, out.baseAddress! + Int(written), &final) == 1
             }
         }
+    }
+
+    /// Verifies and decrypts a ciphertext into a new array: the data plane's open, reading the
+    /// packet where it lies.
+    ///
+    /// - Parameters:
+    ///   - ciphertext: the ciphertext (without the ICV).
+    ///   - icv: the ``icvSize`` bytes of the received ICV.
+    ///   - iv: the 8-byte explicit IV.
+    ///   - aad: the AAD the sender used.
+    /// - Returns: the plaintext, `ciphertext.count` bytes.
+    /// - Throws: ``ESPCryptoError/authenticationFailed`` (the decrypted bytes are wiped, not returned).
+    package func open(ciphertext: UnsafeRawBufferPointer, icv: UnsafeRawPointer, iv: UnsafeRawBufferPointer,
+                      aad: UnsafeRawBufferPointer) throws(ESPCryptoError) -> [UInt8] {
+        guard ciphertext.count <= Int(Int32.max) else { throw .invalidInputLength(ciphertext.count) }
+        try start(decryptContext, iv: iv, aad: aad)
+        let context = decryptContext
+        let icvSize = self.icvSize
+        var verified = false
+        // At least one byte, so that the output pointer is never null (GCM's final step writes nothing).
+        var output = [UInt8](unsafeUninitializedCapacity: max(ciphertext.count, 1)) { out, initialized in
+            let base = out.baseAddress!
+            base.initialize(to: 0)
+            initialized = max(ciphertext.count, 1)  // UInt8: the bytes are written by decryption or wiped
+            var written: Int32 = 0
+            if let input = ciphertext.baseAddress, ciphertext.count > 0 {
+                guard EVP_CipherUpdate(context, base, &written, input.assumingMemoryBound(to: UInt8.self), Int32(ciphertext.count)) == 1
+                else { return }
+            }
+            // OpenSSL copies the expected tag into the context; it never writes through this pointer.
+            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(icvSize), UnsafeMutableRawPointer(mutating: icv)) == 1
+            else { return }
+            var final: Int32 = 0
+            verified = EVP_CipherFinal_ex(context, base + Int(written), &final) == 1
+        }
         guard verified else {
-            output.withUnsafeMutableBytes { if let base = $0.baseAddress { OPENSSL_cleanse(base, $0.count) } }
+            output.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
             ERR_clear_error()
             throw .authenticationFailed
         }
-        if ciphertextCount == 0 { return [] }
+        if ciphertext.count == 0 { output.removeAll() }
         return output
     }
 
-    /// Prepares the direction's context for one packet: nonce = salt ‖ IV (the key stays), AAD.
-    private func start(encrypting: Bool, iv: [UInt8], aad: [UInt8]) throws(ESPCryptoError) {
+    /// Prepares a direction's context for one packet: nonce = salt ‖ IV (the key stays), AAD.
+    private func start(_ context: OpaquePointer, iv: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer) throws(ESPCryptoError) {
         guard iv.count == Self.ivSize else { throw .invalidIVLength(iv.count, expected: Self.ivSize) }
         guard aad.count <= Int(Int32.max) else { throw .invalidInputLength(aad.count) }
-        var nonce = [UInt8](repeating: 0, count: Self.saltSize + Self.ivSize)
-        salt.withUnsafeBytes { s in nonce.withUnsafeMutableBytes { $0.copyMemory(from: s) } }
-        nonce.replaceSubrange(Self.saltSize..., with: iv)
-        defer { nonce.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
-
-        let context = encrypting ? encryptContext : decryptContext
-        guard EVP_CipherInit_ex(context, nil, nil, nil, nonce, -1) == 1 else {
+        // The nonce buffer is this instance's; the salt stays in its first 4 bytes.
+        UnsafeMutableRawBufferPointer(rebasing: nonce[Self.saltSize...]).copyMemory(from: iv)
+        guard EVP_CipherInit_ex(context, nil, nil, nil, nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), -1) == 1 else {
             throw .fromQueue("EVP_CipherInit_ex")
         }
-        if !aad.isEmpty {
+        if let bytes = aad.baseAddress, aad.count > 0 {
             var written: Int32 = 0
-            guard EVP_CipherUpdate(context, nil, &written, aad, Int32(aad.count)) == 1 else {
+            guard EVP_CipherUpdate(context, nil, &written, bytes.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1 else {
                 throw .fromQueue("EVP_CipherUpdate (AAD)")
             }
         }

@@ -47,3 +47,11 @@ public enum ESPCryptoError: Error, Hashable, Sendable, CustomStringConvertible {
         return .libcrypto(function: function, code: code)
     }
 }
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` whose closure throws a typed error (the standard library's is `rethrows`,
+    /// which erases the type to `any Error`).
+    internal func withTypedUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try withUnsafeBytes { bytes in Result { () throws(E) in try body(bytes) } }.get()
+    }
+}

@@ -61,29 +61,75 @@ public final class HMACSHA256 {
     ///
     /// The corresponding C functions are `EVP_MAC_init`, `EVP_MAC_update` and `EVP_MAC_final`.
     public func authenticationCode(_ parts: [UInt8]...) throws(ESPCryptoError) -> [UInt8] {
-        try compute(parts)
+        var failure: ESPCryptoError?
+        let icv = [UInt8](unsafeUninitializedCapacity: icvSize) { out, initialized in
+            initialized = icvSize  // UInt8: written below, or the array is discarded
+            do throws(ESPCryptoError) { try compute(parts, into: UnsafeMutableRawBufferPointer(out)) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return icv
     }
 
     /// Whether `icv` is the ICV of `parts`, compared in constant time.
     ///
     /// The corresponding C function for the comparison is `CRYPTO_memcmp`.
     public func verify(_ icv: [UInt8], for parts: [UInt8]...) throws(ESPCryptoError) -> Bool {
-        let expected = try compute(parts)
-        guard icv.count == expected.count else { return false }
-        return CRYPTO_memcmp(icv, expected, icv.count) == 0
+        try withUnsafeTemporaryAllocation(byteCount: icvSize, alignment: 1) { (expected) throws(ESPCryptoError) in
+            try compute(parts, into: expected)
+            guard icv.count == expected.count else { return false }
+            return CRYPTO_memcmp(icv, expected.baseAddress, icv.count) == 0
+        }
     }
 
-    private func compute(_ parts: [[UInt8]]) throws(ESPCryptoError) -> [UInt8] {
+    /// Writes the ICV of `first` ‖ `second` into `icv` (``icvSize`` bytes): the data plane's
+    /// seal, over the packet where it lies and, with ESN, the high 32 bits of the sequence number.
+    package func authenticate(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+                              into icv: UnsafeMutableRawBufferPointer) throws(ESPCryptoError) {
+        precondition(icv.count == icvSize, "the ICV buffer must be icvSize bytes")
+        try begin()
+        try update(first)
+        try update(second)
+        try finish(into: icv)
+    }
+
+    /// Whether `icv` is the ICV of `first` ‖ `second`, compared in constant time.
+    package func verify(_ icv: UnsafeRawBufferPointer, for first: UnsafeRawBufferPointer,
+                        _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) throws(ESPCryptoError) -> Bool {
+        guard icv.count == icvSize else { return false }
+        return try withUnsafeTemporaryAllocation(byteCount: icvSize, alignment: 1) { (expected) throws(ESPCryptoError) in
+            try begin()
+            try update(first)
+            try update(second)
+            try finish(into: expected)
+            return CRYPTO_memcmp(icv.baseAddress, expected.baseAddress, icvSize) == 0
+        }
+    }
+
+    private func compute(_ parts: [[UInt8]], into icv: UnsafeMutableRawBufferPointer) throws(ESPCryptoError) {
+        try begin()
+        for part in parts { try part.withTypedUnsafeBytes { (part) throws(ESPCryptoError) in try update(part) } }
+        try finish(into: icv)
+    }
+
+    /// Restarts the context with its key.
+    private func begin() throws(ESPCryptoError) {
         guard EVP_MAC_init(context, nil, 0, nil) == 1 else { throw .fromQueue("EVP_MAC_init") }
-        for part in parts where !part.isEmpty {
-            guard EVP_MAC_update(context, part, part.count) == 1 else { throw .fromQueue("EVP_MAC_update") }
+    }
+
+    private func update(_ part: UnsafeRawBufferPointer) throws(ESPCryptoError) {
+        guard let bytes = part.baseAddress, part.count > 0 else { return }
+        guard EVP_MAC_update(context, bytes.assumingMemoryBound(to: UInt8.self), part.count) == 1 else { throw .fromQueue("EVP_MAC_update") }
+    }
+
+    /// The full HMAC into a stack buffer, its first ``icvSize`` bytes into `icv`.
+    private func finish(into icv: UnsafeMutableRawBufferPointer) throws(ESPCryptoError) {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.fullSize) { (output) throws(ESPCryptoError) in
+            var length = 0
+            guard EVP_MAC_final(context, output.baseAddress, &length, Self.fullSize) == 1, length == Self.fullSize else {
+                throw .fromQueue("EVP_MAC_final")
+            }
+            icv.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(output)[..<icvSize]))
         }
-        var output = [UInt8](repeating: 0, count: Self.fullSize)
-        var length = 0
-        guard EVP_MAC_final(context, &output, &length, Self.fullSize) == 1, length == Self.fullSize else {
-            throw .fromQueue("EVP_MAC_final")
-        }
-        return Array(output.prefix(icvSize))
     }
 }
 

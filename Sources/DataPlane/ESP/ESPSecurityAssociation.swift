@@ -125,6 +125,19 @@ public final class ESPSecurityAssociation {
 
     /// Encapsulates one payload: the next sequence number, padding, encryption, ICV.
     public func seal(_ payload: [UInt8], nextHeader: UInt8) throws(ESPConfigurationError) -> [UInt8] {
+        try payload.withTypedUnsafeBytes { (payload) throws(ESPConfigurationError) in try seal(payload, nextHeader: nextHeader) }
+    }
+
+    /// Encapsulates one payload read where it lies (a receive buffer, a slice of a larger packet),
+    /// without copying it into an array first: the same packet as the `[UInt8]` form gives.
+    ///
+    /// - Parameters:
+    ///   - payload: the inner packet; only read during the call.
+    ///   - nextHeader: the Next Header field (e.g. 6 TCP, 17 UDP, 4 IPv4 in tunnel mode).
+    /// - Returns: the ESP packet (SPI ‖ sequence number ‖ IV ‖ ciphertext ‖ ICV).
+    /// - Throws: ``ESPConfigurationError/sequenceExhausted`` when the SA must be replaced, or
+    ///   ``ESPConfigurationError/crypto(_:)`` when libcrypto fails.
+    public func seal(_ payload: UnsafeRawBufferPointer, nextHeader: UInt8) throws(ESPConfigurationError) -> [UInt8] {
         let limit: UInt64 = extendedSequenceNumbers ? .max : UInt64(UInt32.max)
         guard sent < limit else { throw .sequenceExhausted }
         sent += 1
@@ -134,43 +147,108 @@ public final class ESPSecurityAssociation {
     /// The encapsulation of `seal(_:nextHeader:)` with a given sequence number and, for tests
     /// against published vectors, a given IV (never in use: an IV must not repeat under a key).
     func seal(_ payload: [UInt8], nextHeader: UInt8, sequence seq: UInt64, iv fixedIV: [UInt8]?) throws(ESPConfigurationError) -> [UInt8] {
-        let header = Self.be32(spi) + Self.be32(UInt32(truncatingIfNeeded: seq))
-        let padCount = (alignment - (payload.count + 2) % alignment) % alignment
-        var plain = payload
-        plain.reserveCapacity(payload.count + padCount + 2)
-        for i in 0..<padCount { plain.append(UInt8(i + 1)) }
-        plain.append(UInt8(padCount))
-        plain.append(nextHeader)
-        do throws(ESPCryptoError) {
-            switch cipher {
-            case .gcm(let g):
-                let iv = fixedIV ?? (Self.be32(UInt32(truncatingIfNeeded: seq >> 32)) + Self.be32(UInt32(truncatingIfNeeded: seq)))
-                let aad = extendedSequenceNumbers ? Self.be32(spi) + Self.be32(UInt32(truncatingIfNeeded: seq >> 32)) + Array(header[4..<8]) : header
-                return try g.seal(plaintext: plain, iv: iv, aad: aad, after: header + iv)
-            case .cbc(let c, let h):
-                let iv: [UInt8]
-                if let fixedIV { iv = fixedIV } else {
-                    iv = try SecureBytes.random(count: 16).withUnsafeBytes { (b: UnsafeRawBufferPointer) -> [UInt8] in Array(b) }
-                }
-                let body = header + iv + (try c.encrypt(plain, iv: iv))
-                let icv = extendedSequenceNumbers ? try h.authenticationCode(body, Self.be32(UInt32(truncatingIfNeeded: seq >> 32)))
-                                                  : try h.authenticationCode(body)
-                return body + icv
+        try payload.withTypedUnsafeBytes { (payload) throws(ESPConfigurationError) in
+            guard let fixedIV else { return try seal(payload, nextHeader: nextHeader, sequence: seq, iv: nil) }
+            return try fixedIV.withTypedUnsafeBytes { (iv) throws(ESPConfigurationError) in
+                try seal(payload, nextHeader: nextHeader, sequence: seq, iv: iv)
             }
-        } catch {
-            throw .crypto(error)
         }
+    }
+
+    /// Builds the whole packet in one array, SPI ‖ sequence ‖ IV ‖ payload ‖ padding ‖ pad length ‖
+    /// next header ‖ ICV, then encrypts the payload and trailer where they lie and writes the ICV
+    /// after them: one allocation and one copy of the payload per packet.
+    func seal(_ payload: UnsafeRawBufferPointer, nextHeader: UInt8, sequence seq: UInt64,
+              iv fixedIV: UnsafeRawBufferPointer?) throws(ESPConfigurationError) -> [UInt8] {
+        let ivSize = self.ivSize, icvSize = self.icvSize
+        if let fixedIV, fixedIV.count != ivSize { throw .crypto(.invalidIVLength(fixedIV.count, expected: ivSize)) }
+        // alignment is a power of two (4 or 16): the padding that rounds payload ‖ 2 up to it,
+        // without a division.
+        let padCount = -(payload.count + 2) & (alignment - 1)
+        let textStart = 8 + ivSize
+        let textCount = payload.count + padCount + 2
+        let total = textStart + textCount + icvSize
+        let spi = self.spi, esn = extendedSequenceNumbers, cipher = self.cipher
+        var failure: ESPCryptoError?
+        let packet = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            // Every byte is written below before the array is returned (the ICV last; on a failure
+            // the array is discarded), and UInt8 needs no other initialization. All offsets are
+            // within `total`; no pointer into the buffer outlives this closure.
+            initialized = total
+            let packet = UnsafeMutableRawBufferPointer(buffer)
+            packet.storeBytes(of: spi.bigEndian, toByteOffset: 0, as: UInt32.self)
+            packet.storeBytes(of: UInt32(truncatingIfNeeded: seq).bigEndian, toByteOffset: 4, as: UInt32.self)
+            let ivBytes = UnsafeMutableRawBufferPointer(rebasing: packet[8..<textStart])
+            let text = UnsafeMutableRawBufferPointer(rebasing: packet[textStart..<(textStart + textCount)])
+            text.copyMemory(from: payload)
+            for i in 0..<padCount { text[payload.count + i] = UInt8(i + 1) }
+            text[textCount - 2] = UInt8(padCount)
+            text[textCount - 1] = nextHeader
+            let icv = UnsafeMutableRawBufferPointer(rebasing: packet[(total - icvSize)...])
+            do throws(ESPCryptoError) {
+                switch cipher {
+                case .gcm(let g):
+                    // RFC 4106 §3.1: the IV is the 64-bit sequence number.
+                    if let fixedIV { ivBytes.copyMemory(from: fixedIV) } else { ivBytes.storeBytes(of: seq.bigEndian, as: UInt64.self) }
+                    if esn {
+                        // RFC 4106 §5: SPI ‖ 64-bit sequence number, on the stack.
+                        let aad = (spi.bigEndian, UInt32(truncatingIfNeeded: seq >> 32).bigEndian, UInt32(truncatingIfNeeded: seq).bigEndian)
+                        try withUnsafeBytes(of: aad) { (aad) throws(ESPCryptoError) in
+                            try g.sealInPlace(text, iv: UnsafeRawBufferPointer(ivBytes), aad: aad, icv: icv.baseAddress!)
+                        }
+                    } else {
+                        // The AAD is the 8-byte header itself: read in place, and disjoint from the
+                        // text that is encrypted in place after it.
+                        try g.sealInPlace(text, iv: UnsafeRawBufferPointer(ivBytes), aad: UnsafeRawBufferPointer(rebasing: packet[0..<8]),
+                                          icv: icv.baseAddress!)
+                    }
+                case .cbc(let c, let h):
+                    if let fixedIV { ivBytes.copyMemory(from: fixedIV) } else { try ESPAESCBC.randomIV(into: ivBytes) }
+                    try c.encryptInPlace(text, iv: UnsafeRawBufferPointer(ivBytes))
+                    let covered = UnsafeRawBufferPointer(rebasing: packet[..<(total - icvSize)])
+                    if esn {
+                        // RFC 4303 §2.2.1: the high 32 bits of the ESN follow the packet in the ICV's input.
+                        try withUnsafeBytes(of: UInt32(truncatingIfNeeded: seq >> 32).bigEndian) { (high) throws(ESPCryptoError) in
+                            try h.authenticate(covered, high, into: icv)
+                        }
+                    } else {
+                        try h.authenticate(covered, into: icv)
+                    }
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw .crypto(failure) }
+        return packet
     }
 
     /// Decapsulates one packet: replay check, ICV, decryption, padding and next header, then the
     /// window moves. Every failure is a drop with its reason; the window only moves for a packet
     /// that authenticated.
     public func open(_ packet: [UInt8]) -> Result<ESPPayload, ESPDrop> {
+        packet.withUnsafeBytes { open($0) }
+    }
+
+    /// Decapsulates a packet inside a larger buffer (e.g. after an outer IP or UDP header), without
+    /// copying it out first: the same result as the `[UInt8]` form gives.
+    public func open(_ packet: ArraySlice<UInt8>) -> Result<ESPPayload, ESPDrop> {
+        packet.withUnsafeBytes { open($0) }
+    }
+
+    /// Decapsulates a packet read where it lies (a receive buffer): the same checks, drop reasons
+    /// and replay-window updates as the `[UInt8]` form. Only the decrypted payload is copied out.
+    ///
+    /// - Parameter packet: the ESP packet (from the SPI to the ICV); only read during the call.
+    public func open(_ packet: UnsafeRawBufferPointer) -> Result<ESPPayload, ESPDrop> {
+        let ivSize = self.ivSize, icvSize = self.icvSize
         let minimum = 8 + ivSize + icvSize + (alignment == 16 ? 16 : 4)
         guard packet.count >= minimum else { return .failure(ESPDrop(reason: .truncated)) }
-        let wireSPI = UInt32(packet[0]) << 24 | UInt32(packet[1]) << 16 | UInt32(packet[2]) << 8 | UInt32(packet[3])
+        // Every offset below is within the `minimum` bytes checked above, or computed from
+        // packet.count - icvSize, which is at least 8 + ivSize.
+        let wireSPI = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         guard wireSPI == spi else { return .failure(ESPDrop(reason: .unknownSPI)) }
-        let low = UInt32(packet[4]) << 24 | UInt32(packet[5]) << 16 | UInt32(packet[6]) << 8 | UInt32(packet[7])
+        let low = UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         let seq: UInt64
         switch window.check(low) {
         case .success(let s): seq = s
@@ -178,27 +256,36 @@ public final class ESPSecurityAssociation {
         case .failure(.tooOld): return .failure(ESPDrop(reason: .tooOld, sequence: UInt64(low)))
         case .failure(.zero): return .failure(ESPDrop(reason: .zeroSequence, sequence: 0))
         }
-        let iv = Array(packet[8..<(8 + ivSize)])
-        let plain: [UInt8]
+        let iv = UnsafeRawBufferPointer(rebasing: packet[8..<(8 + ivSize)])
+        let body = UnsafeRawBufferPointer(rebasing: packet[(8 + ivSize)..<(packet.count - icvSize)])
+        let icv = UnsafeRawBufferPointer(rebasing: packet[(packet.count - icvSize)...])
+        var plain: [UInt8]
         switch cipher {
         case .gcm(let g):
-            let aad = extendedSequenceNumbers ? Self.be32(spi) + Self.be32(UInt32(truncatingIfNeeded: seq >> 32)) + Self.be32(low)
-                                              : Array(packet[0..<8])
-            // Ciphertext and ICV are contiguous: one copy.
-            guard let p = try? g.open(sealed: Array(packet[(8 + ivSize)...]), iv: iv, aad: aad) else {
-                return .failure(ESPDrop(reason: .authenticationFailed, sequence: seq))
+            let opened: [UInt8]?
+            if extendedSequenceNumbers {
+                // RFC 4106 §5: SPI ‖ 64-bit sequence number, on the stack.
+                let aad = (spi.bigEndian, UInt32(truncatingIfNeeded: seq >> 32).bigEndian, low.bigEndian)
+                opened = withUnsafeBytes(of: aad) { try? g.open(ciphertext: body, icv: icv.baseAddress!, iv: iv, aad: $0) }
+            } else {
+                opened = try? g.open(ciphertext: body, icv: icv.baseAddress!, iv: iv, aad: UnsafeRawBufferPointer(rebasing: packet[0..<8]))
             }
-            plain = p
+            guard let opened else { return .failure(ESPDrop(reason: .authenticationFailed, sequence: seq)) }
+            plain = opened
         case .cbc(let c, let h):
-            let body = Array(packet[(8 + ivSize)..<(packet.count - icvSize)])
-            let icv = Array(packet[(packet.count - icvSize)...])
-            let covered = Array(packet[0..<(packet.count - icvSize)])
-            let ok = extendedSequenceNumbers ? (try? h.verify(icv, for: covered, Self.be32(UInt32(truncatingIfNeeded: seq >> 32))))
-                                             : (try? h.verify(icv, for: covered))
+            let covered = UnsafeRawBufferPointer(rebasing: packet[..<(packet.count - icvSize)])
+            let ok = extendedSequenceNumbers
+                ? withUnsafeBytes(of: UInt32(truncatingIfNeeded: seq >> 32).bigEndian) { try? h.verify(icv, for: covered, $0) }
+                : (try? h.verify(icv, for: covered))
             guard ok == true else { return .failure(ESPDrop(reason: .authenticationFailed, sequence: seq)) }
             guard body.count % 16 == 0 else { return .failure(ESPDrop(reason: .misaligned, sequence: seq)) }
-            guard let p = try? c.decrypt(body, iv: iv) else { return .failure(ESPDrop(reason: .misaligned, sequence: seq)) }
-            plain = p
+            var failed = false
+            plain = [UInt8](unsafeUninitializedCapacity: body.count) { out, initialized in
+                // UInt8: every byte is written by the decryption (or the array is discarded).
+                initialized = body.count
+                do throws(ESPCryptoError) { try c.decrypt(body, into: out.baseAddress, iv: iv) } catch { failed = true }
+            }
+            guard !failed else { return .failure(ESPDrop(reason: .misaligned, sequence: seq)) }
         }
         // Authenticated: the window moves even if the trailer is bad (the packet was genuine).
         window.accept(seq)
@@ -211,7 +298,9 @@ public final class ESPSecurityAssociation {
             return .failure(ESPDrop(reason: .badPadding, sequence: seq))
         }
         if nextHeader == 59 { return .failure(ESPDrop(reason: .dummy, sequence: seq)) }
-        return .success(ESPPayload(data: Array(plain[..<dataEnd]), nextHeader: nextHeader, sequence: seq))
+        // The payload is the decrypted array itself, cut before its trailer (no copy).
+        plain.removeLast(padLength + 2)
+        return .success(ESPPayload(data: plain, nextHeader: nextHeader, sequence: seq))
     }
 }
 
@@ -225,5 +314,13 @@ public struct ESPCounters: Sendable, Hashable {
         case .success: accepted += 1
         case .failure(let d): dropped[d.reason, default: 0] += 1
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` whose closure throws a typed error (the standard library's is `rethrows`,
+    /// which erases the type to `any Error`).
+    fileprivate func withTypedUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try withUnsafeBytes { bytes in Result { () throws(E) in try body(bytes) } }.get()
     }
 }
