@@ -121,7 +121,8 @@ let package = Package(
             path: "Sources/Resolver", swiftSettings: swiftSettings),
         .target(
             name: "Scenario",
-            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol"],
+            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol",
+                           "DataPlaneNode", "ESPDataPlane"],
             path: "Sources/Scenario", swiftSettings: swiftSettings),
 
         // The command-line tool.

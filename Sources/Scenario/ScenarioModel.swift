@@ -44,16 +44,20 @@ public struct ScenarioModel {
 
     /// Plays every step, in order.
     public mutating func run() -> [StepOutcome] {
-        scenario.steps.map { step in
-            switch step.action {
-            case .xfrm(let command): xfrm(command)
-            case .traffic(let traffic): self.traffic(traffic)
-            }
+        scenario.steps.map { play($0) }
+    }
+
+    /// Plays one step; steps must be played in the scenario's order.
+    public mutating func play(_ step: ScenarioStep) -> StepOutcome {
+        switch step.action {
+        case .xfrm(let command): xfrm(command)
+        case .traffic(let traffic): self.traffic(traffic)
         }
     }
 
-    /// What `host` holds now, as the resolver sees it.
-    func resolver(_ host: String) -> Resolver {
+    /// What `host` holds now (SAs, SPD entries, pending ACQUIREs, whether labels exist on other
+    /// hosts), as the resolver sees it.
+    public func resolver(_ host: String) -> Resolver {
         let kernel = kernels[host]!
         var r = Resolver(mirror: XfrmMirror(sas: kernel.sas, policies: kernel.policies, acquires: acquires[host] ?? []), authorizer: authorizer)
         r.labeledXfrmElsewhere = kernels.contains { name, k in

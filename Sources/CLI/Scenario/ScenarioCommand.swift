@@ -8,7 +8,7 @@ struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenario",
         abstract: "Run scenario files: salabel's model, the VM's SELinux kernel, or both side by side.",
-        subcommands: [Run.self, GuestRun.self, GuestActCommand.self])
+        subcommands: [Run.self, ScenarioDataPlaneCommand.self, GuestRun.self, GuestActCommand.self])
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -96,17 +96,25 @@ public final class DataPlaneNode {
 
     /// A node holding `sas` and `policies` (normally `ApplyPlanner.desired(file, host:, keys:)`).
     /// Every ESP SA must have algorithms the data plane runs; on any error nothing is built.
-    public init(address: IPAddress, sas: [SecurityAssociation], policies: [PolicyEntry], authorizer: AssociationAuthorizer,
-                keyManagerListening: Bool = true) throws(DataPlaneError) {
-        self.address = address
-        var seen = Set<SAIdentifier>()
-        for sa in sas where !seen.insert(sa.identifier).inserted { throw .duplicateSA(sa.identifier) }
+    public convenience init(address: IPAddress, sas: [SecurityAssociation], policies: [PolicyEntry], authorizer: AssociationAuthorizer,
+                            keyManagerListening: Bool = true) throws(DataPlaneError) {
         var resolver = Resolver(mirror: XfrmMirror(sas: sas, policies: policies), authorizer: authorizer)
         resolver.keyManagerListening = keyManagerListening
+        try self.init(address: address, resolver: resolver)
+    }
+
+    /// A node holding what `resolver` holds (its SAs, SPD entries, pending ACQUIREs and flags),
+    /// deciding with its authorizer: for a host taken from a scenario's model at one step.
+    public init(address: IPAddress, resolver: Resolver) throws(DataPlaneError) {
+        self.address = address
+        let sas = resolver.mirror.sas
+        var seen = Set<SAIdentifier>()
+        for sa in sas where !seen.insert(sa.identifier).inserted { throw .duplicateSA(sa.identifier) }
+        let authorizer = resolver.authorizer
         self.resolver = resolver
         fast = InboundFastPath(resolver)
         let server = authorizer.cache.server
-        for sa in sas where sa.proto == .esp && (sa.destination == address || sa.source == address) {
+        for sa in sas where sa.proto == .esp && sa.spi != 0 && (sa.destination == address || sa.source == address) {
             let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
             if sa.destination == address {
                 let seen = sa.securityContext.map { (try? server.sid(for: $0)) != nil ? $0 : (resolver.unlabeled ?? $0) }

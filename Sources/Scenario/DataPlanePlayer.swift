@@ -1,0 +1,131 @@
+import DataPlaneNode
+public import DecisionEngine
+import ESPDataPlane
+import IPsecModel
+import Resolver
+import SecurityContexts
+
+/// Plays a scenario's UDP steps on the userspace data plane, beside the model: before each UDP step
+/// the two hosts become ``DataPlaneNode``s holding what the model's hosts hold at that point (the
+/// xfrm steps before it played by the model), and the datagram and its echo are carried between
+/// them as ESP packets (or clear segments). The outcome is compared with the model's, which agrees
+/// with the kernel on every step (scripts/conformance): so the data plane is checked against the
+/// kernel's behaviour on every scenario that sends datagrams (Specs/dataplane/node.md).
+///
+/// The data plane has its own access vector cache over the scenario's security server, kept across
+/// the steps as a kernel keeps its AVC (a permissive denial is audited once).
+public struct DataPlanePlayer {
+    public struct Step: Sendable {
+        public var step: ScenarioStep
+        public var model: StepOutcome
+        /// `nil` for steps the data plane does not play (xfrm requests, TCP).
+        public var dataPlane: StepOutcome?
+        /// Where the two differ (labels compared in their canonical form).
+        public var differences: [String]
+        /// The expectations the data plane does not meet.
+        public var unmet: [String]
+    }
+
+    public let scenario: Scenario
+    private var model: ScenarioModel
+    private let authorizer: AssociationAuthorizer
+
+    public init(_ scenario: Scenario) throws(Scenario.Error) {
+        self.scenario = scenario
+        model = try ScenarioModel(scenario)
+        authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: model.server))
+    }
+
+    /// Plays every step.
+    public mutating func run() -> [Step] {
+        scenario.steps.map { step in
+            guard case .traffic(let t) = step.action, t.proto == .udp else {
+                return Step(step: step, model: model.play(step), dataPlane: nil, differences: [], unmet: [])
+            }
+            let mine = carry(t)
+            let theirs = model.play(step)
+            let canonical = model.canonical
+            return Step(step: step, model: theirs, dataPlane: mine,
+                        differences: mine.differences(from: theirs, canonical: canonical, names: ("data plane", "model")),
+                        unmet: mine.unmet(step.expect, canonical: canonical))
+        }
+    }
+
+    /// One UDP step on two nodes built from the model's hosts as they are now.
+    private func carry(_ t: ScenarioStep.Traffic) -> StepOutcome {
+        var records: [AuditRecord] = []
+        var notes: [String] = []
+        func outcome(_ result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
+                     replyPeer: String? = nil, acquire: [String: String] = [:]) -> StepOutcome {
+            StepOutcome(result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
+                        acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
+        }
+        guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
+            return outcome("EINVAL", stage: "data plane")
+        }
+        func node(_ host: String, _ address: IPAddress) throws(DataPlaneError) -> DataPlaneNode {
+            let m = model.resolver(host)
+            var r = Resolver(mirror: m.mirror, authorizer: authorizer)
+            r.keyManagerListening = m.keyManagerListening
+            r.netLabelConfigured = m.netLabelConfigured
+            r.labeledXfrmElsewhere = m.labeledXfrmElsewhere
+            return try DataPlaneNode(address: address, resolver: r)
+        }
+        let client: DataPlaneNode, server: DataPlaneNode
+        do {
+            client = try node(t.from, src)
+            server = try node(t.to, dst)
+        } catch {
+            notes.append("the data plane cannot hold these SAs: \(error)")
+            return outcome("EINVAL", stage: "data plane")
+        }
+        // The server binds the port; the client sends from an unbound socket (autobind).
+        do {
+            let (_, checks) = try server.bind(port: t.port, context: t.serverContext)
+            records += checks.compactMap(\.record)
+        } catch {
+            if case .bindDenied(_, _, let r) = error { records += r }
+            notes.append("\(error)")
+            return outcome(error == .portInUse(t.port) ? "EADDRINUSE" : "EACCES", stage: "bind", delivered: false)
+        }
+        let clientPort: UInt16
+        do { clientPort = try client.bind(port: 0, context: t.actorContext).port } catch {
+            notes.append("\(error)")
+            return outcome("EINVAL", stage: "socket")
+        }
+        var acquire: [String: String] = [:]
+        /// Sends from `sender` and receives at `receiver`: whether it was delivered, the peer label
+        /// seen, and the errno of the send (nil when the send succeeded or only waits for an SA).
+        func move(_ data: [UInt8], from sender: DataPlaneNode, _ senderHost: String, port: UInt16, to receiver: DataPlaneNode,
+                  dport: UInt16) -> (delivered: Bool, peer: SecurityContext?, error: String?) {
+            let out = sender.send(data, from: port, to: receiver.address, port: dport)
+            records += out.records
+            notes += out.checks.map(\.description)
+            let inbound: InboundResult
+            switch out.outcome {
+            case .esp(let packet, _): inbound = receiver.receiveESP(packet)
+            case .clear(let segment, _): inbound = receiver.receiveClear(segment, from: sender.address)
+            case .acquire(let e):
+                acquire[senderHost] = e.label?.description ?? "unlabeled"
+                return (false, nil, nil)
+            case .refused(let errno, let reason):
+                notes.append("send refused: \(errno) \(reason)")
+                // An egress denial drops the packet after sendmsg returned (as the model counts
+                // it); an in-progress ACQUIRE only makes the datagram wait.
+                return (false, nil, errno == "ECONNREFUSED" || (errno == "EAGAIN" && reason.contains("in progress")) ? nil : errno)
+            }
+            records += inbound.records
+            notes += inbound.checks.map(\.description)
+            if case .dropped(let why) = inbound.outcome { notes.append("dropped: \(why)") }
+            return (inbound.delivery != nil, inbound.delivery?.peer, nil)
+        }
+        let request = move(Array("salabel".utf8), from: client, t.from, port: clientPort, to: server, dport: t.port)
+        if let e = request.error { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
+        guard request.delivered else { return outcome("ok", delivered: false, acquire: acquire) }
+        let peer = request.peer?.description ?? "none"
+        guard t.reply else { return outcome("ok", delivered: true, peer: peer, acquire: acquire) }
+        let reply = move(Array("salabel".utf8), from: server, t.to, port: t.port, to: client, dport: clientPort)
+        return outcome("ok", delivered: true, peer: peer, replyDelivered: reply.delivered,
+                       replyPeer: reply.delivered ? (reply.peer?.description ?? "none") : nil, acquire: acquire)
+    }
+}
