@@ -21,7 +21,7 @@ struct Salabel: ParsableCommand {
             netlink, asking the engine first whether the caller may set each label.
             """,
         version: "0.1.0",
-        subcommands: [PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, ScenarioCommand.self, DemoCommand.self, DataPlaneCommand.self, ProbeCommand.self])
+        subcommands: [PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, ScenarioCommand.self, DemoCommand.self, DataPlaneCommand.self, ProbeCommand.self, ESPWireCommand.self])
 }
 
 /// Exit statuses shared by the decision commands.

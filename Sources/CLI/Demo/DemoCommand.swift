@@ -4,6 +4,7 @@ import DataPlaneNode
 import DecisionEngine
 import ESPCrypto
 import Foundation
+import Scenario
 import Glibc
 import IPsecModel
 import Resolver
@@ -28,25 +29,51 @@ struct DemoCommand: ParsableCommand {
             behaves as the policy intends.
             """)
 
-    @Flag(help: "Use loopback ports even when network namespaces could be made.") var loopback = false
+    @Flag(help: "Use loopback ports even when network namespaces could be made (userspace data plane).") var loopback = false
+    @Option(help: "auto (the kernel's when it can run the demo, else userspace), kernel or userspace.") var dataplane: Choice = .auto
     @Flag(help: "Print every check made, not only the AVC records.") var verbose = false
     @Flag(help: "Only list the association decisions behind the demo, asked of the engine alone.") var decisions = false
     @Flag(help: "With --decisions: JSON lines, one per decision.") var json = false
+
+    enum Choice: String, ExpressibleByArgument, CaseIterable { case auto, kernel, userspace }
 
     static let client = "system_u:system_r:echoclient_t:s0"
     static let server = "system_u:system_r:echoserver_t:s0"
     static let other = "system_u:system_r:echo_other_t:s0"
     static let otherUser = "echo_u:system_r:echoclient_t:s0"
 
+    /// The demo's network and paths (a scenario file).
+    static func scenario() throws -> Scenario {
+        try Scenario(yaml: String(decoding: PackageResources.demo_yaml, as: UTF8.self), file: "demo.yaml")
+    }
+
     func run() throws {
         if decisions { return try DemoDecisions(json: json).run() }
-        let demo: DemoRun
-        do { demo = try DemoRun(loopback: loopback, verbose: verbose) } catch {
-            printError("error: \(error)")
+        let scenario: Scenario
+        do { scenario = try Self.scenario() } catch {
+            printError("error: the demo's scenario does not load: \(error)")
             throw ExitCode(Status.error)
         }
-        defer { demo.finish() }
-        let unexpected = demo.play()
+        let unavailable = dataplane == .userspace ? "--dataplane userspace was given" : KernelDataPlane.unavailableReason(scenario)
+        let unexpected: Int
+        if let unavailable {
+            if dataplane == .kernel {
+                printError("error: the kernel data plane cannot run the demo here: \(unavailable)")
+                throw ExitCode(Status.error)
+            }
+            let demo: DemoRun
+            do { demo = try DemoRun(scenario: scenario, loopback: loopback, verbose: verbose, why: unavailable) } catch {
+                printError("error: \(error)")
+                throw ExitCode(Status.error)
+            }
+            defer { demo.finish() }
+            unexpected = demo.play()
+        } else {
+            do { unexpected = try KernelDemo(scenario: scenario).play() } catch {
+                printError("error: \(error)")
+                throw ExitCode(Status.error)
+            }
+        }
         if unexpected > 0 {
             printError("error: \(unexpected) path(s) did not behave as the embedded policy intends")
             throw ExitCode(Status.denied)
@@ -54,20 +81,74 @@ struct DemoCommand: ParsableCommand {
     }
 }
 
-/// Why the kernel's data plane cannot run the demo here (`nil`: it can).
+/// Whether the running kernel can carry the demo: root, SELinux, ESP, and the demo's domains in
+/// the loaded policy (the demo never loads a policy into a running system).
 enum KernelDataPlane {
-    static func unavailableReason() -> String {
+    /// `nil` when it can; else why not.
+    static func unavailableReason(_ scenario: Scenario) -> String? {
         var reasons: [String] = []
         if !FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce") { reasons.append("SELinux is not enabled") }
-        let crypto = (try? String(contentsOfFile: "/proc/crypto", encoding: .utf8)) ?? ""
-        let esp = FileManager.default.fileExists(atPath: "/sys/module/esp4") || crypto.contains("esp4")
-        if !esp { reasons.append("the kernel has no ESP (esp4)") }
-        if reasons.isEmpty {
-            // SELinux and ESP are here; the demo's domains must be in the loaded policy, and the
-            // demo does not replace a running system's policy to get them.
-            reasons.append("the kernel data plane needs the demo's policy loaded (salabel scenario run --kernel runs it in the VM)")
+        if !espAvailable() { reasons.append("the kernel has no ESP (esp4)") }
+        if !reasons.isEmpty { return reasons.joined(separator: "; ") }
+        if geteuid() != 0 { return "the kernel data plane needs root (namespaces, SAs)" }
+        for ctx in Set(scenario.actors.values.map(\.description)).sorted() where !contextIsValid(ctx) {
+            return "the loaded policy does not know \(ctx): the demo needs the embedded policy's domains, and never replaces a running system's policy"
         }
-        return reasons.joined(separator: "; ")
+        return nil
+    }
+
+    static func espAvailable() -> Bool {
+        if FileManager.default.fileExists(atPath: "/sys/module/esp4") { return true }
+        for modprobe in ["/sbin/modprobe", "/usr/sbin/modprobe"] where FileManager.default.isExecutableFile(atPath: modprobe) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: modprobe)
+            p.arguments = ["-q", "esp4"]
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { return false }
+            p.waitUntilExit()
+            return p.terminationStatus == 0 && FileManager.default.fileExists(atPath: "/sys/module/esp4")
+        }
+        return false
+    }
+
+    /// `security_check_context`: the kernel accepts the context written to /sys/fs/selinux/context.
+    static func contextIsValid(_ ctx: String) -> Bool {
+        let fd = open("/sys/fs/selinux/context", O_RDWR)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(ctx.utf8) + [0]
+        return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+}
+
+/// The demo in the running kernel: namespaces, SAs from the manager, sockets created in the
+/// actors' contexts, AVC records from the kernel log, ACQUIREs from a monitor (the scenario
+/// runner's machinery, under the policy already loaded).
+struct KernelDemo {
+    var scenario: Scenario
+
+    func play() throws -> Int {
+        let model = try ScenarioModel(scenario)
+        let me = (try? String(contentsOfFile: "/proc/self/attr/current", encoding: .utf8))?.trimmingCharacters(in: .controlCharacters) ?? ""
+        let myType = (try? SecurityContext(parsing: me))?.type ?? "unconfined_t"
+        let enforcing = (try? String(contentsOfFile: "/sys/fs/selinux/enforce", encoding: .utf8))?.hasPrefix("1") ?? false
+        print("salabel demo: labeled IPsec between two hosts, under the loaded policy (\(enforcing ? "enforcing" : "permissive"))")
+        print("data plane: the kernel's (ESP and SELinux are here, and the loaded policy has the demo's domains)")
+        let runner = try GuestRunner(plan: GuestPlan(scenarios: [], settle: 0.3), namespacePrefix: "salabel-demo-\(getpid())-")
+        print("hosts: network namespaces \(runner.namespace("client")) (10.77.0.1) and \(runner.namespace("server")) (10.77.0.2), joined by veth; SAs installed with fresh keys")
+        let outcomes = try runner.playInLoadedPolicy(scenario, ignoring: myType)
+        var unexpected = 0
+        for (i, (step, o)) in zip(scenario.steps, outcomes).enumerated() {
+            print("\n\(i + 1). \(step.name)")
+            print("   kernel: " + o.summaryLines.joined(separator: "; "))
+            for line in o.avc { print("   avc:  \(line)") }
+            let unmet = o.unmet(step.expect, canonical: model.canonical)
+            for u in unmet { print("   ✗ NOT AS INTENDED: \(u)") }
+            if unmet.isEmpty { print("   ✓ as the policy intends") } else { unexpected += 1 }
+        }
+        print("\n5. Anti-replay: the kernel's replay window drops a copied packet (XfrmInStateSeqError); salabel demo --dataplane userspace replays one on the wire")
+        if unexpected == 0 { print("\nAll \(outcomes.count) paths behave as the embedded policy intends, in the kernel (Specs/dataplane/demo.md).") }
+        return unexpected
     }
 }
 
@@ -78,6 +159,8 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
     let addresses: [String: IPAddress]
     let directory: String
     let verbose: Bool
+    /// Why not the kernel's data plane.
+    let why: String
     /// What each host holds, described before the hosts run.
     let saLines: [String]
     /// The server's ESP socket as the client host reaches it.
@@ -89,11 +172,12 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
     private let finished = NSCondition()
     private var running = 0
 
-    init(loopback: Bool, verbose: Bool) throws {
+    init(scenario: Scenario, loopback: Bool, verbose: Bool, why: String) throws {
         self.verbose = verbose
-        let engine = try SecurityServer.embedded()
+        self.why = why
+        let engine = try scenario.securityServer()
         let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: engine))
-        let file = try ApplyFile(yaml: String(decoding: PackageResources.demo_yaml, as: UTF8.self))
+        let file = scenario.layout
         let keys = try KeyFile.generate(for: file) { n in try SecureBytes.random(count: n).withUnsafeBytes { Array($0) } }
         let names = ["client", "server"]
         var addresses: [String: IPAddress] = [:]
@@ -209,7 +293,7 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
     func play() -> Int {
         let client = addresses["client"]!, server = addresses["server"]!
         say("salabel demo: labeled IPsec between two hosts, under the embedded policy (enforcing)")
-        say("data plane: userspace ESP in UDP (RFC 3948) — not the kernel's: \(KernelDataPlane.unavailableReason())")
+        say("data plane: userspace ESP in UDP (RFC 3948) — not the kernel's: \(why)")
         switch network.kind {
         case .namespaces:
             say("hosts: network namespaces \(network.namespaces["client"]!) (\(client)) and \(network.namespaces["server"]!) (\(server)), joined by veth")

@@ -51,8 +51,12 @@ struct GuestRunner {
     let originalNamespace: Int32
     let log: KernelLog
 
-    init(plan: GuestPlan) throws {
+    /// The prefix of the namespaces it makes, and removes at teardown.
+    let namespacePrefix: String
+
+    init(plan: GuestPlan, namespacePrefix: String = "salabel-") throws {
         self.plan = plan
+        self.namespacePrefix = namespacePrefix
         salabel = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         originalNamespace = open("/proc/self/ns/net", O_RDONLY)
         guard originalNamespace >= 0 else { throw GuestError("cannot open /proc/self/ns/net: \(String(cString: strerror(errno)))") }
@@ -91,28 +95,48 @@ struct GuestRunner {
                 continue
             }
             for (i, step) in scenario.steps.enumerated() {
-                settle()
-                _ = log.drain()
-                for m in monitors.values { _ = Self.acquires(m) }
-                var outcome: StepOutcome
-                switch step.action {
-                case .xfrm(let command): outcome = xfrm(command)
-                case .traffic(let traffic): outcome = self.traffic(traffic, scenario: scenario)
-                }
-                settle()
-                let lines = log.drain().compactMap(AVCLine.init(parsing:))
-                outcome.avc = Array(Set(lines.filter { !$0.scontext.contains(":\(Scenario.harnessType):") })).sorted()
-                for (host, m) in monitors { if let label = Self.acquires(m).last { outcome.acquire[host] = label } }
-                report(GuestReport(scenario: scenario.name, step: i, outcome: outcome))
+                report(GuestReport(scenario: scenario.name, step: i, outcome: play(step, scenario: scenario, monitors: monitors, ignoring: Scenario.harnessType)))
             }
         }
         try? teardown()
     }
 
+    /// One step in this kernel: its outcome with the AVC lines it caused (not those of the domain
+    /// `ignoring`, the runner's own) and the ACQUIREs the hosts' monitors saw.
+    func play(_ step: ScenarioStep, scenario: Scenario, monitors: [String: NetlinkSocket], ignoring: String) -> StepOutcome {
+        settle()
+        _ = log.drain()
+        for m in monitors.values { _ = Self.acquires(m) }
+        var outcome: StepOutcome
+        switch step.action {
+        case .xfrm(let command): outcome = xfrm(command)
+        case .traffic(let traffic): outcome = self.traffic(traffic, scenario: scenario)
+        }
+        settle()
+        let lines = log.drain().compactMap(AVCLine.init(parsing:))
+        outcome.avc = Array(Set(lines.filter { !$0.scontext.contains(":\(ignoring):") })).sorted()
+        for (host, m) in monitors { if let label = Self.acquires(m).last { outcome.acquire[host] = label } }
+        return outcome
+    }
+
+    /// Plays a scenario in the running kernel under the policy already loaded, in the mode it is
+    /// in: the namespaces, SAs and SPD entries are made and removed here; nothing else of the
+    /// system is changed (`salabel demo` on a kernel that can run it).
+    func playInLoadedPolicy(_ scenario: Scenario, ignoring: String) throws -> [StepOutcome] {
+        try teardown()
+        defer { try? teardown() }
+        try network(scenario)
+        try install(scenario)
+        var monitors: [String: NetlinkSocket] = [:]
+        for host in scenario.hosts {
+            monitors[host] = try NetlinkSocket(protocol: .xfrm, namespace: .named(namespace(host)), groups: [1], receiveTimeout: .milliseconds(1))
+        }
+        return scenario.steps.map { play($0, scenario: scenario, monitors: monitors, ignoring: ignoring) }
+    }
+
     func settle() { usleep(useconds_t(plan.settle * 1_000_000)) }
 
-    static let namespacePrefix = "salabel-"
-    func namespace(_ host: String) -> String { Self.namespacePrefix + host }
+    func namespace(_ host: String) -> String { namespacePrefix + host }
 
     // MARK: - Setup
 
@@ -130,7 +154,7 @@ struct GuestRunner {
     /// …) are built on first use by kernel threads that the scenarios' policies do not provide for;
     /// one SA of each kind, added while the boot is still permissive, builds them for the whole run.
     func warmUp() throws {
-        let ns = Self.namespacePrefix + "warmup"
+        let ns = namespacePrefix + "warmup"
         try ip(["netns", "add", ns])
         defer { try? ip(["netns", "del", ns]) }
         let kernel = NetlinkXfrmKernel(connection: try NetlinkConnection(namespace: .named(ns)))
@@ -168,7 +192,7 @@ struct GuestRunner {
         if hosts.count == 2 {
             try ip(["link", "add", "eth0", "netns", namespace(hosts[0]), "type", "veth", "peer", "name", "eth0", "netns", namespace(hosts[1])])
         } else {
-            let hub = Self.namespacePrefix + "hub"
+            let hub = namespacePrefix + "hub"
             try ip(["netns", "add", hub])
             try noIPv6(hub)
             try ip(["-n", hub, "link", "add", "br0", "type", "bridge"])
@@ -214,7 +238,7 @@ struct GuestRunner {
     /// Removes every namespace a previous scenario left (their SAs and SPD entries go with them).
     func teardown() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
-        for n in names where n.hasPrefix(Self.namespacePrefix) { try ip(["netns", "del", n]) }
+        for n in names where n.hasPrefix(namespacePrefix) { try ip(["netns", "del", n]) }
     }
 
     func ip(_ arguments: [String]) throws {
