@@ -25,13 +25,12 @@ public enum ESPInUDP {
 
     /// Classifies a datagram received on the encapsulation port (RFC 3948 §2.2, §2.3; the kernel's
     /// `udp_esp_rcv` makes the same distinctions).
-    public static func classify(_ datagram: some Collection<UInt8>) -> Datagram {
-        var i = datagram.makeIterator()
-        guard let b0 = i.next() else { return .truncated }
-        if datagram.count == 1 { return b0 == 0xFF ? .keepalive : .truncated }
-        guard datagram.count >= 4 else { return .truncated }
-        let b1 = i.next()!, b2 = i.next()!, b3 = i.next()!
-        if b0 | b1 | b2 | b3 == 0 { return .nonESP }
-        return datagram.count >= 8 ? .esp : .truncated
+    public static func classify(_ datagram: [UInt8]) -> Datagram {
+        let n = datagram.count
+        guard n > 0 else { return .truncated }
+        if n == 1 { return datagram[0] == 0xFF ? .keepalive : .truncated }
+        guard n >= 4 else { return .truncated }
+        if datagram[0] | datagram[1] | datagram[2] | datagram[3] == 0 { return .nonESP }
+        return n >= 8 ? .esp : .truncated
     }
 }

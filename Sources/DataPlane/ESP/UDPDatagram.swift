@@ -78,18 +78,28 @@ public struct UDPDatagram: Sendable, Hashable {
     /// Reads a UDP segment that arrived between `source` and `destination`: the length field must
     /// equal the segment's length and the checksum must verify (0 over IPv4 means none was sent;
     /// over IPv6 it is invalid, RFC 8200 §8.1).
-    public init(segment s: some Collection<UInt8>, source: IPAddress, destination: IPAddress) throws(InnerPacketError) {
-        let s = Array(s)
-        guard s.count >= 8 else { throw .truncated("UDP header") }
-        let length = Int(Self.get16(s, 4))
-        guard length == s.count else { throw .badLength("UDP") }
-        self.init(source: source, destination: destination, sourcePort: Self.get16(s, 0), destinationPort: Self.get16(s, 2),
-                  data: Array(s[8...]))
-        let sent = Self.get16(s, 6)
+    ///
+    /// With `verifyingChecksum` false the checksum is not checked: for a transport-mode ESP
+    /// payload, whose every byte the ICV has already authenticated (the kernel marks it
+    /// `CHECKSUM_UNNECESSARY` for an SA with UDP encapsulation, `esp_input_done2`; RFC 3948 §3.1.2).
+    public init(segment s: [UInt8], source: IPAddress, destination: IPAddress, verifyingChecksum: Bool = true) throws(InnerPacketError) {
+        try self.init(segment: s[...], source: source, destination: destination, verifyingChecksum: verifyingChecksum)
+    }
+
+    /// Reads a UDP segment from a slice (e.g. behind an IP header); see ``init(segment:source:destination:verifyingChecksum:)``.
+    public init(segment slice: ArraySlice<UInt8>, source: IPAddress, destination: IPAddress, verifyingChecksum: Bool = true) throws(InnerPacketError) {
+        guard slice.count >= 8 else { throw .truncated("UDP header") }
+        let b = slice.startIndex
+        let length = Int(UInt16(slice[b + 4]) << 8 | UInt16(slice[b + 5]))
+        guard length == slice.count else { throw .badLength("UDP") }
+        self.init(source: source, destination: destination, sourcePort: UInt16(slice[b]) << 8 | UInt16(slice[b + 1]),
+                  destinationPort: UInt16(slice[b + 2]) << 8 | UInt16(slice[b + 3]), data: Array(slice[(b + 8)...]))
+        let sent = UInt16(slice[b + 6]) << 8 | UInt16(slice[b + 7])
+        if !verifyingChecksum { return }
         if sent == 0 {
             guard source.family == .inet else { throw .badChecksum("UDP (zero over IPv6)") }
         } else {
-            guard Self.checksum(s, pseudo: pseudoHeaderSum(length: length)) == 0 else { throw .badChecksum("UDP") }
+            guard Self.checksum(slice, pseudo: pseudoHeaderSum(length: length)) == 0 else { throw .badChecksum("UDP") }
         }
     }
 
@@ -128,8 +138,7 @@ public struct UDPDatagram: Sendable, Hashable {
     /// Reads a tunnel-mode payload: an IPv4 or IPv6 packet (as `nextHeader` says) carrying one
     /// whole UDP segment. IPv4 options are skipped; fragments and IPv6 extension headers are
     /// refused; the IPv4 header checksum and the lengths must be right.
-    public init(packet p: some Collection<UInt8>, nextHeader: UInt8) throws(InnerPacketError) {
-        let p = Array(p)
+    public init(packet p: [UInt8], nextHeader: UInt8) throws(InnerPacketError) {
         guard let first = p.first else { throw .truncated("IP header") }
         let version = first >> 4
         switch (nextHeader, version) {
@@ -137,7 +146,7 @@ public struct UDPDatagram: Sendable, Hashable {
             guard p.count >= 20 else { throw .truncated("IPv4 header") }
             let headerLength = Int(first & 0x0F) * 4
             guard headerLength >= 20, p.count >= headerLength else { throw .badLength("IPv4 header") }
-            guard Self.checksum(Array(p[..<headerLength]), pseudo: 0) == 0 else { throw .badChecksum("IPv4 header") }
+            guard Self.checksum(p[..<headerLength], pseudo: 0) == 0 else { throw .badChecksum("IPv4 header") }
             let total = Int(Self.get16(p, 2))
             guard total == p.count else { throw .badLength("IPv4 total") }
             guard Self.get16(p, 6) & 0x3FFF == 0 else { throw .unsupported("an IPv4 fragment") }
@@ -169,16 +178,19 @@ public struct UDPDatagram: Sendable, Hashable {
 
     /// The one's-complement sum of the pseudo-header (addresses, protocol, length), unfolded.
     private func pseudoHeaderSum(length: Int) -> UInt32 {
-        var sum: UInt32 = 0
-        for bytes in [source.bytes, destination.bytes] {
+        func words(_ bytes: [UInt8]) -> UInt32 {
+            var sum: UInt32 = 0
             for i in stride(from: 0, to: bytes.count, by: 2) { sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1]) }
+            return sum
         }
-        return sum + UInt32(Self.udp) + UInt32(length & 0xFFFF) + UInt32(length >> 16)
+        return words(source.bytes) + words(destination.bytes) + UInt32(Self.udp) + UInt32(length & 0xFFFF) + UInt32(length >> 16)
     }
 
     /// The Internet checksum (RFC 1071) of `bytes` plus an unfolded partial sum: the complement of
     /// the folded one's-complement sum; 0 when the bytes include a correct checksum.
-    static func checksum(_ bytes: [UInt8], pseudo: UInt32) -> UInt16 {
+    static func checksum(_ bytes: [UInt8], pseudo: UInt32) -> UInt16 { checksum(bytes[...], pseudo: pseudo) }
+
+    static func checksum(_ bytes: ArraySlice<UInt8>, pseudo: UInt32) -> UInt16 {
         var sum = UInt64(pseudo)
         bytes.withUnsafeBytes { raw in
             // Eight bytes at a time: four big-endian 16-bit words summed in 64 bits (RFC 1071 §2:

@@ -55,10 +55,17 @@ public final class DataPlaneNode {
     }
 
     /// An endpoint: a port and the context its application stated.
-    public struct Endpoint: Sendable, Hashable {
-        public var port: UInt16
-        public var context: SecurityContext
-        var sid: SID
+    /// A class, so that a lookup per packet retains one object rather than copying the context.
+    public final class Endpoint: Sendable {
+        public let port: UInt16
+        public let context: SecurityContext
+        let sid: SID
+
+        init(port: UInt16, context: SecurityContext, sid: SID) {
+            self.port = port
+            self.context = context
+            self.sid = sid
+        }
     }
 
     /// A flow as memo keys hold it: addresses as fixed-width words (hashing two integers, not two
@@ -265,7 +272,9 @@ public final class DataPlaneNode {
                 inner = try UDPDatagram(packet: payload.data, nextHeader: payload.nextHeader)
             default:
                 guard payload.nextHeader == UDPDatagram.udp else { throw .notUDP(payload.nextHeader) }
-                inner = try UDPDatagram(segment: payload.data, source: sa.model.source, destination: sa.model.destination)
+                // The ICV authenticated every byte: the UDP checksum is not checked again, as the
+                // kernel does for transport mode with UDP encapsulation (Specs/dataplane/node.md).
+                inner = try UDPDatagram(segment: payload.data, source: sa.model.source, destination: sa.model.destination, verifyingChecksum: false)
             }
         } catch {
             return drop(.inner(error))
