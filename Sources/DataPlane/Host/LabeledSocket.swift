@@ -13,19 +13,8 @@ public import SecurityContexts
 /// Not thread safe: one thread uses a socket.
 public final class LabeledSocket {
     private let socket: SeqPacketSocket
-    private var pending: [Received] = []
+    private var pending: [Delivery] = []
     private var buffer = [UInt8](repeating: 0, count: EndpointMessage.maximumSize)
-
-    /// A datagram received, with the label its sender's SA carried.
-    public struct Received: Sendable, Hashable {
-        public var source: IPAddress
-        public var sourcePort: UInt16
-        public var data: [UInt8]
-        /// The peer label (`nil`: unlabeled traffic, no SCM_SECURITY).
-        public var peer: SecurityContext?
-        public var spi: UInt32?
-        public var sequence: UInt64?
-    }
 
     /// What the host did with a datagram sent: the words of its `OK SENT` reply (`esp spi=0x…
     /// seq=… label=…`, or `clear`) and the AVC records it wrote.
@@ -99,14 +88,15 @@ public final class LabeledSocket {
         return out
     }
 
-    /// The next datagram for this socket, waiting at most `timeout`.
-    public func receive(timeout: Duration) throws(Failure) -> Received {
+    /// The next datagram for this socket, waiting at most `timeout`, with the label its sender's
+    /// SA carried (`peer`; `nil` for unlabeled traffic).
+    public func receive(timeout: Duration) throws(Failure) -> Delivery {
         if !pending.isEmpty { return pending.removeFirst() }
         let deadline = ContinuousClock.now + timeout
         while true {
             let message = try next(until: deadline)
             if case .receive(let s, let p, let peer, let spi, let seq, let data) = message {
-                return Received(source: s, sourcePort: p, data: data, peer: peer, spi: spi, sequence: seq)
+                return Delivery(port: port ?? 0, source: s, sourcePort: p, data: data, peer: peer, spi: spi, sequence: seq)
             }
         }
     }
@@ -119,7 +109,7 @@ public final class LabeledSocket {
             case .ok(let words, let details): return (words, details)
             case .error(let code, let reason, let details): throw .refused(Refusal(code: code, reason: reason, records: details))
             case .receive(let s, let p, let peer, let spi, let seq, let data):
-                pending.append(Received(source: s, sourcePort: p, data: data, peer: peer, spi: spi, sequence: seq))
+                pending.append(Delivery(port: port ?? 0, source: s, sourcePort: p, data: data, peer: peer, spi: spi, sequence: seq))
             default: continue
             }
         }

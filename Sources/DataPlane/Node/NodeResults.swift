@@ -63,6 +63,16 @@ public struct Delivery: Sendable, Hashable {
     public var spi: UInt32?
     /// The ESP sequence number (`nil`: clear).
     public var sequence: UInt64?
+
+    public init(port: UInt16, source: IPAddress, sourcePort: UInt16, data: [UInt8], peer: SecurityContext?, spi: UInt32?, sequence: UInt64?) {
+        self.port = port
+        self.source = source
+        self.sourcePort = sourcePort
+        self.data = data
+        self.peer = peer
+        self.spi = spi
+        self.sequence = sequence
+    }
 }
 
 /// What happened to one inbound datagram, with the checks made and the AVC records written.
