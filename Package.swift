@@ -99,7 +99,8 @@ let package = Package(
             name: "DataPlaneNode", dependencies: ["ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts"],
             path: "Sources/DataPlane/Node", swiftSettings: swiftSettings),
         .target(
-            name: "DataPlaneHost", dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket"],
+            name: "DataPlaneHost",
+            dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "XfrmManager"],
             path: "Sources/DataPlane/Host", swiftSettings: swiftSettings),
 
         // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;

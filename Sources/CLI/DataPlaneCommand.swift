@@ -20,8 +20,10 @@ struct DataPlaneCommand: ParsableCommand {
             kernel), with ESP in UDP (RFC 3948) on --esp-port and clear datagrams on --clear-port, and a
             local socket (--control) where applications bind ports in the contexts they state.
             send, listen: a datagram endpoint on a running host's local socket.
+            sa add, sa delete: a key manager's answer to an ACQUIRE (salabel dataplane run prints them), in the
+            context it states, checked with association { setcontext } like XFRM_MSG_NEWSA in a kernel.
             """,
-        subcommands: [Run.self, Send.self, Listen.self])
+        subcommands: [Run.self, Send.self, Listen.self, SA.self])
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run one host's data plane until interrupted.")
@@ -167,6 +169,66 @@ struct DataPlaneCommand: ParsableCommand {
                     printError("error: \(error)")
                     throw ExitCode(Status.error)
                 }
+            }
+        }
+    }
+
+    struct SA: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sa", abstract: "Add or delete an SA on a running host, as a key manager.", subcommands: [Add.self, Delete.self])
+
+        struct Manager: ParsableArguments {
+            @Option(help: "The host's local socket.") var control: String = "/run/salabel/dataplane.sock"
+            @Option(name: .customLong("as"), help: "The key manager's context (needs association { setcontext } on the SA's label).")
+            var context: String = "system_u:system_r:ipsec_mgmt_t:s0"
+
+            func connect() throws -> (LabeledSocket, SecurityContext) {
+                let ctx: SecurityContext
+                do { ctx = try SecurityContext(parsing: context) } catch { printError("error: --as: \(error)"); throw ExitCode(Status.error) }
+                do { return (try LabeledSocket(host: control), ctx) } catch { printError("error: \(error)"); throw ExitCode(Status.error) }
+            }
+
+            func report(_ body: () throws(LabeledSocket.Failure) -> (summary: String, records: [String])) throws {
+                do {
+                    let (summary, records) = try body()
+                    print("ok: \(summary)")
+                    for r in records { print("  \(r)") }
+                } catch .refused(let r) {
+                    printError("refused: \(r)")
+                    throw ExitCode(Status.denied)
+                } catch {
+                    printError("error: \(error)")
+                    throw ExitCode(Status.error)
+                }
+            }
+        }
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add an SA given as `ip xfrm state add` arguments.")
+            @OptionGroup var manager: Manager
+            @Argument(parsing: .captureForPassthrough, help: "The `ip xfrm state add` arguments (src … dst … proto esp spi … aead … ctx …).")
+            var arguments: [String]
+
+            func run() throws {
+                let (socket, subject) = try manager.connect()
+                let text = arguments.map { $0.contains(" ") || $0.contains("(") ? "\"\($0)\"" : $0 }.joined(separator: " ")
+                try manager.report { () throws(LabeledSocket.Failure) in try socket.addSA(text, as: subject) }
+            }
+        }
+
+        struct Delete: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Delete the ESP SA with this destination and SPI.")
+            @OptionGroup var manager: Manager
+            @Option(help: "The SA's destination address.") var dst: String
+            @Option(help: "The SA's SPI (decimal or 0x…).") var spi: String
+
+            func run() throws {
+                guard let d = IPAddress(dst) else { printError("error: --dst \(dst) is not an address"); throw ExitCode(Status.error) }
+                guard let n = spi.hasPrefix("0x") ? UInt32(spi.dropFirst(2), radix: 16) : UInt32(spi) else {
+                    printError("error: --spi \(spi) is not an SPI"); throw ExitCode(Status.error)
+                }
+                let (socket, subject) = try manager.connect()
+                try manager.report { () throws(LabeledSocket.Failure) in try socket.deleteSA(destination: d, spi: n, as: subject) }
             }
         }
     }

@@ -10,6 +10,13 @@ public struct ResolutionCheck: Sendable, Hashable, CustomStringConvertible {
     public var reason: String
     public var record: AuditRecord?
 
+    public init(what: String, passed: Bool, reason: String, record: AuditRecord?) {
+        self.what = what
+        self.passed = passed
+        self.reason = reason
+        self.record = record
+    }
+
     public var description: String {
         "\(passed ? "✓" : "✗") \(what): \(reason)" + (record.map { "\n    \($0)" } ?? "")
     }

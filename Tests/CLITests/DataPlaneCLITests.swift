@@ -63,4 +63,76 @@ import Testing
         let served = String(decoding: serverOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(served.contains("label system_u:system_r:echoclient_t:s0: hello there\n"), "\(served)")
     }
+
+    /// The ACQUIRE loop through the CLI: a flow with no SA is refused with the ACQUIRE; a key
+    /// manager adds the SA on both hosts (`salabel dataplane sa add`, setcontext checked: the
+    /// client's own domain is refused with the AVC record); the next datagram is sealed on it and
+    /// arrives with its label; no key appears in either host's log.
+    @Test func keyManagerAnswersAnAcquire() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-dp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let apply = dir.appendingPathComponent("echo.yaml")
+        try """
+        hosts:
+          client: { address: 10.77.0.1 }
+          server: { address: 10.77.0.2 }
+        associations:
+          - { name: echo, between: [client, server], context: system_u:system_r:echoclient_t:s0,
+              reply_context: system_u:system_r:echoserver_t:s0, policy_context: system_u:object_r:ipsec_spd_t:s0,
+              selector: { proto: udp, port: 7 } }
+        key_file: echo.keys
+        """.write(to: apply, atomically: true, encoding: .utf8)
+        try #require(try CLITests.salabel("keygen", apply.path).status == 0)
+        let base = UInt16.random(in: 30000...31000)
+        let ports = ["client": base, "server": base + 10]
+        var hosts: [(Process, URL)] = []
+        defer { for (p, _) in hosts where p.isRunning { p.terminate(); p.waitUntilExit() } }
+        for (name, port) in ports {
+            let peer = name == "client" ? "server" : "client"
+            let p = Process(), log = dir.appendingPathComponent("\(name).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            p.executableURL = CLITests.binary
+            p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", dir.appendingPathComponent("\(name).sock").path,
+                           "--bind", "127.0.0.1", "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
+                           "--peer", "\(peer)=127.0.0.1:\(ports[peer]!):\(ports[peer]! + 1)"]
+            p.standardOutput = try FileHandle(forWritingTo: log)
+            try p.run()
+            hosts.append((p, log))
+        }
+        for name in ports.keys {
+            for _ in 0..<100 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).sock").path) { usleep(50_000) }
+        }
+        func sock(_ h: String) -> String { dir.appendingPathComponent("\(h).sock").path }
+        let listener = Process(), heard = Pipe()
+        listener.executableURL = CLITests.binary
+        listener.arguments = ["dataplane", "listen", "--control", sock("server"), "--as", "system_u:system_r:echoserver_t:s0", "--port", "7", "--count", "1"]
+        listener.standardOutput = heard
+        try listener.run()
+        defer { if listener.isRunning { listener.terminate() } }
+        usleep(300_000)
+        let user = "echo_u:system_r:echoclient_t:s0"
+        let send = ["dataplane", "send", "--control", sock("client"), "--as", user, "--port", "0", "--to", "10.77.0.2", "--dport", "7", "hello"]
+        let first = try CLITests.run(CLITests.binary, send)
+        #expect(first.status == 1 && first.stderr.contains("refused: EAGAIN: no SA: ACQUIRE seq 1") && first.stderr.contains("ctx \(user)"), "\(first.stderr)")
+        let sa = ["src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp", "spi", "0x9000", "mode", "transport",
+                  "aead", "rfc4106(gcm(aes))", "0x0102030405060708090a0b0c0d0e0f1011121314", "128", "ctx", user]
+        let refused = try CLITests.run(CLITests.binary, ["dataplane", "sa", "add", "--control", sock("client"), "--as", "system_u:system_r:echoclient_t:s0"] + sa)
+        #expect(refused.status == 1 && refused.stderr.contains("avc:  denied  { setcontext } for  scontext=system_u:system_r:echoclient_t:s0 tcontext=\(user) tclass=association"), "\(refused.stderr)")
+        for h in ["client", "server"] {
+            let added = try CLITests.run(CLITests.binary, ["dataplane", "sa", "add", "--control", sock(h)] + sa)
+            #expect(added.status == 0 && added.stdout.hasPrefix("ok: ADDSA dst 10.77.0.2 proto esp spi 0x9000"), "\(added.stdout)\(added.stderr)")
+        }
+        let second = try CLITests.run(CLITests.binary, send)
+        #expect(second.status == 0 && second.stdout.hasPrefix("sent esp spi=0x9000 seq=1 label=\(user)"), "\(second.stdout)\(second.stderr)")
+        listener.waitUntilExit()
+        let text = String(decoding: heard.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("peer \(user): hello"), "\(text)")
+        for (p, log) in hosts { p.terminate(); p.waitUntilExit(); _ = log }
+        for (_, log) in hosts {
+            let logged = try String(contentsOf: log, encoding: .utf8)
+            #expect(!logged.contains("0102030405060708"), "a key appears in \(log.lastPathComponent)")
+        }
+        #expect(try String(contentsOf: hosts.first { $0.1.lastPathComponent == "client.log" }!.1, encoding: .utf8).contains("SA added by system_u:system_r:ipsec_mgmt_t:s0"))
+    }
 }

@@ -137,6 +137,38 @@ import XfrmManager
         #expect(c.counters.acquires == 1)
     }
 
+    /// A key manager answers the ACQUIRE: the SA it adds (setcontext checked for its domain) carries
+    /// the next datagram; the client's own domain may not add one; deleting it brings the ACQUIRE back.
+    @Test func aKeyManagerAnswersTheAcquire() throws {
+        let (c, s) = try Self.pair()
+        try s.bind(port: 7, context: Self.server)
+        let sport = try c.bind(port: 0, context: Self.otherUser).port
+        guard case .acquire(let e) = c.send([1], from: sport, to: Self.b, port: 7).outcome else { Issue.record("no ACQUIRE"); return }
+        let key = KeyMaterial((0..<20).map { UInt8($0) })
+        let sa = SecurityAssociation(source: e.source, destination: e.destination, spi: 0x9000, replayWindow: 32,
+                                     algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key, truncationBits: 128)),
+                                     securityContext: e.label)
+        let manager = try SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")
+        // The client's own domain may not label an SA (neverallow in the embedded policy).
+        #expect {
+            try c.addSA(sa, by: Self.client)
+        } throws: { e in
+            guard case DataPlaneError.denied(_, let records) = e else { return false }
+            return records.contains { $0.tclass == "association" && $0.permissions == ["setcontext"] }
+        }
+        let checks = try c.addSA(sa, by: manager)
+        #expect(checks.contains { $0.passed && $0.what.contains("setcontext") })
+        #expect(throws: DataPlaneError.exists(sa.identifier)) { try c.addSA(sa, by: manager) }
+        try s.addSA(sa, by: manager)
+        let (out, inbound) = Self.carry([2], from: c, port: sport, to: s, dport: 7)
+        guard case .esp(_, let used) = out.outcome else { Issue.record("not sealed after the SA was added: \(out.outcome)"); return }
+        #expect(used.spi == 0x9000)
+        #expect(inbound?.delivery?.peer == Self.otherUser)
+        try c.deleteSA(sa.identifier, by: manager)
+        guard case .acquire = c.send([3], from: sport, to: Self.b, port: 7).outcome else { Issue.record("no ACQUIRE after the delete"); return }
+        #expect(throws: DataPlaneError.noSuchSA(sa.identifier)) { try c.deleteSA(sa.identifier, by: manager) }
+    }
+
     @Test func bindChecksAndPorts() throws {
         let (c, s) = try Self.pair()
         #expect(throws: DataPlaneError.self) { try c.bind(port: 7, context: Self.client) }  // name_bind on echo_port_t: denied
@@ -159,7 +191,9 @@ extension DataPlaneNode {
         let ctx = try SecurityContext(parsing: "system_u:system_r:echoclient_t:s0")
         let messages: [EndpointMessage] = [
             .bind(port: 7, context: ctx), .bind(port: 0, context: ctx), .send(destination: IPAddress("10.0.0.1")!, port: 7, data: [0, 10, 10, 255]),
-            .monitor, .stats, .ok("BIND 7", details: []), .error(code: "EACCES", reason: "no", details: ["avc:  denied  { recv } for …"]),
+            .monitor, .stats, .ok("BIND 7", details: []),
+            .addSA(subject: ctx, arguments: "src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 aead \"rfc4106(gcm(aes))\" 0x00 128"),
+            .deleteSA(subject: ctx, destination: IPAddress("10.0.0.2")!, spi: 0x100), .error(code: "EACCES", reason: "no", details: ["avc:  denied  { recv } for …"]),
             .receive(source: IPAddress("::1")!, sourcePort: 9, peer: ctx, spi: 0x100, sequence: 3, data: Array("\n\n".utf8)),
             .receive(source: IPAddress("10.0.0.2")!, sourcePort: 9, peer: nil, spi: nil, sequence: nil, data: []),
             .event("delivered", details: ["x"]),
@@ -171,7 +205,9 @@ extension DataPlaneNode {
         ("BIND 7\n\n", "line 1: expected BIND <port> <context>"),
         ("BIND 70000 system_u:system_r:t:s0\n\n", "line 1: 70000 is not a port (1–65535)"),
         ("SEND 10.0.0.300 7\n\n", "line 1: 10.0.0.300 is not an IPv4 or IPv6 address"),
-        ("HELLO\n\n", "line 1: unknown verb HELLO (BIND, SEND, MONITOR, STATS, OK, ERROR, RECV, EVENT)"),
+        ("HELLO\n\n", "line 1: unknown verb HELLO (BIND, SEND, MONITOR, STATS, ADDSA, DELSA, OK, ERROR, RECV, EVENT)"),
+        ("ADDSA system_u:system_r:t:s0\n\n", "ADDSA carries the `ip xfrm state add` arguments as UTF-8 text"),
+        ("DELSA system_u:system_r:t:s0 10.0.0.1 256\n\n", "line 1: 256 is not an SPI (0x…)"),
         ("STATS\n", "no empty line ends the header"),
         ("STATS\u{1}\n\n", "control character 0x1 in the header"),
         ("MONITOR\n\nx", "MONITOR carries no detail lines or data"),

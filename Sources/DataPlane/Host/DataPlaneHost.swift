@@ -6,6 +6,7 @@ public import IPsecModel
 public import NetlinkSocket
 import Resolver
 import Synchronization
+import XfrmManager
 
 /// One running host of the userspace data plane: a ``DataPlaneNode`` with its wire and its local
 /// socket (Specs/dataplane/endpoints.md).
@@ -214,6 +215,17 @@ public final class DataPlaneHost: @unchecked Sendable {
 
     // MARK: - The local socket
 
+    /// A node's refusal as the local socket's ERROR, with its errno name and AVC records.
+    static func refusal(_ error: DataPlaneError) -> EndpointMessage {
+        switch error {
+        case .portInUse: .error(code: "EADDRINUSE", reason: "\(error)", details: [])
+        case .bindDenied(_, _, let records), .denied(_, let records): .error(code: "EACCES", reason: "\(error)", details: records.map(\.description))
+        case .exists: .error(code: "EEXIST", reason: "\(error)", details: [])
+        case .noSuchSA: .error(code: "ESRCH", reason: "\(error)", details: [])
+        case .unusableSA, .duplicateSA, .invalidContext: .error(code: "EINVAL", reason: "\(error)", details: [])
+        }
+    }
+
     private func handle(_ bytes: [UInt8], from client: Client) {
         func reply(_ m: EndpointMessage) { try? client.socket.send(m.encoded()) }
         let message: EndpointMessage
@@ -232,11 +244,7 @@ public final class DataPlaneHost: @unchecked Sendable {
                 emit(.local("port \(bound) bound for \(context)"))
                 reply(.ok("BIND \(bound)", details: checks.compactMap(\.record).map(\.description)))
             } catch {
-                switch error {
-                case .portInUse: reply(.error(code: "EADDRINUSE", reason: "\(error)", details: []))
-                case .bindDenied(_, _, let records): reply(.error(code: "EACCES", reason: "\(error)", details: records.map(\.description)))
-                default: reply(.error(code: "EINVAL", reason: "\(error)", details: []))
-                }
+                reply(Self.refusal(error))
             }
         case .send(let destination, let port, let data):
             guard let from = client.port else { return reply(.error(code: "EDESTADDRREQ", reason: "BIND a port first", details: [])) }
@@ -272,8 +280,41 @@ public final class DataPlaneHost: @unchecked Sendable {
             let drops = c.dropped.sorted { $0.key < $1.key }.map { "dropped.\($0.key)=\($0.value)" }
             reply(.ok((["STATS", "sealed=\(c.sealed)", "clear=\(c.sentClear)", "acquires=\(c.acquires)", "refused=\(c.refused)",
                         "delivered=\(c.delivered)"] + drops).joined(separator: " "), details: []))
+        case .addSA(let subject, let arguments):
+            if let actual = client.socket.peerSecurityContext(), actual != subject.description {
+                return reply(.error(code: "EACCES", reason: "the stated context \(subject) is not the caller's (\(actual))", details: []))
+            }
+            let sa: SecurityAssociation
+            do {
+                let words = try IPXfrmSyntax.words(arguments)
+                guard case .addSA(let parsed) = try IPXfrmSyntax.parse(words: ["state", "add"] + words) else {
+                    return reply(.error(code: "EINVAL", reason: "not an SA", details: []))
+                }
+                sa = parsed
+            } catch {
+                return reply(.error(code: "EINVAL", reason: "\(error)", details: []))
+            }
+            do {
+                let checks = try node.addSA(sa, by: subject)
+                emit(.local("SA added by \(subject): \(sa.identifier)" + (sa.securityContext.map { " ctx \($0)" } ?? " (unlabeled)")))
+                reply(.ok("ADDSA \(sa.identifier)", details: checks.compactMap(\.record).map(\.description)))
+            } catch {
+                reply(Self.refusal(error))
+            }
+        case .deleteSA(let subject, let destination, let spi):
+            if let actual = client.socket.peerSecurityContext(), actual != subject.description {
+                return reply(.error(code: "EACCES", reason: "the stated context \(subject) is not the caller's (\(actual))", details: []))
+            }
+            let id = SAIdentifier(destination: destination, spi: spi, proto: .esp)
+            do {
+                let checks = try node.deleteSA(id, by: subject)
+                emit(.local("SA deleted by \(subject): \(id)"))
+                reply(.ok("DELSA \(id)", details: checks.compactMap(\.record).map(\.description)))
+            } catch {
+                reply(Self.refusal(error))
+            }
         case .ok, .error, .receive, .event:
-            reply(.error(code: "EINVAL", reason: "a host takes BIND, SEND, MONITOR and STATS", details: []))
+            reply(.error(code: "EINVAL", reason: "a host takes BIND, SEND, MONITOR, STATS, ADDSA and DELSA", details: []))
         }
     }
 }

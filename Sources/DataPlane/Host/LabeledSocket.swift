@@ -77,6 +77,21 @@ public final class LabeledSocket {
         return Sent(summary: String(words.dropFirst(5)), records: details)
     }
 
+    /// As a key manager in `subject`, adds an SA given as `ip xfrm state add` arguments (e.g. the
+    /// answer to an ACQUIRE); returns the host's summary and the AVC records of its checks.
+    @discardableResult
+    public func addSA(_ arguments: String, as subject: SecurityContext) throws(Failure) -> (summary: String, records: [String]) {
+        let (words, details) = try request(.addSA(subject: subject, arguments: arguments))
+        return (words, details)
+    }
+
+    /// As a key manager in `subject`, deletes the ESP SA (destination, SPI).
+    @discardableResult
+    public func deleteSA(destination: IPAddress, spi: UInt32, as subject: SecurityContext) throws(Failure) -> (summary: String, records: [String]) {
+        let (words, details) = try request(.deleteSA(subject: subject, destination: destination, spi: spi))
+        return (words, details)
+    }
+
     /// The host's counters, as `name=value` words.
     public func statistics() throws(Failure) -> [String: Int] {
         let (words, _) = try request(.stats)

@@ -135,6 +135,66 @@ public final class DataPlaneNode {
         do { return try ESPSecurityAssociation(sa) } catch { throw .unusableSA(sa.identifier, error) }
     }
 
+    // MARK: - SAs from a key manager
+
+    /// Adds an SA while the node runs, as a key manager answering an ACQUIRE does with
+    /// `XFRM_MSG_NEWSA`, in `subject`'s name: the label must be valid under the policy (`EINVAL`)
+    /// and `subject` needs `association { setcontext }` on it (`EACCES`, with the AVC record), the
+    /// SA must be new (`EEXIST`) and its algorithms ones the data plane runs. A pending ACQUIRE
+    /// for its endpoints is answered (the kernel's larval SA is replaced). On any error nothing
+    /// changes. Returns the checks made.
+    @discardableResult
+    public func addSA(_ sa: SecurityAssociation, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
+        let checks = try authorizeLabel(sa.securityContext, by: subject)
+        guard resolver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto) == nil else { throw .exists(sa.identifier) }
+        let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+        var inboundSA: InboundSA?, outboundSA: ESPSecurityAssociation?
+        if sa.proto == .esp && sa.spi != 0 {
+            if sa.destination == address {
+                let server = resolver.authorizer.cache.server
+                let seen = sa.securityContext.map { (try? server.sid(for: $0)) != nil ? $0 : (resolver.unlabeled ?? $0) }
+                inboundSA = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen)
+            }
+            if sa.source == address { outboundSA = try Self.transform(sa) }
+        }
+        resolver.mirror.insert(sa)
+        resolver.mirror.acquires.removeAll { $0.source == sa.source && $0.destination == sa.destination && $0.proto == sa.proto }
+        inbound[key] = inboundSA ?? inbound[key]
+        outbound[key] = outboundSA ?? outbound[key]
+        stateChanged()
+        return checks
+    }
+
+    /// Deletes an SA (`XFRM_MSG_DELSA`) in `subject`'s name: `association { setcontext }` on its
+    /// label (`EACCES`); `ESRCH` when there is none.
+    @discardableResult
+    public func deleteSA(_ id: SAIdentifier, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
+        guard let sa = resolver.mirror.sa(destination: id.destination, spi: id.spi, proto: id.proto) else { throw .noSuchSA(id) }
+        let checks = try authorizeLabel(sa.securityContext, by: subject)
+        _ = resolver.mirror.remove(sa)
+        let key = SADKey(destination: id.destination, spi: id.spi, proto: id.proto)
+        inbound[key] = nil
+        outbound[key] = nil
+        stateChanged()
+        return checks
+    }
+
+    private func authorizeLabel(_ label: SecurityContext?, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
+        guard let label else { return [] }
+        do { _ = try resolver.authorizer.cache.server.sid(for: label) } catch { throw .invalidContext(label, "\(error)") }
+        let a = resolver.authorizer.setcontext(subject: subject, label: label)
+        let check = ResolutionCheck(what: "association { setcontext } \(subject) → \(label)", passed: a.granted, reason: a.reason, record: a.record)
+        guard a.granted else { throw .denied(check.what + ": " + check.reason, records: [check].compactMap(\.record)) }
+        return [check]
+    }
+
+    /// The SAD changed: the fast path's table and every remembered decision start again.
+    private func stateChanged() {
+        fast = InboundFastPath(resolver)
+        outboundMemo.removeAll()
+        policyMemo.removeAll()
+    }
+
     // MARK: - Endpoints
 
     /// Binds `port` for an application in `context`, as `bind(2)` does (`selinux_socket_bind`:

@@ -16,11 +16,17 @@ public import SecurityContexts
 ///     (from the host) RECV 10.77.0.1 40000 peer=… spi=0x… seq=1  + data
 ///     MONITOR                                              → OK MONITOR, then EVENT … messages
 ///     STATS                                                → OK STATS sealed=… delivered=… …
+///     ADDSA system_u:system_r:ipsec_mgmt_t:s0  + `ip xfrm state add` arguments → OK ADDSA … | ERROR EACCES … + AVC
+///     DELSA system_u:system_r:ipsec_mgmt_t:s0 10.77.0.2 0x1000          → OK DELSA … | ERROR ESRCH …
 public enum EndpointMessage: Sendable, Hashable {
     case bind(port: UInt16, context: SecurityContext)
     case send(destination: IPAddress, port: UInt16, data: [UInt8])
     case monitor
     case stats
+    /// A key manager in `subject` adds an SA: `data` is the `ip xfrm state add` arguments (text).
+    case addSA(subject: SecurityContext, arguments: String)
+    /// A key manager in `subject` deletes the SA (destination, SPI, ESP).
+    case deleteSA(subject: SecurityContext, destination: IPAddress, spi: UInt32)
     /// A reply: `OK <words>` with optional detail lines.
     case ok(String, details: [String])
     /// A refusal: an errno name (`EACCES`, `EAGAIN`, …), a reason, and detail lines (AVC records).
@@ -50,6 +56,8 @@ public enum EndpointMessage: Sendable, Hashable {
         case .bind(let port, let context): return message(["BIND \(port) \(context)"])
         case .send(let destination, let port, let data): return message(["SEND \(destination) \(port)"], data)
         case .monitor: return message(["MONITOR"])
+        case .addSA(let subject, let arguments): return message(["ADDSA \(subject)"], Array(arguments.utf8))
+        case .deleteSA(let subject, let destination, let spi): return message(["DELSA \(subject) \(destination) 0x\(String(spi, radix: 16))"])
         case .stats: return message(["STATS"])
         case .ok(let words, let details): return message(["OK" + (words.isEmpty ? "" : " " + words)] + details)
         case .error(let code, let reason, let details): return message(["ERROR \(code) \(reason)"] + details)
@@ -110,6 +118,20 @@ public enum EndpointMessage: Sendable, Hashable {
             guard details.isEmpty else { throw ParseError(message: "SEND carries no detail lines") }
             guard data.count <= UDPDatagram.maximumData else { throw ParseError(message: "\(data.count) bytes exceed a UDP datagram") }
             self = .send(destination: try address(words[1]), port: try port(words[2]), data: data)
+        case "ADDSA":
+            try expect(2, "ADDSA <context>")
+            guard details.isEmpty else { throw ParseError(message: "ADDSA carries no detail lines") }
+            guard let arguments = String(validating: data, as: UTF8.self), !arguments.isEmpty else {
+                throw ParseError(message: "ADDSA carries the `ip xfrm state add` arguments as UTF-8 text")
+            }
+            self = .addSA(subject: try context(words[1]), arguments: arguments)
+        case "DELSA":
+            try expect(4, "DELSA <context> <address> <0xSPI>")
+            try noData()
+            guard words[3].hasPrefix("0x"), let spi = UInt32(words[3].dropFirst(2), radix: 16) else {
+                throw ParseError(message: "line 1: \(words[3]) is not an SPI (0x…)")
+            }
+            self = .deleteSA(subject: try context(words[1]), destination: try address(words[2]), spi: spi)
         case "MONITOR":
             try expect(1, "MONITOR")
             try noData()
@@ -145,7 +167,7 @@ public enum EndpointMessage: Sendable, Hashable {
             guard details.isEmpty else { throw ParseError(message: "RECV carries no detail lines") }
             self = .receive(source: try address(words[1]), sourcePort: try port(words[2]), peer: peer, spi: spi, sequence: seq, data: data)
         default:
-            throw ParseError(message: "line 1: unknown verb \(words[0]) (BIND, SEND, MONITOR, STATS, OK, ERROR, RECV, EVENT)")
+            throw ParseError(message: "line 1: unknown verb \(words[0]) (BIND, SEND, MONITOR, STATS, ADDSA, DELSA, OK, ERROR, RECV, EVENT)")
         }
     }
 }

@@ -151,6 +151,10 @@ public enum DataPlaneError: Error, Sendable, Hashable, CustomStringConvertible {
     case portInUse(UInt16)
     case bindDenied(port: UInt16, reason: String, records: [AuditRecord])
     case invalidContext(SecurityContext, String)
+    case exists(SAIdentifier)
+    case noSuchSA(SAIdentifier)
+    /// A check denied the request (EACCES): what, and the AVC records.
+    case denied(String, records: [AuditRecord])
 
     public var description: String {
         switch self {
@@ -159,6 +163,9 @@ public enum DataPlaneError: Error, Sendable, Hashable, CustomStringConvertible {
         case .portInUse(let p): "port \(p) is already bound (EADDRINUSE)"
         case .bindDenied(let p, let r, _): "binding port \(p) is denied (EACCES): \(r)"
         case .invalidContext(let c, let why): "\(c) is not a valid context under the loaded policy: \(why)"
+        case .exists(let id): "an SA \(id) exists already (EEXIST)"
+        case .noSuchSA(let id): "no SA \(id) (ESRCH)"
+        case .denied(let what, _): "denied (EACCES): \(what)"
         }
     }
 }
