@@ -37,6 +37,8 @@ struct DataPlaneCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Where a peer's sockets are, when not at its address and the same ports (repeatable).",
                                    valueName: "HOST=ADDRESS:ESP-PORT:CLEAR-PORT")) var peer: [String] = []
         @Option(help: "Open the sockets in this network namespace (a name or a path).") var netns: String?
+        @Option(help: "Write every datagram sent and received to this pcap file (ESP in UDP between the SAs' addresses; no keys).")
+        var pcap: String?
         @OptionGroup var policy: PolicyOptions
 
         func run() throws {
@@ -78,6 +80,9 @@ struct DataPlaneCommand: ParsableCommand {
                                               controlPath: control, namespace: netns.map(NetworkNamespace.init(nameOrPath:)))
             } catch { throw fail("\(error)") }
             dataPlane.peers = peers
+            if let pcap {
+                do { try dataPlane.capture(to: pcap) } catch { throw fail("--pcap: \(error)") }
+            }
             dataPlane.log = { e in
                 for (i, line) in e.lines.enumerated() { print(i == 0 ? line : "  " + line) }
                 flushOutput()

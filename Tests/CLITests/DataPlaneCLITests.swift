@@ -95,7 +95,8 @@ import Testing
             p.executableURL = CLITests.binary
             p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", dir.appendingPathComponent("\(name).sock").path,
                            "--bind", "127.0.0.1", "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
-                           "--peer", "\(peer)=127.0.0.1:\(ports[peer]!):\(ports[peer]! + 1)"]
+                           "--peer", "\(peer)=127.0.0.1:\(ports[peer]!):\(ports[peer]! + 1)",
+                           "--pcap", dir.appendingPathComponent("\(name).pcap").path]
             p.standardOutput = try FileHandle(forWritingTo: log)
             try p.run()
             hosts.append((p, log))
@@ -134,5 +135,24 @@ import Testing
             #expect(!logged.contains("0102030405060708"), "a key appears in \(log.lastPathComponent)")
         }
         #expect(try String(contentsOf: hosts.first { $0.1.lastPathComponent == "client.log" }!.1, encoding: .utf8).contains("SA added by system_u:system_r:ipsec_mgmt_t:s0"))
+
+        // --pcap: the client's capture holds the ESP packet between the SA's addresses on port 4500,
+        // which tshark dissects and, given the SA's key, decrypts to the datagram sent (to the echo port).
+        let tshark = try #require(["/usr/bin", "/usr/local/bin", "/bin"].map { "\($0)/tshark" }.first { FileManager.default.isExecutableFile(atPath: $0) },
+                                  "tshark is not installed: run scripts/deps test")
+        let home = dir.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let t = Process(), out = Pipe()
+        t.executableURL = URL(fileURLWithPath: tshark)
+        t.arguments = ["-r", dir.appendingPathComponent("client.pcap").path, "-n", "-o", "esp.enable_encryption_decode:TRUE",
+                       "-o", "uat:esp_sa:\"IPv4\",\"10.77.0.1\",\"10.77.0.2\",\"0x00009000\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x0102030405060708090a0b0c0d0e0f1011121314\",\"NULL\",\"\"",
+                       "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "esp.spi", "-e", "echo.data"]
+        t.environment = ["HOME": home.path, "XDG_CONFIG_HOME": home.path, "PATH": "/usr/bin:/bin"]
+        t.standardOutput = out
+        t.standardError = FileHandle.nullDevice
+        try t.run()
+        let dissected = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        t.waitUntilExit()
+        #expect(dissected.contains("raw:ip:udp:udpencap:esp:udp:echo|0x00009000|68656c6c6f"), "\(dissected)")
     }
 }

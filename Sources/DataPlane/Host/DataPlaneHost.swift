@@ -78,6 +78,8 @@ public final class DataPlaneHost: @unchecked Sendable {
     /// Called on the run thread for every event.
     public var log: (Event) -> Void = { _ in }
     private let wake: (read: Int32, write: Int32)
+    /// The capture file (`capture(to:)`), or -1.
+    private var captureFD: Int32 = -1
     private let stopping = Atomic<Bool>(false)
 
     private final class Client {
@@ -127,9 +129,44 @@ public final class DataPlaneHost: @unchecked Sendable {
     }
 
     deinit {
+        if captureFD >= 0 { close(captureFD) }
         close(wake.read)
         close(wake.write)
         unlink(controlPath)
+    }
+
+    /// Writes every datagram this host sends or receives to a pcap file at `path` (mode 0600;
+    /// `LINKTYPE_RAW`): ESP packets as ESP in UDP between the SAs' addresses on port 4500, clear
+    /// datagrams as UDP between the hosts' addresses, whatever sockets carried them, so that
+    /// Wireshark dissects them and decrypts the ESP given the keys (Specs/dataplane/endpoints.md).
+    /// Call it before ``run()``. The keys are not in the file.
+    public func capture(to path: String) throws(HostError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw HostError("open", errno: errno, path) }
+        captureFD = fd
+        write(Pcap.fileHeader())
+    }
+
+    private func write(_ bytes: [UInt8]) {
+        guard captureFD >= 0 else { return }
+        _ = bytes.withUnsafeBytes { Glibc.write(captureFD, $0.baseAddress, $0.count) }
+    }
+
+    private func captureFrame(_ frame: [UInt8]) {
+        guard captureFD >= 0 else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        write(Pcap.record(frame, seconds: UInt32(truncatingIfNeeded: now.tv_sec), microseconds: UInt32(now.tv_nsec / 1000)))
+    }
+
+    /// The SA-space address of the peer whose socket `wire` is (its ESP or clear socket).
+    private func peerAddress(_ wire: SocketAddress) -> IPAddress {
+        peers.first { $0.value.esp == wire || $0.value.clear == wire }?.key ?? wire.address
+    }
+
+    private func captureClear(_ segment: [UInt8], from source: IPAddress, to destination: IPAddress) {
+        guard captureFD >= 0, let d = try? UDPDatagram(segment: segment, source: source, destination: destination, verifyingChecksum: false) else { return }
+        captureFrame(d.packet())
     }
 
     /// Puts `bytes` on the wire from this host's ESP socket as they are, with no SA and no check:
@@ -186,6 +223,7 @@ public final class DataPlaneHost: @unchecked Sendable {
     // MARK: - The wire
 
     private func receivedESP(_ datagram: [UInt8], from: SocketAddress) {
+        if captureFD >= 0 { captureFrame(Pcap.espInUDPFrame(datagram, source: peerAddress(from), destination: node.address)) }
         let r = node.receiveESP(datagram)
         deliver(r, wire: from)
     }
@@ -195,6 +233,7 @@ public final class DataPlaneHost: @unchecked Sendable {
             emit(.local("dropped a clear datagram from \(from): not a known peer's clear socket"))
             return
         }
+        captureClear(segment, from: source, to: node.address)
         deliver(node.receiveClear(segment, from: source), wire: from)
     }
 
@@ -257,6 +296,7 @@ public final class DataPlaneHost: @unchecked Sendable {
                     return reply(.error(code: "EHOSTUNREACH", reason: "no wire address for \(sa.destination)", details: avc))
                 }
                 do { try esp.send(packet, to: peer.esp) } catch { return reply(.error(code: "EIO", reason: "\(error)", details: avc)) }
+                if captureFD >= 0 { captureFrame(Pcap.espInUDPFrame(packet, source: sa.source, destination: sa.destination)) }
                 let seq = UInt32(packet[4]) << 24 | UInt32(packet[5]) << 16 | UInt32(packet[6]) << 8 | UInt32(packet[7])
                 reply(.ok("SENT esp spi=0x\(String(sa.spi, radix: 16)) seq=\(seq)" + (sa.securityContext.map { " label=\($0)" } ?? ""), details: avc))
             case .clear(let segment, let destination):
@@ -265,6 +305,7 @@ public final class DataPlaneHost: @unchecked Sendable {
                     return reply(.error(code: "EHOSTUNREACH", reason: "no wire address for \(destination)", details: avc))
                 }
                 do { try clear.send(segment, to: peer.clear) } catch { return reply(.error(code: "EIO", reason: "\(error)", details: avc)) }
+                captureClear(segment, from: node.address, to: destination)
                 reply(.ok("SENT clear", details: avc))
             case .acquire(let event):
                 reply(.error(code: "EAGAIN", reason: "no SA: \(event)", details: avc))
