@@ -18,11 +18,11 @@ import XfrmManager
     static let otherUser = try! SecurityContext(parsing: "echo_u:system_r:echoclient_t:s0")
     static let a = IPAddress("10.77.0.1")!, b = IPAddress("10.77.0.2")!
 
-    static func yaml(mode: String) -> String {
+    static func yaml(mode: String, v6: Bool = false) -> String {
         """
         hosts:
-          client: { address: 10.77.0.1 }
-          server: { address: 10.77.0.2 }
+          client: { address: \(v6 ? "fd00:77::1" : "10.77.0.1") }
+          server: { address: \(v6 ? "fd00:77::2" : "10.77.0.2") }
         associations:
           - { name: echo, between: [client, server], context: \(client), reply_context: \(server),
               policy_context: system_u:object_r:ipsec_spd_t:s0, mode: \(mode), selector: { proto: udp, port: 7 } }
@@ -33,8 +33,8 @@ import XfrmManager
     }
 
     /// Two nodes of one apply file, with deterministic keys, sharing one AVC (two namespaces of one kernel).
-    static func pair(mode: String = "transport") throws -> (client: DataPlaneNode, server: DataPlaneNode) {
-        let file = try ApplyFile(yaml: yaml(mode: mode))
+    static func pair(mode: String = "transport", v6: Bool = false) throws -> (client: DataPlaneNode, server: DataPlaneNode) {
+        let file = try ApplyFile(yaml: yaml(mode: mode, v6: v6))
         var counter: UInt8 = 0
         let keys = KeyFile.generate(for: file) { n in (0..<n).map { _ in counter &+= 1; return counter } }
         let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded()))
@@ -42,7 +42,7 @@ import XfrmManager
             let d = try ApplyPlanner.desired(file, host: host, keys: keys)
             return try DataPlaneNode(address: address, sas: d.sas, policies: d.policies, authorizer: authorizer)
         }
-        return (try node("client", a), try node("server", b))
+        return v6 ? (try node("client", IPAddress("fd00:77::1")!), try node("server", IPAddress("fd00:77::2")!)) : (try node("client", a), try node("server", b))
     }
 
     /// Sends one datagram from `from` to `to` and carries it across: what the receiver did.
@@ -93,6 +93,22 @@ import XfrmManager
         // The second packet takes the fast path (no checks listed) and keeps the label.
         let (_, again) = Self.carry(Array("again".utf8), from: c, port: sport, to: s, dport: 7)
         #expect(again?.delivery?.peer == Self.client && again?.checks.isEmpty == true && again?.delivery?.sequence == 2)
+    }
+
+    /// IPv6 hosts: the pseudo-header of RFC 8200 §8.1 in transport mode, an inner IPv6 packet in
+    /// tunnel mode (next header 41).
+    @Test(arguments: ["transport", "tunnel"])
+    func theEchoOverIPv6(mode: String) throws {
+        let (c, s) = try Self.pair(mode: mode, v6: true)
+        try s.bind(port: 7, context: Self.server)
+        let sport = try c.bind(port: 0, context: Self.client).port
+        let (out, request) = Self.carry(Array("ping6".utf8), from: c, port: sport, to: s, dport: 7)
+        guard case .esp(_, let sa) = out.outcome else { Issue.record("not sealed: \(out.outcome)"); return }
+        #expect(sa.mode.description == mode)
+        let got = try #require(request?.delivery, "\(String(describing: request?.outcome))")
+        #expect(got.peer == Self.client && got.source == IPAddress("fd00:77::1")! && got.data == Array("ping6".utf8))
+        let (_, reply) = Self.carry(got.data, from: s, port: 7, to: c, dport: got.sourcePort)
+        #expect(reply?.delivery?.peer == Self.server)
     }
 
     @Test func badPacketsAreDroppedAndCounted() throws {
