@@ -1,13 +1,16 @@
 import Foundation
 import Testing
 
-/// `salabel keygen`, two `salabel dataplane run` hosts on loopback ports, and the labeled-echo
-/// example against them: the whole user path of the userspace data plane, in separate processes.
-@Suite(.serialized) struct DataPlaneCLITests {
-    @Test func exampleEchoThroughTwoDataPlaneHosts() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-dp-\(UUID().uuidString)")
+/// Two `salabel dataplane run` hosts of a one-association apply file (fresh keys from `salabel
+/// keygen`) on loopback ports, each logging to DIR/NAME.log and capturing to DIR/NAME.pcap; stopped
+/// and removed by `stop()`.
+final class TwoHosts {
+    let dir: URL
+    private(set) var processes: [String: Process] = [:]
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-dp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         let apply = dir.appendingPathComponent("echo.yaml")
         try """
         hosts:
@@ -21,25 +24,47 @@ import Testing
         """.write(to: apply, atomically: true, encoding: .utf8)
         let keygen = try CLITests.salabel("keygen", apply.path)
         try #require(keygen.status == 0, "\(keygen.stderr)")
-
-        let base = UInt16.random(in: 20000...29000)
+        let base = UInt16.random(in: 20000...31000)
         let ports = ["client": base, "server": base + 10]
-        var hosts: [Process] = []
-        defer { for p in hosts { p.terminate(); p.waitUntilExit() } }
         for (name, port) in ports {
             let peer = name == "client" ? "server" : "client"
             let p = Process()
+            FileManager.default.createFile(atPath: log(name).path, contents: nil)
             p.executableURL = CLITests.binary
-            p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", dir.appendingPathComponent("\(name).sock").path,
+            p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", socket(name),
                            "--bind", "127.0.0.1", "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
-                           "--peer", "\(peer)=127.0.0.1:\(ports[peer]!):\(ports[peer]! + 1)"]
-            p.standardOutput = FileHandle.nullDevice
+                           "--peer", "\(peer)=127.0.0.1:\(ports[peer]!):\(ports[peer]! + 1)",
+                           "--pcap", dir.appendingPathComponent("\(name).pcap").path]
+            p.standardOutput = try FileHandle(forWritingTo: log(name))
             try p.run()
-            hosts.append(p)
+            processes[name] = p
         }
         for name in ports.keys {
-            for _ in 0..<100 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).sock").path) { usleep(50_000) }
+            for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket(name)) { usleep(50_000) }
         }
+    }
+
+    func socket(_ host: String) -> String { dir.appendingPathComponent("\(host).sock").path }
+    func log(_ host: String) -> URL { dir.appendingPathComponent("\(host).log") }
+
+    /// Stops the hosts (their logs stay until `remove()`).
+    func stop() {
+        for p in processes.values where p.isRunning { p.terminate(); p.waitUntilExit() }
+    }
+
+    func remove() {
+        stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
+/// `salabel keygen`, two `salabel dataplane run` hosts on loopback ports, and the labeled-echo
+/// example against them: the whole user path of the userspace data plane, in separate processes.
+@Suite(.serialized) struct DataPlaneCLITests {
+    @Test func exampleEchoThroughTwoDataPlaneHosts() throws {
+        let hosts = try TwoHosts()
+        defer { hosts.remove() }
+        let dir = hosts.dir
         let example = CLITests.binary.deletingLastPathComponent().appendingPathComponent("labeled-echo")
         let server = Process()
         server.executableURL = example
@@ -69,42 +94,10 @@ import Testing
     /// client's own domain is refused with the AVC record); the next datagram is sealed on it and
     /// arrives with its label; no key appears in either host's log.
     @Test func keyManagerAnswersAnAcquire() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-dp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let apply = dir.appendingPathComponent("echo.yaml")
-        try """
-        hosts:
-          client: { address: 10.77.0.1 }
-          server: { address: 10.77.0.2 }
-        associations:
-          - { name: echo, between: [client, server], context: system_u:system_r:echoclient_t:s0,
-              reply_context: system_u:system_r:echoserver_t:s0, policy_context: system_u:object_r:ipsec_spd_t:s0,
-              selector: { proto: udp, port: 7 } }
-        key_file: echo.keys
-        """.write(to: apply, atomically: true, encoding: .utf8)
-        try #require(try CLITests.salabel("keygen", apply.path).status == 0)
-        let base = UInt16.random(in: 30000...31000)
-        let ports = ["client": base, "server": base + 10]
-        var hosts: [(Process, URL)] = []
-        defer { for (p, _) in hosts where p.isRunning { p.terminate(); p.waitUntilExit() } }
-        for (name, port) in ports {
-            let peer = name == "client" ? "server" : "client"
-            let p = Process(), log = dir.appendingPathComponent("\(name).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            p.executableURL = CLITests.binary
-            p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", dir.appendingPathComponent("\(name).sock").path,
-                           "--bind", "127.0.0.1", "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
-                           "--peer", "\(peer)=127.0.0.1:\(ports[peer]!):\(ports[peer]! + 1)",
-                           "--pcap", dir.appendingPathComponent("\(name).pcap").path]
-            p.standardOutput = try FileHandle(forWritingTo: log)
-            try p.run()
-            hosts.append((p, log))
-        }
-        for name in ports.keys {
-            for _ in 0..<100 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name).sock").path) { usleep(50_000) }
-        }
-        func sock(_ h: String) -> String { dir.appendingPathComponent("\(h).sock").path }
+        let hosts = try TwoHosts()
+        defer { hosts.remove() }
+        let dir = hosts.dir
+        func sock(_ h: String) -> String { hosts.socket(h) }
         let listener = Process(), heard = Pipe()
         listener.executableURL = CLITests.binary
         listener.arguments = ["dataplane", "listen", "--control", sock("server"), "--as", "system_u:system_r:echoserver_t:s0", "--port", "7", "--count", "1"]
@@ -129,12 +122,12 @@ import Testing
         listener.waitUntilExit()
         let text = String(decoding: heard.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text.contains("peer \(user): hello"), "\(text)")
-        for (p, log) in hosts { p.terminate(); p.waitUntilExit(); _ = log }
-        for (_, log) in hosts {
-            let logged = try String(contentsOf: log, encoding: .utf8)
-            #expect(!logged.contains("0102030405060708"), "a key appears in \(log.lastPathComponent)")
+        hosts.stop()
+        for h in ["client", "server"] {
+            let logged = try String(contentsOf: hosts.log(h), encoding: .utf8)
+            #expect(!logged.contains("0102030405060708"), "a key appears in \(h).log")
         }
-        #expect(try String(contentsOf: hosts.first { $0.1.lastPathComponent == "client.log" }!.1, encoding: .utf8).contains("SA added by system_u:system_r:ipsec_mgmt_t:s0"))
+        #expect(try String(contentsOf: hosts.log("client"), encoding: .utf8).contains("SA added by system_u:system_r:ipsec_mgmt_t:s0"))
 
         // --pcap: the client's capture holds the ESP packet between the SA's addresses on port 4500,
         // which tshark dissects and, given the SA's key, decrypts to the datagram sent (to the echo port).
