@@ -54,6 +54,18 @@ struct DemoCommand: ParsableCommand {
             printError("error: the demo's scenario does not load: \(error)")
             throw ExitCode(Status.error)
         }
+        // A closed output (`salabel demo | head`) or an interrupt must not leave namespaces behind.
+        signal(SIGPIPE, SIG_IGN)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                DemoNetwork.current?.teardown()
+                Glibc.exit(128 + sig)
+            }
+            source.resume()
+            DemoRun.signalSources.append(source)
+        }
         let unavailable = dataplane == .userspace ? "--dataplane userspace was given" : KernelDataPlane.unavailableReason(scenario)
         let unexpected: Int
         if let unavailable {
@@ -156,6 +168,7 @@ struct KernelDemo {
 final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/NSLock
     let network: DemoNetwork
     let hosts: [String: DataPlaneHost]
+    nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
     let addresses: [String: IPAddress]
     let directory: String
     let verbose: Bool

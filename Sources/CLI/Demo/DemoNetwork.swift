@@ -26,13 +26,16 @@ final class DemoNetwork {
         guard geteuid() == 0 else { return DemoNetwork(kind: .loopback, fallbackReason: "network namespaces need root") }
         guard hosts.count == 2 else { return DemoNetwork(kind: .loopback, fallbackReason: "the demo joins two hosts") }
         let net = DemoNetwork(kind: .namespaces, fallbackReason: nil)
+        current = net
         let tag = "\(getpid() % 100_000)"
         let links = ["sld\(tag)a", "sld\(tag)b"]
         do {
             for (i, h) in hosts.enumerated() {
                 let ns = "salabel-demo-\(tag)-\(h.name)"
-                try ip(["netns", "add", ns])
+                net.lock.lock()
                 net.namespaces[h.name] = ns
+                net.lock.unlock()
+                try ip(["netns", "add", ns])
                 _ = i
             }
             try ip(["link", "add", links[0], "type", "veth", "peer", "name", links[1]])
@@ -62,10 +65,20 @@ final class DemoNetwork {
         }
     }
 
+    /// Deletes the namespaces (their veth pair and sockets go with them). Safe to call twice and
+    /// from the signal handler's queue.
     func teardown() {
-        for ns in namespaces.values { _ = try? Self.ip(["netns", "del", ns]) }
+        lock.lock()
+        let names = namespaces.values
         namespaces = [:]
+        lock.unlock()
+        for ns in names { _ = try? Self.ip(["netns", "del", ns]) }
     }
+
+    private let lock = NSLock()
+
+    /// The network being made or used, for the demo's signal handler.
+    nonisolated(unsafe) static var current: DemoNetwork?
 
     struct CommandError: Error, CustomStringConvertible {
         var description: String
