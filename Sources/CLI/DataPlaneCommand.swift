@@ -103,22 +103,30 @@ struct DataPlaneCommand: ParsableCommand {
         nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
     }
 
+    /// A connection to a host's local socket, with the context `--as` states (exit 2 on either error).
+    static func connect(_ control: String, as context: String) throws -> (LabeledSocket, SecurityContext) {
+        let ctx: SecurityContext
+        do { ctx = try SecurityContext(parsing: context) } catch { printError("error: --as: \(error)"); throw ExitCode(Status.error) }
+        do { return (try LabeledSocket(host: control), ctx) } catch { printError("error: \(error)"); throw ExitCode(Status.error) }
+    }
+
+    /// A received datagram as the CLI prints it: its sender, the label the endpoint sees, its text.
+    static func describe(_ d: Delivery) -> String {
+        "from \(d.source):\(d.sourcePort) peer \(d.peer?.description ?? "unlabeled"): \(String(decoding: d.data, as: UTF8.self))"
+    }
+
     struct Endpoint: ParsableArguments {
         @Option(help: "The host's local socket.") var control: String = "/run/salabel/dataplane.sock"
         @Option(name: .customLong("as"), help: "The context the endpoint states.") var context: String
         @Option(help: "The local port to bind.") var port: UInt16
 
         func open() throws -> LabeledSocket {
-            let ctx: SecurityContext
-            do { ctx = try SecurityContext(parsing: context) } catch { printError("error: --as: \(error)"); throw ExitCode(Status.error) }
-            do {
-                let s = try LabeledSocket(host: control)
-                try s.bind(port: port, context: ctx)
-                return s
-            } catch {
+            let (s, ctx) = try DataPlaneCommand.connect(control, as: context)
+            do { try s.bind(port: port, context: ctx) } catch {
                 printError("error: \(error)")
                 throw ExitCode(Status.error)
             }
+            return s
         }
     }
 
@@ -140,7 +148,7 @@ struct DataPlaneCommand: ParsableCommand {
                 for r in sent.records { print("  \(r)") }
                 if reply {
                     let r = try s.receive(timeout: .milliseconds(Int(timeout * 1000)))
-                    print("reply from \(r.source):\(r.sourcePort) peer \(r.peer?.description ?? "unlabeled"): \(String(decoding: r.data, as: UTF8.self))")
+                    print("reply " + DataPlaneCommand.describe(r))
                 }
             } catch .refused(let r) {
                 printError("refused: \(r)")
@@ -165,7 +173,7 @@ struct DataPlaneCommand: ParsableCommand {
                 do {
                     let r = try s.receive(timeout: .seconds(3600))
                     n += 1
-                    print("from \(r.source):\(r.sourcePort) peer \(r.peer?.description ?? "unlabeled"): \(String(decoding: r.data, as: UTF8.self))")
+                    print(DataPlaneCommand.describe(r))
                     flushOutput()
                     if echo { try s.send(r.data, to: r.source, port: r.sourcePort) }
                 } catch .timedOut {
@@ -187,11 +195,7 @@ struct DataPlaneCommand: ParsableCommand {
             @Option(name: .customLong("as"), help: "The key manager's context (needs association { setcontext } on the SA's label).")
             var context: String = "system_u:system_r:ipsec_mgmt_t:s0"
 
-            func connect() throws -> (LabeledSocket, SecurityContext) {
-                let ctx: SecurityContext
-                do { ctx = try SecurityContext(parsing: context) } catch { printError("error: --as: \(error)"); throw ExitCode(Status.error) }
-                do { return (try LabeledSocket(host: control), ctx) } catch { printError("error: \(error)"); throw ExitCode(Status.error) }
-            }
+            func connect() throws -> (LabeledSocket, SecurityContext) { try DataPlaneCommand.connect(control, as: context) }
 
             func report(_ body: () throws(LabeledSocket.Failure) -> (summary: String, records: [String])) throws {
                 do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataPlaneHost
 import ESPDataPlane
 import Foundation
 import IPsecModel
@@ -100,9 +101,7 @@ struct ESPWireCommand: ParsableCommand {
             guard inner.data.count <= UDPDatagram.maximumData - 100 else { throw ValidationError("--message is too long for one datagram") }
             let payload = sa.mode == .transport ? inner.segment() : inner.packet()
 
-            let socket = try WireSocket(family: target.family)
-            defer { socket.close() }
-            try socket.bind(port: localPort)
+            let socket = try WireSA.open(SocketAddress(.any(target.family), localPort))
             var file = pcap.map { _ in Pcap() }
             var failures = 0
             for index in 1...count {
@@ -117,8 +116,8 @@ struct ESPWireCommand: ParsableCommand {
                     packet[offset] ^= 0x01
                     note = " corrupted_offset=\(offset)"
                 }
-                if let error = socket.send(packet, to: target, port: remotePort) {
-                    say("SEND_FAILED seq=\(sequence) errno=\(error)")
+                do { try socket.send(packet, to: SocketAddress(target, remotePort)) } catch {
+                    say("SEND_FAILED seq=\(sequence) errno=\(Probe.errnoName(error.errno))")
                     failures += 1
                     continue
                 }
@@ -175,9 +174,7 @@ struct ESPWireCommand: ParsableCommand {
             let family = first.destination.family
             let local = try bind.map { try WireSA.address($0, option: "--bind") } ?? .any(family)
             let localPort = port ?? first.encapsulation?.destinationPort ?? ESPInUDP.port
-            let socket = try WireSocket(family: local.family)
-            defer { socket.close() }
-            try socket.bind(port: localPort, address: local)
+            let socket = try WireSA.open(SocketAddress(local, localPort))
             say("READY port=\(localPort)")
             var file = pcap.map { _ in Pcap() }
             defer {
@@ -187,11 +184,12 @@ struct ESPWireCommand: ParsableCommand {
             let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
             while received < count {
                 let left = ContinuousClock.now.duration(to: deadline)
-                guard left > .zero, let (datagram, from, fromPort) = socket.receive(timeout: left) else {
+                guard left > .zero, let (datagram, source) = socket.receive(timeout: left) else {
                     say("TIMEOUT received=\(received) dropped=\(dropped)")
                     say("SUMMARY received=\(received) dropped=\(dropped) keepalive=\(keepalives) nonesp=\(nonESP) truncated=\(truncated)")
                     throw ExitCode(1)
                 }
+                let from = source.address, fromPort = source.port
                 if file != nil {
                     let (seconds, microseconds) = WireSA.now()
                     file!.append(Pcap.espInUDPFrame(datagram, source: from, destination: local == .any(family) ? first.destination : local,
@@ -254,9 +252,7 @@ struct ESPWireCommand: ParsableCommand {
 
         func run() throws {
             guard family == 4 || family == 6 else { throw ValidationError("--family is 4 or 6") }
-            let socket = try WireSocket(family: family == 4 ? .inet : .inet6)
-            defer { socket.close() }
-            try socket.bind(port: port)
+            let socket = try WireSA.open(SocketAddress(.any(family == 4 ? .inet : .inet6), port))
             var type = udpEncapESPInUDP
             guard setsockopt(socket.fd, solUDP, udpEncap, &type, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
                 throw WireSA.fail("setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP): \(Probe.errnoName(errno))", status: 1)
@@ -281,6 +277,13 @@ private func say(_ line: String) {
 /// The SA from `--state`, the data plane over it, and small helpers.
 enum WireSA {
     /// Reports an error on standard error and returns the exit to throw.
+    /// A UDP socket bound to `address` (exit 1 with the errno's name when it cannot be).
+    static func open(_ address: SocketAddress) throws -> UDPSocket {
+        do { return try UDPSocket(binding: address) } catch {
+            throw fail("bind to port \(address.port): \(Probe.errnoName(error.errno))", status: 1)
+        }
+    }
+
     static func fail(_ message: String, status: Int32 = Status.error) -> ExitCode {
         FileHandle.standardError.write(Data("salabel esp-wire: \(message)\n".utf8))
         return ExitCode(status)
@@ -338,81 +341,5 @@ enum WireSA {
     static func dataField(_ data: [UInt8]) -> String {
         if data.allSatisfy({ (0x20...0x7E).contains($0) }) { return "data=" + String(decoding: data, as: UTF8.self) }
         return "data_hex=" + data.map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-/// A UDP socket (IPv4 or IPv6) with the calls the commands need.
-struct WireSocket {
-    let fd: Int32
-    let family: IPAddress.Family
-
-    init(family: IPAddress.Family) throws {
-        self.family = family
-        fd = socket(family == .inet ? AF_INET : AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
-        // No SO_REUSEADDR: a second socket on the port would take the datagrams meant for the first.
-        guard fd >= 0 else { throw WireSA.fail("socket: \(Probe.errnoName(errno))", status: 1) }
-    }
-
-    func close() { _ = Glibc.close(fd) }
-
-    /// A `sockaddr_in` or `sockaddr_in6` for the address and port, as bytes.
-    static func socketAddress(_ address: IPAddress, _ port: UInt16) -> [UInt8] {
-        if address.family == .inet {
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = port.bigEndian
-            withUnsafeMutableBytes(of: &a.sin_addr) { $0.copyBytes(from: address.bytes) }
-            return withUnsafeBytes(of: a) { Array($0) }
-        }
-        var a = sockaddr_in6()
-        a.sin6_family = sa_family_t(AF_INET6)
-        a.sin6_port = port.bigEndian
-        withUnsafeMutableBytes(of: &a.sin6_addr) { $0.copyBytes(from: address.bytes) }
-        return withUnsafeBytes(of: a) { Array($0) }
-    }
-
-    func bind(port: UInt16, address: IPAddress? = nil) throws {
-        let a = Self.socketAddress(address ?? .any(family), port)
-        let rc = a.withUnsafeBytes { Glibc.bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(a.count)) }
-        guard rc == 0 else { throw WireSA.fail("bind to port \(port): \(Probe.errnoName(errno))", status: 1) }
-    }
-
-    /// Sends one datagram; nil, or the errno's name.
-    func send(_ data: [UInt8], to address: IPAddress, port: UInt16) -> String? {
-        guard address.family == family else { return "EAFNOSUPPORT" }
-        let a = Self.socketAddress(address, port)
-        let n = a.withUnsafeBytes { sa in
-            data.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(a.count)) }
-        }
-        return n == data.count ? nil : Probe.errnoName(n < 0 ? errno : EMSGSIZE)
-    }
-
-    /// Waits for one datagram at most `timeout`; it, its source address and port, or nil on timeout.
-    func receive(timeout: Duration) -> ([UInt8], IPAddress, UInt16)? {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let (seconds, attoseconds) = timeout.components
-        let milliseconds = Int32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
-        while true {
-            let rc = poll(&p, 1, milliseconds)
-            if rc < 0 && errno == EINTR { continue }
-            guard rc > 0 else { return nil }
-            break
-        }
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let n = withUnsafeMutablePointer(to: &storage) { s in
-            s.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
-        }
-        guard n >= 0 else { return nil }
-        let (address, port): (IPAddress, UInt16) = withUnsafeBytes(of: storage) { raw in
-            if Int32(storage.ss_family) == AF_INET {
-                let a = raw.loadUnaligned(as: sockaddr_in.self)
-                return (IPAddress(bytes: withUnsafeBytes(of: a.sin_addr) { Array($0) })!, UInt16(bigEndian: a.sin_port))
-            }
-            let a = raw.loadUnaligned(as: sockaddr_in6.self)
-            return (IPAddress(bytes: withUnsafeBytes(of: a.sin6_addr) { Array($0) })!, UInt16(bigEndian: a.sin6_port))
-        }
-        return (Array(buffer[0..<n]), address, port)
     }
 }

@@ -10,13 +10,6 @@ public struct ResolutionCheck: Sendable, Hashable, CustomStringConvertible {
     public var reason: String
     public var record: AuditRecord?
 
-    public init(what: String, passed: Bool, reason: String, record: AuditRecord?) {
-        self.what = what
-        self.passed = passed
-        self.reason = reason
-        self.record = record
-    }
-
     public var description: String {
         "\(passed ? "✓" : "✗") \(what): \(reason)" + (record.map { "\n    \($0)" } ?? "")
     }
@@ -92,7 +85,8 @@ public struct Resolver: Sendable {
         authorizer.cache.server.policy.initialSIDs.first { $0.name == "unlabeled" }?.context
     }
 
-    static func check(_ a: Authorization, _ what: String) -> ResolutionCheck {
+    /// An authorization as a check named `what`.
+    public static func check(_ a: Authorization, _ what: String) -> ResolutionCheck {
         ResolutionCheck(what: what, passed: a.granted, reason: a.reason, record: a.record)
     }
 

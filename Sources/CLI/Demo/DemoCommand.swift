@@ -8,6 +8,7 @@ import Scenario
 import Glibc
 import IPsecModel
 import Resolver
+import SELinuxKernel
 import SecurityContexts
 import XfrmManager
 
@@ -99,12 +100,16 @@ enum KernelDataPlane {
     /// `nil` when it can; else why not.
     static func unavailableReason(_ scenario: Scenario) -> String? {
         var reasons: [String] = []
-        if !FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce") { reasons.append("SELinux is not enabled") }
+        if !KernelBackend.isActive { reasons.append("SELinux is not enabled") }
         if !espAvailable() { reasons.append("the kernel has no ESP (esp4)") }
         if !reasons.isEmpty { return reasons.joined(separator: "; ") }
         if geteuid() != 0 { return "the kernel data plane needs root (namespaces, SAs)" }
-        for ctx in Set(scenario.actors.values.map(\.description)).sorted() where !contextIsValid(ctx) {
-            return "the loaded policy does not know \(ctx): the demo needs the embedded policy's domains, and never replaces a running system's policy"
+        let kernel: KernelBackend
+        do { kernel = try KernelBackend() } catch { return "\(error)" }
+        for ctx in Set(scenario.actors.values).sorted(by: { $0.description < $1.description }) {
+            guard (try? kernel.validate(ctx)) != nil else {
+                return "the loaded policy does not know \(ctx): the demo needs the embedded policy's domains, and never replaces a running system's policy"
+            }
         }
         return nil
     }
@@ -123,14 +128,6 @@ enum KernelDataPlane {
         return false
     }
 
-    /// `security_check_context`: the kernel accepts the context written to /sys/fs/selinux/context.
-    static func contextIsValid(_ ctx: String) -> Bool {
-        let fd = open("/sys/fs/selinux/context", O_RDWR)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let bytes = Array(ctx.utf8) + [0]
-        return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
-    }
 }
 
 /// The demo in the running kernel: namespaces, SAs from the manager, sockets created in the
@@ -141,9 +138,9 @@ struct KernelDemo {
 
     func play() throws -> Int {
         let model = try ScenarioModel(scenario)
-        let me = (try? String(contentsOfFile: "/proc/self/attr/current", encoding: .utf8))?.trimmingCharacters(in: .controlCharacters) ?? ""
-        let myType = (try? SecurityContext(parsing: me))?.type ?? "unconfined_t"
-        let enforcing = (try? String(contentsOfFile: "/sys/fs/selinux/enforce", encoding: .utf8))?.hasPrefix("1") ?? false
+        let kernel = try KernelBackend()
+        let myType = KernelBackend.currentContext()?.type ?? "unconfined_t"
+        let enforcing = kernel.enforcing
         print("salabel demo: labeled IPsec between two hosts, under the loaded policy (\(enforcing ? "enforcing" : "permissive"))")
         print("data plane: the kernel's (ESP and SELinux are here, and the loaded policy has the demo's domains)")
         let runner = try GuestRunner(plan: GuestPlan(scenarios: [], settle: 0.3), namespacePrefix: "salabel-demo-\(getpid())-")
@@ -164,7 +161,7 @@ struct KernelDemo {
     }
 }
 
-/// One run of the demo: the hosts, their threads, and what they logged.
+/// One run of the demo: the hosts, the threads that run them, and what they logged.
 final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/NSLock
     let network: DemoNetwork
     let hosts: [String: DataPlaneHost]
@@ -178,7 +175,6 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
     let saLines: [String]
     /// The server's ESP socket as the client host reaches it.
     let serverWire: SocketAddress
-    private var threads: [Thread] = []
     private let events = NSCondition()
     private var log: [(host: String, event: DataPlaneHost.Event)] = []
     private let output = NSLock()
@@ -235,7 +231,6 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
             }
             running += 1
             t.start()
-            threads.append(t)
         }
     }
 
@@ -318,8 +313,10 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
         do {
             let echo = try LabeledSocket(host: hosts["server"]!.controlPath)
             try echo.bind(port: 7, context: try SecurityContext(parsing: DemoCommand.server))
+            // The server's second port, bound for the whole demo (path 3 sends to it).
             let status = try LabeledSocket(host: hosts["server"]!.controlPath)
             try status.bind(port: 40007, context: try SecurityContext(parsing: DemoCommand.server))
+            defer { withExtendedLifetime(status) {} }
             let c = try LabeledSocket(host: hosts["client"]!.controlPath)
             try c.bind(port: 0, context: try SecurityContext(parsing: DemoCommand.client))
             let paths: [() throws -> Bool] = [
@@ -334,7 +331,6 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
             let drops = serverStats.filter { $0.key.hasPrefix("dropped.") }.map { "\($0.value) \($0.key.dropFirst(8))" }.sorted()
             say("\nclient: \(stats["sealed"] ?? 0) sealed, \(stats["clear"] ?? 0) in clear, \(stats["acquires"] ?? 0) ACQUIRE; "
                 + "server: \(serverStats["delivered"] ?? 0) delivered, dropped: \(drops.joined(separator: ", "))")
-            _ = status
         } catch {
             say("error: \(error)")
             unexpected += 1
@@ -369,26 +365,28 @@ final class DemoRun: @unchecked Sendable {  // its state is behind NSCondition/N
         say("\n2. Another domain on the client host (\(DemoCommand.other)) sends to the echo port over its own labeled SA")
         let o = try LabeledSocket(host: hosts["client"]!.controlPath)
         try o.bind(port: 0, context: try SecurityContext(parsing: DemoCommand.other))
-        let m = mark
-        let sent = try o.send(Array("let me in".utf8), to: server, port: 7)
-        say("   \(DemoCommand.other): sent \(sent.summary)")
-        guard let (_, r) = nextReceived(at: "server", after: m) else { return expect(false, "nothing reached the server") }
-        say("   server: \(r.delivery == nil ? "dropped it: \(dropReason(r))" : "delivered it")")
-        show("server:", r.checks)
+        guard let r = try sendAndWatchServer(o, "let me in", to: server, port: 7, as: DemoCommand.other) else { return expect(false, "nothing reached the server") }
         return expect(r.delivery == nil && r.records.contains { $0.result == .denied && $0.tclass == "peer" },
                       "refused: the server's domain may not receive from \(DemoCommand.other) (peer recv), with the AVC record")
     }
 
     private func clearPath(_ c: LabeledSocket, _ server: IPAddress) throws -> Bool {
         say("\n3. The client sends to the server's port 40007, which no SPD entry covers: the datagram leaves in clear, unlabeled")
-        let m = mark
-        let sent = try c.send(Array("plain".utf8), to: server, port: 40007)
-        say("   client: sent \(sent.summary)")
-        guard let (_, r) = nextReceived(at: "server", after: m) else { return expect(false, "nothing reached the server") }
-        say("   server: \(r.delivery == nil ? "dropped it: \(dropReason(r))" : "delivered it")")
-        show("server:", r.checks)
+        guard let r = try sendAndWatchServer(c, "plain", to: server, port: 40007, as: "client") else { return expect(false, "nothing reached the server") }
         return expect(r.delivery == nil && r.records.contains { $0.result == .denied && $0.tcontext.type == "unlabeled_t" },
                       "refused: unlabeled traffic is not the server's to receive (boolean echo_allow_unlabeled is off)")
+    }
+
+    /// Sends `text` from `socket` (shown as `who`) and reports what the server did with it, with its
+    /// checks; `nil` when nothing reached the server.
+    private func sendAndWatchServer(_ socket: LabeledSocket, _ text: String, to server: IPAddress, port: UInt16, as who: String) throws -> InboundResult? {
+        let m = mark
+        let sent = try socket.send(Array(text.utf8), to: server, port: port)
+        say("   \(who): sent \(sent.summary)")
+        guard let (_, r) = nextReceived(at: "server", after: m) else { return nil }
+        say("   server: \(r.delivery == nil ? "dropped it: \(dropReason(r))" : "delivered it")")
+        show("server:", r.checks)
+        return r
     }
 
     private func acquirePath(_ server: IPAddress) throws -> Bool {

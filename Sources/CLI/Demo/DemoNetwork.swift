@@ -30,13 +30,12 @@ final class DemoNetwork {
         let tag = "\(getpid() % 100_000)"
         let links = ["sld\(tag)a", "sld\(tag)b"]
         do {
-            for (i, h) in hosts.enumerated() {
+            for h in hosts {
                 let ns = "salabel-demo-\(tag)-\(h.name)"
                 net.lock.lock()
                 net.namespaces[h.name] = ns
                 net.lock.unlock()
                 try ip(["netns", "add", ns])
-                _ = i
             }
             try ip(["link", "add", links[0], "type", "veth", "peer", "name", links[1]])
             for (i, h) in hosts.enumerated() {

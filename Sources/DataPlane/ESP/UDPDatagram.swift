@@ -89,12 +89,11 @@ public struct UDPDatagram: Sendable, Hashable {
     /// Reads a UDP segment from a slice (e.g. behind an IP header); see ``init(segment:source:destination:verifyingChecksum:)``.
     public init(segment slice: ArraySlice<UInt8>, source: IPAddress, destination: IPAddress, verifyingChecksum: Bool = true) throws(InnerPacketError) {
         guard slice.count >= 8 else { throw .truncated("UDP header") }
-        let b = slice.startIndex
-        let length = Int(UInt16(slice[b + 4]) << 8 | UInt16(slice[b + 5]))
+        let length = Int(Self.get16(slice, 4))
         guard length == slice.count else { throw .badLength("UDP") }
-        self.init(source: source, destination: destination, sourcePort: UInt16(slice[b]) << 8 | UInt16(slice[b + 1]),
-                  destinationPort: UInt16(slice[b + 2]) << 8 | UInt16(slice[b + 3]), data: Array(slice[(b + 8)...]))
-        let sent = UInt16(slice[b + 6]) << 8 | UInt16(slice[b + 7])
+        self.init(source: source, destination: destination, sourcePort: Self.get16(slice, 0), destinationPort: Self.get16(slice, 2),
+                  data: Array(slice.dropFirst(8)))
+        let sent = Self.get16(slice, 6)
         if !verifyingChecksum { return }
         if sent == 0 {
             guard source.family == .inet else { throw .badChecksum("UDP (zero over IPv6)") }
@@ -147,15 +146,15 @@ public struct UDPDatagram: Sendable, Hashable {
             let headerLength = Int(first & 0x0F) * 4
             guard headerLength >= 20, p.count >= headerLength else { throw .badLength("IPv4 header") }
             guard Self.checksum(p[..<headerLength], pseudo: 0) == 0 else { throw .badChecksum("IPv4 header") }
-            let total = Int(Self.get16(p, 2))
+            let total = Int(Self.get16(p[...], 2))
             guard total == p.count else { throw .badLength("IPv4 total") }
-            guard Self.get16(p, 6) & 0x3FFF == 0 else { throw .unsupported("an IPv4 fragment") }
+            guard Self.get16(p[...], 6) & 0x3FFF == 0 else { throw .unsupported("an IPv4 fragment") }
             guard p[9] == Self.udp else { throw .notUDP(p[9]) }
             try self.init(segment: p[headerLength...], source: IPAddress(bytes: Array(p[12..<16]))!,
                           destination: IPAddress(bytes: Array(p[16..<20]))!)
         case (Self.ipv6, 6):
             guard p.count >= 40 else { throw .truncated("IPv6 header") }
-            guard Int(Self.get16(p, 4)) == p.count - 40 else { throw .badLength("IPv6 payload") }
+            guard Int(Self.get16(p[...], 4)) == p.count - 40 else { throw .badLength("IPv6 payload") }
             guard p[6] == Self.udp else {
                 if [0, 43, 44, 60, 51, 50, 135].contains(p[6]) { throw .unsupported("IPv6 extension header \(p[6])") }
                 throw .notUDP(p[6])
@@ -174,7 +173,11 @@ public struct UDPDatagram: Sendable, Hashable {
         b[at + 1] = UInt8(v & 0xFF)
     }
 
-    static func get16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) << 8 | UInt16(b[at + 1]) }
+    /// The big-endian 16-bit word at offset `at` of `b` (from its start, for a slice too).
+    static func get16(_ b: ArraySlice<UInt8>, _ at: Int) -> UInt16 {
+        let i = b.startIndex + at
+        return UInt16(b[i]) << 8 | UInt16(b[i + 1])
+    }
 
     /// The one's-complement sum of the pseudo-header (addresses, protocol, length), unfolded.
     private func pseudoHeaderSum(length: Int) -> UInt32 {

@@ -5,6 +5,7 @@ import Glibc
 public import IPsecModel
 public import NetlinkSocket
 import Resolver
+import SecurityContexts
 import Synchronization
 import XfrmManager
 
@@ -254,6 +255,13 @@ public final class DataPlaneHost: @unchecked Sendable {
 
     // MARK: - The local socket
 
+    /// With SELinux active, a context stated on the local socket must be the caller's own
+    /// (`SO_PEERSEC`): the refusal when it is not, `nil` when it is or no LSM labels the caller.
+    private static func misstated(_ stated: SecurityContext, by client: Client) -> EndpointMessage? {
+        guard let actual = client.socket.peerSecurityContext(), actual != stated.description else { return nil }
+        return .error(code: "EACCES", reason: "the stated context \(stated) is not the caller's (\(actual))", details: [])
+    }
+
     /// A node's refusal as the local socket's ERROR, with its errno name and AVC records.
     static func refusal(_ error: DataPlaneError) -> EndpointMessage {
         switch error {
@@ -274,9 +282,7 @@ public final class DataPlaneHost: @unchecked Sendable {
         switch message {
         case .bind(let port, let context):
             guard client.port == nil else { return reply(.error(code: "EINVAL", reason: "this connection is bound to port \(client.port!) already", details: [])) }
-            if let actual = client.socket.peerSecurityContext(), actual != context.description {
-                return reply(.error(code: "EACCES", reason: "the stated context \(context) is not the caller's (\(actual))", details: []))
-            }
+            if let refusal = Self.misstated(context, by: client) { return reply(refusal) }
             do {
                 let (bound, checks) = try node.bind(port: port, context: context)
                 client.port = bound
@@ -322,9 +328,7 @@ public final class DataPlaneHost: @unchecked Sendable {
             reply(.ok((["STATS", "sealed=\(c.sealed)", "clear=\(c.sentClear)", "acquires=\(c.acquires)", "refused=\(c.refused)",
                         "delivered=\(c.delivered)"] + drops).joined(separator: " "), details: []))
         case .addSA(let subject, let arguments):
-            if let actual = client.socket.peerSecurityContext(), actual != subject.description {
-                return reply(.error(code: "EACCES", reason: "the stated context \(subject) is not the caller's (\(actual))", details: []))
-            }
+            if let refusal = Self.misstated(subject, by: client) { return reply(refusal) }
             let sa: SecurityAssociation
             do {
                 let words = try IPXfrmSyntax.words(arguments)
@@ -343,9 +347,7 @@ public final class DataPlaneHost: @unchecked Sendable {
                 reply(Self.refusal(error))
             }
         case .deleteSA(let subject, let destination, let spi):
-            if let actual = client.socket.peerSecurityContext(), actual != subject.description {
-                return reply(.error(code: "EACCES", reason: "the stated context \(subject) is not the caller's (\(actual))", details: []))
-            }
+            if let refusal = Self.misstated(subject, by: client) { return reply(refusal) }
             let id = SAIdentifier(destination: destination, spi: spi, proto: .esp)
             do {
                 let checks = try node.deleteSA(id, by: subject)

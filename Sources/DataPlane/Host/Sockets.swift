@@ -65,17 +65,18 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A non-blocking UDP socket bound to one address and port: one of a host's two wire sockets
-/// (ESP in UDP, and clear datagrams).
-final class UDPSocket: @unchecked Sendable {  // an immutable descriptor; send and receive are system calls
-    let fd: Int32
-    let local: SocketAddress
+/// (ESP in UDP, and clear datagrams), or the `salabel esp-wire` tool's.
+public final class UDPSocket: @unchecked Sendable {  // an immutable descriptor; send and receive are system calls
+    public let fd: Int32
+    /// The bound address (with the port the kernel chose when 0 was asked).
+    public let local: SocketAddress
 
-    init(binding address: SocketAddress) throws(HostError) {
+    /// Binds a new socket. No `SO_REUSEADDR`: a second socket on a UDP port would take datagrams
+    /// meant for the first, so a port in use is an error (`EADDRINUSE`).
+    public init(binding address: SocketAddress) throws(HostError) {
         let family = address.address.family == .inet ? AF_INET : AF_INET6
         let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HostError("socket") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let r = address.withSockaddr { Glibc.bind(fd, $0, $1) }
         guard r == 0 else {
             let e = HostError("bind", errno: errno, address.description)
@@ -91,14 +92,26 @@ final class UDPSocket: @unchecked Sendable {  // an immutable descriptor; send a
 
     deinit { close(fd) }
 
+    /// Waits at most `timeout` for one datagram: it and its source, or `nil`.
+    public func receive(timeout: Duration) -> ([UInt8], SocketAddress)? {
+        let (seconds, attoseconds) = timeout.components
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var rc: Int32
+        repeat { rc = poll(&p, 1, Int32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))) } while rc < 0 && errno == EINTR
+        guard rc > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        guard let (n, from) = receive(into: &buffer) else { return nil }
+        return (Array(buffer[..<n]), from)
+    }
+
     /// Sends one datagram; a full send buffer or an unreachable peer is reported, not retried.
-    func send(_ bytes: [UInt8], to destination: SocketAddress) throws(HostError) {
+    public func send(_ bytes: [UInt8], to destination: SocketAddress) throws(HostError) {
         let n = bytes.withUnsafeBytes { b in destination.withSockaddr { sendto(fd, b.baseAddress, b.count, 0, $0, $1) } }
         guard n == bytes.count else { throw HostError("sendto", errno: errno, destination.description) }
     }
 
     /// Receives one datagram into `buffer`, or `nil` when none is waiting.
-    func receive(into buffer: inout [UInt8]) -> (count: Int, from: SocketAddress)? {
+    public func receive(into buffer: inout [UInt8]) -> (count: Int, from: SocketAddress)? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let n = buffer.withUnsafeMutableBytes { b in

@@ -117,18 +117,25 @@ public final class DataPlaneNode {
         let sas = resolver.mirror.sas
         var seen = Set<SAIdentifier>()
         for sa in sas where !seen.insert(sa.identifier).inserted { throw .duplicateSA(sa.identifier) }
-        let authorizer = resolver.authorizer
         self.resolver = resolver
         fast = InboundFastPath(resolver)
-        let server = authorizer.cache.server
-        for sa in sas where sa.proto == .esp && sa.spi != 0 && (sa.destination == address || sa.source == address) {
-            let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
-            if sa.destination == address {
-                let seen = sa.securityContext.map { (try? server.sid(for: $0)) != nil ? $0 : (resolver.unlabeled ?? $0) }
-                inbound[key] = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen)
-            }
-            if sa.source == address { outbound[key] = try Self.transform(sa) }
+        for sa in sas { try install(sa) }
+    }
+
+    /// Builds the ESP transforms of an SA this host sends or receives on (both before either is
+    /// stored, so an unusable SA changes nothing).
+    private func install(_ sa: SecurityAssociation) throws(DataPlaneError) {
+        guard sa.proto == .esp, sa.spi != 0, sa.destination == address || sa.source == address else { return }
+        let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+        var inboundSA: InboundSA?
+        if sa.destination == address {
+            let server = resolver.authorizer.cache.server
+            let seen = sa.securityContext.map { (try? server.sid(for: $0)) != nil ? $0 : (resolver.unlabeled ?? $0) }
+            inboundSA = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen)
         }
+        let outboundSA = sa.source == address ? try Self.transform(sa) : nil
+        if let inboundSA { inbound[key] = inboundSA }
+        if let outboundSA { outbound[key] = outboundSA }
     }
 
     private static func transform(_ sa: SecurityAssociation) throws(DataPlaneError) -> ESPSecurityAssociation {
@@ -147,20 +154,9 @@ public final class DataPlaneNode {
     public func addSA(_ sa: SecurityAssociation, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
         let checks = try authorizeLabel(sa.securityContext, by: subject)
         guard resolver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto) == nil else { throw .exists(sa.identifier) }
-        let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
-        var inboundSA: InboundSA?, outboundSA: ESPSecurityAssociation?
-        if sa.proto == .esp && sa.spi != 0 {
-            if sa.destination == address {
-                let server = resolver.authorizer.cache.server
-                let seen = sa.securityContext.map { (try? server.sid(for: $0)) != nil ? $0 : (resolver.unlabeled ?? $0) }
-                inboundSA = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen)
-            }
-            if sa.source == address { outboundSA = try Self.transform(sa) }
-        }
+        try install(sa)
         resolver.mirror.insert(sa)
         resolver.mirror.acquires.removeAll { $0.source == sa.source && $0.destination == sa.destination && $0.proto == sa.proto }
-        inbound[key] = inboundSA ?? inbound[key]
-        outbound[key] = outboundSA ?? outbound[key]
         stateChanged()
         return checks
     }
@@ -182,9 +178,8 @@ public final class DataPlaneNode {
     private func authorizeLabel(_ label: SecurityContext?, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
         guard let label else { return [] }
         do { _ = try resolver.authorizer.cache.server.sid(for: label) } catch { throw .invalidContext(label, "\(error)") }
-        let a = resolver.authorizer.setcontext(subject: subject, label: label)
-        let check = ResolutionCheck(what: "association { setcontext } \(subject) → \(label)", passed: a.granted, reason: a.reason, record: a.record)
-        guard a.granted else { throw .denied(check.what + ": " + check.reason, records: [check].compactMap(\.record)) }
+        let check = Resolver.check(resolver.authorizer.setcontext(subject: subject, label: label), "association { setcontext } \(subject) → \(label)")
+        guard check.passed else { throw .denied(check.what + ": " + check.reason, records: [check].compactMap(\.record)) }
         return [check]
     }
 
@@ -370,9 +365,8 @@ public final class DataPlaneNode {
         guard d.destination == address, let endpoint = endpoints[d.destinationPort] else {
             return drop(.noEndpoint(address: d.destination, port: d.destinationPort), checks)
         }
-        let key = sa?.key ?? SADKey(destination: address, spi: 0, proto: .esp)
         let delivered: Bool
-        if let sa, let v = fast.quietVerdict(key, socket: endpoint.sid) {
+        if let sa, let v = fast.quietVerdict(sa.key, socket: endpoint.sid) {
             delivered = v.outcome == .delivered
         } else {
             // A first or audited decision, or clear traffic: the full resolver, with reasons.
