@@ -287,9 +287,10 @@ struct Probe {
 
     static func describe(_ address: sockaddr_in) -> String {
         var a = address.sin_addr
-        var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count))
-        return "\(String(cString: buffer)):\(UInt16(bigEndian: address.sin_port))"
+        let text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET_ADDRSTRLEN)) { buffer in
+            inet_ntop(AF_INET, &a, buffer.baseAddress, socklen_t(buffer.count)).map { String(cString: $0) } ?? "?"
+        }
+        return "\(text):\(UInt16(bigEndian: address.sin_port))"
     }
 
     func socket(_ type: __socket_type, stage: String) throws -> Int32 {

@@ -1,4 +1,4 @@
-public import DecisionEngine
+import DecisionEngine
 public import IPsecModel
 public import SecurityContexts
 

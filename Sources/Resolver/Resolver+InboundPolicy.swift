@@ -1,5 +1,5 @@
 public import IPsecModel
-public import SecurityContexts
+import SecurityContexts
 
 /// The verdict of the inbound policy check on one packet.
 public struct InboundPolicyCheck: Sendable, Hashable {

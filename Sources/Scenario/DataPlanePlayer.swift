@@ -1,5 +1,5 @@
 import DataPlaneNode
-public import DecisionEngine
+import DecisionEngine
 import ESPDataPlane
 import IPsecModel
 import Resolver

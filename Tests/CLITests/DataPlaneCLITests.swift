@@ -29,7 +29,7 @@ final class TwoHosts {
         for (name, port) in ports {
             let peer = name == "client" ? "server" : "client"
             let p = Process()
-            FileManager.default.createFile(atPath: log(name).path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log(name).path, contents: nil)
             p.executableURL = CLITests.binary
             p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", socket(name),
                            "--bind", "127.0.0.1", "--esp-port", "\(port)", "--clear-port", "\(port + 1)",

@@ -1,5 +1,5 @@
 public import DecisionEngine
-public import ESPDataPlane
+import ESPDataPlane
 public import IPsecModel
 public import Resolver
 public import SecurityContexts

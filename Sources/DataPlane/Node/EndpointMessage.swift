@@ -1,4 +1,4 @@
-public import ESPDataPlane
+import ESPDataPlane
 public import IPsecModel
 public import SecurityContexts
 

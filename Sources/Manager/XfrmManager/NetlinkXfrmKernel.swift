@@ -1,6 +1,6 @@
 import Foundation
-public import IPsecModel
-public import NetlinkProtocol
+import IPsecModel
+import NetlinkProtocol
 public import NetlinkSocket
 public import XfrmWire
 

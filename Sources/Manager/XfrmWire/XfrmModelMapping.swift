@@ -1,5 +1,5 @@
 public import IPsecModel
-public import SecurityContexts
+import SecurityContexts
 
 // Mapping between the kernel structs and the shared model (IPsecModel). Where the model cannot hold
 // what the wire carries (a raw security label, an unspecified selector family, unknown attributes),

@@ -9,7 +9,7 @@ final class Oracle: @unchecked Sendable {
     init(binaryPolicy path: String) throws {
         var err = [CChar](repeating: 0, count: 512)
         guard let h = sepol_oracle_open(path, &err, err.count) else {
-            throw OracleError("libsepol cannot open \(path): \(String(cString: err))")
+            throw OracleError("libsepol cannot open \(path): \(text(err))")
         }
         handle = h
     }
@@ -64,7 +64,7 @@ final class Oracle: @unchecked Sendable {
         var out = [CChar](repeating: 0, count: 4096)
         let rc = sepol_oracle_compute_sid(handle, kind, s, t, cls, nil, &out, out.count)
         if rc != 0 { return .failure(OracleError("rc \(rc)")) }
-        return .success(String(cString: out))
+        return .success(text(out))
     }
 
     func symbols(_ kind: Int32) -> [String] {
@@ -86,7 +86,7 @@ final class Oracle: @unchecked Sendable {
     func userRange(_ user: String) -> (range: String, level: String)? {
         var r = [CChar](repeating: 0, count: 4096), l = [CChar](repeating: 0, count: 4096)
         guard sepol_oracle_user_range(handle, user, &r, r.count, &l, l.count) == 0 else { return nil }
-        return (String(cString: r), String(cString: l))
+        return (text(r), text(l))
     }
 }
 
@@ -143,3 +143,8 @@ let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
 
 /// The repository root.
 let repositoryRoot = fixturesDirectory.deletingLastPathComponent().deletingLastPathComponent()
+
+/// The NUL-terminated text a C call wrote into `chars`.
+private func text(_ chars: [CChar]) -> String {
+    String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
