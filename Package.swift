@@ -100,7 +100,8 @@ let package = Package(
             path: "Sources/DataPlane/Node", swiftSettings: swiftSettings),
         .target(
             name: "DataPlaneHost",
-            dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "XfrmManager"],
+            dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "XfrmManager",
+                           "SELinuxKernel"],
             path: "Sources/DataPlane/Host", swiftSettings: swiftSettings),
 
         // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;

@@ -22,6 +22,10 @@ struct DataPlaneCommand: ParsableCommand {
             send, listen: a datagram endpoint on a running host's local socket.
             sa add, sa delete: a key manager's answer to an ACQUIRE (salabel dataplane run prints them), in the
             context it states, checked with association { setcontext } like XFRM_MSG_NEWSA in a kernel.
+            With SELinux active, the host refuses a stated context that is not the caller's own (SO_PEERSEC).
+            Exit status of send, listen and sa: 0 done; 1 the host refused (the errno name, reason and
+            AVC lines on stderr) or no reply came (send --reply); 2 bad arguments, no host on
+            --control, or a broken exchange with it.
             """,
         subcommands: [Run.self, Send.self, Listen.self, SA.self])
 
@@ -122,7 +126,11 @@ struct DataPlaneCommand: ParsableCommand {
 
         func open() throws -> LabeledSocket {
             let (s, ctx) = try DataPlaneCommand.connect(control, as: context)
-            do { try s.bind(port: port, context: ctx) } catch {
+            do { try s.bind(port: port, context: ctx) } catch .refused(let r) {
+                // The host's refusal (name_bind, node_bind, a stated context not the caller's): a denial.
+                printError("refused: \(r)")
+                throw ExitCode(Status.denied)
+            } catch {
                 printError("error: \(error)")
                 throw ExitCode(Status.error)
             }
@@ -153,9 +161,12 @@ struct DataPlaneCommand: ParsableCommand {
             } catch .refused(let r) {
                 printError("refused: \(r)")
                 throw ExitCode(Status.denied)
+            } catch .timedOut {
+                printError("no reply within \(timeout) s")
+                throw ExitCode(Status.denied)
             } catch {
                 printError("error: \(error)")
-                throw ExitCode(Status.denied)
+                throw ExitCode(Status.error)
             }
         }
     }

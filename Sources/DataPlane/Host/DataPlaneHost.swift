@@ -2,6 +2,7 @@ public import DataPlaneNode
 import DecisionEngine
 import ESPDataPlane
 import Glibc
+import SELinuxKernel
 public import IPsecModel
 public import NetlinkSocket
 import Resolver
@@ -70,6 +71,9 @@ public final class DataPlaneHost: @unchecked Sendable {
     }
 
     public let node: DataPlaneNode
+    /// Whether the kernel runs SELinux: then a context stated on the local socket is checked
+    /// against the caller's own (`SO_PEERSEC`).
+    private let selinuxActive = KernelBackend.isActive
     private let esp: UDPSocket
     private let clear: UDPSocket
     private let listener: SeqPacketSocket
@@ -256,9 +260,22 @@ public final class DataPlaneHost: @unchecked Sendable {
     // MARK: - The local socket
 
     /// With SELinux active, a context stated on the local socket must be the caller's own
-    /// (`SO_PEERSEC`): the refusal when it is not, `nil` when it is or no LSM labels the caller.
-    private static func misstated(_ stated: SecurityContext, by client: Client) -> EndpointMessage? {
-        guard let actual = client.socket.peerSecurityContext(), actual != stated.description else { return nil }
+    /// (`SO_PEERSEC`, through libselinux): the refusal when it is not or the kernel gives no label
+    /// (fail closed), `nil` when it is. The two are compared as the policy sees them (one SID:
+    /// `s0-s0` states `s0`), as text when the policy does not know the caller's. Without SELinux the
+    /// statement is taken as given: another LSM's label (AppArmor's `unconfined`) is no context.
+    private func misstated(_ stated: SecurityContext, by client: Client) -> EndpointMessage? {
+        guard selinuxActive else { return nil }
+        let actual: String
+        do { actual = try KernelBackend.peerContext(ofSocket: client.socket.fd) } catch {
+            return .error(code: "EACCES", reason: "the caller's context cannot be read (\(error)); nothing is taken on its word", details: [])
+        }
+        let server = node.resolver.authorizer.cache.server
+        if let a = try? server.sid(forText: actual), let b = try? server.sid(for: stated) {
+            if a == b { return nil }
+        } else if actual == stated.description {
+            return nil
+        }
         return .error(code: "EACCES", reason: "the stated context \(stated) is not the caller's (\(actual))", details: [])
     }
 
@@ -282,7 +299,7 @@ public final class DataPlaneHost: @unchecked Sendable {
         switch message {
         case .bind(let port, let context):
             guard client.port == nil else { return reply(.error(code: "EINVAL", reason: "this connection is bound to port \(client.port!) already", details: [])) }
-            if let refusal = Self.misstated(context, by: client) { return reply(refusal) }
+            if let refusal = misstated(context, by: client) { return reply(refusal) }
             do {
                 let (bound, checks) = try node.bind(port: port, context: context)
                 client.port = bound
@@ -328,7 +345,7 @@ public final class DataPlaneHost: @unchecked Sendable {
             reply(.ok((["STATS", "sealed=\(c.sealed)", "clear=\(c.sentClear)", "acquires=\(c.acquires)", "refused=\(c.refused)",
                         "delivered=\(c.delivered)"] + drops).joined(separator: " "), details: []))
         case .addSA(let subject, let arguments):
-            if let refusal = Self.misstated(subject, by: client) { return reply(refusal) }
+            if let refusal = misstated(subject, by: client) { return reply(refusal) }
             let sa: SecurityAssociation
             do {
                 let words = try IPXfrmSyntax.words(arguments)
@@ -347,7 +364,7 @@ public final class DataPlaneHost: @unchecked Sendable {
                 reply(Self.refusal(error))
             }
         case .deleteSA(let subject, let destination, let spi):
-            if let refusal = Self.misstated(subject, by: client) { return reply(refusal) }
+            if let refusal = misstated(subject, by: client) { return reply(refusal) }
             let id = SAIdentifier(destination: destination, spi: spi, proto: .esp)
             do {
                 let checks = try node.deleteSA(id, by: subject)

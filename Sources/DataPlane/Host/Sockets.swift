@@ -190,14 +190,4 @@ final class SeqPacketSocket {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&p, 1, milliseconds) > 0
     }
-
-    /// The connecting process's SELinux context (`SO_PEERSEC`), or `nil` when no LSM provides one.
-    func peerSecurityContext() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4097)
-        var length = socklen_t(buffer.count - 1)
-        guard getsockopt(fd, SOL_SOCKET, SO_PEERSEC, &buffer, &length) == 0, length > 0 else { return nil }
-        let bytes = buffer[..<Int(length)].map { UInt8(bitPattern: $0) }
-        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-        return text.isEmpty ? nil : text
-    }
 }

@@ -34,6 +34,22 @@ public struct KernelBackend: DecisionBackend {
     /// `"kernel"`.
     public var backendName: String { "kernel" }
 
+    /// The context of the process at the other end of a connected Unix socket, as the kernel
+    /// labelled it (`SO_PEERSEC`), in the raw form.
+    ///
+    /// - Throws: ``DecisionError/unavailable(_:)`` naming the error when the kernel gives no label
+    ///   (for instance `ENOPROTOOPT` where no LSM labels sockets).
+    ///
+    /// The corresponding C function is `getpeercon_raw`.
+    public static func peerContext(ofSocket fd: Int32) throws(DecisionError) -> String {
+        var raw: UnsafeMutablePointer<CChar>?
+        guard getpeercon_raw(fd, &raw) == 0, let raw else {
+            throw .unavailable("SO_PEERSEC: \(message(for: errno))")
+        }
+        defer { freecon(raw) }
+        return String(cString: raw)
+    }
+
     /// The calling process's own context, when SELinux is enabled (`nil` otherwise).
     /// The corresponding C function is `getcon_raw`.
     public static func currentContext() -> SecurityContext? {
