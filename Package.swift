@@ -204,7 +204,9 @@ let package = Package(
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a
         // script in it from a test; KernelVMTests are the tests that need that kernel (Tests/VM/README.md).
         .target(name: "VMHarness", path: "Tests/VMHarness", swiftSettings: swiftSettings),
-        .testTarget(name: "KernelVMTests", dependencies: ["VMHarness", "Scenario"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KernelVMTests", dependencies: ["VMHarness", "Scenario", "DataPlaneNode", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager"],
+            swiftSettings: swiftSettings),
         // A scripted fake kernel at message level, for tests of code that talks netlink.
         .target(
             name: "NetlinkTestSupport", dependencies: ["NetlinkProtocol"], path: "Tests/NetlinkTestSupport",

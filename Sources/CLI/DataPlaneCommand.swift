@@ -20,6 +20,8 @@ struct DataPlaneCommand: ParsableCommand {
             kernel), with ESP in UDP (RFC 3948) on --esp-port and clear datagrams on --clear-port, and a
             local socket (--control) where applications bind ports in the contexts they state.
             send, listen: a datagram endpoint on a running host's local socket.
+            monitor: the host's events as they happen (ACQUIRE, EXPIRE, datagrams sent, delivered,
+            dropped), as a key manager watches them.
             sa add, sa delete: a key manager's answer to an ACQUIRE (salabel dataplane run prints them), in the
             context it states, checked with association { setcontext } like XFRM_MSG_NEWSA in a kernel.
             With SELinux active, the host refuses a stated context that is not the caller's own (SO_PEERSEC).
@@ -27,7 +29,7 @@ struct DataPlaneCommand: ParsableCommand {
             AVC lines on stderr) or no reply came (send --reply); 2 bad arguments, no host on
             --control, or a broken exchange with it.
             """,
-        subcommands: [Run.self, Send.self, Listen.self, SA.self])
+        subcommands: [Run.self, Send.self, Listen.self, Monitor.self, SA.self])
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run one host's data plane until interrupted.")
@@ -187,6 +189,36 @@ struct DataPlaneCommand: ParsableCommand {
                     print(DataPlaneCommand.describe(r))
                     flushOutput()
                     if echo { try s.send(r.data, to: r.source, port: r.sourcePort) }
+                } catch .timedOut {
+                    continue
+                } catch {
+                    printError("error: \(error)")
+                    throw ExitCode(Status.error)
+                }
+            }
+        }
+    }
+
+    struct Monitor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a running host's events: ACQUIREs, EXPIREs, datagrams sent, delivered and dropped, with their AVC lines.")
+        @Option(help: "The host's local socket.") var control: String = "/run/salabel/dataplane.sock"
+        @Option(help: "Stop after this many events (0: never).") var count = 0
+
+        func run() throws {
+            let s: LabeledSocket
+            do { s = try LabeledSocket(host: control); try s.monitor() } catch {
+                printError("error: \(error)")
+                throw ExitCode(Status.error)
+            }
+            var n = 0
+            while count == 0 || n < count {
+                do {
+                    let (line, details) = try s.nextEvent(timeout: .seconds(3600))
+                    n += 1
+                    print(line)
+                    for d in details { print("  \(d)") }
+                    flushOutput()
                 } catch .timedOut {
                     continue
                 } catch {

@@ -148,4 +148,40 @@ final class TwoHosts {
         t.waitUntilExit()
         #expect(dissected.contains("raw:ip:udp:udpencap:esp:udp:echo|0x00009000|68656c6c6f"), "\(dissected)")
     }
+
+    /// An SA a key manager adds with `limit packet-hard 2` (ip xfrm's syntax): two datagrams go out
+    /// on it, the third is refused with EINVAL as the kernel's sendto is, the host reports the
+    /// hard EXPIRE to its log and to MONITOR clients and deletes the SA, and the next datagram
+    /// raises a new ACQUIRE.
+    @Test func aKeyManagersLifetimeLimitEndsItsSA() throws {
+        let hosts = try TwoHosts()
+        defer { hosts.remove() }
+        let user = "echo_u:system_r:echoclient_t:s0"
+        let monitor = Process(), events = Pipe()
+        monitor.executableURL = CLITests.binary
+        monitor.arguments = ["dataplane", "monitor", "--control", hosts.socket("client")]
+        monitor.standardOutput = events
+        try monitor.run()
+        defer { if monitor.isRunning { kill(monitor.processIdentifier, SIGKILL) } }
+        usleep(300_000)  // the monitor's MONITOR reaches the host before the first event
+        let sa = ["src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp", "spi", "0x9001", "mode", "transport",
+                  "aead", "rfc4106(gcm(aes))", "0x0102030405060708090a0b0c0d0e0f1011121314", "128", "ctx", user, "limit", "packet-hard", "2"]
+        let added = try CLITests.run(CLITests.binary, ["dataplane", "sa", "add", "--control", hosts.socket("client")] + sa)
+        #expect(added.status == 0, "\(added.stderr)")
+        let send = ["dataplane", "send", "--control", hosts.socket("client"), "--as", user, "--port", "0", "--to", "10.77.0.2", "--dport", "7", "hello"]
+        let runs = try (1...4).map { _ in try CLITests.run(CLITests.binary, send) }
+        #expect(runs[0].status == 0 && runs[1].status == 0, "\(runs[0].stderr)\(runs[1].stderr)")
+        #expect(runs[2].status == 1 && runs[2].stderr.contains("refused: EINVAL: SA spi 0x9001 expired: 2 packets reached packet-hard 2"), "\(runs[2].stderr)")
+        #expect(runs[3].status == 1 && runs[3].stderr.contains("refused: EAGAIN: no SA: ACQUIRE"), "\(runs[3].stderr)")
+        let expire = "EXPIRE hard src 10.77.0.1 dst 10.77.0.2 proto esp spi 0x9001 ctx \(user): 2 packets reached packet-hard 2; the SA is deleted"
+        usleep(700_000)  // the host reports expiries at the end of its loop's round
+        // SIGKILL: a child of the test process inherits its blocked SIGTERM.
+        kill(monitor.processIdentifier, SIGKILL)
+        monitor.waitUntilExit()
+        let seen = String(decoding: events.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(seen.contains(expire), "\(seen)")
+        hosts.stop()
+        #expect(try String(contentsOf: hosts.log("client"), encoding: .utf8).contains(expire))
+    }
+
 }

@@ -67,6 +67,35 @@ struct ApplyPlannerTests {
         #expect(steps.allSatisfy { !$0.summary.contains("0x") || $0.summary.contains("spi 0x") })
     }
 
+    /// `lifetime:` gives both SAs of the association `struct xfrm_lifetime_cfg` limits under
+    /// `ip xfrm state … limit` names; a changed lifetime is a changed SA (UPDSA copies lifetimes,
+    /// but the planner replaces, as for every other difference); absent limits are none.
+    @Test func lifetimesReachBothSAsAndAChangeReplacesThem() throws {
+        let yaml = """
+        hosts: { a: { address: 10.0.0.1 }, b: { address: 10.0.0.2 } }
+        associations:
+          - { name: x, between: [a, b], context: u:r:t:s0,
+              lifetime: { time-soft: 3000, time-hard: 3600, time-use-hard: 600, byte-hard: 1000000000, packet-soft: 900, packet-hard: 1000 } }
+        """
+        let f = try ApplyFile(yaml: yaml)
+        let keys = KeyFile.generate(for: f, random: Self.counting)
+        let want = try ApplyPlanner.desired(f, host: "a", keys: keys)
+        var expected = LifetimeConfig()
+        expected.softAddExpiresSeconds = 3000
+        expected.hardAddExpiresSeconds = 3600
+        expected.hardUseExpiresSeconds = 600
+        expected.hardByteLimit = 1_000_000_000
+        expected.softPacketLimit = 900
+        expected.hardPacketLimit = 1000
+        #expect(want.sas.count == 2 && want.sas.allSatisfy { $0.lifetime == expected })
+        #expect(expected.softByteLimit == .max && expected.softUseExpiresSeconds == 0)
+        var old = want.sas[0]
+        old.lifetime = LifetimeConfig()
+        let steps = ApplyPlanner.plan(desired: want, current: ([old, want.sas[1]], want.policies))
+        #expect(steps.map(\.operation) == [.deleteSA(old.identifier, source: old.source, mark: nil), .addSA(want.sas[0])])
+        #expect(ApplyPlanner.plan(desired: want, current: want).isEmpty)
+    }
+
     @Test func removalTakesPoliciesThenSAs() throws {
         let f = try Self.file()
         let keys = KeyFile.generate(for: f, random: Self.counting)
@@ -101,6 +130,16 @@ struct ApplyPlannerTests {
         ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, spi: [1, 2] } ]", "≥ 0x100"),
         ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, proto: ah } ]", "AH needs an authentication algorithm"),
         ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, selector: { proto: icmp, port: 7 } } ]", "a port needs proto tcp or udp"),
+        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { packet-hard: 0 } } ]",
+         "associations[0].lifetime.packet-hard: expected a positive number"),
+        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { time-soft: ten } } ]",
+         "associations[0].lifetime.time-soft: expected a positive number below 2^64-1 (leave the limit out for none), found ten"),
+        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { byte-soft: 500, byte-hard: 500 } } ]",
+         "associations[0].lifetime.byte-soft: 500 is not below byte-hard 500"),
+        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { packets: 5 } } ]",
+         "associations[0].lifetime.packets: unknown field"),
+        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: 3600 } ]",
+         "associations[0].lifetime: expected a mapping of limits"),
     ])
     func badFilesSayWhereAndWhat(_ yaml: String, _ message: String) {
         #expect {

@@ -39,6 +39,8 @@ public final class DataPlaneHost: @unchecked Sendable {
         case received(InboundResult, wire: SocketAddress)
         case sent(OutboundResult, from: UInt16)
         case local(String)
+        /// An SA reached a lifetime limit (the kernel's `XFRM_MSG_EXPIRE`).
+        case expired(ExpireEvent)
 
         /// The event as log lines: a summary, then the AVC records.
         public var lines: [String] {
@@ -66,6 +68,8 @@ public final class DataPlaneHost: @unchecked Sendable {
                 }
             case .local(let line):
                 return [line]
+            case .expired(let e):
+                return ["\(e)"]
             }
         }
     }
@@ -107,6 +111,12 @@ public final class DataPlaneHost: @unchecked Sendable {
                 namespace: NetworkNamespace? = nil) throws(HostError) {
         self.node = node
         self.controlPath = controlPath
+        // The clock of ACQUIRE expiry and SA lifetimes: monotonic seconds.
+        node.now = {
+            var t = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
         let opened: Result<(UDPSocket, UDPSocket), HostError>
         if let namespace {
             let box = Mutex<Result<(UDPSocket, UDPSocket), HostError>?>(nil)
@@ -196,8 +206,11 @@ public final class DataPlaneHost: @unchecked Sendable {
                        pollfd(fd: clear.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
             let polled = clients
             fds += polled.map { pollfd(fd: $0.socket.fd, events: Int16(POLLIN), revents: 0) }
-            let n = poll(&fds, nfds_t(fds.count), 1000)
+            let n = poll(&fds, nfds_t(fds.count), 500)
             if n < 0 && errno != EINTR { log(.local("poll failed: \(String(cString: strerror(errno))); stopping")); return }
+            // SA lifetimes: the clock's limits at least twice a second, and what the last round's
+            // datagrams reached.
+            defer { for e in node.takeExpireEvents() { emit(.expired(e)) } }
             if n <= 0 { continue }
             if fds[1].revents != 0 {
                 while let (count, from) = esp.receive(into: &buffer) { receivedESP(Array(buffer[..<count]), from: from) }

@@ -103,6 +103,21 @@ public final class LabeledSocket {
         return out
     }
 
+    /// Asks the host for its events from now on: every ACQUIRE and EXPIRE a key manager answers,
+    /// and every datagram sent, delivered, dropped or refused, as the host logs them. Read them
+    /// with ``nextEvent(timeout:)``.
+    public func monitor() throws(Failure) {
+        _ = try request(.monitor)
+    }
+
+    /// The next event (after ``monitor()``): its line and its AVC lines, waiting at most `timeout`.
+    public func nextEvent(timeout: Duration) throws(Failure) -> (line: String, details: [String]) {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if case .event(let line, let details) = try next(until: deadline) { return (line, details) }
+        }
+    }
+
     /// The next datagram for this socket, waiting at most `timeout`, with the label its sender's
     /// SA carried (`peer`; `nil` for unlabeled traffic).
     public func receive(timeout: Duration) throws(Failure) -> Delivery {

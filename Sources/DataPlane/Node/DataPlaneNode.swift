@@ -26,6 +26,10 @@ public final class DataPlaneNode {
     private var fast: InboundFastPath
     private var inbound: [SADKey: InboundSA] = [:]
     private var outbound: [SADKey: ESPSecurityAssociation] = [:]
+    /// The lifetimes of the SAs that have a limit (Specs/dataplane/node.md, "Lifetimes").
+    private var lifetimes: [SADKey: SALifetime] = [:]
+    /// Expiries not yet taken by ``takeExpireEvents()``.
+    private var expired: [ExpireEvent] = []
     private var endpoints: [UInt16: Endpoint] = [:]
     /// Inbound policy decisions that wrote no record, per SA and flow, valid for one AVC
     /// generation (a reload or boolean change empties it).
@@ -136,6 +140,7 @@ public final class DataPlaneNode {
         let outboundSA = sa.source == address ? try Self.transform(sa) : nil
         if let inboundSA { inbound[key] = inboundSA }
         if let outboundSA { outbound[key] = outboundSA }
+        if SALifetime.limited(sa.lifetime) { lifetimes[key] = SALifetime(sa) }
     }
 
     private static func transform(_ sa: SecurityAssociation) throws(DataPlaneError) -> ESPSecurityAssociation {
@@ -155,6 +160,7 @@ public final class DataPlaneNode {
         let checks = try authorizeLabel(sa.securityContext, by: subject)
         guard resolver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto) == nil else { throw .exists(sa.identifier) }
         try install(sa)
+        lifetimes[SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)]?.start(now())
         resolver.mirror.insert(sa)
         resolver.mirror.acquires.removeAll { $0.source == sa.source && $0.destination == sa.destination && $0.proto == sa.proto }
         stateChanged()
@@ -167,12 +173,56 @@ public final class DataPlaneNode {
     public func deleteSA(_ id: SAIdentifier, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
         guard let sa = resolver.mirror.sa(destination: id.destination, spi: id.spi, proto: id.proto) else { throw .noSuchSA(id) }
         let checks = try authorizeLabel(sa.securityContext, by: subject)
+        remove(sa)
+        return checks
+    }
+
+    private func remove(_ sa: SecurityAssociation) {
         _ = resolver.mirror.remove(sa)
-        let key = SADKey(destination: id.destination, spi: id.spi, proto: id.proto)
+        let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
         inbound[key] = nil
         outbound[key] = nil
+        lifetimes[key] = nil
         stateChanged()
-        return checks
+    }
+
+    // MARK: - Lifetimes
+
+    /// The SAs' lifetime expiries since the last call, after checking the clock's limits
+    /// (`xfrm_timer_handler`): a hard expiry has deleted its SA. The host calls it at least once a
+    /// second and after each datagram, and reports each event as the kernel's `XFRM_MSG_EXPIRE`.
+    public func takeExpireEvents() -> [ExpireEvent] {
+        if !lifetimes.isEmpty {
+            let t = now()
+            for life in Array(lifetimes.values) {
+                let verdict = life.onClock(now: t)
+                if verdict != .valid { expire(life.sa, verdict) }
+            }
+        }
+        defer { expired.removeAll() }
+        return expired
+    }
+
+    /// The check before a packet on `sa` (`xfrm_state_check_expire`): the lifetime to count the
+    /// packet in, or why the SA has just expired (hard) and the packet must not pass.
+    private func admitByLifetime(_ sa: SecurityAssociation, _ key: SADKey) -> (SALifetime?, String?) {
+        guard !lifetimes.isEmpty, let life = lifetimes[key] else { return (nil, nil) }
+        let verdict = life.beforePacket(now: now())
+        if case .hard(let why) = verdict { expire(sa, verdict); return (nil, why) }
+        if case .soft = verdict { expire(sa, verdict) }
+        return (life, nil)
+    }
+
+    private func expire(_ sa: SecurityAssociation, _ verdict: SALifetime.Verdict) {
+        let id = SAIdentifier(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+        switch verdict {
+        case .valid: return
+        case .soft(let why):
+            expired.append(ExpireEvent(source: sa.source, sa: id, label: sa.securityContext, hard: false, reason: why))
+        case .hard(let why):
+            expired.append(ExpireEvent(source: sa.source, sa: id, label: sa.securityContext, hard: true, reason: why))
+            remove(sa)
+        }
     }
 
     private func authorizeLabel(_ label: SecurityContext?, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
@@ -285,9 +335,14 @@ public final class DataPlaneNode {
     }
 
     private func seal(_ datagram: UDPDatagram, on sa: SecurityAssociation, _ esp: ESPSecurityAssociation, _ checks: [ResolutionCheck]) -> OutboundResult {
+        let (life, expiredBecause) = admitByLifetime(sa, SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto))
+        if let why = expiredBecause {
+            return refuse("EINVAL", "SA spi 0x\(String(sa.spi, radix: 16)) expired: \(why)", checks)
+        }
         let (payload, nextHeader) = sa.mode == .tunnel ? (datagram.packet(), datagram.tunnelNextHeader) : (datagram.segment(), UDPDatagram.udp)
         do {
             let packet = try esp.seal(payload, nextHeader: nextHeader)
+            life?.count(payload.count)
             counters.sealed += 1
             return OutboundResult(outcome: .esp(packet: packet, sa: sa), checks: checks)
         } catch {
@@ -315,11 +370,14 @@ public final class DataPlaneNode {
         let spi = UInt32(datagram[0]) << 24 | UInt32(datagram[1]) << 16 | UInt32(datagram[2]) << 8 | UInt32(datagram[3])
         let key = SADKey(destination: address, spi: spi, proto: .esp)
         guard let sa = inbound[key] else { return drop(.noSA(spi: spi)) }
+        let (life, expiredBecause) = admitByLifetime(sa.model, key)
+        if let why = expiredBecause { return drop(.expired(spi: spi, why)) }
         let payload: ESPPayload
         switch sa.esp.open(datagram) {
         case .success(let p): payload = p
         case .failure(let d): return drop(.esp(d.reason))
         }
+        life?.count(payload.data.count)
         let inner: UDPDatagram
         do throws(InnerPacketError) {
             switch sa.model.mode {

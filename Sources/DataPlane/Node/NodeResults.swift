@@ -12,6 +12,8 @@ public enum InboundDrop: Sendable, Hashable, CustomStringConvertible {
     case notESP(ESPInUDP.Datagram)
     /// No inbound SA with this SPI for this host (`XfrmInNoStates`).
     case noSA(spi: UInt32)
+    /// The SA reached a hard lifetime limit before this packet (`XfrmInStateExpired`): it is deleted.
+    case expired(spi: UInt32, String)
     /// The ESP transform refused the packet (`XfrmInStateProtoError`, `XfrmInStateSeqError`, …).
     case esp(ESPDropReason)
     /// The decrypted payload is not a UDP datagram the data plane can deliver.
@@ -28,6 +30,7 @@ public enum InboundDrop: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .notESP(let k): "not ESP (\(k))"
         case .noSA(let spi): "no SA with SPI 0x\(String(spi, radix: 16)) (XfrmInNoStates)"
+        case .expired(let spi, let why): "SA spi 0x\(String(spi, radix: 16)) expired (XfrmInStateExpired): \(why)"
         case .esp(let r): "ESP: \(r)"
         case .inner(let e): "inner packet: \(e)"
         case .policy(let why): "inbound policy: \(why)"
@@ -41,6 +44,7 @@ public enum InboundDrop: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .notESP(let k): "not-esp-\(k)"
         case .noSA: "no-sa"
+        case .expired: "expired"
         case .esp(let r): "esp-" + r.rawValue.replacingOccurrences(of: " ", with: "-")
         case .inner: "inner-packet"
         case .policy: "policy"

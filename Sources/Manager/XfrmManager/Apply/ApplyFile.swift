@@ -60,12 +60,15 @@ public struct ApplyFile: Sendable, Hashable {
         /// The responder's port (0: any).
         public var port: UInt16
         public var priority: UInt32
+        /// Both SAs' lifetime limits (`lifetime:` with `ip xfrm state`'s `limit` names); none by default.
+        public var lifetime: LifetimeConfig
 
         public static func == (a: Association, b: Association) -> Bool {
             a.name == b.name && a.between == b.between && a.context == b.context && a.replyContext == b.replyContext && a.policyContext == b.policyContext
                 && a.proto == b.proto && a.mode == b.mode && a.aead == b.aead && a.encryption == b.encryption
                 && a.authentication == b.authentication && a.icvBits == b.icvBits && a.keyBits == b.keyBits
                 && a.spis == b.spis && a.reqid == b.reqid && a.upperProtocol == b.upperProtocol && a.port == b.port && a.priority == b.priority
+                && a.lifetime == b.lifetime
         }
 
         public func hash(into h: inout Hasher) { h.combine(name) }
@@ -163,7 +166,7 @@ public struct ApplyFile: Sendable, Hashable {
     private static func association(_ value: Any, at path: String, hosts: [String: Host]) throws(ApplyFile.Error) -> Association {
         guard let a = value as? [String: Any] else { throw Error(path: path, message: "expected a mapping") }
         try onlyKeys(a, ["name", "between", "context", "reply_context", "policy_context", "proto", "mode", "aead", "encryption", "authentication",
-                         "icv", "key_bits", "spi", "reqid", "selector", "priority"], at: path)
+                         "icv", "key_bits", "spi", "reqid", "selector", "priority", "lifetime"], at: path)
         guard let name = a["name"].map({ "\($0)" }), !name.isEmpty else { throw Error(path: "\(path).name", message: "expected a name") }
         guard let between = a["between"] as? [Any], between.count == 2 else {
             throw Error(path: "\(path).between", message: "expected [initiator, responder]")
@@ -233,6 +236,42 @@ public struct ApplyFile: Sendable, Hashable {
             proto: proto, mode: mode, aead: aead, encryption: enc, authentication: auth, icvBits: icv,
             keyBits: try number(a["key_bits"], at: "\(path).key_bits"), spis: spis,
             reqid: try number(a["reqid"], at: "\(path).reqid") ?? 0, upperProtocol: upper, port: port,
-            priority: try number(a["priority"], at: "\(path).priority") ?? 0)
+            priority: try number(a["priority"], at: "\(path).priority") ?? 0,
+            lifetime: try lifetime(a["lifetime"], at: "\(path).lifetime"))
+    }
+
+    /// The limit names of `ip xfrm state … limit`, each with its field of `xfrm_lifetime_cfg`
+    /// (immutable: key paths are not `Sendable`).
+    nonisolated(unsafe) static let lifetimeLimits: [(name: String, field: WritableKeyPath<LifetimeConfig, UInt64>)] = [
+        ("time-soft", \.softAddExpiresSeconds), ("time-hard", \.hardAddExpiresSeconds),
+        ("time-use-soft", \.softUseExpiresSeconds), ("time-use-hard", \.hardUseExpiresSeconds),
+        ("byte-soft", \.softByteLimit), ("byte-hard", \.hardByteLimit),
+        ("packet-soft", \.softPacketLimit), ("packet-hard", \.hardPacketLimit),
+    ]
+
+    /// `lifetime: { packet-soft: N, packet-hard: N, byte-soft: …, time-soft: SECONDS, time-use-hard: … }`:
+    /// every limit positive (an absent limit is none: a byte or packet limit of 0 would expire the
+    /// SA at its first packet), a soft limit below its hard one (it warns before the SA ends).
+    private static func lifetime(_ value: Any?, at path: String) throws(ApplyFile.Error) -> LifetimeConfig {
+        var l = LifetimeConfig()
+        guard let value else { return l }
+        guard let map = value as? [String: Any] else { throw Error(path: path, message: "expected a mapping of limits (\(lifetimeLimits.map(\.name).joined(separator: ", ")))") }
+        try onlyKeys(map, Set(lifetimeLimits.map(\.name)), at: path)
+        var given: [String: UInt64] = [:]
+        for (name, field) in lifetimeLimits {
+            guard let v = map[name] else { continue }
+            let text = "\(v)"
+            guard let n = (v as? Int).flatMap({ $0 > 0 ? UInt64($0) : nil }) ?? UInt64(text), n > 0, n != .max else {
+                throw Error(path: "\(path).\(name)", message: "expected a positive number below 2^64-1 (leave the limit out for none), found \(text)")
+            }
+            l[keyPath: field] = n
+            given[name] = n
+        }
+        for kind in ["time", "time-use", "byte", "packet"] {
+            if let soft = given["\(kind)-soft"], let hard = given["\(kind)-hard"], soft >= hard {
+                throw Error(path: "\(path).\(kind)-soft", message: "\(soft) is not below \(kind)-hard \(hard): the soft limit warns before the hard one ends the SA")
+            }
+        }
+        return l
     }
 }

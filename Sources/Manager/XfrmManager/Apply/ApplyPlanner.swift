@@ -80,7 +80,7 @@ public enum ApplyPlanner {
             algs.authentication = XfrmAlgorithm(name: name, key: k, truncationBits: a.icvBits)
         }
         return SecurityAssociation(source: from, destination: to, spi: spi, proto: a.proto, mode: a.mode, reqid: a.reqid,
-                                   replayWindow: 32, algorithms: algs, securityContext: label)
+                                   replayWindow: 32, lifetime: a.lifetime, algorithms: algs, securityContext: label)
     }
 
     private static func selector(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, peerIsResponder: Bool) -> TrafficSelector {
@@ -95,7 +95,7 @@ public enum ApplyPlanner {
     static func equivalent(_ have: SecurityAssociation, _ want: SecurityAssociation) -> Bool {
         have.source == want.source && have.mode == want.mode && have.reqid == want.reqid && have.securityContext == want.securityContext
             && have.algorithms == want.algorithms && have.encapsulation == want.encapsulation && have.replayWindow == want.replayWindow
-            && have.interfaceID == want.interfaceID && have.selector == want.selector
+            && have.interfaceID == want.interfaceID && have.selector == want.selector && have.lifetime == want.lifetime
     }
 
     static func equivalent(_ have: PolicyEntry, _ want: PolicyEntry) -> Bool {
