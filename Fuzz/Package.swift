@@ -49,5 +49,11 @@ let package = Package(
             dependencies: [.product(name: "DataPlaneNode", package: "salabel"), .product(name: "ESPDataPlane", package: "salabel"),
                            .product(name: "IPsecModel", package: "salabel")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // Users' configuration: apply files, scenario files, `ip xfrm` lines (ADDSA arguments).
+        .executableTarget(
+            name: "FuzzConfigInput",
+            dependencies: [.product(name: "XfrmManager", package: "salabel"), .product(name: "Scenario", package: "salabel"),
+                           .product(name: "IPsecModel", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -140,6 +140,10 @@ struct ApplyPlannerTests {
          "associations[0].lifetime.packets: unknown field"),
         ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: 3600 } ]",
          "associations[0].lifetime: expected a mapping of limits"),
+        // Inputs FuzzConfigInput found stopping the process inside Yams' own construction.
+        ("hosts: { a: { address: 1.1.1.1 } }\n? [a, b]\n: c\n", "a mapping key must be a plain value, not a list or a mapping"),
+        ("hosts: !!set { ? [x] }\n", "hosts: a mapping key must be a plain value"),
+        ("hosts: { a: { address: 1.1.1.1 }, a: { address: 2.2.2.2 } }\n", "not valid YAML: Parser: expected all keys to be unique"),
     ])
     func badFilesSayWhereAndWhat(_ yaml: String, _ message: String) {
         #expect {

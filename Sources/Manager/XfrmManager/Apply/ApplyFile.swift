@@ -1,7 +1,6 @@
 import Foundation
 public import IPsecModel
 public import SecurityContexts
-import Yams
 
 /// A `salabel apply` file (YAML): hosts, and labeled SA pairs between them with their policies.
 /// Specs/manager/apply.md describes every field; `Examples/apply/echo.yaml` is a complete one.
@@ -107,7 +106,7 @@ public struct ApplyFile: Sendable, Hashable {
 
     /// Parses YAML into the document ``init(document:defaultKeyFile:extension:)`` reads.
     public static func load(yaml text: String) throws(ApplyFile.Error) -> Any? {
-        do { return try Yams.load(yaml: text) } catch { throw Error(path: "", message: "not valid YAML: \(error)") }
+        try YAMLDocument.load(text)
     }
 
     /// Checks an apply file already parsed from YAML (a format that extends it parses once).

@@ -1,6 +1,5 @@
 import Foundation
 public import IPsecModel
-import Yams
 
 /// The keys of an apply file's SAs, shared by both hosts the way setkey files are: a YAML file with
 /// mode 0600, one entry per association and direction. `salabel keygen` writes it with fresh keys
@@ -58,7 +57,7 @@ public struct KeyFile: Sendable, Hashable {
     /// Parses a key file.
     public init(yaml text: String) throws(ApplyFile.Error) {
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw ApplyFile.Error(path: "key file", message: "not valid YAML: \(error)") }
+        do { root = try YAMLDocument.load(text) } catch { throw ApplyFile.Error(path: "key file", message: error.message) }
         guard let top = root as? [String: Any] else { throw ApplyFile.Error(path: "key file", message: "expected a mapping of association names") }
         var keys: [String: (Keys, Keys)] = [:]
         for (name, value) in top {
