@@ -2,7 +2,9 @@
 // (ESP in UDP classification, SA by SPI, AES-GCM open and replay window, the inner UDP datagram,
 // the inbound policy check, the label from the SA, and the delivery decision of the engine),
 // side by side in one run with the ESP open alone on the same packets, so the ratio says what
-// labeling and deciding add to decryption. `swift run -c release salabel-dataplane-bench`.
+// labeling and deciding add to decryption. A third column runs the full path on SAs with lifetime
+// limits (as an IKE daemon installs them: seconds, bytes and packets), whose counters and clock are
+// checked on every packet. `swift run -c release salabel-dataplane-bench`.
 import DataPlaneNode
 import DecisionEngine
 import ESPDataPlane
@@ -12,7 +14,7 @@ import SecurityContexts
 
 let sizes = [64, 512, 1400]
 let count = 20_000
-let rounds = 5
+let rounds = 9
 let client = try SecurityContext(parsing: "system_u:system_r:echoclient_t:s0")
 let server = try SecurityContext(parsing: "system_u:system_r:echoserver_t:s0")
 let a = IPAddress("10.77.0.1")!, b = IPAddress("10.77.0.2")!
@@ -30,6 +32,22 @@ let policies = [
     PolicyEntry(selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b), upperProtocol: 17, destinationPort: 7, destinationPortMask: 0xFFFF),
                 direction: .in, templates: [PolicyTemplate(source: a, destination: b)], securityContext: spd),
 ]
+/// The same SAs with an IKE daemon's kind of limits: none is reached in the run.
+let limitedSAs = sas.map { sa -> SecurityAssociation in
+    var s = sa
+    s.lifetime.softAddExpiresSeconds = 3240
+    s.lifetime.hardAddExpiresSeconds = 3600
+    s.lifetime.softByteLimit = 1 << 40
+    s.lifetime.hardByteLimit = 1 << 41
+    s.lifetime.softPacketLimit = 1 << 30
+    s.lifetime.hardPacketLimit = 1 << 31
+    return s
+}
+func monotonic() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
 let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded()))
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
@@ -40,10 +58,10 @@ func seconds(_ body: () -> Void) -> Double {
 }
 
 print("salabel-dataplane-bench: \(count) packets per round, \(rounds) rounds, medians; AES-128-GCM, transport mode, one labeled SA")
-print("size   open alone (pps)   full inbound path (pps)   full / open")
+print("size   open alone (pps)   full inbound path (pps)   full / open   with lifetimes (pps)   lifetimes / full (median of rounds)")
 for size in sizes {
-    var fullRates: [Double] = [], openRates: [Double] = []
-    for _ in 0..<rounds {
+    var fullRates: [Double] = [], openRates: [Double] = [], limitedRates: [Double] = [], limitedRatios: [Double] = []
+    for round in 0..<rounds {
         let sender = try DataPlaneNode(address: a, sas: sas, policies: policies, authorizer: authorizer)
         let receiver = try DataPlaneNode(address: b, sas: sas, policies: policies, authorizer: authorizer)
         let port = try sender.bind(port: 0, context: client).port
@@ -56,12 +74,26 @@ for size in sizes {
         let opener = try ESPSecurityAssociation(sas[0])
         var opened = 0
         let tOpen = seconds { for p in packets { if case .success = opener.open(p) { opened += 1 } } }
-        var delivered = 0
-        let tFull = seconds { for p in packets where receiver.receiveESP(p).delivery != nil { delivered += 1 } }
-        precondition(opened == count && delivered == count, "not every packet went through")
+        let limited = try DataPlaneNode(address: b, sas: limitedSAs, policies: policies, authorizer: authorizer)
+        limited.now = monotonic
+        try limited.bind(port: 7, context: server)
+        // The two full paths back to back, in alternate order from round to round (the machine is
+        // shared: their ratio is taken per round).
+        var delivered = 0, deliveredLimited = 0, tFull = 0.0, tLimited = 0.0
+        for which in (round % 2 == 0 ? [0, 1] : [1, 0]) {
+            if which == 0 {
+                tFull = seconds { for p in packets where receiver.receiveESP(p).delivery != nil { delivered += 1 } }
+            } else {
+                tLimited = seconds { for p in packets where limited.receiveESP(p).delivery != nil { deliveredLimited += 1 } }
+            }
+        }
+        precondition(opened == count && delivered == count && deliveredLimited == count, "not every packet went through")
+        precondition(limited.takeExpireEvents().isEmpty, "a limit was reached")
         openRates.append(Double(count) / tOpen)
         fullRates.append(Double(count) / tFull)
+        limitedRates.append(Double(count) / tLimited)
+        limitedRatios.append(tFull / tLimited)
     }
-    let o = median(openRates), f = median(fullRates)
-    print(String(format: "%4d   %16.0f   %23.0f   %10.0f%%", size, o, f, f / o * 100))
+    let o = median(openRates), f = median(fullRates), l = median(limitedRates), r = median(limitedRatios)
+    print(String(format: "%4d   %16.0f   %23.0f   %10.0f%%   %20.0f   %15.0f%%", size, o, f, f / o * 100, l, r * 100))
 }

@@ -49,12 +49,15 @@ public final class DataPlaneNode {
         /// The label an endpoint sees for traffic on it: the SA's, or `unlabeled` when the policy
         /// does not know the SA's label (edge 29); `nil` for an unlabeled SA.
         let seen: SecurityContext?
+        /// Its lifetime, when it has a limit (the same object as in `lifetimes`).
+        let lifetime: SALifetime?
 
-        init(model: SecurityAssociation, esp: ESPSecurityAssociation, key: SADKey, seen: SecurityContext?) {
+        init(model: SecurityAssociation, esp: ESPSecurityAssociation, key: SADKey, seen: SecurityContext?, lifetime: SALifetime?) {
             self.model = model
             self.esp = esp
             self.key = key
             self.seen = seen
+            self.lifetime = lifetime
         }
     }
 
@@ -131,16 +134,17 @@ public final class DataPlaneNode {
     private func install(_ sa: SecurityAssociation) throws(DataPlaneError) {
         guard sa.proto == .esp, sa.spi != 0, sa.destination == address || sa.source == address else { return }
         let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+        let lifetime = SALifetime.limited(sa.lifetime) ? SALifetime(sa) : nil
         var inboundSA: InboundSA?
         if sa.destination == address {
             let server = resolver.authorizer.cache.server
             let seen = sa.securityContext.map { (try? server.sid(for: $0)) != nil ? $0 : (resolver.unlabeled ?? $0) }
-            inboundSA = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen)
+            inboundSA = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen, lifetime: lifetime)
         }
         let outboundSA = sa.source == address ? try Self.transform(sa) : nil
         if let inboundSA { inbound[key] = inboundSA }
         if let outboundSA { outbound[key] = outboundSA }
-        if SALifetime.limited(sa.lifetime) { lifetimes[key] = SALifetime(sa) }
+        if let lifetime { lifetimes[key] = lifetime }
     }
 
     private static func transform(_ sa: SecurityAssociation) throws(DataPlaneError) -> ESPSecurityAssociation {
@@ -205,11 +209,11 @@ public final class DataPlaneNode {
 
     /// The check before a packet on `sa` (`xfrm_state_check_expire`): the lifetime to count the
     /// packet in, or why the SA has just expired (hard) and the packet must not pass.
-    private func admitByLifetime(_ sa: SecurityAssociation, _ key: SADKey) -> (SALifetime?, String?) {
-        guard !lifetimes.isEmpty, let life = lifetimes[key] else { return (nil, nil) }
+    private func admitByLifetime(_ life: SALifetime?) -> (SALifetime?, String?) {
+        guard let life else { return (nil, nil) }
         let verdict = life.beforePacket(now: now())
-        if case .hard(let why) = verdict { expire(sa, verdict); return (nil, why) }
-        if case .soft = verdict { expire(sa, verdict) }
+        if case .hard(let why) = verdict { expire(life.sa, verdict); return (nil, why) }
+        if case .soft = verdict { expire(life.sa, verdict) }
         return (life, nil)
     }
 
@@ -335,14 +339,15 @@ public final class DataPlaneNode {
     }
 
     private func seal(_ datagram: UDPDatagram, on sa: SecurityAssociation, _ esp: ESPSecurityAssociation, _ checks: [ResolutionCheck]) -> OutboundResult {
-        let (life, expiredBecause) = admitByLifetime(sa, SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto))
+        let life = lifetimes.isEmpty ? nil : lifetimes[SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)]
+        let (counted, expiredBecause) = admitByLifetime(life)
         if let why = expiredBecause {
             return refuse("EINVAL", "SA spi 0x\(String(sa.spi, radix: 16)) expired: \(why)", checks)
         }
         let (payload, nextHeader) = sa.mode == .tunnel ? (datagram.packet(), datagram.tunnelNextHeader) : (datagram.segment(), UDPDatagram.udp)
         do {
             let packet = try esp.seal(payload, nextHeader: nextHeader)
-            life?.count(payload.count)
+            counted?.count(payload.count)
             counters.sealed += 1
             return OutboundResult(outcome: .esp(packet: packet, sa: sa), checks: checks)
         } catch {
@@ -370,7 +375,7 @@ public final class DataPlaneNode {
         let spi = UInt32(datagram[0]) << 24 | UInt32(datagram[1]) << 16 | UInt32(datagram[2]) << 8 | UInt32(datagram[3])
         let key = SADKey(destination: address, spi: spi, proto: .esp)
         guard let sa = inbound[key] else { return drop(.noSA(spi: spi)) }
-        let (life, expiredBecause) = admitByLifetime(sa.model, key)
+        let (life, expiredBecause) = admitByLifetime(sa.lifetime)
         if let why = expiredBecause { return drop(.expired(spi: spi, why)) }
         let payload: ESPPayload
         switch sa.esp.open(datagram) {

@@ -16,7 +16,10 @@ public import SecurityContexts
 ///   (`XFRM_INF`) are none.
 final class SALifetime {
     let sa: SecurityAssociation
-    var limits: LifetimeConfig { sa.lifetime }
+    /// `sa.lifetime`, held apart: the per-packet checks read it without touching the SA.
+    let limits: LifetimeConfig
+    /// Whether any limit is in seconds (else the clock is never read).
+    private let timed: Bool
     private(set) var bytes: UInt64 = 0
     private(set) var packets: UInt64 = 0
     /// When the node first looked at the SA's clock: when it was added (an SA installed with the
@@ -34,6 +37,9 @@ final class SALifetime {
 
     init(_ sa: SecurityAssociation) {
         self.sa = sa
+        limits = sa.lifetime
+        timed = limits.softAddExpiresSeconds != 0 || limits.hardAddExpiresSeconds != 0
+            || limits.softUseExpiresSeconds != 0 || limits.hardUseExpiresSeconds != 0
     }
 
     /// Starts the clock of an SA added now (a key manager's SA), if it has not started.
@@ -49,13 +55,17 @@ final class SALifetime {
 
     /// The check before a packet: the clock's limits first (the kernel's timer would have fired),
     /// then the counters'.
-    func beforePacket(now: Double) -> Verdict {
-        if useTime == nil { useTime = now }
-        let timed = onClock(now: now)
-        if case .hard = timed { return timed }
+    func beforePacket(now: @autoclosure () -> Double) -> Verdict {
+        var clock = Verdict.valid
+        if timed {
+            let t = now()
+            if useTime == nil { useTime = t }
+            clock = onClock(now: t)
+            if case .hard = clock { return clock }
+        }
         if bytes >= limits.hardByteLimit { return .hard("\(bytes) bytes reached byte-hard \(limits.hardByteLimit)") }
         if packets >= limits.hardPacketLimit { return .hard("\(packets) packets reached packet-hard \(limits.hardPacketLimit)") }
-        if case .soft = timed { return timed }
+        if case .soft = clock { return clock }
         guard !dying else { return .valid }
         if bytes >= limits.softByteLimit { dying = true; return .soft("\(bytes) bytes reached byte-soft \(limits.softByteLimit)") }
         if packets >= limits.softPacketLimit { dying = true; return .soft("\(packets) packets reached packet-soft \(limits.softPacketLimit)") }
