@@ -32,6 +32,24 @@ struct DataPlaneCommand: ParsableCommand {
         subcommands: [Run.self, Send.self, Listen.self, Monitor.self, SA.self])
 
     struct Run: ParsableCommand {
+        /// `ADDRESS:ESP-PORT:CLEAR-PORT`, or `[IPv6-ADDRESS]:ESP-PORT:CLEAR-PORT`.
+        static func socketPair(_ text: String) -> (IPAddress, UInt16, UInt16)? {
+            let address: Substring, rest: Substring
+            if text.hasPrefix("[") {
+                guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+                address = text[text.index(after: text.startIndex)..<close]
+                rest = text[text.index(close, offsetBy: 2)...]
+            } else {
+                guard let colon = text.firstIndex(of: ":") else { return nil }
+                address = text[..<colon]
+                rest = text[text.index(after: colon)...]
+            }
+            let ports = rest.split(separator: ":", omittingEmptySubsequences: false)
+            guard ports.count == 2, let a = IPAddress(String(address)), let e = UInt16(ports[0]), let c = UInt16(ports[1]) else { return nil }
+            if !text.hasPrefix("[") && a.family == .inet6 { return nil }
+            return (a, e, c)
+        }
+
         static let configuration = CommandConfiguration(abstract: "Run one host's data plane until interrupted.")
 
         @Argument(help: "A salabel apply file (its key_file holds the keys: salabel keygen).") var file: String
@@ -41,7 +59,7 @@ struct DataPlaneCommand: ParsableCommand {
         @Option(help: "The UDP port of clear datagrams, on every host.") var clearPort: UInt16 = ESPInUDP.port + 1
         @Option(help: "The address to bind (default: the host's address in the file).") var bind: String?
         @Option(help: ArgumentHelp("Where a peer's sockets are, when not at its address and the same ports (repeatable).",
-                                   valueName: "HOST=ADDRESS:ESP-PORT:CLEAR-PORT")) var peer: [String] = []
+                                   valueName: "HOST=ADDRESS:ESP-PORT:CLEAR-PORT, an IPv6 ADDRESS in brackets")) var peer: [String] = []
         @Option(help: "Open the sockets in this network namespace (a name or a path).") var netns: String?
         @Option(help: "Write every datagram sent and received to this pcap file (ESP in UDP between the SAs' addresses; no keys).")
         var pcap: String?
@@ -66,9 +84,8 @@ struct DataPlaneCommand: ParsableCommand {
             for p in peer {
                 let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2, let h = apply.hosts[parts[0]] else { throw fail("--peer \(p): expected HOST=ADDRESS:ESP-PORT:CLEAR-PORT with a host of the file") }
-                let fields = parts[1].split(separator: ":").map(String.init)
-                guard fields.count == 3, let a = IPAddress(fields[0]), let e = UInt16(fields[1]), let c = UInt16(fields[2]) else {
-                    throw fail("--peer \(p): expected ADDRESS:ESP-PORT:CLEAR-PORT (IPv4)")
+                guard let (a, e, c) = Self.socketPair(parts[1]) else {
+                    throw fail("--peer \(p): expected ADDRESS:ESP-PORT:CLEAR-PORT (an IPv6 address in brackets: [::1]:4500:4501)")
                 }
                 peers[h.address] = DataPlaneHost.Peer(esp: SocketAddress(a, e), clear: SocketAddress(a, c))
             }

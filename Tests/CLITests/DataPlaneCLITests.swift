@@ -7,15 +7,20 @@ import Testing
 final class TwoHosts {
     let dir: URL
     private(set) var processes: [String: Process] = [:]
+    /// The hosts' addresses in the file (the SAs' space); their sockets are on loopback.
+    let client: String, server: String
 
-    init() throws {
+    /// `v6`: IPv6 hosts (fd00:77::1, fd00:77::2) whose sockets are on ::1.
+    init(v6: Bool = false) throws {
+        (client, server) = v6 ? ("fd00:77::1", "fd00:77::2") : ("10.77.0.1", "10.77.0.2")
+        let loopback = v6 ? "::1" : "127.0.0.1"
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-dp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let apply = dir.appendingPathComponent("echo.yaml")
         try """
         hosts:
-          client: { address: 10.77.0.1 }
-          server: { address: 10.77.0.2 }
+          client: { address: \(client) }
+          server: { address: \(server) }
         associations:
           - { name: echo, between: [client, server], context: system_u:system_r:echoclient_t:s0,
               reply_context: system_u:system_r:echoserver_t:s0, policy_context: system_u:object_r:ipsec_spd_t:s0,
@@ -32,8 +37,8 @@ final class TwoHosts {
             _ = FileManager.default.createFile(atPath: log(name).path, contents: nil)
             p.executableURL = CLITests.binary
             p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", socket(name),
-                           "--bind", "127.0.0.1", "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
-                           "--peer", "\(peer)=127.0.0.1:\(ports[peer]!):\(ports[peer]! + 1)",
+                           "--bind", loopback, "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
+                           "--peer", "\(peer)=\(v6 ? "[::1]" : loopback):\(ports[peer]!):\(ports[peer]! + 1)",
                            "--pcap", dir.appendingPathComponent("\(name).pcap").path]
             p.standardOutput = try FileHandle(forWritingTo: log(name))
             try p.run()
@@ -61,8 +66,9 @@ final class TwoHosts {
 /// `salabel keygen`, two `salabel dataplane run` hosts on loopback ports, and the labeled-echo
 /// example against them: the whole user path of the userspace data plane, in separate processes.
 @Suite(.serialized) struct DataPlaneCLITests {
-    @Test func exampleEchoThroughTwoDataPlaneHosts() throws {
-        let hosts = try TwoHosts()
+    @Test(arguments: [false, true])
+    func exampleEchoThroughTwoDataPlaneHosts(v6: Bool) throws {
+        let hosts = try TwoHosts(v6: v6)
         defer { hosts.remove() }
         let dir = hosts.dir
         let example = CLITests.binary.deletingLastPathComponent().appendingPathComponent("labeled-echo")
@@ -75,7 +81,7 @@ final class TwoHosts {
         defer { if server.isRunning { server.terminate() } }
         var reply: CLITests.Run?
         for _ in 0..<20 {
-            let r = try CLITests.run(example, ["client", "--control", dir.appendingPathComponent("client.sock").path, "--to", "10.77.0.2", "hello", "there"])
+            let r = try CLITests.run(example, ["client", "--control", dir.appendingPathComponent("client.sock").path, "--to", hosts.server, "hello", "there"])
             reply = r
             if r.status == 0 { break }
             usleep(100_000)  // the server may not have bound its port yet
@@ -83,7 +89,7 @@ final class TwoHosts {
         let r = try #require(reply)
         #expect(r.status == 0, "\(r.stdout)")
         #expect(r.stdout.contains("as system_u:system_r:echoclient_t:s0: esp spi=0x"))
-        #expect(r.stdout.contains("reply from 10.77.0.2:7, label system_u:system_r:echoserver_t:s0: hello there\n"))
+        #expect(r.stdout.contains("reply from \(hosts.server):7, label system_u:system_r:echoserver_t:s0: hello there\n"), "\(r.stdout)")
         server.waitUntilExit()
         let served = String(decoding: serverOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(served.contains("label system_u:system_r:echoclient_t:s0: hello there\n"), "\(served)")
