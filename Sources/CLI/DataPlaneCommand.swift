@@ -138,6 +138,23 @@ struct DataPlaneCommand: ParsableCommand {
         "from \(d.source):\(d.sourcePort) peer \(d.peer?.description ?? "unlabeled"): \(String(decoding: d.data, as: UTF8.self))"
     }
 
+    /// Runs `body` (which waits for one datagram or event and prints it) `count` times, or for
+    /// ever when `count` is 0; a wait that times out is no round. Exit 2 on a broken exchange.
+    static func repeatWaiting(count: Int, _ body: () throws(LabeledSocket.Failure) -> Void) throws {
+        var n = 0
+        while count == 0 || n < count {
+            do {
+                try body()
+                n += 1
+            } catch .timedOut {
+                continue
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(Status.error)
+            }
+        }
+    }
+
     struct Endpoint: ParsableArguments {
         @Option(help: "The host's local socket.") var control: String = "/run/salabel/dataplane.sock"
         @Option(name: .customLong("as"), help: "The context the endpoint states.") var context: String
@@ -198,20 +215,12 @@ struct DataPlaneCommand: ParsableCommand {
 
         func run() throws {
             let s = try endpoint.open()
-            var n = 0
-            while count == 0 || n < count {
-                do {
-                    let r = try s.receive(timeout: .seconds(3600))
-                    n += 1
-                    print(DataPlaneCommand.describe(r))
-                    flushOutput()
-                    if echo { try s.send(r.data, to: r.source, port: r.sourcePort) }
-                } catch .timedOut {
-                    continue
-                } catch {
-                    printError("error: \(error)")
-                    throw ExitCode(Status.error)
-                }
+            try DataPlaneCommand.repeatWaiting(count: count) { () throws(LabeledSocket.Failure) in
+                let r = try s.receive(timeout: .seconds(3600))
+                print(DataPlaneCommand.describe(r))
+                flushOutput()
+                // An echo the host does not answer in time does not make the datagram uncounted.
+                if echo { do throws(LabeledSocket.Failure) { try s.send(r.data, to: r.source, port: r.sourcePort) } catch .timedOut {} }
             }
         }
     }
@@ -228,20 +237,11 @@ struct DataPlaneCommand: ParsableCommand {
                 printError("error: \(error)")
                 throw ExitCode(Status.error)
             }
-            var n = 0
-            while count == 0 || n < count {
-                do {
-                    let (line, details) = try s.nextEvent(timeout: .seconds(3600))
-                    n += 1
-                    print(line)
-                    for d in details { print("  \(d)") }
-                    flushOutput()
-                } catch .timedOut {
-                    continue
-                } catch {
-                    printError("error: \(error)")
-                    throw ExitCode(Status.error)
-                }
+            try DataPlaneCommand.repeatWaiting(count: count) { () throws(LabeledSocket.Failure) in
+                let (line, details) = try s.nextEvent(timeout: .seconds(3600))
+                print(line)
+                for d in details { print("  \(d)") }
+                flushOutput()
             }
         }
     }

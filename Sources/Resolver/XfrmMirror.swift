@@ -27,7 +27,8 @@ public struct SADKey: Hashable, Sendable {
         self.family = UInt8(truncatingIfNeeded: destination.family.rawValue)
     }
 
-    init(_ sa: SecurityAssociation) { self.init(destination: sa.destination, spi: sa.spi, proto: sa.proto) }
+    /// The key of an SA: its destination, SPI and protocol.
+    public init(_ sa: SecurityAssociation) { self.init(destination: sa.destination, spi: sa.spi, proto: sa.proto) }
 
     /// The key of a received packet, read from its bytes: the destination address (4 or 16 bytes,
     /// network order) and the SPI (network order), as the kernel's `xfrm_input` reads them.

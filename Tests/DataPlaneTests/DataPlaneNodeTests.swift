@@ -34,15 +34,21 @@ import XfrmManager
 
     /// Two nodes of one apply file, with deterministic keys, sharing one AVC (two namespaces of one kernel).
     static func pair(mode: String = "transport", v6: Bool = false) throws -> (client: DataPlaneNode, server: DataPlaneNode) {
-        let file = try ApplyFile(yaml: yaml(mode: mode, v6: v6))
+        try nodes(yaml: yaml(mode: mode, v6: v6))
+    }
+
+    /// The nodes of an apply file's hosts `client` and `server` (at their addresses), with
+    /// deterministic keys, sharing one AVC.
+    static func nodes(yaml: String) throws -> (client: DataPlaneNode, server: DataPlaneNode) {
+        let file = try ApplyFile(yaml: yaml)
         var counter: UInt8 = 0
         let keys = KeyFile.generate(for: file) { n in (0..<n).map { _ in counter &+= 1; return counter } }
         let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded()))
-        func node(_ host: String, _ address: IPAddress) throws -> DataPlaneNode {
+        func node(_ host: String) throws -> DataPlaneNode {
             let d = try ApplyPlanner.desired(file, host: host, keys: keys)
-            return try DataPlaneNode(address: address, sas: d.sas, policies: d.policies, authorizer: authorizer)
+            return try DataPlaneNode(address: file.hosts[host]!.address, sas: d.sas, policies: d.policies, authorizer: authorizer)
         }
-        return v6 ? (try node("client", IPAddress("fd00:77::1")!), try node("server", IPAddress("fd00:77::2")!)) : (try node("client", a), try node("server", b))
+        return (try node("client"), try node("server"))
     }
 
     /// Sends one datagram from `from` to `to` and carries it across: what the receiver did.

@@ -33,18 +33,10 @@ import XfrmManager
               policy_context: system_u:object_r:ipsec_spd_t:s0, mode: \(mode), selector: { proto: udp, port: 7 },
               lifetime: { \(lifetime) } }
         """
-        let file = try ApplyFile(yaml: yaml)
-        var counter: UInt8 = 0
-        let keys = KeyFile.generate(for: file) { n in (0..<n).map { _ in counter &+= 1; return counter } }
-        let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded()))
+        let (c, s) = try DataPlaneNodeTests.nodes(yaml: yaml)
         let clock = Clock()
-        func node(_ host: String, _ address: IPAddress) throws -> DataPlaneNode {
-            let d = try ApplyPlanner.desired(file, host: host, keys: keys)
-            let n = try DataPlaneNode(address: address, sas: d.sas, policies: d.policies, authorizer: authorizer)
-            n.now = { clock.t }
-            return n
-        }
-        let c = try node("client", DataPlaneNodeTests.a), s = try node("server", DataPlaneNodeTests.b)
+        c.now = { clock.t }
+        s.now = { clock.t }
         try s.bind(port: 7, context: server)
         try c.bind(port: 0, context: client)  // an autobound port, as a socket that sends without bind(2)
         return (c, s, clock)

@@ -133,7 +133,7 @@ public final class DataPlaneNode {
     /// stored, so an unusable SA changes nothing).
     private func install(_ sa: SecurityAssociation) throws(DataPlaneError) {
         guard sa.proto == .esp, sa.spi != 0, sa.destination == address || sa.source == address else { return }
-        let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+        let key = SADKey(sa)
         let lifetime = SALifetime.limited(sa.lifetime) ? SALifetime(sa) : nil
         var inboundSA: InboundSA?
         if sa.destination == address {
@@ -164,7 +164,7 @@ public final class DataPlaneNode {
         let checks = try authorizeLabel(sa.securityContext, by: subject)
         guard resolver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto) == nil else { throw .exists(sa.identifier) }
         try install(sa)
-        lifetimes[SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)]?.start(now())
+        lifetimes[SADKey(sa)]?.start(now())
         resolver.mirror.insert(sa)
         resolver.mirror.acquires.removeAll { $0.source == sa.source && $0.destination == sa.destination && $0.proto == sa.proto }
         stateChanged()
@@ -183,7 +183,7 @@ public final class DataPlaneNode {
 
     private func remove(_ sa: SecurityAssociation) {
         _ = resolver.mirror.remove(sa)
-        let key = SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+        let key = SADKey(sa)
         inbound[key] = nil
         outbound[key] = nil
         lifetimes[key] = nil
@@ -218,15 +218,14 @@ public final class DataPlaneNode {
     }
 
     private func expire(_ sa: SecurityAssociation, _ verdict: SALifetime.Verdict) {
-        let id = SAIdentifier(destination: sa.destination, spi: sa.spi, proto: sa.proto)
+        let (hard, why): (Bool, String)
         switch verdict {
         case .valid: return
-        case .soft(let why):
-            expired.append(ExpireEvent(source: sa.source, sa: id, label: sa.securityContext, hard: false, reason: why))
-        case .hard(let why):
-            expired.append(ExpireEvent(source: sa.source, sa: id, label: sa.securityContext, hard: true, reason: why))
-            remove(sa)
+        case .soft(let reason): (hard, why) = (false, reason)
+        case .hard(let reason): (hard, why) = (true, reason)
         }
+        expired.append(ExpireEvent(source: sa.source, sa: sa.identifier, label: sa.securityContext, hard: hard, reason: why))
+        if hard { remove(sa) }
     }
 
     private func authorizeLabel(_ label: SecurityContext?, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
@@ -304,7 +303,7 @@ public final class DataPlaneNode {
             counters.sentClear += 1
             return OutboundResult(outcome: .clear(segment: datagram.segment(), destination: destination), checks: checks)
         case .protected(_, let sa):
-            guard let esp = outbound[SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)] else {
+            guard let esp = outbound[SADKey(sa)] else {
                 return refuse("EAFNOSUPPORT", "SA spi 0x\(String(sa.spi, radix: 16)) is \(sa.proto), which the data plane does not run", checks)
             }
             guard egress(endpoint.context, destination, &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
@@ -339,7 +338,7 @@ public final class DataPlaneNode {
     }
 
     private func seal(_ datagram: UDPDatagram, on sa: SecurityAssociation, _ esp: ESPSecurityAssociation, _ checks: [ResolutionCheck]) -> OutboundResult {
-        let life = lifetimes.isEmpty ? nil : lifetimes[SADKey(destination: sa.destination, spi: sa.spi, proto: sa.proto)]
+        let life = lifetimes.isEmpty ? nil : lifetimes[SADKey(sa)]
         let (counted, expiredBecause) = admitByLifetime(life)
         if let why = expiredBecause {
             return refuse("EINVAL", "SA spi 0x\(String(sa.spi, radix: 16)) expired: \(why)", checks)

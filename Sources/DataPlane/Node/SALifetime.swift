@@ -38,8 +38,7 @@ final class SALifetime {
     init(_ sa: SecurityAssociation) {
         self.sa = sa
         limits = sa.lifetime
-        timed = limits.softAddExpiresSeconds != 0 || limits.hardAddExpiresSeconds != 0
-            || limits.softUseExpiresSeconds != 0 || limits.hardUseExpiresSeconds != 0
+        timed = Self.hasTimeLimits(limits)
     }
 
     /// Starts the clock of an SA added now (a key manager's SA), if it has not started.
@@ -49,8 +48,11 @@ final class SALifetime {
 
     /// Whether any limit is set: an SA without one needs no bookkeeping.
     static func limited(_ l: LifetimeConfig) -> Bool {
-        l.softByteLimit != .max || l.hardByteLimit != .max || l.softPacketLimit != .max || l.hardPacketLimit != .max
-            || l.softAddExpiresSeconds != 0 || l.hardAddExpiresSeconds != 0 || l.softUseExpiresSeconds != 0 || l.hardUseExpiresSeconds != 0
+        l.softByteLimit != .max || l.hardByteLimit != .max || l.softPacketLimit != .max || l.hardPacketLimit != .max || hasTimeLimits(l)
+    }
+
+    private static func hasTimeLimits(_ l: LifetimeConfig) -> Bool {
+        l.softAddExpiresSeconds != 0 || l.hardAddExpiresSeconds != 0 || l.softUseExpiresSeconds != 0 || l.hardUseExpiresSeconds != 0
     }
 
     /// The check before a packet: the clock's limits first (the kernel's timer would have fired),
@@ -80,8 +82,8 @@ final class SALifetime {
 
     /// The clock's limits: hard add, hard use, then soft add, soft use (a soft expiry once).
     func onClock(now: Double) -> Verdict {
-        if addTime == nil { addTime = now }
-        let age = now - (addTime ?? now)
+        start(now)
+        let age = now - addTime!
         if limits.hardAddExpiresSeconds != 0 && age >= Double(limits.hardAddExpiresSeconds) {
             return .hard("\(limits.hardAddExpiresSeconds) s since it was added (time-hard)")
         }
