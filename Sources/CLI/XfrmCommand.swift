@@ -128,13 +128,13 @@ extension XfrmCommand {
 
         @OptionGroup var options: XfrmOptions
         @Argument(help: "add | update | delete | get | list | flush | allocspi | deleteall") var verb: String
-        @Option var src: String?
-        @Option var dst: String?
-        @Option var proto: String?
-        @Option var spi: String?
-        @Option var mode: String?
-        @Option var reqid: String?
-        @Option(name: .customLong("replay-window")) var replayWindow: String?
+        @Option(help: "The SA's source address.") var src: String?
+        @Option(help: "The SA's destination address (with --spi and --proto, the SA's key).") var dst: String?
+        @Option(help: "IPsec protocol: esp, ah or comp.") var proto: String?
+        @Option(help: "Security Parameter Index, decimal or 0x hex.") var spi: String?
+        @Option(help: "transport, tunnel or beet (default transport).") var mode: String?
+        @Option(help: "Request ID linking the SA to SPD templates with the same reqid.") var reqid: String?
+        @Option(name: .customLong("replay-window"), help: "Anti-replay window size in packets.") var replayWindow: String?
         @Option(help: "AEAD algorithm, e.g. rfc4106(gcm(aes)).") var aead: String?
         @Option(help: "Encryption algorithm, e.g. cbc(aes).") var enc: String?
         @Option(help: "Authentication algorithm (truncated), e.g. hmac(sha256).") var auth: String?
@@ -143,8 +143,8 @@ extension XfrmCommand {
         @Option(help: "AEAD ICV length in bits.") var icv: String?
         @Option(help: "Authentication truncation in bits.") var trunc: String?
         @Option(help: "The SA's security context.") var context: String?
-        @Option var mark: String?
-        @Option(name: .customLong("if-id")) var ifID: String?
+        @Option(help: "Firewall mark the SA applies to: VALUE or VALUE/MASK.") var mark: String?
+        @Option(name: .customLong("if-id"), help: "XFRM interface ID the SA is bound to.") var ifID: String?
         @Argument(parsing: .allUnrecognized, help: "More ip xfrm state words.") var words: [String] = []
 
         func validate() throws {
@@ -181,17 +181,17 @@ extension XfrmCommand {
         @Option(help: "Selector source prefix.") var src: String?
         @Option(help: "Selector destination prefix.") var dst: String?
         @Option(help: "Selector upper-layer protocol (tcp, udp, …).") var proto: String?
-        @Option var sport: String?
-        @Option var dport: String?
-        @Option var dir: String?
-        @Option var priority: String?
-        @Option var index: String?
+        @Option(help: "Selector source port (with --proto tcp, udp, sctp or dccp).") var sport: String?
+        @Option(help: "Selector destination port (with --proto tcp, udp, sctp or dccp).") var dport: String?
+        @Option(help: "Direction: in, out or fwd.") var dir: String?
+        @Option(help: "Priority: a lower value is looked up first.") var priority: String?
+        @Option(help: "The entry's index, as the kernel assigned it (get and delete by index).") var index: String?
         @Option(help: "The SPD entry's security context.") var context: String?
-        @Option(name: .customLong("tmpl-src")) var tmplSrc: String?
-        @Option(name: .customLong("tmpl-dst")) var tmplDst: String?
-        @Option(name: .customLong("tmpl-proto")) var tmplProto: String?
-        @Option(name: .customLong("tmpl-mode")) var tmplMode: String?
-        @Option(name: .customLong("tmpl-reqid")) var tmplReqid: String?
+        @Option(name: .customLong("tmpl-src"), help: "Template: the SA's source address (tunnel mode; any in transport mode).") var tmplSrc: String?
+        @Option(name: .customLong("tmpl-dst"), help: "Template: the SA's destination address.") var tmplDst: String?
+        @Option(name: .customLong("tmpl-proto"), help: "Template: IPsec protocol of the SA, esp, ah or comp.") var tmplProto: String?
+        @Option(name: .customLong("tmpl-mode"), help: "Template: transport, tunnel or beet.") var tmplMode: String?
+        @Option(name: .customLong("tmpl-reqid"), help: "Template: the reqid an SA must carry to be used.") var tmplReqid: String?
         @Argument(parsing: .allUnrecognized, help: "More ip xfrm policy words.") var words: [String] = []
 
         func run() throws {
@@ -215,9 +215,17 @@ extension XfrmCommand {
         static let configuration = CommandConfiguration(
             commandName: "batch",
             abstract: "Run a file of ip xfrm commands (state add …, policy add …, state flush, …), like ip -batch.",
-            discussion: "The whole file is parsed first; a syntax error runs nothing. Commands then run in order; the first failure stops the run.")
+            discussion: """
+                The whole file is parsed first; a syntax error runs nothing. The commands then run as one transaction, as apply does: if one fails (refused by the engine or by the kernel), the SAD and SPD are put back as they were before the first command (from a dump taken first when the file removes or replaces anything) and the run says so. With --continue every command is tried, as ip -force -batch does, and the ones that succeeded stay. Either way the run ends by saying how many commands took effect.
+
+                Runs of adds and updates are sent as netlink batches (many requests per datagram) after the engine has authorized every label they set.
+
+                Exit status: 0 every command took effect, 1 a command was refused (nothing changed unless --continue), 2 bad input.
+                """)
 
         @OptionGroup var options: XfrmOptions
+        @Flag(name: .customLong("continue"), help: "Go on after a failed command and keep what succeeded (ip -force -batch), instead of restoring the state before the file.")
+        var keepGoing = false
         @Argument(help: "The batch file ('-' for standard input).") var file: String
 
         func run() throws {
@@ -231,73 +239,48 @@ extension XfrmCommand {
                 }
                 text = String(decoding: data, as: UTF8.self)
             }
-            let ops: [XfrmOperation]
-            do { ops = try IPXfrmSyntax.parse(batch: text) } catch {
+            let commands: [XfrmBatch.Command]
+            do { commands = try IPXfrmSyntax.commands(batch: text) } catch {
                 printError("error: \(file): \(error)")
                 throw ExitCode(Status.error)
             }
             let manager = try options.manager()
-            try XfrmCommand.runBatch(ops, manager: manager, options: options)
+            let report = XfrmBatch(commands, mode: keepGoing ? .continueOnError : .transaction).run(with: manager)
+            try XfrmCommand.printBatch(report, options: options)
         }
     }
 }
 
 extension XfrmCommand {
-    /// Whether an operation can travel in a netlink batch: adds and updates, whose setcontext check
-    /// needs no lookup in the kernel.
-    static func batchable(_ op: XfrmOperation) -> Bool {
-        switch op {
-        case .addSA, .updateSA, .addPolicy, .updatePolicy: return true
-        default: return false
+    /// Prints a batch's outcome: the answers of gets and lists, every failure with its command and
+    /// line, the rollback, and how many commands took effect.
+    static func printBatch(_ outcome: XfrmBatchReport, options: XfrmOptions) throws {
+        for (_, result) in outcome.answers {
+            let out = render(result, options: options)
+            if !out.isEmpty { Swift.print(out) }
         }
-    }
-
-    /// Runs a batch file's operations with as few round trips as the kernel allows: each run of
-    /// consecutive adds/updates is authorized whole, then sent as netlink batches (the kernel answers
-    /// each request); other operations run one at a time. The first failure stops the file; within a
-    /// run already sent, every request's answer is reported (the kernel carried out the others).
-    static func runBatch(_ ops: [XfrmOperation], manager: XfrmManager, options: XfrmOptions) throws {
-        var i = 0
-        var done = 0
-        while i < ops.count {
-            var j = i
-            while j < ops.count && batchable(ops[j]) { j += 1 }
-            if j > i, let kernel = manager.kernel as? NetlinkXfrmKernel {
-                let run = Array(ops[i..<j])
-                for (k, op) in run.enumerated() {
-                    do { _ = try manager.authorize(op) } catch {
-                        printError("error: command \(i + k + 1) of \(ops.count) (nothing of lines \(i + 1)–\(j) was sent):")
-                        report(error, json: options.json)
-                        throw ExitCode(Status.denied)
-                    }
-                }
-                var failed = false
-                for (k, result) in kernel.performBatch(run).enumerated() {
-                    if case .failure(let e) = result {
-                        printError("error: command \(i + k + 1) of \(ops.count):")
-                        report(.kernel(e, authorizations: []), json: options.json)
-                        failed = true
-                    } else {
-                        done += 1
-                    }
-                }
-                if failed { throw ExitCode(Status.denied) }
-                i = j
-                continue
+        for f in outcome.failures {
+            if let index = f.index {
+                printError("error: command \(index + 1) of \(outcome.total)" + (f.line > 0 ? " (line \(f.line))" : "") + ":")
+            } else {
+                printError("error: before the first command, the state to restore on failure could not be read:")
             }
-            do {
-                let (result, _) = try manager.perform(ops[i])
-                let out = render(result, options: options)
-                if !out.isEmpty { print(out) }
-                done += 1
-            } catch {
-                printError("error: command \(i + 1) of \(ops.count):")
-                report(error, json: options.json)
-                throw ExitCode(Status.denied)
-            }
-            i += 1
+            Self.report(f.error, json: options.json)
         }
-        if !options.json { printError("\(done) command(s) done") }
+        var summary = "\(outcome.effective) of \(outcome.total) command(s) took effect"
+        if let rollback = outcome.rollback {
+            summary += rollback.complete
+                ? "; the state before the batch was restored (\(rollback.changes) change(s) undone)"
+                : "; restoring the state before the batch failed for \(rollback.errors.count) of \(rollback.changes) change(s), the kernel now differs from before: "
+                    + rollback.errors.map(\.description).joined(separator: "; ")
+        }
+        if options.json {
+            Swift.print(jsonText(["total": outcome.total, "effective": outcome.effective, "failed": outcome.failures.count,
+                                  "rolledBack": outcome.rollback != nil, "rollbackComplete": outcome.rollback?.complete ?? true]))
+        } else {
+            printError(summary)
+        }
+        if !outcome.succeeded { throw ExitCode(Status.denied) }
     }
 }
 

@@ -36,15 +36,29 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         }
     }
 
+    /// Dotted-quad IPv4: four decimal parts of 1–3 digits, each at most 255, none with a leading
+    /// zero (`01` would be octal to inet_aton). Read byte by byte: batch files carry thousands.
     static func parseIPv4(_ text: Substring) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
-        for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  !(p.count > 1 && p.first == "0"), let v = UInt8(p) else { return nil }
-            out.append(v)
+        out.reserveCapacity(4)
+        var value = 0, digits = 0
+        for b in text.utf8 {
+            if b == UInt8(ascii: ".") {
+                guard digits > 0, out.count < 3 else { return nil }
+                out.append(UInt8(value))
+                value = 0
+                digits = 0
+            } else if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+                if digits == 1 && value == 0 { return nil }
+                digits += 1
+                value = value * 10 + Int(b - UInt8(ascii: "0"))
+                guard digits <= 3, value <= 255 else { return nil }
+            } else {
+                return nil
+            }
         }
+        guard digits > 0, out.count == 3 else { return nil }
+        out.append(UInt8(value))
         return out
     }
 
@@ -138,10 +152,14 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible, LosslessStr
 
     /// Parses `ADDRESS[/LENGTH]` (no length means a host prefix).
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let a = IPAddress(String(parts[0])) else { return nil }
-        if parts.count == 1 { self.init(host: a); return }
-        guard parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), !parts[1].isEmpty, let n = Int(parts[1]) else { return nil }
+        guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else {
+            guard let a = IPAddress(text) else { return nil }
+            self.init(host: a)
+            return
+        }
+        guard let a = IPAddress(String(text[..<slash])) else { return nil }
+        let digits = text[text.utf8.index(after: slash)...]
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let n = Int(digits) else { return nil }
         self.init(address: a, length: n)
     }
 

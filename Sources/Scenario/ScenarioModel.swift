@@ -122,6 +122,9 @@ public struct ScenarioModel {
             case .kernel(let k, let auths):
                 records += auths.compactMap(\.record)
                 return refused(Errno(rawValue: k.errno).cName ?? "errno \(k.errno)", error.description)
+            case .labelNotStored:
+                // The model's kernel stores every label; a kernel that drops them is no SELinux host.
+                return refused("EOPNOTSUPP", error.description)
             }
         }
         switch operation {

@@ -34,7 +34,7 @@ struct XfrmCLITests {
     @Test func policiesRoundTripThroughTheKernel() throws {
         let ns = try Namespace()
         let add = try Self.salabel(["xfrm", "policy", "add", "--netns", ns.name, "--src", "10.0.0.1/32", "--dst", "10.0.0.2/32",
-                                    "--proto", "tcp", "--dport", "7", "--dir", "out", "--context", Self.spd,
+                                    "--proto", "tcp", "--dport", "7", "--dir", "out",
                                     "--tmpl-src", "10.0.0.1", "--tmpl-dst", "10.0.0.2", "--tmpl-proto", "esp", "--tmpl-mode", "transport"])
         #expect(add.status == 0, "\(add.stderr)")
         // iproute2 reads back what salabel installed.
@@ -80,31 +80,82 @@ struct XfrmCLITests {
         #expect(!r.stdout.contains("0001020304") && !r.stderr.contains("0001020304"))
     }
 
-    /// selinux-testsuite's ipsec-load, as an `ip xfrm` batch file (variables expanded): the policies
-    /// go in; the AH SAs are refused by this kernel, and the run stops there with the kernel's reason.
-    @Test func batchRunsIproute2Lines() throws {
+    /// This kernel has no SELinux: it accepts a label and stores none (Specs/manager/batch.md).
+    /// salabel reads the entry back, sees the label gone, removes the entry and says why; iproute2
+    /// shows that nothing is left. (iproute2 itself installs the entry, unlabeled, without a word.)
+    @Test func aLabelTheKernelDropsIsRefused() throws {
         let ns = try Namespace()
+        let r = try Self.salabel(["xfrm", "policy", "add", "--netns", ns.name, "--src", "10.0.0.1/32", "--dst", "10.0.0.2/32",
+                                  "--dir", "out", "--context", Self.spd])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the kernel accepted the label \(Self.spd)") && r.stderr.contains("stored none"), "\(r.stderr)")
+        #expect(r.stderr.contains("SELinux is not enabled in this kernel"))
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.isEmpty)
+        // iproute2's own add of the same line goes through and the label is simply gone.
+        _ = try ns.ip("xfrm", "policy", "add", "src", "10.0.0.1/32", "dst", "10.0.0.2/32", "dir", "out", "ctx", Self.spd)
+        let shown = try ns.ip("xfrm", "policy", "show").stdout
+        #expect(shown.contains("10.0.0.2/32") && !shown.contains("ctx"))
+    }
+
+    static func batchFile(_ text: String) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-batch-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        try """
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// selinux-testsuite's ipsec-load, as an `ip xfrm` batch file (variables expanded). Its flushes
+    /// run, then its labeled policies meet this kernel, which drops labels: the batch fails and the
+    /// SPD is restored from the dump taken first, flushed entry included.
+    @Test func batchRunsIproute2LinesAsOneTransaction() throws {
+        let ns = try Namespace()
+        _ = try ns.ip("xfrm", "policy", "add", "src", "10.9.0.1", "dst", "10.9.0.2", "dir", "in", "priority", "5")
+        let before = try ns.ip("xfrm", "policy", "show").stdout
+        let file = try Self.batchFile("""
             # ipsec-load, expanded
             ip xfrm policy flush
             ip xfrm state flush
             ip xfrm policy add src 127.0.0.1 dst 127.0.0.1 proto tcp dir out ctx "\(Self.spd)" tmpl proto ah mode transport level required
             ip xfrm policy add src ::1 dst ::1 proto udp dir out ctx "\(Self.spd)" tmpl proto ah mode transport level required
             ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto ah spi 0x200 ctx "\(Self.client)" auth sha1 0x0123456789012345678901234567890123456789
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+            """)
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let r = try Self.salabel(["xfrm", "batch", "--netns", ns.name, file])
         #expect(r.status == 1)
-        #expect(r.stderr.contains("command 5 of 5"))
-        let shown = try ns.ip("xfrm", "policy", "show")
-        #expect(shown.stdout.contains("src 127.0.0.1/32 dst 127.0.0.1/32 proto tcp"))
-        #expect(shown.stdout.contains("src ::1/128 dst ::1/128 proto udp"))
+        #expect(r.stderr.contains("command 3 of 5 (line 4)") && r.stderr.contains("stored none"), "\(r.stderr)")
+        #expect(r.stderr.contains("0 of 5 command(s) took effect; the state before the batch was restored"))
+        #expect(try ns.ip("xfrm", "policy", "show").stdout == before)
         // A syntax error anywhere runs nothing.
         try "policy flush\npolicy add src 1.1.1.1 dst 2.2.2.2 dir sideways\n".write(toFile: file, atomically: true, encoding: .utf8)
         let bad = try Self.salabel(["xfrm", "batch", "--netns", ns.name, file])
         #expect(bad.status == 2 && bad.stderr.contains("line 2"))
-        #expect(try ns.ip("xfrm", "policy", "show").stdout.contains("127.0.0.1"))
+        #expect(try ns.ip("xfrm", "policy", "show").stdout == before)
+    }
+
+    /// The adversary's case: line 3 of 7 is refused (EEXIST) while lines 4–7 travel in the same
+    /// netlink batch and the kernel installs them. The transaction takes everything out again;
+    /// --continue keeps what succeeded (ip -force); iproute2 reads the SPD each time.
+    @Test func aRefusedLineLeavesNothingHalfApplied() throws {
+        let ns = try Namespace()
+        let lines = ["2", "3", "2", "4", "5", "6", "7"].map { "policy add src 10.0.0.1 dst 10.0.0.\($0) dir out priority 1" }
+        let file = try Self.batchFile(lines.joined(separator: "\n") + "\n")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let r = try Self.salabel(["xfrm", "batch", "--netns", ns.name, file])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("command 3 of 7 (line 3)") && r.stderr.contains("EEXIST"), "\(r.stderr)")
+        #expect(r.stderr.contains("0 of 7 command(s) took effect; the state before the batch was restored"))
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.isEmpty)
+        let kept = try Self.salabel(["xfrm", "batch", "--continue", "--netns", ns.name, file])
+        #expect(kept.status == 1)
+        #expect(kept.stderr.contains("6 of 7 command(s) took effect"), "\(kept.stderr)")
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.components(separatedBy: "src 10.0.0.1/32").count - 1 == 6)
+        // A flush early in the file is undone when a later line fails.
+        let before = try ns.ip("xfrm", "policy", "show").stdout
+        let flushing = try Self.batchFile("policy flush\npolicy add src 10.0.0.1 dst 10.0.0.8 dir out\npolicy add src 10.0.0.1 dst 10.0.0.8 dir out\n")
+        defer { try? FileManager.default.removeItem(atPath: flushing) }
+        let f = try Self.salabel(["xfrm", "batch", "--netns", ns.name, flushing])
+        #expect(f.status == 1 && f.stderr.contains("command 3 of 3 (line 3)"))
+        let after = try ns.ip("xfrm", "policy", "show").stdout
+        #expect(Set(after.components(separatedBy: "src ")) == Set(before.components(separatedBy: "src ")))
     }
 
     @Test func monitorPrintsPolicyEvents() throws {
@@ -162,6 +213,40 @@ struct XfrmCLITests {
         let real = try Self.salabel(["apply", file, "--host", "client"])
         #expect(real.status == 1)
         #expect(try ns.ip("xfrm", "state", "show").stdout.isEmpty)
+        #expect(try ns.ip("xfrm", "policy", "show").stdout.isEmpty)
+    }
+
+    /// Entries a kernel without SELinux stored without their labels (here installed by iproute2 with
+    /// `ctx`, which this kernel drops) are still the file's: `apply --remove` finds and deletes them,
+    /// saying why, instead of "nothing to change".
+    @Test func removeFindsEntriesStoredWithoutTheirLabel() throws {
+        let ns = try Namespace()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-apply-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("echo.yaml").path
+        try """
+            hosts:
+              client: { address: 10.77.0.1, netns: \(ns.name) }
+              server: { address: 10.77.0.2 }
+            associations:
+              - name: echo-client
+                between: [client, server]
+                context: \(Self.client)
+                policy_context: \(Self.spd)
+                selector: { proto: tcp, port: 7 }
+            key_file: echo.keys
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try Self.salabel(["keygen", file]).status == 0)
+        for (dir, src, dst, port) in [("out", "10.77.0.1", "10.77.0.2", "dport"), ("in", "10.77.0.2", "10.77.0.1", "sport")] {
+            let r = try ns.ip("xfrm", "policy", "add", "src", "\(src)/32", "dst", "\(dst)/32", "proto", "tcp", port, "7", "dir", dir,
+                              "ctx", Self.spd, "tmpl", "src", src, "dst", dst, "proto", "esp", "mode", "transport")
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        #expect(!(try ns.ip("xfrm", "policy", "show").stdout.contains("ctx")))
+        let removed = try Self.salabel(["apply", file, "--host", "client", "--remove"])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(removed.stdout.contains("stored without its label \(Self.spd): this kernel drops labels"), "\(removed.stdout)")
         #expect(try ns.ip("xfrm", "policy", "show").stdout.isEmpty)
     }
 }

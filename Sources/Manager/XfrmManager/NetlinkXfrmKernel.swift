@@ -146,6 +146,36 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         }
     }
 
+    public func perform(batch operations: [XfrmOperation]) -> [Result<XfrmResult, XfrmKernelError>] {
+        // Changes without an answer of their own travel together; the rest go one by one, in order.
+        guard operations.allSatisfy(NetlinkXfrmKernel.travelsInBatch) else {
+            return operations.map { op in Result { () throws(XfrmKernelError) in try perform(op) } }
+        }
+        return performBatch(operations).map { $0.map { XfrmResult.done } }
+    }
+
+    /// Whether an operation is one request answered by an ACK alone (adds, updates, deletes by
+    /// key, flushes), so that it can share a datagram with others.
+    static func travelsInBatch(_ op: XfrmOperation) -> Bool {
+        switch op {
+        case .addSA, .updateSA, .deleteSA, .addPolicy, .updatePolicy, .deletePolicy, .flushSA, .flushPolicy: return true
+        case .getSA, .getPolicy, .listSA, .listPolicies, .deleteAllSA, .deleteAllPolicies, .allocateSPI: return false
+        }
+    }
+
+    /// Which security modules this kernel runs, read from securityfs (`/sys/kernel/security/lsm`)
+    /// and selinuxfs: only SELinux implements the xfrm hooks that store a context.
+    public var securityModuleSummary: String? {
+        var parts: [String] = []
+        if let lsm = try? String(contentsOfFile: "/sys/kernel/security/lsm", encoding: .utf8) {
+            parts.append("active security modules: \(lsm.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        parts.append(FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce")
+                     ? "SELinux is enabled (selinuxfs is mounted), so the kernel may lack CONFIG_SECURITY_NETWORK_XFRM"
+                     : "SELinux is not enabled in this kernel (no /sys/fs/selinux)")
+        return parts.joined(separator: "; ")
+    }
+
     /// Performs many changes as netlink batches (one datagram per part), as `ip -batch` would send
     /// them one by one; returns each one's result in order.
     public func performBatch(_ ops: [XfrmOperation]) -> [Result<Void, XfrmKernelError>] {

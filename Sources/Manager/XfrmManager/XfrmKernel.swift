@@ -42,9 +42,25 @@ public struct XfrmKernelError: Error, Sendable, Hashable, CustomStringConvertibl
 public protocol XfrmKernel: AnyObject, Sendable {
     /// Performs one operation.
     func perform(_ operation: XfrmOperation) throws(XfrmKernelError) -> XfrmResult
+
+    /// Performs several operations in order and returns each one's result. A kernel reached over
+    /// netlink sends them as one batch (many requests per datagram): the kernel carries out every
+    /// request it receives, so a failure does not stop the ones after it. The default performs
+    /// them one by one, with the same outcome.
+    func perform(batch operations: [XfrmOperation]) -> [Result<XfrmResult, XfrmKernelError>]
+
+    /// Why this kernel would accept a security context and store none, in a few words (which
+    /// security modules are active), or `nil` when it cannot tell. Used to explain a dropped label.
+    var securityModuleSummary: String? { get }
 }
 
 extension XfrmKernel {
+    public func perform(batch operations: [XfrmOperation]) -> [Result<XfrmResult, XfrmKernelError>] {
+        operations.map { op in Result { () throws(XfrmKernelError) in try perform(op) } }
+    }
+
+    public var securityModuleSummary: String? { nil }
+
     /// Every SA (a dump).
     public func allSAs() throws(XfrmKernelError) -> [SecurityAssociation] {
         guard case .sas(let list) = try perform(.listSA(XfrmFilter())) else { return [] }

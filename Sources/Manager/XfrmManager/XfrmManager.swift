@@ -1,6 +1,7 @@
 public import DecisionEngine
 import IPsecModel
 public import SecurityContexts
+import Synchronization
 
 /// Why the manager did not carry out an operation.
 public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
@@ -10,6 +11,10 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
     /// The engine allowed the operation (or it needed no check) and the kernel refused it: both
     /// sides are reported.
     case kernel(XfrmKernelError, authorizations: [Authorization])
+    /// The kernel accepted a labeled SA or SPD entry but stored it without its context (read back
+    /// right after): no security module implements the xfrm hooks, as on a kernel without SELinux.
+    /// Labeled IPsec cannot work there; the manager removes what it added and fails closed.
+    case labelNotStored(SecurityContext, object: String, kernel: String?)
 
     public var description: String {
         switch self {
@@ -19,6 +24,9 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
         case .kernel(let e, let auths):
             let engine = auths.isEmpty ? "nothing was checked by the engine" : "the engine allowed setcontext on \(Set(auths.map(\.target.description)).sorted().joined(separator: ", "))"
             return "the kernel refused: \(e) (\(engine))"
+        case .labelNotStored(let label, let object, let why):
+            return "the kernel accepted the label \(label) on \(object) but stored none (read back without a context)"
+                + (why.map { ": \($0)" } ?? "") + "; labeled IPsec needs SELinux enabled in the kernel"
         }
     }
 
@@ -26,6 +34,7 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
     public var records: [AuditRecord] {
         switch self {
         case .denied(let a), .kernel(_, let a): return a.compactMap(\.record)
+        case .labelNotStored: return []
         }
     }
 }
@@ -59,6 +68,8 @@ public final class XfrmManager: Sendable {
     /// The caller's context: the subject of the setcontext checks.
     public let subject: SecurityContext
     public let auditSubject: AuditSubject?
+    /// Whether this kernel was seen to store labels (read back once, on the first labeled change).
+    private let labelsStored = Mutex<Bool?>(nil)
 
     public init(kernel: any XfrmKernel, authorizer: AssociationAuthorizer?, subject: SecurityContext, auditSubject: AuditSubject? = nil) {
         self.kernel = kernel
@@ -126,14 +137,89 @@ public final class XfrmManager: Sendable {
         return auths
     }
 
-    /// Authorizes, then performs one operation.
+    /// Authorizes, then performs one operation. A labeled add or update is read back once per
+    /// manager (``checkLabelStored(after:)``); if the kernel dropped the label, the object is removed
+    /// again and the call fails with ``XfrmManagerError/labelNotStored(_:object:kernel:)``.
     @discardableResult
     public func perform(_ op: XfrmOperation) throws(XfrmManagerError) -> (result: XfrmResult, authorizations: [Authorization]) {
+        if storesLabels == false, let label = XfrmManager.newLabel(op) {
+            throw .labelNotStored(label, object: XfrmManager.objectName(op), kernel: kernel.securityModuleSummary)
+        }
         let auths = try authorize(op)
-        do {
-            return (try kernel.perform(op), auths)
-        } catch {
-            throw .kernel(error, authorizations: auths)
+        let result: XfrmResult
+        do { result = try kernel.perform(op) } catch { throw .kernel(error, authorizations: auths) }
+        do { try checkLabelStored(after: op) } catch {
+            if let undo = XfrmManager.inverseOfAdd(op) { _ = try? kernel.perform(undo) }
+            throw error
+        }
+        return (result, auths)
+    }
+
+    /// After a labeled add or update that the kernel accepted, reads the object back (once per
+    /// manager: a kernel that stores one label stores them all) and throws
+    /// ``XfrmManagerError/labelNotStored(_:object:kernel:)`` if it came back without its context.
+    /// The kernel behaves so when no security module implements the xfrm hooks: it accepts the
+    /// `XFRMA_SEC_CTX` attribute and keeps nothing (Specs/manager/operations.md, "Labels the kernel
+    /// does not store").
+    public func checkLabelStored(after op: XfrmOperation) throws(XfrmManagerError) {
+        guard let label = XfrmManager.newLabel(op) else { return }
+        switch labelsStored.withLock({ $0 }) {
+        case true?: return
+        case false?: throw .labelNotStored(label, object: XfrmManager.objectName(op), kernel: kernel.securityModuleSummary)
+        case nil: break
+        }
+        let back: XfrmResult?
+        switch op {
+        case .addSA(let sa), .updateSA(let sa):
+            back = try? kernel.perform(.getSA(sa.identifier, source: sa.source, mark: sa.mark))
+        case .addPolicy(let p), .updatePolicy(let p):
+            let key = PolicyKey.selector(p.selector, p.direction, securityContext: label)
+            back = try? kernel.perform(.getPolicy(key, mark: p.mark, policyType: p.policyType, interfaceID: p.interfaceID))
+        default:
+            return
+        }
+        let stored: SecurityContext?
+        switch back {
+        case .sa(let sa)?: stored = sa.securityContext
+        case .policy(let p)?: stored = p.securityContext
+        default: return  // Not found again (removed meanwhile): nothing learned.
+        }
+        labelsStored.withLock { $0 = stored != nil }
+        if stored == nil { throw .labelNotStored(label, object: XfrmManager.objectName(op), kernel: kernel.securityModuleSummary) }
+    }
+
+    /// The label an add or update gives its object (`nil` for other operations and unlabeled ones).
+    static func newLabel(_ op: XfrmOperation) -> SecurityContext? {
+        switch op {
+        case .addSA(let sa), .updateSA(let sa): return sa.securityContext
+        case .addPolicy(let p), .updatePolicy(let p): return p.securityContext
+        default: return nil
+        }
+    }
+
+    /// Whether this kernel stores labels: `nil` until a labeled change was read back.
+    public var storesLabels: Bool? { labelsStored.withLock { $0 } }
+
+    /// The operation that removes what an add put in (`nil` for anything else). An SPD entry is
+    /// named with its label, which also finds it where the kernel dropped the label (a kernel
+    /// without an xfrm security module turns the label of a lookup into none as well).
+    static func inverseOfAdd(_ op: XfrmOperation) -> XfrmOperation? {
+        switch op {
+        case .addSA(let sa):
+            return .deleteSA(sa.identifier, source: sa.source, mark: sa.mark)
+        case .addPolicy(let p):
+            return .deletePolicy(.selector(p.selector, p.direction, securityContext: p.securityContext), mark: p.mark, policyType: p.policyType, interfaceID: p.interfaceID)
+        default:
+            return nil
+        }
+    }
+
+    static func objectName(_ op: XfrmOperation) -> String {
+        switch op {
+        case .addSA(let sa), .updateSA(let sa): return "the SA spi 0x\(String(sa.spi, radix: 16)) to \(sa.destination)"
+        case .addPolicy(let p), .updatePolicy(let p):
+            return "the \(p.direction) SPD entry \(p.selector.source) → \(p.selector.destination)"
+        default: return "an xfrm object"
         }
     }
 
@@ -149,23 +235,31 @@ public final class XfrmManager: Sendable {
         }
         var done: [ApplyStep] = []
         for step in steps {
+            var failure: XfrmManagerError?
             do {
                 _ = try kernel.perform(step.operation)
                 done.append(step)
+                try checkLabelStored(after: step.operation)
+            } catch let e as XfrmKernelError {
+                failure = .kernel(e, authorizations: auths)
+            } catch let e as XfrmManagerError {
+                failure = e
             } catch {
-                var undone: [ApplyStep] = []
-                var undoErrors: [(ApplyStep, XfrmManagerError)] = []
-                for previous in done.reversed() {
-                    guard let undo = previous.undo else { continue }
-                    do {
-                        _ = try kernel.perform(undo)
-                        undone.append(previous)
-                    } catch let e {
-                        undoErrors.append((previous, .kernel(e, authorizations: [])))
-                    }
-                }
-                throw ApplyFailure(step: step, error: .kernel(error, authorizations: auths), rolledBack: undone, rollbackErrors: undoErrors)
+                failure = .kernel(XfrmKernelError(errno: 5, message: "\(error)"), authorizations: auths)
             }
+            guard let failure else { continue }
+            var undone: [ApplyStep] = []
+            var undoErrors: [(ApplyStep, XfrmManagerError)] = []
+            for previous in done.reversed() {
+                guard let undo = previous.undo else { continue }
+                do {
+                    _ = try kernel.perform(undo)
+                    undone.append(previous)
+                } catch let e {
+                    undoErrors.append((previous, .kernel(e, authorizations: [])))
+                }
+            }
+            throw ApplyFailure(step: step, error: failure, rolledBack: undone, rollbackErrors: undoErrors)
         }
         return auths
     }

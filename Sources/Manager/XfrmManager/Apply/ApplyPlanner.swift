@@ -102,6 +102,15 @@ public enum ApplyPlanner {
         have.templates == want.templates && have.priority == want.priority && have.action == want.action && have.flags == want.flags
     }
 
+    /// Whether `have` is `want` as a kernel that drops labels stores it: no label, and everything
+    /// else the same (key and contents).
+    static func strippedOfLabel(_ have: PolicyEntry, matches want: PolicyEntry) -> Bool {
+        guard have.securityContext == nil else { return false }
+        var unlabeled = want
+        unlabeled.securityContext = nil
+        return have.hasSameKernelKey(as: unlabeled) && equivalent(have, unlabeled)
+    }
+
     private static func deleteSA(_ sa: SecurityAssociation) -> XfrmOperation {
         .deleteSA(sa.identifier, source: sa.source, mark: sa.mark)
     }
@@ -141,6 +150,10 @@ public enum ApplyPlanner {
         for want in desired.policies {
             if let have = current.policies.first(where: { $0.hasSameKernelKey(as: want) }) {
                 steps.append(ApplyStep(operation: deletePolicy(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction)\(label(have.securityContext))"))
+            } else if want.securityContext != nil, let have = current.policies.first(where: { strippedOfLabel($0, matches: want) }) {
+                // A kernel without an xfrm security module stored this entry without its label
+                // (Specs/manager/batch.md): it is still the file's entry, and removal must find it.
+                steps.append(ApplyStep(operation: deletePolicy(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction) (stored without its label \(want.securityContext!): this kernel drops labels)"))
             }
         }
         for want in desired.sas {

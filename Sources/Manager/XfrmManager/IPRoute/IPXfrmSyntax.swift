@@ -24,37 +24,44 @@ public enum IPXfrmSyntax {
     /// Splits a line into words as iproute2's `makeargs` does for batch files: whitespace
     /// separates, single or double quotes group (no escapes inside single quotes; `\` escapes one
     /// character elsewhere), `#` at the start of a word begins a comment.
-    public static func words(_ line: String) throws(IPXfrmSyntaxError) -> [String] {
+    public static func words(_ line: some StringProtocol) throws(IPXfrmSyntaxError) -> [String] {
+        // Byte by byte: every character with a meaning here is ASCII, and no byte of a multi-byte
+        // UTF-8 sequence is ASCII, so words keep their other characters unchanged.
         var out: [String] = []
-        var current = ""
+        var current: [UInt8] = []
         var inWord = false
-        var quote: Character?
+        var quote: UInt8?
         var escaped = false
-        for ch in line {
-            if escaped { current.append(ch); escaped = false; inWord = true; continue }
+        let backslash = UInt8(ascii: "\\"), dquote = UInt8(ascii: "\""), squote = UInt8(ascii: "'")
+        for b in line.utf8 {
+            if escaped { current.append(b); escaped = false; inWord = true; continue }
             if let q = quote {
-                if ch == q { quote = nil } else if ch == "\\" && q == "\"" { escaped = true } else { current.append(ch) }
+                if b == q { quote = nil } else if b == backslash && q == dquote { escaped = true } else { current.append(b) }
                 continue
             }
-            switch ch {
-            case "\\": escaped = true
-            case "\"", "'": quote = ch; inWord = true
-            case " ", "\t", "\r", "\n":
-                if inWord { out.append(current); current = ""; inWord = false }
-            case "#" where !inWord:
+            switch b {
+            case backslash: escaped = true
+            case dquote, squote: quote = b; inWord = true
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                if inWord { out.append(String(decoding: current, as: UTF8.self)); current.removeAll(keepingCapacity: true); inWord = false }
+            case UInt8(ascii: "#") where !inWord:
                 return out
             default:
-                current.append(ch); inWord = true
+                current.append(b); inWord = true
             }
         }
         if quote != nil { throw IPXfrmSyntaxError(line: 0, word: out.count + 1, message: "unterminated quote") }
         if escaped { throw IPXfrmSyntaxError(line: 0, word: out.count + 1, message: "line ends with a backslash") }
-        if inWord { out.append(current) }
+        if inWord { out.append(String(decoding: current, as: UTF8.self)) }
         return out
     }
 
     /// Parses one command line. Returns `nil` for a blank or comment line.
-    public static func parse(line: String, lineNumber: Int = 0) throws(IPXfrmSyntaxError) -> XfrmOperation? {
+    public static func parse(line: some StringProtocol, lineNumber: Int = 0) throws(IPXfrmSyntaxError) -> XfrmOperation? {
+        try parse(line: line, lineNumber: lineNumber, contexts: nil)
+    }
+
+    static func parse(line: some StringProtocol, lineNumber: Int, contexts: ContextCache?) throws(IPXfrmSyntaxError) -> XfrmOperation? {
         var w: [String]
         do { w = try words(line) } catch { throw IPXfrmSyntaxError(line: lineNumber, word: error.word, message: error.message) }
         var offset = 0
@@ -62,6 +69,7 @@ public enum IPXfrmSyntax {
         if w.first == "xfrm" { w.removeFirst(); offset += 1 }
         if w.isEmpty { return nil }
         var p = WordParser(words: w, line: lineNumber, offset: offset)
+        p.contexts = contexts
         return try p.command()
     }
 
@@ -78,12 +86,13 @@ public enum IPXfrmSyntax {
 
     /// Parses a batch file: one command per line.
     public static func parse(batch text: String) throws(IPXfrmSyntaxError) -> [XfrmOperation] {
-        var ops: [XfrmOperation] = []
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if let op = try parse(line: String(line), lineNumber: i + 1) { ops.append(op) }
-        }
-        return ops
+        try commands(batch: text).map(\.operation)
     }
+}
+
+/// The contexts a batch file has named so far, parsed once each.
+final class ContextCache {
+    var parsed: [String: SecurityContext] = [:]
 }
 
 /// The word-by-word parser for one command.
@@ -92,6 +101,8 @@ struct WordParser {
     let line: Int
     let offset: Int
     var i = 0
+    /// Contexts already parsed in this batch (a file repeats the same few labels on every line).
+    var contexts: ContextCache?
 
     init(words: [String], line: Int, offset: Int) {
         self.words = words
@@ -134,7 +145,12 @@ struct WordParser {
 
     mutating func context() throws(IPXfrmSyntaxError) -> SecurityContext {
         let text = try next("a security context")
-        do { return try SecurityContext(parsing: text) } catch {
+        if let known = contexts?.parsed[text] { return known }
+        do {
+            let ctx = try SecurityContext(parsing: text)
+            contexts?.parsed[text] = ctx
+            return ctx
+        } catch {
             throw self.error("invalid security context '\(text)': \(error)", atWord: i - 1)
         }
     }

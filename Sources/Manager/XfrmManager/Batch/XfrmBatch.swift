@@ -1,0 +1,275 @@
+public import DecisionEngine
+import IPsecModel
+import SecurityContexts
+
+/// A batch file's commands, run against one kernel: `salabel xfrm batch` (Specs/manager/batch.md).
+///
+/// By default a batch is one transaction, like `salabel apply`: every command must take effect, or
+/// the kernel's SAD and SPD are put back as they were before the first one. With
+/// ``Mode-swift.enum/continueOnError`` it behaves as `ip -force -batch`: every command is tried,
+/// each failure is reported, and what succeeded stays.
+///
+/// Consecutive adds and updates travel as netlink batches (one datagram carries many requests),
+/// after the engine has authorized every label they set; other commands run one at a time, each
+/// authorized against the kernel's state at that point.
+public struct XfrmBatch: Sendable {
+    /// What a failed command does to the rest of the batch.
+    public enum Mode: Sendable, Hashable {
+        /// All or nothing: the first failure stops the batch and restores the state before it.
+        case transaction
+        /// `ip -force`: every command is tried; the ones that succeeded stay.
+        case continueOnError
+    }
+
+    /// One command of the batch and where it came from.
+    public struct Command: Sendable, Hashable {
+        public var operation: XfrmOperation
+        /// 1-based line in the batch file (0 when not from a file).
+        public var line: Int
+
+        public init(_ operation: XfrmOperation, line: Int = 0) {
+            self.operation = operation
+            self.line = line
+        }
+    }
+
+    public var commands: [Command]
+    public var mode: Mode
+
+    public init(_ commands: [Command], mode: Mode = .transaction) {
+        self.commands = commands
+        self.mode = mode
+    }
+
+    /// Runs the batch through `manager` and reports what took effect. Never throws: every
+    /// failure, and the rollback that followed it, is in the report.
+    public func run(with manager: XfrmManager) -> XfrmBatchReport {
+        var runner = XfrmBatchRunner(batch: self, manager: manager)
+        return runner.run()
+    }
+}
+
+/// A command that did not take effect, and why.
+public struct XfrmBatchFailure: Sendable {
+    /// 0-based position of the command in the batch; `nil` when the batch failed before its first
+    /// command (the dump of the state to restore could not be taken).
+    public var index: Int?
+    /// 1-based line in the batch file (0 when not from a file or not tied to a command).
+    public var line: Int
+    public var error: XfrmManagerError
+}
+
+/// What restoring the state before a failed transaction did.
+public struct XfrmBatchRollback: Sendable {
+    /// How many changes were sent to put the kernel back as it was (deletes of what the batch
+    /// added, re-adds of what it removed or replaced).
+    public var changes: Int
+    /// Restoring changes the kernel refused: the state differs from before by these.
+    public var errors: [XfrmKernelError]
+
+    /// Whether the state before the batch was restored entirely.
+    public var complete: Bool { errors.isEmpty }
+}
+
+/// The outcome of a batch: what took effect, what failed, what was rolled back, and the answers
+/// of the commands that ask for something (get, list).
+public struct XfrmBatchReport: Sendable {
+    /// Number of commands in the batch.
+    public var total: Int
+    /// Number of commands whose change is in the kernel when the run ends (0 after a rollback).
+    public var effective: Int
+    public var failures: [XfrmBatchFailure]
+    /// Present when a transaction failed and the state before it was restored.
+    public var rollback: XfrmBatchRollback?
+    /// The answers of gets and lists, with the 0-based position of their command.
+    public var answers: [(index: Int, result: XfrmResult)]
+    /// Every setcontext check the engine made, with its AVC record when denied.
+    public var authorizations: [Authorization]
+
+    /// Whether every command took effect.
+    public var succeeded: Bool { failures.isEmpty }
+}
+
+/// The state machine behind ``XfrmBatch/run(with:)``.
+struct XfrmBatchRunner {
+    let batch: XfrmBatch
+    let manager: XfrmManager
+    var report: XfrmBatchReport
+    /// What the kernel held before the first change, when the batch removes or replaces anything
+    /// (a transaction restores it after a failure).
+    var snapshot: XfrmSnapshot?
+    /// The adds that took effect so far, in order (undone by deletes when no snapshot was needed).
+    var added: [XfrmOperation] = []
+    /// SAs and SPD entries that took effect as updates (restored from the snapshot).
+    var updated = XfrmSnapshot.Keys()
+    /// The engine's answer per label and operation kind, so a run of adds asks once per label.
+    var granted: [SecurityContext: Authorization] = [:]
+
+    init(batch: XfrmBatch, manager: XfrmManager) {
+        self.batch = batch
+        self.manager = manager
+        report = XfrmBatchReport(total: batch.commands.count, effective: 0, failures: [], rollback: nil, answers: [], authorizations: [])
+    }
+
+    mutating func run() -> XfrmBatchReport {
+        let commands = batch.commands
+        if batch.mode == .transaction && commands.contains(where: { XfrmSnapshot.needsSnapshot($0.operation) }) {
+            do { snapshot = try XfrmSnapshot.take(of: manager.kernel) } catch {
+                report.failures.append(XfrmBatchFailure(index: nil, line: 0, error: .kernel(error, authorizations: [])))
+                return report
+            }
+        }
+        var i = 0
+        while i < commands.count {
+            var j = i
+            while j < commands.count && Self.travelsInRun(commands[j].operation) { j += 1 }
+            let ok = j > i ? runOfChanges(i..<j) : single(i)
+            if !ok && batch.mode == .transaction {
+                rollBack()
+                return report
+            }
+            i = max(j, i + 1)
+        }
+        return report
+    }
+
+    /// Adds and updates: their setcontext checks need no lookup, so a run of them is authorized
+    /// whole and then sent together.
+    static func travelsInRun(_ op: XfrmOperation) -> Bool {
+        switch op {
+        case .addSA, .updateSA, .addPolicy, .updatePolicy: return true
+        default: return false
+        }
+    }
+
+    /// Authorizes then sends a run of adds and updates. Returns whether all took effect.
+    mutating func runOfChanges(_ range: Range<Int>) -> Bool {
+        var allowed: [Int] = []
+        var ok = true
+        for k in range {
+            if let refusal = authorize(batch.commands[k].operation) {
+                fail(k, refusal)
+                ok = false
+                if batch.mode == .transaction { return false }
+            } else {
+                allowed.append(k)
+            }
+        }
+        let results = manager.kernel.perform(batch: allowed.map { batch.commands[$0].operation })
+        var firstLabeled: Int?
+        for (k, result) in zip(allowed, results) {
+            let op = batch.commands[k].operation
+            switch result {
+            case .success:
+                tookEffect(op)
+                if firstLabeled == nil && XfrmManager.newLabel(op) != nil { firstLabeled = k }
+            case .failure(let e):
+                fail(k, .kernel(e, authorizations: authorizations(for: op)))
+                ok = false
+            }
+        }
+        // A kernel without an xfrm security module accepts a label and stores none: read one back.
+        // If it was dropped, so were the others: each labeled change of the run fails, and (going on
+        // after failures) the labeled adds are taken out again, since they hold no label.
+        if let k = firstLabeled {
+            do { try manager.checkLabelStored(after: batch.commands[k].operation) } catch {
+                let labeled = zip(allowed, results).filter { k, r in
+                    if case .success = r { return XfrmManager.newLabel(batch.commands[k].operation) != nil }
+                    return false
+                }.map(\.0)
+                for k in labeled { fail(k, labelNotStored(batch.commands[k].operation)) }
+                if batch.mode == .continueOnError {
+                    let adds = labeled.map { batch.commands[$0].operation }.filter { XfrmManager.inverseOfAdd($0) != nil }
+                    _ = manager.kernel.perform(batch: adds.reversed().compactMap(XfrmManager.inverseOfAdd))
+                    added.removeAll { adds.contains($0) }
+                    report.effective -= adds.count
+                }
+                return false
+            }
+        }
+        return ok
+    }
+
+    /// Runs one command that is not an add or update (its authorization may look at the kernel).
+    mutating func single(_ k: Int) -> Bool {
+        let op = batch.commands[k].operation
+        do {
+            let (result, auths) = try manager.perform(op)
+            report.authorizations += auths
+            if op.isChange {
+                tookEffect(op)
+            } else {
+                report.answers.append((k, result))
+            }
+            return true
+        } catch {
+            fail(k, error)
+            return false
+        }
+    }
+
+    func labelNotStored(_ op: XfrmOperation) -> XfrmManagerError {
+        .labelNotStored(XfrmManager.newLabel(op)!, object: XfrmManager.objectName(op), kernel: manager.kernel.securityModuleSummary)
+    }
+
+    /// The engine's refusal of an add or update, or `nil` when it may go ahead.
+    mutating func authorize(_ op: XfrmOperation) -> XfrmManagerError? {
+        guard let label = XfrmManager.newLabel(op) else { return nil }
+        if manager.storesLabels == false { return labelNotStored(op) }
+        guard manager.authorizer != nil else { return nil }
+        if let known = granted[label] { return known.granted ? nil : .denied([known]) }
+        do {
+            let auths = try manager.authorize(op)
+            report.authorizations += auths
+            for a in auths { granted[a.target] = a }
+            return nil
+        } catch {
+            if case .denied(let auths) = error {
+                report.authorizations += auths
+                for a in auths { granted[a.target] = a }
+            }
+            return error
+        }
+    }
+
+    func authorizations(for op: XfrmOperation) -> [Authorization] {
+        XfrmManager.newLabel(op).flatMap { granted[$0] }.map { [$0] } ?? []
+    }
+
+    mutating func tookEffect(_ op: XfrmOperation) {
+        report.effective += 1
+        switch op {
+        case .addSA, .addPolicy: added.append(op)
+        case .updateSA(let sa): updated.sas.insert(XfrmSnapshot.key(sa))
+        case .updatePolicy(let p): updated.policies.insert(XfrmSnapshot.key(p))
+        default: break
+        }
+    }
+
+    mutating func fail(_ k: Int, _ error: XfrmManagerError) {
+        report.failures.append(XfrmBatchFailure(index: k, line: batch.commands[k].line, error: error))
+    }
+
+    /// Puts the kernel back as it was before the batch: from the snapshot when one was taken,
+    /// else by deleting what the batch added (all it could have changed).
+    mutating func rollBack() {
+        guard report.effective > 0 || !added.isEmpty else {
+            report.rollback = XfrmBatchRollback(changes: 0, errors: [])
+            return
+        }
+        let undo: [XfrmOperation]
+        var errors: [XfrmKernelError] = []
+        if let snapshot {
+            do { undo = try snapshot.restoringChanges(in: manager.kernel, updated: updated) } catch {
+                report.rollback = XfrmBatchRollback(changes: 0, errors: [error])
+                report.effective = 0
+                return
+            }
+        } else {
+            undo = added.reversed().compactMap(XfrmManager.inverseOfAdd)
+        }
+        for case .failure(let e) in manager.kernel.perform(batch: undo) { errors.append(e) }
+        report.rollback = XfrmBatchRollback(changes: undo.count, errors: errors)
+        report.effective = 0
+    }
+}
