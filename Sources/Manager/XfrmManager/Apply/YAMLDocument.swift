@@ -23,8 +23,16 @@ enum YAMLDocument {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch { throw ApplyFile.Error(path: "", message: "not valid YAML: \(describe(error))") }
         guard let root else { return nil }
-        var budget = Budget(left: limits.maximumNodes, limit: limits.maximumNodes, maximumDepth: limits.maximumDepth)
-        return try value(root, at: "", depth: 0, &budget)
+        // Counted first, without building anything: building a scalar resolves its tag, which
+        // would make a refused bomb slow to refuse.
+        var left = limits.maximumNodes
+        guard count(root, depth: 0, maximumDepth: limits.maximumDepth, left: &left) else {
+            var walk = Walk(left: limits.maximumNodes, limit: limits.maximumNodes, maximumDepth: limits.maximumDepth)
+            _ = try value(root, &walk, countOnly: true)
+            throw ApplyFile.Error(path: "", message: "the document stands for more than \(limits.maximumNodes) nodes once its aliases are expanded (the limit)")
+        }
+        var walk = Walk(left: limits.maximumNodes, limit: limits.maximumNodes, maximumDepth: limits.maximumDepth)
+        return try value(root, &walk)
     }
 
     /// A Yams error as line, column and libyaml's problem, without the source text Yams adds.
@@ -50,43 +58,74 @@ enum YAMLDocument {
         }
     }
 
-    /// What is left of the node budget while values are built.
-    private struct Budget {
+    /// What is left of the node budget while values are built, and the path to the current node
+    /// (components such as `hosts`, `client`, `[0]`, joined only for an error).
+    private struct Walk {
         var left: Int
         let limit: Int
         let maximumDepth: Int
+        var path: [String] = []
+
+        var pathText: String {
+            var out = ""
+            for c in path { out += c.hasPrefix("[") || out.isEmpty ? c : ".\(c)" }
+            return out
+        }
+
+        func fail(_ message: String) -> ApplyFile.Error { ApplyFile.Error(path: pathText, message: message) }
     }
 
-    private static func value(_ node: Node, at path: String, depth: Int, _ budget: inout Budget) throws(ApplyFile.Error) -> Any {
-        budget.left -= 1
-        guard budget.left >= 0 else {
-            throw ApplyFile.Error(path: path, message: "the document stands for more than \(budget.limit) nodes once its aliases are expanded (the limit)")
+    /// Whether the node, its aliases expanded, stays within `left` nodes and `maximumDepth` levels.
+    private static func count(_ node: Node, depth: Int, maximumDepth: Int, left: inout Int) -> Bool {
+        left -= 1
+        guard left >= 0, depth <= maximumDepth else { return false }
+        switch node {
+        case .scalar, .alias: return true
+        case .mapping(let m):
+            for (k, v) in m where !count(k, depth: depth + 1, maximumDepth: maximumDepth, left: &left) || !count(v, depth: depth + 1, maximumDepth: maximumDepth, left: &left) { return false }
+            return true
+        case .sequence(let q):
+            for v in q where !count(v, depth: depth + 1, maximumDepth: maximumDepth, left: &left) { return false }
+            return true
         }
-        guard depth <= budget.maximumDepth else {
-            throw ApplyFile.Error(path: path, message: "lists or mappings nested deeper than \(budget.maximumDepth) levels (the limit)")
+    }
+
+    private static func value(_ node: Node, _ walk: inout Walk, countOnly: Bool = false) throws(ApplyFile.Error) -> Any {
+        walk.left -= 1
+        guard walk.left >= 0 else {
+            throw walk.fail("the document stands for more than \(walk.limit) nodes once its aliases are expanded (the limit)")
+        }
+        guard walk.path.count <= walk.maximumDepth else {
+            throw walk.fail("lists or mappings nested deeper than \(walk.maximumDepth) levels (the limit)")
         }
         switch node {
         case .scalar:
             // Only scalars go through Yams' constructor (which falls back to the text for every tag).
-            return Constructor.default.any(from: node)
+            return countOnly ? 0 : Constructor.default.any(from: node)
         case .mapping(let mapping):
             var out: [String: Any] = [:]
             for (k, v) in mapping {
                 guard case .scalar(let key) = k else {
-                    throw ApplyFile.Error(path: path, message: "a mapping key must be a plain value, not a list or a mapping")
+                    throw walk.fail("a mapping key must be a plain value, not a list or a mapping")
                 }
                 let name = key.string
-                let sub = path.isEmpty ? name : "\(path).\(name)"
-                guard out[name] == nil else { throw ApplyFile.Error(path: sub, message: "the key \(name) appears twice") }
-                out[name] = try value(v, at: sub, depth: depth + 1, &budget)
+                walk.left -= 1  // the key, as count(_:depth:maximumDepth:left:) counts it
+                walk.path.append(name)
+                guard out[name] == nil else { throw walk.fail("the key \(name) appears twice") }
+                out[name] = try value(v, &walk, countOnly: countOnly)
+                walk.path.removeLast()
             }
             return out
         case .sequence(let sequence):
             var out: [Any] = []
-            for (i, v) in sequence.enumerated() { out.append(try value(v, at: "\(path)[\(i)]", depth: depth + 1, &budget)) }
+            for (i, v) in sequence.enumerated() {
+                walk.path.append("[\(i)]")
+                out.append(try value(v, &walk, countOnly: countOnly))
+                walk.path.removeLast()
+            }
             return out
         case .alias:
-            throw ApplyFile.Error(path: path, message: "an unresolved YAML alias")
+            throw walk.fail("an unresolved YAML alias")
         }
     }
 }
