@@ -282,11 +282,7 @@ struct DataPlaneCommand: ParsableCommand {
             var arguments: [String]
 
             func run() throws {
-                let words: [String]
-                do { words = try KeyInput.resolvingKeyWords(arguments) } catch {
-                    printError("error: \(error)")
-                    throw ExitCode(Status.error)
-                }
+                let words = try KeyInput.exitingOnFailure { try KeyInput.resolvingKeyWords(arguments) }
                 // The host checks again; checking here refuses a bad key or window before connecting.
                 do { _ = try IPXfrmSyntax.parse(words: ["state", "add"] + words) } catch {
                     printError("error: \(error.message)")

@@ -7,6 +7,19 @@ import XfrmManager
 /// in `ps` and `/proc/PID/cmdline`), `@FILE` (a file only its owner may read or write, checked as
 /// `apply` checks key files) or `-` (standard input).
 enum KeyInput {
+    /// Why a key could not be read. Never holds the key.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Runs `body`, turning a ``Failure`` into `error: …` on standard error and exit status 2.
+    static func exitingOnFailure<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let f as Failure {
+            printError("error: \(f)")
+            throw ExitCode(Status.error)
+        }
+    }
+
     /// The help sentence of every option or word that takes a key.
     static let help = "A key is 0x… hex, @FILE (the hex in a file of mode 0600 or stricter) or - (the hex on standard input). "
         + "A key written on the command line is visible to other users (ps, /proc/PID/cmdline): prefer @FILE or -."
@@ -20,24 +33,24 @@ enum KeyInput {
         if spec == "-" {
             origin = "standard input"
             let data = FileHandle.standardInput.readData(ofLength: maximumInputBytes + 1)
-            guard data.count <= maximumInputBytes else { throw ValidationError("the key on standard input is longer than \(maximumInputBytes) bytes") }
+            guard data.count <= maximumInputBytes else { throw Failure(description: "the key on standard input is longer than \(maximumInputBytes) bytes") }
             text = String(decoding: data, as: UTF8.self)
         } else if spec.hasPrefix("@") {
             let path = String(spec.dropFirst())
             origin = path
             do { text = String(decoding: try KeyFile.readPrivate(path, limit: maximumInputBytes), as: UTF8.self) } catch {
-                throw ValidationError("\(error)")
+                throw Failure(description: "\(error)")
             }
         } else {
             guard spec.hasPrefix("0x"), KeyMaterial(hex: spec) != nil else {
-                throw ValidationError("a key is hex starting with 0x, @FILE or - (standard input)")
+                throw Failure(description: "a key is hex starting with 0x, @FILE or - (standard input)")
             }
             return spec
         }
         var hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !hex.isEmpty else { throw ValidationError("\(origin) holds no key") }
+        guard !hex.isEmpty else { throw Failure(description: "\(origin) holds no key") }
         if !hex.hasPrefix("0x") { hex = "0x" + hex }
-        guard KeyMaterial(hex: hex) != nil else { throw ValidationError("\(origin) does not hold a hex key (an even number of hex digits, 0x optional)") }
+        guard KeyMaterial(hex: hex) != nil else { throw Failure(description: "\(origin) does not hold a hex key (an even number of hex digits, 0x optional)") }
         return hex
     }
 
