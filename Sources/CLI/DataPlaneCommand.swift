@@ -282,6 +282,11 @@ struct DataPlaneCommand: ParsableCommand {
             var arguments: [String]
 
             func run() throws {
+                // The arguments are captured whole, --help with them.
+                if arguments.first == "--help" || arguments.first == "-h" {
+                    print(Salabel.helpMessage(for: Self.self))
+                    return
+                }
                 let words = try KeyInput.exitingOnFailure { try KeyInput.resolvingKeyWords(arguments) }
                 // The host checks again; checking here refuses a bad key or window before connecting.
                 do { _ = try IPXfrmSyntax.parse(words: ["state", "add"] + words) } catch {

@@ -20,8 +20,8 @@ enum KeyInput {
         }
     }
 
-    /// The help sentence of every option or word that takes a key.
-    static let help = "A key is 0x… hex, @FILE (the hex in a file of mode 0600 or stricter) or - (the hex on standard input). "
+    /// The help text for a key: what it may be ("The key … is " + help).
+    static let help = "0x… hex, @FILE (the hex in a file of mode 0600 or stricter) or - (the hex on standard input). "
         + "A key written on the command line is visible to other users (ps, /proc/PID/cmdline): prefer @FILE or -."
 
     /// The most bytes read from a key file or standard input (hex of the longest key, with room for blanks).
