@@ -33,7 +33,8 @@ public struct KeyFile: Sendable, Hashable {
         func bits(_ name: String?, _ role: AlgorithmKeyRules.Role, _ fallback: Int) -> Int {
             name.flatMap { AlgorithmKeyRules.rule(for: $0, role: role)?.keyBytes.first }.map { $0 * 8 } ?? fallback
         }
-        return (bits(aead, .aead, 160), bits(encryption, .encryption, 128), bits(authentication, .authentication, 256))
+        let sha1 = authentication == "hmac(sha1)" || authentication == "sha1"  // RFC 2404 §3; no rule (AlgorithmKeyRules)
+        return (bits(aead, .aead, 160), bits(encryption, .encryption, 128), bits(authentication, .authentication, sha1 ? 160 : 256))
     }
 
     /// Fresh keys for every association of `file` that has none in `existing`, from `random`
