@@ -33,12 +33,15 @@ struct FrontDoorTests {
         }
     }
 
-    /// A hex key misplaced as a key role is not repeated in the error.
+    /// A hex key misplaced as a key role or an association name is not repeated in the error.
     @Test func aMisplacedKeyIsNotEchoed() throws {
         let text = "echo:\n  forward: { \(Self.keyHex): x }\n  reverse: { aead: \"\(Self.otherHex)\" }\n"
         let error = try #require(throws: ApplyFile.Error.self) { try KeyFile(yaml: text) }
         #expect(!error.description.contains(Self.keyHex.dropFirst(2).prefix(8)))
         #expect(error.description.contains("unknown key role"))
+        let asName = try #require(throws: ApplyFile.Error.self) { try KeyFile(yaml: "\(Self.keyHex): { forward: {} }\n") }
+        #expect(!asName.description.contains(Self.keyHex.dropFirst(2).prefix(8)), "\(asName)")
+        #expect(asName.description.contains("<redacted>"))
     }
 
     static func bomb(levels: Int) -> String {

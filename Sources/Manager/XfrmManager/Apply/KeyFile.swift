@@ -55,6 +55,25 @@ public struct KeyFile: Sendable, Hashable {
 
     /// Parses a key file.
     public init(yaml text: String) throws(ApplyFile.Error) {
+        do { try self.init(checking: text) } catch {
+            // A safety net under the messages below: no run of 8 or more hex digits (a key, or part
+            // of one, written where a name was expected) leaves this parser.
+            throw ApplyFile.Error(path: Self.redacted(error.path), message: Self.redacted(error.message))
+        }
+    }
+
+    /// `text` with every run of 8 or more hex digits replaced by `<redacted>`.
+    static func redacted(_ text: String) -> String {
+        var out = "", run = ""
+        func flush() { out += run.count >= 8 ? "<redacted>" : run; run = "" }
+        for c in text {
+            if c.isHexDigit { run.append(c) } else { flush(); out.append(c) }
+        }
+        flush()
+        return out
+    }
+
+    private init(checking text: String) throws(ApplyFile.Error) {
         let root: Any?
         // Errors name positions and fields, never values: any text of this file may be a key.
         do { root = try YAMLDocument.load(text, limits: .keyFile) } catch {

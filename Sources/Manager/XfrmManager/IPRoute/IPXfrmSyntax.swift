@@ -301,12 +301,6 @@ struct WordParser {
                                      selector: selector, lifetime: lifetime, algorithms: algorithms, encapsulation: encap,
                                      mark: id.mark, interfaceID: ifID, securityContext: ctx, sequence: seq)
         if replay > 255 { sa.replayWindow = 0 }
-        if allowAlgorithms {
-            // Keys must fit their algorithms (Specs/manager/keys.md); the error never holds the key.
-            do throws(AlgorithmKeyRules.Violation) { try AlgorithmKeyRules.check(algorithms) } catch {
-                throw self.error("\(error)")
-            }
-        }
         return sa
     }
 
@@ -351,11 +345,23 @@ struct WordParser {
         } else {
             key = KeyMaterial(Array(keyWord.utf8))
         }
+        let keyIndex = i - 1
+        let algorithm: XfrmAlgorithm, role: AlgorithmKeyRules.Role
         switch kind {
-        case "enc": algs.encryption = XfrmAlgorithm(name: name, key: key)
-        case "auth": algs.authentication = XfrmAlgorithm(name: name, key: key)
-        case "auth-trunc": algs.authentication = XfrmAlgorithm(name: name, key: key, truncationBits: try number("a truncation length in bits"))
-        default: algs.aead = XfrmAlgorithm(name: name, key: key, truncationBits: try number("an ICV length in bits"))
+        case "enc": (algorithm, role) = (XfrmAlgorithm(name: name, key: key), .encryption)
+        case "auth": (algorithm, role) = (XfrmAlgorithm(name: name, key: key), .authentication)
+        case "auth-trunc": (algorithm, role) = (XfrmAlgorithm(name: name, key: key, truncationBits: try number("a truncation length in bits")), .authentication)
+        default: (algorithm, role) = (XfrmAlgorithm(name: name, key: key, truncationBits: try number("an ICV length in bits")), .aead)
+        }
+        // Keys must fit their algorithms (Specs/manager/keys.md); the error points at the key word
+        // and never holds the key.
+        do throws(AlgorithmKeyRules.Violation) { try AlgorithmKeyRules.check(algorithm, role: role) } catch {
+            throw self.error("\(error)", atWord: keyIndex)
+        }
+        switch role {
+        case .encryption: algs.encryption = algorithm
+        case .authentication: algs.authentication = algorithm
+        case .aead: algs.aead = algorithm
         }
     }
 
