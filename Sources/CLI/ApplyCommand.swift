@@ -95,7 +95,7 @@ struct ApplyCommand: ParsableCommand {
 
     @Argument(help: "The apply file (YAML).") var file: String
     @Option(help: "The host whose half to install.") var host: String
-    @Flag(help: "Print the steps without sending anything.") var dryRun = false
+    @Flag(help: "Make every check the real run makes before the kernel (same exit status), then print the steps without sending anything.") var dryRun = false
     @Flag(help: "Take the host's half away instead.") var remove = false
     @OptionGroup var options: XfrmOptions
 
