@@ -17,6 +17,12 @@ func keyFilePath(for applyPath: String, _ file: ApplyFile) -> String {
 }
 
 func loadApplyFile(_ path: String) throws -> ApplyFile {
+    // The size limit is checked before reading, so a huge file is not read into memory first.
+    let limit = YAMLLimits.document.maximumBytes
+    if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
+        printError("error: \(path): the file is \(size) bytes, more than the limit of \(limit) bytes")
+        throw ExitCode(Status.error)
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
         printError("error: cannot read \(path)")
         throw ExitCode(Status.error)
@@ -49,12 +55,30 @@ struct KeygenCommand: ParsableCommand {
         }
         do {
             let keys = try KeyFile.generate(for: apply, keeping: existing, random: opensslRandom)
+            // Kept keys must fit their algorithms as apply will check them (--force replaces them).
+            for host in Set(apply.associations.flatMap { [$0.between.0, $0.between.1] }).sorted() {
+                _ = try ApplyPlanner.desired(apply, host: host, keys: keys)
+            }
             try keys.write(to: path)
             print("wrote keys for \(keys.keys.count) association(s) to \(path) (mode 0600)")
         } catch {
             printError("error: \(error)")
             throw ExitCode(Status.error)
         }
+    }
+}
+
+extension ApplyCommand {
+    /// Why the network namespace `netns` (a name under /run/netns, or a path) cannot be entered,
+    /// or `nil` when it exists. Says where the name came from and how to create it.
+    static func missingNamespace(_ netns: String, fromOption: Bool) -> String? {
+        let path = netns.contains("/") ? netns : "/run/netns/\(netns)"
+        var st = stat()
+        guard stat(path, &st) != 0 else { return nil }
+        let why = String(cString: strerror(errno))
+        let origin = fromOption ? "--netns" : "the host's netns in the apply file"
+        let create = netns.contains("/") ? "" : "; create it with 'ip netns add \(netns)'"
+        return "the network namespace \(netns) (from \(origin)) does not exist: \(path): \(why)\(create), or name another with --netns"
     }
 }
 
@@ -71,7 +95,7 @@ struct ApplyCommand: ParsableCommand {
 
     @Argument(help: "The apply file (YAML).") var file: String
     @Option(help: "The host whose half to install.") var host: String
-    @Flag(help: "Print the steps without sending anything.") var dryRun = false
+    @Flag(help: "Make every check the real run makes before the kernel (same exit status), then print the steps without sending anything.") var dryRun = false
     @Flag(help: "Take the host's half away instead.") var remove = false
     @OptionGroup var options: XfrmOptions
 
@@ -103,6 +127,12 @@ struct ApplyCommand: ParsableCommand {
         }
         var opts = options
         if opts.netns == nil { opts.netns = apply.hosts[host]?.netns }
+        if let netns = opts.netns, let problem = Self.missingNamespace(netns, fromOption: options.netns != nil) {
+            // A dry run plans against the namespace's current SAD and SPD, so it needs the namespace
+            // as much as the real run does, and fails the same way (Specs/manager/apply.md).
+            printError("error: \(host): \(problem)")
+            throw ExitCode(Status.error)
+        }
         let manager = try opts.manager()
         let current: (sas: [SecurityAssociation], policies: [PolicyEntry])
         do { current = (try manager.kernel.allSAs(), try manager.kernel.allPolicies()) } catch {
@@ -115,16 +145,36 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         if dryRun {
-            // The messages, by type and size; their bytes (which hold the keys) only with --show-keys.
+            // Every check the real run makes before the kernel, with the same outcome: the
+            // setcontext authorization of every step (transact's first pass) and the encoding of
+            // every message.
+            var records: [String] = []
             for s in steps {
+                do { records += try manager.authorize(s.operation).compactMap { $0.record?.description } } catch {
+                    printError("error: \(host): \(s.summary): \(error) (dry run: nothing was sent)")
+                    for r in error.records { printError(r.description) }
+                    throw ExitCode(Status.denied)
+                }
+            }
+            var messages: [(XfrmMessage, [UInt8])] = []
+            for s in steps {
+                do {
+                    let m = try NetlinkXfrmKernel.request(for: s.operation)
+                    messages.append((m, try m.encoded()))
+                } catch {
+                    printError("error: \(host): \(s.summary): the message cannot be built: \(error) (dry run: nothing was sent)")
+                    throw ExitCode(Status.denied)
+                }
+            }
+            for r in records { print(r) }
+            // The messages, by type and size; their bytes (which hold the keys) only with --show-keys.
+            for (s, (m, bytes)) in zip(steps, messages) {
                 print("would \(s.summary)")
-                if let m = try? NetlinkXfrmKernel.request(for: s.operation), let bytes = try? m.encoded() {
-                    print("    \(m.type), \(bytes.count) bytes")
-                    if options.showKeys {
-                        for row in stride(from: 0, to: bytes.count, by: 16) {
-                            let hex = bytes[row..<min(row + 16, bytes.count)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
-                            print("    " + String(format: "%04x: ", row) + hex.joined(separator: " "))
-                        }
+                print("    \(m.type), \(bytes.count) bytes")
+                if options.showKeys {
+                    for row in stride(from: 0, to: bytes.count, by: 16) {
+                        let hex = bytes[row..<min(row + 16, bytes.count)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
+                        print("    " + String(format: "%04x: ", row) + hex.joined(separator: " "))
                     }
                 }
             }

@@ -273,14 +273,28 @@ struct DataPlaneCommand: ParsableCommand {
         }
 
         struct Add: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Add an SA given as `ip xfrm state add` arguments.")
+            static let configuration = CommandConfiguration(
+                abstract: "Add an SA given as `ip xfrm state add` arguments.",
+                discussion: "The key word after an algorithm name (aead NAME KEY BITS, enc NAME KEY, auth-trunc NAME KEY BITS) is "
+                    + KeyInput.help)
             @OptionGroup var manager: Manager
-            @Argument(parsing: .captureForPassthrough, help: "The `ip xfrm state add` arguments (src … dst … proto esp spi … aead … ctx …).")
+            @Argument(parsing: .captureForPassthrough, help: "The `ip xfrm state add` arguments (src … dst … proto esp spi … aead NAME @KEYFILE 128 ctx …).")
             var arguments: [String]
 
             func run() throws {
+                // The arguments are captured whole, --help with them.
+                if arguments.first == "--help" || arguments.first == "-h" {
+                    print(Salabel.helpMessage(for: Self.self))
+                    return
+                }
+                let words = try KeyInput.exitingOnFailure { try KeyInput.resolvingKeyWords(arguments) }
+                // The host checks again; checking here refuses a bad key or window before connecting.
+                do { _ = try IPXfrmSyntax.parse(words: ["state", "add"] + words) } catch {
+                    printError("error: \(error.message)")
+                    throw ExitCode(Status.error)
+                }
                 let (socket, subject) = try manager.connect()
-                let text = arguments.map { $0.contains(" ") || $0.contains("(") ? "\"\($0)\"" : $0 }.joined(separator: " ")
+                let text = words.map { $0.contains(" ") || $0.contains("(") ? "\"\($0)\"" : $0 }.joined(separator: " ")
                 try manager.report { () throws(LabeledSocket.Failure) in try socket.addSA(text, as: subject) }
             }
         }

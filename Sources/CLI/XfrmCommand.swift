@@ -123,7 +123,9 @@ extension XfrmCommand {
                   salabel xfrm state add --src 10.0.0.1 --dst 10.0.0.2 --proto esp --spi 0x100 --mode transport \\
                       --aead 'rfc4106(gcm(aes))' --key @keyfile --icv 128 --context CTX --netns NAME
                   salabel xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 aead 'rfc4106(gcm(aes))' 0x… 128 ctx CTX
-                A key is hex (0x…), or @FILE to read the hex from a file (keeps it off the command line).
+                A key (--key, --auth-key, or the key word after an algorithm name) is 0x… hex, @FILE (the hex in a file
+                of mode 0600 or stricter) or - (the hex on standard input). A key written on the command line is visible
+                to other users (ps, /proc/PID/cmdline): prefer @FILE or -.
                 """)
 
         @OptionGroup var options: XfrmOptions
@@ -138,8 +140,8 @@ extension XfrmCommand {
         @Option(help: "AEAD algorithm, e.g. rfc4106(gcm(aes)).") var aead: String?
         @Option(help: "Encryption algorithm, e.g. cbc(aes).") var enc: String?
         @Option(help: "Authentication algorithm (truncated), e.g. hmac(sha256).") var auth: String?
-        @Option(help: "Key of --aead or --enc: hex, or @FILE.") var key: String?
-        @Option(name: .customLong("auth-key"), help: "Key of --auth: hex, or @FILE.") var authKey: String?
+        @Option(help: "Key of --aead or --enc: 0x… hex (visible to other users in ps), @FILE (mode 0600) or - (standard input).") var key: String?
+        @Option(name: .customLong("auth-key"), help: "Key of --auth: 0x… hex (visible to other users in ps), @FILE (mode 0600) or - (standard input).") var authKey: String?
         @Option(help: "AEAD ICV length in bits.") var icv: String?
         @Option(help: "Authentication truncation in bits.") var trunc: String?
         @Option(help: "The SA's security context.") var context: String?
@@ -158,11 +160,15 @@ extension XfrmCommand {
                                   ("replay-window", replayWindow), ("mark", mark), ("if_id", ifID)] {
                 if let value { w += [word, value] }
             }
-            if let aead { w += ["aead", aead, try readKey(key!), icv ?? "128"] }
-            if let enc { w += ["enc", enc, try readKey(key!)] }
-            if let auth { w += ["auth-trunc", auth, try readKey(authKey!), trunc ?? "128"] }
+            if key == "-" && authKey == "-" { throw ValidationError("--key and --auth-key cannot both read standard input") }
+            try KeyInput.exitingOnFailure {
+                if let aead { w += ["aead", aead, try KeyInput.readKey(key!), icv ?? "128"] }
+                if let enc { w += ["enc", enc, try KeyInput.readKey(key!)] }
+                if let auth { w += ["auth-trunc", auth, try KeyInput.readKey(authKey!), trunc ?? "128"] }
+            }
             if let context { w += ["ctx", context] }
-            try XfrmCommand.run(try XfrmCommand.operation(w + words), options: options)
+            let more = try KeyInput.exitingOnFailure { try KeyInput.resolvingKeyWords(words) }
+            try XfrmCommand.run(try XfrmCommand.operation(w + more), options: options)
         }
     }
 
@@ -282,20 +288,6 @@ extension XfrmCommand {
         }
         if !outcome.succeeded { throw ExitCode(Status.denied) }
     }
-}
-
-/// Reads a key given as hex or `@FILE` (whose content is the hex).
-func readKey(_ spec: String) throws -> String {
-    guard spec.hasPrefix("@") else {
-        guard KeyMaterial(hex: spec) != nil, spec.hasPrefix("0x") else { throw ValidationError("a key is hex starting with 0x, or @FILE") }
-        return spec
-    }
-    let path = String(spec.dropFirst())
-    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the key file \(path)") }
-    var text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    if !text.hasPrefix("0x") { text = "0x" + text }
-    guard KeyMaterial(hex: text) != nil else { throw ValidationError("\(path) does not hold a hex key") }
-    return text
 }
 
 extension XfrmCommand {

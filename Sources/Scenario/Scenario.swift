@@ -134,6 +134,11 @@ public struct Scenario: Sendable {
 
     /// Reads and parses a scenario file.
     public static func load(path: String) throws(Scenario.Error) -> Scenario {
+        // The apply format's size limit, checked before the file is read into memory.
+        let limit = YAMLLimits.document.maximumBytes
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
+            throw Error(file: path, path: "", message: "the file is \(size) bytes, more than the limit of \(limit) bytes")
+        }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw Error(file: path, path: "", message: "cannot read the file")
         }

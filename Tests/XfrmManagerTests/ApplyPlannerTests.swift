@@ -143,7 +143,7 @@ struct ApplyPlannerTests {
         // Inputs FuzzConfigInput found stopping the process inside Yams' own construction.
         ("hosts: { a: { address: 1.1.1.1 } }\n? [a, b]\n: c\n", "a mapping key must be a plain value, not a list or a mapping"),
         ("hosts: !!set { ? [x] }\n", "hosts: a mapping key must be a plain value"),
-        ("hosts: { a: { address: 1.1.1.1 }, a: { address: 2.2.2.2 } }\n", "not valid YAML: Parser: expected all keys to be unique"),
+        ("hosts: { a: { address: 1.1.1.1 }, a: { address: 2.2.2.2 } }\n", "not valid YAML: line 1, column 10: a mapping key appears twice"),
     ])
     func badFilesSayWhereAndWhat(_ yaml: String, _ message: String) {
         #expect {

@@ -56,6 +56,8 @@ struct IPXfrmSyntaxTests {
         guard case .addSA(let s) = try op("state add src 127.0.0.1 dst 127.0.0.1 proto ah spi 0x200 auth sha1 0123456789012345") else { return }
         #expect(s.algorithms.authentication?.key == KeyMaterial(Array("0123456789012345".utf8)))
         #expect(s.algorithms.authentication?.keyBits == 128)
+        // HMAC-SHA-256-128 takes a 256-bit key (RFC 4868 §2.1.1; Specs/manager/keys.md): 16 bytes are refused.
+        #expect(throws: IPXfrmSyntaxError.self) { try op("state add src 127.0.0.1 dst 127.0.0.1 proto ah spi 0x200 auth sha256 0123456789012345") }
     }
 
     @Test func deleteGetAndKeys() throws {

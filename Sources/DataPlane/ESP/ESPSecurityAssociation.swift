@@ -37,6 +37,10 @@ public enum ESPConfigurationError: Error, Sendable, Hashable, CustomStringConver
     case unsupportedAlgorithms(String)
     case crypto(ESPCryptoError)
     case sequenceExhausted
+    /// A key (or ICV length) that does not fit its algorithm (`AlgorithmKeyRules`, Specs/manager/keys.md).
+    case key(AlgorithmKeyRules.Violation)
+    /// A replay window larger than ``ReplayWindow/maximumSize`` (or negative): never clamped.
+    case replayWindowOutOfRange(Int, maximum: Int)
 
     public var description: String {
         switch self {
@@ -44,6 +48,8 @@ public enum ESPConfigurationError: Error, Sendable, Hashable, CustomStringConver
         case .unsupportedAlgorithms(let s): "unsupported algorithms: \(s) (supported: rfc4106(gcm(aes)); cbc(aes) with hmac(sha256))"
         case .crypto(let e): "\(e)"
         case .sequenceExhausted: "the sequence number space is exhausted: the SA must be replaced (RFC 4303 §3.3.3)"
+        case .key(let v): "\(v)"
+        case .replayWindowOutOfRange(let n, let maximum): "a replay window of \(n) packets; the data plane takes 0 to \(maximum)"
         }
     }
 }
@@ -91,8 +97,18 @@ public final class ESPSecurityAssociation {
         let esn = sa.replayWindowESN != nil || sa.flags & 128 != 0
         extendedSequenceNumbers = esn
         let size = windowSize ?? Int(sa.replayWindowESN ?? UInt32(sa.replayWindow))
-        window = ReplayWindow(size: min(max(size, 0), ReplayWindow.maximumSize), extendedSequenceNumbers: esn)
+        guard (0...ReplayWindow.maximumSize).contains(size) else { throw .replayWindowOutOfRange(size, maximum: ReplayWindow.maximumSize) }
+        window = ReplayWindow(size: size, extendedSequenceNumbers: esn)
         let a = sa.algorithms
+        // The keys of the algorithms this data plane runs must fit them (Specs/manager/keys.md): HMAC
+        // itself takes a key of any length, ESP's HMAC-SHA-256-128 takes 32 bytes (RFC 4868 §2.1.1).
+        do throws(AlgorithmKeyRules.Violation) {
+            if let aead = a.aead, aead.name == "rfc4106(gcm(aes))" { try AlgorithmKeyRules.check(aead, role: .aead) }
+            if let enc = a.encryption, enc.name == "cbc(aes)" { try AlgorithmKeyRules.check(enc, role: .encryption) }
+            if let auth = a.authentication, auth.name == "hmac(sha256)" { try AlgorithmKeyRules.check(auth, role: .authentication) }
+        } catch {
+            throw .key(error)
+        }
         do throws(ESPCryptoError) {
             if let aead = a.aead, aead.name == "rfc4106(gcm(aes))", a.encryption == nil, a.authentication == nil {
                 cipher = .gcm(try ESPAESGCM(keyMaterial: SecureBytes(aead.key.exposedBytes), icvSize: Int(aead.truncationBits ?? 128) / 8))

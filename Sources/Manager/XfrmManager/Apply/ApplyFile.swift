@@ -230,10 +230,29 @@ public struct ApplyFile: Sendable, Hashable {
         }
         let icv = try number(a["icv"], at: "\(path).icv") ?? 128
         guard [64, 96, 128, 256].contains(icv) else { throw Error(path: "\(path).icv", message: "expected 64, 96, 128 or 256 bits") }
+        do throws(AlgorithmKeyRules.Violation) {
+            if let aead { try AlgorithmKeyRules.check(icvBits: icv, algorithm: aead, role: .aead) }
+            if let auth { try AlgorithmKeyRules.check(icvBits: icv, algorithm: auth, role: .authentication) }
+        } catch {
+            throw Error(path: "\(path).icv", message: "\(error)")
+        }
+        let keyBits = try number(a["key_bits"], at: "\(path).key_bits")
+        if let keyBits {
+            // key_bits sizes the AEAD key, or the encryption key; keygen writes exactly that many bits.
+            guard let name = aead ?? enc else {
+                throw Error(path: "\(path).key_bits", message: "key_bits sizes an aead or encryption key; this association has neither")
+            }
+            guard keyBits % 8 == 0 else { throw Error(path: "\(path).key_bits", message: "\(keyBits) is not a whole number of bytes (a multiple of 8)") }
+            do throws(AlgorithmKeyRules.Violation) {
+                try AlgorithmKeyRules.check(keyBytes: Int(keyBits / 8), algorithm: name, role: aead != nil ? .aead : .encryption)
+            } catch {
+                throw Error(path: "\(path).key_bits", message: "\(error)")
+            }
+        }
         return Association(
             name: name, between: (h1, h2), context: try ctx("context", required: true)!, replyContext: try ctx("reply_context", required: false), policyContext: try ctx("policy_context", required: false),
             proto: proto, mode: mode, aead: aead, encryption: enc, authentication: auth, icvBits: icv,
-            keyBits: try number(a["key_bits"], at: "\(path).key_bits"), spis: spis,
+            keyBits: keyBits, spis: spis,
             reqid: try number(a["reqid"], at: "\(path).reqid") ?? 0, upperProtocol: upper, port: port,
             priority: try number(a["priority"], at: "\(path).priority") ?? 0,
             lifetime: try lifetime(a["lifetime"], at: "\(path).lifetime"))

@@ -79,6 +79,15 @@ public enum ApplyPlanner {
             guard let k = keys.authentication else { throw ApplyFile.Error(path: "key file: \(a.name)", message: "no authentication key") }
             algs.authentication = XfrmAlgorithm(name: name, key: k, truncationBits: a.icvBits)
         }
+        // The keys must fit their algorithms (Specs/manager/keys.md) before any step is planned,
+        // so that a dry run refuses what the real run would.
+        for (algorithm, role) in [(algs.aead, AlgorithmKeyRules.Role.aead), (algs.encryption, .encryption), (algs.authentication, .authentication)] {
+            guard let algorithm else { continue }
+            do { try AlgorithmKeyRules.check(algorithm, role: role) } catch {
+                let direction = spi == a.spis.0 ? "forward" : "reverse"
+                throw ApplyFile.Error(path: "key file: \(a.name).\(direction).\(role)", message: "\(error.algorithm): \(error.message) (salabel keygen --force writes new keys)")
+            }
+        }
         return SecurityAssociation(source: from, destination: to, spi: spi, proto: a.proto, mode: a.mode, reqid: a.reqid,
                                    replayWindow: 32, lifetime: a.lifetime, algorithms: algs, securityContext: label)
     }

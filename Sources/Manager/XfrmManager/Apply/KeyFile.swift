@@ -25,17 +25,16 @@ public struct KeyFile: Sendable, Hashable {
 
     public func hash(into h: inout Hasher) { h.combine(keys.count) }
 
-    /// Default key sizes in bits: AEAD `rfc4106(gcm(aes))` AES-128 + 32-bit salt, `cbc(aes)` 128,
-    /// `hmac(sha256)` 256 (RFC 4868), `hmac(sha1)` 160.
+    /// Default key sizes in bits: the smallest length ``AlgorithmKeyRules`` allows for the
+    /// algorithm (AEAD `rfc4106(gcm(aes))` AES-128 + 32-bit salt = 160, `cbc(aes)` 128,
+    /// `hmac(sha256)` 256 per RFC 4868, `hmac(sha1)` 160); for an algorithm without a rule 160,
+    /// 128 and 256.
     public static func defaultBits(aead: String?, encryption: String?, authentication: String?) -> (aead: Int, encryption: Int, authentication: Int) {
-        let authBits: Int
-        switch authentication {
-        case "hmac(sha1)", "sha1": authBits = 160
-        case "hmac(sha384)": authBits = 384
-        case "hmac(sha512)": authBits = 512
-        default: authBits = 256
+        func bits(_ name: String?, _ role: AlgorithmKeyRules.Role, _ fallback: Int) -> Int {
+            name.flatMap { AlgorithmKeyRules.rule(for: $0, role: role)?.keyBytes.first }.map { $0 * 8 } ?? fallback
         }
-        return (160, 128, authBits)
+        let sha1 = authentication == "hmac(sha1)" || authentication == "sha1"  // RFC 2404 §3; no rule (AlgorithmKeyRules)
+        return (bits(aead, .aead, 160), bits(encryption, .encryption, 128), bits(authentication, .authentication, sha1 ? 160 : 256))
     }
 
     /// Fresh keys for every association of `file` that has none in `existing`, from `random`
@@ -56,8 +55,30 @@ public struct KeyFile: Sendable, Hashable {
 
     /// Parses a key file.
     public init(yaml text: String) throws(ApplyFile.Error) {
+        do { try self.init(checking: text) } catch {
+            // A safety net under the messages below: no run of 8 or more hex digits (a key, or part
+            // of one, written where a name was expected) leaves this parser.
+            throw ApplyFile.Error(path: Self.redacted(error.path), message: Self.redacted(error.message))
+        }
+    }
+
+    /// `text` with every run of 8 or more hex digits replaced by `<redacted>`.
+    static func redacted(_ text: String) -> String {
+        var out = "", run = ""
+        func flush() { out += run.count >= 8 ? "<redacted>" : run; run = "" }
+        for c in text {
+            if c.isHexDigit { run.append(c) } else { flush(); out.append(c) }
+        }
+        flush()
+        return out
+    }
+
+    private init(checking text: String) throws(ApplyFile.Error) {
         let root: Any?
-        do { root = try YAMLDocument.load(text) } catch { throw ApplyFile.Error(path: "key file", message: error.message) }
+        // Errors name positions and fields, never values: any text of this file may be a key.
+        do { root = try YAMLDocument.load(text, limits: .keyFile) } catch {
+            throw ApplyFile.Error(path: "key file", message: error.path.isEmpty ? error.message : "at \(error.path): \(error.message)")
+        }
         guard let top = root as? [String: Any] else { throw ApplyFile.Error(path: "key file", message: "expected a mapping of association names") }
         var keys: [String: (Keys, Keys)] = [:]
         for (name, value) in top {
@@ -67,14 +88,21 @@ public struct KeyFile: Sendable, Hashable {
             func parse(_ m: [String: Any], _ dir: String) throws(ApplyFile.Error) -> Keys {
                 var k = Keys()
                 for (role, hex) in m {
+                    guard ["aead", "encryption", "authentication"].contains(role) else {
+                        // The unknown name is not repeated: it may be a misplaced key.
+                        throw ApplyFile.Error(path: "key file: \(name).\(dir)", message: "an unknown key role (expected aead, encryption or authentication)")
+                    }
                     guard let key = KeyMaterial(hex: "\(hex)"), key.count > 0 else {
                         throw ApplyFile.Error(path: "key file: \(name).\(dir).\(role)", message: "expected a hex key (0x…)")
+                    }
+                    guard key.count <= AlgorithmKeyRules.maximumKeyBytes else {
+                        throw ApplyFile.Error(path: "key file: \(name).\(dir).\(role)",
+                                              message: "a key of \(key.count) bytes, more than the \(AlgorithmKeyRules.maximumKeyBytes) bytes any IPsec algorithm takes")
                     }
                     switch role {
                     case "aead": k.aead = key
                     case "encryption": k.encryption = key
-                    case "authentication": k.authentication = key
-                    default: throw ApplyFile.Error(path: "key file: \(name).\(dir).\(role)", message: "unknown key role (aead, encryption, authentication)")
+                    default: k.authentication = key
                     }
                 }
                 return k
@@ -103,33 +131,84 @@ public struct KeyFile: Sendable, Hashable {
         return text
     }
 
-    /// Writes the file with mode 0600 (created so; never readable by others, even briefly).
+    /// Writes the file with mode 0600, atomically: a new file in the same directory (created
+    /// `O_EXCL | O_NOFOLLOW`, mode 0600 from the start, so never readable by others even briefly),
+    /// written and synced, then renamed over `path`. A symlink at `path` is replaced, never
+    /// followed; the old file is never written in place.
     public func write(to path: String) throws(ApplyFile.Error) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ApplyFile.Error(path: path, message: "cannot create the key file: \(String(cString: strerror(errno)))") }
+        func fail(_ what: String) -> ApplyFile.Error { ApplyFile.Error(path: path, message: "\(what): \(String(cString: strerror(errno)))") }
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        var temp = ""
+        var fd: Int32 = -1
+        for _ in 0..<16 {
+            temp = "\(dir)/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else { throw fail("cannot create a new key file in \(dir)") }
+        var renamed = false
+        defer { if !renamed { unlink(temp) } }
+        do {
+            defer { close(fd) }
+            guard fchmod(fd, 0o600) == 0 else { throw fail("cannot set mode 0600") }
+            var bytes = Array(yamlText().utf8)
+            defer { for i in bytes.indices { bytes[i] = 0 } }
+            var off = 0
+            while off < bytes.count {
+                let n = bytes[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw fail("cannot write the key file") }
+                off += n
+            }
+            guard fsync(fd) == 0 else { throw fail("cannot sync the key file") }
+        }
+        guard rename(temp, path) == 0 else { throw fail("cannot put the new key file in place") }
+        renamed = true
+    }
+
+    /// Refuses a file of secrets that its group or others may read or write (or that is not a
+    /// regular file): the check `apply` makes on key files and `--key @FILE` on key arguments.
+    public static func checkPrivate(mode: UInt32, path: String) throws(ApplyFile.Error) {
+        guard mode & S_IFMT == S_IFREG else { throw ApplyFile.Error(path: path, message: "not a regular file") }
+        guard mode & 0o077 == 0 else {
+            throw ApplyFile.Error(path: path, message: "the key file is readable or writable by its group or others (mode \(String(mode & 0o777, radix: 8))); chmod 600 it")
+        }
+    }
+
+    /// Reads a file of secrets after ``checkPrivate(mode:path:)`` on the open file (no window between
+    /// the check and the read), at most `limit` bytes.
+    public static func readPrivate(_ path: String, limit: Int) throws(ApplyFile.Error) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ApplyFile.Error(path: path, message: "cannot read the key file: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        guard fchmod(fd, 0o600) == 0 else { throw ApplyFile.Error(path: path, message: "cannot set mode 0600: \(String(cString: strerror(errno)))") }
-        var bytes = Array(yamlText().utf8)
-        defer { for i in bytes.indices { bytes[i] = 0 } }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ApplyFile.Error(path: path, message: "cannot read the key file: \(String(cString: strerror(errno)))") }
+        try checkPrivate(mode: st.st_mode, path: path)
+        guard Int(st.st_size) <= limit else {
+            throw ApplyFile.Error(path: path, message: "the key file is \(st.st_size) bytes, more than the limit of \(limit) bytes")
+        }
+        var out = [UInt8](repeating: 0, count: limit + 1)
         var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        while off < out.count {
+            let n = out[off...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw ApplyFile.Error(path: path, message: "cannot write the key file: \(String(cString: strerror(errno)))") }
+            guard n >= 0 else { throw ApplyFile.Error(path: path, message: "cannot read the key file: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
             off += n
         }
+        guard off <= limit else { throw ApplyFile.Error(path: path, message: "the key file is more than the limit of \(limit) bytes") }
+        let bytes = Array(out[..<off])
+        for i in out.indices { out[i] = 0 }
+        return bytes
     }
 
     /// Reads a key file, refusing one that others may read.
     public static func read(from path: String) throws(ApplyFile.Error) -> KeyFile {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw ApplyFile.Error(path: path, message: "cannot read the key file: \(String(cString: strerror(errno)))") }
-        guard st.st_mode & 0o077 == 0 else {
-            throw ApplyFile.Error(path: path, message: "the key file is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+        var bytes = try readPrivate(path, limit: YAMLLimits.keyFile.maximumBytes)
+        defer { for i in bytes.indices { bytes[i] = 0 } }
+        do { return try KeyFile(yaml: String(decoding: bytes, as: UTF8.self)) } catch {
+            throw ApplyFile.Error(path: error.path == "key file" ? path : error.path.replacingOccurrences(of: "key file:", with: "\(path):"), message: error.message)
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ApplyFile.Error(path: path, message: "cannot read the key file")
-        }
-        return try KeyFile(yaml: text)
     }
 }

@@ -21,6 +21,11 @@ public struct IPXfrmSyntaxError: Error, Sendable, Hashable, CustomStringConverti
 /// `salabel xfrm --batch`. A leading `ip` and/or `xfrm` is accepted. Specs/manager/ip-xfrm-syntax.md
 /// lists every word.
 public enum IPXfrmSyntax {
+    /// The largest `replay-window`: the kernel's ESN bitmap holds at most 128 32-bit words
+    /// (`XFRMA_REPLAY_ESN_MAX` 4096 bytes / 4 / 8 in net/xfrm/xfrm_user.c `verify_replay`), 4096
+    /// packets; windows up to 255 also fit the legacy `replay_window` byte of `xfrm_usersa_info`.
+    public static let maximumReplayWindow: UInt32 = 4096
+
     /// Splits a line into words as iproute2's `makeargs` does for batch files: whitespace
     /// separates, single or double quotes group (no escapes inside single quotes; `\` escapes one
     /// character elsewhere), `#` at the start of a word begins a comment.
@@ -281,7 +286,11 @@ struct WordParser {
             case "mode": mode = try xfrmMode()
             case "reqid": reqid = try number("a reqid")
             case "seq": seq = try number("a sequence number")
-            case "replay-window": replay = try number("a replay window size")
+            case "replay-window":
+                replay = try number("a replay window size")
+                guard replay <= IPXfrmSyntax.maximumReplayWindow else {
+                    throw error("replay-window \(replay) is out of range: 0 to \(IPXfrmSyntax.maximumReplayWindow) packets (up to 255 in the SA's replay_window byte, larger through XFRMA_REPLAY_ESN_VAL, whose bitmap the kernel caps at 128 words of 32 bits)", atWord: i - 1)
+                }
             case "flag": flags |= try stateFlags()
             case "sel": selector = try selectorWords(stopAtUnknown: true)
             case "limit": try limit(&lifetime)
@@ -352,11 +361,23 @@ struct WordParser {
         } else {
             key = KeyMaterial(Array(keyWord.utf8))
         }
+        let keyIndex = i - 1
+        let algorithm: XfrmAlgorithm, role: AlgorithmKeyRules.Role
         switch kind {
-        case "enc": algs.encryption = XfrmAlgorithm(name: name, key: key)
-        case "auth": algs.authentication = XfrmAlgorithm(name: name, key: key)
-        case "auth-trunc": algs.authentication = XfrmAlgorithm(name: name, key: key, truncationBits: try number("a truncation length in bits"))
-        default: algs.aead = XfrmAlgorithm(name: name, key: key, truncationBits: try number("an ICV length in bits"))
+        case "enc": (algorithm, role) = (XfrmAlgorithm(name: name, key: key), .encryption)
+        case "auth": (algorithm, role) = (XfrmAlgorithm(name: name, key: key), .authentication)
+        case "auth-trunc": (algorithm, role) = (XfrmAlgorithm(name: name, key: key, truncationBits: try number("a truncation length in bits")), .authentication)
+        default: (algorithm, role) = (XfrmAlgorithm(name: name, key: key, truncationBits: try number("an ICV length in bits")), .aead)
+        }
+        // Keys must fit their algorithms (Specs/manager/keys.md); the error points at the key word
+        // and never holds the key.
+        do throws(AlgorithmKeyRules.Violation) { try AlgorithmKeyRules.check(algorithm, role: role) } catch {
+            throw self.error("\(error)", atWord: keyIndex)
+        }
+        switch role {
+        case .encryption: algs.encryption = algorithm
+        case .authentication: algs.authentication = algorithm
+        case .aead: algs.aead = algorithm
         }
     }
 
