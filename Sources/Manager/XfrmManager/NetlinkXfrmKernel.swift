@@ -146,7 +146,7 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         }
     }
 
-    public func perform(batch operations: [XfrmOperation]) -> [Result<XfrmResult, XfrmKernelError>] {
+    public func perform(batch operations: ArraySlice<XfrmOperation>) -> [Result<XfrmResult, XfrmKernelError>] {
         // Changes without an answer of their own travel together; the rest go one by one, in order.
         guard operations.allSatisfy(NetlinkXfrmKernel.travelsInBatch) else {
             return operations.map { op in Result { () throws(XfrmKernelError) in try perform(op) } }
@@ -178,12 +178,14 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
 
     /// Performs many changes as netlink batches (one datagram per part), as `ip -batch` would send
     /// them one by one; returns each one's result in order.
-    public func performBatch(_ ops: [XfrmOperation]) -> [Result<Void, XfrmKernelError>] {
+    public func performBatch(_ ops: some Collection<XfrmOperation>) -> [Result<Void, XfrmKernelError>] {
         lock.lock()
         defer { lock.unlock() }
         var results: [Result<Void, XfrmKernelError>?] = Array(repeating: nil, count: ops.count)
         var requests: [NetlinkRequest] = []
         var positions: [Int] = []
+        requests.reserveCapacity(ops.count)
+        positions.reserveCapacity(ops.count)
         for (i, op) in ops.enumerated() {
             do {
                 let m = try NetlinkXfrmKernel.request(for: op)

@@ -47,7 +47,7 @@ public protocol XfrmKernel: AnyObject, Sendable {
     /// netlink sends them as one batch (many requests per datagram): the kernel carries out every
     /// request it receives, so a failure does not stop the ones after it. The default performs
     /// them one by one, with the same outcome.
-    func perform(batch operations: [XfrmOperation]) -> [Result<XfrmResult, XfrmKernelError>]
+    func perform(batch operations: ArraySlice<XfrmOperation>) -> [Result<XfrmResult, XfrmKernelError>]
 
     /// Why this kernel would accept a security context and store none, in a few words (which
     /// security modules are active), or `nil` when it cannot tell. Used to explain a dropped label.
@@ -55,7 +55,7 @@ public protocol XfrmKernel: AnyObject, Sendable {
 }
 
 extension XfrmKernel {
-    public func perform(batch operations: [XfrmOperation]) -> [Result<XfrmResult, XfrmKernelError>] {
+    public func perform(batch operations: ArraySlice<XfrmOperation>) -> [Result<XfrmResult, XfrmKernelError>] {
         operations.map { op in Result { () throws(XfrmKernelError) in try perform(op) } }
     }
 

@@ -98,8 +98,11 @@ struct XfrmBatchRunner {
     /// What the kernel held before the first change, when the batch removes or replaces anything
     /// (a transaction restores it after a failure).
     var snapshot: XfrmSnapshot?
-    /// The adds that took effect so far, in order (undone by deletes when no snapshot was needed).
-    var added: [XfrmOperation] = []
+    /// The operations of the commands, in order (one copy, handed to the kernel in slices).
+    let ops: [XfrmOperation]
+    /// Positions of the adds that took effect so far, in order (undone by deletes when no snapshot
+    /// was needed).
+    var added: [Int] = []
     /// SAs and SPD entries that took effect as updates (restored from the snapshot).
     var updated = XfrmSnapshot.Keys()
     /// The engine's answer per label and operation kind, so a run of adds asks once per label.
@@ -108,21 +111,21 @@ struct XfrmBatchRunner {
     init(batch: XfrmBatch, manager: XfrmManager) {
         self.batch = batch
         self.manager = manager
+        ops = batch.commands.map(\.operation)
         report = XfrmBatchReport(total: batch.commands.count, effective: 0, failures: [], rollback: nil, answers: [], authorizations: [])
     }
 
     mutating func run() -> XfrmBatchReport {
-        let commands = batch.commands
-        if batch.mode == .transaction && commands.contains(where: { XfrmSnapshot.needsSnapshot($0.operation) }) {
+        if batch.mode == .transaction && ops.contains(where: XfrmSnapshot.needsSnapshot) {
             do { snapshot = try XfrmSnapshot.take(of: manager.kernel) } catch {
                 report.failures.append(XfrmBatchFailure(index: nil, line: 0, error: .kernel(error, authorizations: [])))
                 return report
             }
         }
         var i = 0
-        while i < commands.count {
+        while i < ops.count {
             var j = i
-            while j < commands.count && Self.travelsInRun(commands[j].operation) { j += 1 }
+            while j < ops.count && Self.travelsInRun(ops[j]) { j += 1 }
             let ok = j > i ? runOfChanges(i..<j) : single(i)
             if !ok && batch.mode == .transaction {
                 rollBack()
@@ -145,9 +148,10 @@ struct XfrmBatchRunner {
     /// Authorizes then sends a run of adds and updates. Returns whether all took effect.
     mutating func runOfChanges(_ range: Range<Int>) -> Bool {
         var allowed: [Int] = []
+        allowed.reserveCapacity(range.count)
         var ok = true
         for k in range {
-            if let refusal = authorize(batch.commands[k].operation) {
+            if let refusal = authorize(ops[k]) {
                 fail(k, refusal)
                 ok = false
                 if batch.mode == .transaction { return false }
@@ -155,16 +159,18 @@ struct XfrmBatchRunner {
                 allowed.append(k)
             }
         }
-        let results = manager.kernel.perform(batch: allowed.map { batch.commands[$0].operation })
+        // Usually every command of the run may go: the kernel gets a slice, not a copy.
+        let results = allowed.count == range.count
+            ? manager.kernel.perform(batch: ops[range])
+            : manager.kernel.perform(batch: allowed.map { ops[$0] }[...])
         var firstLabeled: Int?
         for (k, result) in zip(allowed, results) {
-            let op = batch.commands[k].operation
             switch result {
             case .success:
-                tookEffect(op)
-                if firstLabeled == nil && XfrmManager.newLabel(op) != nil { firstLabeled = k }
+                tookEffect(k)
+                if firstLabeled == nil && XfrmManager.newLabel(ops[k]) != nil { firstLabeled = k }
             case .failure(let e):
-                fail(k, .kernel(e, authorizations: authorizations(for: op)))
+                fail(k, .kernel(e, authorizations: authorizations(for: ops[k])))
                 ok = false
             }
         }
@@ -172,15 +178,15 @@ struct XfrmBatchRunner {
         // If it was dropped, so were the others: each labeled change of the run fails, and (going on
         // after failures) the labeled adds are taken out again, since they hold no label.
         if let k = firstLabeled {
-            do { try manager.checkLabelStored(after: batch.commands[k].operation) } catch {
+            do { try manager.checkLabelStored(after: ops[k]) } catch {
                 let labeled = zip(allowed, results).filter { k, r in
-                    if case .success = r { return XfrmManager.newLabel(batch.commands[k].operation) != nil }
+                    if case .success = r { return XfrmManager.newLabel(ops[k]) != nil }
                     return false
                 }.map(\.0)
-                for k in labeled { fail(k, labelNotStored(batch.commands[k].operation)) }
+                for k in labeled { fail(k, labelNotStored(ops[k])) }
                 if batch.mode == .continueOnError {
-                    let adds = labeled.map { batch.commands[$0].operation }.filter { XfrmManager.inverseOfAdd($0) != nil }
-                    _ = manager.kernel.perform(batch: adds.reversed().compactMap(XfrmManager.inverseOfAdd))
+                    let adds = labeled.filter { XfrmManager.inverseOfAdd(ops[$0]) != nil }
+                    _ = manager.kernel.perform(batch: adds.reversed().compactMap { XfrmManager.inverseOfAdd(ops[$0]) }[...])
                     added.removeAll { adds.contains($0) }
                     report.effective -= adds.count
                 }
@@ -192,12 +198,12 @@ struct XfrmBatchRunner {
 
     /// Runs one command that is not an add or update (its authorization may look at the kernel).
     mutating func single(_ k: Int) -> Bool {
-        let op = batch.commands[k].operation
+        let op = ops[k]
         do {
             let (result, auths) = try manager.perform(op)
             report.authorizations += auths
             if op.isChange {
-                tookEffect(op)
+                tookEffect(k)
             } else {
                 report.answers.append((k, result))
             }
@@ -236,10 +242,10 @@ struct XfrmBatchRunner {
         XfrmManager.newLabel(op).flatMap { granted[$0] }.map { [$0] } ?? []
     }
 
-    mutating func tookEffect(_ op: XfrmOperation) {
+    mutating func tookEffect(_ k: Int) {
         report.effective += 1
-        switch op {
-        case .addSA, .addPolicy: added.append(op)
+        switch ops[k] {
+        case .addSA, .addPolicy: added.append(k)
         case .updateSA(let sa): updated.sas.insert(XfrmSnapshot.key(sa))
         case .updatePolicy(let p): updated.policies.insert(XfrmSnapshot.key(p))
         default: break
@@ -266,9 +272,9 @@ struct XfrmBatchRunner {
                 return
             }
         } else {
-            undo = added.reversed().compactMap(XfrmManager.inverseOfAdd)
+            undo = added.reversed().compactMap { XfrmManager.inverseOfAdd(ops[$0]) }
         }
-        for case .failure(let e) in manager.kernel.perform(batch: undo) { errors.append(e) }
+        for case .failure(let e) in manager.kernel.perform(batch: undo[...]) { errors.append(e) }
         report.rollback = XfrmBatchRollback(changes: undo.count, errors: errors)
         report.effective = 0
     }
