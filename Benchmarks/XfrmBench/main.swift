@@ -240,7 +240,7 @@ guard expectedKeys.count == count else { fail("the generated selectors are not d
 @MainActor func salabelInstall() -> Double {
     let t = now()
     let kernel = openKernel()
-    let results = kernel.performBatch(operations)
+    let results = kernel.performBatch(operations[...])
     let elapsed = seconds(since: t)
     if let i = results.firstIndex(where: { if case .failure = $0 { true } else { false } }), case .failure(let e) = results[i] {
         fail("salabel: policy \(i) (\(batchLines[i])) refused: \(e)")

@@ -133,3 +133,22 @@ final class LabelDroppingKernel: XfrmKernel {
 
     var securityModuleSummary: String? { "no security module (test kernel)" }
 }
+
+/// The batch tokenizer's fast path (plain words, whole quoted words) against the general one,
+/// on random lines over the characters that matter (quotes, backslash, `#`, white space).
+struct BatchTokenizerTests {
+    @Test func theFastPathSplitsAsTheGeneralOne() throws {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "b", "1", ".", "/", ":", " ", " ", "\t", "\"", "'", "\\", "#", "é"]
+        var fast = 0
+        for _ in 0..<20_000 {
+            let line = String((0..<Int.random(in: 0...24, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            guard let plain = IPXfrmSyntax.plainWords(line) else { continue }
+            fast += 1
+            #expect(plain == (try? IPXfrmSyntax.quotedWords(line)), "line: \(line.debugDescription)")
+        }
+        #expect(fast > 2_000)
+        // A batch file's usual lines take the fast path.
+        #expect(IPXfrmSyntax.plainWords(#"ip xfrm policy add src 10.0.0.1/32 dir out ctx "system_u:object_r:ipsec_spd_t:s0" tmpl proto esp"#)?.count == 13)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import IPsecModel
 import NetlinkProtocol
 public import NetlinkSocket
@@ -178,7 +179,7 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
 
     /// Performs many changes as netlink batches (one datagram per part), as `ip -batch` would send
     /// them one by one; returns each one's result in order.
-    public func performBatch(_ ops: some Collection<XfrmOperation>) -> [Result<Void, XfrmKernelError>] {
+    public func performBatch(_ ops: ArraySlice<XfrmOperation>) -> [Result<Void, XfrmKernelError>] {
         lock.lock()
         defer { lock.unlock() }
         var results: [Result<Void, XfrmKernelError>?] = Array(repeating: nil, count: ops.count)
@@ -186,14 +187,10 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         var positions: [Int] = []
         requests.reserveCapacity(ops.count)
         positions.reserveCapacity(ops.count)
-        for (i, op) in ops.enumerated() {
-            do {
-                let m = try NetlinkXfrmKernel.request(for: op)
-                requests.append(NetlinkRequest(.request, type: m.type.netlink, flags: m.flags.subtracting([.request, .acknowledge]),
-                                               payload: try m.payload(), operation: m.type.description))
-                positions.append(i)
-            } catch {
-                results[i] = .failure(NetlinkXfrmKernel.kernelError(error))
+        for (i, encoded) in NetlinkXfrmKernel.encode(ops).enumerated() {
+            switch encoded {
+            case .success(let request): requests.append(request); positions.append(i)
+            case .failure(let error): results[i] = .failure(error)
             }
         }
         do {
@@ -207,5 +204,29 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
             for i in positions where results[i] == nil { results[i] = .failure(NetlinkXfrmKernel.kernelError(error)) }
         }
         return results.map { $0 ?? .failure(XfrmKernelError(errno: 5, message: "no answer")) }
+    }
+
+    /// Each operation's request, in order. Encoding is pure, so a long batch is encoded on every
+    /// processor at once (it is most of the work of sending one).
+    static func encode(_ ops: ArraySlice<XfrmOperation>) -> [Result<NetlinkRequest, XfrmKernelError>] {
+        @Sendable func one(_ op: XfrmOperation) -> Result<NetlinkRequest, XfrmKernelError> {
+            do {
+                let m = try NetlinkXfrmKernel.request(for: op)
+                return .success(NetlinkRequest(.request, type: m.type.netlink, flags: m.flags.subtracting([.request, .acknowledge]),
+                                               payload: try m.payload(), operation: m.type.description))
+            } catch {
+                return .failure(NetlinkXfrmKernel.kernelError(error))
+            }
+        }
+        let parts = ops.count < 2_000 ? 1 : max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        guard parts > 1 else { return ops.map(one) }
+        let per = (ops.count + parts - 1) / parts
+        let pieces = Mutex([[Result<NetlinkRequest, XfrmKernelError>]](repeating: [], count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let lo = ops.startIndex + part * per, hi = min(ops.endIndex, lo + per)
+            let piece = lo < hi ? ops[lo..<hi].map(one) : []
+            pieces.withLock { $0[part] = piece }
+        }
+        return pieces.withLock { $0.flatMap { $0 } }
     }
 }

@@ -30,6 +30,13 @@ public enum IPXfrmSyntax {
     /// separates, single or double quotes group (no escapes inside single quotes; `\` escapes one
     /// character elsewhere), `#` at the start of a word begins a comment.
     public static func words(_ line: some StringProtocol) throws(IPXfrmSyntaxError) -> [String] {
+        if let plain = plainWords(line) { return plain }
+        return try quotedWords(line)
+    }
+
+    /// The general tokenizer (quotes anywhere, backslash escapes). Public so that tests can check
+    /// that the fast path gives the same words.
+    public static func quotedWords(_ line: some StringProtocol) throws(IPXfrmSyntaxError) -> [String] {
         // Byte by byte: every character with a meaning here is ASCII, and no byte of a multi-byte
         // UTF-8 sequence is ASCII, so words keep their other characters unchanged.
         var out: [String] = []
@@ -58,6 +65,41 @@ public enum IPXfrmSyntax {
         if quote != nil { throw IPXfrmSyntaxError(line: 0, word: out.count + 1, message: "unterminated quote") }
         if escaped { throw IPXfrmSyntaxError(line: 0, word: out.count + 1, message: "line ends with a backslash") }
         if inWord { out.append(String(decoding: current, as: UTF8.self)) }
+        return out
+    }
+
+    /// The words of a line without backslashes whose quotes, if any, each enclose a whole word
+    /// (nearly every line of a batch file): cut at white space, up to a `#` that starts a word,
+    /// each word a slice of the line. `nil` for any other line, which the general loop handles.
+    public static func plainWords(_ line: some StringProtocol) -> [String]? {
+        let utf8 = line.utf8
+        var out: [String] = []
+        var start: String.Index?
+        var i = utf8.startIndex
+        while i < utf8.endIndex {
+            let b = utf8[i]
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                // A whole word in quotes with no backslash: its inside is the word.
+                guard start == nil, let close = utf8[utf8.index(after: i)...].firstIndex(of: b) else { return nil }
+                let after = utf8.index(after: close)
+                let inside = utf8[utf8.index(after: i)..<close]
+                guard !inside.contains(UInt8(ascii: "\\")), after == utf8.endIndex || [32, 9, 13, 10].contains(utf8[after]) else { return nil }
+                out.append(String(line[utf8.index(after: i)..<close]))
+                i = after
+                continue
+            case UInt8(ascii: "\\"):
+                return nil
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                if let s = start { out.append(String(line[s..<i])); start = nil }
+            case UInt8(ascii: "#") where start == nil:
+                return out
+            default:
+                if start == nil { start = i }
+            }
+            i = utf8.index(after: i)
+        }
+        if let s = start { out.append(String(line[s..<utf8.endIndex])) }
         return out
     }
 
