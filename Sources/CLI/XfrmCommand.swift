@@ -91,7 +91,7 @@ struct XfrmCommand: ParsableCommand {
             return options.json ? jsonText(list.map { XfrmFormatter.json($0, showKeys: options.showKeys) })
                 : list.map { XfrmFormatter.text($0, showKeys: options.showKeys) }.joined(separator: "\n")
         case .policy(let p): return options.json ? jsonText(XfrmFormatter.json(p)) : XfrmFormatter.text(p)
-        case .policies(let list): return options.json ? jsonText(list.map { XfrmFormatter.json($0) }) : list.map { XfrmFormatter.text($0) }.joined(separator: "\n")
+        case .policies(let list): return options.json ? jsonText(list.map { XfrmFormatter.json($0) }) : XfrmFormatter.text(list)
         }
     }
 

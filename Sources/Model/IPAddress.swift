@@ -96,7 +96,18 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// `a.b.c.d`, or RFC 5952 text for IPv6 (lower case, the longest run of two or more zero
     /// groups as `::`, the first such run on ties).
     public var description: String {
-        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
+        if bytes.count == 4 {
+            // Dotted quad, written digit by digit (a dump prints tens of thousands).
+            var text: [UInt8] = []
+            text.reserveCapacity(15)
+            for (i, b) in bytes.enumerated() {
+                if i > 0 { text.append(UInt8(ascii: ".")) }
+                if b >= 100 { text.append(UInt8(ascii: "0") + b / 100) }
+                if b >= 10 { text.append(UInt8(ascii: "0") + b / 10 % 10) }
+                text.append(UInt8(ascii: "0") + b % 10)
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
         let g = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
         var bestStart = -1, bestLen = 0, i = 0
         while i < 8 {

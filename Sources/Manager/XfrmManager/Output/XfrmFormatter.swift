@@ -10,14 +10,21 @@ public enum XfrmFormatter {
         return "0x" + String(repeating: "0", count: max(0, width - s.count)) + s
     }
 
+    /// Upper-layer protocol names as iproute2 prints them.
+    static let protocolNames: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp", 47: "gre", 135: "mh"]
+
     static func selectorLine(_ s: TrafficSelector) -> String {
-        var out = "src \(s.source) dst \(s.destination) "
-        let names: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp", 47: "gre", 135: "mh"]
-        if s.upperProtocol != 0 { out += "proto \(names[s.upperProtocol] ?? String(s.upperProtocol)) " }
+        var out = "src "
+        out.reserveCapacity(80)
+        out += s.source.description
+        out += " dst "
+        out += s.destination.description
+        out += " "
+        if s.upperProtocol != 0 { out += "proto " + (protocolNames[s.upperProtocol] ?? String(s.upperProtocol)) + " " }
         let icmp = s.upperProtocol == 1 || s.upperProtocol == 58
-        if s.sourcePortMask != 0 { out += "\(icmp ? "type" : "sport") \(s.sourcePort) " }
-        if s.destinationPortMask != 0 { out += "\(icmp ? "code" : "dport") \(s.destinationPort) " }
-        if s.interfaceIndex != 0 { out += "dev \(s.interfaceIndex) " }
+        if s.sourcePortMask != 0 { out += (icmp ? "type " : "sport ") + String(s.sourcePort) + " " }
+        if s.destinationPortMask != 0 { out += (icmp ? "code " : "dport ") + String(s.destinationPort) + " " }
+        if s.interfaceIndex != 0 { out += "dev " + String(s.interfaceIndex) + " " }
         return out
     }
 
@@ -59,24 +66,39 @@ public enum XfrmFormatter {
 
     /// One SPD entry, in `ip xfrm policy` layout.
     public static func text(_ p: PolicyEntry) -> String {
-        var lines = [selectorLine(p.selector).trimmingTrailingSpace()]
-        if let ctx = p.securityContext { lines.append("\tsecurity context \(ctx)") }
-        var dir = "\tdir \(p.direction) "
-        if p.action == .block { dir += "action block " }
-        dir += "priority \(p.priority) ptype \(p.policyType == 0 ? "main" : "sub")"
-        if p.flags != 0 { dir += " flag" + (p.flags & 1 != 0 ? " localok" : "") + (p.flags & 2 != 0 ? " icmp" : "") }
-        lines.append(dir)
-        if let m = p.mark { lines.append("\tmark \(hex(m.value, width: 0))/\(hex(m.mask, width: 0))") }
-        if let i = p.interfaceID { lines.append("\tif_id \(hex(i, width: 0))") }
-        for t in p.templates {
-            lines.append("\ttmpl src \(t.source) dst \(t.destination)")
-            var second = "\t\tproto \(t.proto) "
-            if t.spi != 0 { second += "spi \(hex(t.spi)) " }
-            second += "reqid \(t.reqid) mode \(t.mode)"
-            if t.optional { second += "\n\t\tlevel use " }
-            lines.append(second)
+        var out = ""
+        out.reserveCapacity(200)
+        append(p, to: &out)
+        return out
+    }
+
+    /// Entries in `ip xfrm policy` layout, one after the other (a dump can hold 100,000).
+    public static func text(_ entries: [PolicyEntry]) -> String {
+        var out = ""
+        out.reserveCapacity(entries.count * 160)
+        for (i, p) in entries.enumerated() {
+            if i > 0 { out += "\n" }
+            append(p, to: &out)
         }
-        return lines.joined(separator: "\n")
+        return out
+    }
+
+    static func append(_ p: PolicyEntry, to out: inout String) {
+        out += selectorLine(p.selector).trimmingTrailingSpace()
+        if let ctx = p.securityContext { out += "\n\tsecurity context " + ctx.description }
+        out += "\n\tdir " + p.direction.description + " "
+        if p.action == .block { out += "action block " }
+        out += "priority " + String(p.priority) + (p.policyType == 0 ? " ptype main" : " ptype sub")
+        if p.flags != 0 { out += " flag" + (p.flags & 1 != 0 ? " localok" : "") + (p.flags & 2 != 0 ? " icmp" : "") }
+        if let m = p.mark { out += "\n\tmark " + hex(m.value, width: 0) + "/" + hex(m.mask, width: 0) }
+        if let i = p.interfaceID { out += "\n\tif_id " + hex(i, width: 0) }
+        for t in p.templates {
+            out += "\n\ttmpl src " + t.source.description + " dst " + t.destination.description
+            out += "\n\t\tproto " + t.proto.description + " "
+            if t.spi != 0 { out += "spi " + hex(t.spi) + " " }
+            out += "reqid " + String(t.reqid) + " mode " + t.mode.description
+            if t.optional { out += "\n\t\tlevel use " }
+        }
     }
 
     /// An SA as a JSON-ready dictionary (keys only with `showKeys`).
@@ -131,7 +153,7 @@ public enum XfrmFormatter {
 extension String {
     func trimmingTrailingSpace() -> String {
         var s = self
-        while s.last == " " { s.removeLast() }
+        while s.utf8.last == UInt8(ascii: " ") { s.removeLast() }
         return s
     }
 }
