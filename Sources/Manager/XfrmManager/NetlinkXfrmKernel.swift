@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import IPsecModel
 import NetlinkProtocol
 public import NetlinkSocket
@@ -91,15 +90,19 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
             replies = try connection.request(type: message.type.netlink, flags: message.flags.subtracting([.request, .acknowledge]),
                                              payload: payload, operation: message.type.description)
         }
-        return try replies.map { reply throws(XfrmWireError) in try XfrmMessage(decoding: reply) }
+        // A dump's answers are decoded on every processor at once (a dump can hold 100,000).
+        return try parallelMap(replies[...]) { reply in Result { () throws(XfrmWireError) in try XfrmMessage(decoding: reply) } }
+            .map { r throws(XfrmWireError) in try r.get() }
     }
 
     private func sas(_ messages: [XfrmMessage]) throws -> [SecurityAssociation] {
-        try messages.compactMap { m throws(XfrmWireError) in try m.securityAssociation() }
+        try parallelMap(messages[...]) { m in Result { () throws(XfrmWireError) in try m.securityAssociation() } }
+            .compactMap { r throws(XfrmWireError) in try r.get() }
     }
 
     private func policies(_ messages: [XfrmMessage]) throws -> [PolicyEntry] {
-        try messages.compactMap { m throws(XfrmWireError) in try m.policyEntry() }
+        try parallelMap(messages[...]) { m in Result { () throws(XfrmWireError) in try m.policyEntry() } }
+            .compactMap { r throws(XfrmWireError) in try r.get() }
     }
 
     /// Sends several requests in one netlink batch; the first refusal is thrown.
@@ -218,15 +221,6 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
                 return .failure(NetlinkXfrmKernel.kernelError(error))
             }
         }
-        let parts = ops.count < 2_000 ? 1 : max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        guard parts > 1 else { return ops.map(one) }
-        let per = (ops.count + parts - 1) / parts
-        let pieces = Mutex([[Result<NetlinkRequest, XfrmKernelError>]](repeating: [], count: parts))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let lo = ops.startIndex + part * per, hi = min(ops.endIndex, lo + per)
-            let piece = lo < hi ? ops[lo..<hi].map(one) : []
-            pieces.withLock { $0[part] = piece }
-        }
-        return pieces.withLock { $0.flatMap { $0 } }
+        return parallelMap(ops, one)
     }
 }
