@@ -47,6 +47,10 @@ struct XfrmOptions: ParsableArguments {
             }
             authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: server))
         }
+        if let netns, let why = ApplyCommand.missingNamespace(netns, fromOption: true) {
+            printError("error: \(why)")
+            throw ExitCode(Status.error)
+        }
         let kernel: NetlinkXfrmKernel
         do { kernel = try NetlinkXfrmKernel(netns: netns) } catch {
             printError("error: \(error)")
@@ -302,6 +306,10 @@ extension XfrmCommand {
         @Option(help: "Stop after this many events.") var count: Int?
 
         func run() throws {
+            if let netns, let why = ApplyCommand.missingNamespace(netns, fromOption: true) {
+                printError("error: \(why)")
+                throw ExitCode(Status.error)
+            }
             let monitor: XfrmMonitor
             do { monitor = try XfrmMonitor(netns: netns) } catch {
                 printError("error: \(error)")

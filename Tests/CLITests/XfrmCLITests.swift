@@ -270,4 +270,14 @@ struct XfrmCLITests {
         #expect(ours.status == 0, "\(ours.stderr)")
         #expect(normalized(ours.stdout) == normalized(try ns.ip("xfrm", "policy").stdout))
     }
+
+    /// A namespace that does not exist is named, with how to create it, for every xfrm command.
+    @Test func aMissingNamespaceIsNamed() throws {
+        let name = "salabel-nosuch-\(getpid())"
+        for args in [["xfrm", "policy", "list"], ["xfrm", "state", "flush"], ["xfrm", "monitor", "--count", "1"]] {
+            let r = try Self.salabel(args + ["--netns", name])
+            #expect(r.status == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains("the network namespace \(name)") && r.stderr.contains("ip netns add \(name)"), "\(args): \(r.stderr)")
+        }
+    }
 }
