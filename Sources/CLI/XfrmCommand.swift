@@ -280,7 +280,7 @@ extension XfrmCommand {
         var summary = "\(outcome.effective) of \(outcome.total) command(s) took effect"
         if let rollback = outcome.rollback {
             summary += rollback.complete
-                ? "; the state before the batch was restored (\(rollback.changes) change(s) undone)"
+                ? (rollback.changes == 0 ? "; nothing had changed" : "; the state before the batch was restored (\(rollback.changes) change(s) undone)")
                 : "; restoring the state before the batch failed for \(rollback.errors.count) of \(rollback.changes) change(s), the kernel now differs from before: "
                     + rollback.errors.map(\.description).joined(separator: "; ")
         }

@@ -31,6 +31,27 @@ struct XfrmCLITests {
     }
 
     static let spd = "system_u:object_r:ipsec_spd_t:s0"
+
+    /// The echo association's apply file (client in `ns`, key file echo.keys beside it) in a fresh
+    /// directory the caller removes.
+    static func echoApplyFile(_ ns: Namespace) throws -> (dir: URL, file: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-apply-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("echo.yaml").path
+        try """
+            hosts:
+              client: { address: 10.77.0.1, netns: \(ns.name) }
+              server: { address: 10.77.0.2 }
+            associations:
+              - name: echo-client
+                between: [client, server]
+                context: \(client)
+                policy_context: \(spd)
+                selector: { proto: tcp, port: 7 }
+            key_file: echo.keys
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        return (dir, file)
+    }
     static let client = "system_u:system_r:echoclient_t:s0"
 
     @Test func policiesRoundTripThroughTheKernel() throws {
@@ -188,22 +209,8 @@ struct XfrmCLITests {
     /// a real apply here stops at the first SA (no ESP in this kernel) and leaves nothing behind.
     @Test func keygenAndApply() throws {
         let ns = try Namespace()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-apply-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (dir, file) = try Self.echoApplyFile(ns)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("echo.yaml").path
-        try """
-            hosts:
-              client: { address: 10.77.0.1, netns: \(ns.name) }
-              server: { address: 10.77.0.2 }
-            associations:
-              - name: echo-client
-                between: [client, server]
-                context: \(Self.client)
-                policy_context: \(Self.spd)
-                selector: { proto: tcp, port: 7 }
-            key_file: echo.keys
-            """.write(toFile: file, atomically: true, encoding: .utf8)
         let keygen = try Self.salabel(["keygen", file])
         #expect(keygen.status == 0, "\(keygen.stderr)")
         let keys = dir.appendingPathComponent("echo.keys").path
@@ -223,22 +230,8 @@ struct XfrmCLITests {
     /// saying why, instead of "nothing to change".
     @Test func removeFindsEntriesStoredWithoutTheirLabel() throws {
         let ns = try Namespace()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-apply-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (dir, file) = try Self.echoApplyFile(ns)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("echo.yaml").path
-        try """
-            hosts:
-              client: { address: 10.77.0.1, netns: \(ns.name) }
-              server: { address: 10.77.0.2 }
-            associations:
-              - name: echo-client
-                between: [client, server]
-                context: \(Self.client)
-                policy_context: \(Self.spd)
-                selector: { proto: tcp, port: 7 }
-            key_file: echo.keys
-            """.write(toFile: file, atomically: true, encoding: .utf8)
         #expect(try Self.salabel(["keygen", file]).status == 0)
         for (dir, src, dst, port) in [("out", "10.77.0.1", "10.77.0.2", "dport"), ("in", "10.77.0.2", "10.77.0.1", "sport")] {
             let r = try ns.ip("xfrm", "policy", "add", "src", "\(src)/32", "dst", "\(dst)/32", "proto", "tcp", port, "7", "dir", dir,
