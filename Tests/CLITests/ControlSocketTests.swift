@@ -80,6 +80,21 @@ import Testing
         return lstat(path, &st) == 0 ? UInt64(st.st_ino) : nil
     }
 
+    /// Runs a host that should refuse to start: its status and output, or, when it is still
+    /// running after five seconds (it took the path), a failure and the host killed.
+    static func runRefused(_ s: Setup) throws -> CLITests.Run {
+        let p = try s.start()
+        for _ in 0..<250 where p.isRunning { usleep(20_000) }
+        if p.isRunning {
+            Self.stop(p, SIGKILL)
+            Issue.record("the host started at \(s.control) instead of refusing it")
+        }
+        p.waitUntilExit()
+        let output = try FileManager.default.contentsOfDirectory(at: s.dir, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "out" }.compactMap { try? String(contentsOf: $0, encoding: .utf8) }.joined()
+        return CLITests.Run(status: p.terminationStatus, stdout: output, stderr: output)
+    }
+
     /// Stops a host with `signal` and waits for it.
     static func stop(_ p: Process, _ signal: Int32 = SIGTERM) {
         kill(p.processIdentifier, signal)
@@ -89,7 +104,7 @@ import Testing
     @Test func aRegularFileIsRefusedAndLeftAsItIs() throws {
         let s = try Setup()
         try "precious\n".write(toFile: s.control, atomically: true, encoding: .utf8)
-        let r = try CLITests.run(CLITests.binary, s.arguments)
+        let r = try Self.runRefused(s)
         #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
         #expect(r.stderr.contains("\(s.control) exists and is not a socket"), "\(r.stderr)")
         #expect(try String(contentsOfFile: s.control, encoding: .utf8) == "precious\n", "the file at --control was changed")
@@ -102,7 +117,9 @@ import Testing
         defer { if first.isRunning { Self.stop(first, SIGKILL) } }
         try s.waitListening(first)
         let before = Self.inode(s.control)
-        let second = try CLITests.run(CLITests.binary, s.arguments)
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: s.dir.path).filter { $0.hasSuffix(".out") }
+        for o in outputs { try FileManager.default.removeItem(at: s.dir.appendingPathComponent(o)) }  // the first host's
+        let second = try Self.runRefused(s)
         #expect(second.status == 2, "\(second.stdout)\(second.stderr)")
         #expect(second.stderr.contains("\(s.control) is the local socket of a running host"), "\(second.stderr)")
         #expect(Self.inode(s.control) == before, "the running host's socket was replaced")
