@@ -88,8 +88,8 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Install (or remove) one host's labeled SAs and SPD entries from an apply file, as one transaction.",
         discussion: """
-            Applying the same file twice changes nothing; a failure rolls back what was installed. Keys come from the
-            file's key file (written first, mode 0600, if missing). Specs/manager/apply.md describes the file.
+            Applying the same file twice changes nothing; a failure rolls back what was installed. Keys come from the file's key file (written first, mode 0600, if missing). Specs/manager/apply.md describes the file.
+
             Exit status: 0 applied (or nothing to change), 1 refused or rolled back, 2 bad input.
             """)
 

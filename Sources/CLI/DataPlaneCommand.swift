@@ -16,18 +16,17 @@ struct DataPlaneCommand: ParsableCommand {
         commandName: "dataplane",
         abstract: "Run the userspace ESP data plane for one host of a salabel apply file, and talk to it.",
         discussion: """
-            run: one host of an apply file (the same SAs and SPD entries `salabel apply` installs in a
-            kernel), with ESP in UDP (RFC 3948) on --esp-port and clear datagrams on --clear-port, and a
-            local socket (--control) where applications bind ports in the contexts they state.
+            run: one host of an apply file (the same SAs and SPD entries `salabel apply` installs in a kernel), with ESP in UDP (RFC 3948) on --esp-port and clear datagrams on --clear-port, and a local socket (--control) where applications bind ports in the contexts they state.
+
             send, listen: a datagram endpoint on a running host's local socket.
-            monitor: the host's events as they happen (ACQUIRE, EXPIRE, datagrams sent, delivered,
-            dropped), as a key manager watches them.
-            sa add, sa delete: a key manager's answer to an ACQUIRE (salabel dataplane run prints them), in the
-            context it states, checked with association { setcontext } like XFRM_MSG_NEWSA in a kernel.
+
+            monitor: the host's events as they happen (ACQUIRE, EXPIRE, datagrams sent, delivered, dropped), as a key manager watches them.
+
+            sa add, sa delete: a key manager's answer to an ACQUIRE (salabel dataplane run prints them), in the context it states, checked with association { setcontext } like XFRM_MSG_NEWSA in a kernel.
+
             With SELinux active, the host refuses a stated context that is not the caller's own (SO_PEERSEC).
-            Exit status of send, listen and sa: 0 done; 1 the host refused (the errno name, reason and
-            AVC lines on stderr) or no reply came (send --reply); 2 bad arguments, no host on
-            --control, or a broken exchange with it.
+
+            Exit status of send, listen and sa: 0 done; 1 the host refused (the errno name, reason and AVC lines on stderr) or no reply came (send --reply); 2 bad arguments, no host on --control, or a broken exchange with it.
             """,
         subcommands: [Run.self, Send.self, Listen.self, Monitor.self, SA.self])
 
@@ -93,6 +92,16 @@ struct DataPlaneCommand: ParsableCommand {
                 guard let a = IPAddress(b) else { throw fail("--bind \(b) is not an address") }
                 return a
             } ?? me.address
+            // SIGINT and SIGTERM stop the host from the moment its local socket may exist, so that
+            // the socket is removed however early the signal comes.
+            let stopper = HostStopper()
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { stopper.stop() }
+                source.resume()
+                Self.signalSources.append(source)
+            }
             let dataPlane: DataPlaneHost
             do {
                 let desired = try ApplyPlanner.desired(apply, host: host, keys: keys)
@@ -112,18 +121,37 @@ struct DataPlaneCommand: ParsableCommand {
             }
             print("salabel dataplane: host \(host) (\(me.address)), ESP in UDP at \(dataPlane.espAddress), clear at \(dataPlane.clearAddress), local socket \(control)")
             flushOutput()
-            let stopper = dataPlane
-            for sig in [SIGINT, SIGTERM] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { stopper.stop() }
-                source.resume()
-                Self.signalSources.append(source)
-            }
+            stopper.attach(dataPlane)
             dataPlane.run()
+            // Stopped (SIGINT, SIGTERM): the local socket goes with the host.
+            dataPlane.removeControlSocket()
         }
 
         nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
+    }
+
+    /// Stops a host on a signal, also one that came before the host was made (it stops as soon as
+    /// it is attached).
+    final class HostStopper: @unchecked Sendable {  // its state is behind `lock`
+        private let lock = NSLock()
+        private var host: DataPlaneHost?
+        private var stopped = false
+
+        func attach(_ h: DataPlaneHost) {
+            lock.lock()
+            host = h
+            let stop = stopped
+            lock.unlock()
+            if stop { h.stop() }
+        }
+
+        func stop() {
+            lock.lock()
+            stopped = true
+            let h = host
+            lock.unlock()
+            h?.stop()
+        }
     }
 
     /// A connection to a host's local socket, with the context `--as` states (exit 2 on either error).
@@ -164,7 +192,7 @@ struct DataPlaneCommand: ParsableCommand {
             let (s, ctx) = try DataPlaneCommand.connect(control, as: context)
             do { try s.bind(port: port, context: ctx) } catch .refused(let r) {
                 // The host's refusal (name_bind, node_bind, a stated context not the caller's): a denial.
-                printError("refused: \(r)")
+                printError("refused: \(r.code): \(r.reason)", details: r.records)
                 throw ExitCode(Status.denied)
             } catch {
                 printError("error: \(error)")
@@ -195,7 +223,7 @@ struct DataPlaneCommand: ParsableCommand {
                     print("reply " + DataPlaneCommand.describe(r))
                 }
             } catch .refused(let r) {
-                printError("refused: \(r)")
+                printError("refused: \(r.code): \(r.reason)", details: r.records)
                 throw ExitCode(Status.denied)
             } catch .timedOut {
                 printError("no reply within \(timeout) s")
@@ -263,7 +291,7 @@ struct DataPlaneCommand: ParsableCommand {
                     print("ok: \(summary)")
                     for r in records { print("  \(r)") }
                 } catch .refused(let r) {
-                    printError("refused: \(r)")
+                    printError("refused: \(r.code): \(r.reason)", details: r.records)
                     throw ExitCode(Status.denied)
                 } catch {
                     printError("error: \(error)")

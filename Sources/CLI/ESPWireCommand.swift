@@ -33,10 +33,9 @@ struct ESPWireCommand: ParsableCommand {
         commandName: "esp-wire",
         abstract: "The userspace ESP data plane on UDP sockets, for wire-compatibility tests with the kernel's ESP.",
         discussion: """
-            --state takes the words of `ip xfrm state add` (with or without the leading `ip xfrm state add`),
-            e.g. "src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 mode transport \
-            aead rfc4106(gcm(aes)) 0x… 128 encap espinudp 4500 4500 0.0.0.0". Supported: rfc4106(gcm(aes)),
-            and cbc(aes) with hmac(sha256) (auth-trunc … 128). Keys are never printed.
+            --state takes the words of `ip xfrm state add` (with or without the leading `ip xfrm state add`), e.g. "src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 mode transport aead rfc4106(gcm(aes)) 0x… 128 encap espinudp 4500 4500 0.0.0.0".
+
+            Supported: rfc4106(gcm(aes)), and cbc(aes) with hmac(sha256) (auth-trunc … 128). Keys are never printed.
             """,
         shouldDisplay: false,
         subcommands: [Send.self, Receive.self, EncapSocket.self])
@@ -49,8 +48,10 @@ struct ESPWireCommand: ParsableCommand {
             abstract: "Seal UDP datagrams with an SA and send each ESP packet in a UDP datagram (RFC 3948).",
             discussion: """
                 Transport mode: the ESP payload is the UDP segment (next header 17) between the SA's addresses.
-                Tunnel mode: it is an IP packet (next header 4 or 41) between --inner-src and --inner-dst (the
-                SA's addresses by default). Prints `SENT seq=N bytes=B` per packet.
+
+                Tunnel mode: it is an IP packet (next header 4 or 41) between --inner-src and --inner-dst (the SA's addresses by default).
+
+                Prints `SENT seq=N bytes=B` per packet.
                 """)
         @Option(help: "The SA, in `ip xfrm state add` words.") var state: String
         @Option(help: "Where to send the UDP datagrams (default: the SA's destination).") var to: String?
@@ -145,10 +146,9 @@ struct ESPWireCommand: ParsableCommand {
             commandName: "receive",
             abstract: "Receive ESP in UDP on a port; open each packet with the SA its SPI names; print the inner datagram.",
             discussion: """
-                Prints per datagram: `RECEIVED spi=0x… seq=N src=… dst=… sport=N dport=N data=TEXT` (data_hex=… when
-                the data is not printable text), `DROPPED spi=0x… reason=…`, `KEEPALIVE`, `NONESP` or `TRUNCATED`;
-                READY once the port is bound, and a SUMMARY line at the end. Exit 0 when --count datagrams were
-                received, 1 on timeout.
+                Prints per datagram: `RECEIVED spi=0x… seq=N src=… dst=… sport=N dport=N data=TEXT` (data_hex=… when the data is not printable text), `DROPPED spi=0x… reason=…`, `KEEPALIVE`, `NONESP` or `TRUNCATED`; READY once the port is bound, and a SUMMARY line at the end.
+
+                Exit 0 when --count datagrams were received, 1 on timeout.
                 """)
         @Option(help: "An inbound SA, in `ip xfrm state add` words (repeatable: one per SPI).") var state: [String]
         @Option(help: "The UDP port to bind (default: the first SA's encap destination port, or 4500).") var port: UInt16?

@@ -8,9 +8,9 @@ struct PolicyCommand: ParsableCommand {
         commandName: "policy",
         abstract: "Ask the decision engine: access vectors, permission checks, transitions, policy counts.",
         discussion: """
-            Exit status: 0 allowed (or answered), 1 denied, 2 error (invalid context, class, permission or policy).
-            With --batch, queries are read from standard input, one per line, and answered one line each;
-            the exit status is the worst of all answers.
+            Exit status: 0 allowed (or answered), 1 denied, 2 error (invalid context, class, permission or policy, or a usage error).
+
+            With --batch, queries are read from standard input, one per line, and answered one line each; the exit status is the worst of all answers.
             """,
         subcommands: [Check.self, ComputeAV.self, Transition.self, Info.self])
 

@@ -56,9 +56,37 @@ func flushOutput() {
     fflush(nil)
 }
 
-/// Writes a message to standard error.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+/// Writes a message to standard error, as one line: control characters in it (an escape sequence
+/// or a line break in a context the user typed or a host sent) are written as escapes
+/// (``escapedForTerminal(_:)``), so an error can neither drive the terminal nor forge lines. A
+/// message of several lines passes each line as `details` (written on its own line, indented) or
+/// is already escaped (`escaping: false`, e.g. ArgumentParser's usage text around the escaped error).
+func printError(_ message: String, details: [String] = [], escaping: Bool = true) {
+    let lines = [escaping ? escapedForTerminal(message) : message] + details.map { "  " + escapedForTerminal($0) }
+    FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+}
+
+/// `text` with its control characters written as escapes: `\n`, `\r`, `\t`, and `\u{1B}`-style for
+/// the others (C0, DEL and C1, which terminals act on).
+/// Printable text, non-ASCII letters included, is unchanged.
+func escapedForTerminal(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isTerminalControl) else { return text }
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where isTerminalControl(scalar): out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
+
+/// C0 controls, DEL and the C1 controls (U+0080–U+009F: U+009B is a terminal's CSI).
+private func isTerminalControl(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
 }
 
 /// JSON text of a value made of dictionaries, arrays, strings, numbers and booleans, with sorted keys.

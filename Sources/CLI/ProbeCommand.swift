@@ -29,8 +29,7 @@ struct ProbeCommand: ParsableCommand {
         commandName: "probe",
         abstract: "Test sockets: what getpeercon (SO_PEERSEC) and SCM_SECURITY report (for the VM tests).",
         discussion: """
-            Each result is one line of JSON. Run under runcon to give the process (and so its sockets) a
-            context, or pass --sockcreate CTX to label the probe's sockets through /proc/thread-self/attr/sockcreate.
+            Each result is one line of JSON. Run under runcon to give the process (and so its sockets) a context, or pass --sockcreate CTX to label the probe's sockets through /proc/thread-self/attr/sockcreate.
             """,
         shouldDisplay: false,
         subcommands: [TCPServer.self, TCPClient.self, UDPServer.self, UDPSend.self])
@@ -46,7 +45,7 @@ struct ProbeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "tcp-server",
             abstract: "Accept N connections; for each: SO_PEERSEC, read a message, echo it back.")
-        @Option var port: UInt16
+        @Option(help: "The local port to listen on.") var port: UInt16
         @Option(help: "Local IPv4 address to bind.") var bind: String = "0.0.0.0"
         @Option(help: "Connections to accept.") var count: Int = 1
         @OptionGroup var common: Common
@@ -102,9 +101,9 @@ struct ProbeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "tcp-client",
             abstract: "Connect, send a message, read the echo; SO_PEERSEC on the client's socket.")
-        @Option var dst: String
-        @Option var port: UInt16
-        @Option var message: String = "salabel-probe"
+        @Option(help: "The destination's IPv4 address.") var dst: String
+        @Option(help: "The destination port.") var port: UInt16
+        @Option(help: "The message to send.") var message: String = "salabel-probe"
         @OptionGroup var common: Common
 
         func run() throws {
@@ -145,7 +144,7 @@ struct ProbeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "udp-server",
             abstract: "An IPv4 UDP socket with IP_PASSSEC: the SCM_SECURITY payload of each datagram.")
-        @Option var port: UInt16
+        @Option(help: "The local port to listen on.") var port: UInt16
         @Option(help: "Local IPv4 address to bind.") var bind: String = "0.0.0.0"
         @Option(help: "Datagrams to receive.") var count: Int = 1
         @OptionGroup var common: Common
@@ -176,9 +175,9 @@ struct ProbeCommand: ParsableCommand {
 
     struct UDPSend: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "udp-send", abstract: "Send one UDP datagram.")
-        @Option var dst: String
-        @Option var port: UInt16
-        @Option var message: String = "salabel-probe"
+        @Option(help: "The destination's IPv4 address.") var dst: String
+        @Option(help: "The destination port.") var port: UInt16
+        @Option(help: "The message to send.") var message: String = "salabel-probe"
         @OptionGroup var common: Common
 
         func run() throws {

@@ -165,18 +165,21 @@ struct TraceCommand: ParsableCommand {
         abstract: "Follow one flow: the SPD entry it matches, the SA it uses (or the ACQUIRE it triggers), the receiver's inbound policy check, the label the receiver sees and whether it accepts it; then the reply.",
         discussion: """
             The hosts are the scenario's hosts with the --src and --dst addresses (default: the embedded echo example, client 10.77.0.1 → server 10.77.0.2), or the namespaces --netns (sender) and --peer-netns (receiver, default: the same).
+
             A TCP reply is classified with the receiver's connection context (its socket's user:role:type with the peer's MLS range); a UDP reply with the receiving socket's context.
+
+            Exit status: 0 the flow (and its reply) delivered, 1 not delivered, 2 bad input.
             """)
 
     @OptionGroup var options: ResolverOptions
     @Option(help: "The receiver's namespace, with --netns (default: the same).") var peerNetns: String?
     @Option(help: "The sending socket's context.") var from: String = "system_u:system_r:echoclient_t:s0"
     @Option(help: "The receiving socket's context.") var to: String = "system_u:system_r:echoserver_t:s0"
-    @Option var src: String = "10.77.0.1"
-    @Option var dst: String = "10.77.0.2"
+    @Option(help: "The flow's source address: the sending host is the one with this address.") var src: String = "10.77.0.1"
+    @Option(help: "The flow's destination address: the receiving host is the one with this address.") var dst: String = "10.77.0.2"
     @Option(help: "tcp, udp, icmp or a protocol number.") var proto: String = "tcp"
-    @Option var dport: UInt16 = 7
-    @Option var sport: UInt16 = 0
+    @Option(help: "The flow's destination port.") var dport: UInt16 = 7
+    @Option(help: "The flow's source port (0: any, as an unbound socket's).") var sport: UInt16 = 0
     @Flag(help: "Do not trace the reply.") var noReply = false
 
     func run() throws {

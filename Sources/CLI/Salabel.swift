@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 /// `salabel`: labeled IPsec on Linux.
 @main
@@ -8,28 +9,62 @@ struct Salabel: ParsableCommand {
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
         if args.count >= 3, args[0] == "xfrm", args[1] == "--batch" { args.replaceSubrange(0..<2, with: ["xfrm", "batch"]) }
-        Salabel.main(args)
+        do {
+            var command = try parseAsRoot(args)
+            try command.run()
+        } catch {
+            exit(with: error)
+        }
+    }
+
+    /// Ends the process for an error a command threw or ArgumentParser raised, with the status
+    /// ``Status`` maps it to: a usage error (a bad option or argument, a failed validation)
+    /// exits ``Status/error`` (2) as every command's help says, not ArgumentParser's 64; help,
+    /// `--version` and ``ExitCode``s are ArgumentParser's. Messages go through ``printError(_:)``,
+    /// so what the user typed is escaped.
+    static func exit(with error: any Error) -> Never {
+        let code = exitCode(for: error)
+        let status = code == .validationFailure ? Status.error : code.rawValue
+        let full = fullMessage(for: error)
+        if !full.isEmpty {
+            if code == .success {
+                print(full)  // help and --version go to standard output
+            } else {
+                let message = self.message(for: error)
+                // The user's input is in the message; the usage after it is salabel's own text.
+                if !message.isEmpty, let range = full.range(of: message) {
+                    printError(String(full[..<range.lowerBound]) + escapedForTerminal(message) + String(full[range.upperBound...]), escaping: false)
+                } else {
+                    printError(full.split(separator: "\n", omittingEmptySubsequences: false).map { escapedForTerminal(String($0)) }.joined(separator: "\n"),
+                               escaping: false)
+                }
+            }
+        }
+        flushOutput()
+        Glibc.exit(status)
     }
 
     static let configuration = CommandConfiguration(
         commandName: "salabel",
         abstract: "Labeled IPsec on Linux: SELinux contexts on IPsec SAs, and the decisions that govern them.",
         discussion: """
-            The decision engine (salabel policy …) loads an SELinux policy in the kernel policy language
-            (the embedded default when --policy is not given) and answers as the kernel's security server.
-            The xfrm manager (salabel xfrm …, salabel apply) installs labeled SAs and SPD entries through
-            netlink, asking the engine first whether the caller may set each label.
+            The decision engine (salabel policy …) loads an SELinux policy in the kernel policy language (the embedded default when --policy is not given) and answers as the kernel's security server.
+
+            The xfrm manager (salabel xfrm …, salabel apply) installs labeled SAs and SPD entries through netlink, asking the engine first whether the caller may set each label.
+
+            Exit status: 0 done (a check allowed), 1 denied or refused, 2 bad input or usage (each command's help says more).
             """,
         version: "0.1.0",
         subcommands: [PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, ScenarioCommand.self, DemoCommand.self, DataPlaneCommand.self, ProbeCommand.self, ESPWireCommand.self])
 }
 
-/// Exit statuses shared by the decision commands.
+/// Exit statuses shared by every command (each command's help says which it uses).
 enum Status {
     /// Every requested permission granted (or a query answered).
     static let allowed: Int32 = 0
     /// At least one requested permission denied.
     static let denied: Int32 = 1
-    /// The question could not be answered: bad context, class, policy or arguments.
+    /// The question could not be answered: bad context, class, policy or arguments (usage errors
+    /// included: ``Salabel/exit(with:)``).
     static let error: Int32 = 2
 }

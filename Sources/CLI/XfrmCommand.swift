@@ -67,8 +67,8 @@ struct XfrmCommand: ParsableCommand {
         commandName: "xfrm",
         abstract: "Manage labeled SAs (state) and SPD entries (policy) through netlink, like ip xfrm.",
         discussion: """
-            Before anything labeled is added, changed or removed, the decision engine checks that the caller
-            (--as) may association setcontext on the label; a denial changes nothing and prints the AVC record.
+            Before anything labeled is added, changed or removed, the decision engine checks that the caller (--as) may association setcontext on the label; a denial changes nothing and prints the AVC record.
+
             Exit status: 0 done, 1 refused (by the engine or the kernel), 2 bad input.
             """,
         subcommands: [State.self, Policy.self, Batch.self, Monitor.self])
@@ -124,12 +124,14 @@ extension XfrmCommand {
             abstract: "SAs: add, update, delete, get, list, flush, allocspi, deleteall.",
             discussion: """
                 Flags and ip xfrm words can be mixed: the words after the flags are read as ip xfrm state words.
-                  salabel xfrm state add --src 10.0.0.1 --dst 10.0.0.2 --proto esp --spi 0x100 --mode transport \\
-                      --aead 'rfc4106(gcm(aes))' --key @keyfile --icv 128 --context CTX --netns NAME
-                  salabel xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 aead 'rfc4106(gcm(aes))' 0x… 128 ctx CTX
-                A key (--key, --auth-key, or the key word after an algorithm name) is 0x… hex, @FILE (the hex in a file
-                of mode 0600 or stricter) or - (the hex on standard input). A key written on the command line is visible
-                to other users (ps, /proc/PID/cmdline): prefer @FILE or -.
+
+                  salabel xfrm state add --src 10.0.0.1 --dst 10.0.0.2 --proto esp \\
+                      --spi 0x100 --mode transport --aead 'rfc4106(gcm(aes))' \\
+                      --key @keyfile --icv 128 --context CTX --netns NAME
+                  salabel xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 \\
+                      aead 'rfc4106(gcm(aes))' @keyfile 128 ctx CTX
+
+                A key (--key, --auth-key, or the key word after an algorithm name) is 0x… hex, @FILE (the hex in a file of mode 0600 or stricter) or - (the hex on standard input). A key written on the command line is visible to other users (ps, /proc/PID/cmdline): prefer @FILE or -.
                 """)
 
         @OptionGroup var options: XfrmOptions
@@ -181,8 +183,10 @@ extension XfrmCommand {
             commandName: "policy",
             abstract: "SPD entries: add, update, delete, get, list, flush, deleteall.",
             discussion: """
-                  salabel xfrm policy add --src 10.0.0.1/32 --dst 10.0.0.2/32 --dir out --context CTX \\
-                      --tmpl-src 10.0.0.1 --tmpl-dst 10.0.0.2 --tmpl-proto esp --tmpl-mode transport
+                  salabel xfrm policy add --src 10.0.0.1/32 --dst 10.0.0.2/32 --dir out \\
+                      --context CTX --tmpl-src 10.0.0.1 --tmpl-dst 10.0.0.2 \\
+                      --tmpl-proto esp --tmpl-mode transport
+
                 An outbound labeled template carries no SPI: the SA is chosen by its label.
                 """)
 

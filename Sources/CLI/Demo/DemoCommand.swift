@@ -22,12 +22,11 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run the echo client and server of the embedded policy over labeled SAs, and watch the policy at work.",
         discussion: """
-            The demo builds two hosts (network namespaces joined by veth when run as root, else loopback
-            ports), installs the labeled SAs and SPD entries of its network (the salabel apply file in
-            Sources/CLI/Resources/demo.yaml) with fresh keys, and runs the echo over them. It uses the
-            kernel's data plane when the kernel has ESP and SELinux with the demo's domains, and the
-            userspace one (ESP in UDP, RFC 3948) otherwise, and says which. Exit status 0 when every path
-            behaves as the policy intends.
+            The demo builds two hosts (network namespaces joined by veth when run as root, else loopback ports), installs the labeled SAs and SPD entries of its network (the salabel apply file in Sources/CLI/Resources/demo.yaml) with fresh keys, and runs the echo over them.
+
+            It uses the kernel's data plane when the kernel has ESP and SELinux with the demo's domains, and the userspace one (ESP in UDP, RFC 3948) otherwise, and says which. Interrupted (SIGINT, SIGTERM), it removes what it made.
+
+            Exit status: 0 when every path behaves as the policy intends, 1 when one does not, 2 when the demo cannot run.
             """)
 
     @Flag(help: "Use loopback ports even when network namespaces could be made (userspace data plane).") var loopback = false
@@ -61,8 +60,11 @@ struct DemoCommand: ParsableCommand {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
-                DemoNetwork.current?.teardown()
-                Glibc.exit(128 + sig)
+                // Every namespace made so far, and the one being made, goes; then the process,
+                // without running exit handlers under the threads still at work.
+                DemoNamespaces.shared.removeAll()
+                flushOutput()
+                Glibc._exit(128 + sig)
             }
             source.resume()
             DemoRun.signalSources.append(source)
@@ -143,7 +145,7 @@ struct KernelDemo {
         let enforcing = kernel.enforcing
         print("salabel demo: labeled IPsec between two hosts, under the loaded policy (\(enforcing ? "enforcing" : "permissive"))")
         print("data plane: the kernel's (ESP and SELinux are here, and the loaded policy has the demo's domains)")
-        let runner = try GuestRunner(plan: GuestPlan(scenarios: [], settle: 0.3), namespacePrefix: "salabel-demo-\(getpid())-")
+        let runner = try GuestRunner(plan: GuestPlan(scenarios: [], settle: 0.3), namespacePrefix: "salabel-demo-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))-")
         print("hosts: network namespaces \(runner.namespace("client")) (10.77.0.1) and \(runner.namespace("server")) (10.77.0.2), joined by veth; SAs installed with fresh keys")
         let outcomes = try runner.playInLoadedPolicy(scenario, ignoring: myType)
         var unexpected = 0

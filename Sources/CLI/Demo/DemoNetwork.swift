@@ -20,35 +20,33 @@ final class DemoNetwork {
     }
 
     /// Namespaces for `hosts` (name → address with prefix length 24), or loopback when `loopback`
-    /// is asked or namespaces cannot be made.
+    /// is asked or namespaces cannot be made. The namespaces are `salabel-demo-PID-TAG-HOST`
+    /// (``DemoNamespaces``: collision-free, removable at any instant); the veth pair is made in the
+    /// first namespace with its peer in the second, so nothing of the demo's is ever in the
+    /// caller's namespace.
     static func make(hosts: [(name: String, address: IPAddress)], loopback: Bool) -> DemoNetwork {
         if loopback { return DemoNetwork(kind: .loopback, fallbackReason: "--loopback was given") }
         guard geteuid() == 0 else { return DemoNetwork(kind: .loopback, fallbackReason: "network namespaces need root") }
         guard hosts.count == 2 else { return DemoNetwork(kind: .loopback, fallbackReason: "the demo joins two hosts") }
         let net = DemoNetwork(kind: .namespaces, fallbackReason: nil)
-        current = net
-        let tag = "\(getpid() % 100_000)"
-        let links = ["sld\(tag)a", "sld\(tag)b"]
+        let links = ["veth0", "veth1"]
         do {
             for h in hosts {
-                let ns = "salabel-demo-\(tag)-\(h.name)"
+                let ns = try DemoNamespaces.shared.create(prefix: "salabel-demo", suffix: h.name)
                 net.lock.lock()
                 net.namespaces[h.name] = ns
                 net.lock.unlock()
-                try ip(["netns", "add", ns])
             }
-            try ip(["link", "add", links[0], "type", "veth", "peer", "name", links[1]])
+            let ns = hosts.map { net.namespaces[$0.name]! }
+            try ip(["-n", ns[0], "link", "add", links[0], "type", "veth", "peer", "name", links[1], "netns", ns[1]])
             for (i, h) in hosts.enumerated() {
-                let ns = net.namespaces[h.name]!
-                try ip(["link", "set", links[i], "netns", ns])
-                try ip(["-n", ns, "addr", "add", "\(h.address)/24", "dev", links[i]])
-                try ip(["-n", ns, "link", "set", links[i], "up"])
-                try ip(["-n", ns, "link", "set", "lo", "up"])
+                try ip(["-n", ns[i], "addr", "add", "\(h.address)/24", "dev", links[i]])
+                try ip(["-n", ns[i], "link", "set", links[i], "up"])
+                try ip(["-n", ns[i], "link", "set", "lo", "up"])
             }
             return net
         } catch {
             net.teardown()
-            _ = try? ip(["link", "del", links[0]])
             return DemoNetwork(kind: .loopback, fallbackReason: "network namespaces could not be made (\(error))")
         }
     }
@@ -64,26 +62,25 @@ final class DemoNetwork {
         }
     }
 
-    /// Deletes the namespaces (their veth pair and sockets go with them). Safe to call twice and
-    /// from the signal handler's queue.
+    /// Deletes the namespaces (their veth pair and sockets go with them). Safe to call twice; the
+    /// signal handler removes every namespace of the process instead (``DemoNamespaces/removeAll()``).
     func teardown() {
         lock.lock()
-        let names = namespaces.values
+        let names = Array(namespaces.values)
         namespaces = [:]
         lock.unlock()
-        for ns in names { _ = try? Self.ip(["netns", "del", ns]) }
+        DemoNamespaces.shared.remove(names)
     }
 
     private let lock = NSLock()
 
-    /// The network being made or used, for the demo's signal handler.
-    nonisolated(unsafe) static var current: DemoNetwork?
-
+    /// A failed `ip` command, with its words and what it wrote to standard error.
     struct CommandError: Error, CustomStringConvertible {
         var description: String
     }
 
-    static func ip(_ arguments: [String]) throws {
+    /// Runs iproute2's `ip` with `arguments` and waits for it.
+    static func ip(_ arguments: [String]) throws(CommandError) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip")
         p.arguments = arguments

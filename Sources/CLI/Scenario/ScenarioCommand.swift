@@ -14,13 +14,13 @@ struct ScenarioCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Play scenario steps and check them against their expectations.",
             discussion: """
-                Without --kernel or --compare each step is evaluated by the model (decision engine, manager
-                rules, resolver): no kernel is needed. --kernel plays the same steps in Debian's SELinux kernel
-                under QEMU (scripts/vm; install its packages with scripts/deps vm): one boot for all the files,
-                network namespaces joined by veth, real ESP, the actors' contexts on processes and sockets,
-                AVC lines from the kernel log, ACQUIREs from a monitor. --compare does both and prints every
-                disagreement. Exit status: 0 when every expectation is met (and, with --compare, model and
-                kernel agree on every step), 1 otherwise, 2 when a file or the VM could not be used.
+                Without --kernel or --compare each step is evaluated by the model (decision engine, manager rules, resolver): no kernel is needed.
+
+                --kernel plays the same steps in Debian's SELinux kernel under QEMU (scripts/vm; install its packages with scripts/deps vm): one boot for all the files, network namespaces joined by veth, real ESP, the actors' contexts on processes and sockets, AVC lines from the kernel log, ACQUIREs from a monitor. --compare does both and prints every disagreement.
+
+                A file without steps (a network for salabel trace, like Specs/scenarios/echo.yaml) is reported and skipped, so Specs/scenarios/*.yaml runs every file that has steps.
+
+                Exit status: 0 when every expectation is met (and, with --compare, model and kernel agree on every step), 1 otherwise, 2 when a file or the VM could not be used, or no file has steps.
                 """)
 
         @Argument(help: "Scenario files (Specs/scenarios/*.yaml).") var files: [String]
@@ -40,15 +40,25 @@ struct ScenarioCommand: ParsableCommand {
 
         func run() throws {
             var loaded: [(path: String, scenario: Scenario, model: ScenarioModel)] = []
+            var withoutSteps: [String] = []
             for path in files {
                 do {
                     let s = try Scenario.load(path: path)
-                    guard !s.steps.isEmpty else { throw CLIError("\(path): no steps to run") }
+                    // A network without steps (for salabel trace) is valid; there is nothing to play.
+                    guard !s.steps.isEmpty else {
+                        withoutSteps.append(path)
+                        continue
+                    }
                     loaded.append((path, s, try ScenarioModel(s)))
                 } catch {
                     printError("error: \(error)")
                     throw ExitCode(Status.error)
                 }
+            }
+            for path in withoutSteps { printError("skipped \(path): no steps to run") }
+            if loaded.isEmpty {
+                printError("error: no steps to run in \(files.count == 1 ? files[0] : "any of the \(files.count) files")")
+                throw ExitCode(Status.error)
             }
             let names = loaded.map(\.scenario.name)
             if let dup = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
@@ -100,7 +110,7 @@ struct ScenarioCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "guest-run", abstract: "Inside the VM: run a plan's scenarios in this kernel (used by --kernel).",
             shouldDisplay: false)
-        @Argument var plan: String
+        @Argument(help: "The plan (JSON) the host side wrote.") var plan: String
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: plan), let p = try? JSONDecoder().decode(GuestPlan.self, from: data) else {
@@ -118,9 +128,9 @@ struct ScenarioCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "guest-act", abstract: "Inside the VM: send one xfrm request as an actor; the exit status is the errno.",
             shouldDisplay: false)
-        @Option var netns: String
-        @Option var context: String
-        @Option var message: String
+        @Option(help: "The actor's network namespace.") var netns: String
+        @Option(help: "The actor's context: the process moves to it before sending.") var context: String
+        @Option(help: "The xfrm request, as hexadecimal bytes.") var message: String
 
         func run() throws {
             var bytes: [UInt8] = []

@@ -9,12 +9,11 @@ struct ScenarioDataPlaneCommand: ParsableCommand {
         commandName: "dataplane",
         abstract: "Carry the scenarios' UDP steps over the userspace ESP data plane and compare them with the model.",
         discussion: """
-            Before each UDP step, the two hosts become data plane nodes holding what the model's hosts hold at
-            that point; the datagram and its echo travel as real ESP packets (or clear segments) between them.
-            Each outcome (result, delivery, peer labels, ACQUIREs, AVC records) is compared with the model's,
-            which agrees with the kernel on every step (salabel scenario run --compare), and with the step's
-            expectations. xfrm and TCP steps are played by the model only. Exit status: 0 when every UDP step
-            agrees and meets its expectations, 1 otherwise, 2 when a file cannot be used.
+            Before each UDP step, the two hosts become data plane nodes holding what the model's hosts hold at that point; the datagram and its echo travel as real ESP packets (or clear segments) between them.
+
+            Each outcome (result, delivery, peer labels, ACQUIREs, AVC records) is compared with the model's, which agrees with the kernel on every step (salabel scenario run --compare), and with the step's expectations. xfrm and TCP steps are played by the model only.
+
+            Exit status: 0 when every UDP step agrees and meets its expectations, 1 otherwise, 2 when a file cannot be used.
             """)
 
     @Argument(help: "Scenario files (Specs/scenarios/*.yaml).") var files: [String]

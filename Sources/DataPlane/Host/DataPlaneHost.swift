@@ -82,6 +82,8 @@ public final class DataPlaneHost: @unchecked Sendable {
     private let clear: UDPSocket
     private let listener: SeqPacketSocket
     public let controlPath: String
+    /// The local socket's file, removed by ``removeControlSocket()`` and when the host is freed.
+    private let controlFile: ControlSocketFile
     /// The peers, by their SA-space address. Set before ``run()``.
     public var peers: [IPAddress: Peer] = [:]
     /// Called on the run thread for every event.
@@ -106,7 +108,8 @@ public final class DataPlaneHost: @unchecked Sendable {
 
     /// Opens the host's sockets: the ESP and clear UDP sockets (in `namespace` when given: they are
     /// created on a helper thread that enters it, and stay there) and the local socket at
-    /// `controlPath`.
+    /// `controlPath`. A file at `controlPath` is never replaced, except a stale socket no process
+    /// listens on: another file is refused with `EEXIST`, another host's socket with `EADDRINUSE`.
     public init(node: DataPlaneNode, esp espAddress: SocketAddress, clear clearAddress: SocketAddress, controlPath: String,
                 namespace: NetworkNamespace? = nil) throws(HostError) {
         self.node = node
@@ -136,9 +139,13 @@ public final class DataPlaneHost: @unchecked Sendable {
             opened = Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }
         }
         (esp, clear) = try opened.get()
-        listener = try SeqPacketSocket.listen(at: controlPath)
+        (listener, controlFile) = try SeqPacketSocket.listen(at: controlPath)
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw HostError("pipe") }
+        guard pipe(&fds) == 0 else {
+            let e = HostError("pipe")
+            controlFile.remove()
+            throw e
+        }
         for fd in fds { _ = fcntl(fd, F_SETFL, O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         wake = (fds[0], fds[1])
     }
@@ -147,7 +154,14 @@ public final class DataPlaneHost: @unchecked Sendable {
         if captureFD >= 0 { close(captureFD) }
         close(wake.read)
         close(wake.write)
-        unlink(controlPath)
+        controlFile.remove()
+    }
+
+    /// Removes the local socket's file (when it is still this host's): call it when ``run()``
+    /// has returned and the process is about to end, as a host stopped by a signal does. Clients
+    /// can no longer connect; the connected ones stay until the host is freed.
+    public func removeControlSocket() {
+        controlFile.remove()
     }
 
     /// Writes every datagram this host sends or receives to a pcap file at `path` (mode 0600;

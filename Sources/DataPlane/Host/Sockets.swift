@@ -140,16 +140,60 @@ final class SeqPacketSocket {
         return withUnsafePointer(to: &sun) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
     }
 
-    /// Listens at `path` (an existing socket file there is replaced), mode 0660.
-    static func listen(at path: String) throws(HostError) -> SeqPacketSocket {
+    /// Listens at `path`, mode 0660. Nothing at `path` is replaced but a stale socket, one no
+    /// process listens on any more (a connection is refused: `ECONNREFUSED`), which a host killed
+    /// before it could remove its socket leaves behind:
+    /// - something else there (a regular file, a directory, a link) is refused with `EEXIST` and
+    ///   left as it is;
+    /// - a socket some process answers on (another host) is refused with `EADDRINUSE`.
+    ///
+    /// The check and the bind hold an exclusive `flock` on the directory, so two hosts starting
+    /// at once on one path do not both take a stale socket for their own. Returns the socket and
+    /// the identity (device, inode) of the file it made, for ``ControlSocketFile/remove()``.
+    static func listen(at path: String) throws(HostError) -> (SeqPacketSocket, ControlSocketFile) {
         let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HostError("socket", errno: errno, path) }
         let s = SeqPacketSocket(descriptor: fd)
-        unlink(path)
-        guard try withAddress(path, { Glibc.bind(fd, $0, $1) }) == 0 else { throw HostError("bind", errno: errno, path) }
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let lock = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
+        defer { if lock >= 0 { close(lock) } }
+        var bound = try withAddress(path, { Glibc.bind(fd, $0, $1) }) == 0
+        if !bound {
+            guard errno == EADDRINUSE else { throw HostError("bind", errno: errno, path) }
+            try removeStaleSocket(at: path)
+            bound = try withAddress(path, { Glibc.bind(fd, $0, $1) }) == 0
+            guard bound else { throw HostError("bind", errno: errno, path) }
+        }
         chmod(path, 0o660)
-        guard Glibc.listen(fd, 64) == 0 else { throw HostError("listen", errno: errno, path) }
-        return s
+        guard let file = ControlSocketFile(path: path) else { throw HostError("stat", errno: errno, path) }
+        guard Glibc.listen(fd, 64) == 0 else {
+            let e = HostError("listen", errno: errno, path)
+            file.remove()
+            throw e
+        }
+        return (s, file)
+    }
+
+    /// Removes the socket at `path` if no process listens on it; throws when `path` is no socket
+    /// (`EEXIST`) or a process answers there (`EADDRINUSE`), and changes nothing then.
+    private static func removeStaleSocket(at path: String) throws(HostError) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { throw HostError("lstat", errno: errno, path) }
+        guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+            throw HostError("bind", errno: EEXIST, "\(path) exists and is not a socket; it is left as it is: remove it or choose another path")
+        }
+        let probe = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard probe >= 0 else { throw HostError("socket", errno: errno, path) }
+        defer { close(probe) }
+        if try withAddress(path, { Glibc.connect(probe, $0, $1) }) == 0 {
+            throw HostError("bind", errno: EADDRINUSE, "\(path) is the local socket of a running host")
+        }
+        let refused = errno
+        guard refused == ECONNREFUSED else {
+            throw HostError("bind", errno: refused, "\(path) is a socket that cannot be probed; it is left as it is")
+        }
+        guard unlink(path) == 0 || errno == ENOENT else { throw HostError("unlink", errno: errno, "the stale socket \(path)") }
     }
 
     /// Connects to a host's local socket.
@@ -189,5 +233,29 @@ final class SeqPacketSocket {
     func waitReadable(milliseconds: Int32) -> Bool {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&p, 1, milliseconds) > 0
+    }
+}
+
+/// The file a host's local socket made: removed when the host ends, unless another file has taken
+/// its path since (then that file is not this host's to remove).
+public struct ControlSocketFile: Sendable, Hashable {
+    public let path: String
+    let device: UInt64
+    let inode: UInt64
+
+    /// The file now at `path`, or `nil` when there is none.
+    init?(path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        self.path = path
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+
+    /// Unlinks the path if it is still this file.
+    public func remove() {
+        var st = stat()
+        guard lstat(path, &st) == 0, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return }
+        unlink(path)
     }
 }
