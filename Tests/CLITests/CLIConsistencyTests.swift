@@ -85,13 +85,9 @@ struct CLIConsistencyTests {
         return out
     }
 
-    /// The options of `xfrm state` and `xfrm policy` get their help text in another branch (the
-    /// xfrm options' owner); until it is merged they are known issues here, reported, not skipped.
-    static let pendingElsewhere: Set<String> = ["salabel xfrm state", "salabel xfrm policy"]
-
     /// Every option, flag and argument of every command, hidden commands included, has help text.
     @Test func everyOptionHasHelpText() throws {
-        var missing: [String] = [], pending: [String] = []
+        var missing: [String] = []
         let commands = try Self.commands()
         #expect(commands.count > 20)
         for c in commands {
@@ -101,15 +97,10 @@ struct CLIConsistencyTests {
                 let names = (a["names"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
                 let label = names.first.map { "--\($0)" } ?? "<\(a["valueName"] as? String ?? "?")>"
                 let entry = "\(c.name) \(label)"
-                if Self.pendingElsewhere.contains(c.name) { pending.append(entry) } else { missing.append(entry) }
+                missing.append(entry)
             }
         }
         #expect(missing.isEmpty, "options and arguments without help text:\n  \(missing.joined(separator: "\n  "))")
-        if !pending.isEmpty {
-            withKnownIssue("xfrm state/policy options without help text (fixed in the xfrm options' branch)", isIntermittent: true) {
-                Issue.record(Comment(rawValue: "without help text: \(pending.joined(separator: ", "))"))
-            }
-        }
     }
 
     /// Discussions are written as one line per paragraph (ArgumentParser wraps them to the
