@@ -79,8 +79,13 @@ struct XfrmCommand: ParsableCommand {
         do {
             let (result, auths) = try manager.perform(op)
             for a in auths where a.record != nil && !options.json { print(a.record!.description) }
-            let out = render(result, options: options)
-            if !out.isEmpty { print(out) }
+            if case .policies(let list) = result, !options.json {
+                // A dump can be large: its parts go out as they are, never joined into one string.
+                for part in XfrmFormatter.textParts(list) { print(part) }
+            } else {
+                let out = render(result, options: options)
+                if !out.isEmpty { print(out) }
+            }
         } catch {
             report(error, json: options.json)
             throw ExitCode(Status.denied)

@@ -13,19 +13,30 @@ public enum XfrmFormatter {
     /// Upper-layer protocol names as iproute2 prints them.
     static let protocolNames: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp", 47: "gre", 135: "mh"]
 
+    /// A selector as iproute2 prints it, with the trailing blank iproute2 leaves.
     static func selectorLine(_ s: TrafficSelector) -> String {
-        var out = "src "
-        out.reserveCapacity(80)
-        out += s.source.description
+        var out = ""
+        appendSelector(s, to: &out)
+        return out + " "
+    }
+
+    /// A selector as iproute2 prints it, without the trailing blank.
+    static func appendSelector(_ s: TrafficSelector, to out: inout String) {
+        out += "src "
+        appendPrefix(s.source, to: &out)
         out += " dst "
-        out += s.destination.description
-        out += " "
-        if s.upperProtocol != 0 { out += "proto " + (protocolNames[s.upperProtocol] ?? String(s.upperProtocol)) + " " }
+        appendPrefix(s.destination, to: &out)
+        if s.upperProtocol != 0 { out += " proto " + (protocolNames[s.upperProtocol] ?? String(s.upperProtocol)) }
         let icmp = s.upperProtocol == 1 || s.upperProtocol == 58
-        if s.sourcePortMask != 0 { out += (icmp ? "type " : "sport ") + String(s.sourcePort) + " " }
-        if s.destinationPortMask != 0 { out += (icmp ? "code " : "dport ") + String(s.destinationPort) + " " }
-        if s.interfaceIndex != 0 { out += "dev " + String(s.interfaceIndex) + " " }
-        return out
+        if s.sourcePortMask != 0 { out += (icmp ? " type " : " sport ") + String(s.sourcePort) }
+        if s.destinationPortMask != 0 { out += (icmp ? " code " : " dport ") + String(s.destinationPort) }
+        if s.interfaceIndex != 0 { out += " dev " + String(s.interfaceIndex) }
+    }
+
+    static func appendPrefix(_ p: IPPrefix, to out: inout String) {
+        out += p.address.description
+        out += "/"
+        out += String(p.length)
     }
 
     static func algorithmLines(_ a: SAAlgorithms, showKeys: Bool) -> [String] {
@@ -74,7 +85,13 @@ public enum XfrmFormatter {
 
     /// Entries in `ip xfrm policy` layout, one after the other (a dump can hold 100,000).
     public static func text(_ entries: [PolicyEntry]) -> String {
-        // Written in parts on every processor at once, then joined.
+        textParts(entries).joined(separator: "\n")
+    }
+
+    /// The same text in consecutive parts of a few hundred entries each, to be written one after
+    /// the other with a newline between them: written on every processor at once, and never
+    /// copied into one string.
+    public static func textParts(_ entries: [PolicyEntry]) -> [String] {
         let per = 512
         let parts = stride(from: 0, to: entries.count, by: per).map { entries[$0..<min(entries.count, $0 + per)] }
         return parallelMap(parts[...], minimum: 4) { part in
@@ -85,11 +102,11 @@ public enum XfrmFormatter {
                 append(p, to: &out)
             }
             return out
-        }.joined(separator: "\n")
+        }
     }
 
     static func append(_ p: PolicyEntry, to out: inout String) {
-        out += selectorLine(p.selector).trimmingTrailingSpace()
+        appendSelector(p.selector, to: &out)
         if let ctx = p.securityContext { out += "\n\tsecurity context " + ctx.description }
         out += "\n\tdir " + p.direction.description + " "
         if p.action == .block { out += "action block " }
