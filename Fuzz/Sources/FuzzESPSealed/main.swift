@@ -446,6 +446,8 @@ func fuzzNode(_ input: inout Input) {
     if esn && config & 0x20 != 0 { seq = 0xFFFF_FFFE }
     var delivered = 0
     var hardExpired = false
+    // A jump of the sequence number may leave a fresh ESN window in the wrong subspace for good.
+    var jumped = false
     for _ in 0..<Int(input.u8() % 4) + 1 {
         if input.isEmpty && delivered > 0 { break }
         let kind = input.u8()
@@ -472,7 +474,7 @@ func fuzzNode(_ input: inout Input) {
         default:
             inner = tunnel ? d.packet(identification: UInt16(kind)) : d.segment(); nh = tunnel ? d.tunnelNextHeader : 17
         }
-        if kind & 0x08 != 0 { seq = seq &+ UInt64(input.u8()) }
+        if kind & 0x08 != 0 { seq = seq &+ UInt64(input.u8()); jumped = true }
         guard let packet = sealer.seal(sealer.wellFormed(inner, nextHeader: nh, extra: Int(kind >> 6)), seq: seq, iv: kind) else { fail("sealing failed") }
         seq += 1
         let result = node.receiveESP(packet)
@@ -493,7 +495,7 @@ func fuzzNode(_ input: inout Input) {
             delivered += 1
         case .dropped(let why):
             let expectedDelivery = wellFormed && fromClient && port == (which == 0 ? 7 : 40007) && !hardExpired && !data.isEmpty
-            if expectedDelivery, kind & 0x08 == 0, sa.lifetime.hardPacketLimit == .max, sa.lifetime.hardByteLimit == .max {
+            if expectedDelivery, !jumped, sa.lifetime.hardPacketLimit == .max, sa.lifetime.hardByteLimit == .max {
                 fail("a well-formed datagram on the client's SA to port \(port) was dropped: \(why)")
             }
         }
