@@ -43,6 +43,15 @@ let package = Package(
             name: "FuzzESPParser",
             dependencies: [.product(name: "ESPDataPlane", package: "salabel"), .product(name: "IPsecModel", package: "salabel")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // Behind the ICV: packets sealed with the SA's key from fuzzed plaintexts (padding, next header,
+        // sequence numbers near window edges, ESN, the inner datagram), opened by an SA and by a node.
+        .executableTarget(
+            name: "FuzzESPSealed",
+            dependencies: [.product(name: "ESPCrypto", package: "salabel"), .product(name: "ESPDataPlane", package: "salabel"),
+                           .product(name: "DataPlaneNode", package: "salabel"), .product(name: "DecisionEngine", package: "salabel"),
+                           .product(name: "IPsecModel", package: "salabel"), .product(name: "SecurityContexts", package: "salabel"),
+                           .product(name: "XfrmManager", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // The local socket's messages and the inner UDP datagram (transport and tunnel).
         .executableTarget(
             name: "FuzzDataPlaneInput",

@@ -2,9 +2,13 @@
 // `lifetime:`), scenario files (YAML), and `ip xfrm` command lines (`salabel xfrm batch`, and a key
 // manager's ADDSA arguments on the data plane's local socket).
 //
-// The first byte chooses the parser. For arbitrary bytes: no crash and no hang; an apply file that
-// parses keeps its lifetime rule (every soft limit below its hard one) and plans every host; a
-// scenario that parses has hosts; an `ip xfrm` line that parses is an operation.
+// The first byte chooses the parser (modulo 4): 0 apply file, 1 scenario file, 2 `ip xfrm` line,
+// 3 key file (`salabel keygen`'s output, read by `apply`), which is then used to plan the hosts of
+// a fixed apply file. For arbitrary bytes: no crash and no hang; an apply file that parses keeps its
+// lifetime rule (every soft limit below its hard one) and plans every host; a scenario that parses
+// has hosts; an `ip xfrm` line that parses is an operation; a key file that parses has only
+// non-empty keys, and planning with it gives SAs whose keys are the file's.
+// The YAML parsers read anchors and aliases (seeds apply-aliases, key-aliases, scenario-aliases).
 import IPsecModel
 import Scenario
 import XfrmManager
@@ -14,7 +18,7 @@ public func fuzzConfigInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     let all: [UInt8] = if let data, size > 0 { Array(UnsafeBufferPointer(start: data, count: size)) } else { [] }
     guard let selector = all.first else { return 0 }
     let text = String(decoding: all.dropFirst(), as: UTF8.self)
-    switch selector % 3 {
+    switch selector % 4 {
     case 0:
         guard let file = try? ApplyFile(yaml: text) else { return 0 }
         for a in file.associations {
@@ -30,6 +34,24 @@ public func fuzzConfigInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     case 1:
         guard let scenario = try? Scenario(yaml: text) else { return 0 }
         if scenario.hosts.isEmpty { fatalError("a scenario without hosts parsed") }
+    case 3:
+        guard let keys = try? KeyFile(yaml: text) else { return 0 }
+        for (name, (forward, reverse)) in keys.keys {
+            for k in [forward, reverse] {
+                for m in [k.aead, k.encryption, k.authentication] {
+                    if let m, m.count == 0 { fatalError("an empty key for \(name) parsed") }
+                }
+            }
+        }
+        for host in keyedFile.hosts.keys {
+            guard let desired = try? ApplyPlanner.desired(keyedFile, host: host, keys: keys) else { continue }
+            for sa in desired.sas {
+                let a = sa.algorithms
+                for m in [a.aead?.key, a.encryption?.key, a.authentication?.key] {
+                    if let m, m.count == 0 { fatalError("an SA planned with an empty key") }
+                }
+            }
+        }
     default:
         guard let words = try? IPXfrmSyntax.words(text) else { return 0 }
         _ = try? IPXfrmSyntax.parse(words: ["state", "add"] + words)
@@ -37,3 +59,16 @@ public func fuzzConfigInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     }
     return 0
 }
+
+/// The apply file key-file inputs are planned with: an AEAD association and a CBC/HMAC one.
+let keyedFile = try! ApplyFile(yaml: """
+    hosts:
+      client: { address: 10.77.0.1 }
+      server: { address: 10.77.0.2 }
+    associations:
+      - { name: echo, between: [client, server], context: system_u:system_r:echoclient_t:s0,
+          reply_context: system_u:system_r:echoserver_t:s0, selector: { proto: udp, port: 7 } }
+      - { name: other, between: [client, server], context: system_u:system_r:echo_other_t:s0,
+          reply_context: system_u:system_r:echoserver_t:s0, encryption: cbc(aes), authentication: hmac(sha256),
+          selector: { proto: udp, port: 9 } }
+    """)

@@ -3,7 +3,9 @@
 // authenticate; AES-GCM with ESN; AES-CBC with HMAC-SHA-256-128). Each packet is accepted or
 // dropped with a reason (never a trap); an accepted packet is a replay the second time; a dropped
 // one never moves the replay window.
-// Seeds: Fuzz/corpus/esp, the draft's packets with 32-bit sequence numbers.
+// Seeds: Fuzz/corpus/esp, the draft's packets with 32-bit sequence numbers, and packets that
+// authenticate on the ESN and CBC SAs (valid, bad padding, pad length past the payload, dummy,
+// misaligned ciphertext). FuzzESPSealed goes further behind the ICV.
 import ESPDataPlane
 import IPsecModel
 
