@@ -258,13 +258,14 @@ extension XfrmCommand {
                 }
                 text = String(decoding: data, as: UTF8.self)
             }
-            let commands: [XfrmBatch.Command]
-            do { commands = try IPXfrmSyntax.commands(batch: text) } catch {
+            var batch: XfrmBatch
+            do { batch = try IPXfrmSyntax.batch(text) } catch {
                 printError("error: \(file): \(error)")
                 throw ExitCode(Status.error)
             }
             let manager = try options.manager()
-            let report = XfrmBatch(commands, mode: keepGoing ? .continueOnError : .transaction).run(with: manager)
+            batch.mode = keepGoing ? .continueOnError : .transaction
+            let report = batch.run(with: manager)
             try XfrmCommand.printBatch(report, options: options)
         }
     }

@@ -152,3 +152,35 @@ struct BatchTokenizerTests {
         #expect(IPXfrmSyntax.plainWords(#"ip xfrm policy add src 10.0.0.1/32 dir out ctx "system_u:object_r:ipsec_spd_t:s0" tmpl proto esp"#)?.count == 13)
     }
 }
+
+/// A long file is parsed in parts at once (IPXfrmSyntax+Batch.swift): the commands come out in file
+/// order with their own line numbers, and the first syntax error by line wins, whichever part finds it.
+struct LongBatchParseTests {
+    static func file(_ n: Int, badLines: Set<Int> = []) -> String {
+        (1...n).map { i in
+            if badLines.contains(i) { return "policy add src 10.0.0.1 dst 10.0.0.2 dir sideways" }
+            if i % 97 == 0 { return "# a comment" }
+            return "policy add src 10.\(i / 65536).\(i / 256 % 256).\(i % 256)/32 dst 10.200.0.1/32 dir out"
+        }.joined(separator: "\n")
+    }
+
+    @Test func commandsKeepFileOrderAndLines() throws {
+        let batch = try IPXfrmSyntax.batch(Self.file(6000))
+        let expected = (1...6000).filter { $0 % 97 != 0 }
+        #expect(batch.lines == expected)
+        for (op, line) in zip(batch.operations, batch.lines) {
+            guard case .addPolicy(let p) = op else { Issue.record("line \(line): not a policy add"); return }
+            #expect(p.selector.source.address == IPAddress("10.\(line / 65536).\(line / 256 % 256).\(line % 256)"))
+        }
+    }
+
+    @Test func theFirstSyntaxErrorByLineWins() throws {
+        for bad in [[5999], [4000, 5990], [17, 5999], [2999, 3001]] {
+            #expect {
+                _ = try IPXfrmSyntax.batch(Self.file(6000, badLines: Set(bad)))
+            } throws: { error in
+                (error as? IPXfrmSyntaxError)?.line == bad.min()
+            }
+        }
+    }
+}

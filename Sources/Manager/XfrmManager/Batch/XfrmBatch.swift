@@ -33,11 +33,24 @@ public struct XfrmBatch: Sendable {
         }
     }
 
-    public var commands: [Command]
+    /// The operations, in order, and the line each came from (kept apart: the kernel is handed
+    /// slices of the operations without a copy).
+    public var operations: [XfrmOperation]
+    public var lines: [Int]
     public var mode: Mode
 
+    /// The commands, with their lines.
+    public var commands: [Command] { zip(operations, lines).map { Command($0, line: $1) } }
+
     public init(_ commands: [Command], mode: Mode = .transaction) {
-        self.commands = commands
+        self.init(operations: commands.map(\.operation), lines: commands.map(\.line), mode: mode)
+    }
+
+    /// A batch of `operations`; `lines[k]` is the 1-based line of operation `k` (0 when none).
+    public init(operations: [XfrmOperation], lines: [Int], mode: Mode = .transaction) {
+        precondition(operations.count == lines.count, "one line per operation")
+        self.operations = operations
+        self.lines = lines
         self.mode = mode
     }
 
@@ -107,12 +120,13 @@ struct XfrmBatchRunner {
     var updated = XfrmSnapshot.Keys()
     /// The engine's answer per label and operation kind, so a run of adds asks once per label.
     var granted: [SecurityContext: Authorization] = [:]
+    var lastAnswer: Authorization?
 
     init(batch: XfrmBatch, manager: XfrmManager) {
         self.batch = batch
         self.manager = manager
-        ops = batch.commands.map(\.operation)
-        report = XfrmBatchReport(total: batch.commands.count, effective: 0, failures: [], rollback: nil, answers: [], authorizations: [])
+        ops = batch.operations
+        report = XfrmBatchReport(total: batch.operations.count, effective: 0, failures: [], rollback: nil, answers: [], authorizations: [])
     }
 
     mutating func run() -> XfrmBatchReport {
@@ -223,7 +237,12 @@ struct XfrmBatchRunner {
         guard let label = XfrmManager.newLabel(op) else { return nil }
         if manager.storesLabels == false { return labelNotStored(op) }
         guard manager.authorizer != nil else { return nil }
-        if let known = granted[label] { return known.granted ? nil : .denied([known]) }
+        // A file repeats a few labels on thousands of lines: the last answer first, then the table.
+        if let last = lastAnswer, last.target == label { return last.granted ? nil : .denied([last]) }
+        if let known = granted[label] {
+            lastAnswer = known
+            return known.granted ? nil : .denied([known])
+        }
         do {
             let auths = try manager.authorize(op)
             report.authorizations += auths
@@ -253,7 +272,7 @@ struct XfrmBatchRunner {
     }
 
     mutating func fail(_ k: Int, _ error: XfrmManagerError) {
-        report.failures.append(XfrmBatchFailure(index: k, line: batch.commands[k].line, error: error))
+        report.failures.append(XfrmBatchFailure(index: k, line: batch.lines[k], error: error))
     }
 
     /// Puts the kernel back as it was before the batch: from the snapshot when one was taken,

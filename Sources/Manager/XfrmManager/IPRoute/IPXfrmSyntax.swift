@@ -133,7 +133,7 @@ public enum IPXfrmSyntax {
 
     /// Parses a batch file: one command per line.
     public static func parse(batch text: String) throws(IPXfrmSyntaxError) -> [XfrmOperation] {
-        try commands(batch: text).map(\.operation)
+        try batch(text).operations
     }
 }
 
