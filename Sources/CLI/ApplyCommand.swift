@@ -68,20 +68,6 @@ struct KeygenCommand: ParsableCommand {
     }
 }
 
-extension ApplyCommand {
-    /// Why the network namespace `netns` (a name under /run/netns, or a path) cannot be entered,
-    /// or `nil` when it exists. Says where the name came from and how to create it.
-    static func missingNamespace(_ netns: String, fromOption: Bool) -> String? {
-        let path = netns.contains("/") ? netns : "/run/netns/\(netns)"
-        var st = stat()
-        guard stat(path, &st) != 0 else { return nil }
-        let why = String(cString: strerror(errno))
-        let origin = fromOption ? "--netns" : "the host's netns in the apply file"
-        let create = netns.contains("/") ? "" : "; create it with 'ip netns add \(netns)'"
-        return "the network namespace \(netns) (from \(origin)) does not exist: \(path): \(why)\(create), or name another with --netns"
-    }
-}
-
 /// `salabel apply FILE --host NAME`: install one host's half of an apply file, transactionally.
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -127,7 +113,7 @@ struct ApplyCommand: ParsableCommand {
         }
         var opts = options
         if opts.netns == nil { opts.netns = apply.hosts[host]?.netns }
-        if let netns = opts.netns, let problem = Self.missingNamespace(netns, fromOption: options.netns != nil) {
+        if let netns = opts.netns, let problem = XfrmOptions.missingNamespace(netns, fromOption: options.netns != nil) {
             // A dry run plans against the namespace's current SAD and SPD, so it needs the namespace
             // as much as the real run does, and fails the same way (Specs/manager/apply.md).
             printError("error: \(host): \(problem)")

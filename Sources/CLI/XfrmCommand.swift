@@ -47,7 +47,7 @@ struct XfrmOptions: ParsableArguments {
             }
             authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: server))
         }
-        if let netns, let why = ApplyCommand.missingNamespace(netns, fromOption: true) {
+        if let netns, let why = XfrmOptions.missingNamespace(netns, fromOption: true) {
             printError("error: \(why)")
             throw ExitCode(Status.error)
         }
@@ -58,6 +58,20 @@ struct XfrmOptions: ParsableArguments {
         }
         let me = AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel")
         return XfrmManager(kernel: kernel, authorizer: authorizer, subject: subjectContext, auditSubject: me)
+    }
+}
+
+extension XfrmOptions {
+    /// Why the network namespace `netns` (a name under /run/netns, or a path) cannot be entered,
+    /// or `nil` when it exists. Says where the name came from and how to create it.
+    static func missingNamespace(_ netns: String, fromOption: Bool) -> String? {
+        let path = netns.contains("/") ? netns : "/run/netns/\(netns)"
+        var st = stat()
+        guard stat(path, &st) != 0 else { return nil }
+        let why = String(cString: strerror(errno))
+        let origin = fromOption ? "--netns" : "the host's netns in the apply file"
+        let create = netns.contains("/") ? "" : "; create it with 'ip netns add \(netns)'"
+        return "the network namespace \(netns) (from \(origin)) does not exist: \(path): \(why)\(create), or name another with --netns"
     }
 }
 
@@ -316,7 +330,7 @@ extension XfrmCommand {
         @Option(help: "Stop after this many events.") var count: Int?
 
         func run() throws {
-            if let netns, let why = ApplyCommand.missingNamespace(netns, fromOption: true) {
+            if let netns, let why = XfrmOptions.missingNamespace(netns, fromOption: true) {
                 printError("error: \(why)")
                 throw ExitCode(Status.error)
             }

@@ -142,9 +142,7 @@ public final class XfrmManager: Sendable {
     /// again and the call fails with ``XfrmManagerError/labelNotStored(_:object:kernel:)``.
     @discardableResult
     public func perform(_ op: XfrmOperation) throws(XfrmManagerError) -> (result: XfrmResult, authorizations: [Authorization]) {
-        if storesLabels == false, let label = XfrmManager.newLabel(op) {
-            throw .labelNotStored(label, object: XfrmManager.objectName(op), kernel: kernel.securityModuleSummary)
-        }
+        if storesLabels == false, XfrmManager.newLabel(op) != nil { throw labelNotStored(op) }
         let auths = try authorize(op)
         let result: XfrmResult
         do { result = try kernel.perform(op) } catch { throw .kernel(error, authorizations: auths) }
@@ -165,7 +163,7 @@ public final class XfrmManager: Sendable {
         guard let label = XfrmManager.newLabel(op) else { return }
         switch labelsStored.withLock({ $0 }) {
         case true?: return
-        case false?: throw .labelNotStored(label, object: XfrmManager.objectName(op), kernel: kernel.securityModuleSummary)
+        case false?: throw labelNotStored(op)
         case nil: break
         }
         let back: XfrmResult?
@@ -185,7 +183,7 @@ public final class XfrmManager: Sendable {
         default: return  // Not found again (removed meanwhile): nothing learned.
         }
         labelsStored.withLock { $0 = stored != nil }
-        if stored == nil { throw .labelNotStored(label, object: XfrmManager.objectName(op), kernel: kernel.securityModuleSummary) }
+        if stored == nil { throw labelNotStored(op) }
     }
 
     /// The label an add or update gives its object (`nil` for other operations and unlabeled ones).
@@ -200,18 +198,18 @@ public final class XfrmManager: Sendable {
     /// Whether this kernel stores labels: `nil` until a labeled change was read back.
     public var storesLabels: Bool? { labelsStored.withLock { $0 } }
 
-    /// The operation that removes what an add put in (`nil` for anything else). An SPD entry is
-    /// named with its label, which also finds it where the kernel dropped the label (a kernel
-    /// without an xfrm security module turns the label of a lookup into none as well).
+    /// The operation that removes what an add put in (`nil` for anything else).
     static func inverseOfAdd(_ op: XfrmOperation) -> XfrmOperation? {
         switch op {
-        case .addSA(let sa):
-            return .deleteSA(sa.identifier, source: sa.source, mark: sa.mark)
-        case .addPolicy(let p):
-            return .deletePolicy(.selector(p.selector, p.direction, securityContext: p.securityContext), mark: p.mark, policyType: p.policyType, interfaceID: p.interfaceID)
-        default:
-            return nil
+        case .addSA(let sa): return .deleting(sa)
+        case .addPolicy(let p): return .deleting(p)
+        default: return nil
         }
+    }
+
+    /// The refusal for a labeled change on a kernel that drops labels.
+    func labelNotStored(_ op: XfrmOperation) -> XfrmManagerError {
+        .labelNotStored(XfrmManager.newLabel(op) ?? op.securityContext!, object: XfrmManager.objectName(op), kernel: kernel.securityModuleSummary)
     }
 
     static func objectName(_ op: XfrmOperation) -> String {

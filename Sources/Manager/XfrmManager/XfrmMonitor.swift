@@ -37,7 +37,7 @@ public enum XfrmEvent: Sendable {
             return verb + XfrmFormatter.text(p)
         case .acquire(let src, let dst, let proto, let seq, let sel, let pol, let label):
             var lines = ["acquire proto \(proto)", "\tsrc \(src) dst \(dst)", "\tseq 0x\(String(seq, radix: 16))"]
-            if let sel { lines.append("\tsel " + XfrmFormatter.selectorLine(sel).trimmingTrailingSpace()) }
+            if let sel { lines.append("\tsel " + XfrmFormatter.selectorText(sel)) }
             if let label { lines.append("\tsecurity context \(label)") }
             if let pol { lines.append("\tpolicy dir \(pol.direction) index \(pol.index)" + (pol.securityContext.map { " ctx \($0)" } ?? "")) }
             return lines.joined(separator: "\n")

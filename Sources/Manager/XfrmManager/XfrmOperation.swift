@@ -75,6 +75,20 @@ public enum XfrmOperation: Sendable, Hashable {
     /// A dump, filtered.
     case listPolicies(XfrmFilter)
 
+    /// The `XFRM_MSG_DELSA` that removes `sa` (named by its kernel key: destination, SPI,
+    /// protocol, mark).
+    public static func deleting(_ sa: SecurityAssociation) -> XfrmOperation {
+        .deleteSA(sa.identifier, source: sa.source, mark: sa.mark)
+    }
+
+    /// The `XFRM_MSG_DELPOLICY` that removes `p`, named by selector, direction and label. A kernel
+    /// without an xfrm security module turns the label of a lookup into none, as it did the
+    /// entry's, so this finds the entry there too.
+    public static func deleting(_ p: PolicyEntry) -> XfrmOperation {
+        .deletePolicy(.selector(p.selector, p.direction, securityContext: p.securityContext), mark: p.mark, policyType: p.policyType,
+                      interfaceID: p.interfaceID)
+    }
+
     /// The context this operation labels or unlabels with, if any (what `setcontext` is checked
     /// against before the kernel is asked).
     public var securityContext: SecurityContext? {

@@ -120,14 +120,6 @@ public enum ApplyPlanner {
         return have.hasSameKernelKey(as: unlabeled) && equivalent(have, unlabeled)
     }
 
-    private static func deleteSA(_ sa: SecurityAssociation) -> XfrmOperation {
-        .deleteSA(sa.identifier, source: sa.source, mark: sa.mark)
-    }
-
-    private static func deletePolicy(_ p: PolicyEntry) -> XfrmOperation {
-        .deletePolicy(.selector(p.selector, p.direction, securityContext: p.securityContext), mark: p.mark, policyType: p.policyType, interfaceID: p.interfaceID)
-    }
-
     private static func label(_ ctx: SecurityContext?) -> String { ctx.map { " ctx \($0)" } ?? " (unlabeled)" }
 
     /// The steps that bring the current state to the desired one; empty when nothing changes.
@@ -137,16 +129,16 @@ public enum ApplyPlanner {
         for want in desired.sas {
             if let have = current.sas.first(where: { $0.hasSameKernelKey(as: want) }) {
                 if equivalent(have, want) { continue }
-                steps.append(ApplyStep(operation: deleteSA(have), undo: .addSA(have), summary: "replace SA \(want.identifier): delete the old one\(label(have.securityContext))"))
+                steps.append(ApplyStep(operation: .deleting(have), undo: .addSA(have), summary: "replace SA \(want.identifier): delete the old one\(label(have.securityContext))"))
             }
-            steps.append(ApplyStep(operation: .addSA(want), undo: deleteSA(want), summary: "add SA src \(want.source) \(want.identifier)\(label(want.securityContext))"))
+            steps.append(ApplyStep(operation: .addSA(want), undo: .deleting(want), summary: "add SA src \(want.source) \(want.identifier)\(label(want.securityContext))"))
         }
         for want in desired.policies {
             if let have = current.policies.first(where: { $0.hasSameKernelKey(as: want) }) {
                 if equivalent(have, want) { continue }
                 steps.append(ApplyStep(operation: .updatePolicy(want), undo: .updatePolicy(have), summary: "update policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
             } else {
-                steps.append(ApplyStep(operation: .addPolicy(want), undo: deletePolicy(want), summary: "add policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
+                steps.append(ApplyStep(operation: .addPolicy(want), undo: .deleting(want), summary: "add policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
             }
         }
         return steps
@@ -158,16 +150,16 @@ public enum ApplyPlanner {
         var steps: [ApplyStep] = []
         for want in desired.policies {
             if let have = current.policies.first(where: { $0.hasSameKernelKey(as: want) }) {
-                steps.append(ApplyStep(operation: deletePolicy(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction)\(label(have.securityContext))"))
+                steps.append(ApplyStep(operation: .deleting(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction)\(label(have.securityContext))"))
             } else if want.securityContext != nil, let have = current.policies.first(where: { strippedOfLabel($0, matches: want) }) {
                 // A kernel without an xfrm security module stored this entry without its label
                 // (Specs/manager/batch.md): it is still the file's entry, and removal must find it.
-                steps.append(ApplyStep(operation: deletePolicy(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction) (stored without its label \(want.securityContext!): this kernel drops labels)"))
+                steps.append(ApplyStep(operation: .deleting(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction) (stored without its label \(want.securityContext!): this kernel drops labels)"))
             }
         }
         for want in desired.sas {
             if let have = current.sas.first(where: { $0.hasSameKernelKey(as: want) }) {
-                steps.append(ApplyStep(operation: deleteSA(have), undo: .addSA(have), summary: "delete SA \(have.identifier)\(label(have.securityContext))"))
+                steps.append(ApplyStep(operation: .deleting(have), undo: .addSA(have), summary: "delete SA \(have.identifier)\(label(have.securityContext))"))
             }
         }
         return steps

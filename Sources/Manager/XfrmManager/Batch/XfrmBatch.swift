@@ -197,7 +197,7 @@ struct XfrmBatchRunner {
                     if case .success = r { return XfrmManager.newLabel(ops[k]) != nil }
                     return false
                 }.map(\.0)
-                for k in labeled { fail(k, labelNotStored(ops[k])) }
+                for k in labeled { fail(k, manager.labelNotStored(ops[k])) }
                 if batch.mode == .continueOnError {
                     let adds = labeled.filter { XfrmManager.inverseOfAdd(ops[$0]) != nil }
                     _ = manager.kernel.perform(batch: adds.reversed().compactMap { XfrmManager.inverseOfAdd(ops[$0]) }[...])
@@ -228,14 +228,10 @@ struct XfrmBatchRunner {
         }
     }
 
-    func labelNotStored(_ op: XfrmOperation) -> XfrmManagerError {
-        .labelNotStored(XfrmManager.newLabel(op)!, object: XfrmManager.objectName(op), kernel: manager.kernel.securityModuleSummary)
-    }
-
     /// The engine's refusal of an add or update, or `nil` when it may go ahead.
     mutating func authorize(_ op: XfrmOperation) -> XfrmManagerError? {
         guard let label = XfrmManager.newLabel(op) else { return nil }
-        if manager.storesLabels == false { return labelNotStored(op) }
+        if manager.storesLabels == false { return manager.labelNotStored(op) }
         guard manager.authorizer != nil else { return nil }
         // A file repeats a few labels on thousands of lines: the last answer first, then the table.
         if let last = lastAnswer, last.target == label { return last.granted ? nil : .denied([last]) }

@@ -68,7 +68,7 @@ struct XfrmSnapshot: Sendable {
             ops.append(.deletePolicy(.index(p.index, p.direction), mark: p.mark, policyType: p.policyType, interfaceID: p.interfaceID))
         }
         for sa in now.sas where beforeSAs[XfrmSnapshot.key(sa)] == nil {
-            ops.append(.deleteSA(sa.identifier, source: sa.source, mark: sa.mark))
+            ops.append(.deleting(sa))
         }
         for sa in sas {
             let k = XfrmSnapshot.key(sa)

@@ -1,7 +1,3 @@
-import Dispatch
-import Glibc
-import Synchronization
-
 extension IPXfrmSyntax {
     /// Parses a batch file into commands that remember their line: one command per line, blank and
     /// comment lines skipped. The first syntax error (by line) is thrown with its line and word,
@@ -27,46 +23,32 @@ extension IPXfrmSyntax {
         }
         let lineStarts = starts
         let lineCount = starts.count
-        let parts = lineCount < 2_000 ? 1 : max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let per = (lineCount + parts - 1) / parts
         typealias Part = (operations: [XfrmOperation], lines: [Int])
-        let results = Mutex([Result<Part, IPXfrmSyntaxError>](repeating: .success(([], [])), count: parts))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let first = part * per, last = min(lineCount, first + per)
+        let parts = parallelChunks(count: lineCount) { range -> Result<Part, IPXfrmSyntaxError> in
             let contexts = ContextCache()
             var out: Part = ([], [])
-            out.operations.reserveCapacity(last - first)
-            out.lines.reserveCapacity(last - first)
-            do throws(IPXfrmSyntaxError) {
-                for n in first..<last {
-                    let end = n + 1 < lineCount ? utf8.index(before: lineStarts[n + 1]) : utf8.endIndex
+            out.operations.reserveCapacity(range.count)
+            out.lines.reserveCapacity(range.count)
+            for n in range {
+                let end = n + 1 < lineCount ? utf8.index(before: lineStarts[n + 1]) : utf8.endIndex
+                do throws(IPXfrmSyntaxError) {
                     if let op = try parse(line: text[lineStarts[n]..<end], lineNumber: n + 1, contexts: contexts) {
                         out.operations.append(op)
                         out.lines.append(n + 1)
                     }
+                } catch {
+                    return .failure(error)
                 }
-                results.withLock { $0[part] = .success(out) }
-            } catch {
-                results.withLock { $0[part] = .failure(error) }
             }
+            return .success(out)
         }
-        var outcomes = results.withLock { parts in
-            defer { parts = [] }
-            return parts
-        }
-        for outcome in outcomes { if case .failure(let error) = outcome { throw error } }
-        guard outcomes.count > 1, case .success(var all) = outcomes[0] else {
-            guard case .success(let only) = outcomes.first else { return XfrmBatch(operations: [], lines: []) }
-            return XfrmBatch(operations: only.operations, lines: only.lines)
-        }
-        outcomes[0] = .success(([], []))
-        for outcome in outcomes.dropFirst() {
-            if case .success(let part) = outcome {
-                all.operations += part.operations
-                all.lines += part.lines
-            }
+        // The parts are in line order: the first failure is the first syntax error of the file.
+        var all: Part = ([], [])
+        for part in parts {
+            let p = try part.get()
+            all.operations += p.operations
+            all.lines += p.lines
         }
         return XfrmBatch(operations: all.operations, lines: all.lines)
     }
 }
-

@@ -13,11 +13,11 @@ public enum XfrmFormatter {
     /// Upper-layer protocol names as iproute2 prints them.
     static let protocolNames: [UInt8: String] = [6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp", 47: "gre", 135: "mh"]
 
-    /// A selector as iproute2 prints it, with the trailing blank iproute2 leaves.
-    static func selectorLine(_ s: TrafficSelector) -> String {
+    /// A selector as iproute2 prints it (without the blank iproute2 leaves after it).
+    static func selectorText(_ s: TrafficSelector) -> String {
         var out = ""
         appendSelector(s, to: &out)
-        return out + " "
+        return out
     }
 
     /// A selector as iproute2 prints it, without the trailing blank.
@@ -70,7 +70,7 @@ public enum XfrmFormatter {
         if let w = sa.replayWindowESN, sa.usesESN || w > 255 { lines.append("\tanti-replay esn context: window \(w)") }
         if let i = sa.interfaceID { lines.append("\tif_id \(hex(i, width: 0))") }
         let zero = TrafficSelector.any(sa.family)
-        if sa.selector != zero { lines.append("\tsel " + selectorLine(sa.selector).trimmingTrailingSpace()) }
+        if sa.selector != zero { lines.append("\tsel " + selectorText(sa.selector)) }
         if let ctx = sa.securityContext { lines.append("\tsecurity context \(ctx)") }
         return lines.joined(separator: "\n")
     }
@@ -169,13 +169,5 @@ public enum XfrmFormatter {
         if let m = p.mark { o["mark"] = ["value": Int(m.value), "mask": Int(m.mask)] }
         if let i = p.interfaceID { o["if_id"] = Int(i) }
         return o
-    }
-}
-
-extension String {
-    func trimmingTrailingSpace() -> String {
-        var s = self
-        while s.utf8.last == UInt8(ascii: " ") { s.removeLast() }
-        return s
     }
 }
