@@ -49,7 +49,7 @@ struct DataPlaneCommand: ParsableCommand {
             return (a, e, c)
         }
 
-        static let configuration = CommandConfiguration(abstract: "Run one host's data plane until interrupted.")
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run one host's data plane until interrupted.")
 
         @Argument(help: "A salabel apply file (its key_file holds the keys: salabel keygen).") var file: String
         @Option(help: "The host of the file to run.") var host: String
@@ -203,7 +203,7 @@ struct DataPlaneCommand: ParsableCommand {
     }
 
     struct Send: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send one datagram from an endpoint; print what the host did, and the reply with --reply.")
+        static let configuration = CommandConfiguration(commandName: "send", abstract: "Send one datagram from an endpoint; print what the host did, and the reply with --reply.")
         @OptionGroup var endpoint: Endpoint
         @Option(help: "The destination address.") var to: String
         @Option(help: "The destination port.") var dport: UInt16
@@ -236,7 +236,7 @@ struct DataPlaneCommand: ParsableCommand {
     }
 
     struct Listen: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the datagrams an endpoint receives, with their peer labels; --echo answers each.")
+        static let configuration = CommandConfiguration(commandName: "listen", abstract: "Print the datagrams an endpoint receives, with their peer labels; --echo answers each.")
         @OptionGroup var endpoint: Endpoint
         @Flag(help: "Send each datagram back to its sender.") var echo = false
         @Option(help: "Stop after this many datagrams (0: never).") var count = 0
@@ -255,6 +255,7 @@ struct DataPlaneCommand: ParsableCommand {
 
     struct Monitor: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "monitor",
             abstract: "Print a running host's events: ACQUIREs, EXPIREs, datagrams sent, delivered and dropped, with their AVC lines.")
         @Option(help: "The host's local socket.") var control: String = "/run/salabel/dataplane.sock"
         @Option(help: "Stop after this many events (0: never).") var count = 0
@@ -302,6 +303,7 @@ struct DataPlaneCommand: ParsableCommand {
 
         struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "add",
                 abstract: "Add an SA given as `ip xfrm state add` arguments.",
                 discussion: "The key word after an algorithm name (aead NAME KEY BITS, enc NAME KEY, auth-trunc NAME KEY BITS) is "
                     + KeyInput.help)
@@ -328,7 +330,7 @@ struct DataPlaneCommand: ParsableCommand {
         }
 
         struct Delete: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Delete the ESP SA with this destination and SPI.")
+            static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete the ESP SA with this destination and SPI.")
             @OptionGroup var manager: Manager
             @Option(help: "The SA's destination address.") var dst: String
             @Option(help: "The SA's SPI (decimal or 0x…).") var spi: String

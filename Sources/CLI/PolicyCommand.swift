@@ -45,6 +45,7 @@ struct PolicyCommand: ParsableCommand {
 extension PolicyCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Check permissions as the kernel enforces them, with the AVC record it would log.",
             discussion: "Without permissions, prints the access vector. Batch lines: SCONTEXT TCONTEXT CLASS [PERM…]")
 
@@ -93,6 +94,7 @@ extension PolicyCommand {
 
     struct Transition: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "transition",
             abstract: "The context of a new process or object (type_transition, role_transition, range_transition, default_*).",
             discussion: "Batch lines: SCONTEXT TCONTEXT CLASS [OBJECTNAME]")
 
@@ -120,7 +122,7 @@ extension PolicyCommand {
     }
 
     struct Info: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Counts of what the policy declares, like seinfo.")
+        static let configuration = CommandConfiguration(commandName: "info", abstract: "Counts of what the policy declares, like seinfo.")
 
         @OptionGroup var options: PolicyOptions
 

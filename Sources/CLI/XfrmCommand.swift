@@ -36,16 +36,16 @@ struct XfrmOptions: ParsableArguments {
         } else {
             subjectContext = try! SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")
         }
+        // A policy named with --policy is loaded now, so that a bad file is an error whatever
+        // the command does; the embedded one is compiled only when a label needs checking.
         var authorizer: AssociationAuthorizer?
-        if !noAuthorize {
-            let server: SecurityServer
+        if !noAuthorize, let policy {
             do {
-                server = try policy.map { try SecurityServer.load(path: $0) } ?? SecurityServer.embedded()
+                authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.load(path: policy)))
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(Status.error)
             }
-            authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: server))
         }
         if let netns, let why = XfrmOptions.missingNamespace(netns, fromOption: true) {
             printError("error: \(why)")
@@ -57,7 +57,14 @@ struct XfrmOptions: ParsableArguments {
             throw ExitCode(Status.error)
         }
         let me = AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel")
-        return XfrmManager(kernel: kernel, authorizer: authorizer, subject: subjectContext, auditSubject: me)
+        if noAuthorize || authorizer != nil {
+            return XfrmManager(kernel: kernel, authorizer: authorizer, subject: subjectContext, auditSubject: me)
+        }
+        return XfrmManager(kernel: kernel, deferredAuthorizer: {
+            do { return AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded())) } catch {
+                fatalError("salabel's embedded policy does not load: \(error)")  // AssociationAuthorizerTests load it
+            }
+        }, subject: subjectContext, auditSubject: me)
     }
 }
 
@@ -321,6 +328,7 @@ extension XfrmCommand {
 extension XfrmCommand {
     struct Monitor: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "monitor",
             abstract: "Print the kernel's xfrm notifications as they arrive: ACQUIRE (with the flow's label), EXPIRE, POLEXPIRE, SA and policy changes.",
             discussion: "A receive-queue overflow is reported, and the tables are dumped afresh, never silently ignored. --json prints one object per line.")
 

@@ -1,4 +1,5 @@
-/// An IPv4 or IPv6 address, kept as its bytes in network order (4 or 16 bytes).
+/// An IPv4 or IPv6 address: its family and its bytes in network order (4 or 16), kept inline (two
+/// words, no allocation: batch files and dumps carry tens of thousands).
 public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible, LosslessStringConvertible, Codable {
     /// The address family, with the kernel's numbers (`AF_INET` 2, `AF_INET6` 10).
     public enum Family: UInt16, Sendable, Hashable, Codable {
@@ -11,26 +12,77 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         public var bitCount: Int { byteCount * 8 }
     }
 
-    /// 4 bytes for IPv4, 16 for IPv6, network order.
-    public let bytes: [UInt8]
+    public let family: Family
+    /// Bytes 0–7 and 8–15 in network order, read as big-endian integers; an IPv4 address is the
+    /// top 32 bits of `high` (the rest zero), so that comparing (high, low) is comparing bytes.
+    private let high: UInt64, low: UInt64
 
-    public var family: Family { bytes.count == 4 ? .inet : .inet6 }
+    private init(family: Family, high: UInt64, low: UInt64) {
+        self.family = family
+        self.high = high
+        self.low = low
+    }
+
+    /// An IPv4 address from its 32-bit value (`a.b.c.d` is `a << 24 | b << 16 | c << 8 | d`).
+    public init(ipv4 value: UInt32) {
+        self.init(family: .inet, high: UInt64(value) << 32, low: 0)
+    }
 
     /// An address from its bytes; `nil` unless there are 4 or 16.
-    public init?(bytes: [UInt8]) {
-        guard bytes.count == 4 || bytes.count == 16 else { return nil }
-        self.bytes = bytes
+    public init?(bytes: some Collection<UInt8>) {
+        let count = bytes.count
+        guard count == 4 || count == 16 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0
+        for (i, b) in bytes.enumerated() {
+            if i < 8 { high |= UInt64(b) << (56 - 8 * UInt64(i)) } else { low |= UInt64(b) << (56 - 8 * UInt64(i - 8)) }
+        }
+        self.init(family: count == 4 ? .inet : .inet6, high: high, low: low)
+    }
+
+    /// 4 bytes for IPv4, 16 for IPv6, network order.
+    public var bytes: [UInt8] {
+        (0..<family.byteCount).map { self[byte: $0] }
+    }
+
+    /// Byte `i` in network order (`i` below the family's byte count).
+    public subscript(byte i: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: i < 8 ? high >> (56 - 8 * UInt64(i)) : low >> (56 - 8 * UInt64(i - 8)))
+    }
+
+    /// The IPv4 address as a 32-bit value; `nil` for IPv6.
+    public var ipv4: UInt32? { family == .inet ? UInt32(truncatingIfNeeded: high >> 32) : nil }
+
+    /// Appends the address's bytes (4 or 16) in network order.
+    public func append(to out: inout [UInt8]) {
+        for i in 0..<family.byteCount { out.append(self[byte: i]) }
     }
 
     /// The all-zero address of a family (`0.0.0.0`, `::`).
-    public static func any(_ family: Family) -> IPAddress { IPAddress(bytes: Array(repeating: 0, count: family.byteCount))! }
+    public static func any(_ family: Family) -> IPAddress { IPAddress(family: family, high: 0, low: 0) }
+
+    /// Whether the first `length` bits of `self` and `other` (of one family) are the same.
+    func sharesPrefix(of length: Int, with other: IPAddress) -> Bool {
+        func mask(_ bits: Int) -> UInt64 { bits <= 0 ? 0 : bits >= 64 ? ~0 : ~(~0 >> UInt64(bits)) }
+        return (high ^ other.high) & mask(length) == 0 && (low ^ other.low) & mask(length - 64) == 0
+    }
 
     /// Parses dotted-quad IPv4 or RFC 4291 text IPv6 (with `::` and an embedded IPv4 tail).
     public init?(_ text: String) {
-        if let v4 = IPAddress.parseIPv4(Substring(text)) {
-            bytes = v4
+        if let v4 = text.utf8.withContiguousStorageIfAvailable({ IPAddress.parseIPv4($0) }) ?? IPAddress.parseIPv4(Array(text.utf8)) {
+            self.init(ipv4: v4)
         } else if let v6 = IPAddress.parseIPv6(text) {
-            bytes = v6
+            self.init(bytes: v6)!
+        } else {
+            return nil
+        }
+    }
+
+    /// Parses dotted-quad IPv4 or IPv6 text from its UTF-8 bytes.
+    public init?(utf8 text: UnsafeBufferPointer<UInt8>) {
+        if let v4 = IPAddress.parseIPv4(text) {
+            self.init(ipv4: v4)
+        } else if let v6 = IPAddress.parseIPv6(String(decoding: text, as: UTF8.self)) {
+            self.init(bytes: v6)!
         } else {
             return nil
         }
@@ -38,28 +90,28 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Dotted-quad IPv4: four decimal parts of 1–3 digits, each at most 255, none with a leading
     /// zero (`01` would be octal to inet_aton). Read byte by byte: batch files carry thousands.
-    static func parseIPv4(_ text: Substring) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(4)
-        var value = 0, digits = 0
-        for b in text.utf8 {
+    static func parseIPv4(_ text: some Collection<UInt8>) -> UInt32? {
+        var out: UInt32 = 0
+        var parts = 0
+        var value: UInt32 = 0, digits = 0
+        for b in text {
             if b == UInt8(ascii: ".") {
-                guard digits > 0, out.count < 3 else { return nil }
-                out.append(UInt8(value))
+                guard digits > 0, parts < 3 else { return nil }
+                out = out << 8 | value
+                parts += 1
                 value = 0
                 digits = 0
             } else if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
                 if digits == 1 && value == 0 { return nil }
                 digits += 1
-                value = value * 10 + Int(b - UInt8(ascii: "0"))
+                value = value * 10 + UInt32(b - UInt8(ascii: "0"))
                 guard digits <= 3, value <= 255 else { return nil }
             } else {
                 return nil
             }
         }
-        guard digits > 0, out.count == 3 else { return nil }
-        out.append(UInt8(value))
-        return out
+        guard digits > 0, parts == 3 else { return nil }
+        return out << 8 | value
     }
 
     static func parseIPv6(_ text: String) -> [UInt8]? {
@@ -78,8 +130,8 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
             let items = s.split(separator: ":", omittingEmptySubsequences: false)
             for (i, item) in items.enumerated() {
                 if i == items.count - 1, item.contains(".") {
-                    guard let v4 = parseIPv4(item) else { return nil }
-                    out += v4
+                    guard let v4 = parseIPv4(item.utf8) else { return nil }
+                    out += [UInt8(v4 >> 24), UInt8(v4 >> 16 & 0xFF), UInt8(v4 >> 8 & 0xFF), UInt8(v4 & 0xFF)]
                     continue
                 }
                 guard !item.isEmpty, item.count <= 4, let v = UInt16(item, radix: 16) else { return nil }
@@ -96,11 +148,12 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// `a.b.c.d`, or RFC 5952 text for IPv6 (lower case, the longest run of two or more zero
     /// groups as `::`, the first such run on ties).
     public var description: String {
-        if bytes.count == 4 {
+        if family == .inet {
             // Dotted quad, written digit by digit (a dump prints tens of thousands).
             var text: [UInt8] = []
             text.reserveCapacity(15)
-            for (i, b) in bytes.enumerated() {
+            for i in 0..<4 {
+                let b = self[byte: i]
                 if i > 0 { text.append(UInt8(ascii: ".")) }
                 if b >= 100 { text.append(UInt8(ascii: "0") + b / 100) }
                 if b >= 10 { text.append(UInt8(ascii: "0") + b / 10 % 10) }
@@ -108,7 +161,7 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
             }
             return String(decoding: text, as: UTF8.self)
         }
-        let g = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
+        let g = (0..<8).map { UInt16(truncatingIfNeeded: ($0 < 4 ? high : low) >> (48 - 16 * UInt64($0 % 4))) }
         var bestStart = -1, bestLen = 0, i = 0
         while i < 8 {
             if g[i] == 0 {
@@ -125,8 +178,10 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         return hex(0..<bestStart) + "::" + hex((bestStart + bestLen)..<8)
     }
 
+    /// IPv4 before IPv6, then by bytes.
     public static func < (a: IPAddress, b: IPAddress) -> Bool {
-        a.bytes.count != b.bytes.count ? a.bytes.count < b.bytes.count : a.bytes.lexicographicallyPrecedes(b.bytes)
+        if a.family != b.family { return a.family == .inet }
+        return a.high != b.high ? a.high < b.high : a.low < b.low
     }
 
     public init(from decoder: any Decoder) throws {
@@ -163,14 +218,26 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible, LosslessStr
 
     /// Parses `ADDRESS[/LENGTH]` (no length means a host prefix).
     public init?(_ text: String) {
-        guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else {
-            guard let a = IPAddress(text) else { return nil }
+        var text = text
+        guard let p = text.withUTF8({ IPPrefix(utf8: $0) }) else { return nil }
+        self = p
+    }
+
+    /// Parses `ADDRESS[/LENGTH]` from its UTF-8 bytes.
+    public init?(utf8 text: UnsafeBufferPointer<UInt8>) {
+        guard let slash = text.firstIndex(of: UInt8(ascii: "/")) else {
+            guard let a = IPAddress(utf8: text) else { return nil }
             self.init(host: a)
             return
         }
-        guard let a = IPAddress(String(text[..<slash])) else { return nil }
-        let digits = text[text.utf8.index(after: slash)...]
-        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let n = Int(digits) else { return nil }
+        guard let a = IPAddress(utf8: UnsafeBufferPointer(rebasing: text[..<slash])) else { return nil }
+        let digits = text[(slash + 1)...]
+        guard !digits.isEmpty else { return nil }
+        var n = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0") && d <= UInt8(ascii: "9") else { return nil }
+            n = min(n * 10 + Int(d - UInt8(ascii: "0")), 1_000)  // any length above 128 is refused below
+        }
         self.init(address: a, length: n)
     }
 
@@ -178,15 +245,7 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible, LosslessStr
 
     /// Whether `a` lies in this prefix.
     public func contains(_ a: IPAddress) -> Bool {
-        guard a.family == address.family else { return false }
-        var bits = length
-        for i in 0..<a.bytes.count where bits > 0 {
-            let take = min(8, bits)
-            let mask: UInt8 = take == 8 ? 0xFF : ~(0xFF >> UInt8(take))
-            if a.bytes[i] & mask != address.bytes[i] & mask { return false }
-            bits -= take
-        }
-        return true
+        a.family == address.family && a.sharesPrefix(of: length, with: address)
     }
 
     public init(from decoder: any Decoder) throws {

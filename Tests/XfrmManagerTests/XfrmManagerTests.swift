@@ -1,6 +1,7 @@
 import DecisionEngine
 import IPsecModel
 import SecurityContexts
+import Synchronization
 import Testing
 import XfrmManager
 
@@ -27,6 +28,27 @@ struct XfrmManagerTests {
         let (_, auths) = try Self.manager(k).perform(.addSA(Self.sa(0x100, Self.client)))
         #expect(auths.count == 1 && auths[0].granted && auths[0].target == Self.client)
         #expect(k.sas.count == 1)
+    }
+
+    /// A deferred engine is made on the first label to check, once; unlabeled work never makes
+    /// it, and a denial through it is the same as through an engine given at once.
+    @Test func aDeferredEngineIsMadeOnTheFirstLabelOnly() throws {
+        let made = Mutex(0)
+        let k = SimulatedXfrmKernel()
+        let m = XfrmManager(kernel: k, deferredAuthorizer: {
+            made.withLock { $0 += 1 }
+            return AssociationAuthorizer(cache: AccessVectorCache(server: try! SecurityServer.embedded()))
+        }, subject: Self.client)
+        #expect(m.checksLabels)
+        try m.perform(.addSA(Self.sa(0x100, nil)))
+        try m.perform(.listSA(XfrmFilter()))
+        #expect(made.withLock { $0 } == 0)
+        #expect(throws: XfrmManagerError.self) { try m.perform(.addSA(Self.sa(0x101, Self.client))) }
+        #expect(throws: XfrmManagerError.self) { try m.perform(.addSA(Self.sa(0x102, Self.client))) }
+        #expect(made.withLock { $0 } == 1)
+        #expect(k.sas.map(\.spi) == [0x100])
+        let unchecked = XfrmManager(kernel: SimulatedXfrmKernel(), authorizer: nil, subject: Self.client)
+        #expect(!unchecked.checksLabels && unchecked.authorizer == nil)
     }
 
     @Test func aDeniedAddChangesNothingAndCarriesTheAVCRecord() throws {

@@ -12,6 +12,7 @@ struct ScenarioCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Play scenario steps and check them against their expectations.",
             discussion: """
                 Without --kernel or --compare each step is evaluated by the model (decision engine, manager rules, resolver): no kernel is needed.

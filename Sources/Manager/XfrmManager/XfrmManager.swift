@@ -63,19 +63,54 @@ public struct ApplyFailure: Error, Sendable, CustomStringConvertible {
 /// comes with an AVC record and changes nothing). See Specs/manager/operations.md.
 public final class XfrmManager: Sendable {
     public let kernel: any XfrmKernel
-    /// The engine's association checks; `nil` skips the early check (the kernel still makes it).
-    public let authorizer: AssociationAuthorizer?
     /// The caller's context: the subject of the setcontext checks.
     public let subject: SecurityContext
     public let auditSubject: AuditSubject?
     /// Whether this kernel was seen to store labels (read back once, on the first labeled change).
     private let labelsStored = Mutex<Bool?>(nil)
+    /// The engine's checks, or how to make them on first need.
+    private let engine: Mutex<Engine>
+    /// Whether the manager checks labels at all (known without loading a policy).
+    public let checksLabels: Bool
+
+    private enum Engine {
+        case ready(AssociationAuthorizer?)
+        case deferred(@Sendable () -> AssociationAuthorizer)
+    }
 
     public init(kernel: any XfrmKernel, authorizer: AssociationAuthorizer?, subject: SecurityContext, auditSubject: AuditSubject? = nil) {
         self.kernel = kernel
-        self.authorizer = authorizer
+        self.engine = Mutex(.ready(authorizer))
+        self.checksLabels = authorizer != nil
         self.subject = subject
         self.auditSubject = auditSubject
+    }
+
+    /// A manager whose engine is made the first time an operation has a label to check: a run
+    /// that installs, lists or removes only unlabeled entries never compiles a policy (the
+    /// embedded policy is most of a short command's start-up). `makeAuthorizer` is called at most
+    /// once.
+    public init(kernel: any XfrmKernel, deferredAuthorizer makeAuthorizer: @escaping @Sendable () -> AssociationAuthorizer,
+                subject: SecurityContext, auditSubject: AuditSubject? = nil) {
+        self.kernel = kernel
+        self.engine = Mutex(.deferred(makeAuthorizer))
+        self.checksLabels = true
+        self.subject = subject
+        self.auditSubject = auditSubject
+    }
+
+    /// The engine's association checks; `nil` skips the early check (the kernel still makes it).
+    /// A deferred engine is made here, on first use.
+    public var authorizer: AssociationAuthorizer? {
+        engine.withLock { state in
+            switch state {
+            case .ready(let a): return a
+            case .deferred(let make):
+                let a = make()
+                state = .ready(a)
+                return a
+            }
+        }
     }
 
     /// The labels whose `setcontext` the kernel checks for an operation (labeled-ipsec-kernel.md
@@ -127,10 +162,12 @@ public final class XfrmManager: Sendable {
     /// The engine's verdict on an operation: every setcontext check it needs (one per distinct
     /// label). Throws `.denied` when any is refused.
     public func authorize(_ op: XfrmOperation) throws(XfrmManagerError) -> [Authorization] {
-        guard let authorizer else { return [] }
+        guard checksLabels else { return [] }
+        let labels = try labelsToCheck(op)
+        guard !labels.isEmpty, let authorizer else { return [] }
         var seen = Set<SecurityContext>()
         var auths: [Authorization] = []
-        for label in try labelsToCheck(op) where seen.insert(label).inserted {
+        for label in labels where seen.insert(label).inserted {
             auths.append(authorizer.setcontext(subject: subject, label: label, auditSubject: auditSubject))
         }
         if auths.contains(where: { !$0.granted }) { throw .denied(auths) }

@@ -13,16 +13,22 @@ extension IPXfrmSyntax {
     /// Parses a batch file into an ``XfrmBatch`` (a transaction; set its `mode` to go on after
     /// failures). The same rules as ``commands(batch:)``.
     public static func batch(_ text: String) throws(IPXfrmSyntaxError) -> XfrmBatch {
-        let utf8 = text.utf8
-        // Where each line starts; lines are cut at the newline byte (no grapheme breaking).
-        var starts: [String.Index] = [utf8.startIndex]
-        var i = utf8.startIndex
-        while let nl = utf8[i...].firstIndex(of: UInt8(ascii: "\n")) {
-            i = utf8.index(after: nl)
-            starts.append(i)
-        }
+        var text = text
+        text.makeContiguousUTF8()
+        let result = text.utf8.withContiguousStorageIfAvailable { batch(bytes: $0) }!
+        return try result.get()
+    }
+
+    /// ``batch(_:)`` over the file's UTF-8 bytes: lines are cut at the newline byte (no grapheme
+    /// breaking) and split into words where they lie, without a copy of the line.
+    static func batch(bytes: UnsafeBufferPointer<UInt8>) -> Result<XfrmBatch, IPXfrmSyntaxError> {
+        var starts: [Int] = [0]
+        starts.reserveCapacity(bytes.count / 64 + 2)
+        for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
         let lineStarts = starts
         let lineCount = starts.count
+        // The buffer outlives the parts (parallelChunks returns when all have run).
+        nonisolated(unsafe) let file = bytes
         typealias Part = (operations: [XfrmOperation], lines: [Int])
         let parts = parallelChunks(count: lineCount) { range -> Result<Part, IPXfrmSyntaxError> in
             let contexts = ContextCache()
@@ -30,9 +36,18 @@ extension IPXfrmSyntax {
             out.operations.reserveCapacity(range.count)
             out.lines.reserveCapacity(range.count)
             for n in range {
-                let end = n + 1 < lineCount ? utf8.index(before: lineStarts[n + 1]) : utf8.endIndex
+                let end = n + 1 < lineCount ? lineStarts[n + 1] - 1 : file.count
+                let line = UnsafeBufferPointer(rebasing: file[lineStarts[n]..<end])
                 do throws(IPXfrmSyntaxError) {
-                    if let op = try parse(line: text[lineStarts[n]..<end], lineNumber: n + 1, contexts: contexts) {
+                    let words: [String]
+                    if let plain = plainWords(bytes: line) {
+                        words = plain
+                    } else {
+                        do throws(IPXfrmSyntaxError) { words = try quotedWords(String(decoding: line, as: UTF8.self)) } catch {
+                            throw IPXfrmSyntaxError(line: n + 1, word: error.word, message: error.message)
+                        }
+                    }
+                    if let op = try parse(words: words, lineNumber: n + 1, contexts: contexts) {
                         out.operations.append(op)
                         out.lines.append(n + 1)
                     }
@@ -44,11 +59,17 @@ extension IPXfrmSyntax {
         }
         // The parts are in line order: the first failure is the first syntax error of the file.
         var all: Part = ([], [])
+        all.operations.reserveCapacity(lineCount)
+        all.lines.reserveCapacity(lineCount)
         for part in parts {
-            let p = try part.get()
-            all.operations += p.operations
-            all.lines += p.lines
+            switch part {
+            case .success(let p):
+                all.operations += p.operations
+                all.lines += p.lines
+            case .failure(let error):
+                return .failure(error)
+            }
         }
-        return XfrmBatch(operations: all.operations, lines: all.lines)
+        return .success(XfrmBatch(operations: all.operations, lines: all.lines))
     }
 }

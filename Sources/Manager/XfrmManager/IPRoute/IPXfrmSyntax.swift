@@ -69,37 +69,52 @@ public enum IPXfrmSyntax {
     }
 
     /// The words of a line without backslashes whose quotes, if any, each enclose a whole word
-    /// (nearly every line of a batch file): cut at white space, up to a `#` that starts a word,
-    /// each word a slice of the line. `nil` for any other line, which the general loop handles.
+    /// (nearly every line of a batch file): cut at white space, up to a `#` that starts a word.
+    /// `nil` for any other line, which the general loop handles.
     public static func plainWords(_ line: some StringProtocol) -> [String]? {
-        let utf8 = line.utf8
+        if let words = line.utf8.withContiguousStorageIfAvailable({ plainWords(bytes: $0) }) { return words }
+        return Array(line.utf8).withUnsafeBufferPointer { plainWords(bytes: $0) }
+    }
+
+    /// ``plainWords(_:)`` over a line's UTF-8 bytes (a batch file is read as one buffer). Every
+    /// byte with a meaning here is ASCII, so a word cut from valid UTF-8 is valid UTF-8.
+    static func plainWords(bytes line: UnsafeBufferPointer<UInt8>) -> [String]? {
+        @inline(__always) func word(_ r: Range<Int>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: line[r]), as: UTF8.self)
+        }
+        @inline(__always) func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
         var out: [String] = []
-        var start: String.Index?
-        var i = utf8.startIndex
-        while i < utf8.endIndex {
-            let b = utf8[i]
+        out.reserveCapacity(24)
+        var start = -1
+        var i = 0
+        let n = line.count
+        while i < n {
+            let b = line[i]
             switch b {
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
                 // A whole word in quotes with no backslash: its inside is the word.
-                guard start == nil, let close = utf8[utf8.index(after: i)...].firstIndex(of: b) else { return nil }
-                let after = utf8.index(after: close)
-                let inside = utf8[utf8.index(after: i)..<close]
-                guard !inside.contains(UInt8(ascii: "\\")), after == utf8.endIndex || [32, 9, 13, 10].contains(utf8[after]) else { return nil }
-                out.append(String(line[utf8.index(after: i)..<close]))
-                i = after
+                guard start < 0 else { return nil }
+                var close = i + 1
+                while close < n && line[close] != b {
+                    if line[close] == UInt8(ascii: "\\") { return nil }
+                    close += 1
+                }
+                guard close < n, close + 1 == n || isSpace(line[close + 1]) else { return nil }
+                out.append(word((i + 1)..<close))
+                i = close + 1
                 continue
             case UInt8(ascii: "\\"):
                 return nil
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-                if let s = start { out.append(String(line[s..<i])); start = nil }
-            case UInt8(ascii: "#") where start == nil:
+            case 0x20, 0x09, 0x0D, 0x0A:
+                if start >= 0 { out.append(word(start..<i)); start = -1 }
+            case UInt8(ascii: "#") where start < 0:
                 return out
             default:
-                if start == nil { start = i }
+                if start < 0 { start = i }
             }
-            i = utf8.index(after: i)
+            i += 1
         }
-        if let s = start { out.append(String(line[s..<utf8.endIndex])) }
+        if start >= 0 { out.append(word(start..<n)) }
         return out
     }
 
@@ -109,26 +124,28 @@ public enum IPXfrmSyntax {
     }
 
     static func parse(line: some StringProtocol, lineNumber: Int, contexts: ContextCache?) throws(IPXfrmSyntaxError) -> XfrmOperation? {
-        var w: [String]
+        let w: [String]
         do { w = try words(line) } catch { throw IPXfrmSyntaxError(line: lineNumber, word: error.word, message: error.message) }
-        var offset = 0
-        if w.first == "ip" { w.removeFirst(); offset += 1 }
-        if w.first == "xfrm" { w.removeFirst(); offset += 1 }
-        if w.isEmpty { return nil }
-        var p = WordParser(words: w, line: lineNumber, offset: offset)
+        return try parse(words: w, lineNumber: lineNumber, contexts: contexts)
+    }
+
+    /// Parses a line's words; `nil` when there are none besides a leading `ip` and/or `xfrm`.
+    static func parse(words w: [String], lineNumber: Int, contexts: ContextCache?) throws(IPXfrmSyntaxError) -> XfrmOperation? {
+        var first = 0
+        if first < w.count, w[first] == "ip" { first += 1 }
+        if first < w.count, w[first] == "xfrm" { first += 1 }
+        if first == w.count { return nil }
+        var p = WordParser(words: w, line: lineNumber, first: first)
         p.contexts = contexts
         return try p.command()
     }
 
     /// Parses a command given as words (as a shell passes them): `["state", "add", "src", …]`.
     public static func parse(words: [String]) throws(IPXfrmSyntaxError) -> XfrmOperation {
-        var w = words
-        var offset = 0
-        if w.first == "ip" { w.removeFirst(); offset += 1 }
-        if w.first == "xfrm" { w.removeFirst(); offset += 1 }
-        guard !w.isEmpty else { throw IPXfrmSyntaxError(line: 0, word: 0, message: "expected 'state' or 'policy'") }
-        var p = WordParser(words: w, line: 0, offset: offset)
-        return try p.command()
+        guard let op = try parse(words: words, lineNumber: 0, contexts: nil) else {
+            throw IPXfrmSyntaxError(line: 0, word: 0, message: "expected 'state' or 'policy'")
+        }
+        return op
     }
 
     /// Parses a batch file: one command per line.
@@ -144,17 +161,17 @@ final class ContextCache {
 
 /// The word-by-word parser for one command.
 struct WordParser {
+    /// The line's words; the command starts at `first` (after a leading `ip` and/or `xfrm`).
     let words: [String]
     let line: Int
-    let offset: Int
-    var i = 0
+    var i: Int
     /// Contexts already parsed in this batch (a file repeats the same few labels on every line).
     var contexts: ContextCache?
 
-    init(words: [String], line: Int, offset: Int) {
+    init(words: [String], line: Int, first: Int) {
         self.words = words
         self.line = line
-        self.offset = offset
+        self.i = first
     }
 
     var atEnd: Bool { i >= words.count }
@@ -162,7 +179,7 @@ struct WordParser {
 
     func error(_ message: String, atWord index: Int? = nil) -> IPXfrmSyntaxError {
         let at = index ?? i
-        return IPXfrmSyntaxError(line: line, word: at < words.count ? at + 1 + offset : 0, message: message)
+        return IPXfrmSyntaxError(line: line, word: at < words.count ? at + 1 : 0, message: message)
     }
 
     mutating func next(_ what: String) throws(IPXfrmSyntaxError) -> String {
@@ -362,6 +379,18 @@ struct WordParser {
         return sa
     }
 
+    /// iproute2's `XFRM_STATE_*` flag names.
+    static let stateFlagNames: [String: UInt8] = [
+        "noecn": 1, "decap-dscp": 2, "nopmtudisc": 4, "wildrecv": 8, "icmp": 16, "af-unspec": 32, "align4": 64, "esn": 128,
+    ]
+    /// The upper-layer protocol names a selector takes (or a number).
+    static let upperProtocolNames: [String: UInt8] = [
+        "tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "sctp": 132, "dccp": 33, "gre": 47, "mobility-header": 135, "any": 0,
+    ]
+
+    /// The upper-layer protocols whose selectors have ports (or ICMP type and code).
+    static let protocolsWithPorts: Set<UInt8> = [6, 17, 132, 33, 1, 58, 135]
+
     mutating func xfrmMode() throws(IPXfrmSyntaxError) -> XfrmMode {
         let text = try next("a mode")
         guard let m = XfrmMode(name: text) else {
@@ -372,7 +401,7 @@ struct WordParser {
 
     /// `flag` words (iproute2 `XFRM_STATE_*` names) until a word that is not one; or a number.
     mutating func stateFlags() throws(IPXfrmSyntaxError) -> UInt8 {
-        let names: [String: UInt8] = ["noecn": 1, "decap-dscp": 2, "nopmtudisc": 4, "wildrecv": 8, "icmp": 16, "af-unspec": 32, "align4": 64, "esn": 128]
+        let names = WordParser.stateFlagNames
         var flags: UInt8 = 0
         var any = false
         while let w = peek {
@@ -475,8 +504,7 @@ struct WordParser {
             case "proto":
                 i += 1
                 let text = try next("an upper-layer protocol")
-                let names: [String: UInt8] = ["tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "sctp": 132, "dccp": 33, "gre": 47, "mobility-header": 135, "any": 0]
-                guard let v = names[text] ?? UInt8(text) else { throw error("unknown protocol '\(text)'", atWord: i - 1) }
+                guard let v = WordParser.upperProtocolNames[text] ?? UInt8(text) else { throw error("unknown protocol '\(text)'", atWord: i - 1) }
                 proto = v
             case "sport": i += 1; sport = try number("a source port"); smask = 0xFFFF
             case "dport": i += 1; dport = try number("a destination port"); dmask = 0xFFFF
@@ -492,7 +520,7 @@ struct WordParser {
         let s = src ?? IPPrefix(address: .any(family), length: 0)!
         let d = dst ?? IPPrefix(address: .any(family), length: 0)!
         guard s.address.family == d.address.family else { throw error("selector src \(s) and dst \(d) are of different families") }
-        if (sport != 0 || dport != 0) && ![6, 17, 132, 33, 1, 58, 135].contains(proto) {
+        if (sport != 0 || dport != 0) && !WordParser.protocolsWithPorts.contains(proto) {
             throw error("ports (or ICMP type/code) need 'proto' tcp, udp, sctp, dccp, icmp, ipv6-icmp or mobility-header before them")
         }
         return TrafficSelector(source: s, destination: d, upperProtocol: proto, sourcePort: sport, sourcePortMask: smask,
