@@ -52,6 +52,20 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The IPv4 address as a 32-bit value; `nil` for IPv6.
     public var ipv4: UInt32? { family == .inet ? UInt32(truncatingIfNeeded: high >> 32) : nil }
 
+    /// The 16-byte form (an IPv4 address in the first 4 bytes, the rest zero) as two big-endian
+    /// words: bytes 0–7 and 8–15. For codecs that lay the address out in a 16-byte field.
+    public var words: (high: UInt64, low: UInt64) { (high, low) }
+
+    /// An address of `family` from its 16-byte form's words (for IPv4, only the top 32 bits of
+    /// `high` are kept).
+    public init(family: Family, words: (high: UInt64, low: UInt64)) {
+        if family == .inet {
+            self.init(family: .inet, high: words.high & 0xFFFF_FFFF_0000_0000, low: 0)
+        } else {
+            self.init(family: .inet6, high: words.high, low: words.low)
+        }
+    }
+
     /// Appends the address's bytes (4 or 16) in network order.
     public func append(to out: inout [UInt8]) {
         for i in 0..<family.byteCount { out.append(self[byte: i]) }

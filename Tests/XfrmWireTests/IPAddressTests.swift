@@ -40,7 +40,7 @@ struct IPAddressTests {
     }
 
     /// glibc prints IPv4-mapped and -compatible IPv6 addresses with a dotted tail, salabel with hex
-    /// groups only (RFC 5952 §5 allows both). Those two forms are left out of the text comparison.
+    /// groups only (RFC 5952 §5 recommends the dotted tail there). Those two forms are left out of the text comparison.
     static func hasDottedTail(_ bytes: [UInt8]) -> Bool {
         bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && (bytes[10..<12] == [0xFF, 0xFF] || bytes[10..<12] == [0, 0])
     }

@@ -31,10 +31,9 @@ struct StructReader {
     }
 
     mutating func big<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
-        var value: T = 0
-        for index in 0..<MemoryLayout<T>.size { value = value << 8 | T(bytes[offset + index]) }
+        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
         offset += MemoryLayout<T>.size
-        return value
+        return T(bigEndian: value)
     }
 
     mutating func raw(_ count: Int) -> [UInt8] {
@@ -53,7 +52,8 @@ extension Array where Element == UInt8 {
     }
 
     mutating func appendBig<T: FixedWidthInteger>(_ value: T) {
-        for index in (0..<MemoryLayout<T>.size).reversed() { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
+        var be = value.bigEndian
+        Swift.withUnsafeBytes(of: &be) { append(contentsOf: $0) }
     }
 
     mutating func appendZeros(_ count: Int) { append(contentsOf: repeatElement(0, count: count)) }
