@@ -137,6 +137,23 @@ final class LabelDroppingKernel: XfrmKernel {
 /// The batch tokenizer's fast path (plain words, whole quoted words) against the general one,
 /// on random lines over the characters that matter (quotes, backslash, `#`, white space).
 struct BatchTokenizerTests {
+    /// Numbers are read from a word's bytes; what they accept is what Swift's own `UInt32(_:)` and
+    /// `UInt32(_:radix: 16)` after `0x` accept (the parser's reading before it read bytes).
+    @Test func numbersReadAsTheStandardLibraryReadsThem() throws {
+        let spellings = ["0", "7", "4294967295", "4294967296", "0x0", "0xffffffff", "0XFFFFFFFF", "0x100000000", "0x", "0X1g",
+                         "+5", "-0", "-1", "0x+ff", "0x-1", "007", "1e3", "٣", " 5", "0xaBcD", "99999999999999999999", ""]
+        for text in spellings {
+            let expected: UInt32? = text.hasPrefix("0x") || text.hasPrefix("0X") ? UInt32(text.dropFirst(2), radix: 16) : UInt32(text)
+            let words = ["policy", "add", "src", "10.0.0.1", "dst", "10.0.0.2", "dir", "out", "priority", text]
+            let parsed = try? IPXfrmSyntax.parse(words: words)
+            if case .addPolicy(let p) = parsed {
+                #expect(p.priority == expected, "'\(text)'")
+            } else {
+                #expect(expected == nil, "'\(text)' refused, Swift reads \(String(describing: expected))")
+            }
+        }
+    }
+
     @Test func theFastPathSplitsAsTheGeneralOne() throws {
         var rng = SystemRandomNumberGenerator()
         let alphabet: [Character] = ["a", "b", "1", ".", "/", ":", " ", " ", "\t", "\"", "'", "\\", "#", "é"]

@@ -39,15 +39,21 @@ extension IPXfrmSyntax {
                 let end = n + 1 < lineCount ? lineStarts[n + 1] - 1 : file.count
                 let line = UnsafeBufferPointer(rebasing: file[lineStarts[n]..<end])
                 do throws(IPXfrmSyntaxError) {
-                    let words: [String]
-                    if let plain = plainWords(bytes: line) {
-                        words = plain
+                    let op: XfrmOperation?
+                    if let ranges = plainWordRanges(bytes: line) {
+                        let words = ranges.map { Word(bytes: UnsafeBufferPointer(rebasing: line[$0])) }
+                        op = try parse(words: words, lineNumber: n + 1, contexts: contexts)
                     } else {
-                        do throws(IPXfrmSyntaxError) { words = try quotedWords(String(decoding: line, as: UTF8.self)) } catch {
+                        // Quotes inside words or backslashes: the general tokenizer, then its words.
+                        let strings: [String]
+                        do throws(IPXfrmSyntaxError) { strings = try quotedWords(String(decoding: line, as: UTF8.self)) } catch {
                             throw IPXfrmSyntaxError(line: n + 1, word: error.word, message: error.message)
                         }
+                        op = try Word.withWords(strings) { (words) throws(IPXfrmSyntaxError) in
+                            try parse(words: words, lineNumber: n + 1, contexts: contexts)
+                        }
                     }
-                    if let op = try parse(words: words, lineNumber: n + 1, contexts: contexts) {
+                    if let op {
                         out.operations.append(op)
                         out.lines.append(n + 1)
                     }

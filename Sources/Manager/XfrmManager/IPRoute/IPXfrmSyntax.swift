@@ -72,18 +72,19 @@ public enum IPXfrmSyntax {
     /// (nearly every line of a batch file): cut at white space, up to a `#` that starts a word.
     /// `nil` for any other line, which the general loop handles.
     public static func plainWords(_ line: some StringProtocol) -> [String]? {
-        if let words = line.utf8.withContiguousStorageIfAvailable({ plainWords(bytes: $0) }) { return words }
-        return Array(line.utf8).withUnsafeBufferPointer { plainWords(bytes: $0) }
+        func strings(_ bytes: UnsafeBufferPointer<UInt8>) -> [String]? {
+            plainWordRanges(bytes: bytes)?.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+        }
+        if let words = line.utf8.withContiguousStorageIfAvailable(strings) { return words }
+        return Array(line.utf8).withUnsafeBufferPointer(strings)
     }
 
-    /// ``plainWords(_:)`` over a line's UTF-8 bytes (a batch file is read as one buffer). Every
-    /// byte with a meaning here is ASCII, so a word cut from valid UTF-8 is valid UTF-8.
-    static func plainWords(bytes line: UnsafeBufferPointer<UInt8>) -> [String]? {
-        @inline(__always) func word(_ r: Range<Int>) -> String {
-            String(decoding: UnsafeBufferPointer(rebasing: line[r]), as: UTF8.self)
-        }
+    /// Where the words of ``plainWords(_:)`` lie in a line's UTF-8 bytes (a batch file is read as
+    /// one buffer). Every byte with a meaning here is ASCII, so a word cut from valid UTF-8 is
+    /// valid UTF-8.
+    static func plainWordRanges(bytes line: UnsafeBufferPointer<UInt8>) -> [Range<Int>]? {
         @inline(__always) func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
-        var out: [String] = []
+        var out: [Range<Int>] = []
         out.reserveCapacity(24)
         var start = -1
         var i = 0
@@ -100,13 +101,13 @@ public enum IPXfrmSyntax {
                     close += 1
                 }
                 guard close < n, close + 1 == n || isSpace(line[close + 1]) else { return nil }
-                out.append(word((i + 1)..<close))
+                out.append((i + 1)..<close)
                 i = close + 1
                 continue
             case UInt8(ascii: "\\"):
                 return nil
             case 0x20, 0x09, 0x0D, 0x0A:
-                if start >= 0 { out.append(word(start..<i)); start = -1 }
+                if start >= 0 { out.append(start..<i); start = -1 }
             case UInt8(ascii: "#") where start < 0:
                 return out
             default:
@@ -114,7 +115,7 @@ public enum IPXfrmSyntax {
             }
             i += 1
         }
-        if start >= 0 { out.append(word(start..<n)) }
+        if start >= 0 { out.append(start..<n) }
         return out
     }
 
@@ -126,11 +127,11 @@ public enum IPXfrmSyntax {
     static func parse(line: some StringProtocol, lineNumber: Int, contexts: ContextCache?) throws(IPXfrmSyntaxError) -> XfrmOperation? {
         let w: [String]
         do { w = try words(line) } catch { throw IPXfrmSyntaxError(line: lineNumber, word: error.word, message: error.message) }
-        return try parse(words: w, lineNumber: lineNumber, contexts: contexts)
+        return try Word.withWords(w) { (words) throws(IPXfrmSyntaxError) in try parse(words: words, lineNumber: lineNumber, contexts: contexts) }
     }
 
     /// Parses a line's words; `nil` when there are none besides a leading `ip` and/or `xfrm`.
-    static func parse(words w: [String], lineNumber: Int, contexts: ContextCache?) throws(IPXfrmSyntaxError) -> XfrmOperation? {
+    static func parse(words w: [Word], lineNumber: Int, contexts: ContextCache?) throws(IPXfrmSyntaxError) -> XfrmOperation? {
         var first = 0
         if first < w.count, w[first] == "ip" { first += 1 }
         if first < w.count, w[first] == "xfrm" { first += 1 }
@@ -142,9 +143,8 @@ public enum IPXfrmSyntax {
 
     /// Parses a command given as words (as a shell passes them): `["state", "add", "src", …]`.
     public static func parse(words: [String]) throws(IPXfrmSyntaxError) -> XfrmOperation {
-        guard let op = try parse(words: words, lineNumber: 0, contexts: nil) else {
-            throw IPXfrmSyntaxError(line: 0, word: 0, message: "expected 'state' or 'policy'")
-        }
+        let op = try Word.withWords(words) { (w) throws(IPXfrmSyntaxError) in try parse(words: w, lineNumber: 0, contexts: nil) }
+        guard let op else { throw IPXfrmSyntaxError(line: 0, word: 0, message: "expected 'state' or 'policy'") }
         return op
     }
 
@@ -157,62 +157,78 @@ public enum IPXfrmSyntax {
 /// The contexts a batch file has named so far, parsed once each.
 final class ContextCache {
     var parsed: [String: SecurityContext] = [:]
+    /// The last context named, as its bytes: the next line most likely names it again.
+    var lastText: [UInt8] = []
+    var last: SecurityContext?
 }
 
 /// The word-by-word parser for one command.
 struct WordParser {
     /// The line's words; the command starts at `first` (after a leading `ip` and/or `xfrm`).
-    let words: [String]
+    let words: [Word]
     let line: Int
     var i: Int
     /// Contexts already parsed in this batch (a file repeats the same few labels on every line).
     var contexts: ContextCache?
 
-    init(words: [String], line: Int, first: Int) {
+    init(words: [Word], line: Int, first: Int) {
         self.words = words
         self.line = line
         self.i = first
     }
 
     var atEnd: Bool { i >= words.count }
-    var peek: String? { atEnd ? nil : words[i] }
+    var peek: Word? { atEnd ? nil : words[i] }
+
+    /// Whether the next word is `literal`.
+    func peekIs(_ literal: StaticString) -> Bool { !atEnd && words[i] == literal }
+
+    /// The word `list`, for a command with no verb (its bytes are a string literal's, constant).
+    nonisolated(unsafe) static let list = Word(bytes: UnsafeBufferPointer(start: ("list" as StaticString).utf8Start, count: 4))
 
     func error(_ message: String, atWord index: Int? = nil) -> IPXfrmSyntaxError {
         let at = index ?? i
         return IPXfrmSyntaxError(line: line, word: at < words.count ? at + 1 : 0, message: message)
     }
 
-    mutating func next(_ what: String) throws(IPXfrmSyntaxError) -> String {
-        guard !atEnd else { throw error("expected \(what) after '\(words.last ?? "")', found the end of the line") }
+    mutating func next(_ what: String) throws(IPXfrmSyntaxError) -> Word {
+        guard !atEnd else { throw error("expected \(what) after '\(words.last.map(\.string) ?? "")', found the end of the line") }
         defer { i += 1 }
         return words[i]
     }
 
     mutating func number<T: FixedWidthInteger & UnsignedInteger>(_ what: String, as: T.Type = T.self) throws(IPXfrmSyntaxError) -> T {
         let text = try next(what)
-        let v: T? = text.hasPrefix("0x") || text.hasPrefix("0X") ? T(text.dropFirst(2), radix: 16) : T(text)
-        guard let v else { throw error("\(what) must be a number (decimal or 0x hex) that fits \(T.bitWidth) bits, found '\(text)'", atWord: i - 1) }
+        guard let v: T = text.number() else { throw error("\(what) must be a number (decimal or 0x hex) that fits \(T.bitWidth) bits, found '\(text)'", atWord: i - 1) }
         return v
     }
 
     mutating func address(_ what: String) throws(IPXfrmSyntaxError) -> IPAddress {
         let text = try next(what)
-        guard let a = IPAddress(text) else { throw error("\(what) must be an IPv4 or IPv6 address, found '\(text)'", atWord: i - 1) }
+        guard let a = IPAddress(utf8: text.bytes) else { throw error("\(what) must be an IPv4 or IPv6 address, found '\(text)'", atWord: i - 1) }
         return a
     }
 
     mutating func prefix(_ what: String) throws(IPXfrmSyntaxError) -> IPPrefix {
         let text = try next(what)
-        guard let p = IPPrefix(text) else { throw error("\(what) must be ADDRESS[/LENGTH], found '\(text)'", atWord: i - 1) }
+        guard let p = IPPrefix(utf8: text.bytes) else { throw error("\(what) must be ADDRESS[/LENGTH], found '\(text)'", atWord: i - 1) }
         return p
     }
 
     mutating func context() throws(IPXfrmSyntaxError) -> SecurityContext {
-        let text = try next("a security context")
-        if let known = contexts?.parsed[text] { return known }
+        let word = try next("a security context")
+        if let cache = contexts, let last = cache.last, cache.lastText.elementsEqual(word.bytes) { return last }
+        let text = word.string
+        if let known = contexts?.parsed[text] {
+            contexts?.lastText = Array(word.bytes)
+            contexts?.last = known
+            return known
+        }
         do {
             let ctx = try SecurityContext(parsing: text)
             contexts?.parsed[text] = ctx
+            contexts?.lastText = Array(word.bytes)
+            contexts?.last = ctx
             return ctx
         } catch {
             throw self.error("invalid security context '\(text)': \(error)", atWord: i - 1)
@@ -223,14 +239,14 @@ struct WordParser {
 
     mutating func command() throws(IPXfrmSyntaxError) -> XfrmOperation {
         let object = try next("'state' or 'policy'")
-        let verb = atEnd ? "list" : try next("a command")
+        let verb = atEnd ? WordParser.list : try next("a command")
         switch (object, verb) {
         case ("state", "add"), ("state", "update"):
             let sa = try stateBody(allowAlgorithms: true)
             return verb == "add" ? .addSA(sa) : .updateSA(sa)
         case ("state", "allocspi"):
             var min: UInt32 = 0x100, max: UInt32 = 0x0FFF_FFFF
-            let sa = try stateBody(allowAlgorithms: false) { (p: inout WordParser, word: String) throws(IPXfrmSyntaxError) -> Bool in
+            let sa = try stateBody(allowAlgorithms: false) { (p: inout WordParser, word: Word) throws(IPXfrmSyntaxError) -> Bool in
                 switch word {
                 case "min": min = try p.number("a minimum SPI"); return true
                 case "max": max = try p.number("a maximum SPI"); return true
@@ -292,14 +308,14 @@ struct WordParser {
 
     mutating func ipsecProtocol() throws(IPXfrmSyntaxError) -> IPsecProtocol {
         let text = try next("an IPsec protocol")
-        guard let p = IPsecProtocol(name: text) else {
+        guard let p = IPsecProtocol(name: text.string) else {
             throw error("unknown IPsec protocol '\(text)' (esp, ah, comp, route2, hao, ipsec-any or a number)", atWord: i - 1)
         }
         return p
     }
 
     /// Reads `src`, `dst`, `proto`, `spi` if the current word is one of them.
-    mutating func idWord(_ w: String, _ id: inout ID) throws(IPXfrmSyntaxError) -> Bool {
+    mutating func idWord(_ w: Word, _ id: inout ID) throws(IPXfrmSyntaxError) -> Bool {
         switch w {
         case "src": id.src = try address("a source address")
         case "dst": id.dst = try address("a destination address")
@@ -310,10 +326,10 @@ struct WordParser {
         return true
     }
 
-    mutating func markWord(_ w: String) throws(IPXfrmSyntaxError) -> XfrmMark? {
+    mutating func markWord(_ w: Word) throws(IPXfrmSyntaxError) -> XfrmMark? {
         guard w == "mark" else { return nil }
         var m = XfrmMark(value: try number("a mark"))
-        if peek == "mask" { i += 1; m.mask = try number("a mark mask") }
+        if peekIs("mask") { i += 1; m.mask = try number("a mark mask") }
         return m
     }
 
@@ -329,7 +345,7 @@ struct WordParser {
     }
 
     /// The body of `state add|update|allocspi`; `extra` handles command-specific words.
-    mutating func stateBody(allowAlgorithms: Bool, extra: ((inout WordParser, String) throws(IPXfrmSyntaxError) -> Bool)? = nil) throws(IPXfrmSyntaxError) -> SecurityAssociation {
+    mutating func stateBody(allowAlgorithms: Bool, extra: ((inout WordParser, Word) throws(IPXfrmSyntaxError) -> Bool)? = nil) throws(IPXfrmSyntaxError) -> SecurityAssociation {
         var id = ID()
         var mode = XfrmMode.transport, reqid: UInt32 = 0, seq: UInt32 = 0, replay: UInt32 = 0, flags: UInt8 = 0
         var algorithms = SAAlgorithms()
@@ -380,12 +396,12 @@ struct WordParser {
     }
 
     /// iproute2's `XFRM_STATE_*` flag names.
-    static let stateFlagNames: [String: UInt8] = [
-        "noecn": 1, "decap-dscp": 2, "nopmtudisc": 4, "wildrecv": 8, "icmp": 16, "af-unspec": 32, "align4": 64, "esn": 128,
+    static let stateFlagNames: [(name: StaticString, value: UInt8)] = [
+        ("noecn", 1), ("decap-dscp", 2), ("nopmtudisc", 4), ("wildrecv", 8), ("icmp", 16), ("af-unspec", 32), ("align4", 64), ("esn", 128),
     ]
     /// The upper-layer protocol names a selector takes (or a number).
-    static let upperProtocolNames: [String: UInt8] = [
-        "tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "sctp": 132, "dccp": 33, "gre": 47, "mobility-header": 135, "any": 0,
+    static let upperProtocolNames: [(name: StaticString, value: UInt8)] = [
+        ("tcp", 6), ("udp", 17), ("icmp", 1), ("ipv6-icmp", 58), ("sctp", 132), ("dccp", 33), ("gre", 47), ("mobility-header", 135), ("any", 0),
     ]
 
     /// The upper-layer protocols whose selectors have ports (or ICMP type and code).
@@ -393,7 +409,7 @@ struct WordParser {
 
     mutating func xfrmMode() throws(IPXfrmSyntaxError) -> XfrmMode {
         let text = try next("a mode")
-        guard let m = XfrmMode(name: text) else {
+        guard let m = XfrmMode(name: text.string) else {
             throw error("unknown mode '\(text)' (transport, tunnel, beet, ro or in_trigger)", atWord: i - 1)
         }
         return m
@@ -401,12 +417,11 @@ struct WordParser {
 
     /// `flag` words (iproute2 `XFRM_STATE_*` names) until a word that is not one; or a number.
     mutating func stateFlags() throws(IPXfrmSyntaxError) -> UInt8 {
-        let names = WordParser.stateFlagNames
         var flags: UInt8 = 0
         var any = false
         while let w = peek {
-            if let f = names[w] { flags |= f; i += 1; any = true; continue }
-            if !any, w.hasPrefix("0x") || w.allSatisfy(\.isNumber) { flags |= try number("a flag value"); any = true; continue }
+            if let f = WordParser.stateFlagNames.first(where: { w == $0.name })?.value { flags |= f; i += 1; any = true; continue }
+            if !any, w.hasPrefix("0x") || w.string.allSatisfy(\.isNumber) { flags |= try number("a flag value"); any = true; continue }
             break
         }
         guard any else { throw error("expected a state flag (noecn, decap-dscp, nopmtudisc, wildrecv, icmp, af-unspec, align4, esn)") }
@@ -415,8 +430,8 @@ struct WordParser {
 
     /// `enc NAME KEY`, `auth NAME KEY`, `auth-trunc NAME KEY BITS`, `aead NAME KEY ICVBITS`, `comp NAME`.
     /// A key is hex with `0x`, otherwise the word's own bytes (as iproute2 reads it).
-    mutating func algorithm(_ kind: String, _ algs: inout SAAlgorithms) throws(IPXfrmSyntaxError) {
-        let name = try next("an algorithm name")
+    mutating func algorithm(_ kind: Word, _ algs: inout SAAlgorithms) throws(IPXfrmSyntaxError) {
+        let name = try next("an algorithm name").string
         guard name.utf8.count < 64 else { throw error("algorithm name '\(name)' is longer than 63 bytes", atWord: i - 1) }
         if kind == "comp" {
             algs.compression = XfrmAlgorithm(name: name, key: KeyMaterial([]))
@@ -425,12 +440,12 @@ struct WordParser {
         let keyWord = try next("a key")
         let key: KeyMaterial
         if keyWord.hasPrefix("0x") || keyWord.hasPrefix("0X") {
-            guard let k = KeyMaterial(hex: keyWord) else {
+            guard let k = KeyMaterial(hex: keyWord.string) else {
                 throw error("the key after '\(name)' is not valid hex (an even number of hex digits after 0x)", atWord: i - 1)
             }
             key = k
         } else {
-            key = KeyMaterial(Array(keyWord.utf8))
+            key = KeyMaterial(Array(keyWord.bytes))
         }
         let keyIndex = i - 1
         let algorithm: XfrmAlgorithm, role: AlgorithmKeyRules.Role
@@ -497,14 +512,14 @@ struct WordParser {
             case "dst": i += 1; dst = try prefix("a destination prefix")
             case "dev":
                 i += 1
-                let name = try next("an interface name")
+                let name = try next("an interface name").string
                 let idx = if_nametoindex(name)
                 guard idx != 0 else { throw error("no interface named '\(name)'", atWord: i - 1) }
                 ifindex = Int32(idx)
             case "proto":
                 i += 1
                 let text = try next("an upper-layer protocol")
-                guard let v = WordParser.upperProtocolNames[text] ?? UInt8(text) else { throw error("unknown protocol '\(text)'", atWord: i - 1) }
+                guard let v = WordParser.upperProtocolNames.first(where: { text == $0.name })?.value ?? text.number(as: UInt8.self) else { throw error("unknown protocol '\(text)'", atWord: i - 1) }
                 proto = v
             case "sport": i += 1; sport = try number("a source port"); smask = 0xFFFF
             case "dport": i += 1; dport = try number("a destination port"); dmask = 0xFFFF
@@ -529,7 +544,7 @@ struct WordParser {
 
     mutating func direction() throws(IPXfrmSyntaxError) -> PolicyDirection {
         let text = try next("a direction")
-        guard let d = PolicyDirection(name: text) else { throw error("unknown direction '\(text)' (in, out or fwd)", atWord: i - 1) }
+        guard let d = PolicyDirection(name: text.string) else { throw error("unknown direction '\(text)' (in, out or fwd)", atWord: i - 1) }
         return d
     }
 
