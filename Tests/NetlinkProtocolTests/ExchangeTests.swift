@@ -160,6 +160,35 @@ struct ExchangeTests {
         #expect(results[2] == .success([dumpAnswer[0]]))
     }
 
+    @Test("quiet changes: sent without NLM_F_ACK except the last; a later answer finishes them as acknowledged")
+    func quietChanges() throws {
+        var numbers = NetlinkSequenceNumbers(first: 200)
+        var batch = NetlinkBatchExchange(
+            [NetlinkRequest(.change, type: 0x13), NetlinkRequest(.change, type: 0x13), NetlinkRequest(type: 0x15),
+             NetlinkRequest(.change, type: 0x13), NetlinkRequest(.change, type: 0x13)],
+            sequenceNumbers: &numbers, portID: port)
+        let requests = batch.messages
+        #expect(requests.map { $0.flags.contains(.acknowledge) } == [false, false, true, false, true])
+        #expect(batch.exchanges.map(\.isQuiet) == [true, true, false, true, false])
+        // The kernel refuses the second; answers the GET (a reply, then its ACK); the last's ACK.
+        if case .finished(.rejected(let e)) = batch.consume(kernel.nack(requests[1], .fileExists)).step {
+            #expect(e.errno == .fileExists)
+        } else {
+            Issue.record("expected the second refused")
+        }
+        #expect(batch.exchanges[0].outcome == .acknowledged([]), "answered after it: passed")
+        #expect(!batch.exchanges[3].isFinished)
+        let reply = NetlinkMessage(type: 0x13, sequence: requests[2].header.sequence, portID: port, payload: [1, 2, 3, 4])
+        #expect(batch.consume(reply).step == .reply)
+        #expect(batch.consume(kernel.ack(requests[2])).step == .finished(.acknowledged([reply])))
+        #expect(!batch.isFinished && !batch.exchanges[3].isFinished)
+        #expect(batch.consume(kernel.ack(requests[4])).step == .finished(.acknowledged([])))
+        #expect(batch.isFinished && batch.exchanges[3].outcome == .acknowledged([]))
+        // A change alone is sent with NLM_F_ACK.
+        let alone = NetlinkBatchExchange([NetlinkRequest(.change, type: 0x13)], sequenceNumbers: &numbers, portID: port)
+        #expect(alone.messages[0].flags.contains(.acknowledge) && !alone.exchanges[0].isQuiet)
+    }
+
     @Test("sequence numbers never give 0, and wrap")
     func sequenceNumbers() {
         var numbers = NetlinkSequenceNumbers(first: .max - 1)

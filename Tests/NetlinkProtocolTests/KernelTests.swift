@@ -60,6 +60,30 @@ struct KernelTests {
         #expect(error.errno == .fileExists && error.kind == .rejected)
     }
 
+    @Test("changes in a batch go without NLM_F_ACK but the last: the kernel answers the refusals and one ACK, in order")
+    func quietChanges() throws {
+        try requireRoot()
+        let namespace = try TemporaryNamespace("nl-quiet")
+        defer { namespace.remove() }
+        let recorder = RecordingTransport(try NetlinkSocket(protocol: .xfrm, namespace: .named(namespace.name), receiveTimeout: .seconds(5)))
+        let connection = NetlinkConnection(transport: recorder)
+        let octets: [UInt8] = [1, 2, 1, 3, 4]   // the third is the first again: EEXIST
+        let results = try connection.requests(try octets.map {
+            NetlinkRequest(.change, type: 0x13, payload: try Self.policyPayload(lastOctet: $0), operation: "add policy to 127.0.0.\($0)")
+        })
+        #expect(recorder.sent.count == 1 && recorder.sent[0].count == 5)
+        #expect(recorder.sent[0].map { $0.flags.contains(.acknowledge) } == [false, false, false, false, true])
+        #expect(recorder.receptions == 2, "one datagram for the refusal, one for the last change's ACK")
+        #expect(results[0] == .success([]) && results[1] == .success([]) && results[3] == .success([]) && results[4] == .success([]))
+        guard case .failure(let error) = results[2] else { Issue.record("expected EEXIST for the third"); return }
+        #expect(error.errno == .fileExists && error.kind == .rejected && error.operation == "add policy to 127.0.0.1")
+        #expect(Set(try connection.dump(type: 0x15).map { $0.payload[3] }) == [1, 2, 3, 4])
+        // The last change refused: its NACK finishes the batch, and the quiet ones before it.
+        let last = try connection.requests(try [5, 4].map { NetlinkRequest(.change, type: 0x13, payload: try Self.policyPayload(lastOctet: $0)) })
+        #expect(last[0] == .success([]))
+        if case .failure(let e) = last[1] { #expect(e.errno == .fileExists) } else { Issue.record("expected EEXIST for the last") }
+    }
+
     @Test("XFRM_MSG_NEWSA with proto esp (§4.3 bytes, proto 50) is refused: EPROTONOSUPPORT, \"Requested type not found\"")
     func espRefused() throws {
         try requireRoot()
@@ -100,13 +124,18 @@ struct KernelTests {
 final class RecordingTransport: NetlinkTransport {
     let base: any NetlinkTransport
     private(set) var sent: [[NetlinkMessage]] = []
+    /// The receptions (datagrams or overflows) so far.
+    private(set) var receptions = 0
     init(_ base: any NetlinkTransport) { self.base = base }
     var portID: UInt32 { base.portID }
     func send(messages: [NetlinkMessage]) throws {
         sent.append(messages)
         try base.send(messages: messages)
     }
-    func receiveMessages() throws -> NetlinkReception { try base.receiveMessages() }
+    func receiveMessages() throws -> NetlinkReception {
+        receptions += 1
+        return try base.receiveMessages()
+    }
     func join(group: UInt32) throws { try base.join(group: group) }
     func leave(group: UInt32) throws { try base.leave(group: group) }
 }

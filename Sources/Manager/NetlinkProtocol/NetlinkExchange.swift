@@ -13,6 +13,14 @@ public struct NetlinkRequest: Hashable, Sendable {
         /// A dump (GET of a table): sent with `NLM_F_REQUEST | NLM_F_DUMP`, answered by multipart
         /// messages and `NLMSG_DONE`, or a NACK.
         case dump
+        /// A change with no reply when it succeeds (NEW, UPD, DEL, FLUSH): alone, or last in a batch,
+        /// it is sent as a ``request``. Earlier in a batch it is sent with `NLM_F_REQUEST` alone, so
+        /// that the kernel answers it only to refuse it (`netlink_rcv_skb` acknowledges a message
+        /// without `NLM_F_ACK` only when its handler failed); the answer to a later request of the
+        /// batch then says it succeeded, because the kernel handles and answers a batch's messages
+        /// in order. A batch of thousands of changes is then answered by its refusals and one ACK,
+        /// not one datagram per change (Specs/manager/wire-format.md §3, "Acknowledgements").
+        case change
     }
 
     /// How the kernel answers the request. It cannot be read from the flags: `NLM_F_DUMP`'s bits are
@@ -45,12 +53,18 @@ public struct NetlinkRequest: Hashable, Sendable {
         flags.union(kind == .dump ? [.request, .dump] : [.request, .acknowledge])
     }
 
+    /// The flags sent for a ``Kind/change`` answered by a later request of its batch: without
+    /// `NLM_F_ACK`.
+    public var quietFlags: NetlinkMessageFlags {
+        kind == .change ? flags.union(.request) : effectiveFlags
+    }
+
     /// The request's name for messages: ``operation``, or `message type 0x10`.
     public var operationName: String { operation ?? "message type \(type)" }
 
     /// The message to send with `sequence` (port id 0: the kernel).
-    public func message(sequence: UInt32) -> NetlinkMessage {
-        NetlinkMessage(type: type, flags: effectiveFlags, sequence: sequence, portID: 0, payload: payload)
+    public func message(sequence: UInt32, quiet: Bool = false) -> NetlinkMessage {
+        NetlinkMessage(type: type, flags: quiet ? quietFlags : effectiveFlags, sequence: sequence, portID: 0, payload: payload)
     }
 }
 
@@ -185,10 +199,20 @@ public struct NetlinkExchange: Sendable {
     ///   - sequence: the request's sequence number (from ``NetlinkSequenceNumbers``).
     ///   - portID: this socket's port id; replies carry it.
     public init(_ request: NetlinkRequest, sequence: UInt32, portID: UInt32) {
+        self.init(request, sequence: sequence, portID: portID, quiet: false)
+    }
+
+    /// `quiet`: a ``NetlinkRequest/Kind/change`` sent without `NLM_F_ACK`, which its batch finishes
+    /// (``NetlinkBatchExchange``).
+    init(_ request: NetlinkRequest, sequence: UInt32, portID: UInt32, quiet: Bool) {
         self.request = request
-        self.message = request.message(sequence: sequence)
+        self.isQuiet = quiet && request.kind == .change
+        self.message = request.message(sequence: sequence, quiet: isQuiet)
         self.portID = portID
     }
+
+    /// Whether the request was sent without `NLM_F_ACK`: the kernel answers it only to refuse it.
+    public let isQuiet: Bool
 
     /// The sequence number.
     public var sequence: UInt32 { message.header.sequence }
@@ -258,6 +282,12 @@ public struct NetlinkExchange: Sendable {
         }
     }
 
+    /// Finishes a quiet exchange the kernel has passed without refusing it (it answered a later
+    /// message of the batch).
+    internal mutating func finishUnrefused() -> Step {
+        finish(.acknowledged(replies))
+    }
+
     internal mutating func ignore(_ reason: NetlinkIgnoredReason) -> Step {
         ignored.append(reason)
         return .ignored(reason)
@@ -270,8 +300,10 @@ public struct NetlinkExchange: Sendable {
 }
 
 /// Several exchanges sent in one datagram (a netlink batch): received messages go to the exchange whose
-/// sequence number they carry. The kernel processes a batch's messages in order and answers each, so
-/// every request gets its own ACK or NACK.
+/// sequence number they carry. The kernel processes a batch's messages in order and answers each in
+/// order, so every request gets its own ACK or NACK, except a ``NetlinkRequest/Kind/change`` that is
+/// not last: it is sent without `NLM_F_ACK`, answered only if refused, and finished as acknowledged
+/// as soon as a later exchange of the batch hears from the kernel.
 public struct NetlinkBatchExchange: Sendable {
     /// The exchanges, in the order of the requests.
     public private(set) var exchanges: [NetlinkExchange]
@@ -281,6 +313,8 @@ public struct NetlinkBatchExchange: Sendable {
     public private(set) var ignored: [NetlinkIgnoredReason] = []
     private var indexBySequence: [UInt32: Int] = [:]
     private var unfinished: Int
+    /// Quiet exchanges before this index are finished.
+    private var quietSettled = 0
 
     /// Creates exchanges for `requests`, numbering them with `sequenceNumbers`.
     public init(_ requests: [NetlinkRequest], sequenceNumbers: inout NetlinkSequenceNumbers, portID: UInt32) {
@@ -290,7 +324,8 @@ public struct NetlinkBatchExchange: Sendable {
             var sequence = sequenceNumbers.next()
             while indexBySequence[sequence] != nil { sequence = sequenceNumbers.next() }   // a batch over 2^32 requests
             indexBySequence[sequence] = exchanges.count
-            exchanges.append(NetlinkExchange(request, sequence: sequence, portID: portID))
+            let last = exchanges.count == requests.count - 1
+            exchanges.append(NetlinkExchange(request, sequence: sequence, portID: portID, quiet: !last))
         }
         self.exchanges = exchanges
         self.portID = portID
@@ -325,6 +360,15 @@ public struct NetlinkBatchExchange: Sendable {
         guard !exchanges[index].isFinished else {
             ignored.append(.afterCompletion)
             return (index, exchanges[index].ignore(.afterCompletion))
+        }
+        // The kernel has handled every message before this one: a quiet exchange it did not refuse
+        // by now succeeded.
+        while quietSettled < index {
+            if exchanges[quietSettled].isQuiet && !exchanges[quietSettled].isFinished {
+                _ = exchanges[quietSettled].finishUnrefused()
+                unfinished -= 1
+            }
+            quietSettled += 1
         }
         let step = exchanges[index].take(received)
         if case .finished = step { unfinished -= 1 }

@@ -215,12 +215,24 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         @Sendable func one(_ op: XfrmOperation) -> Result<NetlinkRequest, XfrmKernelError> {
             do {
                 let m = try NetlinkXfrmKernel.request(for: op)
-                return .success(NetlinkRequest(.request, type: m.type.netlink, flags: m.flags.subtracting([.request, .acknowledge]),
+                return .success(NetlinkRequest(op.changesWithoutReply ? .change : .request, type: m.type.netlink,
+                                               flags: m.flags.subtracting([.request, .acknowledge]),
                                                payload: try m.payload(), operation: m.type.description))
             } catch {
                 return .failure(NetlinkXfrmKernel.kernelError(error))
             }
         }
         return parallelMap(ops, one)
+    }
+}
+
+extension XfrmOperation {
+    /// Whether the kernel answers the operation's request only with an ACK or a refusal (NEW, UPD,
+    /// DEL and FLUSH of SAs and policies): in a batch it goes as a ``NetlinkRequest/Kind/change``.
+    var changesWithoutReply: Bool {
+        switch self {
+        case .addSA, .updateSA, .deleteSA, .flushSA, .addPolicy, .updatePolicy, .deletePolicy, .flushPolicy: true
+        case .getSA, .allocateSPI, .deleteAllSA, .listSA, .getPolicy, .deleteAllPolicies, .listPolicies: false
+        }
     }
 }

@@ -46,17 +46,25 @@ struct StructReader {
 }
 
 extension Array where Element == UInt8 {
+    // Byte by byte: after inlining each is a store and a count check, where appending a buffer's
+    // contents goes through the generic sequence path (most of a message's encoding time).
+
+    /// Appends `value` in x86-64's (little-endian) order.
+    @inline(__always)
     mutating func appendHost<T: FixedWidthInteger>(_ value: T) {
-        var le = value.littleEndian
-        Swift.withUnsafeBytes(of: &le) { append(contentsOf: $0) }
+        for index in 0..<MemoryLayout<T>.size { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
     }
 
+    /// Appends `value` in network (big-endian) order.
+    @inline(__always)
     mutating func appendBig<T: FixedWidthInteger>(_ value: T) {
-        var be = value.bigEndian
-        Swift.withUnsafeBytes(of: &be) { append(contentsOf: $0) }
+        for index in (0..<MemoryLayout<T>.size).reversed() { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
     }
 
-    mutating func appendZeros(_ count: Int) { append(contentsOf: repeatElement(0, count: count)) }
+    @inline(__always)
+    mutating func appendZeros(_ count: Int) {
+        for _ in 0..<count { append(0) }
+    }
 }
 
 /// A fixed-size kernel struct with a codec. Sizes and offsets are x86-64's (layout-facts §1); on
