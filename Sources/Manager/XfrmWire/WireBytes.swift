@@ -77,11 +77,72 @@ public protocol XfrmStruct: Hashable, Sendable {
     /// Decodes the struct at `offset`.
     /// - Throws: ``XfrmWireError/Code/truncatedStruct`` when fewer than ``size`` bytes remain.
     init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError)
-    /// Appends exactly ``size`` bytes.
-    func encode(into bytes: inout [UInt8])
+    /// Writes the fields at their offsets, in order, ``size`` bytes in all (padding is skipped: the
+    /// writer's bytes start zero).
+    func write(to writer: inout StructWriter)
+}
+
+/// Writes a fixed struct's fields into bytes already appended as zeros: one growth of the array and
+/// one uniqueness check for the whole struct, then a store per field (a message's fixed part has
+/// dozens of fields, and a batch thousands of messages).
+public struct StructWriter {
+    private let base: UnsafeMutableRawPointer
+    /// Bytes written (or skipped) so far.
+    public private(set) var offset = 0
+
+    fileprivate init(base: UnsafeMutableRawPointer) { self.base = base }
+
+    /// A host-order (x86-64: little-endian) integer.
+    @inline(__always)
+    public mutating func host<T: FixedWidthInteger>(_ value: T) {
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    /// A network-order (big-endian) integer.
+    @inline(__always)
+    public mutating func big<T: FixedWidthInteger>(_ value: T) {
+        base.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    /// One byte.
+    @inline(__always)
+    public mutating func u8(_ value: UInt8) { host(value) }
+
+    /// Skips `count` bytes of padding (left zero).
+    @inline(__always)
+    public mutating func pad(_ count: Int) { offset += count }
+}
+
+/// Zeros to grow an array by before a struct is written over them.
+private let zeroBytes = [UInt8](repeating: 0, count: 512)
+
+extension Array where Element == UInt8 {
+    /// Appends `size` bytes that `write` fills in place (``StructWriter``).
+    @inline(__always)
+    mutating func appendStruct(size: Int, _ write: (inout StructWriter) -> Void) {
+        let start = count
+        var left = size
+        while left > 0 {
+            let n = Swift.min(left, zeroBytes.count)
+            append(contentsOf: zeroBytes[0..<n])
+            left -= n
+        }
+        withUnsafeMutableBytes { raw in
+            var writer = StructWriter(base: raw.baseAddress! + start)
+            write(&writer)
+            assert(writer.offset == size, "a struct writer wrote \(writer.offset) of \(size) bytes")
+        }
+    }
 }
 
 extension XfrmStruct {
+    /// Appends exactly ``size`` bytes.
+    public func encode(into bytes: inout [UInt8]) {
+        bytes.appendStruct(size: Self.size) { write(to: &$0) }
+    }
+
     /// The struct's ``size`` bytes.
     public var encoded: [UInt8] {
         var bytes: [UInt8] = []

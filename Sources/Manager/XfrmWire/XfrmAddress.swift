@@ -46,9 +46,9 @@ public struct XfrmAddress: XfrmStruct, CustomStringConvertible {
         low = r.big(UInt64.self)
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        bytes.appendBig(high)
-        bytes.appendBig(low)
+    public func write(to w: inout StructWriter) {
+        w.big(high)
+        w.big(low)
     }
 
     /// The address as the given family (`AF_INET` 2: the first 4 bytes; `AF_INET6` 10: all 16).

@@ -223,7 +223,13 @@ public enum XfrmAttribute: Hashable, Sendable {
         switch self {
         case .authentication(let a), .encryption(let a), .compression(let a), .aead(let a), .authenticationTruncated(let a): a.encoded
         case .encapsulation(let e): e.encoded
-        case .templates(let t): t.flatMap(\.encoded)
+        case .templates(let t):
+            {
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(t.count * XfrmUserTmpl.size)
+                for template in t { template.encode(into: &bytes) }
+                return bytes
+            }()
         case .saInfo(let s): s.encoded
         case .policyInfo(let p): p.encoded
         case .securityContext(let c): c.encoded

@@ -29,11 +29,11 @@ public struct XfrmID: XfrmStruct {
         proto = r.u8()       // 20
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        daddr.encode(into: &bytes)
-        bytes.appendBig(spi)
-        bytes.append(proto)
-        bytes.appendZeros(3)
+    public func write(to w: inout StructWriter) {
+        daddr.write(to: &w)
+        w.big(spi)
+        w.u8(proto)
+        w.pad(3)
     }
 }
 
@@ -71,12 +71,12 @@ public struct XfrmUserSAID: XfrmStruct {
         proto = r.u8()       // 22
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        daddr.encode(into: &bytes)
-        bytes.appendBig(spi)
-        bytes.appendHost(family)
-        bytes.append(proto)
-        bytes.appendZeros(1)
+    public func write(to w: inout StructWriter) {
+        daddr.write(to: &w)
+        w.big(spi)
+        w.host(family)
+        w.u8(proto)
+        w.pad(1)
     }
 }
 
@@ -111,11 +111,11 @@ public struct XfrmUserPolicyID: XfrmStruct {
         dir = r.u8()         // 60
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        selector.encode(into: &bytes)
-        bytes.appendHost(index)
-        bytes.append(dir)
-        bytes.appendZeros(3)
+    public func write(to w: inout StructWriter) {
+        selector.write(to: &w)
+        w.host(index)
+        w.u8(dir)
+        w.pad(3)
     }
 }
 
@@ -157,11 +157,11 @@ public struct XfrmAddressFilter: XfrmStruct {
         dplen = r.u8()       // 35
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        saddr.encode(into: &bytes)
-        daddr.encode(into: &bytes)
-        bytes.appendHost(family)
-        bytes.append(splen)
-        bytes.append(dplen)
+    public func write(to w: inout StructWriter) {
+        saddr.write(to: &w)
+        daddr.write(to: &w)
+        w.host(family)
+        w.u8(splen)
+        w.u8(dplen)
     }
 }

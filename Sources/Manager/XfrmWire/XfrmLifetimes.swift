@@ -29,11 +29,15 @@ extension LifetimeConfig: XfrmStruct {
         hardUseExpiresSeconds = r.host()    // 56
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        for value in [softByteLimit, hardByteLimit, softPacketLimit, hardPacketLimit,
-                      softAddExpiresSeconds, hardAddExpiresSeconds, softUseExpiresSeconds, hardUseExpiresSeconds] {
-            bytes.appendHost(value)
-        }
+    public func write(to w: inout StructWriter) {
+        w.host(softByteLimit)
+        w.host(hardByteLimit)
+        w.host(softPacketLimit)
+        w.host(hardPacketLimit)
+        w.host(softAddExpiresSeconds)
+        w.host(hardAddExpiresSeconds)
+        w.host(softUseExpiresSeconds)
+        w.host(hardUseExpiresSeconds)
     }
 }
 
@@ -56,11 +60,11 @@ extension LifetimeCurrent: XfrmStruct {
         useTime = r.host()       // 24
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        bytes.appendHost(self.bytes)
-        bytes.appendHost(packets)
-        bytes.appendHost(addTime)
-        bytes.appendHost(useTime)
+    public func write(to w: inout StructWriter) {
+        w.host(self.bytes)
+        w.host(packets)
+        w.host(addTime)
+        w.host(useTime)
     }
 }
 
@@ -81,9 +85,9 @@ extension XfrmMark: XfrmStruct {
         self.init(value: v, mask: m)
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        bytes.appendHost(value)
-        bytes.appendHost(mask)
+    public func write(to w: inout StructWriter) {
+        w.host(value)
+        w.host(mask)
     }
 }
 
@@ -113,10 +117,10 @@ public struct XfrmStats: XfrmStruct {
         integrityFailed = r.host()   // 8
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        bytes.appendHost(replayWindow)
-        bytes.appendHost(replay)
-        bytes.appendHost(integrityFailed)
+    public func write(to w: inout StructWriter) {
+        w.host(replayWindow)
+        w.host(replay)
+        w.host(integrityFailed)
     }
 }
 
@@ -146,10 +150,10 @@ public struct XfrmReplayState: XfrmStruct {
         bitmap = r.host()    // 8
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        bytes.appendHost(oseq)
-        bytes.appendHost(seq)
-        bytes.appendHost(bitmap)
+    public func write(to w: inout StructWriter) {
+        w.host(oseq)
+        w.host(seq)
+        w.host(bitmap)
     }
 }
 

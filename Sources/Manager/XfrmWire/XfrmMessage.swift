@@ -207,7 +207,11 @@ public struct XfrmMessage: Hashable, Sendable {
         var encoder = NetlinkAttributeEncoder()
         for attribute in attributes {
             do {
-                try encoder.append(attribute.netlinkAttribute)
+                if case .other(let raw) = attribute {
+                    try encoder.append(raw)
+                } else {
+                    try encoder.append(type: attribute.type.rawValue, payload: attribute.payload)
+                }
             } catch {
                 throw XfrmWireError(.tooLong, at: NetlinkHeader.size + bytes.count + encoder.bytes.count, error.description)
             }

@@ -56,17 +56,17 @@ public struct XfrmUserPolicyInfo: XfrmStruct {
         share = r.u8()        // 163
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        selector.encode(into: &bytes)
-        lifetime.encode(into: &bytes)
-        current.encode(into: &bytes)
-        bytes.appendHost(priority)
-        bytes.appendHost(index)
-        bytes.append(dir)
-        bytes.append(action)
-        bytes.append(flags)
-        bytes.append(share)
-        bytes.appendZeros(4)
+    public func write(to w: inout StructWriter) {
+        selector.write(to: &w)
+        lifetime.write(to: &w)
+        current.write(to: &w)
+        w.host(priority)
+        w.host(index)
+        w.u8(dir)
+        w.u8(action)
+        w.u8(flags)
+        w.u8(share)
+        w.pad(4)
     }
 }
 
@@ -133,19 +133,19 @@ public struct XfrmUserTmpl: XfrmStruct {
         calgos = r.host()      // 60
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        id.encode(into: &bytes)
-        bytes.appendHost(family)
-        bytes.appendZeros(2)
-        saddr.encode(into: &bytes)
-        bytes.appendHost(reqid)
-        bytes.append(mode)
-        bytes.append(share)
-        bytes.append(optional)
-        bytes.appendZeros(1)
-        bytes.appendHost(aalgos)
-        bytes.appendHost(ealgos)
-        bytes.appendHost(calgos)
+    public func write(to w: inout StructWriter) {
+        id.write(to: &w)
+        w.host(family)
+        w.pad(2)
+        saddr.write(to: &w)
+        w.host(reqid)
+        w.u8(mode)
+        w.u8(share)
+        w.u8(optional)
+        w.pad(1)
+        w.host(aalgos)
+        w.host(ealgos)
+        w.host(calgos)
     }
 }
 
@@ -175,10 +175,10 @@ public struct XfrmUserPolExpire: XfrmStruct {
         hard = r.u8()   // 168
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        policy.encode(into: &bytes)
-        bytes.append(hard)
-        bytes.appendZeros(7)
+    public func write(to w: inout StructWriter) {
+        policy.write(to: &w)
+        w.u8(hard)
+        w.pad(7)
     }
 }
 
@@ -233,14 +233,14 @@ public struct XfrmUserAcquire: XfrmStruct {
         seq = r.host()      // 276
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        id.encode(into: &bytes)
-        saddr.encode(into: &bytes)
-        selector.encode(into: &bytes)
-        policy.encode(into: &bytes)
-        bytes.appendHost(aalgos)
-        bytes.appendHost(ealgos)
-        bytes.appendHost(calgos)
-        bytes.appendHost(seq)
+    public func write(to w: inout StructWriter) {
+        id.write(to: &w)
+        saddr.write(to: &w)
+        selector.write(to: &w)
+        policy.write(to: &w)
+        w.host(aalgos)
+        w.host(ealgos)
+        w.host(calgos)
+        w.host(seq)
     }
 }

@@ -69,20 +69,20 @@ public struct XfrmUserSAInfo: XfrmStruct {
         flags = r.u8()           // 216
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        selector.encode(into: &bytes)
-        id.encode(into: &bytes)
-        saddr.encode(into: &bytes)
-        lifetime.encode(into: &bytes)
-        current.encode(into: &bytes)
-        stats.encode(into: &bytes)
-        bytes.appendHost(seq)
-        bytes.appendHost(reqid)
-        bytes.appendHost(family)
-        bytes.append(mode)
-        bytes.append(replayWindow)
-        bytes.append(flags)
-        bytes.appendZeros(7)
+    public func write(to w: inout StructWriter) {
+        selector.write(to: &w)
+        id.write(to: &w)
+        saddr.write(to: &w)
+        lifetime.write(to: &w)
+        current.write(to: &w)
+        stats.write(to: &w)
+        w.host(seq)
+        w.host(reqid)
+        w.host(family)
+        w.u8(mode)
+        w.u8(replayWindow)
+        w.u8(flags)
+        w.pad(7)
     }
 }
 
@@ -115,10 +115,10 @@ public struct XfrmUserSPIInfo: XfrmStruct {
         max = r.host()   // 228
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        info.encode(into: &bytes)
-        bytes.appendHost(min)
-        bytes.appendHost(max)
+    public func write(to w: inout StructWriter) {
+        info.write(to: &w)
+        w.host(min)
+        w.host(max)
     }
 }
 
@@ -148,9 +148,9 @@ public struct XfrmUserExpire: XfrmStruct {
         hard = r.u8()   // 224
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        state.encode(into: &bytes)
-        bytes.append(hard)
-        bytes.appendZeros(7)
+    public func write(to w: inout StructWriter) {
+        state.write(to: &w)
+        w.u8(hard)
+        w.pad(7)
     }
 }

@@ -68,19 +68,19 @@ public struct XfrmSelector: XfrmStruct {
         user = r.host()          // 52
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        daddr.encode(into: &bytes)
-        saddr.encode(into: &bytes)
-        bytes.appendBig(dport)
-        bytes.appendBig(dportMask)
-        bytes.appendBig(sport)
-        bytes.appendBig(sportMask)
-        bytes.appendHost(family)
-        bytes.append(prefixlenD)
-        bytes.append(prefixlenS)
-        bytes.append(proto)
-        bytes.appendZeros(3)
-        bytes.appendHost(ifindex)
-        bytes.appendHost(user)
+    public func write(to w: inout StructWriter) {
+        daddr.write(to: &w)
+        saddr.write(to: &w)
+        w.big(dport)
+        w.big(dportMask)
+        w.big(sport)
+        w.big(sportMask)
+        w.host(family)
+        w.u8(prefixlenD)
+        w.u8(prefixlenS)
+        w.u8(proto)
+        w.pad(3)
+        w.host(ifindex)
+        w.host(user)
     }
 }

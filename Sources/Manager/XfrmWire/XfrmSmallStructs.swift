@@ -32,12 +32,12 @@ public struct XfrmEncapTmpl: XfrmStruct {
         originalAddress = try XfrmAddress(decoding: bytes, at: offset + 8)   // 8
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        bytes.appendHost(type)
-        bytes.appendBig(sport)
-        bytes.appendBig(dport)
-        bytes.appendZeros(2)
-        originalAddress.encode(into: &bytes)
+    public func write(to w: inout StructWriter) {
+        w.host(type)
+        w.big(sport)
+        w.big(dport)
+        w.pad(2)
+        originalAddress.write(to: &w)
     }
 }
 
@@ -72,12 +72,12 @@ public struct XfrmUserPolicyType: XfrmStruct {
         reserved2 = r.u8()       // 4
     }
 
-    public func encode(into bytes: inout [UInt8]) {
-        bytes.append(type)
-        bytes.appendZeros(1)
-        bytes.appendHost(reserved1)
-        bytes.append(reserved2)
-        bytes.appendZeros(1)
+    public func write(to w: inout StructWriter) {
+        w.u8(type)
+        w.pad(1)
+        w.host(reserved1)
+        w.u8(reserved2)
+        w.pad(1)
     }
 }
 
@@ -99,5 +99,5 @@ public struct XfrmUserSAFlush: XfrmStruct {
         proto = r.u8()   // 0
     }
 
-    public func encode(into bytes: inout [UInt8]) { bytes.append(proto) }
+    public func write(to w: inout StructWriter) { w.u8(proto) }
 }

@@ -1,3 +1,4 @@
+import Glibc
 extension IPXfrmSyntax {
     /// Parses a batch file into commands that remember their line: one command per line, blank and
     /// comment lines skipped. The first syntax error (by line) is thrown with its line and word,
@@ -24,7 +25,13 @@ extension IPXfrmSyntax {
     static func batch(bytes: UnsafeBufferPointer<UInt8>) -> Result<XfrmBatch, IPXfrmSyntaxError> {
         var starts: [Int] = [0]
         starts.reserveCapacity(bytes.count / 64 + 2)
-        for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
+        if let base = bytes.baseAddress {
+            var at = 0
+            while at < bytes.count, let nl = memchr(base + at, 0x0A, bytes.count - at) {
+                at = base.distance(to: nl.assumingMemoryBound(to: UInt8.self)) + 1
+                starts.append(at)
+            }
+        }
         let lineStarts = starts
         let lineCount = starts.count
         // The buffer outlives the parts (parallelChunks returns when all have run).
