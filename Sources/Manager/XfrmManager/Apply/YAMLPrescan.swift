@@ -5,7 +5,7 @@
 /// exhaust the stack. The scan is lexical and conservative: it follows quotes, comments and flow
 /// brackets, and refuses
 /// - an alias used as a mapping key (`*a: x`, `[*a]: x`, or any explicit `? ` key in a document
-///   with aliases),
+///   with aliases), and an alias followed by anything but the end of its node (`*a b`),
 /// - aliases at all when the limits forbid them (key files),
 /// - nesting of flow brackets or of compact block lists (`- - - x`) deeper than the limit.
 /// It never reports text of the document, only positions.
@@ -51,6 +51,32 @@ struct YAMLPrescan {
         guard at(j) == ":" else { return false }
         let n = at(j + 1)
         return Self.isSpace(n) || n == "," || n == "]" || n == "}"
+    }
+
+    /// Whether what follows an alias ending at `k` ends the alias's node: in a flow collection
+    /// `,`, `]` or `}` (after blanks, line breaks and comments); in a block, the end of the line
+    /// or a comment. Anything else is not valid YAML, and libyaml may first make the alias part of
+    /// a mapping key, whose expansion Yams would then hash (found by FuzzConfigInput:
+    /// `[*h, *h client: …]`, input `regress-alias-then-text`).
+    private func separatorFollows(_ k: Int, inFlow: Bool) -> Bool {
+        var j = k
+        while let c = at(j) {
+            switch c {
+            case " ", "\t", "\r":
+                j += 1
+            case "\n":
+                guard inFlow else { return true }
+                j += 1
+            case "#" where j > k:
+                guard inFlow else { return true }
+                while let n = at(j), n != "\n" { j += 1 }
+            case ",", "]", "}":
+                return inFlow
+            default:
+                return false
+            }
+        }
+        return true
     }
 
     private mutating func advance() {
@@ -120,6 +146,9 @@ struct YAMLPrescan {
                     return Finding(line: line, column: column, message: "an alias (*name): aliases are not allowed in this file")
                 }
                 if keyIndicatorFollows(j) { return Finding(line: line, column: column, message: "an alias is used as a mapping key") }
+                if !separatorFollows(j, inFlow: !flow.isEmpty) {
+                    return Finding(line: line, column: column, message: "an alias followed by more than , ] } or the end of its line")
+                }
                 anyAlias = true
                 if !flow.isEmpty { flow[flow.count - 1] = true }
             default:
