@@ -215,7 +215,7 @@ let package = Package(
             name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
             exclude: ["Reference"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager"],
+            name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "NetlinkTestSupport"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
         .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
                                                           "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager"], exclude: ["Vectors"],

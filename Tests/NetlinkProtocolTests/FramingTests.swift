@@ -2,6 +2,7 @@
 // drip-fed buffers, random round trips.
 
 import NetlinkProtocol
+import NetlinkTestSupport
 import Testing
 
 @Suite("Netlink framing")
@@ -159,19 +160,6 @@ struct FramingTests {
         ]
         for (flag, value) in flags { #expect(flag.rawValue == value) }
         #expect(NetlinkHeader.size == 16 && NetlinkAttribute.headerSize == 4 && NetlinkError.size == 20)
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for reproducible random tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,23 +1,12 @@
 import Glibc
 import IPsecModel
+import NetlinkTestSupport
 import Testing
 
 /// `IPAddress` keeps its bytes inline. Its text forms are checked against glibc's `inet_pton` and
 /// `inet_ntop` (an independent implementation), its order and prefix matching against the byte
 /// arrays themselves, over seeded random addresses (zero runs included, for `::`).
 struct IPAddressTests {
-    /// A small deterministic generator (SplitMix64), so that a failure can be replayed.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func randomBytes(_ count: Int, _ rng: inout SplitMix) -> [UInt8] {
         var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         // Zero some 16-bit groups so that `::` runs of every length and place occur.
@@ -46,7 +35,7 @@ struct IPAddressTests {
     }
 
     @Test func bytesTextAndBackAgreeWithGlibc() throws {
-        var rng = SplitMix(state: 12)
+        var rng = SplitMix(seed: 12)
         for n in 0..<4_000 {
             let bytes = Self.randomBytes(n % 2 == 0 ? 4 : 16, &rng)
             let a = try #require(IPAddress(bytes: bytes))
@@ -78,7 +67,7 @@ struct IPAddressTests {
     }
 
     @Test func orderIsFamilyThenBytes() throws {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix(seed: 7)
         let all = (0..<600).map { n in Self.randomBytes(n % 3 == 0 ? 4 : 16, &rng) }
         let reference = all.sorted { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
         let ours = try all.map { try #require(IPAddress(bytes: $0)) }.sorted().map(\.bytes)
@@ -89,7 +78,7 @@ struct IPAddressTests {
     }
 
     @Test func prefixContainsAsTheBytesSay() throws {
-        var rng = SplitMix(state: 99)
+        var rng = SplitMix(seed: 99)
         for n in 0..<3_000 {
             let count = n % 2 == 0 ? 4 : 16
             let base = Self.randomBytes(count, &rng)
