@@ -39,3 +39,12 @@ extension Array where Element == UInt8 {
 internal func netlinkAlign(_ length: Int) -> Int {
     (length + 3) & ~3
 }
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` for a body that throws one error type (the standard library's `rethrows`
+    /// one loses the type).
+    @inline(__always)
+    internal func withUnsafeBytesThrowing<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try withUnsafeBytes { raw in Result { () throws(E) in try body(raw) } }.get()
+    }
+}

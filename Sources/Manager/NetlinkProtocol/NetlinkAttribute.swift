@@ -247,13 +247,28 @@ public struct NetlinkAttributeDecoder: Sendable {
     /// - Throws: ``NetlinkDecodingError`` for a truncated or overlong attribute; the decoder then
     ///   stays at that attribute.
     public mutating func next() throws(NetlinkDecodingError) -> NetlinkAttribute? {
+        let start = offset
+        guard let frame = try bytes.withUnsafeBytesThrowing({ raw throws(NetlinkDecodingError) in try Self.frame(in: raw, at: start) }) else {
+            return nil
+        }
+        offset = frame.next
+        return NetlinkAttribute(rawType: frame.rawType, payload: Array(bytes[frame.payload]))
+    }
+
+    /// The attribute at `offset` of bytes read in place (a received datagram), with the checks of
+    /// ``next()``: its `nla_type` as on the wire (flag bits included), where its payload lies in
+    /// `bytes`, and where the next attribute starts; `nil` at the end.
+    /// - Throws: ``NetlinkDecodingError`` for a truncated or overlong attribute, at `offset`.
+    public static func frame(
+        in bytes: UnsafeRawBufferPointer, at offset: Int
+    ) throws(NetlinkDecodingError) -> (rawType: UInt16, payload: Range<Int>, next: Int)? {
         guard offset < bytes.count else { return nil }
         let available = bytes.count - offset
         guard available >= NetlinkAttribute.headerSize else {
             throw NetlinkDecodingError(.truncatedAttributeHeader(available: available), at: offset)
         }
-        let length: UInt16 = bytes.hostInteger(at: offset)
-        let rawType: UInt16 = bytes.hostInteger(at: offset + 2)
+        let length = bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)
+        let rawType = bytes.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)
         let type = rawType & NetlinkAttribute.typeMask
         guard Int(length) >= NetlinkAttribute.headerSize else {
             throw NetlinkDecodingError(.attributeLengthTooSmall(type: type, length: length), at: offset)
@@ -261,9 +276,8 @@ public struct NetlinkAttributeDecoder: Sendable {
         guard Int(length) <= available else {
             throw NetlinkDecodingError(.attributeLengthExceedsPayload(type: type, length: length, available: available), at: offset)
         }
-        let payload = Array(bytes[(offset + NetlinkAttribute.headerSize)..<(offset + Int(length))])
-        offset = min(netlinkAlign(offset + Int(length)), bytes.count)
-        return NetlinkAttribute(rawType: rawType, payload: payload)
+        let end = offset + Int(length)
+        return (rawType, (offset + NetlinkAttribute.headerSize)..<end, min(netlinkAlign(end), bytes.count))
     }
 
     /// All attributes in `bytes` from `offset` on.

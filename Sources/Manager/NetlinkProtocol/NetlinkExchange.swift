@@ -183,6 +183,10 @@ public struct NetlinkExchange: Sendable {
     public let message: NetlinkMessage
     /// This socket's port id: replies must carry it in `nlmsg_pid`. 0 accepts any.
     public let portID: UInt32
+    /// Whether replies are kept in ``replies`` and in the outcome. A dump read as it arrives
+    /// (``consume(header:payload:from:)``, the caller handing each part on) keeps none: its outcome
+    /// then carries no replies.
+    public let keepsReplies: Bool
     /// The replies so far.
     public private(set) var replies: [NetlinkMessage] = []
     /// How the exchange ended; `nil` while it is in progress.
@@ -198,17 +202,19 @@ public struct NetlinkExchange: Sendable {
     ///   - request: what to send.
     ///   - sequence: the request's sequence number (from ``NetlinkSequenceNumbers``).
     ///   - portID: this socket's port id; replies carry it.
-    public init(_ request: NetlinkRequest, sequence: UInt32, portID: UInt32) {
-        self.init(request, sequence: sequence, portID: portID, quiet: false)
+    ///   - keepingReplies: whether to keep the replies (``keepsReplies``).
+    public init(_ request: NetlinkRequest, sequence: UInt32, portID: UInt32, keepingReplies: Bool = true) {
+        self.init(request, sequence: sequence, portID: portID, quiet: false, keepingReplies: keepingReplies)
     }
 
     /// `quiet`: a ``NetlinkRequest/Kind/change`` sent without `NLM_F_ACK`, which its batch finishes
     /// (``NetlinkBatchExchange``).
-    init(_ request: NetlinkRequest, sequence: UInt32, portID: UInt32, quiet: Bool) {
+    init(_ request: NetlinkRequest, sequence: UInt32, portID: UInt32, quiet: Bool, keepingReplies: Bool = true) {
         self.request = request
         self.isQuiet = quiet && request.kind == .change
         self.message = request.message(sequence: sequence, quiet: isQuiet)
         self.portID = portID
+        self.keepsReplies = keepingReplies
     }
 
     /// Whether the request was sent without `NLM_F_ACK`: the kernel answers it only to refuse it.
@@ -217,8 +223,8 @@ public struct NetlinkExchange: Sendable {
     /// The sequence number.
     public var sequence: UInt32 { message.header.sequence }
 
-    /// Whether the exchange is finished.
-    public var isFinished: Bool { outcome != nil }
+    /// Whether the exchange is finished (it has an ``outcome``).
+    public private(set) var isFinished = false
 
     /// How many messages were ignored.
     public var ignoredCount: Int { ignored.count }
@@ -226,12 +232,18 @@ public struct NetlinkExchange: Sendable {
     /// Why a message would not be taken by any exchange of this socket, before looking at its sequence
     /// number: not from the kernel, multicast, another port id, `NLMSG_NOOP`.
     public static func rejection(of message: NetlinkMessage, from sender: NetlinkSender, portID: UInt32) -> NetlinkIgnoredReason? {
+        rejection(of: message.header, from: sender, portID: portID)
+    }
+
+    /// Why a message with this header would not be taken by any exchange of this socket (see
+    /// ``rejection(of:from:portID:)-(NetlinkMessage,_,_)``).
+    public static func rejection(of header: NetlinkHeader, from sender: NetlinkSender, portID: UInt32) -> NetlinkIgnoredReason? {
         if sender.portID != 0 { return .notFromKernel(senderPortID: sender.portID) }
         if sender.isMulticast { return .multicast(group: sender.group) }
-        if portID != 0 && message.header.portID != portID {
-            return .portMismatch(expected: portID, received: message.header.portID)
+        if portID != 0 && header.portID != portID {
+            return .portMismatch(expected: portID, received: header.portID)
         }
-        if message.type == .noop { return .noop }
+        if header.type == .noop { return .noop }
         return nil
     }
 
@@ -243,10 +255,26 @@ public struct NetlinkExchange: Sendable {
     /// - Returns: what the message meant for this exchange.
     @discardableResult
     public mutating func consume(_ received: NetlinkMessage, from sender: NetlinkSender = .kernel) -> Step {
-        if let reason = Self.rejection(of: received, from: sender, portID: portID) { return ignore(reason) }
-        guard received.header.sequence == sequence else { return ignore(.sequenceMismatch(received: received.header.sequence)) }
-        guard outcome == nil else { return ignore(.afterCompletion) }
+        if let reason = refusal(of: received.header, from: sender) { return ignore(reason) }
         return take(received)
+    }
+
+    /// Takes one received message read in place: its header and its payload in the receive buffer
+    /// (``NetlinkMessage/frames(in:)``). The same as ``consume(_:from:)``, without copying the
+    /// payload of a part that is not kept (``keepsReplies``); the caller reads a ``Step/dumpPart(interrupted:)``
+    /// or ``Step/reply`` from `payload` before the buffer is reused.
+    @discardableResult
+    public mutating func consume(header: NetlinkHeader, payload: UnsafeRawBufferPointer, from sender: NetlinkSender = .kernel) -> Step {
+        if let reason = refusal(of: header, from: sender) { return ignore(reason) }
+        return take(header, payload: payload)
+    }
+
+    /// Why this exchange does not take a message with `header`, or `nil` when it does.
+    private func refusal(of header: NetlinkHeader, from sender: NetlinkSender) -> NetlinkIgnoredReason? {
+        if let reason = Self.rejection(of: header, from: sender, portID: portID) { return reason }
+        guard header.sequence == sequence else { return .sequenceMismatch(received: header.sequence) }
+        guard !isFinished else { return .afterCompletion }
+        return nil
     }
 
     /// Takes a message already matched to this exchange by sequence number (the batch does the
@@ -274,12 +302,29 @@ public struct NetlinkExchange: Sendable {
         case .overrun:
             return finish(.overrun)
         default:
-            replies.append(received)
-            if received.flags.contains(.multipart) || request.kind == .dump {
-                return .dumpPart(interrupted: received.flags.contains(.dumpInterrupted))
-            }
-            return .reply
+            return takePart(received.header) { received }
         }
+    }
+
+    /// Takes a message read in place, already matched to this exchange (the batch does the matching).
+    internal mutating func take(_ header: NetlinkHeader, payload: UnsafeRawBufferPointer) -> Step {
+        switch header.type {
+        case .error, .done, .overrun:
+            // The end of the exchange: rare, decoded from a copy.
+            return take(NetlinkMessage(received: header, payload: Array(payload)))
+        default:
+            if header.flags.contains(.dumpInterrupted) { sawDumpInterrupted = true }
+            return takePart(header) { NetlinkMessage(received: header, payload: Array(payload)) }
+        }
+    }
+
+    /// A reply or a part of a dump: kept when ``keepsReplies``.
+    private mutating func takePart(_ header: NetlinkHeader, _ message: () -> NetlinkMessage) -> Step {
+        if keepsReplies { replies.append(message()) }
+        if header.flags.contains(.multipart) || request.kind == .dump {
+            return .dumpPart(interrupted: header.flags.contains(.dumpInterrupted))
+        }
+        return .reply
     }
 
     /// Finishes a quiet exchange the kernel has passed without refusing it (it answered a later
@@ -295,6 +340,7 @@ public struct NetlinkExchange: Sendable {
 
     private mutating func finish(_ outcome: Outcome) -> Step {
         self.outcome = outcome
+        isFinished = true
         return .finished(outcome)
     }
 }
@@ -316,8 +362,11 @@ public struct NetlinkBatchExchange: Sendable {
     /// Quiet exchanges before this index are finished.
     private var quietSettled = 0
 
-    /// Creates exchanges for `requests`, numbering them with `sequenceNumbers`.
-    public init(_ requests: [NetlinkRequest], sequenceNumbers: inout NetlinkSequenceNumbers, portID: UInt32) {
+    /// Creates exchanges for `requests`, numbering them with `sequenceNumbers`; `keepingReplies`
+    /// false for dumps whose parts the caller takes as they arrive (``NetlinkExchange/keepsReplies``).
+    public init(
+        _ requests: [NetlinkRequest], sequenceNumbers: inout NetlinkSequenceNumbers, portID: UInt32, keepingReplies: Bool = true
+    ) {
         var exchanges: [NetlinkExchange] = []
         exchanges.reserveCapacity(requests.count)
         for request in requests {
@@ -325,7 +374,7 @@ public struct NetlinkBatchExchange: Sendable {
             while indexBySequence[sequence] != nil { sequence = sequenceNumbers.next() }   // a batch over 2^32 requests
             indexBySequence[sequence] = exchanges.count
             let last = exchanges.count == requests.count - 1
-            exchanges.append(NetlinkExchange(request, sequence: sequence, portID: portID, quiet: !last))
+            exchanges.append(NetlinkExchange(request, sequence: sequence, portID: portID, quiet: !last, keepingReplies: keepingReplies))
         }
         self.exchanges = exchanges
         self.portID = portID
@@ -348,12 +397,29 @@ public struct NetlinkBatchExchange: Sendable {
     public mutating func consume(
         _ received: NetlinkMessage, from sender: NetlinkSender = .kernel
     ) -> (index: Int?, step: NetlinkExchange.Step) {
-        if let reason = NetlinkExchange.rejection(of: received, from: sender, portID: portID) {
+        route(received.header, from: sender) { $0.take(received) }
+    }
+
+    /// Takes one received message read in place (``NetlinkExchange/consume(header:payload:from:)``).
+    /// - Returns: as ``consume(_:from:)``.
+    @discardableResult
+    public mutating func consume(
+        header: NetlinkHeader, payload: UnsafeRawBufferPointer, from sender: NetlinkSender = .kernel
+    ) -> (index: Int?, step: NetlinkExchange.Step) {
+        route(header, from: sender) { $0.take(header, payload: payload) }
+    }
+
+    /// Finds the exchange a message with `header` is for and lets it `take` the message; or says
+    /// why no exchange takes it. One path for messages copied and messages read in place.
+    private mutating func route(
+        _ header: NetlinkHeader, from sender: NetlinkSender, _ take: (inout NetlinkExchange) -> NetlinkExchange.Step
+    ) -> (index: Int?, step: NetlinkExchange.Step) {
+        if let reason = NetlinkExchange.rejection(of: header, from: sender, portID: portID) {
             ignored.append(reason)
             return (nil, .ignored(reason))
         }
-        guard let index = indexBySequence[received.header.sequence] else {
-            let reason = NetlinkIgnoredReason.sequenceMismatch(received: received.header.sequence)
+        guard let index = indexBySequence[header.sequence] else {
+            let reason = NetlinkIgnoredReason.sequenceMismatch(received: header.sequence)
             ignored.append(reason)
             return (nil, .ignored(reason))
         }
@@ -370,7 +436,7 @@ public struct NetlinkBatchExchange: Sendable {
             }
             quietSettled += 1
         }
-        let step = exchanges[index].take(received)
+        let step = take(&exchanges[index])
         if case .finished = step { unfinished -= 1 }
         return (index, step)
     }

@@ -42,15 +42,24 @@ public struct NetlinkHeader: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``NetlinkDecodingError/Kind/truncatedHeader(available:)`` when fewer than 16 bytes
     ///   remain at `offset`.
     public init(decoding bytes: [UInt8], at offset: Int = 0) throws(NetlinkDecodingError) {
+        self = try bytes.withUnsafeBytesThrowing { raw throws(NetlinkDecodingError) in try NetlinkHeader(decoding: raw, at: offset) }
+    }
+
+    /// Reads a header from received bytes in place (a datagram in the socket's buffer), as
+    /// the initializer over an array does.
+    ///
+    /// - Throws: ``NetlinkDecodingError/Kind/truncatedHeader(available:)`` when fewer than 16 bytes
+    ///   remain at `offset`.
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws(NetlinkDecodingError) {
         guard offset >= 0, bytes.count - offset >= Self.size else {
             throw NetlinkDecodingError(.truncatedHeader(available: max(0, bytes.count - offset)), at: offset)
         }
         self.init(
-            length: bytes.hostInteger(at: offset),
-            type: NetlinkMessageType(rawValue: bytes.hostInteger(at: offset + 4)),
-            flags: NetlinkMessageFlags(rawValue: bytes.hostInteger(at: offset + 6)),
-            sequence: bytes.hostInteger(at: offset + 8),
-            portID: bytes.hostInteger(at: offset + 12))
+            length: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self),
+            type: NetlinkMessageType(rawValue: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)),
+            flags: NetlinkMessageFlags(rawValue: bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self)),
+            sequence: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self),
+            portID: bytes.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
     }
 
     /// Appends the 16 header bytes to `bytes`.

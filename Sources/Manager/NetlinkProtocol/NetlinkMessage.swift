@@ -80,7 +80,19 @@ public struct NetlinkMessage: Hashable, Sendable, CustomStringConvertible {
     /// - Returns: the messages, in order; none for an empty buffer.
     /// - Throws: ``NetlinkDecodingError`` with the offset of the message that is malformed.
     public static func split(_ buffer: [UInt8]) throws(NetlinkDecodingError) -> [NetlinkMessage] {
-        var messages: [NetlinkMessage] = []
+        let frames = try buffer.withUnsafeBytesThrowing { raw throws(NetlinkDecodingError) in try Self.frames(in: raw) }
+        return frames.map { NetlinkMessage(received: $0.header, payload: Array(buffer[$0.payload])) }
+    }
+
+    /// Where the messages of a received buffer lie, read in place (the socket's buffer, not a copy):
+    /// each message's header and the range of its payload in `buffer`. The framing is checked as
+    /// ``split(_:)`` checks it, for the whole buffer before anything is returned.
+    ///
+    /// - Parameter buffer: the bytes of one datagram.
+    /// - Returns: the frames, in order; none for an empty buffer.
+    /// - Throws: ``NetlinkDecodingError`` with the offset of the message that is malformed.
+    public static func frames(in buffer: UnsafeRawBufferPointer) throws(NetlinkDecodingError) -> [NetlinkFrame] {
+        var frames: [NetlinkFrame] = []
         var offset = 0
         while offset < buffer.count {
             let available = buffer.count - offset
@@ -92,14 +104,14 @@ public struct NetlinkMessage: Hashable, Sendable, CustomStringConvertible {
                 throw NetlinkDecodingError(.messageLengthExceedsBuffer(length: header.length, available: available), at: offset)
             }
             let end = offset + Int(header.length)
-            messages.append(NetlinkMessage(received: header, payload: Array(buffer[(offset + NetlinkHeader.size)..<end])))
+            frames.append(NetlinkFrame(header: header, payload: (offset + NetlinkHeader.size)..<end))
             offset = netlinkAlign(end)
         }
-        return messages
+        return frames
     }
 
     /// A message exactly as received: the header's length is kept.
-    private init(received header: NetlinkHeader, payload: [UInt8]) {
+    public init(received header: NetlinkHeader, payload: [UInt8]) {
         self.header = header
         self.payload = payload
     }
@@ -107,5 +119,20 @@ public struct NetlinkMessage: Hashable, Sendable, CustomStringConvertible {
     /// `NLMSG_ERROR len 36 flags 0x100 seq 7 pid 4242, 20 bytes of payload`.
     public var description: String {
         "\(header.type) len \(header.length) flags \(header.flags) seq \(header.sequence) pid \(header.portID), \(payload.count) bytes of payload"
+    }
+}
+
+/// One message of a received buffer, located in place: its header and where its payload lies in the
+/// buffer (``NetlinkMessage/frames(in:)``). Reading a dump this way copies no payload.
+public struct NetlinkFrame: Hashable, Sendable {
+    /// The header, as received.
+    public var header: NetlinkHeader
+    /// The payload's bytes in the buffer: after the header, up to `nlmsg_len` (padding excluded).
+    public var payload: Range<Int>
+
+    /// Creates a frame.
+    public init(header: NetlinkHeader, payload: Range<Int>) {
+        self.header = header
+        self.payload = payload
     }
 }

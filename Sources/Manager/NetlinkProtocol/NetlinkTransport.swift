@@ -40,9 +40,32 @@ public protocol NetlinkTransport: AnyObject {
     ///   datagram is not well-formed netlink.
     func receiveMessages() throws -> NetlinkReception
 
+    /// Waits for one datagram and hands its bytes to `body` where they were received, without
+    /// splitting them into messages (``NetlinkMessage/frames(in:)`` does that in place): the way to
+    /// read a large dump without copying it. The bytes are valid only during the call.
+    /// - Returns: `body`'s result, or `nil` when the receive queue overran (`ENOBUFS`; see
+    ///   ``NetlinkReception/overflow``) and `body` was not called.
+    /// - Throws: what ``receiveMessages()`` throws, and what `body` throws.
+    func receiveDatagram<R>(_ body: (UnsafeRawBufferPointer, NetlinkSender) throws -> R) throws -> R?
+
     /// Joins a multicast group (for XFRM, `XFRMNLGRP_*`).
     func join(group: UInt32) throws
 
     /// Leaves a multicast group.
     func leave(group: UInt32) throws
+}
+
+extension NetlinkTransport {
+    /// The datagram ``receiveMessages()`` returns, its messages encoded back one after the other
+    /// (for transports that work at message level, such as a fake kernel in tests).
+    public func receiveDatagram<R>(_ body: (UnsafeRawBufferPointer, NetlinkSender) throws -> R) throws -> R? {
+        switch try receiveMessages() {
+        case .overflow:
+            return nil
+        case .datagram(let datagram):
+            var bytes: [UInt8] = []
+            for message in datagram.messages { message.encode(into: &bytes) }
+            return try bytes.withUnsafeBytes { try body($0, datagram.sender) }
+        }
+    }
 }
