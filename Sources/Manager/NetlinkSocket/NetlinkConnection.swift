@@ -170,6 +170,45 @@ public final class NetlinkConnection {
         }
     }
 
+    /// Dumps a table as the answer arrives: the request and the restarts of
+    /// ``dump(type:flags:payload:operation:maximumAttempts:)``, but each part of the answer is handed
+    /// to `part` where it was received — its header and its payload, valid only during the call —
+    /// and nothing is collected, so a dump of any size is read without copying it.
+    ///
+    /// - Parameters:
+    ///   - type: the message type (for XFRM, `XFRM_MSG_GETSA` = 18, `XFRM_MSG_GETPOLICY` = 21).
+    ///   - flags: flags besides `NLM_F_REQUEST | NLM_F_DUMP`.
+    ///   - payload: the family header and attributes (a filter), if any.
+    ///   - operation: what the request does, for error messages.
+    ///   - maximumAttempts: how many times to try; at least 1.
+    ///   - restart: called before each attempt after the first (the previous one was interrupted by
+    ///     concurrent changes), for the caller to drop what it took from it.
+    ///   - part: takes one part of the answer, in order.
+    /// - Throws: ``NetlinkRequestError`` as the collecting dump does; the transport's errors; what
+    ///   `restart` or `part` throws, which abandons the dump.
+    public func dump(
+        type: NetlinkMessageType, flags: NetlinkMessageFlags = [], payload: [UInt8] = [], operation: String? = nil,
+        maximumAttempts: Int = 5, restart: () throws -> Void, part: (NetlinkHeader, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        precondition(maximumAttempts >= 1, "a dump needs at least one attempt")
+        let request = NetlinkRequest(.dump, type: type, flags: flags, payload: payload, operation: operation)
+        var attempt = 1
+        while true {
+            if attempt > 1 { try restart() }
+            switch try performInPlace(request, part: part) {
+            case .success:
+                return
+            case .failure(var error):
+                guard case .dumpInterrupted = error.kind else { throw error }
+                guard attempt < maximumAttempts else {
+                    error.kind = .dumpInterrupted(attempts: attempt)
+                    throw error
+                }
+                attempt += 1
+            }
+        }
+    }
+
     /// Sends several requests in one datagram (a netlink batch) and collects each one's answer.
     ///
     /// The kernel handles a batch's requests in order and answers each, so one refused request does
@@ -243,6 +282,52 @@ public final class NetlinkConnection {
         }
     }
 
+    /// Sends one request and hands the parts of its answer to `part` as they are received, keeping
+    /// none (the in-place counterpart of ``perform(_:)``).
+    private func performInPlace(
+        _ request: NetlinkRequest, part: (NetlinkHeader, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Result<Void, NetlinkRequestError> {
+        var batch = NetlinkBatchExchange([request], sequenceNumbers: &sequenceNumbers, portID: transport.portID, keepingReplies: false)
+        let messages = batch.messages
+        trace?("# salabel netlink: send \(messages.count) message\(messages.count == 1 ? "" : "s") from port \(transport.portID)\n"
+            + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
+        try transport.send(messages: messages)
+
+        var overflowed = false
+        while !batch.isFinished {
+            let received: Void? = try transport.receiveDatagram { bytes, sender in
+                let frames = try NetlinkMessage.frames(in: bytes)
+                if trace != nil {
+                    traceReceived(frames.map { NetlinkMessage(received: $0.header, payload: Array(bytes[$0.payload])) }, from: sender)
+                }
+                for frame in frames {
+                    let payload = UnsafeRawBufferPointer(rebasing: bytes[frame.payload])
+                    if sender.isMulticast, sender.portID == 0, !joinedGroups.isEmpty {
+                        enqueue(.message(NetlinkMessage(received: frame.header, payload: Array(payload)), group: sender.group))
+                        continue
+                    }
+                    switch batch.consume(header: frame.header, payload: payload, from: sender).step {
+                    case .reply, .dumpPart: try part(frame.header, payload)
+                    case .ignored(let reason): noteIgnored(reason)
+                    case .finished: break
+                    }
+                }
+            }
+            if received == nil {
+                trace?("# salabel netlink: receive on port \(transport.portID): ENOBUFS, the receive queue overran\n")
+                if !joinedGroups.isEmpty { enqueue(.overflow) }
+                overflowed = true
+                break
+            }
+        }
+
+        let exchange = batch.exchanges[0]
+        if let result = exchange.result { return result.map { _ in () } }
+        precondition(overflowed, "an unfinished exchange after the receive loop")
+        return .failure(NetlinkRequestError(
+            .receiveQueueOverflow, operation: request.operationName, type: request.type, sequence: exchange.sequence, errno: .noBufferSpace))
+    }
+
     // MARK: - Notifications
 
     /// Joins a multicast group: the kernel then sends this connection its notifications (for XFRM,
@@ -300,12 +385,16 @@ public final class NetlinkConnection {
         case .overflow:
             trace?("# salabel netlink: receive on port \(transport.portID): ENOBUFS, the receive queue overran\n")
         case .datagram(let datagram):
-            trace?("# salabel netlink: received \(datagram.messages.count) message\(datagram.messages.count == 1 ? "" : "s")"
-                + " on port \(transport.portID) from port \(datagram.sender.portID)"
-                + (datagram.sender.isMulticast ? " (group \(datagram.sender.group))" : "") + "\n"
-                + NetlinkTrace.format(datagram.messages, extraHeaderSize: extraHeaderSize))
+            traceReceived(datagram.messages, from: datagram.sender)
         }
         return reception
+    }
+
+    private func traceReceived(_ messages: [NetlinkMessage], from sender: NetlinkSender) {
+        trace?("# salabel netlink: received \(messages.count) message\(messages.count == 1 ? "" : "s")"
+            + " on port \(transport.portID) from port \(sender.portID)"
+            + (sender.isMulticast ? " (group \(sender.group))" : "") + "\n"
+            + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
     }
 
     /// Keeps a multicast message from the kernel for ``nextNotification()`` when a group is joined.

@@ -38,6 +38,30 @@ extension NetlinkSocket: NetlinkTransport {
     ///
     /// The corresponding C function is `recvmsg`.
     public func receiveWithSender() throws(NetlinkSocketError) -> (bytes: [UInt8], sender: NetlinkSender) {
+        let (count, sender) = try receiveIntoBuffer()
+        return (bytes: receivedBytes(count), sender: sender)
+    }
+
+    /// Receives one datagram into the socket's buffer and hands `body` the bytes there, uncopied.
+    ///
+    /// - Returns: `body`'s result, or `nil` when the receive queue overran (`ENOBUFS`).
+    /// - Throws: ``NetlinkSocketError`` as ``receiveWithSender()``; what `body` throws. `body` must
+    ///   not receive on this socket.
+    ///
+    /// The corresponding C function is `recvmsg`.
+    public func receiveDatagram<R>(_ body: (UnsafeRawBufferPointer, NetlinkSender) throws -> R) throws -> R? {
+        let received: (count: Int, sender: NetlinkSender)
+        do {
+            received = try receiveIntoBuffer()
+        } catch {
+            if error.errno == .noBufferSpace { return nil }
+            throw error
+        }
+        return try withReceivedBytes(received.count) { try body($0, received.sender) }
+    }
+
+    /// `recvmsg` into the receive buffer: the byte count and the sender.
+    private func receiveIntoBuffer() throws(NetlinkSocketError) -> (count: Int, sender: NetlinkSender) {
         let fd = fileDescriptor
         var address = sockaddr_nl()
         var messageFlags: Int32 = 0
@@ -67,6 +91,6 @@ extension NetlinkSocket: NetlinkTransport {
         }
         // nl_groups is a mask (1 << (group - 1)); the kernel sets one bit for a multicast datagram.
         let group = address.nl_groups == 0 ? 0 : UInt32(address.nl_groups.trailingZeroBitCount + 1)
-        return (bytes: receivedBytes(count), sender: NetlinkSender(portID: address.nl_pid, group: group))
+        return (count, NetlinkSender(portID: address.nl_pid, group: group))
     }
 }

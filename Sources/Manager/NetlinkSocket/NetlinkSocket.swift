@@ -210,6 +210,11 @@ public final class NetlinkSocket {
         Array(buffer[..<count])
     }
 
+    /// Runs `body` on the first `count` bytes of the receive buffer, in place.
+    internal func withReceivedBytes<R>(_ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+
     /// Creates the libmnl socket, in `namespace` when given.
     private static func makeHandle(
         _ netlinkProtocol: NetlinkProtocol, in namespace: NetworkNamespace?
