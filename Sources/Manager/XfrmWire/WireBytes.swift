@@ -5,11 +5,11 @@
 /// A cursor over a struct's bytes. The constructor checks that the whole struct is present, so the
 /// reads that follow cannot run past the end.
 struct StructReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     private(set) var offset: Int
 
     /// Checks that `size` bytes of `name` are present at `offset`.
-    init(_ bytes: [UInt8], at offset: Int, size: Int, name: String) throws(XfrmWireError) {
+    init(_ bytes: UnsafeRawBufferPointer, at offset: Int, size: Int, name: String) throws(XfrmWireError) {
         let available = offset <= bytes.count ? bytes.count - offset : 0
         guard offset >= 0, available >= size else {
             throw XfrmWireError(.truncatedStruct, at: offset, "\(name): expected \(size) bytes, found \(available)")
@@ -25,13 +25,13 @@ struct StructReader {
 
     mutating func host<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
         // The struct's size was checked when the reader was made; one unaligned load per field.
-        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+        let value = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
         offset += MemoryLayout<T>.size
         return T(littleEndian: value)
     }
 
     mutating func big<T: FixedWidthInteger>(_: T.Type = T.self) -> T {
-        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+        let value = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
         offset += MemoryLayout<T>.size
         return T(bigEndian: value)
     }
@@ -46,6 +46,13 @@ struct StructReader {
 }
 
 extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` for a body that throws one error type (the standard library's `rethrows`
+    /// one loses the type).
+    @inline(__always)
+    func withUnsafeBytesThrowing<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try withUnsafeBytes { raw in Result { () throws(E) in try body(raw) } }.get()
+    }
+
     // Byte by byte: after inlining each is a store and a count check, where appending a buffer's
     // contents goes through the generic sequence path (most of a message's encoding time).
 
@@ -74,9 +81,9 @@ public protocol XfrmStruct: Hashable, Sendable {
     static var size: Int { get }
     /// The C name, for messages.
     static var cName: String { get }
-    /// Decodes the struct at `offset`.
+    /// Decodes the struct at `offset` of bytes read in place (a received datagram).
     /// - Throws: ``XfrmWireError/Code/truncatedStruct`` when fewer than ``size`` bytes remain.
-    init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError)
+    init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError)
     /// Writes the fields at their offsets, in order, ``size`` bytes in all (padding is skipped: the
     /// writer's bytes start zero).
     func write(to writer: inout StructWriter)
@@ -138,6 +145,12 @@ extension Array where Element == UInt8 {
 }
 
 extension XfrmStruct {
+    /// Decodes the struct at `offset` of `bytes`.
+    /// - Throws: ``XfrmWireError/Code/truncatedStruct`` when fewer than ``size`` bytes remain.
+    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+        self = try bytes.withUnsafeBytesThrowing { raw throws(XfrmWireError) in try Self(decoding: raw, at: offset) }
+    }
+
     /// Appends exactly ``size`` bytes.
     public func encode(into bytes: inout [UInt8]) {
         bytes.appendStruct(size: Self.size) { write(to: &$0) }
@@ -152,9 +165,9 @@ extension XfrmStruct {
     }
 
     /// Decodes a struct that must fill `bytes` exactly (an attribute payload).
-    static func decodeExactly(_ bytes: [UInt8], attribute: String) throws(XfrmWireError) -> Self {
+    static func decodeExactly(_ bytes: UnsafeRawBufferPointer, attribute: @autoclosure () -> String) throws(XfrmWireError) -> Self {
         guard bytes.count == size else {
-            throw XfrmWireError(.badAttributeLength, at: 0, "\(attribute): expected a \(size)-byte \(cName), found \(bytes.count) bytes")
+            throw XfrmWireError(.badAttributeLength, at: 0, "\(attribute()): expected a \(size)-byte \(cName), found \(bytes.count) bytes")
         }
         return try Self(decoding: bytes, at: 0)
     }

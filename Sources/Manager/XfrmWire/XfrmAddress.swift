@@ -40,7 +40,7 @@ public struct XfrmAddress: XfrmStruct, CustomStringConvertible {
         self.init(high: w.high, low: w.low)
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: 16, name: Self.cName)
         high = r.big(UInt64.self)   // 0/16, network order
         low = r.big(UInt64.self)

@@ -70,6 +70,11 @@ public struct XfrmAlgo: Hashable, Sendable {
     /// - Throws: ``XfrmWireError/Code/badAttributeLength`` when the payload is shorter than the header
     ///   or than the `alg_key_len` bits need.
     public init(payload bytes: [UInt8], layout: Layout) throws(XfrmWireError) {
+        self = try bytes.withUnsafeBytesThrowing { raw throws(XfrmWireError) in try Self(payload: raw, layout: layout) }
+    }
+
+    /// Decodes an attribute payload read in place.
+    public init(payload bytes: UnsafeRawBufferPointer, layout: Layout) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: 0, size: layout.headerSize, name: layout.cName)
         self.layout = layout
         nameBytes = r.raw(Self.nameSize)                            // 0

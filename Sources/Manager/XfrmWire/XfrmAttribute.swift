@@ -146,17 +146,26 @@ public enum XfrmAttribute: Hashable, Sendable {
     /// Decodes one netlink attribute.
     /// - Throws: ``XfrmWireError`` with offsets relative to the attribute's payload.
     public init(_ attribute: NetlinkAttribute) throws(XfrmWireError) {
-        guard attribute.flags.isEmpty else {
-            self = .other(attribute)
+        self = try attribute.payload.withUnsafeBytesThrowing { payload throws(XfrmWireError) in
+            try XfrmAttribute(rawType: attribute.rawType, payload: payload)
+        }
+    }
+
+    /// Decodes one attribute read in place (a received datagram): its `nla_type` as on the wire,
+    /// flag bits included, and its payload. The same as ``init(_:)``; only an attribute kept raw
+    /// (``other(_:)``) copies its payload.
+    /// - Throws: ``XfrmWireError`` with offsets relative to the attribute's payload.
+    public init(rawType: UInt16, payload p: UnsafeRawBufferPointer) throws(XfrmWireError) {
+        guard rawType & ~NetlinkAttribute.typeMask == 0 else {
+            self = .other(NetlinkAttribute(rawType: rawType, payload: Array(p)))
             return
         }
-        let p = attribute.payload
-        let name = "XFRMA type \(attribute.type)"
-        switch XfrmAttributeType(rawValue: attribute.type) {
+        let name = XfrmAttributeName(type: rawType)
+        switch XfrmAttributeType(rawValue: rawType) {
         case .algAuth: self = .authentication(try XfrmAlgo(payload: p, layout: .plain))
         case .algCrypt: self = .encryption(try XfrmAlgo(payload: p, layout: .plain))
         case .algComp: self = .compression(try XfrmAlgo(payload: p, layout: .plain))
-        case .encap: self = .encapsulation(try .decodeExactly(p, attribute: name))
+        case .encap: self = .encapsulation(try .decodeExactly(p, attribute: name.description))
         case .tmpl:
             guard p.count % XfrmUserTmpl.size == 0 else {
                 throw XfrmWireError(.badAttributeLength, at: 0, "XFRMA_TMPL: expected a multiple of 64 bytes (xfrm_user_tmpl), found \(p.count)")
@@ -166,48 +175,48 @@ public enum XfrmAttribute: Hashable, Sendable {
                 templates.append(try XfrmUserTmpl(decoding: p, at: offset))
             }
             self = .templates(templates)
-        case .sa: self = .saInfo(try .decodeExactly(p, attribute: name))
-        case .policy: self = .policyInfo(try .decodeExactly(p, attribute: name))
+        case .sa: self = .saInfo(try .decodeExactly(p, attribute: name.description))
+        case .policy: self = .policyInfo(try .decodeExactly(p, attribute: name.description))
         case .secCtx: self = .securityContext(try XfrmUserSecCtx(payload: p))
-        case .ltimeVal: self = .lifetimeValue(try .decodeExactly(p, attribute: name))
-        case .replayVal: self = .replayState(try .decodeExactly(p, attribute: name))
+        case .ltimeVal: self = .lifetimeValue(try .decodeExactly(p, attribute: name.description))
+        case .replayVal: self = .replayState(try .decodeExactly(p, attribute: name.description))
         case .replayThresh: self = .replayThreshold(try Self.u32(p, name))
         case .etimerThresh: self = .eventTimerThreshold(try Self.u32(p, name))
-        case .srcAddr: self = .sourceAddress(try .decodeExactly(p, attribute: name))
-        case .coAddr: self = .careOfAddress(try .decodeExactly(p, attribute: name))
+        case .srcAddr: self = .sourceAddress(try .decodeExactly(p, attribute: name.description))
+        case .coAddr: self = .careOfAddress(try .decodeExactly(p, attribute: name.description))
         case .lastUsed:
             guard p.count == 8 else { throw Self.sizeError(name, 8, p.count) }
-            var r = try StructReader(p, at: 0, size: 8, name: name)
+            var r = try StructReader(p, at: 0, size: 8, name: name.description)
             self = .lastUsed(r.host())
-        case .policyType: self = .policyType(try .decodeExactly(p, attribute: name))
+        case .policyType: self = .policyType(try .decodeExactly(p, attribute: name.description))
         case .algAEAD: self = .aead(try XfrmAlgo(payload: p, layout: .aead))
         case .algAuthTrunc: self = .authenticationTruncated(try XfrmAlgo(payload: p, layout: .auth))
-        case .mark: self = .mark(try .decodeExactly(p, attribute: name))
+        case .mark: self = .mark(try .decodeExactly(p, attribute: name.description))
         case .tfcPad: self = .tfcPadding(try Self.u32(p, name))
         case .replayESNVal: self = .replayStateESN(try XfrmReplayStateESN(payload: p))
         case .saExtraFlags: self = .extraFlags(try Self.u32(p, name))
         case .proto: self = .proto(try Self.u8(p, name))
-        case .addressFilter: self = .addressFilter(try .decodeExactly(p, attribute: name))
+        case .addressFilter: self = .addressFilter(try .decodeExactly(p, attribute: name.description))
         case .setMark: self = .setMark(try Self.u32(p, name))
         case .setMarkMask: self = .setMarkMask(try Self.u32(p, name))
         case .ifID: self = .interfaceID(try Self.u32(p, name))
         case .mtimerThresh: self = .mappingTimerThreshold(try Self.u32(p, name))
         case .saDir: self = .saDirection(try Self.u8(p, name))
-        default: self = .other(attribute)
+        default: self = .other(NetlinkAttribute(rawType: rawType, payload: Array(p)))
         }
     }
 
-    private static func sizeError(_ name: String, _ expected: Int, _ found: Int) -> XfrmWireError {
+    private static func sizeError(_ name: XfrmAttributeName, _ expected: Int, _ found: Int) -> XfrmWireError {
         XfrmWireError(.badAttributeLength, at: 0, "\(name): expected a \(expected)-byte payload, found \(found) bytes")
     }
 
-    private static func u32(_ p: [UInt8], _ name: String) throws(XfrmWireError) -> UInt32 {
+    private static func u32(_ p: UnsafeRawBufferPointer, _ name: XfrmAttributeName) throws(XfrmWireError) -> UInt32 {
         guard p.count == 4 else { throw sizeError(name, 4, p.count) }
-        var r = try StructReader(p, at: 0, size: 4, name: name)
+        var r = try StructReader(p, at: 0, size: 4, name: name.description)
         return r.host()
     }
 
-    private static func u8(_ p: [UInt8], _ name: String) throws(XfrmWireError) -> UInt8 {
+    private static func u8(_ p: UnsafeRawBufferPointer, _ name: XfrmAttributeName) throws(XfrmWireError) -> UInt8 {
         guard p.count == 1 else { throw sizeError(name, 1, p.count) }
         return p[0]
     }
@@ -255,6 +264,12 @@ public enum XfrmAttribute: Hashable, Sendable {
         if case .other(let attribute) = self { return attribute }
         return NetlinkAttribute(type: type.rawValue, payload: payload)
     }
+}
+
+/// An attribute's name in error messages (`XFRMA type 5`), made only when one is written.
+struct XfrmAttributeName: CustomStringConvertible {
+    let type: UInt16
+    var description: String { "XFRMA type \(type)" }
 }
 
 extension Array where Element == XfrmAttribute {

@@ -21,7 +21,7 @@ public struct XfrmID: XfrmStruct {
         self.proto = proto
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         daddr = try XfrmAddress(decoding: bytes, at: offset)   // 0
         r.pad(16)
@@ -62,7 +62,7 @@ public struct XfrmUserSAID: XfrmStruct {
         self.proto = proto
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         daddr = try XfrmAddress(decoding: bytes, at: offset)   // 0
         r.pad(16)
@@ -103,7 +103,7 @@ public struct XfrmUserPolicyID: XfrmStruct {
         self.dir = dir
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         selector = try XfrmSelector(decoding: bytes, at: offset)   // 0
         r.pad(56)
@@ -147,7 +147,7 @@ public struct XfrmAddressFilter: XfrmStruct {
         self.dplen = dplen
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         saddr = try XfrmAddress(decoding: bytes, at: offset)        // 0
         daddr = try XfrmAddress(decoding: bytes, at: offset + 16)   // 16

@@ -16,7 +16,7 @@ extension LifetimeConfig: XfrmStruct {
     public static let size = 64
     public static let cName = "xfrm_lifetime_cfg"
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         self.init()
         softByteLimit = r.host()            // 0
@@ -51,7 +51,7 @@ extension LifetimeCurrent: XfrmStruct {
     public static let size = 32
     public static let cName = "xfrm_lifetime_cur"
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         self.init()
         self.bytes = r.host()    // 0
@@ -78,7 +78,7 @@ extension XfrmMark: XfrmStruct {
     public static let size = 8
     public static let cName = "xfrm_mark"
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         let v: UInt32 = r.host()   // 0
         let m: UInt32 = r.host()   // 4
@@ -110,7 +110,7 @@ public struct XfrmStats: XfrmStruct {
         self.integrityFailed = integrityFailed
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         replayWindow = r.host()      // 0
         replay = r.host()            // 4
@@ -143,7 +143,7 @@ public struct XfrmReplayState: XfrmStruct {
         self.bitmap = bitmap
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         oseq = r.host()      // 0
         seq = r.host()       // 4
@@ -195,6 +195,11 @@ public struct XfrmReplayStateESN: Hashable, Sendable {
 
     /// Decodes an attribute payload: exactly 24 bytes, or `24 + 4 × bmp_len`.
     public init(payload bytes: [UInt8]) throws(XfrmWireError) {
+        self = try bytes.withUnsafeBytesThrowing { raw throws(XfrmWireError) in try Self(payload: raw) }
+    }
+
+    /// Decodes an attribute payload read in place.
+    public init(payload bytes: UnsafeRawBufferPointer) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: 0, size: Self.headerSize, name: Self.cName)
         bmpLen = r.host()        // 0
         oseq = r.host()          // 4

@@ -166,22 +166,33 @@ public struct XfrmMessage: Hashable, Sendable {
 
     /// Decodes the attributes of a payload from `start`, with offsets relative to the payload.
     static func attributes(_ payload: [UInt8], from start: Int) throws(XfrmWireError) -> [XfrmAttribute] {
-        var decoder = NetlinkAttributeDecoder(payload, from: start)
         var result: [XfrmAttribute] = []
+        try payload.withUnsafeBytesThrowing { raw throws(XfrmWireError) in
+            try forEachAttribute(raw, from: start) { result.append($0) }
+        }
+        return result
+    }
+
+    /// Decodes the attributes of a payload read in place from `start`, handing each to `body` in
+    /// order, with offsets relative to the payload (as ``attributes(_:from:)``).
+    static func forEachAttribute(
+        _ payload: UnsafeRawBufferPointer, from start: Int, _ body: (XfrmAttribute) -> Void
+    ) throws(XfrmWireError) {
+        var offset = min(max(0, start), payload.count)
         while true {
-            let offset = decoder.offset
-            let attribute: NetlinkAttribute?
+            let frame: (rawType: UInt16, payload: Range<Int>, next: Int)?
             do {
-                attribute = try decoder.next()
+                frame = try NetlinkAttributeDecoder.frame(in: payload, at: offset)
             } catch {
                 throw XfrmWireError(.badAttributeLength, at: error.offset, error.description)
             }
-            guard let attribute else { return result }
+            guard let frame else { return }
             do {
-                result.append(try XfrmAttribute(attribute))
+                body(try XfrmAttribute(rawType: frame.rawType, payload: UnsafeRawBufferPointer(rebasing: payload[frame.payload])))
             } catch {
                 throw error.shifted(by: offset + NetlinkAttribute.headerSize)
             }
+            offset = frame.next
         }
     }
 

@@ -42,7 +42,7 @@ public struct XfrmUserPolicyInfo: XfrmStruct {
         self.share = share
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         selector = try XfrmSelector(decoding: bytes, at: offset)           // 0
         lifetime = try LifetimeConfig(decoding: bytes, at: offset + 56)    // 56
@@ -115,7 +115,7 @@ public struct XfrmUserTmpl: XfrmStruct {
         self.calgos = calgos
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         id = try XfrmID(decoding: bytes, at: offset)               // 0
         r.pad(24)
@@ -168,7 +168,7 @@ public struct XfrmUserPolExpire: XfrmStruct {
         self.hard = hard
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         policy = try XfrmUserPolicyInfo(decoding: bytes, at: offset)   // 0
         r.pad(168)
@@ -220,7 +220,7 @@ public struct XfrmUserAcquire: XfrmStruct {
         self.seq = seq
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         id = try XfrmID(decoding: bytes, at: offset)                          // 0
         saddr = try XfrmAddress(decoding: bytes, at: offset + 24)             // 24

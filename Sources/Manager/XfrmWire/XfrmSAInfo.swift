@@ -52,7 +52,7 @@ public struct XfrmUserSAInfo: XfrmStruct {
         self.flags = flags
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         selector = try XfrmSelector(decoding: bytes, at: offset)          // 0
         id = try XfrmID(decoding: bytes, at: offset + 56)                 // 56
@@ -107,7 +107,7 @@ public struct XfrmUserSPIInfo: XfrmStruct {
         self.max = max
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         info = try XfrmUserSAInfo(decoding: bytes, at: offset)   // 0
         r.pad(224)
@@ -141,7 +141,7 @@ public struct XfrmUserExpire: XfrmStruct {
         self.hard = hard
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         state = try XfrmUserSAInfo(decoding: bytes, at: offset)   // 0
         r.pad(224)

@@ -85,6 +85,11 @@ public struct XfrmUserSecCtx: Hashable, Sendable {
     ///   ``XfrmWireError/Code/securityContextLengthMismatch`` unless `len` = 8 + `ctx_len` = the
     ///   payload length.
     public init(payload bytes: [UInt8]) throws(XfrmWireError) {
+        self = try bytes.withUnsafeBytesThrowing { raw throws(XfrmWireError) in try Self(payload: raw) }
+    }
+
+    /// Decodes an attribute payload read in place.
+    public init(payload bytes: UnsafeRawBufferPointer) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: 0, size: Self.headerSize, name: Self.cName)
         let len: UInt16 = r.host()   // 0
         exttype = r.host()           // 2

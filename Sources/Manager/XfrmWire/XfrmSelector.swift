@@ -50,7 +50,7 @@ public struct XfrmSelector: XfrmStruct {
         self.user = user
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         daddr = try XfrmAddress(decoding: bytes, at: offset)         // 0
         saddr = try XfrmAddress(decoding: bytes, at: offset + 16)    // 16

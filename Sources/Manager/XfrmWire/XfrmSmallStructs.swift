@@ -23,7 +23,7 @@ public struct XfrmEncapTmpl: XfrmStruct {
         self.originalAddress = originalAddress
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         type = r.host()      // 0
         sport = r.big()      // 2
@@ -64,7 +64,7 @@ public struct XfrmUserPolicyType: XfrmStruct {
         self.reserved2 = reserved2
     }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         type = r.u8()            // 0
         r.pad(1)                 // 1
@@ -94,7 +94,7 @@ public struct XfrmUserSAFlush: XfrmStruct {
 
     public init(proto: UInt8) { self.proto = proto }
 
-    public init(decoding bytes: [UInt8], at offset: Int) throws(XfrmWireError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         proto = r.u8()   // 0
     }
