@@ -1,4 +1,5 @@
 public import IPsecModel
+public import NetlinkProtocol
 import SecurityContexts
 
 // Mapping between the kernel structs and the shared model (IPsecModel). Where the model cannot hold
@@ -110,6 +111,14 @@ extension PolicyEntry {
     /// - Throws: ``XfrmWireError/Code/badFamily``; ``XfrmWireError/Code/valueOutOfRange`` for a
     ///   direction or action the model has no case for.
     public init(xfrm info: XfrmUserPolicyInfo, attributes: [XfrmAttribute]) throws(XfrmWireError) {
+        var found = PolicyEntryAttributes()
+        for attribute in attributes { found.take(attribute) }
+        try self.init(xfrm: info, found, securityContext: found.securityContext?.label.context)
+    }
+
+    /// An SPD entry from its kernel struct and the attributes the model holds, with its label
+    /// already read.
+    init(xfrm info: XfrmUserPolicyInfo, _ found: PolicyEntryAttributes, securityContext: SecurityContext?) throws(XfrmWireError) {
         guard let direction = PolicyDirection(rawValue: info.dir) else {
             throw XfrmWireError(.valueOutOfRange, at: 160, "xfrm_userpolicy_info.dir: expected 0, 1 or 2, found \(info.dir)")
         }
@@ -117,12 +126,86 @@ extension PolicyEntry {
             throw XfrmWireError(.valueOutOfRange, at: 161, "xfrm_userpolicy_info.action: expected 0 or 1, found \(info.action)")
         }
         var templates: [PolicyTemplate] = []
-        for t in attributes.templates ?? [] { templates.append(try t.policyTemplate()) }
+        if let wire = found.templates {
+            templates.reserveCapacity(wire.count)
+            for t in wire { templates.append(try t.policyTemplate()) }
+        }
         self.init(selector: try info.selector.trafficSelector(), direction: direction, priority: info.priority, index: info.index,
                   action: action, flags: info.flags, share: info.share, lifetime: info.lifetime, templates: templates,
-                  mark: attributes.mark, interfaceID: attributes.interfaceID, securityContext: attributes.label?.context,
-                  policyType: attributes.policyType?.type ?? 0)
+                  mark: found.mark, interfaceID: found.interfaceID, securityContext: securityContext,
+                  policyType: found.policyType?.type ?? 0)
         self.current = info.current
+    }
+}
+
+/// The attributes of an SPD entry's message that the model holds: the first of each kind, as
+/// `[XfrmAttribute]`'s `templates`, `mark`, … read them.
+struct PolicyEntryAttributes {
+    var templates: [XfrmUserTmpl]?
+    var mark: XfrmMark?
+    var interfaceID: UInt32?
+    var securityContext: XfrmUserSecCtx?
+    var policyType: XfrmUserPolicyType?
+
+    mutating func take(_ attribute: XfrmAttribute) {
+        switch attribute {
+        case .templates(let t) where templates == nil: templates = t
+        case .mark(let m) where mark == nil: mark = m
+        case .interfaceID(let i) where interfaceID == nil: interfaceID = i
+        case .securityContext(let c) where securityContext == nil: securityContext = c
+        case .policyType(let t) where policyType == nil: policyType = t
+        default: break
+        }
+    }
+}
+
+/// Reads the SPD entries of a policy dump from the received bytes, in place: the payload is not
+/// copied, the attributes are not collected, and a label shared by consecutive entries is parsed
+/// once (the decoder keeps the last one). One decoder per dump.
+///
+/// ```swift
+/// var decoder = XfrmPolicyDumpDecoder()
+/// try connection.dump(type: XfrmMessageType.getPolicy.netlink, restart: { entries.removeAll() }) { header, payload in
+///     if let entry = try decoder.policyEntry(header: header, payload: payload) { entries.append(entry) }
+/// }
+/// ```
+public struct XfrmPolicyDumpDecoder {
+    private var lastLabel: (attribute: XfrmUserSecCtx, context: SecurityContext?)?
+
+    public init() {}
+
+    /// The SPD entry one message carries, read where it was received: exactly what
+    /// `XfrmMessage(decoding:)` and then ``XfrmMessage/policyEntry()`` give for the same message,
+    /// errors included (decoding errors at their offset in the message, header included).
+    ///
+    /// - Parameters:
+    ///   - header: the message's header.
+    ///   - payload: the bytes after the header, up to `nlmsg_len`.
+    /// - Returns: the entry; `nil` for a message that carries none.
+    /// - Throws: ``XfrmWireError``.
+    public mutating func policyEntry(header: NetlinkHeader, payload: UnsafeRawBufferPointer) throws(XfrmWireError) -> PolicyEntry? {
+        let type = XfrmMessageType(rawValue: header.type.rawValue)
+        guard type == .newPolicy || type == .updPolicy else {
+            // Not an entry of a dump: decoded as any message.
+            return try XfrmMessage(decoding: NetlinkMessage(received: header, payload: Array(payload))).policyEntry()
+        }
+        let info: XfrmUserPolicyInfo
+        var found = PolicyEntryAttributes()
+        do {
+            info = try XfrmUserPolicyInfo(decoding: payload, at: 0)
+            try XfrmMessage.forEachAttribute(payload, from: XfrmUserPolicyInfo.size) { found.take($0) }
+        } catch {
+            throw error.shifted(by: NetlinkHeader.size)
+        }
+        return try PolicyEntry(xfrm: info, found, securityContext: found.securityContext.flatMap { context(of: $0) })
+    }
+
+    /// The SELinux context of a label attribute, parsed once for a run of entries that share it.
+    private mutating func context(of attribute: XfrmUserSecCtx) -> SecurityContext? {
+        if let last = lastLabel, last.attribute == attribute { return last.context }
+        let context = attribute.label.context
+        lastLabel = (attribute, context)
+        return context
     }
 }
 
