@@ -158,6 +158,23 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         return performBatch(operations).map { $0.map { XfrmResult.done } }
     }
 
+    /// Reads a policy dump as it arrives: each datagram's entries are decoded where they were
+    /// received (`XfrmPolicyDumpDecoder`) and visited, none collected.
+    public func visitPolicies(matching filter: XfrmFilter, restart: () -> Void, _ visit: (PolicyEntry) -> Void) throws(XfrmKernelError) {
+        lock.lock()
+        defer { lock.unlock() }
+        let message = XfrmRequest.dumpPolicies()
+        do {
+            var decoder = XfrmPolicyDumpDecoder()
+            try connection.dump(type: message.type.netlink, payload: try message.payload(), operation: message.type.description,
+                                restart: restart) { header, payload in
+                if let entry = try decoder.policyEntry(header: header, payload: payload), filter.matches(entry) { visit(entry) }
+            }
+        } catch {
+            throw NetlinkXfrmKernel.kernelError(error)
+        }
+    }
+
     /// Whether an operation is one request answered by an ACK alone (adds, updates, deletes by
     /// key, flushes), so that it can share a datagram with others.
     static func travelsInBatch(_ op: XfrmOperation) -> Bool {

@@ -49,6 +49,17 @@ public protocol XfrmKernel: AnyObject, Sendable {
     /// them one by one, with the same outcome.
     func perform(batch operations: ArraySlice<XfrmOperation>) -> [Result<XfrmResult, XfrmKernelError>]
 
+    /// Visits the SPD entries that pass `filter`, in the order of `.listPolicies(filter)`'s answer,
+    /// as the dump is read, without collecting them. A kernel reached over netlink decodes each
+    /// datagram's entries as it arrives; the default performs `.listPolicies` and visits its list.
+    ///
+    /// - Parameters:
+    ///   - filter: which entries to visit.
+    ///   - restart: called when the kernel interrupted the dump (the SPD changed meanwhile) and it
+    ///     starts again: the entries visited so far are to be forgotten, they are visited anew.
+    ///   - visit: takes one entry.
+    func visitPolicies(matching filter: XfrmFilter, restart: () -> Void, _ visit: (PolicyEntry) -> Void) throws(XfrmKernelError)
+
     /// Why this kernel would accept a security context and store none, in a few words (which
     /// security modules are active), or `nil` when it cannot tell. Used to explain a dropped label.
     var securityModuleSummary: String? { get }
@@ -60,6 +71,11 @@ extension XfrmKernel {
     }
 
     public var securityModuleSummary: String? { nil }
+
+    public func visitPolicies(matching filter: XfrmFilter, restart: () -> Void, _ visit: (PolicyEntry) -> Void) throws(XfrmKernelError) {
+        guard case .policies(let list) = try perform(.listPolicies(filter)) else { return }
+        list.forEach(visit)
+    }
 
     /// Every SA (a dump).
     public func allSAs() throws(XfrmKernelError) -> [SecurityAssociation] {

@@ -190,6 +190,15 @@ public final class XfrmManager: Sendable {
         return (result, auths)
     }
 
+    /// Visits the SPD entries that pass `filter` as the kernel's dump is read, none collected
+    /// (``XfrmKernel/visitPolicies(matching:restart:_:)``): what `perform(.listPolicies(filter))`
+    /// lists, for dumps too large to hold twice. A list removes nothing and sets no label, so it
+    /// needs no setcontext check.
+    /// - Throws: ``XfrmManagerError/kernel(_:authorizations:)`` when the kernel refuses the dump.
+    public func visitPolicies(matching filter: XfrmFilter, restart: () -> Void, _ visit: (PolicyEntry) -> Void) throws(XfrmManagerError) {
+        do { try kernel.visitPolicies(matching: filter, restart: restart, visit) } catch { throw .kernel(error, authorizations: []) }
+    }
+
     /// After a labeled add or update that the kernel accepted, reads the object back (once per
     /// manager: a kernel that stores one label stores them all) and throws
     /// ``XfrmManagerError/labelNotStored(_:object:kernel:)`` if it came back without its context.
