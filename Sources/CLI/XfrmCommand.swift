@@ -96,20 +96,52 @@ struct XfrmCommand: ParsableCommand {
 
     /// Runs one operation and prints its outcome.
     static func run(_ op: XfrmOperation, options: XfrmOptions) throws {
+        if case .listPolicies(let filter) = op, !options.json { return try listPolicies(filter, options: options) }
         let manager = try options.manager()
         do {
             let (result, auths) = try manager.perform(op)
             for a in auths where a.record != nil && !options.json { print(a.record!.description) }
-            if case .policies(let list) = result, !options.json {
-                // A dump can be large: its parts go out as they are, never joined into one string.
-                for part in XfrmFormatter.textParts(list) { print(part) }
-            } else {
-                let out = render(result, options: options)
-                if !out.isEmpty { print(out) }
-            }
+            let out = render(result, options: options)
+            if !out.isEmpty { print(out) }
         } catch {
             report(error, json: options.json)
             throw ExitCode(Status.denied)
+        }
+    }
+
+    /// Prints the SPD entries that pass `filter` in `ip xfrm policy` layout, each followed by a
+    /// newline. The dump is formatted as it is read, datagram by datagram, into parts of 256 KiB
+    /// that are written once the dump is complete: a dump the kernel interrupts and starts again, or
+    /// one that fails, prints nothing of its first part.
+    static func listPolicies(_ filter: XfrmFilter, options: XfrmOptions) throws {
+        let manager = try options.manager()
+        let partSize = 256 << 10
+        var parts: [[UInt8]] = []
+        var text = XfrmPolicyText(capacity: partSize + 4096)
+        do {
+            try manager.visitPolicies(matching: filter, restart: { parts.removeAll(); text.removeAll() }) { entry in
+                text.append(entry)
+                text.appendNewline()
+                if text.bytes.count >= partSize { parts.append(text.takeBytes(reservingCapacity: partSize + 4096)) }
+            }
+        } catch {
+            report(error, json: false)
+            throw ExitCode(Status.denied)
+        }
+        parts.append(text.bytes)
+        for part in parts { part.withUnsafeBytes(writeStandardOutput) }
+    }
+
+    /// Writes bytes to standard output in as few `write` calls as it takes, after what `print` has
+    /// buffered.
+    static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) {
+        flushOutput()
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }   // standard output closed: nothing more to say
+            offset += written
         }
     }
 
