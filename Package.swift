@@ -215,7 +215,8 @@ let package = Package(
             name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
             exclude: ["Reference"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "XfrmWireTests", dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "NetlinkTestSupport"],
+            name: "XfrmWireTests",
+            dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "NetlinkSocket", "NetlinkTestSupport"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
         .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
                                                           "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager"], exclude: ["Vectors"],

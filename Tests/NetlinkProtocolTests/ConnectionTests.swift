@@ -81,6 +81,67 @@ struct ConnectionTests {
         #expect(kernel.sentDatagrams.count == 3)
     }
 
+    /// The in-place dump: every part handed over as received, in order, the same headers and
+    /// payloads the collecting dump returns; nothing kept.
+    @Test("a dump read in place hands over every part, in order, as the collecting dump returns them")
+    func inPlaceDump() throws {
+        let payloads = (0..<7).map { [UInt8($0), 0, 0, UInt8($0 * 3)] }
+        func kernel() -> FakeNetlinkKernel {
+            FakeNetlinkKernel.eachRequest { request, kernel in kernel.dump(request, type: 0x13, payloads: payloads, perDatagram: 3) }
+        }
+        let collected = try Self.connection(kernel()).dump(type: 0x15)
+        let fake = kernel()
+        var parts: [NetlinkMessage] = []
+        var restarts = 0
+        try Self.connection(fake).dump(type: 0x15, restart: { restarts += 1 }) { header, payload in
+            parts.append(NetlinkMessage(received: header, payload: Array(payload)))
+        }
+        #expect(parts == collected && parts.map(\.payload) == payloads)
+        #expect(restarts == 0 && fake.receiveCount == 3)
+        #expect(fake.sentMessages[0].flags == [.request, .dump])
+    }
+
+    @Test("a dump read in place and interrupted is restarted: the caller hears of it first, then gets every part again")
+    func inPlaceDumpInterrupted() throws {
+        let kernel = FakeNetlinkKernel.dumpInterruptedOnFirstAttempt(payloads: [[1, 0, 0, 0], [2, 0, 0, 0]])
+        let connection = Self.connection(kernel)
+        var parts: [[UInt8]] = []
+        var restarts = 0
+        try connection.dump(type: 0x15, restart: { restarts += 1; parts.removeAll() }) { _, payload in parts.append(Array(payload)) }
+        #expect(restarts == 1 && parts == [[1, 0, 0, 0], [2, 0, 0, 0]])
+        #expect(kernel.sentMessages.map(\.header.sequence) == [1000, 1001])
+
+        let always = FakeNetlinkKernel.dumpInterruptedOnFirstAttempt(payloads: [[1, 0, 0, 0]], interruptedAttempts: .max)
+        let error = #expect(throws: NetlinkRequestError.self) {
+            try Self.connection(always).dump(type: 0x15, operation: "list policies", maximumAttempts: 3, restart: {}) { _, _ in }
+        }
+        #expect(error?.kind == .dumpInterrupted(attempts: 3) && error?.errno == .interrupted)
+    }
+
+    @Test("a dump read in place: a NACK, strangers, ENOBUFS and malformed datagrams end it as they end the collecting dump")
+    func inPlaceDumpFailures() throws {
+        let refused = FakeNetlinkKernel.eachRequest { request, kernel in [.messages([kernel.nack(request, .notPermitted)])] }
+        let nack = #expect(throws: NetlinkRequestError.self) { try Self.connection(refused).dump(type: 0x15, restart: {}) { _, _ in } }
+        #expect(nack?.kind == .rejected && nack?.errno == .notPermitted)
+
+        let crowded = FakeNetlinkKernel.eachRequest { request, kernel in
+            kernel.strangers(for: request) + kernel.dump(request, payloads: [[9, 0, 0, 0]])
+        }
+        let connection = Self.connection(crowded)
+        var parts: [[UInt8]] = []
+        try connection.dump(type: 0x15, restart: {}) { _, payload in parts.append(Array(payload)) }
+        #expect(parts == [[9, 0, 0, 0]] && connection.ignoredMessageCount == 5)
+
+        let overflowing = FakeNetlinkKernel.eachRequest { _, _ in [.overflow] }
+        let lost = #expect(throws: NetlinkRequestError.self) { try Self.connection(overflowing).dump(type: 0x15, restart: {}) { _, _ in } }
+        #expect(lost?.kind == .receiveQueueOverflow)
+
+        let malformed = FakeNetlinkKernel.eachRequest { _, _ in [.malformed([0x20, 0, 0, 0, 2, 0])] }
+        #expect(throws: NetlinkDecodingError(.truncatedHeader(available: 6), at: 0)) {
+            try Self.connection(malformed).dump(type: 0x15, restart: {}) { _, _ in }
+        }
+    }
+
     @Test("a batch goes out in ONE send and each request gets its own ACK or NACK, in order")
     func batch() throws {
         let kernel = FakeNetlinkKernel.eachRequest { request, kernel in

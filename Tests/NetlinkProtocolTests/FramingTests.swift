@@ -75,6 +75,20 @@ struct FramingTests {
         #expect(try NetlinkMessage.split(two) == [message, message])
     }
 
+    @Test("frames located in place are the messages split copies: headers, and payloads at their ranges")
+    func framesInPlace() throws {
+        var buffer: [UInt8] = []
+        for golden in [Golden.newPolicy, Golden.getSA, Golden.ack] { buffer += golden + Array(repeating: 0, count: (4 - golden.count % 4) % 4) }
+        let split = try NetlinkMessage.split(buffer)
+        let frames = try buffer.withUnsafeBytes { try NetlinkMessage.frames(in: $0) }
+        #expect(frames.map(\.header) == split.map(\.header))
+        #expect(frames.map { Array(buffer[$0.payload]) } == split.map(\.payload))
+        let tooSmall: [UInt8] = [8, 0, 0, 0] + Array(repeating: 0, count: 12)
+        #expect(throws: NetlinkDecodingError(.messageLengthTooSmall(length: 8), at: 0)) {
+            try tooSmall.withUnsafeBytes { try NetlinkMessage.frames(in: $0) }
+        }
+    }
+
     @Test("malformed buffers fail with the error and the offset of the bad message")
     func malformed() throws {
         #expect(throws: NetlinkDecodingError(.truncatedHeader(available: 15), at: 0)) {
