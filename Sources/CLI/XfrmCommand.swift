@@ -122,7 +122,7 @@ struct XfrmCommand: ParsableCommand {
             try manager.visitPolicies(matching: filter, restart: { parts.removeAll(); text.removeAll() }) { entry in
                 text.append(entry)
                 text.appendNewline()
-                if text.bytes.count >= partSize { parts.append(text.takeBytes(reservingCapacity: partSize + 4096)) }
+                if text.count >= partSize { parts.append(text.takeBytes()) }
             }
         } catch {
             report(error, json: false)

@@ -120,118 +120,205 @@ public enum XfrmFormatter {
 }
 
 /// Text in `ip xfrm policy` layout (iproute2 `ip/ipxfrm.c`: `xfrm_policy_info_print`, `xfrm_selector_print`),
-/// written as UTF-8 into one growing buffer: numbers and IPv4 addresses digit by digit, no string
-/// per field, the text of a label shared by consecutive entries made once. What ``XfrmFormatter``'s
-/// policy text is made of, and what a long listing is written with.
+/// written as UTF-8 into one growing buffer: each entry straight into room made for it beforehand
+/// (numbers, hex and IPv4 addresses digit by digit, no string per field), the text of a label
+/// shared by consecutive entries made once. What ``XfrmFormatter``'s policy text is made of, and
+/// what a long listing is written with.
 ///
 /// ```swift
 /// var text = XfrmPolicyText()
 /// for entry in entries { text.append(entry); text.appendNewline() }
-/// text.bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
+/// text.bytes.withUnsafeBytes { … write(1, $0.baseAddress, $0.count) … }
 /// ```
 public struct XfrmPolicyText {
-    /// The text so far.
-    public private(set) var bytes: [UInt8] = []
+    /// The buffer: the text in its first ``count`` bytes, zeros after them.
+    private var storage: [UInt8] = []
+    /// How many bytes of text there are.
+    public private(set) var count = 0
     /// The last label written and its text.
     private var lastLabel: (context: SecurityContext, text: String)?
 
     /// An empty text with room for `capacity` bytes.
     public init(capacity: Int = 0) {
-        bytes.reserveCapacity(capacity)
+        storage = [UInt8](repeating: 0, count: capacity)
     }
+
+    /// The text so far (a copy).
+    public var bytes: [UInt8] { Array(storage[..<count]) }
 
     /// The text as a string.
-    public var string: String { String(decoding: bytes, as: UTF8.self) }
+    public var string: String { String(decoding: storage[..<count], as: UTF8.self) }
 
     /// Empties the text (keeping its room).
-    public mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-    }
+    public mutating func removeAll() { count = 0 }
 
-    /// The text so far, handed over: the text starts again empty, with room for `capacity` bytes.
-    /// For long listings kept in parts, none of which is ever copied into a larger one.
-    public mutating func takeBytes(reservingCapacity capacity: Int) -> [UInt8] {
-        var taken: [UInt8] = []
-        taken.reserveCapacity(capacity)
-        swap(&taken, &bytes)
-        return taken
+    /// The text so far, handed over; the text starts again empty, in the same room. For long
+    /// listings kept in parts.
+    public mutating func takeBytes() -> [UInt8] {
+        defer { count = 0 }
+        return bytes
     }
 
     /// Appends a newline.
-    public mutating func appendNewline() { bytes.append(UInt8(ascii: "\n")) }
+    public mutating func appendNewline() {
+        write(atMost: 1) { $0.put(UInt8(ascii: "\n")) }
+    }
 
     /// Appends one SPD entry, without a newline after it.
     public mutating func append(_ p: PolicyEntry) {
-        append(p.selector)
-        if let context = p.securityContext {
-            write("\n\tsecurity context ")
-            write(label: context)
-        }
-        write("\n\tdir ")
-        write(p.direction.description)
-        write(" ")
-        if p.action == .block { write("action block ") }
-        write("priority ")
-        write(decimal: p.priority)
-        write(p.policyType == 0 ? " ptype main" : " ptype sub")
-        if p.flags != 0 {
-            write(" flag")
-            if p.flags & 1 != 0 { write(" localok") }
-            if p.flags & 2 != 0 { write(" icmp") }
-        }
-        if let m = p.mark {
-            write("\n\tmark ")
-            write(hex: m.value)
-            write("/")
-            write(hex: m.mask)
-        }
-        if let i = p.interfaceID {
-            write("\n\tif_id ")
-            write(hex: i)
-        }
-        for t in p.templates {
-            write("\n\ttmpl src ")
-            write(t.source)
-            write(" dst ")
-            write(t.destination)
-            write("\n\t\tproto ")
-            write(t.proto.description)
-            write(" ")
-            if t.spi != 0 {
-                write("spi ")
-                write(hex: t.spi, width: 8)
-                write(" ")
-            }
-            write("reqid ")
-            write(decimal: t.reqid)
-            write(" mode ")
-            write(t.mode.description)
-            if t.optional { write("\n\t\tlevel use ") }
-        }
+        let label = p.securityContext.map { labelText($0) }
+        write(atMost: PolicyTextCursor.entryBound(templates: p.templates.count, label: label)) { $0.entry(p, label: label) }
     }
 
     /// Appends a selector as iproute2 prints it, without the blank iproute2 leaves after it.
     public mutating func append(_ s: TrafficSelector) {
-        write("src ")
-        write(s.source)
-        write(" dst ")
-        write(s.destination)
+        write(atMost: PolicyTextCursor.selectorBound) { $0.selector(s) }
+    }
+
+    /// The text of a label: the last one's again when it is the same.
+    private mutating func labelText(_ context: SecurityContext) -> String {
+        if let last = lastLabel, last.context == context { return last.text }
+        let text = context.description
+        lastLabel = (context, text)
+        return text
+    }
+
+    /// Runs `body` with a cursor over `bound` bytes of room after the text, and keeps what it wrote.
+    private mutating func write(atMost bound: Int, _ body: (inout PolicyTextCursor) -> Void) {
+        if storage.count - count < bound {
+            storage.append(contentsOf: repeatElement(0, count: max(storage.count, bound, 4096)))
+        }
+        let start = count
+        count += storage.withUnsafeMutableBufferPointer { buffer in
+            var cursor = PolicyTextCursor(buffer.baseAddress! + start, room: bound)
+            body(&cursor)
+            return cursor.written
+        }
+    }
+}
+
+/// Writes policy text at a place with room for it; every piece is checked against the room (a
+/// wrong bound stops the program rather than write past it).
+struct PolicyTextCursor {
+    private let start: UnsafeMutablePointer<UInt8>
+    private var position: UnsafeMutablePointer<UInt8>
+    private let end: UnsafeMutablePointer<UInt8>
+
+    init(_ start: UnsafeMutablePointer<UInt8>, room: Int) {
+        self.start = start
+        position = start
+        end = start + room
+    }
+
+    /// How many bytes were written.
+    var written: Int { position - start }
+
+    // The longest texts: an address 39 bytes (IPv6), a number 20 and a sign, a protocol or mode
+    // word 10 (`ipsec-any`, `in_trigger`).
+    /// The most a selector takes: `src ` address `/128 dst ` address `/128 proto ipv6-icmp sport 65535
+    /// dport 65535 dev -2147483648`.
+    static let selectorBound = 160
+    /// The most an entry takes: its selector, `security context` and the label, the `dir` line, mark,
+    /// if_id, and each template's two or three lines.
+    static func entryBound(templates: Int, label: String?) -> Int {
+        selectorBound + 20 + (label?.utf8.count ?? 0) + 80 + 30 + 20 + templates * 200
+    }
+
+    mutating func put(_ byte: UInt8) {
+        precondition(position < end, "policy text longer than its bound")
+        position.pointee = byte
+        position += 1
+    }
+
+    mutating func put(_ text: UnsafeBufferPointer<UInt8>) {
+        precondition(end - position >= text.count, "policy text longer than its bound")
+        guard let base = text.baseAddress else { return }
+        position.update(from: base, count: text.count)
+        position += text.count
+    }
+
+    mutating func put(_ text: StaticString) {
+        put(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func put(_ text: String) {
+        var text = text
+        text.withUTF8 { put($0) }
+    }
+
+    mutating func entry(_ p: PolicyEntry, label: String?) {
+        selector(p.selector)
+        if let label {
+            put("\n\tsecurity context ")
+            put(label)
+        }
+        put("\n\tdir ")
+        switch p.direction {
+        case .in: put("in ")
+        case .out: put("out ")
+        case .fwd: put("fwd ")
+        }
+        if p.action == .block { put("action block ") }
+        put("priority ")
+        decimal(p.priority)
+        put(p.policyType == 0 ? " ptype main" : " ptype sub")
+        if p.flags != 0 {
+            put(" flag")
+            if p.flags & 1 != 0 { put(" localok") }
+            if p.flags & 2 != 0 { put(" icmp") }
+        }
+        if let m = p.mark {
+            put("\n\tmark ")
+            hex(m.value)
+            put(UInt8(ascii: "/"))
+            hex(m.mask)
+        }
+        if let i = p.interfaceID {
+            put("\n\tif_id ")
+            hex(i)
+        }
+        for t in p.templates {
+            put("\n\ttmpl src ")
+            address(t.source)
+            put(" dst ")
+            address(t.destination)
+            put("\n\t\tproto ")
+            put(t.proto.description)
+            put(UInt8(ascii: " "))
+            if t.spi != 0 {
+                put("spi ")
+                hex(t.spi, width: 8)
+                put(UInt8(ascii: " "))
+            }
+            put("reqid ")
+            decimal(t.reqid)
+            put(" mode ")
+            put(t.mode.description)
+            if t.optional { put("\n\t\tlevel use ") }
+        }
+    }
+
+    mutating func selector(_ s: TrafficSelector) {
+        put("src ")
+        prefix(s.source)
+        put(" dst ")
+        prefix(s.destination)
         if s.upperProtocol != 0 {
-            write(" proto ")
-            if let name = Self.protocolName(s.upperProtocol) { write(name) } else { write(decimal: s.upperProtocol) }
+            put(" proto ")
+            if let name = Self.protocolName(s.upperProtocol) { put(name) } else { decimal(s.upperProtocol) }
         }
         let icmp = s.upperProtocol == 1 || s.upperProtocol == 58
         if s.sourcePortMask != 0 {
-            write(icmp ? " type " : " sport ")
-            write(decimal: s.sourcePort)
+            put(icmp ? " type " : " sport ")
+            decimal(s.sourcePort)
         }
         if s.destinationPortMask != 0 {
-            write(icmp ? " code " : " dport ")
-            write(decimal: s.destinationPort)
+            put(icmp ? " code " : " dport ")
+            decimal(s.destinationPort)
         }
         if s.interfaceIndex != 0 {
-            write(" dev ")
-            write(decimal: s.interfaceIndex)
+            put(" dev ")
+            decimal(s.interfaceIndex)
         }
     }
 
@@ -250,104 +337,49 @@ public struct XfrmPolicyText {
         }
     }
 
-    // MARK: Writing
-    // Every piece goes in with one contiguous copy (a field's bytes are built on the stack first):
-    // a listing of 100,000 entries is a few million of them.
-
-    private mutating func write(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
-    private mutating func write(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
-    }
-
-    private mutating func write(label context: SecurityContext) {
-        if let last = lastLabel, last.context == context {
-            write(last.text)
-            return
-        }
-        let text = context.description
-        lastLabel = (context, text)
-        write(text)
-    }
-
-    private mutating func write(_ prefix: IPPrefix) {
-        write(prefix.address)
-        bytes.append(UInt8(ascii: "/"))
-        write(decimal: prefix.length)
+    mutating func prefix(_ prefix: IPPrefix) {
+        address(prefix.address)
+        put(UInt8(ascii: "/"))
+        decimal(prefix.length)
     }
 
     /// An address: IPv4 as a dotted quad, digit by digit; IPv6 in its RFC 5952 text.
-    private mutating func write(_ address: IPAddress) {
-        guard address.family == .inet else { return write(address.description) }
+    mutating func address(_ address: IPAddress) {
+        guard address.family == .inet else { return put(address.description) }
         let quad = address.bytes
-        withScratch { out in
-            var count = 0
-            for i in 0..<4 {
-                if i > 0 {
-                    out[count] = UInt8(ascii: ".")
-                    count += 1
-                }
-                let b = quad[i]
-                if b >= 100 {
-                    out[count] = UInt8(ascii: "0") + b / 100
-                    count += 1
-                }
-                if b >= 10 {
-                    out[count] = UInt8(ascii: "0") + b / 10 % 10
-                    count += 1
-                }
-                out[count] = UInt8(ascii: "0") + b % 10
-                count += 1
-            }
-            return 0..<count
+        for i in 0..<4 {
+            if i > 0 { put(UInt8(ascii: ".")) }
+            decimal(quad[i])
         }
     }
 
     /// A number in decimal, with a minus sign when negative.
-    private mutating func write<T: BinaryInteger>(decimal value: T) {
-        let negative = value < 0
+    mutating func decimal<T: BinaryInteger>(_ value: T) {
+        if value < 0 { put(UInt8(ascii: "-")) }
         var rest = UInt64(value.magnitude)
-        withScratch { out in
-            var start = Self.scratchSize
-            repeat {
-                start -= 1
-                out[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            if negative {
-                start -= 1
-                out[start] = UInt8(ascii: "-")
-            }
-            return start..<Self.scratchSize
+        var digits = 1
+        var power: UInt64 = 10
+        while digits < 20 && rest >= power {
+            digits += 1
+            power = power &* 10
         }
-    }
-
-    private static let scratchSize = 32
-
-    /// Appends the bytes `fill` writes in a 32-byte buffer on the stack (the range it returns).
-    private mutating func withScratch(_ fill: (UnsafeMutablePointer<UInt8>) -> Range<Int>) {
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &scratch) { raw in
-            let out = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let range = fill(out)
-            bytes.append(contentsOf: UnsafeBufferPointer(start: out + range.lowerBound, count: range.count))
-        }
+        precondition(end - position >= digits, "policy text longer than its bound")
+        var at = position + digits
+        repeat {
+            at -= 1
+            at.pointee = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        position += digits
     }
 
     /// `0x` and lower-case hex digits, zero-padded to `width` (at most 8).
-    private mutating func write(hex value: UInt32, width: Int = 0) {
-        withScratch { out in
-            let digits = max(value == 0 ? 1 : (32 - value.leadingZeroBitCount + 3) / 4, min(width, 8))
-            out[0] = UInt8(ascii: "0")
-            out[1] = UInt8(ascii: "x")
-            for i in 0..<digits {
-                let nibble = UInt8((value >> UInt32(4 * (digits - 1 - i))) & 0xF)
-                out[2 + i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-            }
-            return 0..<(2 + digits)
+    mutating func hex(_ value: UInt32, width: Int = 0) {
+        put("0x")
+        let digits = max(value == 0 ? 1 : (32 - value.leadingZeroBitCount + 3) / 4, min(width, 8))
+        for i in 0..<digits {
+            let nibble = UInt8((value >> UInt32(4 * (digits - 1 - i))) & 0xF)
+            put(nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10)
         }
     }
 }
