@@ -345,11 +345,10 @@ struct PolicyTextCursor {
 
     /// An address: IPv4 as a dotted quad, digit by digit; IPv6 in its RFC 5952 text.
     mutating func address(_ address: IPAddress) {
-        guard address.family == .inet else { return put(address.description) }
-        let quad = address.bytes
-        for i in 0..<4 {
-            if i > 0 { put(UInt8(ascii: ".")) }
-            decimal(quad[i])
+        guard let v4 = address.ipv4 else { return put(address.description) }
+        for shift in stride(from: 24, through: 0, by: -8) {
+            if shift < 24 { put(UInt8(ascii: ".")) }
+            decimal(UInt8(truncatingIfNeeded: v4 >> UInt32(shift)))
         }
     }
 
