@@ -82,13 +82,9 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses dotted-quad IPv4 or RFC 4291 text IPv6 (with `::` and an embedded IPv4 tail).
     public init?(_ text: String) {
-        if let v4 = text.utf8.withContiguousStorageIfAvailable({ IPAddress.parseIPv4($0) }) ?? IPAddress.parseIPv4(Array(text.utf8)) {
-            self.init(ipv4: v4)
-        } else if let v6 = IPAddress.parseIPv6(text) {
-            self.init(bytes: v6)!
-        } else {
-            return nil
-        }
+        var text = text
+        guard let a = text.withUTF8({ IPAddress(utf8: $0) }) else { return nil }
+        self = a
     }
 
     /// Parses dotted-quad IPv4 or IPv6 text from its UTF-8 bytes.

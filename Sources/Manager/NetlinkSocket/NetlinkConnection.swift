@@ -154,20 +154,7 @@ public final class NetlinkConnection {
     ) throws -> [NetlinkMessage] {
         precondition(maximumAttempts >= 1, "a dump needs at least one attempt")
         let request = NetlinkRequest(.dump, type: type, flags: flags, payload: payload, operation: operation)
-        var attempt = 1
-        while true {
-            switch try perform([request])[0] {
-            case .success(let replies):
-                return replies
-            case .failure(var error):
-                guard case .dumpInterrupted = error.kind else { throw error }
-                guard attempt < maximumAttempts else {
-                    error.kind = .dumpInterrupted(attempts: attempt)
-                    throw error
-                }
-                attempt += 1
-            }
-        }
+        return try retryingInterrupted(maximumAttempts: maximumAttempts) { _ in try perform([request])[0] }
     }
 
     /// Dumps a table as the answer arrives: the request and the restarts of
@@ -192,19 +179,30 @@ public final class NetlinkConnection {
     ) throws {
         precondition(maximumAttempts >= 1, "a dump needs at least one attempt")
         let request = NetlinkRequest(.dump, type: type, flags: flags, payload: payload, operation: operation)
-        var attempt = 1
-        while true {
+        try retryingInterrupted(maximumAttempts: maximumAttempts) { attempt in
             if attempt > 1 { try restart() }
-            switch try performInPlace(request, part: part) {
-            case .success:
-                return
+            return try performInPlace(request, part: part)
+        }
+    }
+
+    /// Runs a dump's attempts (`attempt` counts from 1) until one is not interrupted by concurrent
+    /// changes (`NLM_F_DUMP_INTR`), at most `maximumAttempts`; the last interruption is thrown with
+    /// the number of attempts.
+    private func retryingInterrupted<T>(
+        maximumAttempts: Int, _ attempt: (Int) throws -> Result<T, NetlinkRequestError>
+    ) throws -> T {
+        var n = 1
+        while true {
+            switch try attempt(n) {
+            case .success(let value):
+                return value
             case .failure(var error):
                 guard case .dumpInterrupted = error.kind else { throw error }
-                guard attempt < maximumAttempts else {
-                    error.kind = .dumpInterrupted(attempts: attempt)
+                guard n < maximumAttempts else {
+                    error.kind = .dumpInterrupted(attempts: n)
                     throw error
                 }
-                attempt += 1
+                n += 1
             }
         }
     }
