@@ -6,8 +6,9 @@
 //   Sources/Engine/Policy     the kernel policy language: lexer, parser, compiler to a policy database
 //   Sources/Engine/Server     the decision engine: security server, AVC, audit records, association API
 //   Sources/Engine/KernelBackend  the same decisions asked of the running kernel (libselinux)
-//   Sources/Manager           the xfrm netlink manager (libmnl)
-//   Sources/Resolver          the resolver: inbound labels by SA, outbound SPD/SA choices, with reasons
+//   Sources/Manager           the xfrm manager: pure codecs and operations (NetlinkProtocol, XfrmWire, XfrmManager),
+//                             the socket (NetlinkSocket, libmnl) and the live-kernel pieces (XfrmNetlink)
+//   Sources/Resolver          the resolver: inbound labels by SA, outbound SPD/SA choices, with reasons (no I/O)
 //   Sources/DataPlane         the userspace ESP data plane (libcrypto)
 //   Sources/CLI               the `salabel` command
 //   Sources/CLibraries        one system-library target per C library, each imported by one Swift module
@@ -32,6 +33,7 @@ let package = Package(
         .library(name: "NetlinkSocket", targets: ["NetlinkSocket"]),
         .library(name: "XfrmWire", targets: ["XfrmWire"]),
         .library(name: "XfrmManager", targets: ["XfrmManager"]),
+        .library(name: "XfrmNetlink", targets: ["XfrmNetlink"]),
         .library(name: "Resolver", targets: ["Resolver"]),
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
@@ -110,17 +112,25 @@ let package = Package(
             name: "XfrmWire", dependencies: ["IPsecModel", "SecurityContexts", "NetlinkProtocol"],
             path: "Sources/Manager/XfrmWire", swiftSettings: swiftSettings),
 
-        // The xfrm manager: operations on labeled SAs and SPD entries.
+        // The xfrm manager: operations on labeled SAs and SPD entries, `ip xfrm` lines, apply files,
+        // batches as transactions, over the XfrmKernel protocol; no I/O of its own.
         .target(
             name: "XfrmManager",
-            dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", "XfrmWire", "NetlinkSocket", "NetlinkProtocol",
-                           .product(name: "Yams", package: "Yams")],
+            dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", .product(name: "Yams", package: "Yams")],
             path: "Sources/Manager/XfrmManager", swiftSettings: swiftSettings),
 
-        // The resolver: labels inbound traffic by its SA and explains outbound choices.
+        // The resolver: labels inbound traffic by its SA and explains outbound choices; no I/O.
         .target(
-            name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", "XfrmManager", "XfrmWire"],
+            name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine"],
             path: "Sources/Resolver", swiftSettings: swiftSettings),
+
+        // The manager and the resolver on a live kernel: the XfrmKernel over NETLINK_XFRM, the event
+        // feed and monitor, and the mirror kept in sync from them. The only library above libmnl
+        // besides the socket layer itself.
+        .target(
+            name: "XfrmNetlink",
+            dependencies: ["XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel", "SecurityContexts"],
+            path: "Sources/Manager/XfrmNetlink", swiftSettings: swiftSettings),
         .target(
             name: "Scenario",
             dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol",
@@ -131,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
                 "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,13 +169,13 @@ let package = Package(
         // The xfrm manager side by side with iproute2 in a throwaway netns (root): `salabel-xfrm-bench`.
         .executableTarget(
             name: "salabel-xfrm-bench",
-            dependencies: ["XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
+            dependencies: ["XfrmManager", "XfrmNetlink", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
             path: "Benchmarks/XfrmBench", swiftSettings: swiftSettings),
         // The resolver's mirror: resync from a 100,000-SA dump through the netlink and XFRM codecs, no kernel:
         // `swift run -c release salabel-resolver-bench`.
         .executableTarget(
             name: "salabel-resolver-bench",
-            dependencies: ["Resolver", "DecisionEngine", "XfrmManager", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
+            dependencies: ["Resolver", "DecisionEngine", "XfrmManager", "XfrmNetlink", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
             path: "Benchmarks/ResolverBench", swiftSettings: swiftSettings),
 
         // The ESP data plane side by side with `openssl speed -evp aes-128-gcm`: `swift run -c release salabel-esp-bench`.
@@ -197,7 +207,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ResolverTests",
-            dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmWire", "Scenario",
+            dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "XfrmWire", "Scenario",
                            "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["salabel", "association-check", "labeled-echo"], swiftSettings: swiftSettings),
@@ -216,7 +226,8 @@ let package = Package(
             exclude: ["Reference"], swiftSettings: swiftSettings),
         .testTarget(
             name: "XfrmWireTests",
-            dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "NetlinkSocket", "NetlinkTestSupport"],
+            dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "NetlinkSocket",
+                           "NetlinkTestSupport"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
         .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
                                                           "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager"], exclude: ["Vectors"],

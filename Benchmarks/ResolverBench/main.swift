@@ -27,6 +27,7 @@ import NetlinkSocket
 import Resolver
 import SecurityContexts
 import XfrmManager
+import XfrmNetlink
 import XfrmWire
 
 func fail(_ message: String) -> Never {

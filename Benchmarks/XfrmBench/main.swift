@@ -23,6 +23,7 @@ import NetlinkProtocol
 import NetlinkSocket
 import SecurityContexts
 import XfrmManager
+import XfrmNetlink
 import XfrmWire
 
 func now() -> UInt64 {

@@ -3,6 +3,7 @@ import ESPCrypto
 import Foundation
 import IPsecModel
 import XfrmManager
+import XfrmNetlink
 import XfrmWire
 
 /// Random bytes from OpenSSL's RNG (`RAND_bytes`), for keys.

@@ -6,6 +6,7 @@ import Resolver
 import Scenario
 import SecurityContexts
 import XfrmManager
+import XfrmNetlink
 
 /// The embedded example: the echo client and server of the embedded policy on two hosts, with one
 /// labeled SA pair (the same as Examples/apply/echo.yaml and Specs/scenarios/echo.yaml).

@@ -5,6 +5,7 @@ import IPsecModel
 import SecurityContexts
 import SELinuxKernel
 import XfrmManager
+import XfrmNetlink
 
 /// Options shared by the commands that talk to the kernel's xfrm databases.
 struct XfrmOptions: ParsableArguments {

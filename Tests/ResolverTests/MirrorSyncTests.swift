@@ -6,6 +6,7 @@ import Resolver
 import SecurityContexts
 import Testing
 import XfrmManager
+import XfrmNetlink
 import XfrmWire
 
 /// A kernel's SAD and SPD behind fake netlink sockets: each subscription (``feed()``) is a new

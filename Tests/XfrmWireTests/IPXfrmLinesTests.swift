@@ -2,6 +2,7 @@ import Foundation
 import NetlinkProtocol
 import Testing
 import XfrmManager
+import XfrmNetlink
 @testable import XfrmWire
 
 /// The `ip xfrm` command line of each capture, parsed by salabel (`IPXfrmSyntax`) and encoded

@@ -4,6 +4,7 @@ import NetlinkTestSupport
 import SecurityContexts
 import Testing
 import XfrmManager
+import XfrmNetlink
 import XfrmWire
 
 /// `NetlinkXfrmKernel.visitPolicies` (the dump decoded datagram by datagram as it arrives) against

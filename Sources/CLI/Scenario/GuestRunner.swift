@@ -6,6 +6,7 @@ import NetlinkSocket
 import Scenario
 import SecurityContexts
 import XfrmManager
+import XfrmNetlink
 import XfrmWire
 
 /// What the host asks the guest to run: each scenario file with its compiled policy (the

@@ -6,7 +6,7 @@ import Synchronization
 /// same time, returning the results in range order; below `minimum` it runs `body(0..<count)` in
 /// place. For pure work on large batches and dumps: parsing a file's lines, encoding requests,
 /// decoding and printing entries.
-func parallelChunks<U: Sendable>(count: Int, minimum: Int = 2_000, _ body: @Sendable (Range<Int>) -> U) -> [U] {
+package func parallelChunks<U: Sendable>(count: Int, minimum: Int = 2_000, _ body: @Sendable (Range<Int>) -> U) -> [U] {
     let parts = count < minimum ? 1 : max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     guard parts > 1 else { return [body(0..<count)] }
     let per = (count + parts - 1) / parts
@@ -19,7 +19,7 @@ func parallelChunks<U: Sendable>(count: Int, minimum: Int = 2_000, _ body: @Send
 }
 
 /// Maps `items` in order, in parts at the same time (``parallelChunks(count:minimum:_:)``).
-func parallelMap<T: Sendable, U: Sendable>(_ items: ArraySlice<T>, minimum: Int = 2_000, _ transform: @Sendable (T) -> U) -> [U] {
+package func parallelMap<T: Sendable, U: Sendable>(_ items: ArraySlice<T>, minimum: Int = 2_000, _ transform: @Sendable (T) -> U) -> [U] {
     let base = items.startIndex
     return parallelChunks(count: items.count, minimum: minimum) { r in items[(base + r.lowerBound)..<(base + r.upperBound)].map(transform) }
         .flatMap { $0 }

@@ -11,7 +11,7 @@ public enum XfrmFormatter {
     }
 
     /// A selector as iproute2 prints it (without the blank iproute2 leaves after it).
-    static func selectorText(_ s: TrafficSelector) -> String {
+    package static func selectorText(_ s: TrafficSelector) -> String {
         var text = XfrmPolicyText()
         text.append(s)
         return text.string

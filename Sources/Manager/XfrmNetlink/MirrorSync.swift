@@ -11,6 +11,7 @@
 
 import Foundation
 public import IPsecModel
+public import Resolver
 import Synchronization
 public import XfrmManager
 public import XfrmWire

@@ -1,4 +1,5 @@
 import IPsecModel
+import Resolver
 import XfrmManager
 import XfrmWire
 

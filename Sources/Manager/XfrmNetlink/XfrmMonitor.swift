@@ -1,5 +1,6 @@
 import Foundation
 public import IPsecModel
+public import XfrmManager
 import NetlinkProtocol
 import NetlinkSocket
 public import XfrmWire

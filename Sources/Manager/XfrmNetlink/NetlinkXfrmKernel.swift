@@ -2,6 +2,7 @@ import Foundation
 import IPsecModel
 import NetlinkProtocol
 public import NetlinkSocket
+public import XfrmManager
 public import XfrmWire
 
 /// The kernel's SAD and SPD over `NETLINK_XFRM`: each ``XfrmOperation`` becomes the request

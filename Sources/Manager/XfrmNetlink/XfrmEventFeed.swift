@@ -1,4 +1,5 @@
 public import IPsecModel
+public import XfrmManager
 public import NetlinkSocket
 import XfrmWire
 
