@@ -43,7 +43,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -71,7 +70,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "DecisionEngine",
-            dependencies: ["SecurityContexts", "SELinuxPolicy", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SecurityContexts", "SELinuxPolicy"],
             path: "Sources/Engine/Server",
             resources: [.embedInCode("Resources/default-policy.conf")],
             swiftSettings: swiftSettings),
@@ -144,7 +143,6 @@ let package = Package(
                 "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
                 "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/CLI", resources: [.embedInCode("Resources/demo.yaml")], swiftSettings: swiftSettings),
 
@@ -203,7 +201,7 @@ let package = Package(
             dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SepolOracle"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts"],
+            name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts", "DecisionEngine"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ResolverTests",
@@ -211,6 +209,8 @@ let package = Package(
                            "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["salabel", "association-check", "labeled-echo"], swiftSettings: swiftSettings),
+        // Specs/architecture.md's rules for what may import what, against Package.swift and the sources.
+        .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a
         // script in it from a test; KernelVMTests are the tests that need that kernel (Tests/VM/README.md).
         .target(name: "VMHarness", path: "Tests/VMHarness", swiftSettings: swiftSettings),
