@@ -10,6 +10,8 @@
 //                             the socket (NetlinkSocket, libmnl) and the live-kernel pieces (XfrmNetlink)
 //   Sources/Resolver          the resolver: inbound labels by SA, outbound SPD/SA choices, with reasons (no I/O)
 //   Sources/DataPlane         the userspace ESP data plane (libcrypto)
+//   Sources/Scenario          scenario files and their players: the model, the data plane, a real kernel
+//   Sources/LinuxSystem       the system layer: processes (and what else Linux is asked besides netlink)
 //   Sources/CLI               the `salabel` command
 //   Sources/CLibraries        one system-library target per C library, each imported by one Swift module
 import PackageDescription
@@ -36,6 +38,7 @@ let package = Package(
         .library(name: "XfrmNetlink", targets: ["XfrmNetlink"]),
         .library(name: "Resolver", targets: ["Resolver"]),
         .library(name: "Scenario", targets: ["Scenario"]),
+        .library(name: "ScenarioKernel", targets: ["ScenarioKernel"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
         .library(name: "ESPDataPlane", targets: ["ESPDataPlane"]),
         .library(name: "DataPlaneNode", targets: ["DataPlaneNode"]),
@@ -130,17 +133,28 @@ let package = Package(
             name: "XfrmNetlink",
             dependencies: ["XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel", "SecurityContexts"],
             path: "Sources/Manager/XfrmNetlink", swiftSettings: swiftSettings),
+        // Scenario files and the players that run them without a kernel: the model and the data plane.
         .target(
             name: "Scenario",
             dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol",
                            "DataPlaneNode", "ESPDataPlane"],
-            path: "Sources/Scenario", swiftSettings: swiftSettings),
+            path: "Sources/Scenario/Scenario", swiftSettings: swiftSettings),
+        // The scenarios in a real kernel: the guest's player (namespaces, SAs, labeled sockets, AVC lines,
+        // ACQUIREs), the host's VM run around it (scripts/vm), and the socket probe.
+        .target(
+            name: "ScenarioKernel",
+            dependencies: ["Scenario", "XfrmNetlink", "XfrmManager", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel",
+                           "SecurityContexts", "LinuxSystem"],
+            path: "Sources/Scenario/ScenarioKernel", swiftSettings: swiftSettings),
+
+        // The system layer: what salabel's libraries ask of Linux besides netlink and libselinux.
+        .target(name: "LinuxSystem", path: "Sources/LinuxSystem", swiftSettings: swiftSettings),
 
         // The command-line tool.
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "LinuxSystem",
                 "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -2,6 +2,7 @@ import ArgumentParser
 import DataPlaneHost
 import ESPDataPlane
 import Foundation
+import ScenarioKernel
 import IPsecModel
 import XfrmManager
 
@@ -118,7 +119,7 @@ struct ESPWireCommand: ParsableCommand {
                     note = " corrupted_offset=\(offset)"
                 }
                 do { try socket.send(packet, to: SocketAddress(target, remotePort)) } catch {
-                    say("SEND_FAILED seq=\(sequence) errno=\(Probe.errnoName(error.errno))")
+                    say("SEND_FAILED seq=\(sequence) errno=\(SocketProbe.errnoName(error.errno))")
                     failures += 1
                     continue
                 }
@@ -255,7 +256,7 @@ struct ESPWireCommand: ParsableCommand {
             let socket = try WireSA.open(SocketAddress(.any(family == 4 ? .inet : .inet6), port))
             var type = udpEncapESPInUDP
             guard setsockopt(socket.fd, solUDP, udpEncap, &type, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
-                throw WireSA.fail("setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP): \(Probe.errnoName(errno))", status: 1)
+                throw WireSA.fail("setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP): \(SocketProbe.errnoName(errno))", status: 1)
             }
             say("ENCAP_READY port=\(port)")
             if let seconds {
@@ -280,7 +281,7 @@ enum WireSA {
     /// A UDP socket bound to `address` (exit 1 with the errno's name when it cannot be).
     static func open(_ address: SocketAddress) throws -> UDPSocket {
         do { return try UDPSocket(binding: address) } catch {
-            throw fail("bind to port \(address.port): \(Probe.errnoName(error.errno))", status: 1)
+            throw fail("bind to port \(address.port): \(SocketProbe.errnoName(error.errno))", status: 1)
         }
     }
 

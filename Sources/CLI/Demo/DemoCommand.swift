@@ -5,6 +5,7 @@ import DecisionEngine
 import ESPCrypto
 import Foundation
 import Scenario
+import ScenarioKernel
 import Glibc
 import IPsecModel
 import Resolver

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Scenario
+import ScenarioKernel
 
 /// `salabel scenario run FILE… [--kernel | --compare]`: executable scenarios, played by the model
 /// and by a real SELinux kernel (Specs/scenarios/README.md).

@@ -1,5 +1,6 @@
 import Foundation
 import Scenario
+import ScenarioKernel
 
 /// What `salabel scenario run` prints: each step side by side (model, kernel), the expectations
 /// each side missed, the disagreements, and a table of every scenario.

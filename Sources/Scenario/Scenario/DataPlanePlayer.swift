@@ -14,7 +14,7 @@ import SecurityContexts
 ///
 /// The data plane has its own access vector cache over the scenario's security server, kept across
 /// the steps as a kernel keeps its AVC (a permissive denial is audited once).
-public struct DataPlanePlayer {
+public struct DataPlanePlayer: StepPlayer {
     public struct Step: Sendable {
         public var step: ScenarioStep
         public var model: StepOutcome
@@ -38,17 +38,28 @@ public struct DataPlanePlayer {
 
     /// Plays every step.
     public mutating func run() -> [Step] {
-        scenario.steps.map { step in
-            guard case .traffic(let t) = step.action, t.proto == .udp else {
-                return Step(step: step, model: model.play(step), dataPlane: nil, differences: [], unmet: [])
-            }
-            let mine = carry(t)
-            let theirs = model.play(step)
-            let canonical = model.canonical
-            return Step(step: step, model: theirs, dataPlane: mine,
-                        differences: mine.differences(from: theirs, canonical: canonical, names: ("data plane", "model")),
-                        unmet: mine.unmet(step.expect, canonical: canonical))
+        scenario.steps.map { playBeside($0) }
+    }
+
+    /// Plays one step on the data plane (a UDP step) and on the model: both outcomes and where
+    /// they differ.
+    public mutating func playBeside(_ step: ScenarioStep) -> Step {
+        guard case .traffic(let t) = step.action, t.proto == .udp else {
+            return Step(step: step, model: model.play(step), dataPlane: nil, differences: [], unmet: [])
         }
+        let mine = carry(t)
+        let theirs = model.play(step)
+        let canonical = model.canonical
+        return Step(step: step, model: theirs, dataPlane: mine,
+                    differences: mine.differences(from: theirs, canonical: canonical, names: ("data plane", "model")),
+                    unmet: mine.unmet(step.expect, canonical: canonical))
+    }
+
+    /// The data plane's outcome of a UDP step; the model's for the steps the data plane does not
+    /// play (xfrm requests, TCP), which it needs played to hold what the model's hosts hold.
+    public mutating func play(_ step: ScenarioStep) -> StepOutcome {
+        let s = playBeside(step)
+        return s.dataPlane ?? s.model
     }
 
     /// One UDP step on two nodes built from the model's hosts as they are now.

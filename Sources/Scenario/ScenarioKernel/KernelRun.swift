@@ -1,28 +1,45 @@
 import Foundation
-import Scenario
+import LinuxSystem
+public import Scenario
 
 /// The host side of a kernel run: compiles each scenario's policy (with the harness rules) with
 /// `checkpolicy`, boots the VM once through `scripts/vm` with salabel, the scenarios and the
 /// policies, runs `salabel scenario guest-run` there, and reads back each step's outcome.
-struct KernelRun {
-    var vmScript: String
-    var guestBinary: String
-    var settle: Double
-    var verbose: Bool
+public struct KernelRun {
+    /// scripts/vm.
+    public var vmScript: String
+    /// The salabel binary copied into the guest.
+    public var guestBinary: String
+    /// Seconds to wait after each step for audit records and ACQUIREs.
+    public var settle: Double
+    /// Show the VM's log and the guest's output.
+    public var verbose: Bool
 
-    struct Result {
-        /// Each scenario's outcomes, by the scenario's name.
-        var outcomes: [String: [StepOutcome]] = [:]
-        /// Scenarios the guest could not run, with why.
-        var errors: [String: String] = [:]
-        var seconds: Double = 0
+    public init(vmScript: String, guestBinary: String, settle: Double, verbose: Bool) {
+        self.vmScript = vmScript
+        self.guestBinary = guestBinary
+        self.settle = settle
+        self.verbose = verbose
     }
 
-    static let guestBinaryPath = "/opt/salabel/salabel"
+    /// What a run gives back.
+    public struct Result: Sendable {
+        /// Each scenario's outcomes, by the scenario's name.
+        public var outcomes: [String: [StepOutcome]] = [:]
+        /// Scenarios the guest could not run, with why.
+        public var errors: [String: String] = [:]
+        /// How long the VM ran.
+        public var seconds: Double = 0
+
+        public init() {}
+    }
+
+    /// Where the guest's copy of salabel is.
+    public static let guestBinaryPath = "/opt/salabel/salabel"
 
     /// Finds `scripts/vm`: `SALABEL_VM_SCRIPT`, else upwards from the working directory, else from
     /// the executable's directory.
-    static func findVMScript() -> String? {
+    public static func findVMScript() -> String? {
         let fm = FileManager.default
         if let env = ProcessInfo.processInfo.environment["SALABEL_VM_SCRIPT"], fm.isExecutableFile(atPath: env) { return env }
         var starts = [fm.currentDirectoryPath]
@@ -38,7 +55,8 @@ struct KernelRun {
         return nil
     }
 
-    func run(_ scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)]) throws -> Result {
+    /// Boots the VM once and plays every scenario in it.
+    public func run(_ scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)]) throws -> Result {
         let fm = FileManager.default
         let work = fm.temporaryDirectory.appendingPathComponent("salabel-scenarios-\(UUID().uuidString)")
         try fm.createDirectory(at: work, withIntermediateDirectories: true)
@@ -55,13 +73,13 @@ struct KernelRun {
             let sids = s.model.server.policy.initialSIDs
             let types = (file: sids.first { $0.name == "file" }?.context?.type ?? "unlabeled_t",
                          kernel: sids.first { $0.name == "kernel" }?.context?.type ?? "kernel_t")
-            do { text = try s.scenario.policyText(harness: true, harnessTypes: types).text } catch { throw CLIError("\(s.path): \(error)") }
+            do { text = try s.scenario.policyText(harness: true, harnessTypes: types).text } catch { throw ScenarioKernelError("\(s.path): \(error)") }
             try text.write(to: conf, atomically: true, encoding: .utf8)
             let mls = s.model.server.policy.mlsEnabled
             let (status, log) = Self.tool(["checkpolicy"] + (mls ? ["-M"] : []) + ["-c", "33", "-o", binary.path, conf.path])
             guard status == 0 else {
-                if status == 127 { throw CLIError("checkpolicy not found (package checkpolicy); install the VM packages with: scripts/deps vm") }
-                throw CLIError("\(s.path): checkpolicy refused the scenario's policy:\n\(log)")
+                if status == 127 { throw ScenarioKernelError("checkpolicy not found (package checkpolicy); install the VM packages with: scripts/deps vm") }
+                throw ScenarioKernelError("\(s.path): checkpolicy refused the scenario's policy:\n\(log)")
             }
             if firstPolicy == nil {
                 firstPolicy = binary.path
@@ -102,7 +120,7 @@ struct KernelRun {
         var result = Result()
         result.seconds = Date().timeIntervalSince(start)
         guard status != 124, status != 125, let output = try? String(contentsOf: resultDir.appendingPathComponent("output"), encoding: .utf8) else {
-            throw CLIError("the VM run failed (scripts/vm exit \(status)):\n\(log.suffix(4000))")
+            throw ScenarioKernelError("the VM run failed (scripts/vm exit \(status)):\n\(log.suffix(4000))")
         }
         if verbose { FileHandle.standardError.write(Data(("guest output:\n" + output).utf8)) }
         let decoder = JSONDecoder()
@@ -119,23 +137,10 @@ struct KernelRun {
         return result
     }
 
-    /// Runs a tool from PATH (or a path); its exit status and output (stdout and stderr).
+    /// Runs a tool from PATH (or a path); its exit status and output (stdout and stderr). 127, as a
+    /// shell would say, when it could not be started.
     static func tool(_ arguments: [String], passStderr: Bool = false) -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = passStderr ? FileHandle.standardError : pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = ChildProcess.run(arguments, searchPath: true, standardErrorToCaller: passStderr)
+        return (run.status == -1 ? 127 : run.status, run.output)
     }
-}
-
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
 }

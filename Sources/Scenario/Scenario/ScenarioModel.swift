@@ -11,7 +11,7 @@ import NetlinkProtocol
 /// are network namespaces of one kernel, as in the VM: they share one policy, one access vector
 /// cache and the kernel-wide count of labeled xfrm objects (edge 26). The rules are in
 /// Specs/scenarios/README.md, "What the model predicts".
-public struct ScenarioModel {
+public struct ScenarioModel: StepPlayer {
     public let scenario: Scenario
     public let server: SecurityServer
     let cache: AccessVectorCache
@@ -44,7 +44,7 @@ public struct ScenarioModel {
 
     /// Plays every step, in order.
     public mutating func run() -> [StepOutcome] {
-        scenario.steps.map { play($0) }
+        play(scenario.steps)
     }
 
     /// Plays one step; steps must be played in the scenario's order.

@@ -1,0 +1,41 @@
+import Foundation
+import Glibc
+import IPsecModel
+import LinuxSystem
+import NetlinkProtocol
+import NetlinkSocket
+import Scenario
+import SecurityContexts
+import XfrmManager
+import XfrmNetlink
+import XfrmWire
+
+
+/// `guest-act`: in a fresh single-threaded process, enter the namespace, become the actor, open a
+/// NETLINK_XFRM socket, send the request and exit with the kernel's errno (0: acknowledged). Once
+/// it is the actor it writes nothing: its standard streams belong to the harness, and using them
+/// would be a check on the actor (`fd use`) that no scenario is about.
+public enum GuestAct {
+    /// Never returns: the process exits with the kernel's errno (0: acknowledged) or a harness status
+    /// at or above ``GuestRunner/actFailure``.
+    public static func run(netns: String, context: String, message: [UInt8]) -> Never {
+        guard (try? NetworkNamespace.path(netns).enterOnCurrentThread()) != nil else { exit(GuestRunner.actFailure + 1) }
+        let attr = open("/proc/self/attr/current", O_WRONLY)
+        guard attr >= 0 else { exit(GuestRunner.actFailure + 2) }
+        let written = context.withCString { Glibc.write(attr, $0, strlen($0)) }
+        guard written >= 0 else { exit(GuestRunner.actFailure + 3) }
+        close(attr)
+        // From here on the actor: only its socket, and the exit status.
+        let socket: NetlinkSocket
+        do { socket = try NetlinkSocket(protocol: .xfrm, receiveTimeout: .seconds(5)) } catch { _exit(error.errno.rawValue) }
+        do { try socket.send(message) } catch { _exit(error.errno.rawValue) }
+        let reply: [UInt8]
+        do { reply = try socket.receive() } catch { _exit(error.errno.rawValue) }
+        guard let messages = try? NetlinkMessage.split(reply) else { _exit(GuestRunner.actFailure + 4) }
+        for m in messages where m.type == .error {
+            guard let e = try? NetlinkError(decoding: m) else { _exit(GuestRunner.actFailure + 5) }
+            _exit(e.errno?.rawValue ?? 0)
+        }
+        _exit(GuestRunner.actFailure + 6)
+    }
+}

@@ -1,0 +1,45 @@
+public import Scenario
+
+/// What the host asks the guest to run: each scenario file with its compiled policy (the
+/// scenario's policy and the harness rules, `checkpolicy` output).
+public struct GuestPlan: Codable, Sendable {
+    /// One scenario of the run.
+    public struct Entry: Codable, Sendable {
+        /// The scenario's name on the host (the guest's copy has another file name).
+        public var name: String
+        /// The scenario file, in the guest.
+        public var file: String
+        /// The binary policy, in the guest.
+        public var policy: String
+        /// Every boolean of the policy with the value the scenario runs with. The kernel keeps
+        /// boolean values across a policy reload (`security_preserve_bools`), so the runner sets
+        /// them all, not only the scenario's.
+        public var booleans: [String: Bool]
+
+        public init(name: String, file: String, policy: String, booleans: [String: Bool]) {
+            self.name = name
+            self.file = file
+            self.policy = policy
+            self.booleans = booleans
+        }
+    }
+    public var scenarios: [Entry]
+    /// Seconds to wait after a step for the kernel's audit records (kauditd prints them
+    /// asynchronously) and ACQUIREs.
+    public var settle: Double
+
+    public init(scenarios: [Entry], settle: Double) {
+        self.scenarios = scenarios
+        self.settle = settle
+    }
+}
+
+/// One line of the guest's report: `@@outcome {json}`.
+public struct GuestReport: Codable, Sendable {
+    public var scenario: String
+    /// The step's index, or nil for a scenario that could not be prepared.
+    public var step: Int?
+    public var outcome: StepOutcome?
+    public var error: String?
+    public static let prefix = "@@outcome "
+}

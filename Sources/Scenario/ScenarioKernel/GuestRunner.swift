@@ -1,0 +1,133 @@
+import Foundation
+import Glibc
+import IPsecModel
+import LinuxSystem
+import NetlinkProtocol
+import NetlinkSocket
+public import Scenario
+import SecurityContexts
+import XfrmManager
+import XfrmNetlink
+import XfrmWire
+
+
+/// Runs scenario steps in the VM's kernel (Specs/scenarios/README.md, "The kernel run"). It runs as
+/// the permissive harness domain; every step's subject is the step's actor:
+/// - xfrm requests are sent by a child process (`salabel scenario guest-act`) that enters the
+///   host's namespace and moves to the actor's context (`/proc/self/attr/current`) before it opens
+///   its NETLINK_XFRM socket, and reports the kernel's answer as its exit status;
+/// - sockets are created with the actor's context (`/proc/thread-self/attr/sockcreate`), so every
+///   network check names it.
+/// AVC records are read from /dev/kmsg, ACQUIREs from an `XFRMNLGRP_ACQUIRE` socket per host.
+public struct GuestRunner {
+    let plan: GuestPlan
+    let salabel: String
+    let originalNamespace: Int32
+    let log: KernelLog
+
+    /// The prefix of the namespaces it makes, and removes at teardown.
+    let namespacePrefix: String
+
+    /// A runner for `plan`, whose namespaces are named `namespacePrefix` + the host's name.
+    public init(plan: GuestPlan, namespacePrefix: String = "salabel-") throws {
+        self.plan = plan
+        self.namespacePrefix = namespacePrefix
+        salabel = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        originalNamespace = open("/proc/self/ns/net", O_RDONLY)
+        guard originalNamespace >= 0 else { throw ScenarioKernelError("cannot open /proc/self/ns/net: \(String(cString: strerror(errno)))") }
+        log = try KernelLog()
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    func report(_ r: GuestReport) {
+        let data = (try? JSONEncoder().encode(r)) ?? Data("{}".utf8)
+        FileHandle.standardOutput.write(Data((GuestReport.prefix + String(decoding: data, as: UTF8.self) + "\n").utf8))
+    }
+
+    /// Runs every scenario of the plan, reporting each step on standard output (``GuestReport``).
+    public func run() {
+        do { try warmUp() } catch { report(GuestReport(scenario: "", error: "warm-up: \(error)")) }
+        for entry in plan.scenarios {
+            var scenario: Scenario
+            do { scenario = try Scenario.load(path: entry.file) } catch {
+                report(GuestReport(scenario: entry.name, error: "\(error)"))
+                continue
+            }
+            scenario.name = entry.name
+            var monitors: [String: NetlinkSocket] = [:]
+            do {
+                try write(Array("0".utf8), to: "/sys/fs/selinux/enforce")
+                try teardown()
+                try load(policy: entry.policy, booleans: entry.booleans)
+                try network(scenario)
+                try install(scenario)
+                for host in scenario.hosts {
+                    monitors[host] = try NetlinkSocket(protocol: .xfrm, namespace: .named(namespace(host)), groups: [1],
+                                                       receiveTimeout: .milliseconds(1))
+                }
+                try write(Array((scenario.enforcing ? "1" : "0").utf8), to: "/sys/fs/selinux/enforce")
+            } catch {
+                report(GuestReport(scenario: scenario.name, error: "setup: \(error)"))
+                continue
+            }
+            var player = KernelPlayer(runner: self, scenario: scenario, monitors: monitors, ignoring: Scenario.harnessType)
+            for (i, step) in scenario.steps.enumerated() {
+                report(GuestReport(scenario: scenario.name, step: i, outcome: player.play(step)))
+            }
+        }
+        try? teardown()
+    }
+
+    /// One step in this kernel: its outcome with the AVC lines it caused (not those of the domain
+    /// `ignoring`, the runner's own) and the ACQUIREs the hosts' monitors saw.
+    func play(_ step: ScenarioStep, scenario: Scenario, monitors: [String: NetlinkSocket], ignoring: String) -> StepOutcome {
+        settle()
+        _ = log.drain()
+        for m in monitors.values { _ = Self.acquires(m) }
+        var outcome: StepOutcome
+        switch step.action {
+        case .xfrm(let command): outcome = xfrm(command)
+        case .traffic(let traffic): outcome = self.traffic(traffic, scenario: scenario)
+        }
+        settle()
+        let lines = log.drain().compactMap(AVCLine.init(parsing:))
+        outcome.avc = Array(Set(lines.filter { !$0.scontext.contains(":\(ignoring):") })).sorted()
+        for (host, m) in monitors { if let label = Self.acquires(m).last { outcome.acquire[host] = label } }
+        return outcome
+    }
+
+    /// Plays a scenario in the running kernel under the policy already loaded, in the mode it is
+    /// in: the namespaces, SAs and SPD entries are made and removed here; nothing else of the
+    /// system is changed (`salabel demo` on a kernel that can run it).
+    public func playInLoadedPolicy(_ scenario: Scenario, ignoring: String) throws -> [StepOutcome] {
+        try teardown()
+        defer { try? teardown() }
+        try network(scenario)
+        try install(scenario)
+        var monitors: [String: NetlinkSocket] = [:]
+        for host in scenario.hosts {
+            monitors[host] = try NetlinkSocket(protocol: .xfrm, namespace: .named(namespace(host)), groups: [1], receiveTimeout: .milliseconds(1))
+        }
+        var player = KernelPlayer(runner: self, scenario: scenario, monitors: monitors, ignoring: ignoring)
+        return player.play(scenario.steps)
+    }
+
+    func settle() { usleep(useconds_t(plan.settle * 1_000_000)) }
+
+    /// The network namespace the runner makes for `host`.
+    public func namespace(_ host: String) -> String { namespacePrefix + host }
+}
+
+/// The kernel's player: each step in this kernel, as the step's actor, with the AVC lines it caused
+/// (those of the domain `ignoring`, the runner's own, left out) and the ACQUIREs the hosts'
+/// monitors saw. The scenario's namespaces, policy and SAs are in place (``GuestRunner``).
+public struct KernelPlayer: StepPlayer {
+    let runner: GuestRunner
+    let scenario: Scenario
+    let monitors: [String: NetlinkSocket]
+    let ignoring: String
+
+    public mutating func play(_ step: ScenarioStep) -> StepOutcome {
+        runner.play(step, scenario: scenario, monitors: monitors, ignoring: ignoring)
+    }
+}
