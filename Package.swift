@@ -104,8 +104,8 @@ let package = Package(
             path: "Sources/DataPlane/Node", swiftSettings: swiftSettings),
         .target(
             name: "DataPlaneHost",
-            dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "XfrmManager",
-                           "SELinuxKernel"],
+            dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "NetlinkProtocol",
+                           "XfrmManager", "SELinuxKernel"],
             path: "Sources/DataPlane/Host", swiftSettings: swiftSettings),
 
         // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;
@@ -131,7 +131,7 @@ let package = Package(
         // besides the socket layer itself.
         .target(
             name: "XfrmNetlink",
-            dependencies: ["XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel", "SecurityContexts"],
+            dependencies: ["XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "DecisionEngine", "IPsecModel", "SecurityContexts"],
             path: "Sources/Manager/XfrmNetlink", swiftSettings: swiftSettings),
         // Scenario files and the players that run them without a kernel: the model and the data plane.
         .target(

@@ -4,32 +4,16 @@ import Foundation
 import IPsecModel
 import XfrmManager
 import XfrmNetlink
-import XfrmWire
 
 /// Random bytes from OpenSSL's RNG (`RAND_bytes`), for keys.
 func opensslRandom(_ count: Int) throws -> [UInt8] {
     try SecureBytes.random(count: count).withUnsafeBytes { Array($0) }
 }
 
-/// The key file named by an apply file, relative to the apply file's directory.
-func keyFilePath(for applyPath: String, _ file: ApplyFile) -> String {
-    if file.keyFile.hasPrefix("/") { return file.keyFile }
-    return URL(fileURLWithPath: applyPath).deletingLastPathComponent().appendingPathComponent(file.keyFile).path
-}
-
+/// The apply file at `path` (exit 2 with the error when it cannot be read).
 func loadApplyFile(_ path: String) throws -> ApplyFile {
-    // The size limit is checked before reading, so a huge file is not read into memory first.
-    let limit = YAMLLimits.document.maximumBytes
-    if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
-        printError("error: \(path): the file is \(size) bytes, more than the limit of \(limit) bytes")
-        throw ExitCode(Status.error)
-    }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        printError("error: cannot read \(path)")
-        throw ExitCode(Status.error)
-    }
-    do { return try ApplyFile(yaml: String(decoding: data, as: UTF8.self)) } catch {
-        printError("error: \(path): \(error)")
+    do { return try ApplyFile.read(from: path) } catch {
+        printError("error: \(error)")
         throw ExitCode(Status.error)
     }
 }
@@ -46,7 +30,7 @@ struct KeygenCommand: ParsableCommand {
 
     func run() throws {
         let apply = try loadApplyFile(file)
-        let path = keyFilePath(for: file, apply)
+        let path = apply.keyFilePath(relativeTo: file)
         var existing: KeyFile?
         if !force && FileManager.default.fileExists(atPath: path) {
             do { existing = try KeyFile.read(from: path) } catch {
@@ -88,7 +72,7 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let apply = try loadApplyFile(file)
-        let path = keyFilePath(for: file, apply)
+        let path = apply.keyFilePath(relativeTo: file)
         let keys: KeyFile
         do {
             if !FileManager.default.fileExists(atPath: path) {
@@ -114,48 +98,34 @@ struct ApplyCommand: ParsableCommand {
         }
         var opts = options
         if opts.netns == nil { opts.netns = apply.hosts[host]?.netns }
-        if let netns = opts.netns, let problem = XfrmOptions.missingNamespace(netns, fromOption: options.netns != nil) {
-            // A dry run plans against the namespace's current SAD and SPD, so it needs the namespace
-            // as much as the real run does, and fails the same way (Specs/manager/apply.md).
-            printError("error: \(host): \(problem)")
-            throw ExitCode(Status.error)
-        }
-        let manager = try opts.manager()
-        let current: (sas: [SecurityAssociation], policies: [PolicyEntry])
-        do { current = (try manager.kernel.allSAs(), try manager.kernel.allPolicies()) } catch {
+        // A dry run plans against the namespace's current SAD and SPD, so it needs the namespace as
+        // much as the real run does, and fails the same way (Specs/manager/apply.md).
+        let manager = try opts.manager(netnsFromOption: options.netns != nil, context: host)
+        let run = ApplyRun(manager: manager, desired: desired, remove: remove)
+        let steps: [ApplyStep]
+        do { steps = try run.steps() } catch {
             printError("error: cannot read the kernel's state: \(error)")
             throw ExitCode(Status.denied)
         }
-        let steps = remove ? ApplyPlanner.removal(desired: desired, current: current) : ApplyPlanner.plan(desired: desired, current: current)
         if steps.isEmpty {
             print("\(host): nothing to change")
             return
         }
         if dryRun {
-            // Every check the real run makes before the kernel, with the same outcome: the
-            // setcontext authorization of every step (transact's first pass) and the encoding of
-            // every message.
-            var records: [String] = []
-            for s in steps {
-                do { records += try manager.authorize(s.operation).compactMap { $0.record?.description } } catch {
-                    printError("error: \(host): \(s.summary): \(error) (dry run: nothing was sent)")
-                    for r in error.records { printError(r.description) }
-                    throw ExitCode(Status.denied)
+            let dry: ApplyRun.DryRun
+            do { dry = try run.dryRun(steps) } catch {
+                switch error {
+                case .refused(let s, let e):
+                    printError("error: \(host): \(s.summary): \(e) (dry run: nothing was sent)")
+                    for r in e.records { printError(r.description) }
+                case .unencodable(let s, let e):
+                    printError("error: \(host): \(s.summary): the message cannot be built: \(e) (dry run: nothing was sent)")
                 }
+                throw ExitCode(Status.denied)
             }
-            var messages: [(XfrmMessage, [UInt8])] = []
-            for s in steps {
-                do {
-                    let m = try NetlinkXfrmKernel.request(for: s.operation)
-                    messages.append((m, try m.encoded()))
-                } catch {
-                    printError("error: \(host): \(s.summary): the message cannot be built: \(error) (dry run: nothing was sent)")
-                    throw ExitCode(Status.denied)
-                }
-            }
-            for r in records { print(r) }
+            for a in dry.authorizations { if let r = a.record { print(r.description) } }
             // The messages, by type and size; their bytes (which hold the keys) only with --show-keys.
-            for (s, (m, bytes)) in zip(steps, messages) {
+            for (s, m, bytes) in dry.messages {
                 print("would \(s.summary)")
                 print("    \(m.type), \(bytes.count) bytes")
                 if options.showKeys {

@@ -71,7 +71,7 @@ struct DataPlaneCommand: ParsableCommand {
             let apply: ApplyFile, keys: KeyFile
             do {
                 apply = try ApplyFile(yaml: text)
-                keys = try KeyFile.read(from: keyFilePath(for: file, apply))
+                keys = try KeyFile.read(from: apply.keyFilePath(relativeTo: file))
             } catch { throw fail("\(file): \(error)") }
             guard let me = apply.hosts[host] else { throw fail("no host \(host) in \(file)") }
             let server: SecurityServer

@@ -27,59 +27,23 @@ struct XfrmOptions: ParsableArguments {
     @Flag(help: "Show keys in listings (they are redacted by default).")
     var showKeys = false
 
-    /// The manager over the kernel of the chosen namespace.
-    func manager() throws -> XfrmManager {
-        let subjectContext: SecurityContext
+    /// The manager over the kernel of the chosen namespace (`netnsFromOption`: whether --netns named
+    /// it, for the error message; `context`: what a failure is about, e.g. the apply file's host).
+    func manager(netnsFromOption: Bool = true, context: String? = nil) throws -> XfrmManager {
+        var settings: LiveManagerSettings
         if let subject {
-            do { subjectContext = try SecurityContext(parsing: subject) } catch { throw ValidationError("--as: \(error)") }
-        } else if let own = KernelBackend.currentContext() {
-            subjectContext = own
+            do { settings = LiveManagerSettings(subject: try SecurityContext(parsing: subject)) } catch { throw ValidationError("--as: \(error)") }
         } else {
-            subjectContext = try! SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")
+            settings = LiveManagerSettings(subject: KernelBackend.currentContext() ?? (try! SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")))
         }
-        // A policy named with --policy is loaded now, so that a bad file is an error whatever
-        // the command does; the embedded one is compiled only when a label needs checking.
-        var authorizer: AssociationAuthorizer?
-        if !noAuthorize, let policy {
-            do {
-                authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.load(path: policy)))
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
-            }
-        }
-        if let netns, let why = XfrmOptions.missingNamespace(netns, fromOption: true) {
-            printError("error: \(why)")
+        settings.netns = netns
+        settings.netnsFromOption = netnsFromOption
+        settings.policyPath = policy
+        settings.authorize = !noAuthorize
+        do { return try XfrmManager.live(settings, auditSubject: AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel")) } catch {
+            printError("error: " + (context.map { "\($0): " } ?? "") + error.description)
             throw ExitCode(Status.error)
         }
-        let kernel: NetlinkXfrmKernel
-        do { kernel = try NetlinkXfrmKernel(netns: netns) } catch {
-            printError("error: \(error)")
-            throw ExitCode(Status.error)
-        }
-        let me = AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel")
-        if noAuthorize || authorizer != nil {
-            return XfrmManager(kernel: kernel, authorizer: authorizer, subject: subjectContext, auditSubject: me)
-        }
-        return XfrmManager(kernel: kernel, deferredAuthorizer: {
-            do { return AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded())) } catch {
-                fatalError("salabel's embedded policy does not load: \(error)")  // AssociationAuthorizerTests load it
-            }
-        }, subject: subjectContext, auditSubject: me)
-    }
-}
-
-extension XfrmOptions {
-    /// Why the network namespace `netns` (a name under /run/netns, or a path) cannot be entered,
-    /// or `nil` when it exists. Says where the name came from and how to create it.
-    static func missingNamespace(_ netns: String, fromOption: Bool) -> String? {
-        let path = netns.contains("/") ? netns : "/run/netns/\(netns)"
-        var st = stat()
-        guard stat(path, &st) != 0 else { return nil }
-        let why = String(cString: strerror(errno))
-        let origin = fromOption ? "--netns" : "the host's netns in the apply file"
-        let create = netns.contains("/") ? "" : "; create it with 'ip netns add \(netns)'"
-        return "the network namespace \(netns) (from \(origin)) does not exist: \(path): \(why)\(create), or name another with --netns"
     }
 }
 
@@ -371,7 +335,7 @@ extension XfrmCommand {
         @Option(help: "Stop after this many events.") var count: Int?
 
         func run() throws {
-            if let netns, let why = XfrmOptions.missingNamespace(netns, fromOption: true) {
+            if let netns, let why = XfrmManager.missingNamespace(netns, fromOption: true) {
                 printError("error: \(why)")
                 throw ExitCode(Status.error)
             }
