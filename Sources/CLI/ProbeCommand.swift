@@ -8,7 +8,7 @@ import Glibc
 
 // `salabel probe …` (hidden): the guest-side test program that asks the kernel what a socket sees —
 // getsockopt(SO_PEERSEC) on TCP sockets, SCM_SECURITY control messages on IPv4 UDP sockets with
-// IP_PASSSEC (labeled-ipsec-kernel.md §b.4, edge cases 24 and 25). Plain Glibc sockets; every blocking
+// IP_PASSSEC (Specs/kernel/labeled-ipsec.md §b.4, edge cases 24 and 25). Plain Glibc sockets; every blocking
 // call has a timeout; one JSON object per line on standard output, flushed at once, so that a script
 // can read results while the probe still runs. The resolver's predictions are compared with these
 // lines in the VM (Tests/KernelVMTests/ResolverVMTests.swift).
@@ -356,11 +356,11 @@ struct Probe {
         return .success(String(decoding: buffer[0..<n], as: UTF8.self))
     }
 
-    /// getsockopt(SOL_SOCKET, SO_PEERSEC) with the kernel's semantics (edge 24): ENOPROTOOPT when the
-    /// socket has no peer label; ERANGE with the required length in optlen when the buffer is short
-    /// (the first call uses a 16-byte buffer on purpose, then retries with that length); the returned
-    /// length counts the trailing NUL. Fields: peer (the string up to the first NUL, or null), errno,
-    /// peer_len (the returned length), nul (whether the last byte is NUL), erange_len.
+    /// getsockopt(SOL_SOCKET, SO_PEERSEC) with the kernel's semantics (Specs/kernel/labeled-ipsec.md, edge
+    /// 24): ENOPROTOOPT when the socket has no peer label; ERANGE with the required length in optlen when the
+    /// buffer is short (the first call uses a 16-byte buffer on purpose, then retries with that length); the
+    /// returned length counts the trailing NUL. Fields: peer (the string up to the first NUL, or null),
+    /// errno, peer_len (the returned length), nul (whether the last byte is NUL), erange_len.
     func peerSecurity(_ fd: Int32) -> [String: Any] {
         var fields: [String: Any] = ["peer": NSNull(), "errno": NSNull()]
         var buffer = [UInt8](repeating: 0, count: 16)
@@ -383,10 +383,10 @@ struct Probe {
         return fields
     }
 
-    /// recvmsg with a control buffer: the datagram, its source, and the SOL_IP/SCM_SECURITY payload
-    /// (peer: the string up to the first NUL, nul: whether the payload ends with one, peer_len), or
-    /// peer null when no such control message came (unlabeled traffic, edge 25). Other control
-    /// messages are listed as "cmsgs" [level, type, length]. Also returns the source's address, for
+    /// recvmsg with a control buffer: the datagram, its source, and the SOL_IP/SCM_SECURITY payload (peer:
+    /// the string up to the first NUL, nul: whether the payload ends with one, peer_len), or peer null when
+    /// no such control message came (unlabeled traffic; Specs/kernel/labeled-ipsec.md, edge 25). Other
+    /// control messages are listed as "cmsgs" [level, type, length]. Also returns the source's address, for
     /// an answer.
     func receiveDatagram(_ fd: Int32) throws -> (fields: [String: Any], source: sockaddr_in) {
         var data = [UInt8](repeating: 0, count: 4096)
