@@ -4,14 +4,13 @@ import ScenarioKernel
 
 // `salabel probe …` (hidden): the guest-side test program that asks the kernel what a socket sees —
 // getsockopt(SO_PEERSEC) on TCP sockets, SCM_SECURITY control messages on IPv4 UDP sockets with
-// IP_PASSSEC (labeled-ipsec-kernel.md §b.4, edge cases 24 and 25). Plain Glibc sockets; every blocking
-// call has a timeout; one JSON object per line on standard output, flushed at once, so that a script
-// can read results while the probe still runs. The resolver's predictions are compared with these
-// lines in the VM (Tests/KernelVMTests/ResolverVMTests.swift).
+// IP_PASSSEC (Specs/kernel/labeled-ipsec.md §b.4, edge cases 24 and 25). The programs are ScenarioKernel's
+// SocketProbe; this file parses their options and prints their events, one JSON object per line on
+// standard output, flushed at once, so that a script can read results while the probe still runs. The
+// resolver's predictions are compared with these lines in the VM (Tests/KernelVMTests/ResolverVMTests.swift).
 //
 // Exit status: 0 when every expected event happened, 1 otherwise (a timeout, a refused connection,
 // a failed call), 2 for bad arguments.
-
 
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

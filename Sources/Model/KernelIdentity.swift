@@ -1,4 +1,4 @@
-// The keys the kernel identifies SAs and SPD entries by (labeled-ipsec-kernel.md §c.1, edge 11),
+// The keys the kernel identifies SAs and SPD entries by (Specs/kernel/labeled-ipsec.md §c.1, edge 11),
 // in one place for every component that compares installed objects: the manager's in-memory
 // kernel, `apply` planning, the resolver's mirror.
 

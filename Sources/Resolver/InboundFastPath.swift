@@ -80,7 +80,8 @@ public struct InboundFastPath: Sendable {
         cache = resolver.authorizer.cache
         let unlabeled = (try? server.initialSID("unlabeled")) ?? SID(rawValue: 0)
         unlabeledSID = unlabeled
-        // A label the policy does not (or no longer) know is evaluated as unlabeled (edge 29).
+        // A label the policy does not (or no longer) know is evaluated as unlabeled
+        // (Specs/kernel/labeled-ipsec.md, edge 29).
         labelSIDs = resolver.mirror.labels.map { (try? server.sid(for: $0)) ?? unlabeled }
         memo = Array(repeating: Memo(), count: labelSIDs.count + 1)
         let policy = server.policy

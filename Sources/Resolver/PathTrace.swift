@@ -4,7 +4,7 @@ public import SecurityContexts
 /// One flow's whole path of decisions between two hosts, and its reply's: the sender's SPD entry
 /// and SA (or ACQUIRE), the receiver's inbound policy check, the label the receiving socket sees
 /// and its checks; then the same for the reply, classified with the receiver's connection context
-/// (TCP, edge 23) or socket context (UDP).
+/// (TCP; Specs/kernel/labeled-ipsec.md, edge 23) or socket context (UDP).
 public struct PathTrace: Sendable, Hashable {
     /// One stage of the path, at one host.
     public struct Leg: Sendable, Hashable {

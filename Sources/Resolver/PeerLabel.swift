@@ -1,6 +1,6 @@
 public import SecurityContexts
 
-/// A NetLabel label a packet may also carry (labeled-ipsec-kernel.md §b.3), by its kernel type
+/// A NetLabel label a packet may also carry (Specs/kernel/labeled-ipsec.md §b.3), by its kernel type
 /// (`include/net/netlabel.h`: `NONE 0, MGMT 1, RIPSO 2, CIPSOV4 3, CIPSOV6 4, UNLABELED 5,
 /// ADDRSELECT 6, CALIPSO 7`).
 public enum NetLabel: Sendable, Hashable, CustomStringConvertible {
@@ -54,7 +54,7 @@ public struct PeerLabelResolution: Sendable, Hashable {
 
 extension Resolver {
     /// Reconciles the SA label (`xfrm`, the innermost labeled SA's; `nil` for none) with a NetLabel
-    /// label as `security_net_peersid_resolve` does (edge 22):
+    /// label as `security_net_peersid_resolve` does (Specs/kernel/labeled-ipsec.md, edge 22):
     /// - no SA label: the NetLabel label, possibly none;
     /// - no NetLabel label, or a fallback one: the SA label (a fallback always yields);
     /// - CIPSO/CALIPSO and an SA label: with MLS off, no label (SID 0) and no error; with MLS on, the
@@ -88,9 +88,9 @@ extension Resolver {
         }
     }
 
-    /// The context of a connection accepted by a socket labeled `socket` from a peer labeled
-    /// `peer` (`selinux_conn_sid`, edge 23): the socket's user, role and type with the peer's MLS
-    /// range; the socket's own context for no peer label or a policy without MLS. The accepted
+    /// The context of a connection accepted by a socket labeled `socket` from a peer labeled `peer`
+    /// (`selinux_conn_sid`; Specs/kernel/labeled-ipsec.md, edge 23): the socket's user, role and type with
+    /// the peer's MLS range; the socket's own context for no peer label or a policy without MLS. The accepted
     /// socket's replies are classified with it, so they need an SA labeled with exactly this.
     public func connectionContext(socket: SecurityContext, peer: SecurityContext?) -> SecurityContext {
         guard let peer, authorizer.cache.server.policy.mls != nil else { return socket }
@@ -100,14 +100,14 @@ extension Resolver {
     }
 }
 
-/// What a receiving application reads of the peer label (labeled-ipsec-kernel.md §b.4).
+/// What a receiving application reads of the peer label (Specs/kernel/labeled-ipsec.md §b.4).
 public enum PeerSecurityOption {
     /// The socket classes `SO_PEERSEC` answers for (`selinux_socket_getpeersec_stream`).
     public static let streamClasses: Set<String> = ["tcp_socket", "unix_stream_socket", "sctp_socket"]
 
-    /// `getsockopt(SO_PEERSEC)` (getpeercon) on a socket of class `socketClass` whose peer label
-    /// is `peer` (`nil`: SID 0), into a buffer of `bufferLength` bytes (edge 24): the context and
-    /// its length, NUL included; `ENOPROTOOPT` for another class or no label; `ERANGE` with the
+    /// `getsockopt(SO_PEERSEC)` (getpeercon) on a socket of class `socketClass` whose peer label is `peer`
+    /// (`nil`: SID 0), into a buffer of `bufferLength` bytes (Specs/kernel/labeled-ipsec.md, edge 24): the
+    /// context and its length, NUL included; `ENOPROTOOPT` for another class or no label; `ERANGE` with the
     /// required length for a short buffer.
     public static func getPeerSec(socketClass: String, peer: SecurityContext?, bufferLength: Int = 4096) -> Result<(context: String, length: Int), PeerSecurityError> {
         guard streamClasses.contains(socketClass), let peer else { return .failure(PeerSecurityError(errno: "ENOPROTOOPT", requiredLength: nil)) }
@@ -118,8 +118,8 @@ public enum PeerSecurityOption {
     }
 
     /// The `SCM_SECURITY` control message payload an IPv4 datagram socket with `IP_PASSSEC` gets
-    /// (edge 25): the context with its NUL; `nil` (no control message) for IPv6, without
-    /// `IP_PASSSEC`, or without a peer label.
+    /// (Specs/kernel/labeled-ipsec.md, edge 25): the context with its NUL; `nil` (no control message) for
+    /// IPv6, without `IP_PASSSEC`, or without a peer label.
     public static func scmSecurity(ipv4: Bool, passSec: Bool, peer: SecurityContext?) -> [UInt8]? {
         guard ipv4, passSec, let peer else { return nil }
         return Array(peer.description.utf8) + [0]

@@ -59,7 +59,7 @@ extension Resolver {
     }
 
     /// Delivery of a packet with `inbound`'s peer label to a socket labeled `socket`, received on
-    /// `interface` from `source` (labeled-ipsec-kernel.md §a.2):
+    /// `interface` from `source` (Specs/kernel/labeled-ipsec.md §a.2):
     /// - with the policy capability `network_peer_controls` (`selinux_socket_sock_rcv_skb`), when
     ///   the peer checks are on (``peerLabelingEnabled``, edge 26): the peer (as subject) needs `netif { ingress }` on the interface's label and `node { recvfrom }`
     ///   on the source node's label, then the socket needs `peer { recv }` on the peer;

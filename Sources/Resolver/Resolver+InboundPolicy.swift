@@ -11,7 +11,7 @@ public struct InboundPolicyCheck: Sendable, Hashable {
 }
 
 extension Resolver {
-    /// The inbound policy check `__xfrm_policy_check` (labeled-ipsec-kernel.md §b.2) for a packet
+    /// The inbound policy check `__xfrm_policy_check` (Specs/kernel/labeled-ipsec.md §b.2) for a packet
     /// (`packet`: its addresses, protocol and ports, as decapsulated) that came through `secPath`
     /// (outermost SA first; empty for plain traffic):
     /// 1. the flow's label is the SAs' label with `ckall = 1`: labeled SAs that differ drop the

@@ -2,7 +2,7 @@ public import IPsecModel
 public import SecurityContexts
 
 // The socket checks around a datagram or connection that are not about IPsec, as the kernel makes
-// them (labeled-ipsec-kernel.md §a; Specs/resolver/semantics.md, "Socket checks"): the binder's
+// them (Specs/kernel/labeled-ipsec.md §a; Specs/resolver/semantics.md, "Socket checks"): the binder's
 // `name_bind` and `node_bind`, and, on the way out, `netif { egress }` and `node { sendto }`.
 // The scenario model and the userspace data plane both use them.
 extension Resolver {
@@ -28,10 +28,10 @@ extension Resolver {
     }
 
     /// The egress checks of one packet sent by `context` to `destination` through `interface`
-    /// (`selinux_ip_postroute`, with `network_peer_controls` and the peer checks on, edge 26):
-    /// `netif { egress }` on the interface's label, then `node { sendto }` on the destination
-    /// node's label. Stops at the first denial (the packet is dropped, `ECONNREFUSED`). Empty when
-    /// the checks are off.
+    /// (`selinux_ip_postroute`, with `network_peer_controls` and the peer checks on;
+    /// Specs/kernel/labeled-ipsec.md, edge 26): `netif { egress }` on the interface's label, then `node {
+    /// sendto }` on the destination node's label. Stops at the first denial (the packet is dropped,
+    /// `ECONNREFUSED`). Empty when the checks are off.
     public func egressChecks(_ context: SecurityContext, destination: IPAddress, interface: String? = nil) -> [ResolutionCheck] {
         guard peerLabelingEnabled, authorizer.cache.server.policy.hasCapability("network_peer_controls") else { return [] }
         var checks: [ResolutionCheck] = []

@@ -38,13 +38,14 @@ public struct OutboundResolution: Sendable, Hashable {
         /// No usable SA: the kernel sends an ACQUIRE carrying `label` (the flow's context for a
         /// labeled entry, none for an unlabeled one) and the packet waits (`-EAGAIN`/`-EREMOTE`).
         case acquire(PolicyEntry, label: SecurityContext?)
-        /// A labeled entry matched a flow without a label (SID 0): `-EINVAL`, no ACQUIRE (edge 17).
+        /// A labeled entry matched a flow without a label (SID 0): `-EINVAL`, no ACQUIRE
+        /// (Specs/kernel/labeled-ipsec.md, edge 17).
         case invalid(PolicyEntry)
         /// No usable SA, but a larval SA for the template's endpoints exists: no new ACQUIRE,
-        /// whatever labels the two flows carry (edge 18); the packet waits.
+        /// whatever labels the two flows carry (Specs/kernel/labeled-ipsec.md, edge 18); the packet waits.
         case acquireInProgress(PolicyEntry, PendingAcquire)
-        /// No usable SA and no key manager listening: no larval SA, no ACQUIRE (`-ESRCH` →
-        /// `-EAGAIN`, edge 18).
+        /// No usable SA and no key manager listening: no larval SA, no ACQUIRE (`-ESRCH` → `-EAGAIN`;
+        /// Specs/kernel/labeled-ipsec.md, edge 18).
         case noKeyManager(PolicyEntry)
     }
 
@@ -52,23 +53,24 @@ public struct OutboundResolution: Sendable, Hashable {
     public var checks: [ResolutionCheck]
 }
 
-/// Answers "what label does this traffic get, and may it pass?" from a mirror of the SAD/SPD and
-/// the shared decision engine, following the kernel (labeled-ipsec-kernel.md §b, §c;
-/// Specs/resolver/semantics.md). Every answer carries the checks it made.
+/// Answers "what label does this traffic get, and may it pass?" from a mirror of the SAD/SPD and the shared
+/// decision engine, following the kernel (Specs/kernel/labeled-ipsec.md §b, §c; Specs/resolver/semantics.md).
+/// Every answer carries the checks it made. "edge N" in this module's comments and check reasons is edge N of
+/// Specs/kernel/labeled-ipsec.md §g.
 public struct Resolver: Sendable {
     public var mirror: XfrmMirror
     public let authorizer: AssociationAuthorizer
     /// Whether a key manager listens for ACQUIREs (`km_is_alive`); without one, no larval SA is
     /// made and no ACQUIRE sent.
     public var keyManagerListening = true
-    /// NetLabel is configured on the host: the peer checks are on (edge 26).
+    /// NetLabel is configured on the host: the peer checks are on (Specs/kernel/labeled-ipsec.md, edge 26).
     public var netLabelConfigured = false
     /// SELinux xfrm contexts exist outside this mirror (another namespace; the kernel's count is
-    /// global): the peer checks are on (edge 26).
+    /// global): the peer checks are on (Specs/kernel/labeled-ipsec.md, edge 26).
     public var labeledXfrmElsewhere = false
 
-    /// Whether the peer checks run (`selinux_peerlbl_enabled`, edge 26): the policy capability
-    /// `always_check_network`, NetLabel configured, or at least one SELinux xfrm context (a
+    /// Whether the peer checks run (`selinux_peerlbl_enabled`; Specs/kernel/labeled-ipsec.md, edge 26): the
+    /// policy capability `always_check_network`, NetLabel configured, or at least one SELinux xfrm context (a
     /// labeled SA or SPD entry) on the machine.
     public var peerLabelingEnabled: Bool {
         authorizer.cache.server.policy.hasCapability("always_check_network") || netLabelConfigured || labeledXfrmElsewhere
@@ -104,9 +106,9 @@ public struct Resolver: Sendable {
         return (label, false)
     }
 
-    /// The peer label of a packet decapsulated through `secPath` (outermost SA first, as the kernel
-    /// stores `sec_path`): the innermost labeled SA wins (`ckall = 0`); every labeled SA must carry
-    /// the same label or the inbound policy check drops the packet (`ckall = 1`, edge 20);
+    /// The peer label of a packet decapsulated through `secPath` (outermost SA first, as the kernel stores
+    /// `sec_path`): the innermost labeled SA wins (`ckall = 0`); every labeled SA must carry the same label
+    /// or the inbound policy check drops the packet (`ckall = 1`; Specs/kernel/labeled-ipsec.md, edge 20);
     /// unlabeled SAs in between never count; no labeled SA means unlabeled traffic.
     public func inbound(secPath: [SecurityAssociation]) -> InboundResolution {
         var checks: [ResolutionCheck] = []
@@ -141,13 +143,13 @@ public struct Resolver: Sendable {
         return inbound(secPath: [sa])
     }
 
-    // MARK: - SPD lookup (§c.1)
+    // MARK: - SPD lookup (Specs/kernel/labeled-ipsec.md §c.1)
 
-    /// The SPD lookup of one direction (`xfrm_policy_lookup`): entries whose direction and selector
-    /// match, smaller priority first, then insertion order. An unlabeled entry matches with no
-    /// check (edge 13); a labeled one needs `polmatch` from `subject` (the flow's label outbound,
-    /// the SA's label inbound; `unlabeled` without one) to its label, and a denial only hides it
-    /// (`-ESRCH`: the lookup goes on, edge 15). Each check made is appended to `checks`.
+    /// The SPD lookup of one direction (`xfrm_policy_lookup`): entries whose direction and selector match,
+    /// smaller priority first, then insertion order. An unlabeled entry matches with no check
+    /// (Specs/kernel/labeled-ipsec.md, edge 13); a labeled one needs `polmatch` from `subject` (the flow's
+    /// label outbound, the SA's label inbound; `unlabeled` without one) to its label, and a denial only hides
+    /// it (`-ESRCH`: the lookup goes on, edge 15). Each check made is appended to `checks`.
     func spdLookup(_ direction: PolicyDirection, _ flow: Flow, subject: SecurityContext?, checks: inout [ResolutionCheck]) -> PolicyEntry? {
         let candidates = mirror.policies.enumerated()
             .filter { $0.element.direction == direction && $0.element.selector.matches(flow) }
@@ -171,7 +173,7 @@ public struct Resolver: Sendable {
         return nil
     }
 
-    // MARK: - Outbound (§c.1, §c.2, §c.3)
+    // MARK: - Outbound (Specs/kernel/labeled-ipsec.md §c.1, §c.2, §c.3)
 
     /// The SPD lookup, SA selection and ACQUIRE prediction for an outbound flow.
     public func outbound(_ flow: Flow) -> OutboundResolution {

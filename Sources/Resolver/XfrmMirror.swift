@@ -49,9 +49,9 @@ public struct SADKey: Hashable, Sendable {
     }
 }
 
-/// An ACQUIRE the kernel sent and has not resolved: its larval SA (state `XFRM_STATE_ACQ`) blocks
-/// new ACQUIREs for the same template and endpoints, whatever the flow's label (edge 18), until an
-/// SA is installed for them or it expires (`net.core.xfrm_acq_expires`, 30 s by default).
+/// An ACQUIRE the kernel sent and has not resolved: its larval SA (state `XFRM_STATE_ACQ`) blocks new
+/// ACQUIREs for the same template and endpoints, whatever the flow's label (Specs/kernel/labeled-ipsec.md,
+/// edge 18), until an SA is installed for them or it expires (`net.core.xfrm_acq_expires`, 30 s by default).
 public struct PendingAcquire: Sendable, Hashable {
     public var source: IPAddress
     public var destination: IPAddress

@@ -3,7 +3,7 @@ import Testing
 
 /// `salabel trace` and `salabel resolve` on the embedded policy and its echo example, with no
 /// argument beyond the flow, and on the scenarios of Specs/scenarios. Expected decisions:
-/// Specs/engine/default-policy-decisions.tsv (libsepol); reply labels: labeled-ipsec-kernel.md
+/// Specs/engine/default-policy-decisions.tsv (libsepol); reply labels: Specs/kernel/labeled-ipsec.md,
 /// edge 23 (connection context).
 struct ResolverCLITests {
     static let scenarios = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

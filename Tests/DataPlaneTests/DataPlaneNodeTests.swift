@@ -136,8 +136,8 @@ import XfrmManager
         #expect(s.receiveESP([0, 0, 0, 0, 1, 2, 3, 4]).outcome == .dropped(.notESP(.nonESP)))
         #expect(s.receiveESP([1, 2, 3]).outcome == .dropped(.notESP(.truncated)))
         // Clear traffic to the protected port: unlabeled_t may not polmatch the labeled inbound entry,
-        // which hides it (edge 15, as the kernel's -ESRCH), so the packet passes the policy check and
-        // is refused at delivery: the server may not receive unlabeled peers.
+        // which hides it (Specs/kernel/labeled-ipsec.md, edge 15, as the kernel's -ESRCH), so the packet
+        // passes the policy check and is refused at delivery: the server may not receive unlabeled peers.
         let segment = UDPDatagram(source: Self.a, destination: Self.b, sourcePort: sport, destinationPort: 7, data: [1]).segment()
         let clear = s.receiveClear(segment, from: Self.a)
         #expect(clear.outcome == .dropped(.denied))

@@ -8,7 +8,7 @@ import Testing
 
 @Suite("NetlinkSocket against the kernel")
 struct NetlinkSocketTests {
-    /// `XFRM_MSG_GETSA` dump request, as `ip xfrm state show` sends it (layout-facts.md §4.5): header
+    /// `XFRM_MSG_GETSA` dump request, as `ip xfrm state show` sends it (Specs/kernel/layouts.md §4.5): header
     /// len 56, type 0x12 (`XFRM_MSG_GETSA`), flags 0x0301 (`NLM_F_REQUEST | NLM_F_DUMP`), our sequence
     /// number, pid 0; then one `XFRMA_ADDRESS_FILTER` (type 0x1a) attribute, nla_len 40, 36 zero bytes.
     static func getSADumpRequest(sequence: UInt32) -> [UInt8] {

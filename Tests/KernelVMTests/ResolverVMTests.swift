@@ -15,7 +15,7 @@
 // setcontext kernel_t, so each SA is added by its own domain (the kernel checks it; --no-authorize only
 // skips salabel's engine, which would use its embedded policy).
 //
-// Checks (labeled-ipsec-kernel.md §b.4, §c.3; edges 17, 23, 24, 25):
+// Checks (Specs/kernel/labeled-ipsec.md §b.4, §c.3; edges 17, 23, 24, 25):
 //   a. TCP: the server's SO_PEERSEC is exactly the c→s SA's context (the returned length counts one NUL,
 //      and a short buffer gets ERANGE with that length); the client's is the s→c SA's context (the
 //      server's connection SID: kernel_t's user:role:type with the peer's MLS range, s0);
@@ -259,7 +259,8 @@ struct ResolverVMTests {
         #expect(client?["self"] as? String == initDomain, "\(v["a_cli"] ?? "nil")")
         #expect(server?["peer"] as? String == initDomain, "server's getpeercon: \(v["a_srv"] ?? "nil")")
         #expect(server?["errno"] is NSNull)
-        // The length counts the NUL (edge 24); the 16-byte first try got ERANGE with that length.
+        // The length counts the NUL (Specs/kernel/labeled-ipsec.md, edge 24); the 16-byte first try got ERANGE
+        // with that length.
         #expect(server?["peer_len"] as? Int == initDomain.utf8.count + 1 && server?["nul"] as? Bool == true)
         #expect(server?["erange_len"] as? Int == initDomain.utf8.count + 1, "\(v["a_srv"] ?? "nil")")
         #expect(server?["message"] as? String == "a")
@@ -287,8 +288,9 @@ struct ResolverVMTests {
         #expect(reply?["peer"] as? String == client?["peer"] as? String, "prediction and kernel differ (client's getpeercon)")
         #expect(reply?["reply"] == nil, "a reply's reply is not traced")
 
-        // b. UDP with IP_PASSSEC: SCM_SECURITY is the SA's context and its NUL (edge 25). The SPD
-        // selectors name no protocol, so the UDP datagram takes the TCP flow's SA: the same prediction.
+        // b. UDP with IP_PASSSEC: SCM_SECURITY is the SA's context and its NUL (Specs/kernel/labeled-ipsec.md,
+        // edge 25). The SPD selectors name no protocol, so the UDP datagram takes the TCP flow's SA: the same
+        // prediction.
         #expect(v["b_cli_rc"] == "0" && v["b_srv_rc"] == "0", "\(log)")
         let datagram = object(v["b_srv"])
         #expect(datagram?["event"] as? String == "datagram", "\(v["b_srv"] ?? "nil")")
@@ -363,10 +365,10 @@ struct ResolverVMTests {
         #expect(client?["errno"] as? String == "ENOPROTOOPT" && client?["peer"] is NSNull, "cn: \(v["cn_cli"] ?? "nil")")
         checkNoSCMSecurity(v, "cnu", log: log)
 
-        // The resolver (pn): no SPD entry matches 10.77.1.0/24 either way, so both directions bypass;
-        // the receiver's inbound policy check finds no entry and accepts; delivery to kernel_t runs the
-        // peer checks (on: labeled SAs exist, edge 26) with the unlabeled context and passes; neither
-        // side sees a peer label.
+        // The resolver (pn): no SPD entry matches 10.77.1.0/24 either way, so both directions bypass; the
+        // receiver's inbound policy check finds no entry and accepts; delivery to kernel_t runs the peer
+        // checks (on: labeled SAs exist; Specs/kernel/labeled-ipsec.md, edge 26) with the unlabeled context
+        // and passes; neither side sees a peer label.
         let trace = object(v["pn"]), reply = trace?["reply"] as? [String: Any]
         #expect(trace?["outcome"] as? String == "bypass", "\(v["pn"] ?? "nil")")
         #expect(steps(trace) == ["outbound", "inbound-policy", "delivery"], "the bypassed flow is followed to the receiver: \(v["pn"] ?? "nil")")

@@ -7,7 +7,7 @@
 // policy.conf takes ~15 s in the guest) and reports them as KEY=VALUE lines. The guest binary is built
 // once per test process by GuestSalabel (a build failure fails the test, it never skips).
 //
-// Kernel behaviors this observes (../shared/reference/labeled-ipsec-kernel.md):
+// Kernel behaviors this observes (Specs/kernel/labeled-ipsec.md; "edge N" is its §g edge N):
 //   - trailing NULs of stored contexts (§d.1, edge 7), read with Tests/VM/xfrm-ctxlen.c (iproute2 prints
 //     contexts with "%s"): a context sent with one NUL (iproute2's form A, which salabel also sends) is
 //     dumped with two on Debian's 6.1.192 (it has the 2025 ctx_len fix); a larval/ACQUIRE context with one;
@@ -485,7 +485,8 @@ struct XfrmManagerVMTests {
         #expect(v["ip_sa_cbc_ctx"] == "1")
         #expect(v["ip_sa_cbc_algs"] == "2", "iproute2 reads the keys salabel sent")
         #expect(v["ip_own_add"] == "0")
-        // The stored context: the string exactly, then NULs (edge 7); salabel's SA and iproute2's alike.
+        // The stored context: the string exactly, then NULs (Specs/kernel/labeled-ipsec.md, edge 7); salabel's
+        // SA and iproute2's alike.
         let stored = v["ctxlen_sa_salabel"].map(StoredContext.init)
         #expect(stored?.text == spd, "\(v["ctxlen_sa_salabel"] ?? "nil")")
         #expect(stored.map { $0.length == spd.utf8.count + $0.trailingNULs && $0.trailingNULs >= 1 } == true)
@@ -590,7 +591,7 @@ struct XfrmManagerVMTests {
         #expect(v["c4_policies"] == "0")
     }
 
-    // MARK: - 4. Flush all-or-nothing (edge 12)
+    // MARK: - 4. Flush all-or-nothing (Specs/kernel/labeled-ipsec.md, edge 12)
 
     func checkFlushAllOrNothing(_ v: [String: String], result: VMResult, log: String) {
         for k in ["fl_add1", "fl_add2", "fl_add3", "fl_pol1", "fl_pol2"] { #expect(v[k] == "0", "\(k): \(log)") }
@@ -672,7 +673,7 @@ struct XfrmManagerVMTests {
         #expect(v["acq_event"]?.contains("\\u0000") == false)
         // The larval SA carries it too, for iproute2 and for salabel.
         #expect(v["acq_ip_larval_ctx"] == "1", "\(log)")
-        // A kernel-made context counts one NUL on every version (§c.3 step 4).
+        // A kernel-made context counts one NUL on every version (Specs/kernel/labeled-ipsec.md §c.3 step 4).
         let larvalStored = v["ctxlen_larval"].map(StoredContext.init)
         #expect(larvalStored?.text == initDomain && larvalStored?.trailingNULs == 1
                 && larvalStored?.length == initDomain.utf8.count + 1, "\(v["ctxlen_larval"] ?? "nil")")
@@ -686,7 +687,7 @@ struct XfrmManagerVMTests {
         ]).count == 1, "\(result.avcLines)")
     }
 
-    /// Prints what the kernel did where the reference documents version-dependent behavior.
+    /// Prints what the kernel did where Specs/kernel/labeled-ipsec.md documents version-dependent behavior.
     func reportKernelBehaviors(_ v: [String: String]) {
         print("""
             kernel behaviors observed:

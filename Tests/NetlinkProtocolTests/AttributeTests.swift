@@ -1,4 +1,4 @@
-// Attributes: the XFRMA_SEC_CTX encodings of layout-facts.md §3 as raw attributes, the encoder's
+// Attributes: the XFRMA_SEC_CTX encodings of Specs/kernel/layouts.md §3 as raw attributes, the encoder's
 // alignment and nests, the decoder's bounds checks.
 
 import NetlinkProtocol

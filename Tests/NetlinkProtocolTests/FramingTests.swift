@@ -1,4 +1,4 @@
-// Framing: headers and messages against the captures of layout-facts.md §4, batches, malformed and
+// Framing: headers and messages against the captures of Specs/kernel/layouts.md §4, batches, malformed and
 // drip-fed buffers, random round trips.
 
 import NetlinkProtocol

@@ -1,4 +1,4 @@
-// Byte sequences from layout-facts.md (§3, §4): iproute2 6.1.0 on Linux 6.18, each command in a fresh
+// Byte sequences from Specs/kernel/layouts.md (§3, §4): iproute2 6.1.0 on Linux 6.18, each command in a fresh
 // network namespace. The placeholders of the captures are kept in the text: `aa aa aa aa` is nlmsg_seq,
 // `bb bb bb bb` the requester's port id in the kernel's replies; `capture(_:)` fills them in.
 

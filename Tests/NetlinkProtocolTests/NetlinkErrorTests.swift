@@ -1,6 +1,6 @@
-// NLMSG_ERROR and NLMSG_DONE: the captured ACK (§4.2) and NACK (§4.4) decode to exactly what
-// layout-facts.md says, and encode back to the same bytes; Errno's names and messages match the C
-// library's.
+// NLMSG_ERROR and NLMSG_DONE: the captured ACK and NACK (Specs/kernel/layouts.md §4.2, §4.4) decode to
+// exactly what that document says, and encode back to the same bytes; Errno's names and messages match the
+// C library's.
 
 import Glibc
 import NetlinkProtocol

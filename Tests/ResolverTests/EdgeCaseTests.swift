@@ -4,7 +4,7 @@ import Resolver
 import SecurityContexts
 import Testing
 
-/// The resolver against the numbered edge cases of labeled-ipsec-kernel.md §g, on the embedded
+/// The resolver against the numbered edge cases of Specs/kernel/labeled-ipsec.md §g, on the embedded
 /// policy. The allow/deny facts used (client may polmatch ipsec_spd_t, not ipsec_restricted_spd_t;
 /// echo domains may sendto only themselves) are in Specs/engine/default-policy-decisions.tsv, which
 /// libsepol computed.

@@ -24,7 +24,8 @@ struct MirrorEventTests {
         #expect(m.apply(.sa(.delSA, updated)) == .ignored)
     }
 
-    /// Edge 11: entries differing only in label are different entries; each is kept and removed on its own.
+    /// Edge 11 of Specs/kernel/labeled-ipsec.md: entries differing only in label are different entries; each is
+    /// kept and removed on its own.
     @Test func entriesDifferingOnlyInLabelCoexist() {
         var m = XfrmMirror()
         _ = m.apply(.policy(.newPolicy, Self.labeled))

@@ -7,7 +7,8 @@ import SecurityContexts
 import Testing
 
 /// Outbound and inbound paths: ACQUIRE suppression (edge 18), the inbound policy check (edge 21),
-/// connection contexts on replies (edge 23), on the embedded policy and echo scenario.
+/// connection contexts on replies (edge 23), on the embedded policy and echo scenario. Edge numbers are
+/// those of Specs/kernel/labeled-ipsec.md §g.
 struct PathTests {
     static let client = EdgeCaseTests.client, other = EdgeCaseTests.other
     static let server = try! SecurityContext(parsing: "system_u:system_r:echoserver_t:s0")

@@ -5,9 +5,9 @@ import SecurityContexts
 import Testing
 
 /// Peer labels: NetLabel reconciliation, connection contexts, what userspace reads, and when the
-/// peer checks run. Expected values are the kernel's, as labeled-ipsec-kernel.md §b.3, §b.4 and
+/// peer checks run. Expected values are the kernel's, as Specs/kernel/labeled-ipsec.md §b.3, §b.4 and
 /// §a.2 give them (security_net_peersid_resolve, selinux_conn_sid, selinux_socket_getpeersec_stream,
-/// ip_cmsg_recv_security, selinux_peerlbl_enabled).
+/// ip_cmsg_recv_security, selinux_peerlbl_enabled); "Edge N" below is that document's edge N.
 struct PeerLabelTests {
     static func ctx(_ s: String) -> SecurityContext { try! SecurityContext(parsing: s) }
     static let client = EdgeCaseTests.client

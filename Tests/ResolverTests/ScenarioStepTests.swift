@@ -70,7 +70,8 @@ struct ScenarioStepTests {
         }
     }
 
-    /// A context is kept as written: the model judges it the way the kernel does (edges 4, 8).
+    /// A context is kept as written: the model judges it the way the kernel does (Specs/kernel/labeled-ipsec.md,
+    /// edges 4, 8).
     @Test func rawContextsAreKeptAndPadded() throws {
         let s = try Scenario(yaml: Self.header + """
             steps:

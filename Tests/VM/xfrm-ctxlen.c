@@ -1,7 +1,7 @@
 /* xfrm-ctxlen: dump the kernel's SAs and SPD entries over NETLINK_XFRM and print, for each one that
  * carries XFRMA_SEC_CTX, the raw fields of struct xfrm_user_sec_ctx and how many NUL bytes the
  * context ends with. iproute2 prints contexts with "%s" (up to the first NUL), so it cannot show the
- * stored ctx_len; this is the guest's independent reader of it (labeled-ipsec-kernel.md §d.1, edge 7).
+ * stored ctx_len; this is the guest's independent reader of it (Specs/kernel/labeled-ipsec.md §d.1, edge 7).
  *
  *   xfrm-ctxlen            one line per labeled object:
  *   sa spi=0x00001000 len=42 alg=1 doi=1 ctx_len=34 trailing_nuls=2 ctx=system_u:object_r:ipsec_spd_t:s0

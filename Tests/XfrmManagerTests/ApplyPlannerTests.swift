@@ -25,7 +25,8 @@ struct ApplyPlannerTests {
         let out = client.sas[0]
         #expect(out.source.description == "10.77.0.1" && out.destination.description == "10.77.0.2" && out.proto == .esp)
         #expect(out.securityContext?.description == "system_u:system_r:echoclient_t:s0")
-        // The reverse SA carries the server's reply label (its connection context, edge 23).
+        // The reverse SA carries the server's reply label (its connection context; Specs/kernel/labeled-ipsec.md,
+        // edge 23).
         #expect(client.sas[1].securityContext?.description == "system_u:system_r:echoserver_t:s0")
         #expect(out.algorithms.aead?.name == "rfc4106(gcm(aes))" && out.algorithms.aead?.keyBits == 160 && out.algorithms.aead?.truncationBits == 128)
         let pout = client.policies[0], pin = client.policies[1]

@@ -62,7 +62,8 @@ struct XfrmManagerTests {
         #expect(k.sas.isEmpty && k.operations.isEmpty)
     }
 
-    /// Edge 12: one labeled SA the caller may not setcontext makes the whole flush fail; nothing goes.
+    /// Edge 12 of Specs/kernel/labeled-ipsec.md: one labeled SA the caller may not setcontext makes the whole
+    /// flush fail; nothing goes.
     @Test func flushIsAllOrNothing() throws {
         let k = SimulatedXfrmKernel(sas: [Self.sa(0x100, Self.client), Self.sa(0x101, Self.unlabeledT), Self.sa(0x102, nil)])
         #expect(throws: XfrmManagerError.self) { try Self.manager(k).perform(.flushSA(.all)) }

@@ -58,7 +58,8 @@ import Testing
         #expect(p.templates[0].source == IPAddress("2001:db8::1") && p.templates[0].destination == IPAddress("2001:db8::2"))
         #expect(p.templates[0].proto == .esp && p.templates[0].mode == .tunnel && p.templates[0].reqid == 5 && !p.templates[0].optional)
         #expect(p.templates[1].proto == .comp && p.templates[1].mode == .transport && p.templates[1].optional)
-        #expect(p.securityContext == nil)   // no SELinux on the capture kernel: the label was dropped (kernel §g.3)
+        // No SELinux on the capture kernel: the label was dropped (Specs/kernel/labeled-ipsec.md, edge 3).
+        #expect(p.securityContext == nil)
         let q = try #require(entries.first { $0.selector.family == .inet })
         #expect(q.direction == .fwd && q.lifetime.softAddExpiresSeconds == 10 && q.lifetime.hardAddExpiresSeconds == 20)
         #expect(q.templates.first?.spi == 0x1234 && q.templates.first?.mode == .tunnel && q.templates.first?.reqid == 1)

@@ -46,8 +46,8 @@ public final class DataPlaneNode {
         let model: SecurityAssociation
         let esp: ESPSecurityAssociation
         let key: SADKey
-        /// The label an endpoint sees for traffic on it: the SA's, or `unlabeled` when the policy
-        /// does not know the SA's label (edge 29); `nil` for an unlabeled SA.
+        /// The label an endpoint sees for traffic on it: the SA's, or `unlabeled` when the policy does not
+        /// know the SA's label (Specs/kernel/labeled-ipsec.md, edge 29); `nil` for an unlabeled SA.
         let seen: SecurityContext?
         /// Its lifetime, when it has a limit (the same object as in `lifetimes`).
         let lifetime: SALifetime?

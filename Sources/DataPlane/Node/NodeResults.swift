@@ -96,8 +96,8 @@ public struct InboundResult: Sendable, Hashable {
     public var delivery: Delivery? { if case .delivered(let d) = outcome { d } else { nil } }
 }
 
-/// An ACQUIRE as the kernel would send it (`XFRM_MSG_ACQUIRE`): an outbound flow needs an SA that
-/// does not exist. It carries the flow's label for a labeled SPD entry (edge 17).
+/// An ACQUIRE as the kernel would send it (`XFRM_MSG_ACQUIRE`): an outbound flow needs an SA that does not
+/// exist. It carries the flow's label for a labeled SPD entry (Specs/kernel/labeled-ipsec.md, edge 17).
 public struct AcquireEvent: Sendable, Hashable, CustomStringConvertible {
     public var source: IPAddress
     public var destination: IPAddress

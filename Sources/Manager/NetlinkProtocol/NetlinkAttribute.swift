@@ -1,7 +1,7 @@
 // Netlink attributes (`struct nlattr`, linux/netlink.h): type-length-value records after a message's
 // family header.
 //
-// Layout (4-byte header, host byte order; layout-facts.md §1.5):
+// Layout (4-byte header, host byte order; Specs/kernel/layouts.md §1.5):
 //   0  nla_len   u16  header + payload, excluding the padding to 4 bytes (NLA_ALIGN)
 //   2  nla_type  u16  bit 15 NLA_F_NESTED, bit 14 NLA_F_NET_BYTEORDER, bits 0-13 the type (NLA_TYPE_MASK)
 

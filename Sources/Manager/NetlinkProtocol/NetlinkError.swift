@@ -1,7 +1,7 @@
 // The kernel's answer to a request with NLM_F_ACK, or to a request that failed: an NLMSG_ERROR message
 // carrying `struct nlmsgerr` and, with NETLINK_EXT_ACK, extended-ACK attributes.
 //
-// Payload layout (linux/netlink.h; layout-facts.md §1.5, §4.2, §4.4):
+// Payload layout (linux/netlink.h; Specs/kernel/layouts.md §1.5, §4.2, §4.4):
 //   0   error  s32       0 (ACK) or a negative errno (NACK)
 //   4   msg    nlmsghdr  the request's header (16 bytes)
 //   20  ...              the request's payload, unless NLM_F_CAPPED is set in the reply's flags

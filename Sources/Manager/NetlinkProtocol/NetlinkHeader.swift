@@ -1,6 +1,6 @@
 // The netlink message header (`struct nlmsghdr`, linux/netlink.h), its message types and flags.
 //
-// Layout (16 bytes, 4-aligned, host byte order; layout-facts.md §1.5):
+// Layout (16 bytes, 4-aligned, host byte order; Specs/kernel/layouts.md §1.5):
 //   0  nlmsg_len    u32  length of the message including this header, excluding trailing padding
 //   4  nlmsg_type   u16
 //   6  nlmsg_flags  u16

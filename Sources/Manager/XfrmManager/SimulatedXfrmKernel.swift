@@ -1,7 +1,7 @@
 import Synchronization
 public import IPsecModel
 
-/// An in-memory SAD and SPD with the kernel's identity rules (labeled-ipsec-kernel.md §g): an SA
+/// An in-memory SAD and SPD with the kernel's identity rules (Specs/kernel/labeled-ipsec.md §g): an SA
 /// is keyed by (destination, SPI, protocol, mark), labels aside (edge 11); an SPD entry by
 /// (selector, direction, label, mark, if_id, type), so entries differing only in label coexist;
 /// NEWSA/NEWPOLICY on an occupied key fail with EEXIST, deletes of missing objects with ESRCH or

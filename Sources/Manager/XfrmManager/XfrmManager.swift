@@ -113,10 +113,9 @@ public final class XfrmManager: Sendable {
         }
     }
 
-    /// The labels whose `setcontext` the kernel checks for an operation (labeled-ipsec-kernel.md
-    /// §a.1): the new label of an add or update; the label of what a delete removes (looked up
-    /// first); every label a flush or deleteall would remove (all or nothing, edge 12); the label
-    /// a selector lookup carries (edge 9).
+    /// The labels whose `setcontext` the kernel checks for an operation (Specs/kernel/labeled-ipsec.md §a.1):
+    /// the new label of an add or update; the label of what a delete removes (looked up first); every label a
+    /// flush or deleteall would remove (all or nothing, edge 12); the label a selector lookup carries (edge 9).
     func labelsToCheck(_ op: XfrmOperation) throws(XfrmManagerError) -> [SecurityContext] {
         func query(_ q: XfrmOperation) throws(XfrmManagerError) -> XfrmResult {
             do { return try kernel.perform(q) } catch { throw .kernel(error, authorizations: []) }

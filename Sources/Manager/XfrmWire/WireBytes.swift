@@ -74,8 +74,9 @@ extension Array where Element == UInt8 {
     }
 }
 
-/// A fixed-size kernel struct with a codec. Sizes and offsets are x86-64's (layout-facts §1); on
-/// i386 the structs with 64-bit members are shorter (§1.6), which this module does not support.
+/// A fixed-size kernel struct with a codec. Sizes and offsets are x86-64's (Specs/kernel/layouts.md §1); on
+/// i386 the structs with 64-bit members are shorter (Specs/kernel/layouts.md §1.6), which this module does
+/// not support.
 public protocol XfrmStruct: Hashable, Sendable {
     /// The C `sizeof` on x86-64.
     static var size: Int { get }

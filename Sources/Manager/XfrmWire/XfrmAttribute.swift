@@ -1,7 +1,8 @@
 public import IPsecModel
 public import NetlinkProtocol
 
-/// `XFRMA_*` attribute type numbers (layout-facts §2.2; kernel §e.3 for 33 and up).
+/// `XFRMA_*` attribute type numbers (Specs/kernel/layouts.md §2.2; Specs/kernel/labeled-ipsec.md §e.3 for 33
+/// and up).
 public struct XfrmAttributeType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }

@@ -120,7 +120,7 @@ public struct XfrmUserPolicyID: XfrmStruct {
 }
 
 /// `struct xfrm_address_filter` (36 bytes): the payload of `XFRMA_ADDRESS_FILTER` in a GETSA dump
-/// request. iproute2 6.1 sends it all zero on `ip xfrm state show` (layout-facts §4.5).
+/// request. iproute2 6.1 sends it all zero on `ip xfrm state show` (Specs/kernel/layouts.md §4.5).
 ///
 /// ```
 ///  0 saddr   xfrm_address_t  network order

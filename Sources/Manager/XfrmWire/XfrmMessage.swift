@@ -1,6 +1,6 @@
 public import NetlinkProtocol
 
-/// `XFRM_MSG_*` message types (layout-facts §2.1).
+/// `XFRM_MSG_*` message types (Specs/kernel/layouts.md §2.1).
 public struct XfrmMessageType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }

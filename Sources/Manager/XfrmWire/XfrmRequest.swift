@@ -93,8 +93,8 @@ public enum XfrmRequest {
                     body: .flushSA(XfrmUserSAFlush(proto: proto?.rawValue ?? 0), padding: [], []))
     }
 
-    /// A GETSA dump with the all-zero `XFRMA_ADDRESS_FILTER` iproute2 6.1 sends (layout-facts §4.5),
-    /// or another filter, or none. Equivalent to `ip xfrm state show`.
+    /// A GETSA dump with the all-zero `XFRMA_ADDRESS_FILTER` iproute2 6.1 sends (Specs/kernel/layouts.md
+    /// §4.5), or another filter, or none. Equivalent to `ip xfrm state show`.
     public static func dumpSAs(filter: XfrmAddressFilter? = XfrmAddressFilter(), sequence: UInt32 = 0) -> XfrmMessage {
         XfrmMessage(type: .getSA, flags: [.request, .dump], sequence: sequence, body: .dump(filter.map { [.addressFilter($0)] } ?? []))
     }
@@ -119,8 +119,9 @@ public enum XfrmRequest {
         return XfrmMessage(type: update ? .updPolicy : .newPolicy, flags: changeFlags, sequence: sequence, body: .policy(info, attributes))
     }
 
-    /// DELPOLICY by selector: the label is part of the key (kernel §g.10), so it is sent when the entry
-    /// has one. Equivalent to `ip xfrm policy delete SELECTOR dir … [ctx …] [mark …] [if_id …]`.
+    /// DELPOLICY by selector: the label is part of the key (Specs/kernel/labeled-ipsec.md, edge 10), so it is
+    /// sent when the entry has one.
+    /// Equivalent to `ip xfrm policy delete SELECTOR dir … [ctx …] [mark …] [if_id …]`.
     public static func deletePolicy(selector: TrafficSelector, direction: PolicyDirection, securityContext: SecurityContext?,
                                     mark: XfrmMark? = nil, interfaceID: UInt32? = nil, policyType: UInt8 = 0,
                                     sequence: UInt32 = 0) throws(XfrmWireError) -> XfrmMessage {
@@ -128,7 +129,8 @@ public enum XfrmRequest {
                      securityContext, mark, interfaceID, policyType, sequence)
     }
 
-    /// DELPOLICY by index (no label needed; kernel §g.9). Equivalent to `ip xfrm policy delete index … dir …`.
+    /// DELPOLICY by index (no label needed; Specs/kernel/labeled-ipsec.md, edge 9).
+    /// Equivalent to `ip xfrm policy delete index … dir …`.
     public static func deletePolicy(index: UInt32, direction: PolicyDirection, mark: XfrmMark? = nil, interfaceID: UInt32? = nil,
                                     policyType: UInt8 = 0, sequence: UInt32 = 0) -> XfrmMessage {
         // No context, so nothing can throw.

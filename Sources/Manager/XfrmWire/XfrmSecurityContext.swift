@@ -1,7 +1,7 @@
 public import SecurityContexts
 
 /// `struct xfrm_user_sec_ctx` and the context bytes after it: the payload of `XFRMA_SEC_CTX`
-/// (layout-facts §1.2 and §3; labeled-ipsec-kernel §d).
+/// (Specs/kernel/layouts.md §1.2 and §3; Specs/kernel/labeled-ipsec.md §d).
 ///
 /// ```
 /// 0 len      __u16  host order; 8 + ctx_len

@@ -6,11 +6,12 @@ import SecurityContexts
 import XfrmManager
 import NetlinkProtocol
 
-/// A scenario played through salabel's model, without a kernel: the decision engine for every
-/// permission check, the manager's rules for xfrm requests, the resolver for traffic. The hosts
-/// are network namespaces of one kernel, as in the VM: they share one policy, one access vector
-/// cache and the kernel-wide count of labeled xfrm objects (edge 26). The rules are in
-/// Specs/scenarios/README.md, "What the model predicts".
+/// A scenario played through salabel's model, without a kernel: the decision engine for every permission
+/// check, the manager's rules for xfrm requests, the resolver for traffic. The hosts are network namespaces
+/// of one kernel, as in the VM: they share one policy, one access vector cache and the kernel-wide count of
+/// labeled xfrm objects (Specs/kernel/labeled-ipsec.md, edge 26). The rules are in Specs/scenarios/README.md,
+/// "What the model predicts". "edge N" in this file's comments and refusal reasons is edge N of
+/// Specs/kernel/labeled-ipsec.md §g.
 public struct ScenarioModel: StepPlayer {
     public let scenario: Scenario
     public let server: SecurityServer
@@ -69,12 +70,12 @@ public struct ScenarioModel: StepPlayer {
 
     // MARK: - xfrm requests
 
-    /// An `ip xfrm` request by `actor` over NETLINK_XFRM, in the kernel's order: the socket's own
-    /// checks (`netlink_xfrm_socket` create, bind, getattr, setopt as libmnl opens it; write and
-    /// nlmsg_write on send; EACCES), CAP_NET_ADMIN's `capability net_admin` (EPERM, edge 30), the
-    /// context's length (ENOMEM at 4096 with the NUL, edge 4) and validity (EINVAL, edge 8), then
-    /// `association setcontext` on every label the request creates, looks up or removes (EACCES,
-    /// edges 9 and 12), then the SAD/SPD rules (EEXIST, ESRCH, ENOENT), then `read` of the answer.
+    /// An `ip xfrm` request by `actor` over NETLINK_XFRM, in the kernel's order: the socket's own checks
+    /// (`netlink_xfrm_socket` create, bind, getattr, setopt as libmnl opens it; write and nlmsg_write on
+    /// send; EACCES), CAP_NET_ADMIN's `capability net_admin` (EPERM; Specs/kernel/labeled-ipsec.md, edge 30),
+    /// the context's length (ENOMEM at 4096 with the NUL, edge 4) and validity (EINVAL, edge 8), then
+    /// `association setcontext` on every label the request creates, looks up or removes (EACCES, edges 9 and
+    /// 12), then the SAD/SPD rules (EEXIST, ESRCH, ENOENT), then `read` of the answer.
     mutating func xfrm(_ command: ScenarioStep.XfrmCommand) -> StepOutcome {
         let r = resolver(command.host)
         let actor = command.actorContext
@@ -141,11 +142,11 @@ public struct ScenarioModel: StepPlayer {
 
     // MARK: - Traffic
 
-    /// A TCP connection or UDP datagram and its answer, as the resolver traces it, with the socket
-    /// checks around it: the server's `name_bind` (ports outside the local range) and `node_bind`,
-    /// the client's `name_connect` (TCP), and, when the peer checks are on (edge 26), each
-    /// packet's `netif { egress }` and `node { sendto }` with the sending socket's (or TCP
-    /// connection's) context as subject.
+    /// A TCP connection or UDP datagram and its answer, as the resolver traces it, with the socket checks
+    /// around it: the server's `name_bind` (ports outside the local range) and `node_bind`, the client's
+    /// `name_connect` (TCP), and, when the peer checks are on (Specs/kernel/labeled-ipsec.md, edge 26), each
+    /// packet's `netif { egress }` and `node { sendto }` with the sending socket's (or TCP connection's)
+    /// context as subject.
     mutating func traffic(_ t: ScenarioStep.Traffic) -> StepOutcome {
         let sender = resolver(t.from), receiver = resolver(t.to)
         let cls = t.proto == .tcp ? "tcp_socket" : "udp_socket"

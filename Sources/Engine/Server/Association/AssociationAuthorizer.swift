@@ -1,7 +1,7 @@
 public import SecurityContexts
 
-/// The four permissions of class `association`, as the kernel checks them
-/// (`security/selinux/xfrm.c`; see Specs/engine/association.md):
+/// The four permissions of class `association`, as the kernel checks them (`security/selinux/xfrm.c`; see
+/// Specs/kernel/labeled-ipsec.md §a and Specs/engine/semantics.md, "The `association` API"):
 public enum AssociationPermission: String, Sendable, Hashable, CaseIterable {
     /// The flow's domain may use an SA labeled with the same context (D2).
     case sendto

@@ -32,11 +32,11 @@ public struct ApplyFile: Sendable, Hashable {
         /// The label of the initiator→responder SA: the initiator's flows' context (and of the
         /// reverse SA too, unless `replyContext` is given).
         public var context: SecurityContext
-        /// The label of the responder→initiator SA: the context the responder's replies are
-        /// classified with. For TCP that is the accepted socket's connection context, the
-        /// responder's user:role:type with the initiator's MLS range (edge 23). `nil`: the same as
-        /// `context`, the pair an IKE daemon negotiates for one label (the responder's replies
-        /// then need an association of their own).
+        /// The label of the responder→initiator SA: the context the responder's replies are classified with.
+        /// For TCP that is the accepted socket's connection context, the responder's user:role:type with the
+        /// initiator's MLS range (Specs/kernel/labeled-ipsec.md, edge 23). `nil`: the same as `context`, the
+        /// pair an IKE daemon negotiates for one label (the responder's replies then need an association of
+        /// their own).
         public var replyContext: SecurityContext?
         /// The label of the SPD entries (`nil`: unlabeled entries).
         public var policyContext: SecurityContext?

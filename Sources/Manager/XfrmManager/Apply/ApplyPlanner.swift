@@ -23,8 +23,8 @@ public struct ApplyStep: Sendable, Hashable {
 ///   the policy context whose template names the SA by addresses and protocol, with SPI 0 (a
 ///   labeled template carries no SPI: the SA is chosen by its label, as libreswan and strongSwan do);
 /// - an SA that already exists identically is left alone; one that differs is deleted and added
-///   again (the kernel's UPDSA never relabels a valid SA, edge case 19); an SPD entry that differs
-///   is replaced with UPDPOLICY;
+///   again (the kernel's UPDSA never relabels a valid SA: Specs/kernel/labeled-ipsec.md, edge case 19); an
+///   SPD entry that differs is replaced with UPDPOLICY;
 /// - every step carries its inverse, so a failed apply can be rolled back to the state before it.
 public enum ApplyPlanner {
     /// What `host` must hold for `file`.
