@@ -66,91 +66,36 @@ struct DataPlaneCommand: ParsableCommand {
 
         func run() throws {
             let fail = { (m: String) -> ExitCode in printError("error: \(m)"); return ExitCode(Status.error) }
-            let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch { throw fail("\(file): \(error.localizedDescription)") }
-            let apply: ApplyFile, keys: KeyFile
-            do {
-                apply = try ApplyFile(yaml: text)
-                keys = try KeyFile.read(from: apply.keyFilePath(relativeTo: file))
-            } catch { throw fail("\(file): \(error)") }
-            guard let me = apply.hosts[host] else { throw fail("no host \(host) in \(file)") }
-            let server: SecurityServer
-            do { server = try policy.loadServer() } catch { throw fail("\(error)") }
-            var peers: [IPAddress: DataPlaneHost.Peer] = [:]
-            for (name, h) in apply.hosts where name != host {
-                peers[h.address] = DataPlaneHost.Peer(esp: SocketAddress(h.address, espPort), clear: SocketAddress(h.address, clearPort))
-            }
+            var setup = DataPlaneHost.ApplyFileHost(file: file, host: host, control: control, espPort: espPort, clearPort: clearPort)
             for p in peer {
                 let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let h = apply.hosts[parts[0]] else { throw fail("--peer \(p): expected HOST=ADDRESS:ESP-PORT:CLEAR-PORT with a host of the file") }
+                guard parts.count == 2 else { throw fail("--peer \(p): expected HOST=ADDRESS:ESP-PORT:CLEAR-PORT with a host of the file") }
                 guard let (a, e, c) = Self.socketPair(parts[1]) else {
                     throw fail("--peer \(p): expected ADDRESS:ESP-PORT:CLEAR-PORT (an IPv6 address in brackets: [::1]:4500:4501)")
                 }
-                peers[h.address] = DataPlaneHost.Peer(esp: SocketAddress(a, e), clear: SocketAddress(a, c))
+                setup.peers.append((p, parts[0], a, e, c))
             }
-            let address = try bind.map { b throws -> IPAddress in
+            setup.bind = try bind.map { b throws -> IPAddress in
                 guard let a = IPAddress(b) else { throw fail("--bind \(b) is not an address") }
                 return a
-            } ?? me.address
-            // SIGINT and SIGTERM stop the host from the moment its local socket may exist, so that
-            // the socket is removed however early the signal comes.
+            }
+            setup.netns = netns
+            setup.pcap = pcap
+            let server: SecurityServer
+            do { server = try policy.loadServer() } catch { throw fail("\(error)") }
             let stopper = HostStopper()
-            for sig in [SIGINT, SIGTERM] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { stopper.stop() }
-                source.resume()
-                Self.signalSources.append(source)
-            }
-            let dataPlane: DataPlaneHost
-            do {
-                let desired = try ApplyPlanner.desired(apply, host: host, keys: keys)
-                let node = try DataPlaneNode(address: me.address, sas: desired.sas, policies: desired.policies,
-                                             authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
-                try FileManager.default.createDirectory(atPath: (control as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                dataPlane = try DataPlaneHost(node: node, esp: SocketAddress(address, espPort), clear: SocketAddress(address, clearPort),
-                                              controlPath: control, namespace: netns.map(NetworkNamespace.init(nameOrPath:)))
-            } catch { throw fail("\(error)") }
-            dataPlane.peers = peers
-            if let pcap {
-                do { try dataPlane.capture(to: pcap) } catch { throw fail("--pcap: \(error)") }
-            }
+            let (dataPlane, address): (DataPlaneHost, IPAddress)
+            do { (dataPlane, address) = try setup.make(server: server) } catch { throw fail(error.description) }
             dataPlane.log = { e in
                 for (i, line) in e.lines.enumerated() { print(i == 0 ? line : "  " + line) }
                 flushOutput()
             }
-            print("salabel dataplane: host \(host) (\(me.address)), ESP in UDP at \(dataPlane.espAddress), clear at \(dataPlane.clearAddress), local socket \(control)")
+            print("salabel dataplane: host \(host) (\(address)), ESP in UDP at \(dataPlane.espAddress), clear at \(dataPlane.clearAddress), local socket \(control)")
             flushOutput()
             stopper.attach(dataPlane)
             dataPlane.run()
             // Stopped (SIGINT, SIGTERM): the local socket goes with the host.
             dataPlane.removeControlSocket()
-        }
-
-        nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
-    }
-
-    /// Stops a host on a signal, also one that came before the host was made (it stops as soon as
-    /// it is attached).
-    final class HostStopper: @unchecked Sendable {  // its state is behind `lock`
-        private let lock = NSLock()
-        private var host: DataPlaneHost?
-        private var stopped = false
-
-        func attach(_ h: DataPlaneHost) {
-            lock.lock()
-            host = h
-            let stop = stopped
-            lock.unlock()
-            if stop { h.stop() }
-        }
-
-        func stop() {
-            lock.lock()
-            stopped = true
-            let h = host
-            lock.unlock()
-            h?.stop()
         }
     }
 

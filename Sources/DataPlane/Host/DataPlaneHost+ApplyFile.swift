@@ -1,0 +1,120 @@
+import DataPlaneNode
+import DecisionEngine
+import Foundation
+public import IPsecModel
+import NetlinkSocket
+import XfrmManager
+
+/// Why a host of an apply file could not be set up; the description is the message to print.
+public struct DataPlaneSetupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension DataPlaneHost {
+    /// One host of a salabel apply file, as `salabel dataplane run` starts it: the SAs and SPD
+    /// entries `salabel apply` would install in a kernel (keys from the file's key file), ESP in UDP
+    /// on `espPort` and clear datagrams on `clearPort` at `bind` (default: the host's address in the
+    /// file), the peers at their addresses on the same ports unless `peers` moves them, and the
+    /// local socket at `control` (Specs/dataplane/endpoints.md).
+    public struct ApplyFileHost: Sendable {
+        public var file: String
+        public var host: String
+        public var control: String
+        public var espPort: UInt16
+        public var clearPort: UInt16
+        public var bind: IPAddress?
+        /// Where peers' sockets are when not at their address and the same ports: a host of the
+        /// file, its address and its two ports (`option`: how the user wrote it, for an error).
+        public var peers: [(option: String, host: String, address: IPAddress, espPort: UInt16, clearPort: UInt16)] = []
+        /// The network namespace to open the sockets in (a name or a path).
+        public var netns: String?
+        /// A pcap file every datagram sent and received is written to (no keys).
+        public var pcap: String?
+
+        public init(file: String, host: String, control: String, espPort: UInt16, clearPort: UInt16) {
+            self.file = file
+            self.host = host
+            self.control = control
+            self.espPort = espPort
+            self.clearPort = clearPort
+        }
+
+        /// The host, its sockets open, its decisions made by `server`; and the host's address in the file.
+        public func make(server: SecurityServer) throws(DataPlaneSetupError) -> (host: DataPlaneHost, address: IPAddress) {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw DataPlaneSetupError("\(file): \(error.localizedDescription)")
+            }
+            let apply: ApplyFile, keys: KeyFile
+            do {
+                apply = try ApplyFile(yaml: text)
+                keys = try KeyFile.read(from: apply.keyFilePath(relativeTo: file))
+            } catch { throw DataPlaneSetupError("\(file): \(error)") }
+            guard let me = apply.hosts[host] else { throw DataPlaneSetupError("no host \(host) in \(file)") }
+            var peerSockets: [IPAddress: Peer] = [:]
+            for (name, h) in apply.hosts where name != host {
+                peerSockets[h.address] = Peer(esp: SocketAddress(h.address, espPort), clear: SocketAddress(h.address, clearPort))
+            }
+            for p in peers {
+                guard let h = apply.hosts[p.host] else {
+                    throw DataPlaneSetupError("--peer \(p.option): expected HOST=ADDRESS:ESP-PORT:CLEAR-PORT with a host of the file")
+                }
+                peerSockets[h.address] = Peer(esp: SocketAddress(p.address, p.espPort), clear: SocketAddress(p.address, p.clearPort))
+            }
+            let address = bind ?? me.address
+            let dataPlane: DataPlaneHost
+            do {
+                let desired = try ApplyPlanner.desired(apply, host: host, keys: keys)
+                let node = try DataPlaneNode(address: me.address, sas: desired.sas, policies: desired.policies,
+                                             authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
+                try FileManager.default.createDirectory(atPath: (control as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                dataPlane = try DataPlaneHost(node: node, esp: SocketAddress(address, espPort), clear: SocketAddress(address, clearPort),
+                                              controlPath: control, namespace: netns.map(NetworkNamespace.init(nameOrPath:)))
+            } catch { throw DataPlaneSetupError("\(error)") }
+            dataPlane.peers = peerSockets
+            if let pcap {
+                do { try dataPlane.capture(to: pcap) } catch { throw DataPlaneSetupError("--pcap: \(error)") }
+            }
+            return (dataPlane, me.address)
+        }
+    }
+}
+
+/// Stops a host on SIGINT or SIGTERM, also on a signal that came before the host was made (it
+/// stops as soon as it is attached), so that the local socket is removed however early the signal
+/// comes. Make one before the host, attach the host, run it.
+public final class HostStopper: @unchecked Sendable {  // its state is behind `lock`
+    private let lock = NSLock()
+    private var host: DataPlaneHost?
+    private var stopped = false
+    private var sources: [any DispatchSourceSignal] = []
+
+    /// Takes over SIGINT and SIGTERM for this process.
+    public init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [unowned self] in stop() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// The host a signal stops (at once, if one came already).
+    public func attach(_ h: DataPlaneHost) {
+        lock.lock()
+        host = h
+        let stop = stopped
+        lock.unlock()
+        if stop { h.stop() }
+    }
+
+    func stop() {
+        lock.lock()
+        stopped = true
+        let h = host
+        lock.unlock()
+        h?.stop()
+    }
+}
