@@ -4,7 +4,6 @@ import DataPlaneNode
 import DecisionEngine
 import ESPDataPlane
 import Foundation
-import Glibc
 import IPsecModel
 import NetlinkSocket
 import SecurityContexts

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 
 /// `salabel`: labeled IPsec on Linux.
 @main
@@ -41,7 +40,7 @@ struct Salabel: ParsableCommand {
             }
         }
         flushOutput()
-        Glibc.exit(status)
+        Salabel.exit(withError: ExitCode(status))
     }
 
     static let configuration = CommandConfiguration(

@@ -97,17 +97,11 @@ struct XfrmCommand: ParsableCommand {
         for part in parts { part.withUnsafeBytes(writeStandardOutput) }
     }
 
-    /// Writes bytes to standard output in as few `write` calls as it takes, after what `print` has
-    /// buffered.
+    /// Writes bytes to standard output, after what `print` has buffered; a closed standard output
+    /// ends the listing quietly.
     static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) {
         flushOutput()
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }   // standard output closed: nothing more to say
-            offset += written
-        }
+        try? FileHandle.standardOutput.write(contentsOf: Data(bytes))
     }
 
     static func render(_ result: XfrmResult, options: XfrmOptions) -> String {
