@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "Resolver", targets: ["Resolver"]),
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "ScenarioKernel", targets: ["ScenarioKernel"]),
+        .library(name: "ScenarioDemo", targets: ["ScenarioDemo"]),
         .library(name: "ESPCrypto", targets: ["ESPCrypto"]),
         .library(name: "ESPDataPlane", targets: ["ESPDataPlane"]),
         .library(name: "DataPlaneNode", targets: ["DataPlaneNode"]),
@@ -146,6 +147,14 @@ let package = Package(
             dependencies: ["Scenario", "XfrmNetlink", "XfrmManager", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel",
                            "SecurityContexts", "LinuxSystem"],
             path: "Sources/Scenario/ScenarioKernel", swiftSettings: swiftSettings),
+        // `salabel demo`: its scenario (Resources/demo.yaml), the userspace run (hosts, threads, the five paths),
+        // the kernel run over ScenarioKernel, the engine-only decisions, its namespaces and their removal
+        // on SIGINT/SIGTERM; its lines go to the caller (Specs/dataplane/demo.md).
+        .target(
+            name: "ScenarioDemo",
+            dependencies: ["Scenario", "ScenarioKernel", "DataPlaneHost", "DataPlaneNode", "DecisionEngine", "ESPCrypto", "IPsecModel",
+                           "Resolver", "SELinuxKernel", "SecurityContexts", "XfrmManager", "NetlinkSocket", "LinuxSystem"],
+            path: "Sources/Scenario/ScenarioDemo", resources: [.embedInCode("Resources/demo.yaml")], swiftSettings: swiftSettings),
 
         // The system layer: what salabel's libraries ask of Linux besides netlink and libselinux.
         .target(name: "LinuxSystem", path: "Sources/LinuxSystem", swiftSettings: swiftSettings),
@@ -154,11 +163,11 @@ let package = Package(
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "LinuxSystem",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "ScenarioDemo", "LinuxSystem",
                 "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/CLI", resources: [.embedInCode("Resources/demo.yaml")], swiftSettings: swiftSettings),
+            path: "Sources/CLI", swiftSettings: swiftSettings),
 
         // Examples: small programs a user can read.
         .executableTarget(

@@ -78,7 +78,7 @@ struct ModuleRulesTests {
         "XfrmManager", "Resolver", "ESPDataPlane", "DataPlaneNode", "Scenario",
     ]
     /// The modules that talk to the system: sockets, libmnl, libselinux, the live kernel.
-    static let system: Set<String> = ["LinuxSystem", "NetlinkSocket", "SELinuxKernel", "XfrmNetlink", "DataPlaneHost", "ScenarioKernel"]
+    static let system: Set<String> = ["LinuxSystem", "NetlinkSocket", "SELinuxKernel", "XfrmNetlink", "DataPlaneHost", "ScenarioKernel", "ScenarioDemo"]
     /// Each C library and the one module that imports it.
     static let cLibraries: [String: String] = ["CMnl": "NetlinkSocket", "CSELinux": "SELinuxKernel", "CCrypto": "ESPCrypto"]
     /// The parts, by the folder under Sources/ their modules live in.

@@ -14,36 +14,19 @@ final class DemoNamespaces: @unchecked Sendable {  // its state is behind `lock`
     /// The one registry of the process (the signal handler's view of every namespace made).
     static let shared = DemoNamespaces()
 
-    /// Why a namespace was not made.
-    enum Failure: Error, CustomStringConvertible {
-        /// The process is stopping: nothing more is made.
-        case stopping
-        /// Every name tried was taken.
-        case noFreeName(tried: [String])
-        /// `ip` failed otherwise.
-        case ip(DemoNetwork.CommandError)
-
-        var description: String {
-            switch self {
-            case .stopping: "the demo is stopping"
-            case .noFreeName(let tried): "every name tried is taken: \(tried.joined(separator: ", "))"
-            case .ip(let e): "\(e)"
-            }
-        }
-    }
-
     private let lock = NSLock()
     private var names: [String] = []
     private var stopped = false
 
     /// Makes a namespace named `PREFIX-PID-TAG-SUFFIX` (TAG: 8 random hex digits, drawn again
-    /// when the name is taken) and returns its name.
-    func create(prefix: String, suffix: String) throws(Failure) -> String {
+    /// when the name is taken) and returns its name. It fails when the process is stopping, when
+    /// every name tried is taken, or when `ip` fails otherwise.
+    func create(prefix: String, suffix: String) throws(DemoError) -> String {
         lock.lock()
         defer { lock.unlock() }
         var tried: [String] = []
         for _ in 0..<8 {
-            guard !stopped else { throw .stopping }
+            guard !stopped else { throw DemoError("the demo is stopping") }
             let name = "\(prefix)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))-\(suffix)"
             tried.append(name)
             names.append(name)
@@ -56,10 +39,10 @@ final class DemoNamespaces: @unchecked Sendable {  // its state is behind `lock`
                     names.removeAll { $0 == name }
                     continue
                 }
-                throw .ip(error)
+                throw error
             }
         }
-        throw .noFreeName(tried: tried)
+        throw DemoError("every name tried is taken: \(tried.joined(separator: ", "))")
     }
 
     /// Deletes the namespaces named (made by ``create(prefix:suffix:)``) and forgets them.

@@ -2,6 +2,7 @@ import DataPlaneHost
 import Foundation
 import Glibc
 import IPsecModel
+import LinuxSystem
 import NetlinkSocket
 
 /// Where the demo's hosts live: two network namespaces joined by a veth pair (root and `ip`), or,
@@ -74,24 +75,14 @@ final class DemoNetwork {
 
     private let lock = NSLock()
 
-    /// A failed `ip` command, with its words and what it wrote to standard error.
-    struct CommandError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Runs iproute2's `ip` with `arguments` and waits for it.
-    static func ip(_ arguments: [String]) throws(CommandError) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip")
-        p.arguments = arguments
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        do { try p.run() } catch { throw CommandError(description: "ip: \(error)") }
-        p.waitUntilExit()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw CommandError(description: "ip \(arguments.joined(separator: " ")): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+    /// Runs iproute2's `ip` with `arguments` and waits for it; when it fails, the error has its
+    /// words and what it wrote.
+    static func ip(_ arguments: [String]) throws(DemoError) {
+        let ip = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
+        let run = ChildProcess.run([ip] + arguments)
+        guard run.status >= 0 else { throw DemoError("ip: \(run.output)") }
+        guard run.status == 0 else {
+            throw DemoError("ip \(arguments.joined(separator: " ")): \(run.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
     }
 }
