@@ -261,7 +261,7 @@ struct DataPlaneCommand: ParsableCommand {
                     print(Salabel.helpMessage(for: Self.self))
                     return
                 }
-                let words = try KeyInput.exitingOnFailure { try KeyInput.resolvingKeyWords(arguments) }
+                let words = try KeyInput.exitingOnFailure { () throws(KeyArgument.Failure) in try KeyArgument.resolvingKeyWords(arguments) }
                 // The host checks again; checking here refuses a bad key or window before connecting.
                 do { _ = try IPXfrmSyntax.parse(words: ["state", "add"] + words) } catch {
                     printError("error: \(error.message)")

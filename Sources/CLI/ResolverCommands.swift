@@ -8,32 +8,6 @@ import SecurityContexts
 import XfrmManager
 import XfrmNetlink
 
-/// The embedded example: the echo client and server of the embedded policy on two hosts, with one
-/// labeled SA pair (the same as Examples/apply/echo.yaml and Specs/scenarios/echo.yaml).
-enum EchoExample {
-    static let yaml = """
-        description: the echo client and server of the embedded policy, one labeled SA pair between them
-        policy: embedded
-        hosts:
-          client: { address: 10.77.0.1 }
-          server: { address: 10.77.0.2 }
-        associations:
-          - name: echo-client
-            between: [client, server]
-            context: system_u:system_r:echoclient_t:s0
-            reply_context: system_u:system_r:echoserver_t:s0
-            policy_context: system_u:object_r:ipsec_spd_t:s0
-            selector: { proto: tcp, port: 7 }
-        """
-
-    static func scenario() throws -> Scenario {
-        do { return try Scenario(yaml: yaml, file: "echo (embedded)") } catch {
-            printError("error: \(error)")
-            throw ExitCode(Status.error)
-        }
-    }
-}
-
 /// Options of the resolver commands: the policy and where each host's SAD/SPD comes from.
 struct ResolverOptions: ParsableArguments {
     @Option(help: "A scenario file (Specs/scenarios/README.md): its policy, mode and hosts (default: the embedded echo example).")
@@ -54,22 +28,12 @@ struct ResolverOptions: ParsableArguments {
             guard netns == nil else { throw ValidationError("--scenario and --netns exclude each other") }
             do { return try Scenario.load(path: scenario) } catch { throw fail("\(error)") }
         }
-        return netns == nil ? try EchoExample.scenario() : nil
+        guard netns == nil else { return nil }
+        do { return try Scenario.echoExample() } catch { throw fail("\(error)") }
     }
 
     func authorizer(_ scenario: Scenario?) throws -> AssociationAuthorizer {
-        do {
-            let server: SecurityServer
-            if let policy {
-                server = try SecurityServer.load(path: policy, enforcing: !permissive, booleans: scenario?.booleans ?? [:])
-            } else if let scenario {
-                server = try scenario.securityServer()
-                if permissive { server.setEnforcing(false) }
-            } else {
-                server = try SecurityServer.embedded(enforcing: !permissive)
-            }
-            return AssociationAuthorizer(cache: AccessVectorCache(server: server))
-        } catch {
+        do { return AssociationAuthorizer(cache: AccessVectorCache(server: try Scenario.securityServer(policyPath: policy, scenario: scenario, permissive: permissive))) } catch {
             throw fail("\(error)")
         }
     }
@@ -84,10 +48,7 @@ struct ResolverOptions: ParsableArguments {
             do { return (host, try scenario.mirror(host: host)) } catch { throw fail("\(error)") }
         }
         let ns = namespace ?? netns!
-        do {
-            let k = try NetlinkXfrmKernel(netns: ns)
-            return ("netns \(ns)", XfrmMirror(sas: try k.allSAs(), policies: try k.allPolicies()))
-        } catch {
+        do { return ("netns \(ns)", try XfrmMirror.dump(netns: ns)) } catch {
             throw fail("cannot read the SAD/SPD of \(ns): \(error)")
         }
     }

@@ -184,13 +184,13 @@ extension XfrmCommand {
                 if let value { w += [word, value] }
             }
             if key == "-" && authKey == "-" { throw ValidationError("--key and --auth-key cannot both read standard input") }
-            try KeyInput.exitingOnFailure {
-                if let aead { w += ["aead", aead, try KeyInput.readKey(key!), icv ?? "128"] }
-                if let enc { w += ["enc", enc, try KeyInput.readKey(key!)] }
-                if let auth { w += ["auth-trunc", auth, try KeyInput.readKey(authKey!), trunc ?? "128"] }
+            try KeyInput.exitingOnFailure { () throws(KeyArgument.Failure) in
+                if let aead { w += ["aead", aead, try KeyArgument.readKey(key!), icv ?? "128"] }
+                if let enc { w += ["enc", enc, try KeyArgument.readKey(key!)] }
+                if let auth { w += ["auth-trunc", auth, try KeyArgument.readKey(authKey!), trunc ?? "128"] }
             }
             if let context { w += ["ctx", context] }
-            let more = try KeyInput.exitingOnFailure { try KeyInput.resolvingKeyWords(words) }
+            let more = try KeyInput.exitingOnFailure { () throws(KeyArgument.Failure) in try KeyArgument.resolvingKeyWords(words) }
             try XfrmCommand.run(try XfrmCommand.operation(w + more), options: options)
         }
     }
