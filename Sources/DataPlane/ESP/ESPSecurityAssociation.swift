@@ -67,7 +67,7 @@ public struct ESPPayload: Sendable, Hashable {
 /// The data plane's view of one ESP SA (RFC 4303): its SPI, cipher and keys, and its sequence
 /// state: the sender's counter or the receiver's replay window. Built from the one SA model the
 /// manager installs (`SecurityAssociation`), so the same description drives the kernel and this
-/// data plane. Keys live in the crypto objects (``SecureBytes``, wiped when freed) and never appear
+/// data plane. Keys live in the crypto objects (`SecureBytes` (ESPCrypto), wiped when freed) and never appear
 /// in descriptions.
 ///
 /// Packet layout (RFC 4303 §2): SPI (4) ‖ sequence number (4) ‖ IV ‖ ciphertext of (payload ‖

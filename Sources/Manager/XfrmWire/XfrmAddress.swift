@@ -11,7 +11,7 @@ public struct XfrmAddress: XfrmStruct, CustomStringConvertible {
     /// thousands of addresses).
     private let high: UInt64, low: UInt64
 
-    /// The 16 bytes (IPv4 in the first 4, the rest zero when built from an ``IPAddress``).
+    /// The 16 bytes (IPv4 in the first 4, the rest zero when built from an `IPAddress`).
     public var bytes: [UInt8] {
         (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (56 - 8 * UInt64($0 % 8))) }
     }

@@ -9,7 +9,7 @@ public import IPsecModel
 /// xfrm_algo_aead (72 + key):  0 alg_name  64 alg_key_len  68 alg_icv_len   __u32 bits  72 alg_key
 /// ```
 ///
-/// The key is held only as ``KeyMaterial``; nothing here prints it.
+/// The key is held only as `KeyMaterial`; nothing here prints it.
 public struct XfrmAlgo: Hashable, Sendable {
     /// Which of the three C structs.
     public enum Layout: Hashable, Sendable {

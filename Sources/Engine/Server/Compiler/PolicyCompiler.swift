@@ -1,7 +1,7 @@
 public import SELinuxPolicy
 import SecurityContexts
 
-/// Compiles a parsed policy (``PolicySource``) into a ``PolicyDB``, as checkpolicy compiles
+/// Compiles a parsed policy (`PolicySource` (SELinuxPolicy)) into a ``PolicyDB``, as checkpolicy compiles
 /// `policy.conf` into a kernel policy: symbols are declared first (in any order), then rules are
 /// resolved against them. Any error rejects the whole policy; nothing partial is returned.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-public import IPsecModel
+import IPsecModel
 
 /// How a key reaches salabel on the command line: `0x…` hex (visible to every user of the machine
 /// in `ps` and `/proc/PID/cmdline`), `@FILE` (a file only its owner may read or write, checked as
