@@ -13,7 +13,8 @@ struct Answer {
     }
 }
 
-/// The queries behind `salabel policy check|compute-av|transition`, shared by single and batch use.
+/// The queries behind `salabel policy check|compute-av|transition`, shared by single and batch use:
+/// the decision engine decides, this prints.
 struct PolicyQueries {
     let server: SecurityServer
     let cache: AccessVectorCache
@@ -22,10 +23,6 @@ struct PolicyQueries {
     init(server: SecurityServer) {
         self.server = server
         self.cache = AccessVectorCache(server: server)
-    }
-
-    private func contexts(_ s: String, _ t: String) throws(DecisionError) -> (SID, SID) {
-        (try server.sid(forText: s), try server.sid(forText: t))
     }
 
     /// The access vector for (source, target, class).
@@ -53,45 +50,25 @@ struct PolicyQueries {
     /// An enforced check of the requested permissions, with the AVC record it writes.
     func check(_ s: String, _ t: String, _ cls: String, _ perms: [String]) -> Answer {
         if perms.isEmpty { return computeAV(s, t, cls) }
-        let ssid: SID, tsid: SID
-        do { (ssid, tsid) = try contexts(s, t) } catch { return .error(error.description) }
-        let policy = server.policy
-        guard let c = policy.classValues[cls] else {
-            if policy.handleUnknown == .allow {
-                return Answer(status: Status.allowed, text: "granted { \(perms.joined(separator: " ")) } (class unknown to the policy; handle_unknown allow)",
-                              json: ["scontext": s, "tcontext": t, "tclass": cls, "requested": perms, "granted": true, "denied": [String]()])
-            }
-            return .error(DecisionError.unknownClass(cls).description)
+        let r: NamedAccessCheck
+        do { r = try cache.check(source: s, target: t, objectClass: cls, permissions: perms, subject: subject) } catch {
+            return .error(error.description)
         }
-        var requested: UInt32 = 0
-        var unknown: [String] = []
-        for p in perms {
-            if let b = policy.classes[c - 1].permissionBits[p] { requested |= 1 << UInt32(b) } else { unknown.append(p) }
+        let granted = "granted { \(perms.joined(separator: " ")) }"
+        var json: [String: Any] = ["scontext": s, "tcontext": t, "tclass": cls, "requested": perms, "granted": r.granted, "denied": r.denied]
+        if r.unknownClassAllowed {
+            return Answer(status: Status.allowed, text: granted + " (class unknown to the policy; handle_unknown allow)", json: json)
         }
-        if !unknown.isEmpty && policy.handleUnknown != .allow {
-            return .error(DecisionError.unknownPermission(unknown[0], objectClass: cls).description)
-        }
-        let result = cache.check(ssid, tsid, classValue: c, requested: requested, subject: subject)
-        let deniedNames = policy.permissionNames(result.denied, classValue: c)
-        var lines: [String] = []
-        if result.denied == 0 {
-            lines.append("granted { \(perms.joined(separator: " ")) }")
-        } else if result.granted {
-            lines.append("granted { \(perms.joined(separator: " ")) } (not enforced: \(server.enforcing ? "permissive domain" : "permissive mode"); denied { \(deniedNames.joined(separator: " ")) } by \(result.denialStages.joined(separator: ", ")))")
-        } else {
-            lines.append("denied { \(deniedNames.joined(separator: " ")) } (\(result.denialStages.joined(separator: ", ")))")
-        }
-        if let record = result.record { lines.append(record.description) }
-        var json: [String: Any] = [
-            "scontext": s, "tcontext": t, "tclass": cls, "requested": perms, "granted": result.granted,
-            "denied": deniedNames, "reasons": result.denialStages,
-            "allowed": policy.permissionNames(result.decision.allowed, classValue: c),
-            "auditallow": policy.permissionNames(result.decision.auditAllow, classValue: c),
-            "auditdeny": policy.permissionNames(result.decision.auditDeny, classValue: c),
-            "permissive": result.decision.permissive,
-        ]
-        if let record = result.record { json["avc"] = record.description }
-        return Answer(status: result.granted ? Status.allowed : Status.denied, text: lines.joined(separator: "\n"), json: json)
+        let denied = "denied { \(r.denied.joined(separator: " ")) }", reasons = r.reasons.joined(separator: ", ")
+        var lines: [String]
+        if r.denied.isEmpty { lines = [granted] }
+        else if let waiver = r.waiver { lines = [granted + " (not enforced: \(waiver.rawValue); \(denied) by \(reasons))"] }
+        else { lines = [denied + " (\(reasons))"] }
+        if let record = r.record { lines.append(record.description) }
+        json.merge(["reasons": r.reasons, "allowed": r.allowed, "auditallow": r.auditAllow, "auditdeny": r.auditDeny,
+                    "permissive": r.permissiveDomain]) { a, _ in a }
+        if let record = r.record { json["avc"] = record.description }
+        return Answer(status: r.granted ? Status.allowed : Status.denied, text: lines.joined(separator: "\n"), json: json)
     }
 
     /// A transition decision.

@@ -91,12 +91,12 @@ struct ScenarioCommand: ParsableCommand {
             let report = ScenarioReport(modelOutcomes: wantModel ? modelOutcomes : nil, kernel: wantKernel ? kernelResult : nil)
             var failed = false
             var objects: [[String: Any]] = []
-            var results: [ScenarioReport.ScenarioResult] = []
+            var results: [ScenarioResult] = []
             for s in loaded {
                 let r = report.scenario(s.scenario, model: s.model)
                 results.append(r)
                 failed = failed || !r.passed
-                if json { objects.append(r.json) } else { print(r.text(verbose: verbose)) }
+                if json { objects.append(report.json(r)) } else { print(report.text(r, verbose: verbose)) }
             }
             if json {
                 print(jsonText(["scenarios": objects, "model_seconds": modelSeconds, "kernel_seconds": wantKernel ? kernelResult.seconds : NSNull(),
