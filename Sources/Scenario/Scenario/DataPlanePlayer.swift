@@ -6,7 +6,7 @@ import Resolver
 import SecurityContexts
 
 /// Plays a scenario's UDP steps on the userspace data plane, beside the model: before each UDP step
-/// the two hosts become ``DataPlaneNode``s holding what the model's hosts hold at that point (the
+/// the two hosts become `DataPlaneNode`s holding what the model's hosts hold at that point (the
 /// xfrm steps before it played by the model), and the datagram and its echo are carried between
 /// them as ESP packets (or clear segments). The outcome is compared with the model's, which agrees
 /// with the kernel on every step (scripts/conformance): so the data plane is checked against the

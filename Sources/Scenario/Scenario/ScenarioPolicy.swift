@@ -27,7 +27,7 @@ extension Scenario {
     }
 
     /// The policy.conf text the scenario runs under: its policy with `policy_rules` (and, for the
-    /// VM's kernel, ``harnessRules``) inserted before the first `user` statement, where the policy
+    /// VM's kernel, ``harnessRules(fileType:kernelType:)``) inserted before the first `user` statement, where the policy
     /// language's type-enforcement part ends. `file` names the result in errors.
     /// `harnessTypes` are the types of the policy's `file` and `kernel` initial SIDs, for
     /// ``harnessRules(fileType:kernelType:)``.
