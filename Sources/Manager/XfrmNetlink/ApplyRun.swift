@@ -6,10 +6,10 @@ public import XfrmWire
 /// One host's half of an apply file against the kernel a live manager holds (`salabel apply`,
 /// Specs/manager/apply.md): the steps from the kernel's SAD and SPD as they are to the host's half
 /// (or to the tables without it), a dry run that makes every check the real run makes before the
-/// kernel, and the real run as one transaction (``XfrmManager/transact(_:)``).
+/// kernel, and the real run as one transaction (`XfrmManager/transact(_:)`).
 public struct ApplyRun {
     public let manager: XfrmManager
-    /// The host's half: its SAs and SPD entries with their keys (``ApplyPlanner/desired(_:host:keys:)``).
+    /// The host's half: its SAs and SPD entries with their keys (`ApplyPlanner/desired(_:host:keys:)`).
     public let desired: (sas: [SecurityAssociation], policies: [PolicyEntry])
     /// Take the half away instead of installing it.
     public let remove: Bool

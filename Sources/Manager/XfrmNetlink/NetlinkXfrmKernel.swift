@@ -5,7 +5,7 @@ public import NetlinkSocket
 public import XfrmManager
 public import XfrmWire
 
-/// The kernel's SAD and SPD over `NETLINK_XFRM`: each ``XfrmOperation`` becomes the request
+/// The kernel's SAD and SPD over `NETLINK_XFRM`: each `XfrmOperation` becomes the request
 /// `XfrmWire` encodes (byte for byte what iproute2 sends for the same command), sent through a
 /// `NetlinkConnection` (sequence numbers, ACK/NACK with extended-ACK text, multipart dumps restarted
 /// on `NLM_F_DUMP_INTR`). Deletes of several objects go out as one netlink batch.

@@ -19,7 +19,7 @@ public enum XfrmDump<Element: Sendable>: Sendable {
 /// `MirrorSync`): one netlink connection that joins the multicast groups first, then dumps the
 /// tables on the same socket, so that every notification sent after the subscription is read, in
 /// order, after the dump (`NetlinkConnection` keeps the notifications that arrive while a dump is
-/// read, up to ``NetlinkConnection/maximumPendingNotifications``, then reports an overflow).
+/// read, up to `NetlinkConnection/maximumPendingNotifications`, then reports an overflow).
 ///
 /// Not `Sendable`: one owner (the sync driver's thread). After a loss (an overflow), open a new feed
 /// rather than dumping again on this one: its queue may still hold notifications older than the lost

@@ -18,8 +18,8 @@ extension XfrmMirror {
     /// protocol, mark; SPD entry: selector, direction, label, mark, if_id, type), deletions, hard
     /// expirations and flushes remove them. An overflow says the mirror may have missed changes.
     ///
-    /// An ACQUIRE records a larval SA (``PendingAcquire``) seen at `now` on the caller's clock;
-    /// installing an SA for its endpoints, a flush, or ``expireAcquires(now:)`` ends it.
+    /// An ACQUIRE records a larval SA (`PendingAcquire`) seen at `now` on the caller's clock;
+    /// installing an SA for its endpoints, a flush, or `expireAcquires(now:)` ends it.
     public mutating func apply(_ event: XfrmEvent, now: Double? = nil) -> EventEffect {
         switch event {
         case .sa(let type, let sa):

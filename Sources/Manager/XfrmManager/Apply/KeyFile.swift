@@ -25,7 +25,7 @@ public struct KeyFile: Sendable, Hashable {
 
     public func hash(into h: inout Hasher) { h.combine(keys.count) }
 
-    /// Default key sizes in bits: the smallest length ``AlgorithmKeyRules`` allows for the
+    /// Default key sizes in bits: the smallest length `AlgorithmKeyRules` allows for the
     /// algorithm (AEAD `rfc4106(gcm(aes))` AES-128 + 32-bit salt = 160, `cbc(aes)` 128,
     /// `hmac(sha256)` 256 per RFC 4868, `hmac(sha1)` 160); for an algorithm without a rule 160,
     /// 128 and 256.
