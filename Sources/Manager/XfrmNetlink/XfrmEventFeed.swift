@@ -44,10 +44,12 @@ public final class XfrmEventFeed {
         self.connection = connection
     }
 
-    /// A feed on a new socket in the caller's network namespace or `netns` (a name or a path).
+    /// A feed on a new socket in the caller's network namespace or another.
     ///
-    /// - Parameter receiveTimeout: how long ``next()`` waits before it returns `nil` (so that a loop
-    ///   can check whether to stop); dumps wait as long for each part.
+    /// - Parameters:
+    ///   - netns: the network namespace, a name under /run/netns or a path; nil for the caller's.
+    ///   - receiveTimeout: how long ``next()`` waits before it returns `nil` (so that a loop can
+    ///     check whether to stop); dumps wait as long for each part.
     public convenience init(netns: String? = nil, receiveTimeout: Duration = .seconds(1)) throws(XfrmKernelError) {
         do {
             self.init(connection: try NetlinkConnection(protocol: .xfrm, namespace: netns.map(NetworkNamespace.init(nameOrPath:)),
