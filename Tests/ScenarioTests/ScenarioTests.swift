@@ -4,12 +4,12 @@ import Resolver
 import Scenario
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// Scenario files: Specs/scenarios parse into the mirrors `salabel apply` would install, and bad
 /// files are refused with the place and the reason.
 struct ScenarioTests {
-    static let specs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Specs/scenarios")
+    static let specs = repositoryRoot.appendingPathComponent("Specs/scenarios")
 
     @Test func everyScenarioInSpecsParsesAndEveryHostHasAMirror() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.specs.path).filter { $0.hasSuffix(".yaml") }
