@@ -244,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "CLITests", dependencies: ["salabel", "association-check", "labeled-echo", "TestSupport"], swiftSettings: swiftSettings),
         // Specs/architecture.md's rules for what may import what, against Package.swift and the sources.
-        .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
+        .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a
         // script in it from a test; KernelVMTests are the tests that need that kernel (Tests/VM/README.md).
         .target(name: "VMHarness", dependencies: ["TestSupport"], path: "Tests/VMHarness", swiftSettings: swiftSettings),
