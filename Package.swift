@@ -211,54 +211,65 @@ let package = Package(
             name: "salabel-dataplane-bench", dependencies: ["DataPlaneNode", "ESPDataPlane", "DecisionEngine", "IPsecModel", "SecurityContexts"],
             path: "Benchmarks/DataPlaneBench", swiftSettings: swiftSettings),
 
+        // Helpers every test target may share: SplitMix64, hex, running a process, the repository root.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
-            name: "SecurityContextsTests", dependencies: ["SecurityContexts"], exclude: ["Reference"],
+            name: "SecurityContextsTests", dependencies: ["SecurityContexts", "TestSupport"], exclude: ["Reference"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SELinuxPolicyTests", dependencies: ["SELinuxPolicy", "SecurityContexts"],
+            name: "IPsecModelTests", dependencies: ["IPsecModel", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SELinuxPolicyTests", dependencies: ["SELinuxPolicy", "SecurityContexts", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DecisionEngineTests",
-            dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SELinuxKernel"],
+            dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SELinuxKernel", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SepolOracle"],
+            dependencies: ["DecisionEngine", "SELinuxPolicy", "SecurityContexts", "SepolOracle", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts", "DecisionEngine"],
+            name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts", "DecisionEngine", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ResolverTests",
             dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "XfrmWire", "Scenario",
-                           "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
+                           "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport", "TestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["salabel", "association-check", "labeled-echo"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ScenarioTests",
+            dependencies: ["Scenario", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CLITests", dependencies: ["salabel", "association-check", "labeled-echo", "TestSupport"], swiftSettings: swiftSettings),
         // Specs/architecture.md's rules for what may import what, against Package.swift and the sources.
-        .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
+        .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         // The VM harness: scripts/vm boots Debian's kernel (SELinux, XFRM, ESP) under QEMU; VMHarness runs a
         // script in it from a test; KernelVMTests are the tests that need that kernel (Tests/VM/README.md).
-        .target(name: "VMHarness", path: "Tests/VMHarness", swiftSettings: swiftSettings),
+        .target(name: "VMHarness", dependencies: ["TestSupport"], path: "Tests/VMHarness", swiftSettings: swiftSettings),
         .testTarget(
-            name: "KernelVMTests", dependencies: ["VMHarness", "Scenario", "DataPlaneNode", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager"],
+            name: "KernelVMTests",
+            dependencies: ["VMHarness", "Scenario", "DataPlaneNode", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "TestSupport"],
             swiftSettings: swiftSettings),
-        // A scripted fake kernel at message level, for tests of code that talks netlink.
+        // A scripted fake kernel at message level, and throwaway network namespaces, for tests of code that talks netlink.
         .target(
-            name: "NetlinkTestSupport", dependencies: ["NetlinkProtocol"], path: "Tests/NetlinkTestSupport",
+            name: "NetlinkTestSupport", dependencies: ["NetlinkProtocol", "TestSupport"], path: "Tests/NetlinkTestSupport",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport"],
+            name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport", "TestSupport"],
             exclude: ["Reference"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NetlinkSocketTests", dependencies: ["NetlinkSocket", "NetlinkTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "XfrmWireTests",
             dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "NetlinkSocket",
-                           "NetlinkTestSupport"],
+                           "NetlinkTestSupport", "TestSupport"],
             exclude: ["Captures"], swiftSettings: swiftSettings),
-        .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
-                                                          "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager"], exclude: ["Vectors"],
-                    swiftSettings: swiftSettings),
         .testTarget(
-            name: "FoundationLibrariesTests", dependencies: ["NetlinkSocket", "ESPCrypto", "NetlinkTestSupport"],
-            swiftSettings: swiftSettings),
+            name: "ESPCryptoTests", dependencies: ["ESPCrypto", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
+                                                          "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager", "TestSupport"],
+                    exclude: ["Vectors"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,13 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The rules of Specs/architecture.md, "What may import what", checked against Package.swift (as
 /// `swift package dump-package` reads it) and against the `import` lines of every target's sources:
 /// a forbidden dependency fails here, with the path that makes it.
 struct ModuleRulesTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     /// One target of the package: its kind, folder and direct dependencies (targets and products).
     struct Target {
         var name: String
@@ -18,18 +16,8 @@ struct ModuleRulesTests {
 
     /// Runs a program from the repository root; its status and standard output.
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments
-        p.currentDirectoryURL = root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments, currentDirectory: repositoryRoot)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// The package's targets, read by SwiftPM itself (a scratch path of its own: `swift test` holds
@@ -37,7 +25,7 @@ struct ModuleRulesTests {
     static func targets() throws -> [String: Target] {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-arch-\(getpid())")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let r = try run(["swift", "package", "--package-path", root.path, "--scratch-path", scratch.path, "dump-package"])
+        let r = try run(["swift", "package", "--package-path", repositoryRoot.path, "--scratch-path", scratch.path, "dump-package"])
         try #require(r.status == 0, "swift package dump-package failed: \(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let list = try #require(json["targets"] as? [[String: Any]])
@@ -165,7 +153,7 @@ struct ModuleRulesTests {
         let targets = try Self.targets()
         let pattern = try Regex(#"^\s*(?:@testable\s+|@_exported\s+)?(?:public\s+|internal\s+|package\s+|private\s+)?import\s+(?:struct\s+|enum\s+|class\s+|func\s+)?([A-Za-z_][A-Za-z0-9_]*)"#)
         for t in targets.values.sorted(by: { $0.name < $1.name }) where t.type != "system" {
-            let folder = Self.root.appendingPathComponent(t.path)
+            let folder = repositoryRoot.appendingPathComponent(t.path)
             guard let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { continue }
             for case let file as URL in files where file.pathExtension == "swift" {
                 let text = try String(contentsOf: file, encoding: .utf8)
@@ -173,7 +161,7 @@ struct ModuleRulesTests {
                     guard let m = try pattern.wholeMatch(in: String(line)) ?? pattern.prefixMatch(in: String(line)),
                           let name = m.output[1].substring.map(String.init) else { continue }
                     if Self.platformModules.contains(name) || t.dependencies.contains(name) || name == t.name { continue }
-                    Issue.record("\(file.path.dropFirst(Self.root.path.count + 1)):\(n + 1): imports \(name), which \(t.name) does not declare in Package.swift")
+                    Issue.record("\(file.path.dropFirst(repositoryRoot.path.count + 1)):\(n + 1): imports \(name), which \(t.name) does not declare in Package.swift")
                 }
             }
         }

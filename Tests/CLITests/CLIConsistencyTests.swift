@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// What every `salabel` command shares: usage errors exit 2 as the help says, every option and
 /// argument has help text, help paragraphs are wrapped once (by ArgumentParser), `--help` never
@@ -121,14 +122,7 @@ struct CLIConsistencyTests {
         }
         #expect(problems.isEmpty, "\n\(problems.joined(separator: "\n"))")
         // And as printed at 80 columns: no line longer than the terminal.
-        let p = Process(), out = Pipe()
-        p.executableURL = CLITests.binary
-        p.arguments = ["xfrm", "state", "--help"]
-        p.environment = ["COLUMNS": "80"]
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let text = try runProcess(CLITests.binary, ["xfrm", "state", "--help"], environment: ["COLUMNS": "80"], standardError: .inherit).stdout
         #expect(text.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(text)")
         #expect(text.contains("\n  salabel xfrm state add --src 10.0.0.1 --dst 10.0.0.2 --proto esp \\\n      --spi 0x100"), "\(text)")
     }

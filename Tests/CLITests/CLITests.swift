@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `salabel` command end to end: exit statuses, text and JSON, batch mode, booleans,
 /// permissive mode, and audit records that audit2allow/audit2why read unchanged.
@@ -13,27 +14,11 @@ struct CLITests {
         return dir.appendingPathComponent("salabel")
     }()
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Run = ProcessResult
 
+    /// Runs a program to its end, `stdin` (or nothing) on its standard input.
     static func run(_ executable: URL, _ args: [String], stdin: String? = nil) throws -> Run {
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        let input = Pipe()
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try runProcess(executable, args, input: .text(stdin ?? ""))
     }
 
     static func salabel(_ args: String..., stdin: String? = nil) throws -> Run {
@@ -170,8 +155,7 @@ struct CLITests {
     @Test func auditToolsReadTheRecords() throws {
         let audit2why = URL(fileURLWithPath: "/usr/bin/audit2why"), audit2allow = URL(fileURLWithPath: "/usr/bin/audit2allow")
         try #require(FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
-        let conf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-cli-\(UUID().uuidString).33").path
         defer { try? FileManager.default.removeItem(atPath: binary) }
         let compile = try Self.run(URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-M", "-c", "33", "-o", binary, conf])
@@ -204,8 +188,7 @@ struct CLITests {
     @Test func infoCountsMatchSeinfo() throws {
         let seinfo = URL(fileURLWithPath: "/usr/bin/seinfo")
         try #require(FileManager.default.isExecutableFile(atPath: seinfo.path), "seinfo is missing (scripts/deps test installs python3-setools)")
-        let conf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-info-\(UUID().uuidString).33").path
         defer { try? FileManager.default.removeItem(atPath: binary) }
         _ = try Self.run(URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-M", "-c", "33", "-o", binary, conf])

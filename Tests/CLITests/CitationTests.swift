@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The specifications the code, tests and documents cite are in the repository, and each citation
 /// lands somewhere:
@@ -17,7 +18,6 @@ import Testing
 /// README.md; not build directories (`.build*`) nor the fuzzers' corpora (`Fuzz/corpus`: mutated
 /// inputs, named by their SHA-1, whose comment lines are data).
 struct CitationTests {
-    static let root = RequiredToolsTests.root
     static let kernelDoc = "Specs/kernel/labeled-ipsec.md"
     static let layoutsDoc = "Specs/kernel/layouts.md"
     static let scannedRoots = ["Sources", "Tests", "Specs", "Fuzz", "scripts", "Benchmarks", "Examples", "README.md"]
@@ -38,7 +38,7 @@ struct CitationTests {
 
     static func isSkippedDirectory(_ url: URL) -> Bool {
         let name = url.lastPathComponent
-        let relative = String(url.path.dropFirst(root.path.count + 1))
+        let relative = String(url.path.dropFirst(repositoryRoot.path.count + 1))
         return name.hasPrefix(".build") || name == ".git" || relative == "Fuzz/corpus"
     }
 
@@ -47,7 +47,7 @@ struct CitationTests {
         var urls: [URL] = []
         let fm = FileManager.default
         for name in scannedRoots {
-            let url = root.appendingPathComponent(name)
+            let url = repositoryRoot.appendingPathComponent(name)
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }
             guard isDirectory.boolValue else { urls.append(url); continue }
@@ -65,7 +65,7 @@ struct CitationTests {
         for url in urls {
             let data = try Data(contentsOf: url)
             guard !data.contains(0), let text = String(data: data, encoding: .utf8) else { continue }
-            let path = String(url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1))
+            let path = String(url.standardizedFileURL.path.dropFirst(repositoryRoot.standardizedFileURL.path.count + 1))
             files.append(TextFile(path: path, lines: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)))
         }
         return files.sorted { $0.path < $1.path }
@@ -83,7 +83,7 @@ struct CitationTests {
 
     /// The labels of a document's headings: "§a.1" for `### §a.1 …`, "Edge 11" for `### Edge 11: …`.
     static func headings(_ path: String) throws -> Set<String> {
-        let text = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent(path), encoding: .utf8)
         var out: Set<String> = []
         let section = regex(#"^#+\s+(§[0-9a-z]+(?:\.[0-9]+)*)\s"#), edge = regex(#"^#+\s+Edge (\d+):"#)
         for line in text.split(separator: "\n").map(String.init) where line.hasPrefix("#") {
@@ -172,7 +172,7 @@ struct CitationTests {
 
     @Test func theScanCoversTheRepository() throws {
         let files = try Self.textFiles()
-        #expect(files.count > 300, "only \(files.count) text files found under \(Self.root.path)")
+        #expect(files.count > 300, "only \(files.count) text files found under \(repositoryRoot.path)")
         for path in ["README.md", Self.kernelDoc, Self.layoutsDoc, "Specs/README.md", "Tests/CLITests/CitationTests.swift"] {
             #expect(files.contains { $0.path == path }, "\(path) is not scanned")
         }
@@ -189,7 +189,7 @@ struct CitationTests {
                 for m in Self.matches(Self.specsPath, text) {
                     let path = Self.substring(text, m.range)
                     count += 1
-                    if !FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(path).path) {
+                    if !FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent(path).path) {
                         failures.append("\(file.path):\(index + 1): \(path) does not exist")
                     }
                 }

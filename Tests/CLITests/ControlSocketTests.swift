@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `salabel dataplane run --control PATH` takes only what is its own: a regular file or a running
 /// host's socket at PATH is refused and left as it is; a stale socket (no one listens) is taken
@@ -35,15 +36,8 @@ import Testing
 
         /// A host started in the background; its standard output and error go to files in the directory.
         func start() throws -> Process {
-            let p = Process()
-            p.executableURL = CLITests.binary
-            p.arguments = arguments
-            let out = dir.appendingPathComponent("host-\(UUID().uuidString).out")
-            _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-            p.standardOutput = try FileHandle(forWritingTo: out)
-            p.standardError = try FileHandle(forWritingTo: out)
-            try p.run()
-            return p
+            try startProcess(CLITests.binary, arguments, standardOutput: .file(dir.appendingPathComponent("host-\(UUID().uuidString).out")),
+                             standardError: .standardOutput)
         }
 
         /// Waits until a connection to the control socket succeeds (the host listens).

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Two `salabel dataplane run` hosts of a one-association apply file (fresh keys from `salabel
 /// keygen`) on loopback ports, each logging to DIR/NAME.log and capturing to DIR/NAME.pcap; stopped
@@ -33,16 +34,13 @@ final class TwoHosts {
         let ports = ["client": base, "server": base + 10]
         for (name, port) in ports {
             let peer = name == "client" ? "server" : "client"
-            let p = Process()
-            _ = FileManager.default.createFile(atPath: log(name).path, contents: nil)
-            p.executableURL = CLITests.binary
-            p.arguments = ["dataplane", "run", apply.path, "--host", name, "--control", socket(name),
-                           "--bind", loopback, "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
-                           "--peer", "\(peer)=\(v6 ? "[::1]" : loopback):\(ports[peer]!):\(ports[peer]! + 1)",
-                           "--pcap", dir.appendingPathComponent("\(name).pcap").path]
-            p.standardOutput = try FileHandle(forWritingTo: log(name))
-            try p.run()
-            processes[name] = p
+            processes[name] = try startProcess(
+                CLITests.binary,
+                ["dataplane", "run", apply.path, "--host", name, "--control", socket(name),
+                 "--bind", loopback, "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
+                 "--peer", "\(peer)=\(v6 ? "[::1]" : loopback):\(ports[peer]!):\(ports[peer]! + 1)",
+                 "--pcap", dir.appendingPathComponent("\(name).pcap").path],
+                standardOutput: .file(log(name)))
         }
         for name in ports.keys {
             for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket(name)) { usleep(50_000) }
@@ -72,12 +70,9 @@ final class TwoHosts {
         defer { hosts.remove() }
         let dir = hosts.dir
         let example = CLITests.binary.deletingLastPathComponent().appendingPathComponent("labeled-echo")
-        let server = Process()
-        server.executableURL = example
-        server.arguments = ["server", "--control", dir.appendingPathComponent("server.sock").path, "--count", "1"]
         let serverOut = Pipe()
-        server.standardOutput = serverOut
-        try server.run()
+        let server = try startProcess(example, ["server", "--control", dir.appendingPathComponent("server.sock").path, "--count", "1"],
+                                      standardOutput: .pipe(serverOut))
         defer { if server.isRunning { server.terminate() } }
         var reply: CLITests.Run?
         for _ in 0..<20 {
@@ -104,11 +99,10 @@ final class TwoHosts {
         defer { hosts.remove() }
         let dir = hosts.dir
         func sock(_ h: String) -> String { hosts.socket(h) }
-        let listener = Process(), heard = Pipe()
-        listener.executableURL = CLITests.binary
-        listener.arguments = ["dataplane", "listen", "--control", sock("server"), "--as", "system_u:system_r:echoserver_t:s0", "--port", "7", "--count", "1"]
-        listener.standardOutput = heard
-        try listener.run()
+        let heard = Pipe()
+        let listener = try startProcess(
+            CLITests.binary, ["dataplane", "listen", "--control", sock("server"), "--as", "system_u:system_r:echoserver_t:s0", "--port", "7", "--count", "1"],
+            standardOutput: .pipe(heard))
         defer { if listener.isRunning { listener.terminate() } }
         usleep(300_000)
         let user = "echo_u:system_r:echoclient_t:s0"
@@ -141,17 +135,12 @@ final class TwoHosts {
                                   "tshark is not installed: run scripts/deps test")
         let home = dir.appendingPathComponent("home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let t = Process(), out = Pipe()
-        t.executableURL = URL(fileURLWithPath: tshark)
-        t.arguments = ["-r", dir.appendingPathComponent("client.pcap").path, "-n", "-o", "esp.enable_encryption_decode:TRUE",
-                       "-o", "uat:esp_sa:\"IPv4\",\"10.77.0.1\",\"10.77.0.2\",\"0x00009000\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x0102030405060708090a0b0c0d0e0f1011121314\",\"NULL\",\"\"",
-                       "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "esp.spi", "-e", "echo.data"]
-        t.environment = ["HOME": home.path, "XDG_CONFIG_HOME": home.path, "PATH": "/usr/bin:/bin"]
-        t.standardOutput = out
-        t.standardError = FileHandle.nullDevice
-        try t.run()
-        let dissected = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        t.waitUntilExit()
+        let dissected = try runProcess(
+            URL(fileURLWithPath: tshark),
+            ["-r", dir.appendingPathComponent("client.pcap").path, "-n", "-o", "esp.enable_encryption_decode:TRUE",
+             "-o", "uat:esp_sa:\"IPv4\",\"10.77.0.1\",\"10.77.0.2\",\"0x00009000\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x0102030405060708090a0b0c0d0e0f1011121314\",\"NULL\",\"\"",
+             "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "esp.spi", "-e", "echo.data"],
+            environment: ["HOME": home.path, "XDG_CONFIG_HOME": home.path, "PATH": "/usr/bin:/bin"], standardError: .discard).stdout
         #expect(dissected.contains("raw:ip:udp:udpencap:esp:udp:echo|0x00009000|68656c6c6f"), "\(dissected)")
     }
 
@@ -163,11 +152,8 @@ final class TwoHosts {
         let hosts = try TwoHosts()
         defer { hosts.remove() }
         let user = "echo_u:system_r:echoclient_t:s0"
-        let monitor = Process(), events = Pipe()
-        monitor.executableURL = CLITests.binary
-        monitor.arguments = ["dataplane", "monitor", "--control", hosts.socket("client")]
-        monitor.standardOutput = events
-        try monitor.run()
+        let events = Pipe()
+        let monitor = try startProcess(CLITests.binary, ["dataplane", "monitor", "--control", hosts.socket("client")], standardOutput: .pipe(events))
         defer { if monitor.isRunning { kill(monitor.processIdentifier, SIGKILL) } }
         usleep(300_000)  // the monitor's MONITOR reaches the host before the first event
         let sa = ["src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp", "spi", "0x9001", "mode", "transport",

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `salabel demo` as root makes two network namespaces, `salabel-demo-PID-TAG-HOST`: an
 /// interrupt at any instant of the setup leaves none behind, and two demos at once do not collide.
@@ -12,18 +13,13 @@ import Testing
 
     /// A demo started in the background, its output in files.
     final class Demo {
-        let process = Process()
+        let process: Process
         let out: URL, err: URL
 
         init(_ arguments: [String] = ["demo"]) throws {
             out = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-demo-test-\(UUID().uuidString).out")
             err = out.appendingPathExtension("err")
-            for f in [out, err] { _ = FileManager.default.createFile(atPath: f.path, contents: nil) }
-            process.executableURL = CLITests.binary
-            process.arguments = arguments
-            process.standardOutput = try FileHandle(forWritingTo: out)
-            process.standardError = try FileHandle(forWritingTo: err)
-            try process.run()
+            process = try startProcess(CLITests.binary, arguments, standardOutput: .file(out), standardError: .file(err))
         }
 
         var pid: Int32 { process.processIdentifier }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `salabel probe` (hidden) on this host's loopback, without SELinux: the socket plumbing, the JSON
 /// lines, errno names and timeouts. What a labeled peer looks like is checked against a real SELinux
@@ -8,18 +9,13 @@ import Testing
 struct ProbeCLITests {
     /// A server probe running in the background, read line by line.
     final class Background {
-        let process = Process()
+        let process: Process
         let output = Pipe()
         private var buffer = Data()
 
         init(_ args: [String]) throws {
             try #require(FileManager.default.isExecutableFile(atPath: CLITests.binary.path), "salabel is not built at \(CLITests.binary.path)")
-            process.executableURL = CLITests.binary
-            process.arguments = args
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            process = try startProcess(CLITests.binary, args, input: .null, standardOutput: .pipe(output), standardError: .discard)
         }
 
         /// The next line of output (nil at end of output).

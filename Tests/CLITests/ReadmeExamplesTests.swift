@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The README's command blocks are executable documentation: every ```sh block runs, as written,
 /// from the repository root with the built `salabel` and `labeled-echo` first on PATH, one bash
@@ -15,8 +16,6 @@ import Testing
 /// block it skips with its reason. Background jobs a block leaves are killed when it ends; the
 /// block's temporary files (mktemp) go to a directory of the test's, removed afterwards.
 struct ReadmeExamplesTests {
-    static let root = RequiredToolsTests.root
-
     /// Why a README block may not run here, by the name its marker uses.
     static let skipReasons: [String: String] = [
         "suite": "scripts/test is the whole test suite (this test is part of it) and scripts/demo builds with swift build, which the suite has done",
@@ -101,21 +100,13 @@ struct ReadmeExamplesTests {
         let out = work.appendingPathComponent("block-\(block.line).out"), err = work.appendingPathComponent("block-\(block.line).err")
         let group = work.appendingPathComponent("block-\(block.line).group").path
         try script(block, result: result, group: group).write(to: scriptFile, atomically: true, encoding: .utf8)
-        for f in [out, err] { _ = FileManager.default.createFile(atPath: f.path, contents: nil) }
         let tmp = work.appendingPathComponent("tmp-\(block.line)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        p.arguments = ["--wait", "/bin/bash", scriptFile.path]
-        p.currentDirectoryURL = root
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = CLITests.binary.deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         env["TMPDIR"] = tmp.path
-        p.environment = env
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
+        let p = try startProcess(URL(fileURLWithPath: "/usr/bin/setsid"), ["--wait", "/bin/bash", scriptFile.path], input: .null,
+                                 environment: env, currentDirectory: repositoryRoot, standardOutput: .file(out), standardError: .file(err))
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(20_000) }
         let timedOut = p.isRunning
@@ -150,7 +141,7 @@ struct ReadmeExamplesTests {
     }
 
     @Test func everyShellBlockOfTheReadmeRunsAsWritten() throws {
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let blocks = Self.blocks(readme)
         #expect(blocks.count >= 6)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-readme-\(UUID().uuidString)")

@@ -1,11 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Every tool the suites and scripts call is installed by `scripts/deps test`
 /// (Tests/required-tools.txt lists them with their Debian packages).
 struct RequiredToolsTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// One line of Tests/required-tools.txt.
     struct Tool: CustomStringConvertible {
         var path: String
@@ -16,7 +15,7 @@ struct RequiredToolsTests {
     }
 
     static func listed() throws -> [Tool] {
-        let text = try String(contentsOf: root.appendingPathComponent("Tests/required-tools.txt"), encoding: .utf8)
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/required-tools.txt"), encoding: .utf8)
         return text.split(separator: "\n").compactMap { line in
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { return nil }
@@ -36,7 +35,7 @@ struct RequiredToolsTests {
 
     /// The packages `scripts/deps test` installs.
     static func testSet() throws -> Set<String> {
-        let r = try output(root.appendingPathComponent("scripts/deps").path, ["--list", "test"])
+        let r = try output(repositoryRoot.appendingPathComponent("scripts/deps").path, ["--list", "test"])
         try #require(r.status == 0, "scripts/deps --list test failed with status \(r.status)")
         return Set(r.stdout.split(separator: "\n").map(String.init))
     }
@@ -120,7 +119,7 @@ struct RequiredToolsTests {
         var out: [URL] = []
         let skipped: Set<String> = ["Fixtures", "Captures", "Reference", "Vectors", "Oracle"]
         for top in ["Tests", "scripts"] {
-            guard let e = FileManager.default.enumerator(at: root.appendingPathComponent(top), includingPropertiesForKeys: [.isDirectoryKey]) else { continue }
+            guard let e = FileManager.default.enumerator(at: repositoryRoot.appendingPathComponent(top), includingPropertiesForKeys: [.isDirectoryKey]) else { continue }
             for case let url as URL in e {
                 if skipped.contains(url.lastPathComponent) { e.skipDescendants(); continue }
                 if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true { continue }
@@ -162,7 +161,7 @@ struct RequiredToolsTests {
         for file in Self.sourceFiles() {
             guard let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
             for tool in Self.calledTools(in: text) {
-                callers[tool, default: []].insert(String(file.path.dropFirst(Self.root.path.count + 1)))
+                callers[tool, default: []].insert(String(file.path.dropFirst(repositoryRoot.path.count + 1)))
             }
         }
         #expect(callers["/usr/bin/seinfo"] != nil && callers["qemu-system-x86_64"] != nil, "the scan finds nothing: \(callers.keys.sorted())")

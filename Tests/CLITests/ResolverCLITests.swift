@@ -1,13 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `salabel trace` and `salabel resolve` on the embedded policy and its echo example, with no
 /// argument beyond the flow, and on the scenarios of Specs/scenarios. Expected decisions:
 /// Specs/engine/default-policy-decisions.tsv (libsepol); reply labels: Specs/kernel/labeled-ipsec.md,
 /// edge 23 (connection context).
 struct ResolverCLITests {
-    static let scenarios = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Specs/scenarios")
+    static let scenarios = repositoryRoot.appendingPathComponent("Specs/scenarios")
 
     @Test func theClientsFlowIsDeliveredWithItsLabelAndTheReplyWithTheServers() throws {
         let r = try CLITests.salabel("trace", "--json")

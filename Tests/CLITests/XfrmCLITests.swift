@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `salabel xfrm …`, `apply` and `keygen` end to end against this machine's kernel, in throwaway
 /// network namespaces, with iproute2 as the independent reader. This kernel has XFRM but no ESP/AH
@@ -183,13 +184,9 @@ struct XfrmCLITests {
 
     @Test func monitorPrintsPolicyEvents() throws {
         let ns = try Namespace()
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = ["xfrm", "monitor", "--netns", ns.name, "--json", "--count", "2"]
         let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startProcess(CLITests.binary, ["xfrm", "monitor", "--netns", ns.name, "--json", "--count", "2"],
+                                 standardOutput: .pipe(out), standardError: .discard)
         Thread.sleep(forTimeInterval: 0.5)
         _ = try ns.ip("xfrm", "policy", "add", "src", "10.1.1.1", "dst", "10.1.1.2", "dir", "out", "priority", "9")
         _ = try ns.ip("xfrm", "policy", "flush")

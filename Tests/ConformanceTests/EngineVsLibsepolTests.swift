@@ -3,6 +3,7 @@ import Foundation
 import SELinuxPolicy
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// The decision engine against libsepol, the reference implementation: each policy source is
 /// compiled by salabel itself and by checkpolicy, and every answer must agree.

@@ -6,16 +6,14 @@
 
 import Foundation
 import SepolOracle
+import TestSupport
 import Testing
 
 // MARK: - Fixtures and checkpolicy
 
 /// The micro-policy fixtures, located relative to this file.
 fileprivate enum OracleFixtures {
-    static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // ConformanceTests
-        .deletingLastPathComponent()  // Tests
-        .appendingPathComponent("Fixtures/policies", isDirectory: true)
+    static let directory: URL = repositoryRoot.appendingPathComponent("Tests/Fixtures/policies", isDirectory: true)
 
     static let referencePolicy = "/etc/selinux/default/policy/policy.33"
 
@@ -50,17 +48,9 @@ fileprivate enum OracleFixtures {
             .appendingPathComponent("salabel-oracle-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
         let output = temp.appendingPathComponent("\(name).bin").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try checkpolicyPath())
-        process.arguments = (try isMLS(name) ? ["-M"] : []) + ["-c", "33", "-o", output, source.path]
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw OracleTestError("checkpolicy failed on \(name).conf: \(message)")
+        let r = try runProcess(URL(fileURLWithPath: try checkpolicyPath()), (try isMLS(name) ? ["-M"] : []) + ["-c", "33", "-o", output, source.path], standardOutput: .discard)
+        guard r.status == 0 else {
+            throw OracleTestError("checkpolicy failed on \(name).conf: \(r.stderr)")
         }
         return output
     }

@@ -2,25 +2,13 @@ import DecisionEngine
 import Foundation
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// The flattened Debian reference policy (selinux-policy-default, written back to policy.conf by
 /// `checkpolicy -b -F -M`): salabel compiles the 10 MB text, libsepol reads the binary it came
 /// from, and their answers must agree.
 @Suite(.serialized)
 struct RefpolicyConformanceTests {
-    /// A small deterministic generator (SplitMix64), so a failure can be replayed from its seed.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func pick<T>(_ a: [T]) -> T { a[Int(next() % UInt64(a.count))] }
-    }
-
     static let loaded: Result<(SecurityServer, Oracle, Double), any Error> = Result {
         let (conf, binary) = try refpolicyConf()
         let start = Date()
@@ -56,7 +44,7 @@ struct RefpolicyConformanceTests {
 
     @Test func hundredThousandRandomQueriesAgree() throws {
         let (server, oracle, _) = try Self.loaded.get()
-        var rng = Generator(state: 0x5A1A_BE15)
+        var rng = SplitMix64(seed: 0x5A1A_BE15)
         let domains = Self.domainContexts(oracle)
         let types = oracle.symbols(0)
         let classes = oracle.symbols(4)
@@ -106,7 +94,7 @@ struct RefpolicyConformanceTests {
 
     @Test func transitionsOnRandomQueriesAgree() throws {
         let (server, oracle, _) = try Self.loaded.get()
-        var rng = Generator(state: 0x7E57)
+        var rng = SplitMix64(seed: 0x7E57)
         let domains = Self.domainContexts(oracle)
         let types = oracle.symbols(0)
         let classes = oracle.symbols(4).filter { $0 != "socket" && !$0.hasSuffix("_socket") }

@@ -1,6 +1,7 @@
 import Foundation
 import IPsecModel
 import Testing
+import TestSupport
 @testable import ESPDataPlane
 
 /// One ESP SA in the data plane: published known answers (draft-mcgrew-gcm-test-01, every AES-GCM
@@ -9,14 +10,11 @@ import Testing
 struct ESPTransformTests {
     struct Vector {
         var fields: [String: String]
-        func bytes(_ k: String) -> [UInt8] {
-            let hex = Array(fields[k] ?? "")
-            return stride(from: 0, to: hex.count, by: 2).map { UInt8(String(hex[$0...$0 + 1]), radix: 16)! }
-        }
+        func bytes(_ k: String) -> [UInt8] { hex(fields[k] ?? "") }
     }
 
     static func vectors() throws -> [Vector] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/draft-mcgrew-gcm-test-01.txt")
+        let url = repositoryRoot.appendingPathComponent("Tests/DataPlaneTests/Vectors/draft-mcgrew-gcm-test-01.txt")
         var out: [Vector] = [], current: [String: String] = [:]
         let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init) + [""]
         for line in lines {

@@ -16,6 +16,7 @@ import ESPDataPlane
 import Foundation
 import IPsecModel
 import Testing
+import TestSupport
 import XfrmManager
 
 /// One SA of the test: its `ip xfrm state add` words (the same words configure the kernel and salabel)
@@ -163,7 +164,7 @@ struct TsharkDissectionTests {
             if s.sa.name.hasSuffix("tunnel") {
                 #expect(sources == ["10.88.0.2", "192.0.2.2"] && destinations == ["10.88.0.1", "198.51.100.1"], "inner addresses: \(what)")
             }
-            let hex = s.inner.data.map { String(format: "%02x", $0) }.joined()
+            let hex = hexString(s.inner.data)
             #expect(f[8] == hex, "decrypted inner UDP data: \(what)\nexpected \(hex)")
             // Checksum status 1 is "Good": the outer IPv4 header (and the inner one in tunnel mode), the
             // outer UDP (4500) and the inner UDP, whose pseudo-header uses the inner addresses.
@@ -182,7 +183,7 @@ struct TsharkDissectionTests {
         #expect(wrongLines.count == sealed.count, "\(wrongOutput)")
         for (line, s) in zip(wrongLines, sealed) {
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            let hex = s.inner.data.map { String(format: "%02x", $0) }.joined()
+            let hex = hexString(s.inner.data)
             #expect(f.count == 11 && f[5] != "1" && f[8] != hex, "wrong keys, yet decrypted or authenticated: \(line)")
         }
     }
@@ -218,10 +219,6 @@ struct TsharkDissectionTests {
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
         // tshark reads preferences from $HOME; an empty one keeps a user's settings out.
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-tshark-home-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
@@ -229,20 +226,8 @@ struct TsharkDissectionTests {
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
         environment["XDG_CONFIG_HOME"] = home.path
-        process.environment = environment
-        // Standard error to a file, standard output through a pipe read to the end before waiting.
-        let errorFile = home.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        let errorHandle = try FileHandle(forWritingTo: errorFile)
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errorHandle
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try? errorHandle.close()
-        let errors = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), errors)
+        let r = try runProcess(URL(fileURLWithPath: tool), arguments, input: .null, environment: environment)
+        return (r.status, r.stdout, r.stderr)
     }
 }
 

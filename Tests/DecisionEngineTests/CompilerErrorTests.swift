@@ -2,6 +2,7 @@ import DecisionEngine
 import Foundation
 import SELinuxPolicy
 import Testing
+import TestSupport
 
 /// A bad policy is rejected whole with file:line:column and a precise message. Each case is also
 /// given to checkpolicy (the reference compiler), which must reject it too; the one case that
@@ -80,16 +81,9 @@ struct CompilerErrorTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-bad-\(UUID().uuidString).conf").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/checkpolicy")
-        p.arguments = ["-o", "/dev/null", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let said = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect((p.terminationStatus != 0) == c.checkpolicyRejects, "\(c.name): checkpolicy exit \(p.terminationStatus): \(said)")
+        let checkpolicy = try runProcess(URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-o", "/dev/null", path], standardError: .standardOutput)
+        let said = checkpolicy.stdout
+        #expect((checkpolicy.status != 0) == c.checkpolicyRejects, "\(c.name): checkpolicy exit \(checkpolicy.status): \(said)")
         // checkpolicy must object to the same thing, not to the test policy's syntax.
         #expect(!said.contains("syntax error"), "\(c.name): \(said)")
     }

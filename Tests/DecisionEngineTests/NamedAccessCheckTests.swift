@@ -2,16 +2,15 @@ import DecisionEngine
 import Foundation
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// The named check (``AccessVectorCache/check(source:target:objectClass:permissions:subject:)``)
 /// against libsepol: every row of Specs/engine/default-policy-decisions.tsv (what libsepol computes
 /// for the embedded policy) is asked permission by permission.
 struct NamedAccessCheckTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The TSV's rows: source, target, class and the permissions libsepol allows.
     static func referenceRows() throws -> [(s: String, t: String, cls: String, allowed: Set<String>)] {
-        let text = try String(contentsOf: root.appendingPathComponent("Specs/engine/default-policy-decisions.tsv"), encoding: .utf8)
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("Specs/engine/default-policy-decisions.tsv"), encoding: .utf8)
         return text.split(separator: "\n").dropFirst().map { line in
             let f = line.split(separator: "\t").map(String.init)
             return (f[0], f[1], f[2], f[3] == "-" ? [] : Set(f[3].split(separator: " ").map(String.init)))
@@ -193,17 +192,9 @@ struct PolicyStatisticsTests {
         let conf = dir.appendingPathComponent("policy.conf"), binary = dir.appendingPathComponent("policy.33")
         try source.write(to: conf, atomically: true, encoding: .utf8)
         func run(_ tool: String, _ arguments: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = arguments
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            try #require(p.terminationStatus == 0, "\(tool) \(arguments) failed")
-            return String(decoding: data, as: UTF8.self)
+            let r = try runProcess(URL(fileURLWithPath: tool), arguments, standardError: .discard)
+            try #require(r.status == 0, "\(tool) \(arguments) failed")
+            return r.stdout
         }
         _ = try run("/usr/bin/checkpolicy", (mls ? ["-M"] : []) + ["-c", "33", "-o", binary.path, conf.path])
         let text = try run("/usr/bin/seinfo", [binary.path])
@@ -229,7 +220,7 @@ struct PolicyStatisticsTests {
     }
 
     @Test func embeddedPolicyCountsMatchSeinfo() throws {
-        let conf = NamedAccessCheckTests.root.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf")
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf")
         try Self.expectSeinfoCounts(try String(contentsOf: conf, encoding: .utf8), mls: true)
     }
 

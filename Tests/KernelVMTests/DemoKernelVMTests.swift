@@ -6,11 +6,12 @@
 import Foundation
 import Scenario
 import Testing
+import TestSupport
 import VMHarness
 
 @Suite(.serialized) struct DemoKernelVMTests {
     @Test func demoUsesTheKernelDataPlaneWhenItCan() throws {
-        let yaml = try String(contentsOf: VM.repositoryRoot.appendingPathComponent("Sources/Scenario/ScenarioDemo/Resources/demo.yaml"), encoding: .utf8)
+        let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("Sources/Scenario/ScenarioDemo/Resources/demo.yaml"), encoding: .utf8)
         let scenario = try Scenario(yaml: yaml, file: "demo.yaml")
         let policy = try scenario.policyText(harness: true).text
         let binary = try GuestSalabel.binary()

@@ -20,6 +20,7 @@
 
 import Foundation
 import Testing
+import TestSupport
 import VMHarness
 
 private let guestScript = #"""
@@ -125,7 +126,7 @@ struct ESPWireCompatibilityVMTests {
             files: [(source: binary, dest: GuestSalabel.guestPath)],
             enforcing: false, timeout: 600)
         print("VM boot with the ESP wire checks: \(clock.now - start)")
-        let saved = VM.repositoryRoot.appendingPathComponent(GuestSalabel.scratchPath)
+        let saved = repositoryRoot.appendingPathComponent(GuestSalabel.scratchPath)
             .appendingPathComponent("esp-wire-vm-output.txt")
         try? (result.output + "\n--- dmesg\n" + result.dmesg).write(to: saved, atomically: true, encoding: .utf8)
         print("guest output and dmesg: \(saved.path)")

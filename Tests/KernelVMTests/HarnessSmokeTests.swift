@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+import TestSupport
 import VMHarness
 
 private let key128 = "0x0102030405060708090a0b0c0d0e0f1011121314"  // AES-128 key + 4-byte salt
@@ -122,7 +123,7 @@ struct HarnessSmokeTests {
     /// (a refpolicy type is unknown to it), denials are audited with permissive=1, the status comes back.
     @Test func embeddedPolicyPermissive() throws {
         let conf = try String(
-            contentsOf: VM.repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf"),
+            contentsOf: repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf"),
             encoding: .utf8)
         let script = """
             A=192.0.2.1; B=192.0.2.2

@@ -7,11 +7,12 @@
 import Foundation
 import Scenario
 import Testing
+import TestSupport
 import VMHarness
 
 @Suite(.serialized) struct LocalSocketPeerVMTests {
     @Test func aStatedContextMustBeTheCallersOwn() throws {
-        let yaml = try String(contentsOf: VM.repositoryRoot.appendingPathComponent("Sources/Scenario/ScenarioDemo/Resources/demo.yaml"), encoding: .utf8)
+        let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("Sources/Scenario/ScenarioDemo/Resources/demo.yaml"), encoding: .utf8)
         let policy = try Scenario(yaml: yaml, file: "demo.yaml").policyText(harness: true).text
         let binary = try GuestSalabel.binary()
         let client = "system_u:system_r:echoclient_t:s0", other = "system_u:system_r:echo_other_t:s0"

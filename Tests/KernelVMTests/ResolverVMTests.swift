@@ -36,6 +36,7 @@
 
 import Foundation
 import Testing
+import TestSupport
 import VMHarness
 
 private let initDomain = "system_u:system_r:init_t:s0"
@@ -221,7 +222,7 @@ struct ResolverVMTests {
             files: [(source: binary, dest: GuestSalabel.guestPath), (source: conf, dest: GuestSalabel.guestPolicyPath)],
             timeout: 1200)
         print("VM boot with the resolver checks: \(clock.now - start)")
-        let saved = VM.repositoryRoot.appendingPathComponent(GuestSalabel.scratchPath).appendingPathComponent("resolver-vm-output.txt")
+        let saved = repositoryRoot.appendingPathComponent(GuestSalabel.scratchPath).appendingPathComponent("resolver-vm-output.txt")
         try? (result.output + "\n--- dmesg\n" + result.dmesg).write(to: saved, atomically: true, encoding: .utf8)
         print("guest output and dmesg: \(saved.path)")
         let v = result.keyValues

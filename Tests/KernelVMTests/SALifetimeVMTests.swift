@@ -14,6 +14,7 @@ import IPsecModel
 import Scenario
 import SecurityContexts
 import Testing
+import TestSupport
 import VMHarness
 import XfrmManager
 
@@ -56,7 +57,7 @@ import XfrmManager
     }
 
     @Test func lifetimesExpireAsInTheKernel() throws {
-        let yaml = try String(contentsOf: VM.repositoryRoot.appendingPathComponent("Sources/Scenario/ScenarioDemo/Resources/demo.yaml"), encoding: .utf8)
+        let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("Sources/Scenario/ScenarioDemo/Resources/demo.yaml"), encoding: .utf8)
         let policy = try Scenario(yaml: yaml, file: "demo.yaml").policyText(harness: true).text
         let binary = try GuestSalabel.binary()
         var script = """

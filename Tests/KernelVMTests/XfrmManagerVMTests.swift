@@ -17,6 +17,7 @@
 
 import Foundation
 import Testing
+import TestSupport
 import VMHarness
 
 private let spd = "system_u:object_r:ipsec_spd_t:s0"
@@ -435,7 +436,7 @@ struct XfrmManagerVMTests {
             timeout: 1200)
         print("VM boot with salabel: \(clock.now - start)")
         // The whole guest output and kernel log, for a look after a failure.
-        let saved = VM.repositoryRoot.appendingPathComponent(GuestSalabel.scratchPath).appendingPathComponent("xfrm-manager-vm-output.txt")
+        let saved = repositoryRoot.appendingPathComponent(GuestSalabel.scratchPath).appendingPathComponent("xfrm-manager-vm-output.txt")
         try? (result.output + "\n--- dmesg\n" + result.dmesg).write(to: saved, atomically: true, encoding: .utf8)
         print("guest output and dmesg: \(saved.path)")
         let v = result.keyValues

@@ -2,8 +2,8 @@
 // drip-fed buffers, random round trips.
 
 import NetlinkProtocol
-import NetlinkTestSupport
 import Testing
+import TestSupport
 
 @Suite("Netlink framing")
 struct FramingTests {
@@ -147,7 +147,7 @@ struct FramingTests {
 
     @Test("random messages survive batch and split")
     func randomRoundTrips() throws {
-        var random = SplitMix(seed: 0x5A1A_BE1)
+        var random = SplitMix64(seed: 0x5A1A_BE1)
         for _ in 0..<300 {
             let messages = (0..<Int.random(in: 1...5, using: &random)).map { _ in
                 NetlinkMessage(

@@ -2,6 +2,8 @@
 // network namespace. The placeholders of the captures are kept in the text: `aa aa aa aa` is nlmsg_seq,
 // `bb bb bb bb` the requester's port id in the kernel's replies; `capture(_:)` fills them in.
 
+import TestSupport
+
 enum Golden {
     /// The sequence number substituted for `aa aa aa aa`.
     static let sequence: UInt32 = 0x5A1A_0001
@@ -149,7 +151,7 @@ enum Golden {
                 bytes += withUnsafeBytes(of: portID, Array.init)
                 index += 4
             } else {
-                bytes.append(UInt8(tokens[index], radix: 16)!)
+                bytes += TestSupport.hex(tokens[index])
                 index += 1
             }
         }

@@ -3,12 +3,13 @@
 import Foundation
 import NetlinkProtocol
 import Testing
+import TestSupport
 
 @Suite("Netlink trace in libmnl's layout")
 struct NetlinkTraceTests {
     /// The blocks of Reference/libmnl-fprintf.txt by name.
     static func reference() throws -> [String: String] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Reference/libmnl-fprintf.txt")
+        let url = repositoryRoot.appendingPathComponent("Tests/NetlinkProtocolTests/Reference/libmnl-fprintf.txt")
         let text = try String(contentsOf: url, encoding: .utf8)
         var blocks: [String: String] = [:]
         var name: String?

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A network namespace `salabel-test-PID-SUFFIX`, created with `ip netns add`, for the tests that
 /// talk to this machine's kernel (they need root).
@@ -23,10 +24,6 @@ public struct CommandFailed: Error, CustomStringConvertible {
 
 /// Runs a command found on the PATH and waits for it; a non-zero exit status throws.
 public func runCommand(_ arguments: String...) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CommandFailed(command: arguments, status: process.terminationStatus) }
+    let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments, standardOutput: .inherit, standardError: .inherit)
+    guard r.status == 0 else { throw CommandFailed(command: arguments, status: r.status) }
 }

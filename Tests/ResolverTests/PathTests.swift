@@ -5,6 +5,7 @@ import Resolver
 import Scenario
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// Outbound and inbound paths: ACQUIRE suppression (edge 18), the inbound policy check (edge 21),
 /// connection contexts on replies (edge 23), on the embedded policy and echo scenario. Edge numbers are
@@ -85,7 +86,7 @@ struct PathTests {
     }
 
     static func echo(replyContext: Bool) throws -> (Resolver, Resolver) {
-        var text = try String(contentsOf: ScenarioTests.specs.appendingPathComponent("echo.yaml"), encoding: .utf8)
+        var text = try String(contentsOf: repositoryRoot.appendingPathComponent("Specs/scenarios/echo.yaml"), encoding: .utf8)
         if !replyContext { text = text.split(separator: "\n").filter { !$0.contains("reply_context") }.joined(separator: "\n") }
         let s = try Scenario(yaml: text, file: "echo.yaml")
         let auth = AssociationAuthorizer(cache: AccessVectorCache(server: try s.securityServer()))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SELinuxPolicy
+import TestSupport
 
 // The negative corpus: Tests/Fixtures/parser-negative/*.conf. Each file is a small complete policy
 // (classes, SIDs, MLS, types, a conditional, roles, users, SID contexts) with one error, and a first
@@ -16,10 +17,8 @@ import SELinuxPolicy
 // For unterminated-brace.conf and unterminated-if.conf checkpolicy reports its error earlier, at the
 // rule placed after the users (its section order), not at the end of the file.
 
-/// The fixtures directory, found from this file's path.
-private let negativeCorpus = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures/parser-negative")
+/// The fixtures directory.
+private let negativeCorpus = repositoryRoot.appendingPathComponent("Tests/Fixtures/parser-negative")
 
 private func negativeFixtures() -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: negativeCorpus.path)) ?? []

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SELinuxPolicy
+import TestSupport
 
 // Parses the flattened Debian reference policy. The test writes it itself with
 // `checkpolicy -b -F -M` from the installed binary policy, and counts the statements of each kind
@@ -11,22 +12,11 @@ private let binaryPolicy = "/etc/selinux/default/policy/policy.33"
 
 /// Runs a program (looked up in PATH) and returns its standard output; fails on a non-zero exit.
 private func run(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CommandFailure(description: "\(arguments.joined(separator: " ")) exited with \(process.terminationStatus): "
-            + String(decoding: errorData, as: UTF8.self))
+    let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments)
+    guard r.status == 0 else {
+        throw CommandFailure(description: "\(arguments.joined(separator: " ")) exited with \(r.status): " + r.stderr)
     }
-    return String(decoding: data, as: UTF8.self)
+    return r.stdout
 }
 
 private struct CommandFailure: Error, CustomStringConvertible {

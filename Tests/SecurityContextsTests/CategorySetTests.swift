@@ -1,5 +1,6 @@
 import SecurityContexts
 import Testing
+import TestSupport
 
 @Suite struct CategorySetTests {
     @Test func membersAndOrder() {

@@ -1,6 +1,7 @@
 import Foundation
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// Canonical printing and validity compared with libsepol, on generated contexts.
 ///
@@ -13,8 +14,7 @@ import Testing
 /// `MLSPrintStyle.libsepol` output is compared with libsepol byte for byte, and `.kernel` output is
 /// checked to denote the same range in the kernel's form.
 @Suite struct LibsepolReferenceTests {
-    static let referenceDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Reference")
+    static let referenceDirectory = repositoryRoot.appendingPathComponent("Tests/SecurityContextsTests/Reference")
 
     /// Finds an executable on PATH or in the usual system directories.
     static func tool(_ name: String) -> String? {
@@ -23,36 +23,11 @@ import Testing
         return directories.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Runs a tool with files for its standard streams; returns its exit status and output.
-    static func run(_ executable: String, _ arguments: [String], input: String = "", in directory: URL) throws
-        -> (status: Int32, output: String, errors: String)
-    {
-        let id = UUID().uuidString
-        let inputURL = directory.appendingPathComponent("in-\(id)")
-        let outputURL = directory.appendingPathComponent("out-\(id)")
-        let errorURL = directory.appendingPathComponent("err-\(id)")
-        try Data(input.utf8).write(to: inputURL)
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = try FileHandle(forReadingFrom: inputURL)
-        process.standardOutput = try FileHandle(forWritingTo: outputURL)
-        process.standardError = try FileHandle(forWritingTo: errorURL)
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: try Data(contentsOf: outputURL), as: UTF8.self)
-        let errors = String(decoding: try Data(contentsOf: errorURL), as: UTF8.self)
-        return (process.terminationStatus, output, errors)
-    }
-
     /// Generated contexts over the reference policy's names: aliases, ranges (some reversed or
     /// degenerate), duplicates, unordered items, categories a level does not allow, unknown names,
     /// high levels that do or do not dominate.
     static func generatedContexts(count: Int) -> [String] {
         var generator = SplitMix64(seed: 0xC0FF_EE00_5E90_1)
-        func pick<T>(_ items: [T]) -> T { items[Int(generator.next() % UInt64(items.count))] }
         let sensitivityNames = [["s0", "unclassified"], ["s1"], ["s2", "secret"], ["s3", "topsecret", "top"]]
         let categoryAliases = [3: "finance", 9: "legal", 15: "hr"]
         func categoryName(_ index: Int) -> String {
@@ -61,7 +36,7 @@ import Testing
             return "c\(index)"
         }
         func sensitivityName(_ index: Int) -> String {
-            index == 4 ? "s4" : pick(sensitivityNames[index])
+            index == 4 ? "s4" : generator.pick(sensitivityNames[index])
         }
         func items(maximum: Int, below limit: Int) -> [String] {
             (0..<Int(generator.next() % UInt64(maximum + 1))).map { _ in
@@ -126,13 +101,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let policy = directory.appendingPathComponent("policy.bin")
-        let compiled = try Self.run(checkpolicy, ["-M", "-o", policy.path, policySource.path], in: directory)
-        try #require(compiled.status == 0, "checkpolicy failed: \(compiled.errors)")
+        let compiled = try runProcess(URL(fileURLWithPath: checkpolicy), ["-M", "-o", policy.path, policySource.path], input: .text(""))
+        try #require(compiled.status == 0, "checkpolicy failed: \(compiled.stderr)")
 
         let contexts = Self.fixedContexts + Self.generatedContexts(count: 4000)
-        let reference = try Self.run(python, [helper.path, policy.path], input: contexts.joined(separator: "\n") + "\n", in: directory)
-        try #require(reference.status == 0, "the libsepol helper failed: \(reference.errors)")
-        let lines = reference.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let reference = try runProcess(URL(fileURLWithPath: python), [helper.path, policy.path], input: .text(contexts.joined(separator: "\n") + "\n"))
+        try #require(reference.status == 0, "the libsepol helper failed: \(reference.stderr)")
+        let lines = reference.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         try #require(lines.count == contexts.count, "libsepol answered \(lines.count) lines for \(contexts.count) contexts")
 
         let vocabulary = try referenceVocabulary()

@@ -1,6 +1,7 @@
 import Foundation
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// Parsing, printing and the string conformances of `SecurityContext`, `LevelSyntax`, `RangeSyntax`.
 @Suite struct ParsingTests {
@@ -293,18 +294,5 @@ import Testing
             #expect(Self.normalized(reparsed) == Self.normalized(context), "\(context)")
             #expect(try SecurityContext(bytes: context.bytes) == reparsed)
         }
-    }
-}
-
-/// A small deterministic random number generator, so generated cases are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -10,6 +10,7 @@
 // throws (never skips).
 
 import Foundation
+import TestSupport
 
 public enum GuestSalabel {
     /// Where tests put the binary in the guest.
@@ -33,7 +34,7 @@ public enum GuestSalabel {
     /// `checkpolicy -b -F -M`, so that salabel's engine (`--policy FILE.conf`) decides with the very policy
     /// the guest kernel enforces. Written once per process under the scratch path.
     public static func referencePolicyConf(binaryPolicy: String = "/etc/selinux/default/policy/policy.33") throws -> String {
-        let out = VM.repositoryRoot.appendingPathComponent(scratchPath).appendingPathComponent("refpolicy.conf").path
+        let out = repositoryRoot.appendingPathComponent(scratchPath).appendingPathComponent("refpolicy.conf").path
         try FileManager.default.createDirectory(
             atPath: (out as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard FileManager.default.isReadableFile(atPath: binaryPolicy) else {
@@ -55,8 +56,8 @@ public enum GuestSalabel {
     // MARK: - Implementation
 
     private static let ctxLenBuilt: Result<String, any Error> = Result {
-        let source = VM.repositoryRoot.appendingPathComponent("Tests/VM/xfrm-ctxlen.c").path
-        let dir = VM.repositoryRoot.appendingPathComponent(scratchPath).path
+        let source = repositoryRoot.appendingPathComponent("Tests/VM/xfrm-ctxlen.c").path
+        let dir = repositoryRoot.appendingPathComponent(scratchPath).path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let out = dir + "/xfrm-ctxlen"
         let (status, log) = try runTool(["cc", "-O2", "-Wall", "-o", out, source])
@@ -104,30 +105,15 @@ public enum GuestSalabel {
             throw VMError.harnessFailed(status: binStatus, detail: "salabel was built but not found at '\(binary)':\n\(binLog)")
         }
         // A stripped copy keeps the initramfs small (the unstripped binary is ~85 MB).
-        let stripped = VM.repositoryRoot.appendingPathComponent(scratchPath).appendingPathComponent("salabel-guest").path
+        let stripped = repositoryRoot.appendingPathComponent(scratchPath).appendingPathComponent("salabel-guest").path
         if let result = try? runTool(["strip", "-o", stripped, binary]), result.0 == 0 { return stripped }
         return binary
     }
 
     /// Runs a tool from PATH in the repository root; returns its status and its stdout+stderr.
     static func runTool(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = VM.repositoryRoot
-        process.standardInput = FileHandle.nullDevice
-        let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-guest-\(UUID().uuidString).log")
-        guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
-            throw VMError.harnessFailed(status: -1, detail: "cannot create \(logFile.path)")
-        }
-        defer { try? FileManager.default.removeItem(at: logFile) }
-        let handle = try FileHandle(forWritingTo: logFile)
-        defer { try? handle.close() }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, log)
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments, input: .null, currentDirectory: repositoryRoot,
+                               standardError: .standardOutput)
+        return (r.status, r.stdout)
     }
 }

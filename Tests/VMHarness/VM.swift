@@ -9,6 +9,7 @@
 // install them with `scripts/deps vm`.
 
 import Foundation
+import TestSupport
 
 /// What a guest run produced.
 public struct VMResult: Sendable {
@@ -68,10 +69,6 @@ public enum VMError: Error, CustomStringConvertible {
 }
 
 public struct VM {
-    /// The repository root, found from this file's path (Tests/VMHarness/VM.swift).
-    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// Boots the VM once and runs `script` (busybox sh) as the guest's init, after the modules and the
     /// policy are loaded.
     /// - Parameters:
@@ -123,24 +120,15 @@ public struct VM {
         guard fm.createFile(atPath: stderrFile.path, contents: nil) else {
             throw VMError.harnessFailed(status: -1, detail: "cannot create \(stderrFile.path)")
         }
-        let process = Process()
-        process.executableURL = repositoryRoot.appendingPathComponent("scripts/vm")
-        process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let stderrHandle = try FileHandle(forWritingTo: stderrFile)
-        defer { try? stderrHandle.close() }
-        process.standardError = stderrHandle
-        try process.run()
-        process.waitUntilExit()
+        let run = try runProcess(repositoryRoot.appendingPathComponent("scripts/vm"), arguments, input: .null, currentDirectory: repositoryRoot,
+                                 standardOutput: .discard, standardError: .file(stderrFile))
 
-        let stderrText = (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
+        let stderrText = run.stderr
         let result = work.appendingPathComponent("result")
         let statusText = try? String(contentsOf: result.appendingPathComponent("status"), encoding: .utf8)
         guard let statusText, let status = Int32(statusText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             // No status file: the script did not complete; scripts/vm said why on stderr.
-            let status = process.terminationStatus
+            let status = run.status
             if status == 124 { throw VMError.timedOut(seconds: timeout, detail: stderrText) }
             if stderrText.contains("scripts/deps vm") { throw VMError.missingDependency(stderrText.trimmingCharacters(in: .whitespacesAndNewlines)) }
             throw VMError.harnessFailed(status: status, detail: stderrText)

@@ -2,12 +2,12 @@ import Foundation
 import IPsecModel
 import SecurityContexts
 import Testing
+import TestSupport
 import XfrmManager
 
 /// `salabel apply` planning: the file, the keys, each host's half, idempotence and rollback steps.
 struct ApplyPlannerTests {
-    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Examples/apply/echo.yaml")
+    static let example = repositoryRoot.appendingPathComponent("Examples/apply/echo.yaml")
 
     static func file() throws -> ApplyFile { try ApplyFile(yaml: String(contentsOf: example, encoding: .utf8)) }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NetlinkProtocol
+import TestSupport
 @testable import XfrmWire
 
 /// One capture file of `Captures/`: header lines (`# key: value`), then buffers, each introduced by
@@ -18,7 +19,7 @@ struct Capture {
     var sent: [Buffer] { buffers.filter { $0.direction == ">" } }
     var received: [Buffer] { buffers.filter { $0.direction == "<" } }
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Captures")
+    static let directory = repositoryRoot.appendingPathComponent("Tests/XfrmWireTests/Captures")
 
     static var all: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
@@ -39,8 +40,7 @@ struct Capture {
             } else if line == ">" || line == "<" || line == "=" {
                 buffers.append(Buffer(direction: line.first!, bytes: []))
             } else if let colon = line.firstIndex(of: ":") {
-                let hex = line[line.index(after: colon)...].split(separator: " ")
-                buffers[buffers.count - 1].bytes += hex.map { UInt8($0, radix: 16)! }
+                buffers[buffers.count - 1].bytes += hex(line[line.index(after: colon)...])
             }
         }
         self.header = header

@@ -1,6 +1,7 @@
 import Foundation
 import NetlinkProtocol
 import Testing
+import TestSupport
 import XfrmManager
 import XfrmNetlink
 @testable import XfrmWire
@@ -34,6 +35,6 @@ struct IPXfrmLinesTests {
         let encoded = try message.encoded()
         let ours = Array(encoded.prefix(expected.count))
         #expect(encoded.dropFirst(expected.count).allSatisfy { $0 == 0 } && encoded.count - expected.count < 4)
-        #expect(ours == expected, "\(name): \(capture.command)\nours:     \(ours.map { String(format: "%02x", $0) }.joined())\niproute2: \(expected.map { String(format: "%02x", $0) }.joined())")
+        #expect(ours == expected, "\(name): \(capture.command)\nours:     \(hexString(ours))\niproute2: \(hexString(expected))")
     }
 }

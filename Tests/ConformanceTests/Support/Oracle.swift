@@ -1,5 +1,6 @@
 import Foundation
 import SepolOracle
+import TestSupport
 
 /// libsepol, the reference implementation, loaded with a binary policy compiled by checkpolicy.
 /// The oracle serializes its calls into libsepol (whose services keep global state).
@@ -103,16 +104,8 @@ func checkpolicyCompile(_ confPath: String, mls: Bool) throws -> String {
         throw OracleError("checkpolicy is not installed (scripts/deps test installs it); the conformance suite cannot run")
     }
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-\(UUID().uuidString).bin").path
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: checkpolicy)
-    p.arguments = (mls ? ["-M"] : []) + ["-c", "33", "-o", out, confPath]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let text = String(data: pipe.fileHandleForReading.readDataToEndOfFile(), encoding: .utf8) ?? ""
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw OracleError("checkpolicy rejected \(confPath):\n\(text)") }
+    let r = try runProcess(URL(fileURLWithPath: checkpolicy), (mls ? ["-M"] : []) + ["-c", "33", "-o", out, confPath], standardError: .standardOutput)
+    guard r.status == 0 else { throw OracleError("checkpolicy rejected \(confPath):\n\(r.stdout)") }
     return out
 }
 
@@ -125,24 +118,15 @@ func refpolicyConf() throws -> (conf: String, binary: String) {
     }
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-refpolicy-\(getpid()).conf").path
     if !FileManager.default.fileExists(atPath: out) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/checkpolicy")
-        p.arguments = ["-b", "-F", "-M", "-o", out, binary]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw OracleError("checkpolicy -b -F failed on \(binary)") }
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-b", "-F", "-M", "-o", out, binary],
+                               standardOutput: .discard, standardError: .discard)
+        guard r.status == 0 else { throw OracleError("checkpolicy -b -F failed on \(binary)") }
     }
     return (out, binary)
 }
 
 /// The repository's Tests/Fixtures directory.
-let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-/// The repository root.
-let repositoryRoot = fixturesDirectory.deletingLastPathComponent().deletingLastPathComponent()
+let fixturesDirectory = repositoryRoot.appendingPathComponent("Tests/Fixtures")
 
 /// The NUL-terminated text a C call wrote into `chars`.
 private func text(_ chars: [CChar]) -> String {

@@ -10,6 +10,7 @@
 
 import ESPCrypto
 import Testing
+import TestSupport
 
 struct GCMVector: Sendable, CustomTestStringConvertible {
     var name: String

@@ -1,13 +1,13 @@
 import Glibc
 import IPsecModel
-import NetlinkTestSupport
 import Testing
+import TestSupport
 
 /// `IPAddress` keeps its bytes inline. Its text forms are checked against glibc's `inet_pton` and
 /// `inet_ntop` (an independent implementation), its order and prefix matching against the byte
 /// arrays themselves, over seeded random addresses (zero runs included, for `::`).
 struct IPAddressTests {
-    static func randomBytes(_ count: Int, _ rng: inout SplitMix) -> [UInt8] {
+    static func randomBytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] {
         var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         // Zero some 16-bit groups so that `::` runs of every length and place occur.
         for g in 0..<(count / 2) where rng.next() % 3 == 0 { bytes[2 * g] = 0; bytes[2 * g + 1] = 0 }
@@ -35,7 +35,7 @@ struct IPAddressTests {
     }
 
     @Test func bytesTextAndBackAgreeWithGlibc() throws {
-        var rng = SplitMix(seed: 12)
+        var rng = SplitMix64(seed: 12)
         for n in 0..<4_000 {
             let bytes = Self.randomBytes(n % 2 == 0 ? 4 : 16, &rng)
             let a = try #require(IPAddress(bytes: bytes))
@@ -67,7 +67,7 @@ struct IPAddressTests {
     }
 
     @Test func orderIsFamilyThenBytes() throws {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let all = (0..<600).map { n in Self.randomBytes(n % 3 == 0 ? 4 : 16, &rng) }
         let reference = all.sorted { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
         let ours = try all.map { try #require(IPAddress(bytes: $0)) }.sorted().map(\.bytes)
@@ -78,7 +78,7 @@ struct IPAddressTests {
     }
 
     @Test func prefixContainsAsTheBytesSay() throws {
-        var rng = SplitMix(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for n in 0..<3_000 {
             let count = n % 2 == 0 ? 4 : 16
             let base = Self.randomBytes(count, &rng)

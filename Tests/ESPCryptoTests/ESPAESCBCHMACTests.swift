@@ -3,6 +3,7 @@
 
 import ESPCrypto
 import Testing
+import TestSupport
 
 @Suite("ESP AES-CBC (RFC 3602) and HMAC-SHA-256-128 (RFC 4868)")
 struct ESPAESCBCHMACTests {

@@ -4,12 +4,12 @@ import Resolver
 import Scenario
 import SecurityContexts
 import Testing
+import TestSupport
 
 /// Scenario files: Specs/scenarios parse into the mirrors `salabel apply` would install, and bad
 /// files are refused with the place and the reason.
 struct ScenarioTests {
-    static let specs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Specs/scenarios")
+    static let specs = repositoryRoot.appendingPathComponent("Specs/scenarios")
 
     @Test func everyScenarioInSpecsParsesAndEveryHostHasAMirror() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.specs.path).filter { $0.hasSuffix(".yaml") }
@@ -51,12 +51,18 @@ struct ScenarioTests {
         ("- a list", "expected a mapping"),
     ])
     func badFilesSayWhereAndWhy(text: String, message: String) {
+        Self.expectRefused(text, shown: text, message: message)
+    }
+
+    /// Parses `yaml` as bad.yaml and expects it refused with an error that names the file and
+    /// contains `message`; `shown` is the text a failure quotes.
+    static func expectRefused(_ yaml: String, shown: String, message: String, sourceLocation: SourceLocation = #_sourceLocation) {
         do {
-            _ = try Scenario(yaml: text, file: "bad.yaml")
-            Issue.record("accepted: \(text)")
+            _ = try Scenario(yaml: yaml, file: "bad.yaml")
+            Issue.record("accepted: \(shown)", sourceLocation: sourceLocation)
         } catch {
-            #expect(error.description.hasPrefix("bad.yaml: "))
-            #expect(error.description.contains(message), "\(error.description)")
+            #expect(error.description.hasPrefix("bad.yaml: "), sourceLocation: sourceLocation)
+            #expect(error.description.contains(message), "\(error.description)", sourceLocation: sourceLocation)
         }
     }
 
