@@ -15,11 +15,12 @@ public struct KeyMaterial: Sendable, Hashable, CustomStringConvertible, CustomDe
 
     public init(_ bytes: [UInt8]) { storage = Storage(bytes) }
 
-    /// Parses a hex key (`0x` prefix optional, as iproute2 writes keys).
+    /// Parses a hex key (`0x` prefix optional, as iproute2 writes keys): hex digits only, two a byte
+    /// (no sign, no blank: `UInt8(_:radix:)` alone would take `+f` as a byte).
     public init?(hex: String) {
         var text = Substring(hex)
         if text.hasPrefix("0x") || text.hasPrefix("0X") { text = text.dropFirst(2) }
-        guard text.count % 2 == 0 else { return nil }
+        guard text.count % 2 == 0, text.utf8.allSatisfy({ $0 < 0x80 && Character(Unicode.Scalar($0)).isHexDigit }) else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(text.count / 2)
         var i = text.startIndex

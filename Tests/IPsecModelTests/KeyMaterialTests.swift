@@ -25,7 +25,8 @@ struct KeyMaterialTests {
     }
 
     @Test func textThatIsNotWholeHexBytesIsRefused() {
-        for bad in ["0x1", "abc", "0xzz", "0x0g", "g0", "0x 00", "00 11", "0x00\n", "0xé0", "0x0x00"] {
+        // A sign is not a hex digit, though Swift's UInt8("+f", radix: 16) and C's strtoul read one.
+        for bad in ["0x1", "abc", "0xzz", "0x0g", "g0", "0x 00", "00 11", "0x00\n", "0xé0", "0x0x00", "0x+f", "+f", "0x-1", "-1ab"] {
             #expect(KeyMaterial(hex: bad) == nil, "\(bad)")
         }
     }
