@@ -5,7 +5,6 @@ import DecisionEngine
 import ESPDataPlane
 import Foundation
 import IPsecModel
-import NetlinkSocket
 import SecurityContexts
 import XfrmManager
 

@@ -167,6 +167,29 @@ struct ModuleRulesTests {
         }
     }
 
+    /// The command parses arguments and prints (rule 7): no file of Sources/CLI imports the C
+    /// library or a system module, or starts a process; what it needs of the system, a library does.
+    @Test func theCLIMakesNoSystemCall() throws {
+        let forbidden = ["Glibc", "Musl", "LinuxSystem", "NetlinkSocket", "CMnl", "CSELinux", "CCrypto"]
+        let folder = repositoryRoot.appendingPathComponent("Sources/CLI")
+        let files = try #require(FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil))
+        var checked = 0
+        for case let file as URL in files where file.pathExtension == "swift" {
+            checked += 1
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if let i = words.firstIndex(of: "import"), i + 1 < words.count, forbidden.contains(String(words[i + 1])) {
+                    Issue.record("Sources/CLI/\(file.lastPathComponent):\(n + 1): imports \(words[i + 1]) (Specs/architecture.md, rule 7)")
+                }
+                if line.contains("Process()") || line.contains("posix_spawn") {
+                    Issue.record("Sources/CLI/\(file.lastPathComponent):\(n + 1): starts a process (Specs/architecture.md, rule 7)")
+                }
+            }
+        }
+        #expect(checked > 10, "Sources/CLI has \(checked) Swift files: the walk found too few")
+    }
+
     /// Specs/architecture.md's graph is the one Package.swift makes (scripts/module-graph --check).
     @Test func theWrittenGraphIsCurrent() throws {
         let r = try Self.run(["python3", "scripts/module-graph", "--check"])
