@@ -17,7 +17,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -107,8 +107,10 @@ let package = Package(
             path: "Sources/DataPlane/Node", swiftSettings: swiftSettings),
         .target(
             name: "DataPlaneHost",
-            dependencies: ["DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "NetlinkProtocol",
-                           "XfrmManager", "SELinuxKernel"],
+            dependencies: [
+                "DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "NetlinkProtocol",
+                "XfrmManager", "SELinuxKernel",
+            ],
             path: "Sources/DataPlane/Host", swiftSettings: swiftSettings),
 
         // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;
@@ -139,23 +141,29 @@ let package = Package(
         // Scenario files and the players that run them without a kernel: the model and the data plane.
         .target(
             name: "Scenario",
-            dependencies: ["Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol",
-                           "DataPlaneNode", "ESPDataPlane"],
+            dependencies: [
+                "Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol",
+                "DataPlaneNode", "ESPDataPlane",
+            ],
             path: "Sources/Scenario/Scenario", swiftSettings: swiftSettings),
         // The scenarios in a real kernel: the guest's player (namespaces, SAs, labeled sockets, AVC lines,
         // ACQUIREs), the host's VM run around it (scripts/vm), and the socket probe.
         .target(
             name: "ScenarioKernel",
-            dependencies: ["Scenario", "XfrmNetlink", "XfrmManager", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel",
-                           "SecurityContexts", "LinuxSystem"],
+            dependencies: [
+                "Scenario", "XfrmNetlink", "XfrmManager", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel",
+                "SecurityContexts", "LinuxSystem",
+            ],
             path: "Sources/Scenario/ScenarioKernel", swiftSettings: swiftSettings),
         // `salabel demo`: its scenario (Resources/demo.yaml), the userspace run (hosts, threads, the five paths),
         // the kernel run over ScenarioKernel, the engine-only decisions, its namespaces and their removal
         // on SIGINT/SIGTERM; its lines go to the caller (Specs/dataplane/demo.md).
         .target(
             name: "ScenarioDemo",
-            dependencies: ["Scenario", "ScenarioKernel", "DataPlaneHost", "DataPlaneNode", "DecisionEngine", "ESPCrypto", "IPsecModel",
-                           "Resolver", "SELinuxKernel", "SecurityContexts", "XfrmManager", "NetlinkSocket", "LinuxSystem"],
+            dependencies: [
+                "Scenario", "ScenarioKernel", "DataPlaneHost", "DataPlaneNode", "DecisionEngine", "ESPCrypto", "IPsecModel",
+                "Resolver", "SELinuxKernel", "SecurityContexts", "XfrmManager", "NetlinkSocket", "LinuxSystem",
+            ],
             path: "Sources/Scenario/ScenarioDemo", resources: [.embedInCode("Resources/demo.yaml")], swiftSettings: swiftSettings),
 
         // The system layer: what salabel's libraries ask of Linux besides netlink and libselinux.
@@ -165,7 +173,8 @@ let package = Package(
         .executableTarget(
             name: "salabel",
             dependencies: [
-                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager", "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "ScenarioDemo", "LinuxSystem",
+                "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager",
+                "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "ScenarioDemo", "LinuxSystem",
                 "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -198,7 +207,9 @@ let package = Package(
         // `swift run -c release salabel-resolver-bench`.
         .executableTarget(
             name: "salabel-resolver-bench",
-            dependencies: ["Resolver", "DecisionEngine", "XfrmManager", "XfrmNetlink", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket"],
+            dependencies: [
+                "Resolver", "DecisionEngine", "XfrmManager", "XfrmNetlink", "XfrmWire", "IPsecModel", "SecurityContexts", "NetlinkProtocol", "NetlinkSocket",
+            ],
             path: "Benchmarks/ResolverBench", swiftSettings: swiftSettings),
 
         // The ESP data plane side by side with `openssl speed -evp aes-128-gcm`: `swift run -c release salabel-esp-bench`.
@@ -234,8 +245,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ResolverTests",
-            dependencies: ["Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "XfrmWire", "Scenario",
-                           "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport", "TestSupport"],
+            dependencies: [
+                "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "XfrmWire", "Scenario",
+                "NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport", "TestSupport",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ScenarioTests",
@@ -263,13 +276,19 @@ let package = Package(
             name: "NetlinkSocketTests", dependencies: ["NetlinkSocket", "NetlinkTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "XfrmWireTests",
-            dependencies: ["XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "NetlinkSocket",
-                           "NetlinkTestSupport", "TestSupport"],
+            dependencies: [
+                "XfrmWire", "NetlinkProtocol", "IPsecModel", "SecurityContexts", "XfrmManager", "XfrmNetlink", "NetlinkSocket",
+                "NetlinkTestSupport", "TestSupport",
+            ],
             exclude: ["Captures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ESPCryptoTests", dependencies: ["ESPCrypto", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "DataPlaneTests", dependencies: ["ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
-                                                          "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager", "TestSupport"],
-                    exclude: ["Vectors"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DataPlaneTests",
+            dependencies: [
+                "ESPDataPlane", "ESPCrypto", "IPsecModel", "DataPlaneNode", "DataPlaneHost",
+                "DecisionEngine", "Resolver", "SecurityContexts", "XfrmManager", "TestSupport",
+            ],
+            exclude: ["Vectors"], swiftSettings: swiftSettings),
     ]
 )

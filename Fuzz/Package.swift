@@ -47,22 +47,28 @@ let package = Package(
         // sequence numbers near window edges, ESN, the inner datagram), opened by an SA and by a node.
         .executableTarget(
             name: "FuzzESPSealed",
-            dependencies: [.product(name: "ESPCrypto", package: "salabel"), .product(name: "ESPDataPlane", package: "salabel"),
-                           .product(name: "DataPlaneNode", package: "salabel"), .product(name: "DecisionEngine", package: "salabel"),
-                           .product(name: "IPsecModel", package: "salabel"), .product(name: "SecurityContexts", package: "salabel"),
-                           .product(name: "XfrmManager", package: "salabel")],
+            dependencies: [
+                .product(name: "ESPCrypto", package: "salabel"), .product(name: "ESPDataPlane", package: "salabel"),
+                .product(name: "DataPlaneNode", package: "salabel"), .product(name: "DecisionEngine", package: "salabel"),
+                .product(name: "IPsecModel", package: "salabel"), .product(name: "SecurityContexts", package: "salabel"),
+                .product(name: "XfrmManager", package: "salabel"),
+            ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // The local socket's messages and the inner UDP datagram (transport and tunnel).
         .executableTarget(
             name: "FuzzDataPlaneInput",
-            dependencies: [.product(name: "DataPlaneNode", package: "salabel"), .product(name: "ESPDataPlane", package: "salabel"),
-                           .product(name: "IPsecModel", package: "salabel")],
+            dependencies: [
+                .product(name: "DataPlaneNode", package: "salabel"), .product(name: "ESPDataPlane", package: "salabel"),
+                .product(name: "IPsecModel", package: "salabel"),
+            ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Users' configuration: apply files, scenario files, `ip xfrm` lines (ADDSA arguments).
         .executableTarget(
             name: "FuzzConfigInput",
-            dependencies: [.product(name: "XfrmManager", package: "salabel"), .product(name: "Scenario", package: "salabel"),
-                           .product(name: "IPsecModel", package: "salabel")],
+            dependencies: [
+                .product(name: "XfrmManager", package: "salabel"), .product(name: "Scenario", package: "salabel"),
+                .product(name: "IPsecModel", package: "salabel"),
+            ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -16,8 +16,9 @@ let sizes = [64, 512, 1400]
 
 func makeSA(esn: Bool = false) -> ESPSecurityAssociation {
     let key = KeyMaterial((0..<20).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) })
-    var sa = SecurityAssociation(source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: 0x1000,
-                                 algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key, truncationBits: 128)))
+    var sa = SecurityAssociation(
+        source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: 0x1000,
+        algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key, truncationBits: 128)))
     sa.replayWindowESN = 128
     sa.flags |= 128
     return try! ESPSecurityAssociation(sa)
@@ -89,5 +90,7 @@ print("| payload | openssl speed -evp aes-128-gcm | salabel seal | seal / openss
 print("|---|---|---|---|---|---|---|")
 for size in sizes {
     let o = median(openssl[size]!), s = median(seal[size]!), r = median(open[size]!)
-    print("| \(size) B | \(gbps(o)) | \(gbps(s)) | \(String(format: "%.0f%%", s / o * 100)) | \(gbps(r)) | \(String(format: "%.0f%%", r / o * 100)) | \(String(format: "%.2f M", s / Double(size) / 1e6)) |")
+    print(
+        "| \(size) B | \(gbps(o)) | \(gbps(s)) | \(String(format: "%.0f%%", s / o * 100)) | \(gbps(r)) | \(String(format: "%.0f%%", r / o * 100)) | \(String(format: "%.2f M", s / Double(size) / 1e6)) |"
+    )
 }

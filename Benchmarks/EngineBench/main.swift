@@ -131,8 +131,10 @@ while queries.count < queryCount {
     var oc: UInt16 = 0
     guard sepol_oracle_class_value(oracle, cname, &oc) == 0 else { fail("class \(cname)") }
     do {
-        queries.append(Query(s: try server.sid(forText: s), t: try server.sid(forText: t), c: server.classValue(cname)!,
-                             os: sepolSID(s), ot: sepolSID(t), oc: oc))
+        queries.append(
+            Query(
+                s: try server.sid(forText: s), t: try server.sid(forText: t), c: server.classValue(cname)!,
+                os: sepolSID(s), ot: sepolSID(t), oc: oc))
     } catch { fail("\(error)") }
 }
 var avOurs: [Double] = [], avSepol: [Double] = []
@@ -181,10 +183,14 @@ if jsonOutput {
     print(String(data: data, encoding: .utf8)!)
 } else {
     print("salabel-bench on \(binaryPolicy) (\(db.typeCount) types, \(db.classes.count) classes), medians of \(runs) runs")
-    print(String(format: "policy load        salabel %.3f s   checkpolicy (same .conf) %.3f s   ratio %.2f   (libsepol reading the binary: %.3f s)",
-                 loadOurs, loadCheckpolicy, loadOurs / loadCheckpolicy, loadSepol))
-    print(String(format: "uncached AV/query  salabel %.0f ns   libsepol %.0f ns   ratio %.2f   (%d random queries)",
-                 avOursNs, avSepolNs, avOursNs / avSepolNs, queryCount))
+    print(
+        String(
+            format: "policy load        salabel %.3f s   checkpolicy (same .conf) %.3f s   ratio %.2f   (libsepol reading the binary: %.3f s)",
+            loadOurs, loadCheckpolicy, loadOurs / loadCheckpolicy, loadSepol))
+    print(
+        String(
+            format: "uncached AV/query  salabel %.0f ns   libsepol %.0f ns   ratio %.2f   (%d random queries)",
+            avOursNs, avSepolNs, avOursNs / avSepolNs, queryCount))
     print(String(format: "cached AVC lookup  salabel %.1f ns (hit rate %.3f)", avcHitNs, Double(stats.hits) / Double(max(stats.lookups, 1))))
 }
 if sink == 42 { print("") }

@@ -43,8 +43,9 @@ func measureInbound(sas: [SecurityAssociation], runs: Int) -> [(String, String, 
                     let key: SADKey
                     if fromAddresses {
                         let packet = UnsafeRawBufferPointer(rebasing: bytes[i * 24..<i * 24 + 24])
-                        key = SADKey(destination: UnsafeRawBufferPointer(rebasing: packet[16..<20]),
-                                     spi: UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 20, as: UInt32.self)), proto: .esp)
+                        key = SADKey(
+                            destination: UnsafeRawBufferPointer(rebasing: packet[16..<20]),
+                            spi: UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 20, as: UInt32.self)), proto: .esp)
                     } else {
                         key = keys[i]
                     }
@@ -64,8 +65,9 @@ func measureInbound(sas: [SecurityAssociation], runs: Int) -> [(String, String, 
         let t = clock.measure {
             var i = 0
             for _ in 0..<fullPackets {
-                let d = resolver.deliver(resolver.inbound(destination: addresses[i], spi: spis[i], proto: .esp), to: socketContext,
-                                         interface: "eth0", source: source)
+                let d = resolver.deliver(
+                    resolver.inbound(destination: addresses[i], spi: spis[i], proto: .esp), to: socketContext,
+                    interface: "eth0", source: source)
                 if d.delivered { delivered += 1 }
                 i += 1
                 if i == keys.count { i = 0 }

@@ -67,7 +67,7 @@ let labels: [SecurityContext] = (0..<16).map {
     try! SecurityContext(parsing: "system_u:system_r:echoclient_t:s0:c\($0)")
 }
 let spdLabel = try! SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0")
-let aeadKey = KeyMaterial((0..<20).map { UInt8($0 &* 7 &+ 1) })   // AES-128 key + 4-byte salt
+let aeadKey = KeyMaterial((0..<20).map { UInt8($0 &* 7 &+ 1) })  // AES-128 key + 4-byte salt
 
 func address(_ i: Int, base: UInt8) -> IPAddress {
     IPAddress("\(base).\((i >> 16) & 0xff).\((i >> 8) & 0xff).\(i & 0xff)")!
@@ -83,8 +83,9 @@ let sas: [SecurityAssociation] = (0..<saCount).map { i in
 let policies: [PolicyEntry] = (0..<policyCount).map { i in
     let a = IPAddress("10.0.0.1")!, b = IPAddress("10.0.0.2")!
     return PolicyEntry(
-        selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b), upperProtocol: 6,
-                                  destinationPort: UInt16(i + 1), destinationPortMask: 0xffff),
+        selector: TrafficSelector(
+            source: IPPrefix(host: a), destination: IPPrefix(host: b), upperProtocol: 6,
+            destinationPort: UInt16(i + 1), destinationPortMask: 0xffff),
         direction: .out, priority: 0, index: 8 * UInt32(i + 1) + 1,
         templates: [PolicyTemplate(source: a, destination: b)], securityContext: spdLabel)
 }
@@ -92,7 +93,7 @@ let policies: [PolicyEntry] = (0..<policyCount).map { i in
 // MARK: - The dumps as the kernel sends them
 
 let portID: UInt32 = 0x0001_E240
-let datagramLimit = NetlinkSocket.defaultReceiveBufferSize   // 32 KiB
+let datagramLimit = NetlinkSocket.defaultReceiveBufferSize  // 32 KiB
 
 /// A dump answer: each entry a multipart message with `sequence`, packed into datagrams of at most
 /// 32 KiB, then NLMSG_DONE.
@@ -169,9 +170,9 @@ func resync() throws -> (Duration, MirrorSync.Statistics) {
     let driver = MirrorSyncDriver(live: LiveMirror()) { replayFeed() }
     let clock = ContinuousClock()
     let start = clock.now
-    try driver.step()   // subscribe
-    try driver.step()   // dump the SAD
-    try driver.step()   // dump the SPD, install
+    try driver.step()  // subscribe
+    try driver.step()  // dump the SAD
+    try driver.step()  // dump the SPD, install
     let elapsed = clock.now - start
     let snapshot = driver.live.snapshot()
     guard snapshot.isSynchronized, snapshot.mirror.sas.count == saCount, snapshot.mirror.policies.count == policyCount else {
@@ -226,8 +227,9 @@ func row(_ cells: [String], _ widths: [Int]) -> String {
 
 let widths = [44, 14, 16]
 let perSA = { (d: Duration) in String(format: "%.2f µs", milliseconds(d) * 1e3 / Double(saCount)) }
-print("salabel-resolver-bench: \(saCount) SAs, \(policyCount) SPD entries; dumps \(dumpBytes) bytes in "
-      + "\(saDatagrams.count + policyDatagrams.count) datagrams of at most \(datagramLimit) bytes; median of \(runs) runs")
+print(
+    "salabel-resolver-bench: \(saCount) SAs, \(policyCount) SPD entries; dumps \(dumpBytes) bytes in "
+        + "\(saDatagrams.count + policyDatagrams.count) datagrams of at most \(datagramLimit) bytes; median of \(runs) runs")
 print(row(["measure", "median", "per SA / packet"], widths))
 print(row(["resync (subscribe, dumps, install)", String(format: "%.1f ms", milliseconds(median(resyncTimes))), perSA(median(resyncTimes))], widths))
 print(row(["  dumps alone (framing, codecs, model)", String(format: "%.1f ms", milliseconds(median(dumpTimes))), perSA(median(dumpTimes))], widths))

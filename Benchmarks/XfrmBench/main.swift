@@ -175,13 +175,17 @@ for i in 0..<count {
     let (src, srcText) = address(i + 1, high: false)
     let (dst, dstText) = address(count - i, high: true)
     let dport = UInt16(1024 + i % 60_000)
-    let selector = TrafficSelector(source: IPPrefix(host: src), destination: IPPrefix(host: dst), upperProtocol: 6,
-                                   destinationPort: dport, destinationPortMask: 0xFFFF)
-    policies.append(PolicyEntry(selector: selector, direction: .out,
-                                templates: [PolicyTemplate(source: anyV4, destination: anyV4, proto: .esp, mode: .transport)],
-                                securityContext: context))
-    batchLines.append("xfrm policy add src \(srcText)/32 dst \(dstText)/32 proto tcp dport \(dport) dir out"
-                      + " ctx \(label) tmpl proto esp mode transport")
+    let selector = TrafficSelector(
+        source: IPPrefix(host: src), destination: IPPrefix(host: dst), upperProtocol: 6,
+        destinationPort: dport, destinationPortMask: 0xFFFF)
+    policies.append(
+        PolicyEntry(
+            selector: selector, direction: .out,
+            templates: [PolicyTemplate(source: anyV4, destination: anyV4, proto: .esp, mode: .transport)],
+            securityContext: context))
+    batchLines.append(
+        "xfrm policy add src \(srcText)/32 dst \(dstText)/32 proto tcp dport \(dport) dir out"
+            + " ctx \(label) tmpl proto esp mode transport")
 }
 let operations = policies.map { XfrmOperation.addPolicy($0) }
 guard FileManager.default.createFile(atPath: batchPath, contents: Data((batchLines.joined(separator: "\n") + "\n").utf8)) else {
@@ -310,8 +314,10 @@ if profileOnly {
         flush()
     }
     deleteNamespace()
-    print(String(format: "salabel only (--profile), %d policies, medians of %d runs: install %.3f s, dump %.3f s",
-                 count, runs, median(install), median(dump)))
+    print(
+        String(
+            format: "salabel only (--profile), %d policies, medians of %d runs: install %.3f s, dump %.3f s",
+            count, runs, median(install), median(dump)))
     exit(0)
 }
 
@@ -323,7 +329,9 @@ let salabelEntries = checkInstalled(by: "salabel")
 let contextStored = salabelEntries.contains { $0.securityContext != nil }
 let ipShown = run(ip, ["-n", namespace, "xfrm", "policy", "show"], capture: true)
 let ipShownCount = String(decoding: ipShown.output, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("src ") }.count
-guard ipShown.status == 0, ipShownCount == count else { fail("`ip xfrm policy show` lists \(ipShownCount) entries after the salabel install, expected \(count)") }
+guard ipShown.status == 0, ipShownCount == count else {
+    fail("`ip xfrm policy show` lists \(ipShownCount) entries after the salabel install, expected \(count)")
+}
 flush()
 _ = ipInstall()
 let ipEntries = checkInstalled(by: "iproute2")
@@ -332,7 +340,8 @@ let sampleStride = max(1, count / 16)
 let ipBySelector = Dictionary(ipEntries.map { ($0.selector, $0) }, uniquingKeysWith: { a, _ in a })
 for p in stride(from: 0, to: salabelEntries.count, by: sampleStride).map({ salabelEntries[$0] }) {
     guard let q = ipBySelector[p.selector], EntryKey(q) == EntryKey(p), q.securityContext == p.securityContext, q.mark == p.mark,
-          q.lifetime == p.lifetime, q.flags == p.flags, q.policyType == p.policyType else {
+        q.lifetime == p.lifetime, q.flags == p.flags, q.policyType == p.policyType
+    else {
         fail("the entry for \(p.selector) differs between the salabel and the iproute2 install")
     }
 }
@@ -357,16 +366,17 @@ deleteNamespace()
 
 // MARK: 2. SA codec (no kernel)
 
-let aeadKey = KeyMaterial((0..<20).map { UInt8($0 &* 7 &+ 1) })   // AES-128 key + 4-byte salt
+let aeadKey = KeyMaterial((0..<20).map { UInt8($0 &* 7 &+ 1) })  // AES-128 key + 4-byte salt
 let sampleCount = 1024
 var sas: [SecurityAssociation] = []
 for i in 0..<sampleCount {
     let (src, _) = address(i + 1, high: false), (dst, _) = address(i + 1, high: true)
-    sas.append(SecurityAssociation(
-        source: src, destination: dst, spi: 0x1000 + UInt32(i), proto: .esp, mode: .transport, reqid: UInt32(i),
-        replayWindow: 32,
-        algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: aeadKey, truncationBits: 128)),
-        securityContext: context))
+    sas.append(
+        SecurityAssociation(
+            source: src, destination: dst, spi: 0x1000 + UInt32(i), proto: .esp, mode: .transport, reqid: UInt32(i),
+            replayWindow: 32,
+            algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: aeadKey, truncationBits: 128)),
+            securityContext: context))
 }
 var wire: [NetlinkMessage] = []
 do {
@@ -401,8 +411,10 @@ for _ in 0..<runs {
 // MARK: Report
 
 let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-let m = (sInstall: median(sInstall), sDump: median(sDump), sTotal: median(sTotal),
-         iInstall: median(iInstall), iDump: median(iDump), iTotal: median(iTotal))
+let m = (
+    sInstall: median(sInstall), sDump: median(sDump), sTotal: median(sTotal),
+    iInstall: median(iInstall), iDump: median(iDump), iTotal: median(iTotal)
+)
 let speedup = (install: m.iInstall / m.sInstall, dump: m.iDump / m.sDump, total: m.iTotal / m.sTotal)
 let contextNote = contextStored ? "stored by this kernel (dumped back)" : "accepted, not stored by this kernel (no SELinux LSM: dumps carry no ctx)"
 
@@ -414,15 +426,22 @@ let kernelRelease: String = {
 
 if jsonOutput {
     let obj: [String: Any] = [
-        "runs": runs, "count": count, "messages": messageCount, "iproute2": ipVersion, "os": ProcessInfo.processInfo.operatingSystemVersionString, "kernel": kernelRelease,
+        "runs": runs, "count": count, "messages": messageCount, "iproute2": ipVersion, "os": ProcessInfo.processInfo.operatingSystemVersionString,
+        "kernel": kernelRelease,
         "loadavg_at_end": load, "security_context": label, "security_context_stored": contextStored,
         "spd_seconds": [
-            "salabel": ["install": m.sInstall, "dump": m.sDump, "install_plus_dump": m.sTotal,
-                        "install_runs": sInstall, "dump_runs": sDump],
-            "iproute2": ["install": m.iInstall, "dump": m.iDump, "install_plus_dump": m.iTotal,
-                         "install_runs": iInstall, "dump_runs": iDump],
-            "salabel_parts": ["install_encode_only": median(sEncode), "dump_without_decoding": median(sRawDump),
-                              "dump_decode_only": median(sDecode)],
+            "salabel": [
+                "install": m.sInstall, "dump": m.sDump, "install_plus_dump": m.sTotal,
+                "install_runs": sInstall, "dump_runs": sDump,
+            ],
+            "iproute2": [
+                "install": m.iInstall, "dump": m.iDump, "install_plus_dump": m.iTotal,
+                "install_runs": iInstall, "dump_runs": iDump,
+            ],
+            "salabel_parts": [
+                "install_encode_only": median(sEncode), "dump_without_decoding": median(sRawDump),
+                "dump_decode_only": median(sDecode),
+            ],
             "speedup_iproute2_over_salabel": ["install": speedup.install, "dump": speedup.dump, "install_plus_dump": speedup.total],
         ],
         "sa_codec_messages_per_second": ["encode": median(encodeRates), "decode": median(decodeRates), "message_bytes": saMessageBytes],
@@ -432,14 +451,22 @@ if jsonOutput {
 } else {
     print("salabel-xfrm-bench in netns \(namespace), Linux \(kernelRelease), \(ipVersion); medians of \(runs) alternating runs, load average \(load)")
     print("SPD: \(count) policies (distinct /32 selectors, proto tcp, dport, dir out, tmpl esp transport, ctx \(label): \(contextNote))")
-    print(String(format: "  install          salabel %.3f s   ip -batch %.3f s          salabel %.2f× faster",
-                 m.sInstall, m.iInstall, speedup.install))
-    print(String(format: "  dump             salabel %.3f s   ip xfrm policy show %.3f s   salabel %.2f× faster",
-                 m.sDump, m.iDump, speedup.dump))
-    print(String(format: "  install + dump   salabel %.3f s   iproute2 %.3f s           salabel %.2f× faster",
-                 m.sTotal, m.iTotal, speedup.total) + "   (target ≥ 2×: \(speedup.total >= 2 ? "met" : "NOT met"))")
-    print(String(format: "  salabel's parts  install: encoding %.3f s; dump: kernel + transport %.3f s, decoding %.3f s",
-                 median(sEncode), median(sRawDump), median(sDecode)))
+    print(
+        String(
+            format: "  install          salabel %.3f s   ip -batch %.3f s          salabel %.2f× faster",
+            m.sInstall, m.iInstall, speedup.install))
+    print(
+        String(
+            format: "  dump             salabel %.3f s   ip xfrm policy show %.3f s   salabel %.2f× faster",
+            m.sDump, m.iDump, speedup.dump))
+    print(
+        String(
+            format: "  install + dump   salabel %.3f s   iproute2 %.3f s           salabel %.2f× faster",
+            m.sTotal, m.iTotal, speedup.total) + "   (target ≥ 2×: \(speedup.total >= 2 ? "met" : "NOT met"))")
+    print(
+        String(
+            format: "  salabel's parts  install: encoding %.3f s; dump: kernel + transport %.3f s, decoding %.3f s",
+            median(sEncode), median(sRawDump), median(sDecode)))
     print(String(format: "SA codec (labeled AEAD NEWSA, %u bytes, %d messages per run)", saMessageBytes, messageCount))
     print(String(format: "  encode           %.0f messages/s (%.2f µs each)", median(encodeRates), 1e6 / median(encodeRates)))
     print(String(format: "  decode           %.0f messages/s (%.2f µs each)", median(decodeRates), 1e6 / median(decodeRates)))

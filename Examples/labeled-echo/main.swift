@@ -48,7 +48,9 @@ do {
         var served = 0
         while count == 0 || served < count {
             guard let datagram = try? socket.receive(timeout: .seconds(3600)) else { continue }
-            print("from \(datagram.source):\(datagram.sourcePort), label \(datagram.peer?.description ?? "none (unlabeled)"): \(String(decoding: datagram.data, as: UTF8.self))")
+            print(
+                "from \(datagram.source):\(datagram.sourcePort), label \(datagram.peer?.description ?? "none (unlabeled)"): \(String(decoding: datagram.data, as: UTF8.self))"
+            )
             try socket.send(datagram.data, to: datagram.source, port: datagram.sourcePort)
             served += 1
         }
@@ -59,7 +61,9 @@ do {
         let sent = try socket.send(Array(message.utf8), to: to, port: port)
         print("sent from port \(local) as \(context): \(sent.summary)")
         let reply = try socket.receive(timeout: .seconds(2))
-        print("reply from \(reply.source):\(reply.sourcePort), label \(reply.peer?.description ?? "none (unlabeled)"): \(String(decoding: reply.data, as: UTF8.self))")
+        print(
+            "reply from \(reply.source):\(reply.sourcePort), label \(reply.peer?.description ?? "none (unlabeled)"): \(String(decoding: reply.data, as: UTF8.self))"
+        )
     }
 } catch {
     fail("\(error)")

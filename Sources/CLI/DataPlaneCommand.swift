@@ -55,15 +55,19 @@ struct DataPlaneCommand: ParsableCommand {
         @Option(help: "The UDP port of ESP in UDP, on every host.") var espPort: UInt16 = ESPInUDP.port
         @Option(help: "The UDP port of clear datagrams, on every host.") var clearPort: UInt16 = ESPInUDP.port + 1
         @Option(help: "The address to bind (default: the host's address in the file).") var bind: String?
-        @Option(help: ArgumentHelp("Where a peer's sockets are, when not at its address and the same ports (repeatable).",
-                                   valueName: "HOST=ADDRESS:ESP-PORT:CLEAR-PORT, an IPv6 ADDRESS in brackets")) var peer: [String] = []
+        @Option(
+            help: ArgumentHelp(
+                "Where a peer's sockets are, when not at its address and the same ports (repeatable).",
+                valueName: "HOST=ADDRESS:ESP-PORT:CLEAR-PORT, an IPv6 ADDRESS in brackets")) var peer: [String] = []
         @Option(help: "Open the sockets in this network namespace (a name or a path).") var netns: String?
         @Option(help: "Write every datagram sent and received to this pcap file (ESP in UDP between the SAs' addresses; no keys).")
         var pcap: String?
         @OptionGroup var policy: PolicyOptions
 
         func run() throws {
-            let fail = { (m: String) -> ExitCode in printError("error: \(m)"); return ExitCode(Status.error) }
+            let fail = { (m: String) -> ExitCode in
+                printError("error: \(m)"); return ExitCode(Status.error)
+            }
             var setup = DataPlaneHost.ApplyFileHost(file: file, host: host, control: control, espPort: espPort, clearPort: clearPort)
             for p in peer {
                 let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
@@ -88,7 +92,9 @@ struct DataPlaneCommand: ParsableCommand {
                 for (i, line) in e.lines.enumerated() { print(i == 0 ? line : "  " + line) }
                 flushOutput()
             }
-            print("salabel dataplane: host \(host) (\(address)), ESP in UDP at \(dataPlane.espAddress), clear at \(dataPlane.clearAddress), local socket \(control)")
+            print(
+                "salabel dataplane: host \(host) (\(address)), ESP in UDP at \(dataPlane.espAddress), clear at \(dataPlane.clearAddress), local socket \(control)"
+            )
             flushOutput()
             stopper.attach(dataPlane)
             dataPlane.run()
@@ -146,7 +152,8 @@ struct DataPlaneCommand: ParsableCommand {
     }
 
     struct Send: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "send", abstract: "Send one datagram from an endpoint; print what the host did, and the reply with --reply.")
+        static let configuration = CommandConfiguration(
+            commandName: "send", abstract: "Send one datagram from an endpoint; print what the host did, and the reply with --reply.")
         @OptionGroup var endpoint: Endpoint
         @Option(help: "The destination address.") var to: String
         @Option(help: "The destination port.") var dport: UInt16
@@ -179,7 +186,8 @@ struct DataPlaneCommand: ParsableCommand {
     }
 
     struct Listen: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "listen", abstract: "Print the datagrams an endpoint receives, with their peer labels; --echo answers each.")
+        static let configuration = CommandConfiguration(
+            commandName: "listen", abstract: "Print the datagrams an endpoint receives, with their peer labels; --echo answers each.")
         @OptionGroup var endpoint: Endpoint
         @Flag(help: "Send each datagram back to its sender.") var echo = false
         @Option(help: "Stop after this many datagrams (0: never).") var count = 0

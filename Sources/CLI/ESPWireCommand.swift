@@ -79,8 +79,9 @@ struct ESPWireCommand: ParsableCommand {
                 try send.run { event in
                     switch event {
                     case .sent(let spi, let sequence, let bytes, let to, let port, let corrupted):
-                        say("SENT spi=0x\(String(spi, radix: 16)) seq=\(sequence) bytes=\(bytes) to=\(to):\(port)"
-                            + (corrupted.map { " corrupted_offset=\($0)" } ?? ""))
+                        say(
+                            "SENT spi=0x\(String(spi, radix: 16)) seq=\(sequence) bytes=\(bytes) to=\(to):\(port)"
+                                + (corrupted.map { " corrupted_offset=\($0)" } ?? ""))
                     case .sendFailed(let sequence, let errno):
                         say("SEND_FAILED seq=\(sequence) errno=\(errno)")
                     }
@@ -135,8 +136,9 @@ struct ESPWireCommand: ParsableCommand {
                     case .dropped(let spi, let sequence, let reason):
                         say("DROPPED spi=0x\(String(spi, radix: 16)) seq=\(sequence.map(String.init) ?? "-") reason=\(reason)")
                     case .received(let spi, let sequence, let d):
-                        say("RECEIVED spi=0x\(String(spi, radix: 16)) seq=\(sequence) src=\(d.source) dst=\(d.destination) "
-                            + "sport=\(d.sourcePort) dport=\(d.destinationPort) \(dataField(d.data))")
+                        say(
+                            "RECEIVED spi=0x\(String(spi, radix: 16)) seq=\(sequence) src=\(d.source) dst=\(d.destination) "
+                                + "sport=\(d.sourcePort) dport=\(d.destinationPort) \(dataField(d.data))")
                     case .timeout(let t): say("TIMEOUT received=\(t.received) dropped=\(t.dropped)")
                     case .summary(let t): say(summary(t))
                     }

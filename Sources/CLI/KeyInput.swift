@@ -13,6 +13,7 @@ enum KeyInput {
     }
 
     /// The help text for a key: what it may be ("The key … is " + help).
-    static let help = "0x… hex, @FILE (the hex in a file of mode 0600 or stricter) or - (the hex on standard input). "
+    static let help =
+        "0x… hex, @FILE (the hex in a file of mode 0600 or stricter) or - (the hex on standard input). "
         + "A key written on the command line is visible to other users (ps, /proc/PID/cmdline): prefer @FILE or -."
 }

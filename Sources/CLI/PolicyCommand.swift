@@ -15,8 +15,10 @@ struct PolicyCommand: ParsableCommand {
         subcommands: [Check.self, ComputeAV.self, Transition.self, Info.self])
 
     /// Runs a query once or over standard input, printing text or JSON, exiting with the status.
-    static func run(options: PolicyOptions, batch: Bool, single: () throws -> (PolicyQueries) -> Answer,
-                    line: @escaping (PolicyQueries, [String]) -> Answer) throws {
+    static func run(
+        options: PolicyOptions, batch: Bool, single: () throws -> (PolicyQueries) -> Answer,
+        line: @escaping (PolicyQueries, [String]) -> Answer
+    ) throws {
         let server: SecurityServer
         do { server = try options.loadServer() } catch {
             if options.json { print(jsonText(["error": error.description])) } else { printError("error: \(error.description)") }
@@ -25,9 +27,7 @@ struct PolicyCommand: ParsableCommand {
         let queries = PolicyQueries(server: server)
         if !batch {
             let answer = try single()(queries)
-            if options.json { print(jsonText(answer.json)) }
-            else if answer.status == Status.error { printError(answer.text) }
-            else { print(answer.text) }
+            if options.json { print(jsonText(answer.json)) } else if answer.status == Status.error { printError(answer.text) } else { print(answer.text) }
             throw ExitCode(answer.status)
         }
         var worst = Status.allowed
@@ -63,8 +63,9 @@ extension PolicyCommand {
         }
 
         func run() throws {
-            try PolicyCommand.run(options: options, batch: batch, single: { { $0.check(scontext!, tcontext!, tclass!, permissions) } },
-                                  line: { q, f in f.count < 3 ? .error("expected SCONTEXT TCONTEXT CLASS [PERM…]") : q.check(f[0], f[1], f[2], Array(f.dropFirst(3))) })
+            try PolicyCommand.run(
+                options: options, batch: batch, single: { { $0.check(scontext!, tcontext!, tclass!, permissions) } },
+                line: { q, f in f.count < 3 ? .error("expected SCONTEXT TCONTEXT CLASS [PERM…]") : q.check(f[0], f[1], f[2], Array(f.dropFirst(3))) })
         }
     }
 
@@ -87,8 +88,9 @@ extension PolicyCommand {
         }
 
         func run() throws {
-            try PolicyCommand.run(options: options, batch: batch, single: { { $0.computeAV(scontext!, tcontext!, tclass!) } },
-                                  line: { q, f in f.count != 3 ? .error("expected SCONTEXT TCONTEXT CLASS") : q.computeAV(f[0], f[1], f[2]) })
+            try PolicyCommand.run(
+                options: options, batch: batch, single: { { $0.computeAV(scontext!, tcontext!, tclass!) } },
+                line: { q, f in f.count != 3 ? .error("expected SCONTEXT TCONTEXT CLASS") : q.computeAV(f[0], f[1], f[2]) })
         }
     }
 
@@ -116,8 +118,12 @@ extension PolicyCommand {
 
         func run() throws {
             let k = TransitionKind(rawValue: kind)!
-            try PolicyCommand.run(options: options, batch: batch, single: { { $0.transition(k, scontext!, tcontext!, tclass!, name: name) } },
-                                  line: { q, f in (3...4).contains(f.count) ? q.transition(k, f[0], f[1], f[2], name: f.count == 4 ? f[3] : nil) : .error("expected SCONTEXT TCONTEXT CLASS [OBJECTNAME]") })
+            try PolicyCommand.run(
+                options: options, batch: batch, single: { { $0.transition(k, scontext!, tcontext!, tclass!, name: name) } },
+                line: { q, f in
+                    (3...4).contains(f.count)
+                        ? q.transition(k, f[0], f[1], f[2], name: f.count == 4 ? f[3] : nil) : .error("expected SCONTEXT TCONTEXT CLASS [OBJECTNAME]")
+                })
         }
     }
 
@@ -127,7 +133,8 @@ extension PolicyCommand {
         @OptionGroup var options: PolicyOptions
 
         func run() throws {
-            try PolicyCommand.run(options: options, batch: false, single: { { PolicyInfo.answer($0.server, name: options.policyName) } }, line: { _, _ in .error("") })
+            try PolicyCommand.run(
+                options: options, batch: false, single: { { PolicyInfo.answer($0.server, name: options.policyName) } }, line: { _, _ in .error("") })
         }
     }
 }

@@ -4,7 +4,8 @@ import DecisionEngine
 enum PolicyInfo {
     static func answer(_ server: SecurityServer, name: String) -> Answer {
         let stats = server.policy.statistics
-        var text = "Policy: \(name)\nMLS: \(stats.mlsEnabled ? "enabled" : "disabled")  handle_unknown: \(stats.handleUnknown.rawValue)  mode: \(server.enforcing ? "enforcing" : "permissive")\n"
+        var text =
+            "Policy: \(name)\nMLS: \(stats.mlsEnabled ? "enabled" : "disabled")  handle_unknown: \(stats.handleUnknown.rawValue)  mode: \(server.enforcing ? "enforcing" : "permissive")\n"
         for c in stats.counts { text += "  \(c.label + ":")\(String(repeating: " ", count: max(1, 26 - c.label.count)))\(c.value)\n" }
         let json: [String: Any] = [
             "policy": name, "mls": stats.mlsEnabled, "handle_unknown": stats.handleUnknown.rawValue, "enforcing": server.enforcing,

@@ -92,6 +92,7 @@ private func isTerminalControl(_ scalar: Unicode.Scalar) -> Bool {
 /// JSON text of a value made of dictionaries, arrays, strings, numbers and booleans, with sorted keys.
 func jsonText(_ value: Any) -> String {
     guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]),
-          let text = String(data: data, encoding: .utf8) else { return "{\"error\":\"cannot encode JSON\"}" }
+        let text = String(data: data, encoding: .utf8)
+    else { return "{\"error\":\"cannot encode JSON\"}" }
     return text
 }

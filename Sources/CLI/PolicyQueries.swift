@@ -40,11 +40,13 @@ struct PolicyQueries {
         ]
         if decision.permissiveDomain { lines.append("permissive domain") }
         if decision.unknownAllowed { lines.append("unknown permissions allowed (handle_unknown allow)") }
-        return Answer(status: Status.allowed, text: lines.joined(separator: "\n"), json: [
-            "scontext": s, "tcontext": t, "tclass": cls,
-            "allowed": decision.allowed, "auditallow": decision.auditAllow, "auditdeny": decision.auditDeny,
-            "permissive": decision.permissiveDomain,
-        ])
+        return Answer(
+            status: Status.allowed, text: lines.joined(separator: "\n"),
+            json: [
+                "scontext": s, "tcontext": t, "tclass": cls,
+                "allowed": decision.allowed, "auditallow": decision.auditAllow, "auditdeny": decision.auditDeny,
+                "permissive": decision.permissiveDomain,
+            ])
     }
 
     /// An enforced check of the requested permissions, with the AVC record it writes.
@@ -61,12 +63,18 @@ struct PolicyQueries {
         }
         let denied = "denied { \(r.denied.joined(separator: " ")) }", reasons = r.reasons.joined(separator: ", ")
         var lines: [String]
-        if r.denied.isEmpty { lines = [granted] }
-        else if let waiver = r.waiver { lines = [granted + " (not enforced: \(waiver.rawValue); \(denied) by \(reasons))"] }
-        else { lines = [denied + " (\(reasons))"] }
+        if r.denied.isEmpty {
+            lines = [granted]
+        } else if let waiver = r.waiver {
+            lines = [granted + " (not enforced: \(waiver.rawValue); \(denied) by \(reasons))"]
+        } else {
+            lines = [denied + " (\(reasons))"]
+        }
         if let record = r.record { lines.append(record.description) }
-        json.merge(["reasons": r.reasons, "allowed": r.allowed, "auditallow": r.auditAllow, "auditdeny": r.auditDeny,
-                    "permissive": r.permissiveDomain]) { a, _ in a }
+        json.merge([
+            "reasons": r.reasons, "allowed": r.allowed, "auditallow": r.auditAllow, "auditdeny": r.auditDeny,
+            "permissive": r.permissiveDomain,
+        ]) { a, _ in a }
         if let record = r.record { json["avc"] = record.description }
         return Answer(status: r.granted ? Status.allowed : Status.denied, text: lines.joined(separator: "\n"), json: json)
     }

@@ -33,7 +33,10 @@ struct ResolverOptions: ParsableArguments {
     }
 
     func authorizer(_ scenario: Scenario?) throws -> AssociationAuthorizer {
-        do { return AssociationAuthorizer(cache: AccessVectorCache(server: try Scenario.securityServer(policyPath: policy, scenario: scenario, permissive: permissive))) } catch {
+        do {
+            return AssociationAuthorizer(
+                cache: AccessVectorCache(server: try Scenario.securityServer(policyPath: policy, scenario: scenario, permissive: permissive)))
+        } catch {
             throw fail("\(error)")
         }
     }
@@ -42,8 +45,9 @@ struct ResolverOptions: ParsableArguments {
     func mirror(for address: IPAddress, in scenario: Scenario?, namespace: String? = nil) throws -> (name: String, mirror: XfrmMirror) {
         if let scenario {
             guard let host = scenario.host(with: address) else {
-                throw fail("no host has the address \(address) in scenario \(scenario.name) (hosts: "
-                           + scenario.hosts.map { "\($0) \(scenario.layout.hosts[$0]!.address)" }.joined(separator: ", ") + ")")
+                throw fail(
+                    "no host has the address \(address) in scenario \(scenario.name) (hosts: "
+                        + scenario.hosts.map { "\($0) \(scenario.layout.hosts[$0]!.address)" }.joined(separator: ", ") + ")")
             }
             do { return (host, try scenario.mirror(host: host)) } catch { throw fail("\(error)") }
         }
@@ -104,17 +108,23 @@ struct ResolveCommand: ParsableCommand {
         let delivery = resolver.deliver(inbound, to: try parseContext(socket, "--socket"), interface: interface, source: source)
         let seen = inbound.labeledBySA ? delivery.peer : nil
         if options.json {
-            var o: [String: Any] = ["host": host.name, "dst": d.description, "spi": Int(spiValue), "proto": p.description, "socket": socket,
-                                    "delivered": delivery.delivered, "dropped": inbound.dropped, "labeled_by_sa": inbound.labeledBySA,
-                                    "checks": checksJSON(delivery.checks)]
+            var o: [String: Any] = [
+                "host": host.name, "dst": d.description, "spi": Int(spiValue), "proto": p.description, "socket": socket,
+                "delivered": delivery.delivered, "dropped": inbound.dropped, "labeled_by_sa": inbound.labeledBySA,
+                "checks": checksJSON(delivery.checks),
+            ]
             if let peer = inbound.peer { o["peer"] = peer.description }
             if let seen { o["getpeercon"] = seen.description }
             print(jsonText(o))
         } else {
             print("\(host.name): SA dst \(d) spi 0x\(String(spiValue, radix: 16)) proto \(p)")
-            print("peer label: \(inbound.dropped ? "none (dropped)" : inbound.peer?.description ?? "none")" + (inbound.labeledBySA || inbound.dropped ? "" : " (unlabeled traffic)"))
+            print(
+                "peer label: \(inbound.dropped ? "none (dropped)" : inbound.peer?.description ?? "none")"
+                    + (inbound.labeledBySA || inbound.dropped ? "" : " (unlabeled traffic)"))
             for c in delivery.checks { print("  \(c)") }
-            print(delivery.delivered ? "delivered to \(socket): it sees " + (seen.map { "\($0)" } ?? "no peer label (getpeercon: ENOPROTOOPT)") : "not delivered to \(socket)")
+            print(
+                delivery.delivered
+                    ? "delivered to \(socket): it sees " + (seen.map { "\($0)" } ?? "no peer label (getpeercon: ENOPROTOOPT)") : "not delivered to \(socket)")
         }
         if !delivery.delivered { throw ExitCode(Status.denied) }
     }
@@ -124,7 +134,8 @@ struct ResolveCommand: ParsableCommand {
 struct TraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
-        abstract: "Follow one flow: the SPD entry it matches, the SA it uses (or the ACQUIRE it triggers), the receiver's inbound policy check, the label the receiver sees and whether it accepts it; then the reply.",
+        abstract:
+            "Follow one flow: the SPD entry it matches, the SA it uses (or the ACQUIRE it triggers), the receiver's inbound policy check, the label the receiver sees and whether it accepts it; then the reply.",
         discussion: """
             The hosts are the scenario's hosts with the --src and --dst addresses (default: the embedded echo example, client 10.77.0.1 → server 10.77.0.2), or the namespaces --netns (sender) and --peer-netns (receiver, default: the same).
 
@@ -160,9 +171,10 @@ struct TraceCommand: ParsableCommand {
         let authorizer = try options.authorizer(scenario)
         let sender = try options.mirror(for: s, in: scenario)
         let receiver = try options.mirror(for: d, in: scenario, namespace: peerNetns ?? options.netns)
-        let trace = PathTrace.trace(flow, sender: Resolver(mirror: sender.mirror, authorizer: authorizer),
-                                    receiver: Resolver(mirror: receiver.mirror, authorizer: authorizer),
-                                    socket: try parseContext(to, "--to"), reply: !noReply)
+        let trace = PathTrace.trace(
+            flow, sender: Resolver(mirror: sender.mirror, authorizer: authorizer),
+            receiver: Resolver(mirror: receiver.mirror, authorizer: authorizer),
+            socket: try parseContext(to, "--to"), reply: !noReply)
         if options.json {
             print(jsonText(Self.json(trace)))
         } else {
@@ -175,7 +187,10 @@ struct TraceCommand: ParsableCommand {
         var o: [String: Any] = [
             "flow": t.flow.description, "delivered": t.delivered, "round_trip": t.roundTrip,
             "outcome": "\(t.outbound)".components(separatedBy: "(").first ?? "",
-            "steps": t.legs.map { ["step": $0.stage.rawValue, "host": $0.host.description, "passed": $0.passed, "verdict": $0.verdict, "checks": checksJSON($0.checks)] as [String: Any] },
+            "steps": t.legs.map {
+                ["step": $0.stage.rawValue, "host": $0.host.description, "passed": $0.passed, "verdict": $0.verdict, "checks": checksJSON($0.checks)]
+                    as [String: Any]
+            },
         ]
         if let p = t.peerSeen { o["peer"] = p.description }
         if case .acquire(_, let label?) = t.outbound { o["acquire_label"] = label.description }

@@ -34,8 +34,9 @@ struct Salabel: ParsableCommand {
                 if !message.isEmpty, let range = full.range(of: message) {
                     printError(String(full[..<range.lowerBound]) + escapedForTerminal(message) + String(full[range.upperBound...]), escaping: false)
                 } else {
-                    printError(full.split(separator: "\n", omittingEmptySubsequences: false).map { escapedForTerminal(String($0)) }.joined(separator: "\n"),
-                               escaping: false)
+                    printError(
+                        full.split(separator: "\n", omittingEmptySubsequences: false).map { escapedForTerminal(String($0)) }.joined(separator: "\n"),
+                        escaping: false)
                 }
             }
         }
@@ -54,7 +55,10 @@ struct Salabel: ParsableCommand {
             Exit status: 0 done (a check allowed), 1 denied or refused, 2 bad input or usage (each command's help says more).
             """,
         version: "0.1.0",
-        subcommands: [PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, ScenarioCommand.self, DemoCommand.self, DataPlaneCommand.self, ProbeCommand.self, ESPWireCommand.self])
+        subcommands: [
+            PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, ScenarioCommand.self,
+            DemoCommand.self, DataPlaneCommand.self, ProbeCommand.self, ESPWireCommand.self,
+        ])
 }
 
 /// Exit statuses shared by every command (each command's help says which it uses).

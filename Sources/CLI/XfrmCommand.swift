@@ -12,7 +12,11 @@ struct XfrmOptions: ParsableArguments {
     @Option(help: "Network namespace to work in: a name (/run/netns/NAME) or a path.")
     var netns: String?
 
-    @Option(name: .customLong("as"), help: "The caller's context for the setcontext checks (default: the process's own context on an SELinux system, else the embedded policy's key manager, system_u:system_r:ipsec_mgmt_t:s0).")
+    @Option(
+        name: .customLong("as"),
+        help:
+            "The caller's context for the setcontext checks (default: the process's own context on an SELinux system, else the embedded policy's key manager, system_u:system_r:ipsec_mgmt_t:s0)."
+    )
     var subject: String?
 
     @Option(help: "The policy the setcontext checks are made with (default: the embedded policy).")
@@ -84,7 +88,12 @@ struct XfrmCommand: ParsableCommand {
         var parts: [[UInt8]] = []
         var text = XfrmPolicyText(capacity: partSize + 4096)
         do {
-            try manager.visitPolicies(matching: filter, restart: { parts.removeAll(); text.removeAll() }) { entry in
+            try manager.visitPolicies(
+                matching: filter,
+                restart: {
+                    parts.removeAll(); text.removeAll()
+                }
+            ) { entry in
                 text.append(entry)
                 text.appendNewline()
                 if text.count >= partSize { parts.append(text.takeBytes()) }
@@ -107,9 +116,11 @@ struct XfrmCommand: ParsableCommand {
     static func render(_ result: XfrmResult, options: XfrmOptions) -> String {
         switch result {
         case .done: return options.json ? jsonText(["ok": true]) : ""
-        case .sa(let sa): return options.json ? jsonText(XfrmFormatter.json(sa, showKeys: options.showKeys)) : XfrmFormatter.text(sa, showKeys: options.showKeys)
+        case .sa(let sa):
+            return options.json ? jsonText(XfrmFormatter.json(sa, showKeys: options.showKeys)) : XfrmFormatter.text(sa, showKeys: options.showKeys)
         case .sas(let list):
-            return options.json ? jsonText(list.map { XfrmFormatter.json($0, showKeys: options.showKeys) })
+            return options.json
+                ? jsonText(list.map { XfrmFormatter.json($0, showKeys: options.showKeys) })
                 : list.map { XfrmFormatter.text($0, showKeys: options.showKeys) }.joined(separator: "\n")
         case .policy(let p): return options.json ? jsonText(XfrmFormatter.json(p)) : XfrmFormatter.text(p)
         case .policies(let list): return options.json ? jsonText(list.map { XfrmFormatter.json($0) }) : XfrmFormatter.text(list)
@@ -164,7 +175,8 @@ extension XfrmCommand {
         @Option(help: "Encryption algorithm, e.g. cbc(aes).") var enc: String?
         @Option(help: "Authentication algorithm (truncated), e.g. hmac(sha256).") var auth: String?
         @Option(help: "Key of --aead or --enc: 0x… hex (visible to other users in ps), @FILE (mode 0600) or - (standard input).") var key: String?
-        @Option(name: .customLong("auth-key"), help: "Key of --auth: 0x… hex (visible to other users in ps), @FILE (mode 0600) or - (standard input).") var authKey: String?
+        @Option(name: .customLong("auth-key"), help: "Key of --auth: 0x… hex (visible to other users in ps), @FILE (mode 0600) or - (standard input).")
+        var authKey: String?
         @Option(help: "AEAD ICV length in bits.") var icv: String?
         @Option(help: "Authentication truncation in bits.") var trunc: String?
         @Option(help: "The SA's security context.") var context: String?
@@ -179,8 +191,10 @@ extension XfrmCommand {
 
         func run() throws {
             var w = ["state", verb]
-            for (word, value) in [("src", src), ("dst", dst), ("proto", proto), ("spi", spi), ("mode", mode), ("reqid", reqid),
-                                  ("replay-window", replayWindow), ("mark", mark), ("if_id", ifID)] {
+            for (word, value) in [
+                ("src", src), ("dst", dst), ("proto", proto), ("spi", spi), ("mode", mode), ("reqid", reqid),
+                ("replay-window", replayWindow), ("mark", mark), ("if_id", ifID),
+            ] {
                 if let value { w += [word, value] }
             }
             if key == "-" && authKey == "-" { throw ValidationError("--key and --auth-key cannot both read standard input") }
@@ -227,8 +241,10 @@ extension XfrmCommand {
 
         func run() throws {
             var w = ["policy", verb]
-            for (word, value) in [("src", src), ("dst", dst), ("proto", proto), ("sport", sport), ("dport", dport),
-                                  ("dir", dir), ("priority", priority), ("index", index)] {
+            for (word, value) in [
+                ("src", src), ("dst", dst), ("proto", proto), ("sport", sport), ("dport", dport),
+                ("dir", dir), ("priority", priority), ("index", index),
+            ] {
                 if let value { w += [word, value] }
             }
             if let context { w += ["ctx", context] }
@@ -255,7 +271,9 @@ extension XfrmCommand {
                 """)
 
         @OptionGroup var options: XfrmOptions
-        @Flag(name: .customLong("continue"), help: "Go on after a failed command and keep what succeeded (ip -force -batch), instead of restoring the state before the file.")
+        @Flag(
+            name: .customLong("continue"),
+            help: "Go on after a failed command and keep what succeeded (ip -force -batch), instead of restoring the state before the file.")
         var keepGoing = false
         @Argument(help: "The batch file ('-' for standard input).") var file: String
 
@@ -301,14 +319,18 @@ extension XfrmCommand {
         }
         var summary = "\(outcome.effective) of \(outcome.total) command(s) took effect"
         if let rollback = outcome.rollback {
-            summary += rollback.complete
+            summary +=
+                rollback.complete
                 ? (rollback.changes == 0 ? "; nothing had changed" : "; the state before the batch was restored (\(rollback.changes) change(s) undone)")
                 : "; restoring the state before the batch failed for \(rollback.errors.count) of \(rollback.changes) change(s), the kernel now differs from before: "
                     + rollback.errors.map(\.description).joined(separator: "; ")
         }
         if options.json {
-            Swift.print(jsonText(["total": outcome.total, "effective": outcome.effective, "failed": outcome.failures.count,
-                                  "rolledBack": outcome.rollback != nil, "rollbackComplete": outcome.rollback?.complete ?? true]))
+            Swift.print(
+                jsonText([
+                    "total": outcome.total, "effective": outcome.effective, "failed": outcome.failures.count,
+                    "rolledBack": outcome.rollback != nil, "rollbackComplete": outcome.rollback?.complete ?? true,
+                ]))
         } else {
             printError(summary)
         }

@@ -234,7 +234,8 @@ public struct CategorySet: Sendable, Hashable, SetAlgebra, Sequence, Expressible
 
     /// `{0-2,5}`: the runs of members, by index.
     public var description: String {
-        "{" + runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
+        "{"
+            + runs.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
             .joined(separator: ",") + "}"
     }
 }

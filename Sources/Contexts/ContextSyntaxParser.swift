@@ -173,8 +173,9 @@ struct ContextSyntaxParser {
         case Self.dash where isLow && inRange:
             return LevelSyntax(sensitivity: sensitivity)
         case Self.dash where inRange:
-            throw unexpected(expected: followers(isLow: false, inRange: true, afterCategory: false),
-                             note: "a range has one '-'")
+            throw unexpected(
+                expected: followers(isLow: false, inRange: true, afterCategory: false),
+                note: "a range has one '-'")
         default:
             throw unexpected(expected: followers(isLow: isLow, inRange: inRange, afterCategory: false))
         }
@@ -188,8 +189,9 @@ struct ContextSyntaxParser {
             let first = takeRun(ContextCharacters.isLevelNameByte)
             if first.isEmpty {
                 if current == Self.dot {
-                    throw ContextParseError(.malformedCategoryRange, at: itemStart,
-                                            expected: "a category name before '.'")
+                    throw ContextParseError(
+                        .malformedCategoryRange, at: itemStart,
+                        expected: "a category name before '.'")
                 }
                 if atEnd || current == Self.comma || current == Self.dash || current == Self.colon {
                     throw ContextParseError(.emptyComponent(.category), at: itemStart, expected: "a category name")
@@ -204,13 +206,15 @@ struct ContextSyntaxParser {
                     if let byte = current, byte != Self.comma, byte != Self.dash, byte != Self.colon, byte != Self.dot {
                         throw unexpected(expected: "a category name (\(Self.levelNameRule))")
                     }
-                    throw ContextParseError(.malformedCategoryRange, at: secondStart,
-                                            expected: "a category name after '.'")
+                    throw ContextParseError(
+                        .malformedCategoryRange, at: secondStart,
+                        expected: "a category name after '.'")
                 }
                 if current == Self.dot {
-                    throw ContextParseError(.malformedCategoryRange, at: position,
-                                            expected: followers(isLow: isLow, inRange: inRange, afterCategory: true),
-                                            note: "a category range has two ends")
+                    throw ContextParseError(
+                        .malformedCategoryRange, at: position,
+                        expected: followers(isLow: isLow, inRange: inRange, afterCategory: true),
+                        note: "a category range has two ends")
                 }
                 items.append(.range(first, second))
             } else {
@@ -223,11 +227,13 @@ struct ContextSyntaxParser {
             case Self.dash where isLow && inRange:
                 return items
             case Self.dash where inRange:
-                throw unexpected(expected: followers(isLow: false, inRange: true, afterCategory: true),
-                                 note: "a range has one '-'")
+                throw unexpected(
+                    expected: followers(isLow: false, inRange: true, afterCategory: true),
+                    note: "a range has one '-'")
             case Self.colon:
-                throw unexpected(expected: followers(isLow: isLow, inRange: inRange, afterCategory: true),
-                                 note: "a level has one ':', between its sensitivity and its categories")
+                throw unexpected(
+                    expected: followers(isLow: isLow, inRange: inRange, afterCategory: true),
+                    note: "a level has one ':', between its sensitivity and its categories")
             default:
                 throw unexpected(expected: followers(isLow: isLow, inRange: inRange, afterCategory: true))
             }

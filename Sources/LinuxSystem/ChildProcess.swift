@@ -33,7 +33,8 @@ public enum ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc = searchPath
+        let rc =
+            searchPath
             ? posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
             : posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
         close(pipeFDs[1])

@@ -101,8 +101,10 @@ public struct TrafficSelector: Sendable, Hashable {
     public var interfaceIndex: Int32
     public var user: UInt32
 
-    public init(source: IPPrefix, destination: IPPrefix, upperProtocol: UInt8 = 0, sourcePort: UInt16 = 0, sourcePortMask: UInt16 = 0,
-                destinationPort: UInt16 = 0, destinationPortMask: UInt16 = 0, interfaceIndex: Int32 = 0, user: UInt32 = 0) {
+    public init(
+        source: IPPrefix, destination: IPPrefix, upperProtocol: UInt8 = 0, sourcePort: UInt16 = 0, sourcePortMask: UInt16 = 0,
+        destinationPort: UInt16 = 0, destinationPortMask: UInt16 = 0, interfaceIndex: Int32 = 0, user: UInt32 = 0
+    ) {
         self.source = source
         self.destination = destination
         self.upperProtocol = upperProtocol
@@ -254,11 +256,13 @@ public struct SecurityAssociation: Sendable, Hashable {
     /// The kernel's sequence number field (ACQUIRE sequence for larval SAs).
     public var sequence: UInt32
 
-    public init(source: IPAddress, destination: IPAddress, spi: UInt32, proto: IPsecProtocol = .esp, mode: XfrmMode = .transport,
-                reqid: UInt32 = 0, replayWindow: UInt8 = 0, flags: UInt8 = 0, replayWindowESN: UInt32? = nil,
-                selector: TrafficSelector? = nil, lifetime: LifetimeConfig = LifetimeConfig(), algorithms: SAAlgorithms = SAAlgorithms(),
-                encapsulation: UDPEncapsulation? = nil, mark: XfrmMark? = nil, interfaceID: UInt32? = nil,
-                securityContext: SecurityContext? = nil, sequence: UInt32 = 0) {
+    public init(
+        source: IPAddress, destination: IPAddress, spi: UInt32, proto: IPsecProtocol = .esp, mode: XfrmMode = .transport,
+        reqid: UInt32 = 0, replayWindow: UInt8 = 0, flags: UInt8 = 0, replayWindowESN: UInt32? = nil,
+        selector: TrafficSelector? = nil, lifetime: LifetimeConfig = LifetimeConfig(), algorithms: SAAlgorithms = SAAlgorithms(),
+        encapsulation: UDPEncapsulation? = nil, mark: XfrmMark? = nil, interfaceID: UInt32? = nil,
+        securityContext: SecurityContext? = nil, sequence: UInt32 = 0
+    ) {
         self.source = source
         self.destination = destination
         self.spi = spi
@@ -268,8 +272,11 @@ public struct SecurityAssociation: Sendable, Hashable {
         self.replayWindow = replayWindow
         self.flags = flags
         self.replayWindowESN = replayWindowESN
-        self.selector = selector ?? TrafficSelector(source: IPPrefix(address: .any(destination.family), length: 0)!,
-                                                   destination: IPPrefix(address: .any(destination.family), length: 0)!)
+        self.selector =
+            selector
+            ?? TrafficSelector(
+                source: IPPrefix(address: .any(destination.family), length: 0)!,
+                destination: IPPrefix(address: .any(destination.family), length: 0)!)
         self.lifetime = lifetime
         self.current = LifetimeCurrent()
         self.algorithms = algorithms
@@ -330,9 +337,11 @@ public struct PolicyTemplate: Sendable, Hashable {
     public var encryptionAlgorithms: UInt32
     public var compressionAlgorithms: UInt32
 
-    public init(source: IPAddress, destination: IPAddress, spi: UInt32 = 0, proto: IPsecProtocol = .esp, mode: XfrmMode = .transport,
-                reqid: UInt32 = 0, share: UInt8 = 0, optional: Bool = false,
-                authAlgorithms: UInt32 = .max, encryptionAlgorithms: UInt32 = .max, compressionAlgorithms: UInt32 = .max) {
+    public init(
+        source: IPAddress, destination: IPAddress, spi: UInt32 = 0, proto: IPsecProtocol = .esp, mode: XfrmMode = .transport,
+        reqid: UInt32 = 0, share: UInt8 = 0, optional: Bool = false,
+        authAlgorithms: UInt32 = .max, encryptionAlgorithms: UInt32 = .max, compressionAlgorithms: UInt32 = .max
+    ) {
         self.source = source
         self.destination = destination
         self.spi = spi
@@ -370,9 +379,11 @@ public struct PolicyEntry: Sendable, Hashable {
     /// `XFRM_POLICY_TYPE_MAIN` (0) or `SUB` (1), from `XFRMA_POLICY_TYPE`.
     public var policyType: UInt8
 
-    public init(selector: TrafficSelector, direction: PolicyDirection, priority: UInt32 = 0, index: UInt32 = 0, action: PolicyAction = .allow,
-                flags: UInt8 = 0, share: UInt8 = 0, lifetime: LifetimeConfig = LifetimeConfig(), templates: [PolicyTemplate] = [],
-                mark: XfrmMark? = nil, interfaceID: UInt32? = nil, securityContext: SecurityContext? = nil, policyType: UInt8 = 0) {
+    public init(
+        selector: TrafficSelector, direction: PolicyDirection, priority: UInt32 = 0, index: UInt32 = 0, action: PolicyAction = .allow,
+        flags: UInt8 = 0, share: UInt8 = 0, lifetime: LifetimeConfig = LifetimeConfig(), templates: [PolicyTemplate] = [],
+        mark: XfrmMark? = nil, interfaceID: UInt32? = nil, securityContext: SecurityContext? = nil, policyType: UInt8 = 0
+    ) {
         self.selector = selector
         self.direction = direction
         self.priority = priority

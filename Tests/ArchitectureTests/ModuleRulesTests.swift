@@ -151,7 +151,9 @@ struct ModuleRulesTests {
     /// another's dependencies would hide an edge.
     @Test func importsAreDeclared() throws {
         let targets = try Self.targets()
-        let pattern = try Regex(#"^\s*(?:@testable\s+|@_exported\s+)?(?:public\s+|internal\s+|package\s+|private\s+)?import\s+(?:struct\s+|enum\s+|class\s+|func\s+)?([A-Za-z_][A-Za-z0-9_]*)"#)
+        let pattern = try Regex(
+            #"^\s*(?:@testable\s+|@_exported\s+)?(?:public\s+|internal\s+|package\s+|private\s+)?import\s+(?:struct\s+|enum\s+|class\s+|func\s+)?([A-Za-z_][A-Za-z0-9_]*)"#
+        )
         for t in targets.values.sorted(by: { $0.name < $1.name }) where t.type != "system" {
             let folder = repositoryRoot.appendingPathComponent(t.path)
             guard let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { continue }
@@ -159,9 +161,11 @@ struct ModuleRulesTests {
                 let text = try String(contentsOf: file, encoding: .utf8)
                 for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                     guard let m = try pattern.wholeMatch(in: String(line)) ?? pattern.prefixMatch(in: String(line)),
-                          let name = m.output[1].substring.map(String.init) else { continue }
+                        let name = m.output[1].substring.map(String.init)
+                    else { continue }
                     if Self.platformModules.contains(name) || t.dependencies.contains(name) || name == t.name { continue }
-                    Issue.record("\(file.path.dropFirst(repositoryRoot.path.count + 1)):\(n + 1): imports \(name), which \(t.name) does not declare in Package.swift")
+                    Issue.record(
+                        "\(file.path.dropFirst(repositoryRoot.path.count + 1)):\(n + 1): imports \(name), which \(t.name) does not declare in Package.swift")
                 }
             }
         }

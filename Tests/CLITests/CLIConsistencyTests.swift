@@ -30,8 +30,10 @@ struct CLIConsistencyTests {
     }
 
     /// `sa add` passes its words through to the `ip xfrm` parser; `--help` among them is still help.
-    @Test(arguments: [["dataplane", "sa", "add", "--help"], ["dataplane", "sa", "add", "-h"],
-                      ["dataplane", "sa", "add", "--control", "/nonexistent/host.sock", "src", "10.0.0.1", "--help"]])
+    @Test(arguments: [
+        ["dataplane", "sa", "add", "--help"], ["dataplane", "sa", "add", "-h"],
+        ["dataplane", "sa", "add", "--control", "/nonexistent/host.sock", "src", "10.0.0.1", "--help"],
+    ])
     func saAddHelpPrintsHelp(_ args: [String]) throws {
         let r = try CLITests.run(CLITests.binary, args)
         #expect(r.status == 0, "\(r.stderr)")
@@ -44,8 +46,10 @@ struct CLIConsistencyTests {
     @Test(arguments: [
         ["policy", "info", "--policy", "/nonexistent/\u{1B}[31mred\nforged: line"],
         ["trace", "--dport", "\u{1B}[2J7\nforged: line"],
-        ["dataplane", "send", "--control", "/nonexistent.sock", "--as", "system_u:system_r:echoclient_t:s0", "--port", "1",
-         "--to", "\u{1B}[2J\nforged: line", "--dport", "7", "hi"],
+        [
+            "dataplane", "send", "--control", "/nonexistent.sock", "--as", "system_u:system_r:echoclient_t:s0", "--port", "1",
+            "--to", "\u{1B}[2J\nforged: line", "--dport", "7", "hi",
+        ],
         ["trace", "--from", "system_u:system_r:\u{1B}]0;title\u{07}echoclient_t:s0\nforged: line"],
         ["scenario", "run", "/nonexistent/\u{1B}[31m.yaml\nforged: line"],
     ])

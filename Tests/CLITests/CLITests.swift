@@ -133,8 +133,12 @@ struct CLITests {
         #expect(r.stdout.contains("data plane: userspace ESP in UDP (RFC 3948)"))
         #expect(r.stdout.contains("peer label system_u:system_r:echoclient_t:s0\n"))
         #expect(r.stdout.contains("client: reply \"hello over a labeled SA\", peer label system_u:system_r:echoserver_t:s0\n"))
-        #expect(r.stdout.contains("avc:  denied  { recv } for  scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:system_r:echo_other_t:s0 tclass=peer permissive=0"))
-        #expect(r.stdout.contains("avc:  denied  { recv } for  scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=peer permissive=0"))
+        #expect(
+            r.stdout.contains(
+                "avc:  denied  { recv } for  scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:system_r:echo_other_t:s0 tclass=peer permissive=0"))
+        #expect(
+            r.stdout.contains(
+                "avc:  denied  { recv } for  scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=peer permissive=0"))
         #expect(r.stdout.contains("ACQUIRE seq 1 10.77.0.1 → 10.77.0.2 proto esp mode transport reqid 0 ctx echo_u:system_r:echoclient_t:s0"))
         #expect(r.stdout.contains("server: dropped it: ESP: replayed"))
         #expect(r.stdout.contains("All 5 paths behave as the embedded policy intends"))
@@ -154,7 +158,8 @@ struct CLITests {
     /// audit2why's verdict matches salabel's own reason for each denial.
     @Test func auditToolsReadTheRecords() throws {
         let audit2why = URL(fileURLWithPath: "/usr/bin/audit2why"), audit2allow = URL(fileURLWithPath: "/usr/bin/audit2allow")
-        try #require(FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
         let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-cli-\(UUID().uuidString).33").path
         defer { try? FileManager.default.removeItem(atPath: binary) }
@@ -204,10 +209,12 @@ struct CLITests {
             seinfoCounts[label] = Int(text[Range(m.range(at: 2), in: text)!])
         }
         func seinfoCount(_ label: String) -> Int? { seinfoCounts[label] }
-        for (label, key) in [("Classes", "classes"), ("Types", "types"), ("Attributes", "attributes"), ("Users", "users"),
-                             ("Roles", "roles"), ("Booleans", "booleans"), ("Sensitivities", "sensitivities"),
-                             ("Categories", "categories"), ("Polcap", "policy_capabilities"),
-                             ("Initial SIDs", "initial_sids"), ("Portcon", "portcon"), ("Netifcon", "netifcon")] {
+        for (label, key) in [
+            ("Classes", "classes"), ("Types", "types"), ("Attributes", "attributes"), ("Users", "users"),
+            ("Roles", "roles"), ("Booleans", "booleans"), ("Sensitivities", "sensitivities"),
+            ("Categories", "categories"), ("Polcap", "policy_capabilities"),
+            ("Initial SIDs", "initial_sids"), ("Portcon", "portcon"), ("Netifcon", "netifcon"),
+        ] {
             #expect(seinfoCount(label) == counts[key], "\(label): seinfo \(String(describing: seinfoCount(label))), salabel \(String(describing: counts[key]))")
         }
     }

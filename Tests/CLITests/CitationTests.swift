@@ -207,9 +207,11 @@ struct CitationTests {
             let text = file.lines.joined(separator: "\n")
             // Edges: each number a heading of the kernel document, which the file must name.
             let edgeMatches = Self.matches(Self.edgeRef, text)
-            let namesKernelDoc = file.path == Self.kernelDoc || Self.matches(Self.kernelMention, text).contains {
-                Self.substring(text, $0.range(at: 1)) == "labeled-ipsec"
-            }
+            let namesKernelDoc =
+                file.path == Self.kernelDoc
+                || Self.matches(Self.kernelMention, text).contains {
+                    Self.substring(text, $0.range(at: 1)) == "labeled-ipsec"
+                }
             for m in edgeMatches {
                 let citation = Self.substring(text, m.range)
                 let lineNumber = text[..<Range(m.range, in: text)!.lowerBound].filter { $0 == "\n" }.count + 1

@@ -36,8 +36,9 @@ import TestSupport
 
         /// A host started in the background; its standard output and error go to files in the directory.
         func start() throws -> Process {
-            try startProcess(CLITests.binary, arguments, standardOutput: .file(dir.appendingPathComponent("host-\(UUID().uuidString).out")),
-                             standardError: .standardOutput)
+            try startProcess(
+                CLITests.binary, arguments, standardOutput: .file(dir.appendingPathComponent("host-\(UUID().uuidString).out")),
+                standardError: .standardOutput)
         }
 
         /// Waits until a connection to the control socket succeeds (the host listens).

@@ -36,10 +36,12 @@ final class TwoHosts {
             let peer = name == "client" ? "server" : "client"
             processes[name] = try startProcess(
                 CLITests.binary,
-                ["dataplane", "run", apply.path, "--host", name, "--control", socket(name),
-                 "--bind", loopback, "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
-                 "--peer", "\(peer)=\(v6 ? "[::1]" : loopback):\(ports[peer]!):\(ports[peer]! + 1)",
-                 "--pcap", dir.appendingPathComponent("\(name).pcap").path],
+                [
+                    "dataplane", "run", apply.path, "--host", name, "--control", socket(name),
+                    "--bind", loopback, "--esp-port", "\(port)", "--clear-port", "\(port + 1)",
+                    "--peer", "\(peer)=\(v6 ? "[::1]" : loopback):\(ports[peer]!):\(ports[peer]! + 1)",
+                    "--pcap", dir.appendingPathComponent("\(name).pcap").path,
+                ],
                 standardOutput: .file(log(name)))
         }
         for name in ports.keys {
@@ -71,8 +73,9 @@ final class TwoHosts {
         let dir = hosts.dir
         let example = CLITests.binary.deletingLastPathComponent().appendingPathComponent("labeled-echo")
         let serverOut = Pipe()
-        let server = try startProcess(example, ["server", "--control", dir.appendingPathComponent("server.sock").path, "--count", "1"],
-                                      standardOutput: .pipe(serverOut))
+        let server = try startProcess(
+            example, ["server", "--control", dir.appendingPathComponent("server.sock").path, "--count", "1"],
+            standardOutput: .pipe(serverOut))
         defer { if server.isRunning { server.terminate() } }
         var reply: CLITests.Run?
         for _ in 0..<20 {
@@ -109,10 +112,16 @@ final class TwoHosts {
         let send = ["dataplane", "send", "--control", sock("client"), "--as", user, "--port", "0", "--to", "10.77.0.2", "--dport", "7", "hello"]
         let first = try CLITests.run(CLITests.binary, send)
         #expect(first.status == 1 && first.stderr.contains("refused: EAGAIN: no SA: ACQUIRE seq 1") && first.stderr.contains("ctx \(user)"), "\(first.stderr)")
-        let sa = ["src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp", "spi", "0x9000", "mode", "transport",
-                  "aead", "rfc4106(gcm(aes))", "0x0102030405060708090a0b0c0d0e0f1011121314", "128", "ctx", user]
-        let refused = try CLITests.run(CLITests.binary, ["dataplane", "sa", "add", "--control", sock("client"), "--as", "system_u:system_r:echoclient_t:s0"] + sa)
-        #expect(refused.status == 1 && refused.stderr.contains("avc:  denied  { setcontext } for  scontext=system_u:system_r:echoclient_t:s0 tcontext=\(user) tclass=association"), "\(refused.stderr)")
+        let sa = [
+            "src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp", "spi", "0x9000", "mode", "transport",
+            "aead", "rfc4106(gcm(aes))", "0x0102030405060708090a0b0c0d0e0f1011121314", "128", "ctx", user,
+        ]
+        let refused = try CLITests.run(
+            CLITests.binary, ["dataplane", "sa", "add", "--control", sock("client"), "--as", "system_u:system_r:echoclient_t:s0"] + sa)
+        #expect(
+            refused.status == 1
+                && refused.stderr.contains("avc:  denied  { setcontext } for  scontext=system_u:system_r:echoclient_t:s0 tcontext=\(user) tclass=association"),
+            "\(refused.stderr)")
         for h in ["client", "server"] {
             let added = try CLITests.run(CLITests.binary, ["dataplane", "sa", "add", "--control", sock(h)] + sa)
             #expect(added.status == 0 && added.stdout.hasPrefix("ok: ADDSA dst 10.77.0.2 proto esp spi 0x9000"), "\(added.stdout)\(added.stderr)")
@@ -131,16 +140,21 @@ final class TwoHosts {
 
         // --pcap: the client's capture holds the ESP packet between the SA's addresses on port 4500,
         // which tshark dissects and, given the SA's key, decrypts to the datagram sent (to the echo port).
-        let tshark = try #require(["/usr/bin", "/usr/local/bin", "/bin"].map { "\($0)/tshark" }.first { FileManager.default.isExecutableFile(atPath: $0) },
-                                  "tshark is not installed: run scripts/deps test")
+        let tshark = try #require(
+            ["/usr/bin", "/usr/local/bin", "/bin"].map { "\($0)/tshark" }.first { FileManager.default.isExecutableFile(atPath: $0) },
+            "tshark is not installed: run scripts/deps test")
         let home = dir.appendingPathComponent("home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let dissected = try runProcess(
             URL(fileURLWithPath: tshark),
-            ["-r", dir.appendingPathComponent("client.pcap").path, "-n", "-o", "esp.enable_encryption_decode:TRUE",
-             "-o", "uat:esp_sa:\"IPv4\",\"10.77.0.1\",\"10.77.0.2\",\"0x00009000\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x0102030405060708090a0b0c0d0e0f1011121314\",\"NULL\",\"\"",
-             "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "esp.spi", "-e", "echo.data"],
-            environment: ["HOME": home.path, "XDG_CONFIG_HOME": home.path, "PATH": "/usr/bin:/bin"], standardError: .discard).stdout
+            [
+                "-r", dir.appendingPathComponent("client.pcap").path, "-n", "-o", "esp.enable_encryption_decode:TRUE",
+                "-o",
+                "uat:esp_sa:\"IPv4\",\"10.77.0.1\",\"10.77.0.2\",\"0x00009000\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x0102030405060708090a0b0c0d0e0f1011121314\",\"NULL\",\"\"",
+                "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "esp.spi", "-e", "echo.data",
+            ],
+            environment: ["HOME": home.path, "XDG_CONFIG_HOME": home.path, "PATH": "/usr/bin:/bin"], standardError: .discard
+        ).stdout
         #expect(dissected.contains("raw:ip:udp:udpencap:esp:udp:echo|0x00009000|68656c6c6f"), "\(dissected)")
     }
 
@@ -156,8 +170,10 @@ final class TwoHosts {
         let monitor = try startProcess(CLITests.binary, ["dataplane", "monitor", "--control", hosts.socket("client")], standardOutput: .pipe(events))
         defer { if monitor.isRunning { kill(monitor.processIdentifier, SIGKILL) } }
         usleep(300_000)  // the monitor's MONITOR reaches the host before the first event
-        let sa = ["src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp", "spi", "0x9001", "mode", "transport",
-                  "aead", "rfc4106(gcm(aes))", "0x0102030405060708090a0b0c0d0e0f1011121314", "128", "ctx", user, "limit", "packet-hard", "2"]
+        let sa = [
+            "src", "10.77.0.1", "dst", "10.77.0.2", "proto", "esp", "spi", "0x9001", "mode", "transport",
+            "aead", "rfc4106(gcm(aes))", "0x0102030405060708090a0b0c0d0e0f1011121314", "128", "ctx", user, "limit", "packet-hard", "2",
+        ]
         let added = try CLITests.run(CLITests.binary, ["dataplane", "sa", "add", "--control", hosts.socket("client")] + sa)
         #expect(added.status == 0, "\(added.stderr)")
         let send = ["dataplane", "send", "--control", hosts.socket("client"), "--as", user, "--port", "0", "--to", "10.77.0.2", "--dport", "7", "hello"]

@@ -63,7 +63,10 @@ struct FrontDoorCLITests {
         var lines = try String(contentsOfFile: keyPath, encoding: .utf8).split(separator: "\n").map(String.init)
         if kind == "duplicate" { lines.append(lines[2]) } else { lines[3] = String(lines[3].dropLast(2)) }
         _ = try dir.write("echo.keys", lines.joined(separator: "\n") + "\n", mode: 0o600)
-        for args in [["apply", file, "--host", "client", "--dry-run"], ["apply", file, "--host", "client"], ["apply", file, "--host", "client", "--dry-run", "--json"], ["keygen", file]] {
+        for args in [
+            ["apply", file, "--host", "client", "--dry-run"], ["apply", file, "--host", "client"], ["apply", file, "--host", "client", "--dry-run", "--json"],
+            ["keygen", file],
+        ] {
             let r = try Self.salabel(args)
             #expect(r.status == 2, "\(args): \(r.stderr)")
             #expect(r.stderr.contains(keyPath) && r.stderr.contains("line ") && r.stderr.contains("column "), "\(args): \(r.stderr)")
@@ -167,8 +170,10 @@ struct FrontDoorCLITests {
         let base = ["xfrm", "state", "add", "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp", "spi", "0x100", "--netns", ns.name]
         let r1 = try Self.salabel(base + ["aead", "rfc4106(gcm(aes))", "@" + shared, "128"])
         #expect(r1.status == 2 && r1.stderr.contains("group or others") && !r1.stderr.contains("00112233"), "\(r1.stderr)")
-        let r2 = try Self.salabel(["xfrm", "state", "add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--spi", "0x100", "--aead", "rfc4106(gcm(aes))",
-                                   "--key", "@" + shared, "--netns", ns.name])
+        let r2 = try Self.salabel([
+            "xfrm", "state", "add", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--spi", "0x100", "--aead", "rfc4106(gcm(aes))",
+            "--key", "@" + shared, "--netns", ns.name,
+        ])
         #expect(r2.status == 2 && r2.stderr.contains("group or others"), "\(r2.stderr)")
         // From standard input: a 16-byte key is read, then refused for its length.
         let r3 = try Self.salabel(base + ["aead", "rfc4106(gcm(aes))", "-", "128"], stdin: "0x00112233445566778899aabbccddeeff\n")
@@ -177,11 +182,15 @@ struct FrontDoorCLITests {
         #expect(r4.status == 2 && r4.stderr.contains("0 to 4096"), "\(r4.stderr)")
         // The data plane's sa add checks before connecting (no host runs here).
         let control = dir.path("nohost.sock")
-        let r5 = try Self.salabel(["dataplane", "sa", "add", "--control", control, "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp", "spi", "0x100",
-                                   "enc", "cbc(aes)", "0x00112233445566778899aabbccddeeff", "auth-trunc", "hmac(sha256)", "0x01", "128"])
+        let r5 = try Self.salabel([
+            "dataplane", "sa", "add", "--control", control, "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp", "spi", "0x100",
+            "enc", "cbc(aes)", "0x00112233445566778899aabbccddeeff", "auth-trunc", "hmac(sha256)", "0x01", "128",
+        ])
         #expect(r5.status == 2 && r5.stderr.contains("hmac(sha256)") && r5.stderr.contains("32 bytes"), "\(r5.stderr)")
-        let r6 = try Self.salabel(["dataplane", "sa", "add", "--control", control, "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp", "spi", "0x100",
-                                   "aead", "rfc4106(gcm(aes))", "@" + shared, "128"])
+        let r6 = try Self.salabel([
+            "dataplane", "sa", "add", "--control", control, "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp", "spi", "0x100",
+            "aead", "rfc4106(gcm(aes))", "@" + shared, "128",
+        ])
         #expect(r6.status == 2 && r6.stderr.contains("group or others"), "\(r6.stderr)")
         for args in [["xfrm", "state", "--help"], ["dataplane", "sa", "add", "--help"]] {
             let help = try Self.salabel(args)

@@ -20,8 +20,10 @@ struct ReadmeExamplesTests {
     static let skipReasons: [String: String] = [
         "suite": "scripts/test is the whole test suite (this test is part of it) and scripts/demo builds with swift build, which the suite has done",
         "vm": "needs the VM (scripts/vm: Debian's SELinux kernel under QEMU); KernelVMTests and scripts/conformance run these",
-        "kernel-sad": "changes the kernel's SAD/SPD in namespaces client and server, needs ESP in the kernel, and monitors until interrupted; XfrmCLITests and XfrmManagerVMTests run these",
-        "live-namespaces": "needs namespaces client and server holding the example's SAs (salabel apply, which needs ESP in the kernel); ResolverVMTests runs it",
+        "kernel-sad":
+            "changes the kernel's SAD/SPD in namespaces client and server, needs ESP in the kernel, and monitors until interrupted; XfrmCLITests and XfrmManagerVMTests run these",
+        "live-namespaces":
+            "needs namespaces client and server holding the example's SAs (salabel apply, which needs ESP in the kernel); ResolverVMTests runs it",
     ]
 
     /// One ```sh block of the README.
@@ -53,7 +55,10 @@ struct ReadmeExamplesTests {
             if i > 0 {
                 let previous = lines[i - 1].trimmingCharacters(in: .whitespaces)
                 if let m = marker.firstMatch(in: previous, range: NSRange(previous.startIndex..., in: previous)),
-                   let r = Range(m.range(at: 1), in: previous) { skip = String(previous[r]) }
+                    let r = Range(m.range(at: 1), in: previous)
+                {
+                    skip = String(previous[r])
+                }
             }
             var block = Block(line: i + 1, commands: [], skip: skip)
             i += 1
@@ -105,8 +110,9 @@ struct ReadmeExamplesTests {
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = CLITests.binary.deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         env["TMPDIR"] = tmp.path
-        let p = try startProcess(URL(fileURLWithPath: "/usr/bin/setsid"), ["--wait", "/bin/bash", scriptFile.path], input: .null,
-                                 environment: env, currentDirectory: repositoryRoot, standardOutput: .file(out), standardError: .file(err))
+        let p = try startProcess(
+            URL(fileURLWithPath: "/usr/bin/setsid"), ["--wait", "/bin/bash", scriptFile.path], input: .null,
+            environment: env, currentDirectory: repositoryRoot, standardOutput: .file(out), standardError: .file(err))
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(20_000) }
         let timedOut = p.isRunning

@@ -74,9 +74,10 @@ struct RequiredToolsTests {
     /// The names of the packages `package` depends on (alternatives included).
     static func dependencies(of package: String) throws -> Set<String> {
         let text = try field("Depends", of: package) + "," + field("Pre-Depends", of: package)
-        return Set(text.split(whereSeparator: { $0 == "," || $0 == "|" }).compactMap {
-            $0.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map { String($0.split(separator: ":")[0]) }
-        })
+        return Set(
+            text.split(whereSeparator: { $0 == "," || $0 == "|" }).compactMap {
+                $0.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map { String($0.split(separator: ":")[0]) }
+            })
     }
 
     @Test func everyListedToolsPackageIsInstalledByScriptsDeps() throws {
@@ -87,16 +88,18 @@ struct RequiredToolsTests {
             #expect(!tool.package.isEmpty, "\(tool.path): no package in Tests/required-tools.txt")
             // "-": the Swift toolchain's, which Debian does not package (README: install it first).
             if tool.package == Self.toolchain { continue }
-            #expect(set.contains(tool.package),
-                    "\(tool.path) (called by \(tool.callers)) comes from the Debian package \(tool.package), which scripts/deps does not install in its test set")
+            #expect(
+                set.contains(tool.package),
+                "\(tool.path) (called by \(tool.callers)) comes from the Debian package \(tool.package), which scripts/deps does not install in its test set")
             guard FileManager.default.isExecutableFile(atPath: tool.path) else {
                 Issue.record("\(tool.path) is not installed (package \(tool.package)): run scripts/deps test")
                 continue
             }
             let owner = try Self.owner(of: tool.path)
             let accepted = try [tool.package] + Self.dependencies(of: tool.package)
-            #expect(owner.map { accepted.contains($0) } == true,
-                    "\(tool.path): dpkg -S says \(owner ?? "no package"), Tests/required-tools.txt says \(tool.package)")
+            #expect(
+                owner.map { accepted.contains($0) } == true,
+                "\(tool.path): dpkg -S says \(owner ?? "no package"), Tests/required-tools.txt says \(tool.package)")
         }
     }
 
@@ -119,7 +122,9 @@ struct RequiredToolsTests {
         var out: [URL] = []
         let skipped: Set<String> = ["Fixtures", "Captures", "Reference", "Vectors", "Oracle"]
         for top in ["Tests", "scripts"] {
-            guard let e = FileManager.default.enumerator(at: repositoryRoot.appendingPathComponent(top), includingPropertiesForKeys: [.isDirectoryKey]) else { continue }
+            guard let e = FileManager.default.enumerator(at: repositoryRoot.appendingPathComponent(top), includingPropertiesForKeys: [.isDirectoryKey]) else {
+                continue
+            }
             for case let url as URL in e {
                 if skipped.contains(url.lastPathComponent) { e.skipDescendants(); continue }
                 if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true { continue }
@@ -172,6 +177,9 @@ struct RequiredToolsTests {
             if let path = Self.locate(tool), try Self.alwaysPresent(path) { continue }
             unlisted.append("\(tool) (called in \(files.sorted().joined(separator: ", ")))")
         }
-        #expect(unlisted.isEmpty, "tools called in Tests/ or scripts/ that Tests/required-tools.txt does not list and Debian does not always have:\n  \(unlisted.joined(separator: "\n  "))")
+        #expect(
+            unlisted.isEmpty,
+            "tools called in Tests/ or scripts/ that Tests/required-tools.txt does not list and Debian does not always have:\n  \(unlisted.joined(separator: "\n  "))"
+        )
     }
 }

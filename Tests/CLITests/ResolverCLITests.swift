@@ -38,7 +38,9 @@ struct ResolverCLITests {
         #expect(ok.stdout.contains("ipsec_restricted_spd_t:s0: denied (TERULE, dontaudit)"))
         let other = try CLITests.salabel("trace", "--scenario", file, "--no-reply", "--from", "system_u:system_r:echo_other_t:s0")
         #expect(other.status == 1 && other.stdout.contains("sent on SA spi 0x301 labeled system_u:system_r:echo_other_t:s0"))
-        #expect(other.stdout.contains("avc:  denied  { recv } for  scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:system_r:echo_other_t:s0 tclass=peer"))
+        #expect(
+            other.stdout.contains(
+                "avc:  denied  { recv } for  scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:system_r:echo_other_t:s0 tclass=peer"))
     }
 
     @Test func resolveGivesThePeerLabelAndTheVerdict() throws {

@@ -40,26 +40,28 @@ struct XfrmCLITests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let file = dir.appendingPathComponent("echo.yaml").path
         try """
-            hosts:
-              client: { address: 10.77.0.1, netns: \(ns.name) }
-              server: { address: 10.77.0.2 }
-            associations:
-              - name: echo-client
-                between: [client, server]
-                context: \(client)
-                policy_context: \(spd)
-                selector: { proto: tcp, port: 7 }
-            key_file: echo.keys
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        hosts:
+          client: { address: 10.77.0.1, netns: \(ns.name) }
+          server: { address: 10.77.0.2 }
+        associations:
+          - name: echo-client
+            between: [client, server]
+            context: \(client)
+            policy_context: \(spd)
+            selector: { proto: tcp, port: 7 }
+        key_file: echo.keys
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         return (dir, file)
     }
     static let client = "system_u:system_r:echoclient_t:s0"
 
     @Test func policiesRoundTripThroughTheKernel() throws {
         let ns = try Namespace()
-        let add = try Self.salabel(["xfrm", "policy", "add", "--netns", ns.name, "--src", "10.0.0.1/32", "--dst", "10.0.0.2/32",
-                                    "--proto", "tcp", "--dport", "7", "--dir", "out",
-                                    "--tmpl-src", "10.0.0.1", "--tmpl-dst", "10.0.0.2", "--tmpl-proto", "esp", "--tmpl-mode", "transport"])
+        let add = try Self.salabel([
+            "xfrm", "policy", "add", "--netns", ns.name, "--src", "10.0.0.1/32", "--dst", "10.0.0.2/32",
+            "--proto", "tcp", "--dport", "7", "--dir", "out",
+            "--tmpl-src", "10.0.0.1", "--tmpl-dst", "10.0.0.2", "--tmpl-proto", "esp", "--tmpl-mode", "transport",
+        ])
         #expect(add.status == 0, "\(add.stderr)")
         // iproute2 reads back what salabel installed.
         let shown = try ns.ip("xfrm", "policy", "show")
@@ -83,8 +85,10 @@ struct XfrmCLITests {
 
     @Test func aDeniedLabelNeverReachesTheKernel() throws {
         let ns = try Namespace()
-        let r = try Self.salabel(["xfrm", "policy", "add", "--netns", ns.name, "--as", Self.client, "--src", "10.0.0.1/32",
-                                  "--dst", "10.0.0.2/32", "--dir", "out", "--context", Self.spd])
+        let r = try Self.salabel([
+            "xfrm", "policy", "add", "--netns", ns.name, "--as", Self.client, "--src", "10.0.0.1/32",
+            "--dst", "10.0.0.2/32", "--dir", "out", "--context", Self.spd,
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("refused before reaching the kernel"))
         #expect(r.stderr.contains("avc:  denied  { setcontext } for  pid="))
@@ -95,9 +99,11 @@ struct XfrmCLITests {
     /// with the kernel's own extended-ACK words.
     @Test func aKernelRefusalReportsBothSides() throws {
         let ns = try Namespace()
-        let r = try Self.salabel(["xfrm", "state", "add", "--netns", ns.name, "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp",
-                                  "spi", "0x100", "aead", "rfc4106(gcm(aes))", "0x000102030405060708090a0b0c0d0e0f10111213", "128",
-                                  "ctx", Self.client])
+        let r = try Self.salabel([
+            "xfrm", "state", "add", "--netns", ns.name, "src", "10.0.0.1", "dst", "10.0.0.2", "proto", "esp",
+            "spi", "0x100", "aead", "rfc4106(gcm(aes))", "0x000102030405060708090a0b0c0d0e0f10111213", "128",
+            "ctx", Self.client,
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("the kernel refused") && r.stderr.contains("the engine allowed setcontext on \(Self.client)"))
         // Keys never appear in what salabel prints.
@@ -109,8 +115,10 @@ struct XfrmCLITests {
     /// shows that nothing is left. (iproute2 itself installs the entry, unlabeled, without a word.)
     @Test func aLabelTheKernelDropsIsRefused() throws {
         let ns = try Namespace()
-        let r = try Self.salabel(["xfrm", "policy", "add", "--netns", ns.name, "--src", "10.0.0.1/32", "--dst", "10.0.0.2/32",
-                                  "--dir", "out", "--context", Self.spd])
+        let r = try Self.salabel([
+            "xfrm", "policy", "add", "--netns", ns.name, "--src", "10.0.0.1/32", "--dst", "10.0.0.2/32",
+            "--dir", "out", "--context", Self.spd,
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("the kernel accepted the label \(Self.spd)") && r.stderr.contains("stored none"), "\(r.stderr)")
         #expect(r.stderr.contains("SELinux is not enabled in this kernel"))
@@ -134,7 +142,8 @@ struct XfrmCLITests {
         let ns = try Namespace()
         _ = try ns.ip("xfrm", "policy", "add", "src", "10.9.0.1", "dst", "10.9.0.2", "dir", "in", "priority", "5")
         let before = try ns.ip("xfrm", "policy", "show").stdout
-        let file = try Self.batchFile("""
+        let file = try Self.batchFile(
+            """
             # ipsec-load, expanded
             ip xfrm policy flush
             ip xfrm state flush
@@ -185,8 +194,9 @@ struct XfrmCLITests {
     @Test func monitorPrintsPolicyEvents() throws {
         let ns = try Namespace()
         let out = Pipe()
-        let p = try startProcess(CLITests.binary, ["xfrm", "monitor", "--netns", ns.name, "--json", "--count", "2"],
-                                 standardOutput: .pipe(out), standardError: .discard)
+        let p = try startProcess(
+            CLITests.binary, ["xfrm", "monitor", "--netns", ns.name, "--json", "--count", "2"],
+            standardOutput: .pipe(out), standardError: .discard)
         Thread.sleep(forTimeInterval: 0.5)
         _ = try ns.ip("xfrm", "policy", "add", "src", "10.1.1.1", "dst", "10.1.1.2", "dir", "out", "priority", "9")
         _ = try ns.ip("xfrm", "policy", "flush")
@@ -231,8 +241,9 @@ struct XfrmCLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try Self.salabel(["keygen", file]).status == 0)
         for (dir, src, dst, port) in [("out", "10.77.0.1", "10.77.0.2", "dport"), ("in", "10.77.0.2", "10.77.0.1", "sport")] {
-            let r = try ns.ip("xfrm", "policy", "add", "src", "\(src)/32", "dst", "\(dst)/32", "proto", "tcp", port, "7", "dir", dir,
-                              "ctx", Self.spd, "tmpl", "src", src, "dst", dst, "proto", "esp", "mode", "transport")
+            let r = try ns.ip(
+                "xfrm", "policy", "add", "src", "\(src)/32", "dst", "\(dst)/32", "proto", "tcp", port, "7", "dir", dir,
+                "ctx", Self.spd, "tmpl", "src", src, "dst", dst, "proto", "esp", "mode", "transport")
             #expect(r.status == 0, "\(r.stderr)")
         }
         #expect(!(try ns.ip("xfrm", "policy", "show").stdout.contains("ctx")))
@@ -246,10 +257,12 @@ struct XfrmCLITests {
     /// the reference; trailing blanks aside), here for entries of several shapes installed by ip.
     @Test func policyListReadsAsIproute2() throws {
         let ns = try Namespace()
-        for line in ["src 10.0.0.1/32 dst 10.0.0.2/32 proto tcp dport 7 dir out priority 3 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport",
-                     "src 10.1.0.0/16 dst 192.168.200.7/32 proto udp sport 4500 dir in tmpl src 1.2.3.4 dst 5.6.7.8 proto esp mode tunnel",
-                     "src ::1/128 dst 2001:db8::/64 proto ipv6-icmp type 135 dir fwd action block",
-                     "src 0.0.0.0/0 dst 0.0.0.0/0 dir out priority 100 mark 0x10 mask 0xff tmpl proto ah mode transport level use"] {
+        for line in [
+            "src 10.0.0.1/32 dst 10.0.0.2/32 proto tcp dport 7 dir out priority 3 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport",
+            "src 10.1.0.0/16 dst 192.168.200.7/32 proto udp sport 4500 dir in tmpl src 1.2.3.4 dst 5.6.7.8 proto esp mode tunnel",
+            "src ::1/128 dst 2001:db8::/64 proto ipv6-icmp type 135 dir fwd action block",
+            "src 0.0.0.0/0 dst 0.0.0.0/0 dir out priority 100 mark 0x10 mask 0xff tmpl proto ah mode transport level use",
+        ] {
             let r = try ns.ip(["xfrm", "policy", "add"] + line.split(separator: " ").map(String.init))
             #expect(r.status == 0, "ip xfrm policy add \(line): \(r.stderr)")
         }

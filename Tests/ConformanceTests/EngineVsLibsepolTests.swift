@@ -38,7 +38,9 @@ struct EngineVsLibsepolTests {
     static func booleanAssignments(_ policy: PolicyDB) -> [[String: Bool]] {
         let names = policy.bools.map(\.name)
         guard !names.isEmpty else { return [[:]] }
-        var out: [[String: Bool]] = [[:], Dictionary(uniqueKeysWithValues: names.map { ($0, true) }), Dictionary(uniqueKeysWithValues: names.map { ($0, false) })]
+        var out: [[String: Bool]] = [
+            [:], Dictionary(uniqueKeysWithValues: names.map { ($0, true) }), Dictionary(uniqueKeysWithValues: names.map { ($0, false) }),
+        ]
         if names.count <= 3 {
             for b in policy.bools { out.append([b.name: !b.defaultValue]) }
         }
@@ -62,7 +64,9 @@ struct EngineVsLibsepolTests {
             diff.compareAccessVectors(valid, classes: oracle.symbols(4))
             diff.comparePermissive()
             #expect(diff.mismatchCount == 0, "\(name) with booleans \(assignment): \(diff.summary)")
-            print("conformance: \(name) booleans \(assignment): \(diff.comparisons) comparisons, \(diff.nonEmptyGrants) granting, \(diff.mismatchCount) mismatches")
+            print(
+                "conformance: \(name) booleans \(assignment): \(diff.comparisons) comparisons, \(diff.nonEmptyGrants) granting, \(diff.mismatchCount) mismatches"
+            )
         }
     }
 
@@ -96,7 +100,9 @@ struct EngineVsLibsepolTests {
             #expect(types.count == oracle.symbols(0).count, "every type has a valid context")
             diff.compareAccessVectors(valid, classes: oracle.symbols(4))
             #expect(diff.mismatchCount == 0, "embedded policy with \(assignment): \(diff.summary)")
-            print("conformance: embedded policy booleans \(assignment): \(valid.count) contexts, \(diff.comparisons) comparisons, \(diff.nonEmptyGrants) granting, \(diff.mismatchCount) mismatches")
+            print(
+                "conformance: embedded policy booleans \(assignment): \(valid.count) contexts, \(diff.comparisons) comparisons, \(diff.nonEmptyGrants) granting, \(diff.mismatchCount) mismatches"
+            )
         }
     }
 }

@@ -48,7 +48,8 @@ fileprivate enum OracleFixtures {
             .appendingPathComponent("salabel-oracle-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
         let output = temp.appendingPathComponent("\(name).bin").path
-        let r = try runProcess(URL(fileURLWithPath: try checkpolicyPath()), (try isMLS(name) ? ["-M"] : []) + ["-c", "33", "-o", output, source.path], standardOutput: .discard)
+        let r = try runProcess(
+            URL(fileURLWithPath: try checkpolicyPath()), (try isMLS(name) ? ["-M"] : []) + ["-c", "33", "-o", output, source.path], standardOutput: .discard)
         guard r.status == 0 else {
             throw OracleTestError("checkpolicy failed on \(name).conf: \(r.stderr)")
         }
@@ -106,8 +107,9 @@ fileprivate final class SepolPolicy {
         var allowed: UInt32 = 0, auditAllow: UInt32 = 0, auditDeny: UInt32 = 0, reason: UInt32 = 0
         let rc = sepol_oracle_compute_av(handle, scon, tcon, tclass, &allowed, &auditAllow, &auditDeny, &reason)
         guard rc == 0 else { throw OracleTestError("compute_av(\(scon), \(tcon), \(tclass)) = \(rc): \(message)") }
-        return Decision(allowed: names(allowed, tclass), auditAllow: names(auditAllow, tclass),
-                        auditDeny: names(auditDeny, tclass), reason: reason)
+        return Decision(
+            allowed: names(allowed, tclass), auditAllow: names(auditAllow, tclass),
+            auditDeny: names(auditDeny, tclass), reason: reason)
     }
 
     func allowed(_ scon: String, _ tcon: String, _ tclass: String) throws -> Set<String> {
@@ -297,24 +299,28 @@ struct OracleTests {
     @Test func constraints() throws {
         let o = try SepolPolicy.fixture("constraints")
         // u_a r_top t_a -> u_a r_low t_a
-        #expect(try o.allowed("u_a:r_top:t_a", "u_a:r_low:t_a", "cons") == [
-            "u_eq", "r_ne", "t_eq", "u1_names", "u2_names", "r1_names", "r2_names", "t1_names", "t2_names",
-            "r_dom", "and_expr", "or_expr", "nested_expr",
-        ])
+        #expect(
+            try o.allowed("u_a:r_top:t_a", "u_a:r_low:t_a", "cons") == [
+                "u_eq", "r_ne", "t_eq", "u1_names", "u2_names", "r1_names", "r2_names", "t1_names", "t2_names",
+                "r_dom", "and_expr", "or_expr", "nested_expr",
+            ])
         // u_c r_side t_b -> u_b r_mid t_c (t_b has attribute tattr; r_side is unrelated to r_mid)
-        #expect(try o.allowed("u_c:r_side:t_b", "u_b:r_mid:t_c", "cons") == [
-            "u_ne", "r_ne", "t_ne", "u2_names", "t1_names", "r_incomp", "not_expr", "nested_expr",
-        ])
+        #expect(
+            try o.allowed("u_c:r_side:t_b", "u_b:r_mid:t_c", "cons") == [
+                "u_ne", "r_ne", "t_ne", "u2_names", "t1_names", "r_incomp", "not_expr", "nested_expr",
+            ])
         // u_b r_low t_c -> u_b r_top t_c (dominance is transitive: r_top dom r_mid dom r_low)
-        #expect(try o.allowed("u_b:r_low:t_c", "u_b:r_top:t_c", "cons") == [
-            "u_eq", "r_ne", "t_eq", "u1_names", "u2_names", "r_domby", "and_expr", "or_expr", "nested_expr",
-        ])
+        #expect(
+            try o.allowed("u_b:r_low:t_c", "u_b:r_top:t_c", "cons") == [
+                "u_eq", "r_ne", "t_eq", "u1_names", "u2_names", "r_domby", "and_expr", "or_expr", "nested_expr",
+            ])
         // u_a r_mid t_a -> u_b r_mid t_b (a role dominates itself)
         let d = try o.decision("u_a:r_mid:t_a", "u_b:r_mid:t_b", "cons")
-        #expect(d.allowed == [
-            "u_ne", "r_eq", "t_ne", "u1_names", "u2_names", "t1_names", "t2_names", "r_dom", "r_domby",
-            "not_expr", "nested_expr",
-        ])
+        #expect(
+            d.allowed == [
+                "u_ne", "r_eq", "t_ne", "u1_names", "u2_names", "t1_names", "t2_names", "r_dom", "r_domby",
+                "not_expr", "nested_expr",
+            ])
         #expect(d.reason & SEPOL_ORACLE_REASON_CONS != 0)
         #expect(d.reason & SEPOL_ORACLE_REASON_TE == 0)
         var text = [CChar](repeating: 0, count: 8192)
@@ -352,8 +358,8 @@ struct OracleTests {
         }
         try check("s1", "s0", ["read"])
         try check("s0", "s1", ["append"])
-        try check("s0:c0", "s0:c1", ["getattr"])          // disjoint categories
-        try check("s1:c0", "s0:c0,c1", ["getattr"])       // higher sensitivity, fewer categories
+        try check("s0:c0", "s0:c1", ["getattr"])  // disjoint categories
+        try check("s1:c0", "s0:c0,c1", ["getattr"])  // higher sensitivity, fewer categories
         try check("s0:c0.c2", "s0:c1", ["read"])
         try check("s1:c0,c1", "s1:c0,c1", ["read", "write", "append"])
         try check("s0", "s0:c0", ["append"])
@@ -495,10 +501,10 @@ struct OracleTests {
         let file0 = "system_u:object_r:file_t:s0", user = "system_u:system_r:user_t:s0"
         let relabel = "system_u:system_r:relabel_t:s0", admin = "system_u:admin_r:user_t:s0"
         #expect(check(file0, file0, user) == 0)
-        #expect(check(file0, "other_u:object_r:file_t:s0", user) == -1)       // EPERM: user changed
+        #expect(check(file0, "other_u:object_r:file_t:s0", user) == -1)  // EPERM: user changed
         #expect(check(file0, "other_u:object_r:file_t:s0", relabel) == 0)
-        #expect(check(file0, "other_u:object_r:file_t:s0", admin) == -1)      // r3 does not help validatetrans
-        #expect(check(file0, "system_u:object_r:file_t:s1", user) == -1)      // EPERM: level changed
+        #expect(check(file0, "other_u:object_r:file_t:s0", admin) == -1)  // r3 does not help validatetrans
+        #expect(check(file0, "system_u:object_r:file_t:s1", user) == -1)  // EPERM: level changed
         #expect(check(file0, "system_u:object_r:file_t:s1", admin) == 0)
         #expect(check(file0, "system_u:object_r:file_t:s1", relabel) == 0)
     }
@@ -559,7 +565,9 @@ struct OracleTests {
         #expect(sepol_oracle_context_valid(o.handle, "system_u:object_r:etc_t") == 1)
         #expect(sepol_oracle_context_valid(o.handle, "") == 0)
         var out = [CChar](repeating: 0, count: 4)
-        #expect(sepol_oracle_compute_sid(o.handle, SEPOL_ORACLE_TRANSITION, "system_u:system_r:web_t", "system_u:object_r:etc_t", "file", nil, &out, out.count) == -34)
+        #expect(
+            sepol_oracle_compute_sid(o.handle, SEPOL_ORACLE_TRANSITION, "system_u:system_r:web_t", "system_u:object_r:etc_t", "file", nil, &out, out.count)
+                == -34)
         var err = [CChar](repeating: 0, count: 256)
         #expect(sepol_oracle_open("/nonexistent/policy.33", &err, err.count) == nil)
         #expect(string(err).contains("/nonexistent/policy.33"))

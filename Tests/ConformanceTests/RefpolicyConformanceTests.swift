@@ -87,8 +87,9 @@ struct RefpolicyConformanceTests {
         print("refpolicy: \(pairs.count) domain × {ipsec_spd_t, unlabeled_t, self} association queries, \(diff.nonEmptyGrants) granting")
         #expect(diff.mismatchCount == 0, "\(diff.summary)")
         // The reference policy's own statement of the rule (ipsec.te): ipsec_t may setcontext any SPD type.
-        let d = try server.computeAccess(source: SecurityContext(parsing: "system_u:system_r:ipsec_t:s0"),
-                                         target: SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0"), objectClass: "association")
+        let d = try server.computeAccess(
+            source: SecurityContext(parsing: "system_u:system_r:ipsec_t:s0"),
+            target: SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0"), objectClass: "association")
         #expect(d.allowed.contains("setcontext"))
     }
 

@@ -29,13 +29,18 @@ struct AssociationAuthorizerTests {
 
     @Test func aDenialCarriesItsReasonAndRecord() throws {
         let a = try Self.authorizer()
-        let r = a.sendto(flow: try Self.ctx("system_u:system_r:echoclient_t:s0"), saLabel: try Self.ctx("system_u:system_r:echo_other_t:s0"),
-                         auditSubject: AuditSubject(pid: 1, comm: "pluto"))
+        let r = a.sendto(
+            flow: try Self.ctx("system_u:system_r:echoclient_t:s0"), saLabel: try Self.ctx("system_u:system_r:echo_other_t:s0"),
+            auditSubject: AuditSubject(pid: 1, comm: "pluto"))
         #expect(!r.granted)
         #expect(r.reason == "denied (TERULE)")
-        #expect(r.record?.description == "avc:  denied  { sendto } for  pid=1 comm=\"pluto\" scontext=system_u:system_r:echoclient_t:s0 tcontext=system_u:system_r:echo_other_t:s0 tclass=association permissive=0")
+        #expect(
+            r.record?.description
+                == "avc:  denied  { sendto } for  pid=1 comm=\"pluto\" scontext=system_u:system_r:echoclient_t:s0 tcontext=system_u:system_r:echo_other_t:s0 tclass=association permissive=0"
+        )
         // A dontaudit denial is denied without a record.
-        let hidden = a.polmatch(flow: try Self.ctx("system_u:system_r:echoclient_t:s0"), policyLabel: try Self.ctx("system_u:object_r:ipsec_restricted_spd_t:s0"))
+        let hidden = a.polmatch(
+            flow: try Self.ctx("system_u:system_r:echoclient_t:s0"), policyLabel: try Self.ctx("system_u:object_r:ipsec_restricted_spd_t:s0"))
         #expect(!hidden.granted && hidden.record == nil && hidden.reason == "denied (TERULE, dontaudit)")
     }
 
@@ -67,16 +72,19 @@ struct AssociationAuthorizerTests {
     /// The kernel maps classes by name; a class the policy lacks is allowed under `handle_unknown
     /// allow` and denied under `deny` (security_compute_av / map_decision).
     @Test func handleUnknown() throws {
-        let allowing = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer(policyText: Self.policy(handleUnknown: "allow"), file: "hu.conf")))
+        let allowing = AssociationAuthorizer(
+            cache: AccessVectorCache(server: try SecurityServer(policyText: Self.policy(handleUnknown: "allow"), file: "hu.conf")))
         let ctx = try Self.ctx("u:r:a_t")
         #expect(allowing.polmatch(flow: ctx, policyLabel: ctx).granted)
-        let denying = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer(policyText: Self.policy(handleUnknown: "deny"), file: "hu.conf")))
+        let denying = AssociationAuthorizer(
+            cache: AccessVectorCache(server: try SecurityServer(policyText: Self.policy(handleUnknown: "deny"), file: "hu.conf")))
         let r = denying.polmatch(flow: ctx, policyLabel: ctx)
         #expect(!r.granted && r.reason == "no decision: the policy has no class association")
         let s = try SecurityServer(policyText: Self.policy(handleUnknown: "allow"), file: "hu.conf")
         #expect(try s.computeAccess(source: ctx, target: ctx, objectClass: "association").unknownAllowed)
         #expect(throws: DecisionError.unknownClass("association")) {
-            try SecurityServer(policyText: Self.policy(handleUnknown: "deny"), file: "hu.conf").computeAccess(source: ctx, target: ctx, objectClass: "association")
+            try SecurityServer(policyText: Self.policy(handleUnknown: "deny"), file: "hu.conf").computeAccess(
+                source: ctx, target: ctx, objectClass: "association")
         }
     }
 }

@@ -74,8 +74,10 @@ struct CacheAndPolicyChangeTests {
 
     @Test func invalidContextsAreRefusedWithTheReason() throws {
         let s = try SecurityServer(policyText: Self.policy, file: "t.conf")
-        for (text, reason) in [("u:r:nope_t", "unknown type nope_t"), ("x:r:a_t", "unknown user x"),
-                               ("u:object_r:a_t:s0", "the policy has no MLS and the context has a level")] {
+        for (text, reason) in [
+            ("u:r:nope_t", "unknown type nope_t"), ("x:r:a_t", "unknown user x"),
+            ("u:object_r:a_t:s0", "the policy has no MLS and the context has a level"),
+        ] {
             do {
                 _ = try s.sid(forText: text)
                 Issue.record("\(text) accepted")

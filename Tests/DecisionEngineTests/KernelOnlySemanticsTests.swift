@@ -55,12 +55,14 @@ struct KernelOnlySemanticsTests {
     /// creator's role and type, and (mls_compute_sid, AVTAB_TRANSITION without a rule) its whole range.
     @Test func newSocketsAreLabeledLikeTheirCreator() throws {
         let s = try Self.server()
-        let created = try s.computeTransition(.transition, source: Self.ctx("system_u:system_r:app_t:s0-s1:c0.c1"),
-                                              target: Self.ctx("system_u:object_r:peer_t:s0"), objectClass: "tcp_socket", objectName: nil)
+        let created = try s.computeTransition(
+            .transition, source: Self.ctx("system_u:system_r:app_t:s0-s1:c0.c1"),
+            target: Self.ctx("system_u:object_r:peer_t:s0"), objectClass: "tcp_socket", objectName: nil)
         #expect(created.description == "system_u:system_r:app_t:s0-s1:c0.c1")
         // A file (not a socket) gets object_r, the target's type and the creator's low level.
-        let file = try s.computeTransition(.transition, source: Self.ctx("system_u:system_r:app_t:s0-s1:c0.c1"),
-                                           target: Self.ctx("system_u:object_r:peer_t:s0"), objectClass: "file", objectName: nil)
+        let file = try s.computeTransition(
+            .transition, source: Self.ctx("system_u:system_r:app_t:s0-s1:c0.c1"),
+            target: Self.ctx("system_u:object_r:peer_t:s0"), objectClass: "file", objectName: nil)
         #expect(file.description == "system_u:object_r:peer_t:s0")
     }
 
@@ -94,14 +96,18 @@ struct KernelOnlySemanticsTests {
     @Test func permissiveModeGrantsAndAudits() throws {
         let s = try Self.server(enforcing: false)
         let cache = AccessVectorCache(server: s)
-        let r = cache.check(try s.sid(forText: "system_u:system_r:app_t:s0"), try s.sid(forText: "system_u:object_r:dir_t:s0"),
-                            classValue: s.classValue("file")!, requested: 1 << 1)
+        let r = cache.check(
+            try s.sid(forText: "system_u:system_r:app_t:s0"), try s.sid(forText: "system_u:object_r:dir_t:s0"),
+            classValue: s.classValue("file")!, requested: 1 << 1)
         #expect(r.granted)
-        #expect(r.record?.description == "avc:  denied  { write } for  scontext=system_u:system_r:app_t:s0 tcontext=system_u:object_r:dir_t:s0 tclass=file permissive=1")
+        #expect(
+            r.record?.description
+                == "avc:  denied  { write } for  scontext=system_u:system_r:app_t:s0 tcontext=system_u:object_r:dir_t:s0 tclass=file permissive=1")
         s.setEnforcing(true)
         let cache2 = AccessVectorCache(server: s)
-        let enforced = cache2.check(try s.sid(forText: "system_u:system_r:app_t:s0"), try s.sid(forText: "system_u:object_r:dir_t:s0"),
-                                    classValue: s.classValue("file")!, requested: 1 << 1)
+        let enforced = cache2.check(
+            try s.sid(forText: "system_u:system_r:app_t:s0"), try s.sid(forText: "system_u:object_r:dir_t:s0"),
+            classValue: s.classValue("file")!, requested: 1 << 1)
         #expect(!enforced.granted && enforced.record?.description.hasSuffix("permissive=0") == true)
     }
 
@@ -117,18 +123,24 @@ struct KernelOnlySemanticsTests {
         let subject = AuditSubject(pid: 7, comm: "echo client")
         let granted = cache.check(app, try s.sid(forText: "system_u:object_r:peer_t:s0"), classValue: file, requested: 1 << 1, subject: subject)
         #expect(granted.granted)
-        #expect(granted.record?.description == "avc:  granted  { write } for  pid=7 comm=6563686F20636C69656E74 scontext=system_u:system_r:app_t:s0 tcontext=system_u:object_r:peer_t:s0 tclass=file")
+        #expect(
+            granted.record?.description
+                == "avc:  granted  { write } for  pid=7 comm=6563686F20636C69656E74 scontext=system_u:system_r:app_t:s0 tcontext=system_u:object_r:peer_t:s0 tclass=file"
+        )
         let partial = cache.check(app, try s.sid(forText: "system_u:object_r:peer_t:s0"), classValue: file, requested: 0b111)
         #expect(!partial.granted && partial.record?.permissions == ["create"])
-        #expect(partial.record?.auditLine(seconds: 1628614007, milliseconds: 16, serial: 154).hasPrefix("type=AVC msg=audit(1628614007.016:154): avc:  denied  { create } for ") == true)
+        #expect(
+            partial.record?.auditLine(seconds: 1628614007, milliseconds: 16, serial: 154).hasPrefix(
+                "type=AVC msg=audit(1628614007.016:154): avc:  denied  { create } for ") == true)
     }
 
     /// The MLS constraint removes `read` with a reason audit2why calls CONSTRAINT.
     @Test func constraintDenialsSayConstraint() throws {
         let s = try Self.server()
         let cache = AccessVectorCache(server: s)
-        let r = cache.check(try s.sid(forText: "system_u:system_r:app_t:s0"), try s.sid(forText: "system_u:object_r:peer_t:s1"),
-                            classValue: s.classValue("file")!, requested: 1 << 0)
+        let r = cache.check(
+            try s.sid(forText: "system_u:system_r:app_t:s0"), try s.sid(forText: "system_u:object_r:peer_t:s1"),
+            classValue: s.classValue("file")!, requested: 1 << 0)
         #expect(!r.granted && r.denialStages == ["CONSTRAINT"])
     }
 

@@ -45,12 +45,15 @@ struct NamedAccessCheckTests {
         let cache = AccessVectorCache(server: server)
         let client = "system_u:system_r:echoclient_t:s0", other = "system_u:system_r:echo_other_t:s0"
         // No allow rule for echoclient_t → echo_other_t (default-policy.conf): a TE denial, audited.
-        let r = try cache.check(source: client, target: other, objectClass: "association", permissions: ["sendto"],
-                                subject: AuditSubject(pid: 7, comm: "pluto"))
+        let r = try cache.check(
+            source: client, target: other, objectClass: "association", permissions: ["sendto"],
+            subject: AuditSubject(pid: 7, comm: "pluto"))
         #expect(!r.granted && r.denied == ["sendto"] && r.reasons == ["TERULE"] && r.waiver == nil)
-        #expect(r.record?.description == "avc:  denied  { sendto } for  pid=7 comm=\"pluto\" scontext=\(client) tcontext=\(other) tclass=association permissive=0")
+        #expect(
+            r.record?.description == "avc:  denied  { sendto } for  pid=7 comm=\"pluto\" scontext=\(client) tcontext=\(other) tclass=association permissive=0")
         // `dontaudit echoclient_t ipsec_restricted_spd_t:association polmatch`: denied, no record.
-        let hidden = try cache.check(source: client, target: "system_u:object_r:ipsec_restricted_spd_t:s0", objectClass: "association", permissions: ["polmatch"])
+        let hidden = try cache.check(
+            source: client, target: "system_u:object_r:ipsec_restricted_spd_t:s0", objectClass: "association", permissions: ["polmatch"])
         #expect(!hidden.granted && hidden.record == nil && !hidden.auditDeny.contains("polmatch"))
         // `auditallow ipsec_mgmt_t domain:association setcontext`: a grant with a record.
         let audited = try cache.check(source: "system_u:system_r:ipsec_mgmt_t:s0", target: client, objectClass: "association", permissions: ["setcontext"])
@@ -72,7 +75,8 @@ struct NamedAccessCheckTests {
         }
         // The source is checked first, then the target.
         #expect(throws: DecisionError.invalidContext("system_u:system_r:nope_t:s0", reason: "unknown type nope_t")) {
-            try cache.check(source: "system_u:system_r:nope_t:s0", target: "system_u:system_r:nope2_t:s0", objectClass: "association", permissions: ["polmatch"])
+            try cache.check(
+                source: "system_u:system_r:nope_t:s0", target: "system_u:system_r:nope2_t:s0", objectClass: "association", permissions: ["polmatch"])
         }
         do {
             _ = try cache.check(source: client, target: "not a context", objectClass: "association", permissions: ["polmatch"])
@@ -106,8 +110,9 @@ struct NamedAccessCheckTests {
         #expect(cls.granted && cls.unknownClassAllowed && cls.denied.isEmpty && cls.record == nil && cls.check == nil)
         let perm = try cache.check(source: "u:r:a_t", target: "u:r:a_t", objectClass: "file", permissions: ["read", "bogus"])
         #expect(perm.granted && perm.unknownPermissions == ["bogus"] && perm.allowed == ["read"])
-        let typed = try cache.check(source: try SecurityContext(parsing: "u:r:b_t"), target: try SecurityContext(parsing: "u:r:a_t"),
-                                    objectClass: "file", permissions: ["write"])
+        let typed = try cache.check(
+            source: try SecurityContext(parsing: "u:r:b_t"), target: try SecurityContext(parsing: "u:r:a_t"),
+            objectClass: "file", permissions: ["write"])
         #expect(typed.granted && typed.permissiveDomain && typed.waiver == .permissiveDomain && typed.denied == ["write"])
         #expect(typed.record?.description.hasSuffix("tclass=file permissive=1") == true)
     }

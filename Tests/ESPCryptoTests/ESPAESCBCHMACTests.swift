@@ -33,7 +33,8 @@ struct ESPAESCBCHMACTests {
             key: hex("6c3ea0477630ce21a2ce334aa746c2cd"),
             iv: hex("c782dc4c098c66cbd9cd27d825682c81"),
             plaintext: Array("This is a 48-byte message (exactly 3 AES blocks)".utf8),
-            ciphertext: hex("""
+            ciphertext: hex(
+                """
                 d0a02b3836451753d493665d33f0e886 2dea54cdb293abc7506939276772f8d5
                 021c19216bad525c8579695d83ba2684
                 """)),

@@ -97,22 +97,24 @@ struct HarnessSmokeTests {
         #expect(v["pol_unknown"] == "2")
         #expect(v["sa_etc"] == "2")
         #expect(v["sa_etc_err"] == "RTNETLINK answers: Permission denied")
-        #expect(result.avcLines(containing: [
-            "avc:  denied  { setcontext }", "scontext=system_u:system_r:kernel_t:s0",
-            "tcontext=system_u:object_r:etc_t:s0", "tclass=association", "permissive=0",
-        ]).count == 1, "\(result.avcLines)")
+        #expect(
+            result.avcLines(containing: [
+                "avc:  denied  { setcontext }", "scontext=system_u:system_r:kernel_t:s0",
+                "tcontext=system_u:object_r:etc_t:s0", "tclass=association", "permissive=0",
+            ]).count == 1, "\(result.avcLines)")
 
         #expect(v["label_libs"] == "0")
         #expect(v["label_ip"] == "0")
         #expect(v["domain"] == "system_u:system_r:init_t:s0")
-        #expect(v["supervisor_add"] == "2")        // EACCES
+        #expect(v["supervisor_add"] == "2")  // EACCES
         #expect(v["supervisor_sa_exists"] == "2")  // nothing was created
-        #expect(v["supervisor_list"] == "0")       // dumps need no setcontext
+        #expect(v["supervisor_list"] == "0")  // dumps need no setcontext
         #expect(v["states"] == "2")
-        #expect(result.avcLines(containing: [
-            "avc:  denied  { setcontext }", "scontext=system_u:system_r:ipsec_supervisor_t:s0",
-            "tcontext=\(spd)", "tclass=association", "permissive=0",
-        ]).count == 1, "\(result.avcLines)")
+        #expect(
+            result.avcLines(containing: [
+                "avc:  denied  { setcontext }", "scontext=system_u:system_r:ipsec_supervisor_t:s0",
+                "tcontext=\(spd)", "tclass=association", "permissive=0",
+            ]).count == 1, "\(result.avcLines)")
         // The init's own SA with ipsec_spd_t was allowed: no denial names it as the source.
         #expect(result.avcLines(containing: ["scontext=system_u:system_r:kernel_t:s0", "tcontext=\(spd)"]).isEmpty)
 
@@ -150,8 +152,9 @@ struct HarnessSmokeTests {
         #expect(v["sa_spd"] == "0")
         #expect(v["sa_port"] == "0")  // permissive: allowed, but audited
         #expect(v["sa_refpolicy_type"] == "2")
-        #expect(result.avcLines(containing: [
-            "avc:  denied  { setcontext }", "tcontext=system_u:object_r:echo_port_t:s0", "tclass=association", "permissive=1",
-        ]).count == 1, "\(result.avcLines)")
+        #expect(
+            result.avcLines(containing: [
+                "avc:  denied  { setcontext }", "tcontext=system_u:object_r:echo_port_t:s0", "tclass=association", "permissive=1",
+            ]).count == 1, "\(result.avcLines)")
     }
 }

@@ -45,168 +45,168 @@ private let spd = "system_u:object_r:ipsec_spd_t:s0"
 private let unlabeled = "system_u:object_r:unlabeled_t:s0"
 
 private let guestScript = #"""
-C=10.77.0.1; SV=10.77.0.2       # labeled SAs
-UC=10.77.2.1; US=10.77.2.2      # unlabeled SAs
-PC=10.77.1.1; PS=10.77.1.2      # no IPsec
-INIT=system_u:system_r:init_t:s0
-KT=system_u:system_r:kernel_t:s0
-SPD=system_u:object_r:ipsec_spd_t:s0
-K1=0x0102030405060708090a0b0c0d0e0f1011121314
-K2=0x1112131415161718191a1b1c1d1e1f2021222324
-K3=0x2122232425262728292a2b2c2d2e2f3031323334
-K4=0x3132333435363738393a3b3c3d3e3f4041424344
-AEAD='rfc4106(gcm(aes))'
-now() { date +%s; }
-t_start=$(now)
-inns() { ns=$1; shift; /bin/ip netns exec "$ns" "$@"; }
-# waitfor FILE TEXT: until FILE contains TEXT (at most ~60 s).
-waitfor() { i=0; while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done; }
-# json FILE EVENT: the first line of FILE with that event.
-json() { grep "\"event\":\"$2\"" "$1" | head -n 1; }
-show() { for f in "$@"; do echo "--- $f"; tr -d '\000' < "$f" | sed 's/^/| /'; done; }
-echo "me=$(cat /proc/self/attr/current)"
-$S --version >/dev/null 2>&1; echo "version_rc=$?"
+    C=10.77.0.1; SV=10.77.0.2       # labeled SAs
+    UC=10.77.2.1; US=10.77.2.2      # unlabeled SAs
+    PC=10.77.1.1; PS=10.77.1.2      # no IPsec
+    INIT=system_u:system_r:init_t:s0
+    KT=system_u:system_r:kernel_t:s0
+    SPD=system_u:object_r:ipsec_spd_t:s0
+    K1=0x0102030405060708090a0b0c0d0e0f1011121314
+    K2=0x1112131415161718191a1b1c1d1e1f2021222324
+    K3=0x2122232425262728292a2b2c2d2e2f3031323334
+    K4=0x3132333435363738393a3b3c3d3e3f4041424344
+    AEAD='rfc4106(gcm(aes))'
+    now() { date +%s; }
+    t_start=$(now)
+    inns() { ns=$1; shift; /bin/ip netns exec "$ns" "$@"; }
+    # waitfor FILE TEXT: until FILE contains TEXT (at most ~60 s).
+    waitfor() { i=0; while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done; }
+    # json FILE EVENT: the first line of FILE with that event.
+    json() { grep "\"event\":\"$2\"" "$1" | head -n 1; }
+    show() { for f in "$@"; do echo "--- $f"; tr -d '\000' < "$f" | sed 's/^/| /'; done; }
+    echo "me=$(cat /proc/self/attr/current)"
+    $S --version >/dev/null 2>&1; echo "version_rc=$?"
 
-# ---------------------------------------------------------------------------------------------
-# The namespaces and the SAD/SPD.
-# ---------------------------------------------------------------------------------------------
-ip netns add c && ip netns add s && ip link add vc netns c type veth peer name vs netns s \
-  && ip -n c addr add $C/24 dev vc && ip -n c addr add $UC/24 dev vc && ip -n c addr add $PC/24 dev vc \
-  && ip -n s addr add $SV/24 dev vs && ip -n s addr add $US/24 dev vs && ip -n s addr add $PS/24 dev vs \
-  && ip -n c link set lo up && ip -n s link set lo up && ip -n c link set vc up && ip -n s link set vs up
-echo "net=$?"
-echo "netns_exec=$(inns c cat /proc/self/attr/current 2>&1)"
-echo "ping=$(inns c ping -c 1 -W 5 $PS >/dev/null 2>&1; echo $?)"
-rc=0
-for ns in c s; do
-  # c→s labeled init_t: added by init_t (kernel_t may not setcontext init_t).
-  runcon -d $INIT $S xfrm state add --netns $ns --no-authorize src $C dst $SV proto esp spi 0x100 reqid 1 mode transport \
-    aead "$AEAD" $K1 128 ctx $INIT >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-  # s→c labeled kernel_t: added by kernel_t.
-  $S xfrm state add --netns $ns --no-authorize src $SV dst $C proto esp spi 0x200 reqid 2 mode transport \
-    aead "$AEAD" $K2 128 ctx $KT >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-  # The unlabeled pair.
-  $S xfrm state add --netns $ns --no-authorize src $UC dst $US proto esp spi 0x300 reqid 3 mode transport \
-    aead "$AEAD" $K3 128 >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-  $S xfrm state add --netns $ns --no-authorize src $US dst $UC proto esp spi 0x400 reqid 4 mode transport \
-    aead "$AEAD" $K4 128 >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-done
-P="$S xfrm policy add --no-authorize"
-$P --netns c src $C/32 dst $SV/32 dir out ctx $SPD tmpl src $C dst $SV proto esp reqid 1 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-$P --netns c src $SV/32 dst $C/32 dir in ctx $SPD tmpl src $SV dst $C proto esp reqid 2 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-$P --netns s src $SV/32 dst $C/32 dir out ctx $SPD tmpl src $SV dst $C proto esp reqid 2 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-$P --netns s src $C/32 dst $SV/32 dir in ctx $SPD tmpl src $C dst $SV proto esp reqid 1 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-$P --netns c src $UC/32 dst $US/32 dir out tmpl src $UC dst $US proto esp reqid 3 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-$P --netns c src $US/32 dst $UC/32 dir in tmpl src $US dst $UC proto esp reqid 4 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-$P --netns s src $US/32 dst $UC/32 dir out tmpl src $US dst $UC proto esp reqid 4 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-$P --netns s src $UC/32 dst $US/32 dir in tmpl src $UC dst $US proto esp reqid 3 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
-echo "setup_failures=$rc"
-echo "states_c=$(ip -n c xfrm state | grep -c '^src')"
-echo "policies_s=$(ip -n s xfrm policy | grep -c '^src')"
-t_setup=$(now); echo "t_setup=$((t_setup - t_start))"
+    # ---------------------------------------------------------------------------------------------
+    # The namespaces and the SAD/SPD.
+    # ---------------------------------------------------------------------------------------------
+    ip netns add c && ip netns add s && ip link add vc netns c type veth peer name vs netns s \
+      && ip -n c addr add $C/24 dev vc && ip -n c addr add $UC/24 dev vc && ip -n c addr add $PC/24 dev vc \
+      && ip -n s addr add $SV/24 dev vs && ip -n s addr add $US/24 dev vs && ip -n s addr add $PS/24 dev vs \
+      && ip -n c link set lo up && ip -n s link set lo up && ip -n c link set vc up && ip -n s link set vs up
+    echo "net=$?"
+    echo "netns_exec=$(inns c cat /proc/self/attr/current 2>&1)"
+    echo "ping=$(inns c ping -c 1 -W 5 $PS >/dev/null 2>&1; echo $?)"
+    rc=0
+    for ns in c s; do
+      # c→s labeled init_t: added by init_t (kernel_t may not setcontext init_t).
+      runcon -d $INIT $S xfrm state add --netns $ns --no-authorize src $C dst $SV proto esp spi 0x100 reqid 1 mode transport \
+        aead "$AEAD" $K1 128 ctx $INIT >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+      # s→c labeled kernel_t: added by kernel_t.
+      $S xfrm state add --netns $ns --no-authorize src $SV dst $C proto esp spi 0x200 reqid 2 mode transport \
+        aead "$AEAD" $K2 128 ctx $KT >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+      # The unlabeled pair.
+      $S xfrm state add --netns $ns --no-authorize src $UC dst $US proto esp spi 0x300 reqid 3 mode transport \
+        aead "$AEAD" $K3 128 >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+      $S xfrm state add --netns $ns --no-authorize src $US dst $UC proto esp spi 0x400 reqid 4 mode transport \
+        aead "$AEAD" $K4 128 >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    done
+    P="$S xfrm policy add --no-authorize"
+    $P --netns c src $C/32 dst $SV/32 dir out ctx $SPD tmpl src $C dst $SV proto esp reqid 1 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    $P --netns c src $SV/32 dst $C/32 dir in ctx $SPD tmpl src $SV dst $C proto esp reqid 2 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    $P --netns s src $SV/32 dst $C/32 dir out ctx $SPD tmpl src $SV dst $C proto esp reqid 2 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    $P --netns s src $C/32 dst $SV/32 dir in ctx $SPD tmpl src $C dst $SV proto esp reqid 1 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    $P --netns c src $UC/32 dst $US/32 dir out tmpl src $UC dst $US proto esp reqid 3 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    $P --netns c src $US/32 dst $UC/32 dir in tmpl src $US dst $UC proto esp reqid 4 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    $P --netns s src $US/32 dst $UC/32 dir out tmpl src $US dst $UC proto esp reqid 4 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    $P --netns s src $UC/32 dst $US/32 dir in tmpl src $UC dst $US proto esp reqid 3 mode transport >>/tmp/setup.out 2>&1 || rc=$((rc + 1))
+    echo "setup_failures=$rc"
+    echo "states_c=$(ip -n c xfrm state | grep -c '^src')"
+    echo "policies_s=$(ip -n s xfrm policy | grep -c '^src')"
+    t_setup=$(now); echo "t_setup=$((t_setup - t_start))"
 
-# ---------------------------------------------------------------------------------------------
-# What the resolver predicts, from the live namespaces as configured (before the kernel is asked,
-# so that the ACQUIRE's larval SA is not in ns c yet), with the policy the kernel enforces. Each run
-# loads the 10 MB policy.conf, so four runs: each `trace` follows the request from ns c to ns s and
-# its reply back (TCP: classified with the server's connection context).
-#   pa: init_t → kernel_t on the labeled SAs (a; also b and e: the same SA label is the flow label);
-#   pu: init_t → kernel_t on the unlabeled SAs (c: the request; c5: the reply to the init_t client);
-#   pn: kernel_t → kernel_t without IPsec (c: bypass both ways);
-#   pd: kernel_t → kernel_t on the labeled path (d: ACQUIRE).
-# ---------------------------------------------------------------------------------------------
-T="$S trace --netns c --peer-netns s --policy $POLICY_CONF --json"
-# predict NAME ARGS…: one salabel run; its exit status and time in /tmp/NAME.kv, its JSON in /tmp/NAME.json.
-# Two at a time (the guest has two CPUs and 1 GB; each run holds ~210 MB).
-predict() {
-  name=$1; shift
-  { t0=$(now); "$@" >/tmp/$name.json 2>/tmp/$name.err; echo "${name}_rc=$?"; echo "t_${name}=$(( $(now) - t0 ))"; } >/tmp/$name.kv
-}
-predict pa $T --from $INIT --to $KT --src $C --dst $SV --proto tcp --dport 7000 &
-predict pu $T --from $INIT --to $KT --src $UC --dst $US --proto tcp --dport 7022 &
-wait
-predict pn $T --from $KT --to $KT --src $PC --dst $PS --proto tcp --dport 7012 &
-predict pd $T --from $KT --to $KT --src $C --dst $SV --proto tcp --dport 7004 --no-reply &
-wait
-for name in pa pu pn pd; do cat /tmp/$name.kv; echo "$name=$(tr -d '\n' </tmp/$name.json)"; done
-t_predict=$(now); echo "t_predict=$((t_predict - t_setup))"
+    # ---------------------------------------------------------------------------------------------
+    # What the resolver predicts, from the live namespaces as configured (before the kernel is asked,
+    # so that the ACQUIRE's larval SA is not in ns c yet), with the policy the kernel enforces. Each run
+    # loads the 10 MB policy.conf, so four runs: each `trace` follows the request from ns c to ns s and
+    # its reply back (TCP: classified with the server's connection context).
+    #   pa: init_t → kernel_t on the labeled SAs (a; also b and e: the same SA label is the flow label);
+    #   pu: init_t → kernel_t on the unlabeled SAs (c: the request; c5: the reply to the init_t client);
+    #   pn: kernel_t → kernel_t without IPsec (c: bypass both ways);
+    #   pd: kernel_t → kernel_t on the labeled path (d: ACQUIRE).
+    # ---------------------------------------------------------------------------------------------
+    T="$S trace --netns c --peer-netns s --policy $POLICY_CONF --json"
+    # predict NAME ARGS…: one salabel run; its exit status and time in /tmp/NAME.kv, its JSON in /tmp/NAME.json.
+    # Two at a time (the guest has two CPUs and 1 GB; each run holds ~210 MB).
+    predict() {
+      name=$1; shift
+      { t0=$(now); "$@" >/tmp/$name.json 2>/tmp/$name.err; echo "${name}_rc=$?"; echo "t_${name}=$(( $(now) - t0 ))"; } >/tmp/$name.kv
+    }
+    predict pa $T --from $INIT --to $KT --src $C --dst $SV --proto tcp --dport 7000 &
+    predict pu $T --from $INIT --to $KT --src $UC --dst $US --proto tcp --dport 7022 &
+    wait
+    predict pn $T --from $KT --to $KT --src $PC --dst $PS --proto tcp --dport 7012 &
+    predict pd $T --from $KT --to $KT --src $C --dst $SV --proto tcp --dport 7004 --no-reply &
+    wait
+    for name in pa pu pn pd; do cat /tmp/$name.kv; echo "$name=$(tr -d '\n' </tmp/$name.json)"; done
+    t_predict=$(now); echo "t_predict=$((t_predict - t_setup))"
 
-# ---------------------------------------------------------------------------------------------
-# What the kernel does. Servers run as kernel_t in ns s, clients in ns c.
-# ---------------------------------------------------------------------------------------------
-# tcp CASE PORT SERVER-ADDR SERVER-TIMEOUT CLIENT-PREFIX… : a server for one connection and one client.
-tcp() {
-  name=$1; port=$2; addr=$3; stimeout=$4; shift 4
-  inns s $S probe tcp-server --port $port --bind $addr --count 1 --timeout $stimeout >/tmp/$name.srv 2>&1 &
-  srv=$!
-  waitfor /tmp/$name.srv listening
-  inns c "$@" $S probe tcp-client --dst $addr --port $port --message "$name" --timeout 8 >/tmp/$name.cli 2>&1
-  echo "${name}_cli_rc=$?"
-  wait $srv; echo "${name}_srv_rc=$?"
-  echo "${name}_srv=$(json /tmp/$name.srv accepted)"
-  echo "${name}_cli=$(head -n 1 /tmp/$name.cli)"
-}
-# udp CASE PORT SERVER-ADDR SENDER-PREFIX…
-udp() {
-  name=$1; port=$2; addr=$3; shift 3
-  inns s $S probe udp-server --port $port --bind $addr --count 1 --timeout 20 >/tmp/$name.srv 2>&1 &
-  srv=$!
-  waitfor /tmp/$name.srv listening
-  inns c "$@" $S probe udp-send --dst $addr --port $port --message "$name" >/tmp/$name.cli 2>&1
-  echo "${name}_cli_rc=$?"
-  wait $srv; echo "${name}_srv_rc=$?"
-  echo "${name}_srv=$(head -n 2 /tmp/$name.srv | tail -n 1)"
-}
-# a, b: labeled.
-tcp a 7000 $SV 30 runcon -d $INIT
-udp b 7001 $SV runcon -d $INIT
-# e: kernel_t with its sockets labeled init_t.
-inns s $S probe tcp-server --port 7006 --bind $SV --count 1 --timeout 30 >/tmp/e.srv 2>&1 &
-srv=$!
-waitfor /tmp/e.srv listening
-inns c $S probe tcp-client --dst $SV --port 7006 --message e --timeout 8 --sockcreate $INIT >/tmp/e.cli 2>&1
-echo "e_cli_rc=$?"; wait $srv; echo "e_srv_rc=$?"
-echo "e_srv=$(json /tmp/e.srv accepted)"; echo "e_cli=$(head -n 1 /tmp/e.cli)"
-# c: unlabeled SAs, and no IPsec, between kernel_t processes.
-tcp cu 7002 $US 30 env
-udp cuu 7003 $US env
-tcp cn 7012 $PS 30 env
-udp cnu 7013 $PS env
-# c5: an init_t client on the unlabeled SAs: init_t has no peer { recv } on unlabeled_t.
-n0=$(avc_lines | grep -c 'tclass=peer')
-tcp cd 7022 $US 12 runcon -d $INIT
-echo "cd_avc=$(avc_lines | grep 'tclass=peer' | tail -n +$((n0 + 1)) | head -n 1)"
-t_kernel=$(now); echo "t_kernel=$((t_kernel - t_predict))"
+    # ---------------------------------------------------------------------------------------------
+    # What the kernel does. Servers run as kernel_t in ns s, clients in ns c.
+    # ---------------------------------------------------------------------------------------------
+    # tcp CASE PORT SERVER-ADDR SERVER-TIMEOUT CLIENT-PREFIX… : a server for one connection and one client.
+    tcp() {
+      name=$1; port=$2; addr=$3; stimeout=$4; shift 4
+      inns s $S probe tcp-server --port $port --bind $addr --count 1 --timeout $stimeout >/tmp/$name.srv 2>&1 &
+      srv=$!
+      waitfor /tmp/$name.srv listening
+      inns c "$@" $S probe tcp-client --dst $addr --port $port --message "$name" --timeout 8 >/tmp/$name.cli 2>&1
+      echo "${name}_cli_rc=$?"
+      wait $srv; echo "${name}_srv_rc=$?"
+      echo "${name}_srv=$(json /tmp/$name.srv accepted)"
+      echo "${name}_cli=$(head -n 1 /tmp/$name.cli)"
+    }
+    # udp CASE PORT SERVER-ADDR SENDER-PREFIX…
+    udp() {
+      name=$1; port=$2; addr=$3; shift 3
+      inns s $S probe udp-server --port $port --bind $addr --count 1 --timeout 20 >/tmp/$name.srv 2>&1 &
+      srv=$!
+      waitfor /tmp/$name.srv listening
+      inns c "$@" $S probe udp-send --dst $addr --port $port --message "$name" >/tmp/$name.cli 2>&1
+      echo "${name}_cli_rc=$?"
+      wait $srv; echo "${name}_srv_rc=$?"
+      echo "${name}_srv=$(head -n 2 /tmp/$name.srv | tail -n 1)"
+    }
+    # a, b: labeled.
+    tcp a 7000 $SV 30 runcon -d $INIT
+    udp b 7001 $SV runcon -d $INIT
+    # e: kernel_t with its sockets labeled init_t.
+    inns s $S probe tcp-server --port 7006 --bind $SV --count 1 --timeout 30 >/tmp/e.srv 2>&1 &
+    srv=$!
+    waitfor /tmp/e.srv listening
+    inns c $S probe tcp-client --dst $SV --port 7006 --message e --timeout 8 --sockcreate $INIT >/tmp/e.cli 2>&1
+    echo "e_cli_rc=$?"; wait $srv; echo "e_srv_rc=$?"
+    echo "e_srv=$(json /tmp/e.srv accepted)"; echo "e_cli=$(head -n 1 /tmp/e.cli)"
+    # c: unlabeled SAs, and no IPsec, between kernel_t processes.
+    tcp cu 7002 $US 30 env
+    udp cuu 7003 $US env
+    tcp cn 7012 $PS 30 env
+    udp cnu 7013 $PS env
+    # c5: an init_t client on the unlabeled SAs: init_t has no peer { recv } on unlabeled_t.
+    n0=$(avc_lines | grep -c 'tclass=peer')
+    tcp cd 7022 $US 12 runcon -d $INIT
+    echo "cd_avc=$(avc_lines | grep 'tclass=peer' | tail -n +$((n0 + 1)) | head -n 1)"
+    t_kernel=$(now); echo "t_kernel=$((t_kernel - t_predict))"
 
-# d: a kernel_t flow on the labeled path from ns c: no SA carries kernel_t there. Until the monitor has
-#    joined the ACQUIRE group no larval SA is made (no key manager: -ESRCH), so retry.
-$S xfrm monitor --netns c --json --count 1 >/tmp/mon.json 2>/tmp/mon.err &
-mon=$!
-tries=0
-while kill -0 $mon 2>/dev/null && [ $tries -lt 10 ]; do
-  inns c $S probe tcp-client --dst $SV --port 7004 --message d --timeout 3 >/tmp/d.cli 2>&1
-  echo "d_cli_rc=$?"
-  tries=$((tries + 1))
-done
-if kill -0 $mon 2>/dev/null; then kill $mon; fi
-wait $mon; echo "d_mon_rc=$?"
-echo "d_tries=$tries"
-echo "d_cli=$(head -n 1 /tmp/d.cli)"
-echo "d_event=$(head -n 1 /tmp/mon.json)"
-# ns c also holds the s→c SA labeled kernel_t: look at the c→s SAs only (the init_t SA and the larval one).
-echo "d_larval=$(ip -n c xfrm state list src $C dst $SV | grep -c "security context $KT")"
-echo "d_larval_spi0=$(ip -n c xfrm state list src $C dst $SV | grep -c 'spi 0x00000000')"
-t_acquire=$(now); echo "t_acquire=$((t_acquire - t_kernel))"
+    # d: a kernel_t flow on the labeled path from ns c: no SA carries kernel_t there. Until the monitor has
+    #    joined the ACQUIRE group no larval SA is made (no key manager: -ESRCH), so retry.
+    $S xfrm monitor --netns c --json --count 1 >/tmp/mon.json 2>/tmp/mon.err &
+    mon=$!
+    tries=0
+    while kill -0 $mon 2>/dev/null && [ $tries -lt 10 ]; do
+      inns c $S probe tcp-client --dst $SV --port 7004 --message d --timeout 3 >/tmp/d.cli 2>&1
+      echo "d_cli_rc=$?"
+      tries=$((tries + 1))
+    done
+    if kill -0 $mon 2>/dev/null; then kill $mon; fi
+    wait $mon; echo "d_mon_rc=$?"
+    echo "d_tries=$tries"
+    echo "d_cli=$(head -n 1 /tmp/d.cli)"
+    echo "d_event=$(head -n 1 /tmp/mon.json)"
+    # ns c also holds the s→c SA labeled kernel_t: look at the c→s SAs only (the init_t SA and the larval one).
+    echo "d_larval=$(ip -n c xfrm state list src $C dst $SV | grep -c "security context $KT")"
+    echo "d_larval_spi0=$(ip -n c xfrm state list src $C dst $SV | grep -c 'spi 0x00000000')"
+    t_acquire=$(now); echo "t_acquire=$((t_acquire - t_kernel))"
 
-t_end=$(now); echo "t_total=$((t_end - t_start))"
+    t_end=$(now); echo "t_total=$((t_end - t_start))"
 
-show /tmp/setup.out /tmp/a.srv /tmp/a.cli /tmp/b.srv /tmp/b.cli /tmp/e.srv /tmp/e.cli /tmp/cu.srv /tmp/cu.cli /tmp/cuu.srv \
-  /tmp/cn.srv /tmp/cn.cli /tmp/cnu.srv /tmp/cd.srv /tmp/cd.cli /tmp/d.cli /tmp/mon.json /tmp/mon.err \
-  /tmp/pa.err /tmp/pu.err /tmp/pn.err /tmp/pd.err
-echo "--- ip -n c xfrm state"; ip -n c xfrm state
-echo "--- ip -n s xfrm policy"; ip -n s xfrm policy
-exit 0
-"""#
+    show /tmp/setup.out /tmp/a.srv /tmp/a.cli /tmp/b.srv /tmp/b.cli /tmp/e.srv /tmp/e.cli /tmp/cu.srv /tmp/cu.cli /tmp/cuu.srv \
+      /tmp/cn.srv /tmp/cn.cli /tmp/cnu.srv /tmp/cd.srv /tmp/cd.cli /tmp/d.cli /tmp/mon.json /tmp/mon.err \
+      /tmp/pa.err /tmp/pu.err /tmp/pn.err /tmp/pd.err
+    echo "--- ip -n c xfrm state"; ip -n c xfrm state
+    echo "--- ip -n s xfrm policy"; ip -n s xfrm policy
+    exit 0
+    """#
 
 @Suite("The resolver's predictions against a real SELinux kernel", .serialized)
 struct ResolverVMTests {
@@ -339,8 +339,9 @@ struct ResolverVMTests {
         #expect(trace?["peer"] == nil, "the kernel_t server sees no peer label: \(v["pu"] ?? "nil")")
         #expect(server?["peer"] is NSNull && trace?["peer"] == nil, "prediction and kernel differ (cu server)")
         let requestRecv = check(trace, "delivery", prefix: "peer { recv }")
-        #expect(requestRecv?["passed"] as? Bool == true && (requestRecv?["check"] as? String)?.hasSuffix(unlabeled) == true,
-                "access checks use the unlabeled context: \(v["pu"] ?? "nil")")
+        #expect(
+            requestRecv?["passed"] as? Bool == true && (requestRecv?["check"] as? String)?.hasSuffix(unlabeled) == true,
+            "access checks use the unlabeled context: \(v["pu"] ?? "nil")")
         #expect(trace?["round_trip"] as? Bool == false)
         #expect(reply?["outcome"] as? String == "protected", "\(v["pu"] ?? "nil")")
         #expect(step(reply, "outbound")?["verdict"] as? String == "sent on SA spi 0x400 (unlabeled)", "\(v["pu"] ?? "nil")")
@@ -350,8 +351,9 @@ struct ResolverVMTests {
         #expect(replyRecv?["passed"] as? Bool == false, "\(v["pu"] ?? "nil")")
         let predicted = (replyRecv?["avc"] as? String).flatMap(AVCFields.init)
         #expect(predicted?.permissions == ["recv"] && predicted?.tclass == "peer", "\(v["pu"] ?? "nil")")
-        #expect(kernelAVC != nil && kernelAVC == predicted,
-                "kernel: \(v["cd_avc"] ?? "nil"); resolver: \(predicted?.description ?? "nil")")
+        #expect(
+            kernelAVC != nil && kernelAVC == predicted,
+            "kernel: \(v["cd_avc"] ?? "nil"); resolver: \(predicted?.description ?? "nil")")
         // cu's client (kernel_t) receiving on 0x400: the same socket/peer pair as pu's request leg
         // (kernel_t ← unlabeled), which the resolver delivers with no peer label; the kernel agrees.
         #expect(client?["peer"] is NSNull && trace?["delivered"] as? Bool == true && trace?["peer"] == nil, "prediction and kernel differ (cu client)")
@@ -380,8 +382,9 @@ struct ResolverVMTests {
         #expect(reply?["peer"] == nil, "prediction and kernel differ (cn client: ENOPROTOOPT): \(v["pn"] ?? "nil")")
         #expect(trace?["round_trip"] as? Bool == true && v["pn_rc"] == "0", "\(v["pn"] ?? "nil")")
         let recv = check(trace, "delivery", prefix: "peer { recv }")
-        #expect(recv?["passed"] as? Bool == true && (recv?["check"] as? String)?.hasSuffix(unlabeled) == true,
-                "the peer checks run (edge 26) with the unlabeled context: \(v["pn"] ?? "nil")")
+        #expect(
+            recv?["passed"] as? Bool == true && (recv?["check"] as? String)?.hasSuffix(unlabeled) == true,
+            "the peer checks run (edge 26) with the unlabeled context: \(v["pn"] ?? "nil")")
     }
 
     func checkNoSCMSecurity(_ v: [String: String], _ name: String, log: String) {
@@ -426,7 +429,8 @@ struct ResolverVMTests {
         }
         let replyOf = { (o: [String: Any]?) in o?["reply"] as? [String: Any] }
         let avc = (check(replyOf(pu), "delivery", prefix: "peer { recv }")?["avc"] as? String) ?? "-"
-        print("""
+        print(
+            """
             kernel observation vs prediction (guest times: predictions \(v["t_predict"] ?? "?") s = \
             \(v["t_pa"] ?? "?")+\(v["t_pu"] ?? "?")+\(v["t_pn"] ?? "?")+\(v["t_pd"] ?? "?"); total \(v["t_total"] ?? "?") s)
               a   tcp labeled, server getpeercon   \(seen("a_srv"))  |  pa peer \(peer(pa))

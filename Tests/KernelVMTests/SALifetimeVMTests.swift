@@ -61,42 +61,43 @@ import XfrmManager
         let policy = try Scenario(yaml: yaml, file: "demo.yaml").policyText(harness: true).text
         let binary = try GuestSalabel.binary()
         var script = """
-        S=\(GuestSalabel.guestPath)
-        M=system_u:system_r:ipsec_mgmt_t:s0  # the key manager salabel apply checks setcontext for
-        cd /tmp
-        # counts LINE-PATTERN FILE
-        count() { grep -c "$1" "$2" 2>/dev/null || true; }
-        run() { # NAME COUNT
-          ip netns del a 2>/dev/null; ip netns del b 2>/dev/null
-          ip netns add a && ip netns add b && ip link add va netns a type veth peer name vb netns b \\
-            && ip -n a addr add 10.77.0.1/24 dev va && ip -n b addr add 10.77.0.2/24 dev vb \\
-            && ip -n a link set va up && ip -n b link set vb up && ip -n a link set lo up && ip -n b link set lo up
-          $S keygen $1.yaml >/dev/null 2>&1 && $S apply $1.yaml --host client --as $M >$1.apply 2>&1 \\
-            && $S apply $1.yaml --host server --as $M >>$1.apply 2>&1; echo "$1.apply=$?"
-          ip -n a xfrm monitor > $1.mon.a 2>&1 & ma=$!
-          ip -n b xfrm monitor > $1.mon.b 2>&1 & mb=$!
-          ip netns exec b runcon -d \(Self.server) $S probe udp-server --port 7 --count $2 --timeout 60 > $1.got 2>&1 & srv=$!
-          sleep 0.5
-          for i in $(seq $2); do
-            ip netns exec a runcon -d \(Self.client) $S probe udp-send --dst 10.77.0.2 --port 7 \\
-              --message xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx > $1.send 2>&1
-            rc=$?
-            sleep 0.4
-            echo "$1.$i=rc:$rc errno:$(sed -n 's/.*"errno":"\\([A-Z]*\\)".*/\\1/p' $1.send) got:$(count '"datagram"' $1.got)" \\
-              "asoft:$(count 'hard 0' $1.mon.a) ahard:$(count 'hard 1' $1.mon.a) acq:$(count '^acquire' $1.mon.a)" \\
-              "bsoft:$(count 'hard 0' $1.mon.b) bhard:$(count 'hard 1' $1.mon.b)"
-          done
-          kill $ma $mb $srv 2>/dev/null; wait $ma $mb $srv 2>/dev/null
-          ip -n a -s xfrm state | sed "s/^/$1.state.a| /"
-          sed "s/^/$1.apply| /" $1.apply
-        }
+            S=\(GuestSalabel.guestPath)
+            M=system_u:system_r:ipsec_mgmt_t:s0  # the key manager salabel apply checks setcontext for
+            cd /tmp
+            # counts LINE-PATTERN FILE
+            count() { grep -c "$1" "$2" 2>/dev/null || true; }
+            run() { # NAME COUNT
+              ip netns del a 2>/dev/null; ip netns del b 2>/dev/null
+              ip netns add a && ip netns add b && ip link add va netns a type veth peer name vb netns b \\
+                && ip -n a addr add 10.77.0.1/24 dev va && ip -n b addr add 10.77.0.2/24 dev vb \\
+                && ip -n a link set va up && ip -n b link set vb up && ip -n a link set lo up && ip -n b link set lo up
+              $S keygen $1.yaml >/dev/null 2>&1 && $S apply $1.yaml --host client --as $M >$1.apply 2>&1 \\
+                && $S apply $1.yaml --host server --as $M >>$1.apply 2>&1; echo "$1.apply=$?"
+              ip -n a xfrm monitor > $1.mon.a 2>&1 & ma=$!
+              ip -n b xfrm monitor > $1.mon.b 2>&1 & mb=$!
+              ip netns exec b runcon -d \(Self.server) $S probe udp-server --port 7 --count $2 --timeout 60 > $1.got 2>&1 & srv=$!
+              sleep 0.5
+              for i in $(seq $2); do
+                ip netns exec a runcon -d \(Self.client) $S probe udp-send --dst 10.77.0.2 --port 7 \\
+                  --message xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx > $1.send 2>&1
+                rc=$?
+                sleep 0.4
+                echo "$1.$i=rc:$rc errno:$(sed -n 's/.*"errno":"\\([A-Z]*\\)".*/\\1/p' $1.send) got:$(count '"datagram"' $1.got)" \\
+                  "asoft:$(count 'hard 0' $1.mon.a) ahard:$(count 'hard 1' $1.mon.a) acq:$(count '^acquire' $1.mon.a)" \\
+                  "bsoft:$(count 'hard 0' $1.mon.b) bhard:$(count 'hard 1' $1.mon.b)"
+              done
+              kill $ma $mb $srv 2>/dev/null; wait $ma $mb $srv 2>/dev/null
+              ip -n a -s xfrm state | sed "s/^/$1.state.a| /"
+              sed "s/^/$1.apply| /" $1.apply
+            }
 
-        """
+            """
         for r in Self.runs {
             script += "cat > \(r.name).yaml <<'EOF'\n\(r.yaml)\nEOF\nrun \(r.name) \(r.count)\n"
         }
-        let result = try VM.run(script: script, files: [(source: binary, dest: GuestSalabel.guestPath)], policyConf: policy,
-                                enforcing: false, timeout: 400, contexts: ["system_u:system_r:\(Scenario.harnessType):s0"])
+        let result = try VM.run(
+            script: script, files: [(source: binary, dest: GuestSalabel.guestPath)], policyConf: policy,
+            enforcing: false, timeout: 400, contexts: ["system_u:system_r:\(Scenario.harnessType):s0"])
         let v = result.keyValues, out = result.output
         for r in Self.runs {
             #expect(v["\(r.name).apply"] == "0", "\(r.name): \(out)")
@@ -123,10 +124,15 @@ import XfrmManager
             let n = previous.keys.reduce(into: [String: Int]()) { $0[$1] = Int(f[$1] ?? "") ?? -1 }
             func delta(_ k: String) -> Int { n[k]! - previous[k]! }
             let what: String
-            if f["rc"] != "0" { what = "refused \(f["errno"] ?? "?")" }
-            else if delta("got") == 1 { what = "delivered" }
-            else if delta("acq") >= 1 { what = "acquire" }
-            else { what = "lost" }
+            if f["rc"] != "0" {
+                what = "refused \(f["errno"] ?? "?")"
+            } else if delta("got") == 1 {
+                what = "delivered"
+            } else if delta("acq") >= 1 {
+                what = "acquire"
+            } else {
+                what = "lost"
+            }
             func events(_ side: String) -> [String] {
                 Array(repeating: "soft", count: delta("\(side)soft")) + Array(repeating: "hard", count: delta("\(side)hard"))
             }
@@ -142,7 +148,11 @@ import XfrmManager
         yaml = yaml.replacingOccurrences(of: ", netns: a", with: "").replacingOccurrences(of: ", netns: b", with: "")
         let file = try ApplyFile(yaml: yaml)
         var counter: UInt8 = 0
-        let keys = KeyFile.generate(for: file) { n in (0..<n).map { _ in counter &+= 1; return counter } }
+        let keys = KeyFile.generate(for: file) { n in
+            (0..<n).map { _ in
+                counter &+= 1; return counter
+            }
+        }
         let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded()))
         func node(_ host: String) throws -> DataPlaneNode {
             let d = try ApplyPlanner.desired(file, host: host, keys: keys)

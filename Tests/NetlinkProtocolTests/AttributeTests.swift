@@ -13,9 +13,11 @@ struct AttributeTests {
             + [UInt8](repeating: 0, count: trailingNULs)
     }
 
-    @Test("§3 A, B, C decode to one XFRMA_SEC_CTX attribute and encode back to the same bytes", arguments: [
-        ("secCtxA", 33, 1, 45), ("secCtxB", 32, 0, 44), ("secCtxC", 34, 2, 46),
-    ])
+    @Test(
+        "§3 A, B, C decode to one XFRMA_SEC_CTX attribute and encode back to the same bytes",
+        arguments: [
+            ("secCtxA", 33, 1, 45), ("secCtxB", 32, 0, 44), ("secCtxC", 34, 2, 46),
+        ])
     func secCtx(name: String, contextLength: Int, nuls: Int, nlaLength: Int) throws {
         let bytes = Golden.named(name)
         let attributes = try NetlinkAttributeDecoder.decodeAll(bytes)
@@ -49,12 +51,13 @@ struct AttributeTests {
             try nested.append(type: 3, uint32: 7)
             try nested.append(type: 4, string: "ab")
         }
-        #expect(encoder.bytes == [
-            5, 0, 1, 0, 0xAA, 0, 0, 0,
-            20, 0, 2, 0x80,
-            8, 0, 3, 0, 7, 0, 0, 0,
-            7, 0, 4, 0, 0x61, 0x62, 0, 0,
-        ])
+        #expect(
+            encoder.bytes == [
+                5, 0, 1, 0, 0xAA, 0, 0, 0,
+                20, 0, 2, 0x80,
+                8, 0, 3, 0, 7, 0, 0, 0,
+                7, 0, 4, 0, 0x61, 0x62, 0, 0,
+            ])
         let attributes = try NetlinkAttributeDecoder.decodeAll(encoder.bytes)
         #expect(attributes.count == 2)
         #expect(try attributes[0].uint8() == 0xAA)

@@ -37,8 +37,9 @@ struct ConnectionTests {
         #expect(error?.errno == .protocolNotSupported)
         #expect(error?.message == "Requested type not found" && error?.offset == 0x120)
         #expect(error?.reply?.requestPayload?.count == 360)
-        #expect(error?.description
-            == "netlink: add SA (seq 1000): Protocol not supported (EPROTONOSUPPORT): Requested type not found (attribute at byte 288 of the request)")
+        #expect(
+            error?.description
+                == "netlink: add SA (seq 1000): Protocol not supported (EPROTONOSUPPORT): Requested type not found (attribute at byte 288 of the request)")
     }
 
     @Test("a GET returns its reply, which comes before the ACK")
@@ -107,7 +108,12 @@ struct ConnectionTests {
         let connection = Self.connection(kernel)
         var parts: [[UInt8]] = []
         var restarts = 0
-        try connection.dump(type: 0x15, restart: { restarts += 1; parts.removeAll() }) { _, payload in parts.append(Array(payload)) }
+        try connection.dump(
+            type: 0x15,
+            restart: {
+                restarts += 1; parts.removeAll()
+            }
+        ) { _, payload in parts.append(Array(payload)) }
         #expect(restarts == 1 && parts == [[1, 0, 0, 0], [2, 0, 0, 0]])
         #expect(kernel.sentMessages.map(\.header.sequence) == [1000, 1001])
 
@@ -194,7 +200,7 @@ struct ConnectionTests {
 
         connection.maximumBatchCount = 1
         let results = try connection.requests([NetlinkRequest(type: 0x13), NetlinkRequest(type: 0x13)])
-        #expect(kernel.sentDatagrams.count == 2)   // the single request, then the first part only
+        #expect(kernel.sentDatagrams.count == 2)  // the single request, then the first part only
         for result in results {
             guard case .failure(let error) = result else { Issue.record("expected a failure"); continue }
             #expect(error.kind == .receiveQueueOverflow)

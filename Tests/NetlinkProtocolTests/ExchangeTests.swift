@@ -129,10 +129,11 @@ struct ExchangeTests {
                 reasons.append(reason)
             }
         }
-        #expect(reasons == [
-            .sequenceMismatch(received: 1012), .portMismatch(expected: port, received: port + 1),
-            .notFromKernel(senderPortID: 777), .multicast(group: 4), .noop,
-        ])
+        #expect(
+            reasons == [
+                .sequenceMismatch(received: 1012), .portMismatch(expected: port, received: port + 1),
+                .notFromKernel(senderPortID: 777), .multicast(group: 4), .noop,
+            ])
         #expect(exchange.ignoredCount == 5 && exchange.replies.isEmpty && !exchange.isFinished)
         #expect(exchange.consume(kernel.ack(exchange.message)) == .finished(.acknowledged([])))
     }
@@ -164,8 +165,10 @@ struct ExchangeTests {
     func quietChanges() throws {
         var numbers = NetlinkSequenceNumbers(first: 200)
         var batch = NetlinkBatchExchange(
-            [NetlinkRequest(.change, type: 0x13), NetlinkRequest(.change, type: 0x13), NetlinkRequest(type: 0x15),
-             NetlinkRequest(.change, type: 0x13), NetlinkRequest(.change, type: 0x13)],
+            [
+                NetlinkRequest(.change, type: 0x13), NetlinkRequest(.change, type: 0x13), NetlinkRequest(type: 0x15),
+                NetlinkRequest(.change, type: 0x13), NetlinkRequest(.change, type: 0x13),
+            ],
             sequenceNumbers: &numbers, portID: port)
         let requests = batch.messages
         #expect(requests.map { $0.flags.contains(.acknowledge) } == [false, false, true, false, true])

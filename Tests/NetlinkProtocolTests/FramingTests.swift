@@ -12,26 +12,31 @@ struct FramingTests {
         let messages = try NetlinkMessage.split(Golden.newPolicy)
         try #require(messages.count == 1)
         let message = messages[0]
-        #expect(message.header == NetlinkHeader(
-            length: 300, type: 0x13, flags: [.request, .acknowledge], sequence: Golden.sequence, portID: 0))
+        #expect(
+            message.header
+                == NetlinkHeader(
+                    length: 300, type: 0x13, flags: [.request, .acknowledge], sequence: Golden.sequence, portID: 0))
         #expect(message.payload.count == 284)
         let attributes = try NetlinkAttributeDecoder.decodeAll(message.payload, from: 168)
-        #expect(attributes.map(\.type) == [5, 8])            // XFRMA_TMPL, XFRMA_SEC_CTX (iproute2's order)
+        #expect(attributes.map(\.type) == [5, 8])  // XFRMA_TMPL, XFRMA_SEC_CTX (iproute2's order)
         #expect(attributes.map(\.length) == [68, 45])
         #expect(attributes.allSatisfy { $0.flags.isEmpty })
         #expect(attributes[1].payload == Array(Golden.secCtxA[4..<45]))
         #expect(message.encoded() == Golden.newPolicy)
-        #expect(NetlinkHeader(length: 300, type: 0x13, flags: [.request, .acknowledge], sequence: Golden.sequence, portID: 0)
-            .encoded == Array(Golden.newPolicy[..<16]))
+        #expect(
+            NetlinkHeader(length: 300, type: 0x13, flags: [.request, .acknowledge], sequence: Golden.sequence, portID: 0)
+                .encoded == Array(Golden.newPolicy[..<16]))
     }
 
     @Test("§4.3 NEWSA: header fields, then XFRMA_SEC_CTX and XFRMA_ALG_AUTH after the 224-byte xfrm_usersa_info")
     func newSACapture() throws {
         let message = try #require(try NetlinkMessage.split(Golden.newSA).first)
-        #expect(message.header == NetlinkHeader(
-            length: 376, type: 0x10, flags: [.request, .acknowledge], sequence: Golden.sequence, portID: 0))
+        #expect(
+            message.header
+                == NetlinkHeader(
+                    length: 376, type: 0x10, flags: [.request, .acknowledge], sequence: Golden.sequence, portID: 0))
         let attributes = try NetlinkAttributeDecoder.decodeAll(message.payload, from: 224)
-        #expect(attributes.map(\.type) == [8, 1])            // XFRMA_SEC_CTX, XFRMA_ALG_AUTH (command-line order)
+        #expect(attributes.map(\.type) == [8, 1])  // XFRMA_SEC_CTX, XFRMA_ALG_AUTH (command-line order)
         #expect(attributes.map(\.length) == [45, 88])
         #expect(Array(attributes[1].payload[..<5]) == Array("sha1\0".utf8))
         #expect(Array(attributes[1].payload[68...]) == Array("0123456789012345".utf8))
@@ -69,7 +74,7 @@ struct FramingTests {
         #expect(bytes[0] == 21)
         #expect(Array(bytes[21...]) == [0, 0, 0])
         #expect(try NetlinkMessage.split(bytes) == [message])
-        #expect(try NetlinkMessage.split(Array(bytes[..<21])) == [message])   // as nlmsg_ok: final padding optional
+        #expect(try NetlinkMessage.split(Array(bytes[..<21])) == [message])  // as nlmsg_ok: final padding optional
         let two = NetlinkMessage.batch([message, message])
         #expect(two.count == 48)
         #expect(try NetlinkMessage.split(two) == [message, message])

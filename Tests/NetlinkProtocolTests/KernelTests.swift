@@ -67,10 +67,11 @@ struct KernelTests {
         defer { namespace.remove() }
         let recorder = RecordingTransport(try NetlinkSocket(protocol: .xfrm, namespace: .named(namespace.name), receiveTimeout: .seconds(5)))
         let connection = NetlinkConnection(transport: recorder)
-        let octets: [UInt8] = [1, 2, 1, 3, 4]   // the third is the first again: EEXIST
-        let results = try connection.requests(try octets.map {
-            NetlinkRequest(.change, type: 0x13, payload: try Self.policyPayload(lastOctet: $0), operation: "add policy to 127.0.0.\($0)")
-        })
+        let octets: [UInt8] = [1, 2, 1, 3, 4]  // the third is the first again: EEXIST
+        let results = try connection.requests(
+            try octets.map {
+                NetlinkRequest(.change, type: 0x13, payload: try Self.policyPayload(lastOctet: $0), operation: "add policy to 127.0.0.\($0)")
+            })
         #expect(recorder.sent.count == 1 && recorder.sent[0].count == 5)
         #expect(recorder.sent[0].map { $0.flags.contains(.acknowledge) } == [false, false, false, false, true])
         #expect(recorder.receptions == 2, "one datagram for the refusal, one for the last change's ACK")
@@ -91,8 +92,8 @@ struct KernelTests {
         defer { namespace.remove() }
         let connection = try NetlinkConnection(namespace: .named(namespace.name))
         var payload = try #require(try NetlinkMessage.split(Golden.newSA).first).payload
-        #expect(payload[0x4c] == 51)   // id.proto at 0x05c of the message: AH
-        payload[0x4c] = 50             // ESP
+        #expect(payload[0x4c] == 51)  // id.proto at 0x05c of the message: AH
+        payload[0x4c] = 50  // ESP
         let error = #expect(throws: NetlinkRequestError.self) {
             try connection.request(type: 0x10, payload: payload, operation: "add SA")
         }
@@ -109,7 +110,7 @@ struct KernelTests {
         let namespace = try TemporaryNamespace("nl-monitor")
         defer { namespace.remove() }
         let monitor = try NetlinkConnection(namespace: .named(namespace.name))
-        try monitor.join(group: 4)   // XFRMNLGRP_POLICY
+        try monitor.join(group: 4)  // XFRMNLGRP_POLICY
         let writer = try NetlinkConnection(namespace: .named(namespace.name))
         try writer.request(type: 0x13, payload: try Self.policyPayload(lastOctet: 7))
         guard case .message(let message, let group) = try monitor.nextNotification() else {

@@ -19,15 +19,18 @@ struct NetlinkErrorTests {
         #expect(ack.extendedAck.isEmpty)
         // The kernel's netlink_ack, imitated: the same 36 bytes.
         let newPolicy = try #require(try NetlinkMessage.split(Golden.newPolicy).first)
-        #expect(try NetlinkError(code: 0, request: newPolicy.header).message(sequence: Golden.sequence, portID: Golden.portID).encoded()
-            == Golden.ack)
+        #expect(
+            try NetlinkError(code: 0, request: newPolicy.header).message(sequence: Golden.sequence, portID: Golden.portID).encoded()
+                == Golden.ack)
     }
 
     @Test("§4.4: the NACK is −93 EPROTONOSUPPORT, the whole uncapped request, and \"Requested type not found\"")
     func capturedNack() throws {
         let message = try #require(try NetlinkMessage.split(Golden.nack).first)
-        #expect(message.header == NetlinkHeader(
-            length: 428, type: .error, flags: .acknowledgementTLVs, sequence: Golden.sequence, portID: Golden.portID))
+        #expect(
+            message.header
+                == NetlinkHeader(
+                    length: 428, type: .error, flags: .acknowledgementTLVs, sequence: Golden.sequence, portID: Golden.portID))
         let nack = try NetlinkError(decoding: message)
         #expect(nack.code == -93)
         #expect(nack.errno == .protocolNotSupported && nack.errno?.rawValue == 93 && nack.errno?.cName == "EPROTONOSUPPORT")

@@ -24,9 +24,11 @@ struct NetlinkTraceTests {
         return blocks
     }
 
-    @Test("NetlinkTrace.format matches mnl_nlmsg_fprintf byte for byte", arguments: [
-        ("newPolicy", 168), ("nack", 0), ("ack", 0), ("newSA", 224),
-    ])
+    @Test(
+        "NetlinkTrace.format matches mnl_nlmsg_fprintf byte for byte",
+        arguments: [
+            ("newPolicy", 168), ("nack", 0), ("ack", 0), ("newSA", 224),
+        ])
     func matchesLibmnl(name: String, extraHeaderSize: Int) throws {
         let expected = try #require(try Self.reference()[name])
         let message = try #require(try NetlinkMessage.split(Golden.named(name)).first)

@@ -14,9 +14,9 @@ struct NetlinkSocketTests {
     static func getSADumpRequest(sequence: UInt32) -> [UInt8] {
         var bytes: [UInt8] = [0x38, 0x00, 0x00, 0x00, 0x12, 0x00, 0x01, 0x03]
         bytes += withUnsafeBytes(of: sequence.littleEndian, Array.init)  // nlmsg_seq, host order (x86-64)
-        bytes += [0x00, 0x00, 0x00, 0x00]                                // nlmsg_pid: the kernel
-        bytes += [0x28, 0x00, 0x1a, 0x00]                                // nla_len 40, XFRMA_ADDRESS_FILTER
-        bytes += [UInt8](repeating: 0, count: 36)                        // struct xfrm_address_filter
+        bytes += [0x00, 0x00, 0x00, 0x00]  // nlmsg_pid: the kernel
+        bytes += [0x28, 0x00, 0x1a, 0x00]  // nla_len 40, XFRMA_ADDRESS_FILTER
+        bytes += [UInt8](repeating: 0, count: 36)  // struct xfrm_address_filter
         precondition(bytes.count == 56)
         return bytes
     }
@@ -90,8 +90,9 @@ struct NetlinkSocketTests {
         let xfrmGroupPolicy: UInt32 = 4  // XFRMNLGRP_POLICY
         let monitor = try NetlinkSocket(
             protocol: .xfrm, namespace: .named(namespace.name), groups: [xfrmGroupPolicy], receiveTimeout: .seconds(5))
-        try runCommand("ip", "-n", namespace.name, "xfrm", "policy", "add", "src", "127.0.0.1", "dst", "127.0.0.1",
-                "proto", "tcp", "dir", "out")
+        try runCommand(
+            "ip", "-n", namespace.name, "xfrm", "policy", "add", "src", "127.0.0.1", "dst", "127.0.0.1",
+            "proto", "tcp", "dir", "out")
         let event = try monitor.receive()
         try #require(event.count >= 16)
         let header = Header.read(event)

@@ -48,8 +48,9 @@ import SecurityContexts
     @Test func quotedStrings() throws {
         #expect(parseError(#"type_transition a b:c d "abc"#)?.message.contains("unterminated quoted string") == true)
         #expect(parseError(#"type_transition a b:c d "";"#)?.message == "empty quoted string")
-        #expect(parseError(#"type_transition a b:c d "/x";"#)?.message
-            == #"expected ';' after type_transition rule (or a quoted object name), found '"/x"'"#)
+        #expect(
+            parseError(#"type_transition a b:c d "/x";"#)?.message
+                == #"expected ';' after type_transition rule (or a quoted object name), found '"/x"'"#)
     }
 
     @Test func errorsCarryFileLineColumn() throws {

@@ -12,8 +12,9 @@ import SecurityContexts
     @Test func initialSIDDeclarationFollowedByKeyword() throws {
         let statements = try parse("sid kernel\nsid security\nclass file")
         guard case .initialSIDDeclaration(let first) = statements[0].kind,
-              case .initialSIDDeclaration(let second) = statements[1].kind,
-              case .classDeclaration = statements[2].kind else { Issue.record("kinds"); return }
+            case .initialSIDDeclaration(let second) = statements[1].kind,
+            case .classDeclaration = statements[2].kind
+        else { Issue.record("kinds"); return }
         #expect(first == "kernel" && second == "security")
         #expect(statements[1].location == SourceLocation(file: "test.conf", line: 2, column: 1))
     }
@@ -192,8 +193,9 @@ import SecurityContexts
     }
 
     @Test func user() throws {
-        guard case .user(let name, let roles, let userLevel, let range) =
-            try parseOne("user u roles { r } level s0 range s0 - s0:c0.c1023;")
+        guard
+            case .user(let name, let roles, let userLevel, let range) =
+                try parseOne("user u roles { r } level s0 range s0 - s0:c0.c1023;")
         else { Issue.record("kind"); return }
         #expect(name == "u" && roles == names("r"))
         #expect(userLevel == level("s0"))

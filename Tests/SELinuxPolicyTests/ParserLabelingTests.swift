@@ -7,8 +7,9 @@ import SecurityContexts
     let mlsContext = context("system_u", "object_r", "t", RangeSyntax(low: level("s0"), high: level("s15", .range("c0", "c1023"))))
 
     @Test func initialSIDContext() throws {
-        guard case .initialSIDContext(let name, let value) =
-            try parseOne("sid kernel system_u:object_r:t:s0 - s15:c0.c1023")
+        guard
+            case .initialSIDContext(let name, let value) =
+                try parseOne("sid kernel system_u:object_r:t:s0 - s15:c0.c1023")
         else { Issue.record("kind"); return }
         #expect(name == "kernel" && value == mlsContext)
 
@@ -17,8 +18,9 @@ import SecurityContexts
     }
 
     @Test func portcon() throws {
-        guard case .portcon(let proto, let low, let high, let value) =
-            try parseOne("portcon tcp 1024-65535 system_u:object_r:t:s0 - s15:c0.c1023")
+        guard
+            case .portcon(let proto, let low, let high, let value) =
+                try parseOne("portcon tcp 1024-65535 system_u:object_r:t:s0 - s15:c0.c1023")
         else { Issue.record("kind"); return }
         #expect(proto == "tcp" && low == 1024 && high == 65535 && value == mlsContext)
 
@@ -27,8 +29,9 @@ import SecurityContexts
     }
 
     @Test func netifcon() throws {
-        guard case .netifcon(let name, let interfaceContext, let packetContext) =
-            try parseOne("netifcon eth0 u:r:if_t:s0 u:r:packet_t:s0")
+        guard
+            case .netifcon(let name, let interfaceContext, let packetContext) =
+                try parseOne("netifcon eth0 u:r:if_t:s0 u:r:packet_t:s0")
         else { Issue.record("kind"); return }
         #expect(name == "eth0")
         #expect(interfaceContext == context("u", "r", "if_t", RangeSyntax(low: level("s0"))))
@@ -39,8 +42,9 @@ import SecurityContexts
     }
 
     @Test func nodecon() throws {
-        guard case .nodecon(let address, let mask, let value) =
-            try parseOne("nodecon 127.0.0.1 255.255.255.255 u:r:node_t:s0")
+        guard
+            case .nodecon(let address, let mask, let value) =
+                try parseOne("nodecon 127.0.0.1 255.255.255.255 u:r:node_t:s0")
         else { Issue.record("kind"); return }
         #expect(address.bytes == [127, 0, 0, 1] && mask.bytes == [255, 255, 255, 255])
         #expect(value == context("u", "r", "node_t", RangeSyntax(low: level("s0"))))
@@ -92,8 +96,10 @@ import SecurityContexts
             ("ioportcon 0x60 u:r:t", "ioportcon", ["0x60", "u", ":", "r", ":", "t"]),
             ("pcidevicecon 0xc800 u:r:t", "pcidevicecon", ["0xc800", "u", ":", "r", ":", "t"]),
             ("devicetreecon /soc/uart u:r:t", "devicetreecon", ["/soc/uart", "u", ":", "r", ":", "t"]),
-            ("ibpkeycon fe80:: 0xFFFF u:r:t:s0 - s1:c0", "ibpkeycon",
-             ["fe80::", "0xFFFF", "u", ":", "r", ":", "t", ":", "s0", "-", "s1", ":", "c0"]),
+            (
+                "ibpkeycon fe80:: 0xFFFF u:r:t:s0 - s1:c0", "ibpkeycon",
+                ["fe80::", "0xFFFF", "u", ":", "r", ":", "t", ":", "s0", "-", "s1", ":", "c0"]
+            ),
             ("ibendportcon mlx4_0 1 u:r:t", "ibendportcon", ["mlx4_0", "1", "u", ":", "r", ":", "t"]),
             ("fscon 1 2 u:r:a u:r:b", "fscon", ["1", "2", "u", ":", "r", ":", "a", "u", ":", "r", ":", "b"]),
         ]
@@ -106,7 +112,8 @@ import SecurityContexts
     }
 
     @Test func labelingStatementsWithoutSemicolonsFollowEachOther() throws {
-        let statements = try parse("""
+        let statements = try parse(
+            """
             portcon tcp 80 u:r:http_port_t:s0
             portcon tcp 443 u:r:http_port_t:s0
             netifcon lo u:r:a u:r:b

@@ -7,8 +7,9 @@ import SecurityContexts
     @Test func avRuleKinds() throws {
         let kinds: [AVRuleKind] = [.allow, .auditallow, .auditdeny, .dontaudit, .neverallow]
         for kind in kinds {
-            guard case .avRule(let parsed, let sources, let targets, let classes, let permissions) =
-                try parseOne("\(kind.rawValue) { a b } self:{ file dir } { read write };")
+            guard
+                case .avRule(let parsed, let sources, let targets, let classes, let permissions) =
+                    try parseOne("\(kind.rawValue) { a b } self:{ file dir } { read write };")
             else { Issue.record("kind"); return }
             #expect(parsed == kind)
             #expect(sources == names("a", "b") && targets == names("self"))
@@ -17,8 +18,9 @@ import SecurityContexts
     }
 
     @Test func avRuleSets() throws {
-        guard case .avRule(_, let sources, let targets, let classes, let permissions) =
-            try parseOne("allow { domain -init_t { x_t -y_t } } ~{ a b }:file *;")
+        guard
+            case .avRule(_, let sources, let targets, let classes, let permissions) =
+                try parseOne("allow { domain -init_t { x_t -y_t } } ~{ a b }:file *;")
         else { Issue.record("kind"); return }
         #expect(sources == NameSet(included: ["domain", "x_t"], excluded: ["init_t", "y_t"]))
         #expect(targets == NameSet(included: ["a", "b"], isComplement: true))
@@ -38,16 +40,18 @@ import SecurityContexts
     }
 
     @Test func extendedPermissionRule() throws {
-        guard case .extendedPermissionRule(let kind, let sources, let targets, let classes, let operation, let tokens) =
-            try parseOne("allowxperm a b:tcp_socket ioctl { 0x1 0x2-0x5 };")
+        guard
+            case .extendedPermissionRule(let kind, let sources, let targets, let classes, let operation, let tokens) =
+                try parseOne("allowxperm a b:tcp_socket ioctl { 0x1 0x2-0x5 };")
         else { Issue.record("kind"); return }
         #expect(kind == "allowxperm" && sources == names("a") && targets == names("b"))
         #expect(classes == names("tcp_socket") && operation == "ioctl")
         #expect(tokens == ["{", "0x1", "0x2", "-", "0x5", "}"])
 
         for kind in ["auditallowxperm", "dontauditxperm", "neverallowxperm"] {
-            guard case .extendedPermissionRule(let parsed, _, _, _, _, let tokens2) =
-                try parseOne("\(kind) a b:c ioctl ~{ 35088 { 0x8910 } };")
+            guard
+                case .extendedPermissionRule(let parsed, _, _, _, _, let tokens2) =
+                    try parseOne("\(kind) a b:c ioctl ~{ 35088 { 0x8910 } };")
             else { Issue.record("kind"); return }
             #expect(parsed == kind)
             #expect(tokens2 == ["~", "{", "35088", "{", "0x8910", "}", "}"])
@@ -58,8 +62,9 @@ import SecurityContexts
     }
 
     @Test func typeRules() throws {
-        guard case .typeRule(let kind, let sources, let targets, let classes, let newType, let objectName) =
-            try parseOne(#"type_transition a_t b_t:dir c_t "Maildir";"#)
+        guard
+            case .typeRule(let kind, let sources, let targets, let classes, let newType, let objectName) =
+                try parseOne(#"type_transition a_t b_t:dir c_t "Maildir";"#)
         else { Issue.record("kind"); return }
         #expect(kind == .typeTransition && sources == names("a_t") && targets == names("b_t"))
         #expect(classes == names("dir") && newType == "c_t" && objectName == "Maildir")
@@ -73,8 +78,9 @@ import SecurityContexts
     }
 
     @Test func rangeTransition() throws {
-        guard case .rangeTransition(let sources, let targets, let classes, let range) =
-            try parseOne("range_transition a b:process s0 - s1:c0,c3.c5;")
+        guard
+            case .rangeTransition(let sources, let targets, let classes, let range) =
+                try parseOne("range_transition a b:process s0 - s1:c0,c3.c5;")
         else { Issue.record("kind"); return }
         #expect(sources == names("a") && targets == names("b") && classes == names("process"))
         #expect(range == RangeSyntax(low: level("s0"), high: level("s1", .single("c0"), .range("c3", "c5"))))
@@ -85,8 +91,9 @@ import SecurityContexts
     }
 
     @Test func roleTransition() throws {
-        guard case .roleTransition(let roles, let types, let classes, let newRole) =
-            try parseOne("role_transition ra exec_t rb;")
+        guard
+            case .roleTransition(let roles, let types, let classes, let newRole) =
+                try parseOne("role_transition ra exec_t rb;")
         else { Issue.record("kind"); return }
         #expect(roles == names("ra") && types == names("exec_t") && classes == nil && newRole == "rb")
 
@@ -110,9 +117,9 @@ import SecurityContexts
         #expect(condition == .and(.bool("a"), .not(.bool("b"))))
         #expect(then.count == 2 && otherwise.count == 2)
         guard case .avRule(.allow, _, _, _, _) = then[0].kind,
-              case .typeRule(.typeTransition, _, _, _, _, "n") = then[1].kind,
-              case .avRule(.dontaudit, _, _, _, _) = otherwise[0].kind,
-              case .extendedPermissionRule = otherwise[1].kind
+            case .typeRule(.typeTransition, _, _, _, _, "n") = then[1].kind,
+            case .avRule(.dontaudit, _, _, _, _) = otherwise[0].kind,
+            case .extendedPermissionRule = otherwise[1].kind
         else { Issue.record("branch kinds"); return }
         #expect(then[0].location == SourceLocation(file: "test.conf", line: 2, column: 5))
 
@@ -145,8 +152,9 @@ import SecurityContexts
     }
 
     @Test func constrain() throws {
-        guard case .constrain(let classes, let permissions, let expr) =
-            try parseOne("constrain { file dir } { create relabelto } (u1 == u2 or t1 == can_change_t);")
+        guard
+            case .constrain(let classes, let permissions, let expr) =
+                try parseOne("constrain { file dir } { create relabelto } (u1 == u2 or t1 == can_change_t);")
         else { Issue.record("kind"); return }
         #expect(classes == names("file", "dir") && permissions == names("create", "relabelto"))
         #expect(expr == .or(.attributes(.u1, .eq, .u2), .names(.t1, .eq, names("can_change_t"))))
@@ -190,8 +198,9 @@ import SecurityContexts
     }
 
     @Test func mlsConstrainAndValidateTrans() throws {
-        guard case .mlsConstrain(let classes, let permissions, let expr) =
-            try parseOne("mlsconstrain process transition (h1 dom h2 or t1 == mcs_t);")
+        guard
+            case .mlsConstrain(let classes, let permissions, let expr) =
+                try parseOne("mlsconstrain process transition (h1 dom h2 or t1 == mcs_t);")
         else { Issue.record("kind"); return }
         #expect(classes == names("process") && permissions == names("transition"))
         #expect(expr == .or(.attributes(.h1, .dom, .h2), .names(.t1, .eq, names("mcs_t"))))

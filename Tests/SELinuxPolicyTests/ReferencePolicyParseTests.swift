@@ -25,15 +25,15 @@ private struct CommandFailure: Error, CustomStringConvertible {
 
 /// The awk program: one key per statement line, as `statementKey` names parsed statements.
 private let awkProgram = #"""
-/^[ \t]*#/ || NF == 0 { next }
-$1 == "}" { next }
-$1 == "allow" && index($0, ":") == 0 { count["allow-role"]++; next }
-$1 == "class" { count[NF == 2 ? "class-declaration" : "class-permissions"]++; next }
-$1 == "sid" { count[NF == 2 ? "sid-declaration" : "sid-context"]++; next }
-$1 == "role" && $3 == "types" { count["role-types"]++; next }
-{ count[$1]++ }
-END { for (key in count) print key, count[key] }
-"""#
+    /^[ \t]*#/ || NF == 0 { next }
+    $1 == "}" { next }
+    $1 == "allow" && index($0, ":") == 0 { count["allow-role"]++; next }
+    $1 == "class" { count[NF == 2 ? "class-declaration" : "class-permissions"]++; next }
+    $1 == "sid" { count[NF == 2 ? "sid-declaration" : "sid-context"]++; next }
+    $1 == "role" && $3 == "types" { count["role-types"]++; next }
+    { count[$1]++ }
+    END { for (key in count) print key, count[key] }
+    """#
 
 /// The key of a parsed statement, matching the awk program's keys.
 private func statementKey(_ kind: StatementKind) -> String {
@@ -99,8 +99,9 @@ private func countKeys(_ statements: [PolicyStatement], into counts: inout [Stri
 
 @Suite struct ReferencePolicyParseTests {
     @Test func parsesFlattenedReferencePolicy() throws {
-        try #require(FileManager.default.fileExists(atPath: binaryPolicy),
-                     "the binary policy \(binaryPolicy) is missing (install selinux-policy-default)")
+        try #require(
+            FileManager.default.fileExists(atPath: binaryPolicy),
+            "the binary policy \(binaryPolicy) is missing (install selinux-policy-default)")
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("salabel-refpolicy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -130,8 +131,9 @@ private func countKeys(_ statements: [PolicyStatement], into counts: inout [Stri
 
         #expect(expected["allow", default: 0] > 10_000, "awk found too few allow rules: \(expected)")
         for key in Set(expected.keys).union(parsed.keys).sorted() {
-            #expect(parsed[key, default: 0] == expected[key, default: 0],
-                    "statement kind \(key): parsed \(parsed[key, default: 0]), awk counted \(expected[key, default: 0])")
+            #expect(
+                parsed[key, default: 0] == expected[key, default: 0],
+                "statement kind \(key): parsed \(parsed[key, default: 0]), awk counted \(expected[key, default: 0])")
         }
     }
 }

@@ -9,7 +9,8 @@ import TestSupport
 /// those expectations itself. The other steps are the model's alone.
 struct DataPlanePlayerTests {
     @Test func everyUDPStepAgreesWithTheModelAndMeetsItsExpectations() throws {
-        let files = try ScenarioStepTests.filesWithSteps().map { ScenarioTests.specs.appendingPathComponent($0).path }
+        let files =
+            try ScenarioStepTests.filesWithSteps().map { ScenarioTests.specs.appendingPathComponent($0).path }
             + [repositoryRoot.appendingPathComponent("Sources/Scenario/ScenarioDemo/Resources/demo.yaml").path]
         var carried = 0
         for path in files {

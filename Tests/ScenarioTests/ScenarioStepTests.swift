@@ -66,11 +66,12 @@ struct ScenarioStepTests {
     /// A context is kept as written: the model judges it the way the kernel does (Specs/kernel/labeled-ipsec.md,
     /// edges 4, 8).
     @Test func rawContextsAreKeptAndPadded() throws {
-        let s = try Scenario(yaml: Self.header + """
-            steps:
-              - { host: a, as: m, xfrm: "policy add src 10.0.0.1 dst 10.0.0.2 dir out ctx not-a-context tmpl proto esp mode transport" }
-              - { host: a, as: m, xfrm: "policy add src 10.0.0.1 dst 10.0.0.2 dir out ctx a:b:c:s0 tmpl proto esp mode transport", context_length: 4096 }
-            """, file: "raw.yaml")
+        let s = try Scenario(
+            yaml: Self.header + """
+                steps:
+                  - { host: a, as: m, xfrm: "policy add src 10.0.0.1 dst 10.0.0.2 dir out ctx not-a-context tmpl proto esp mode transport" }
+                  - { host: a, as: m, xfrm: "policy add src 10.0.0.1 dst 10.0.0.2 dir out ctx a:b:c:s0 tmpl proto esp mode transport", context_length: 4096 }
+                """, file: "raw.yaml")
         guard case .xfrm(let first) = s.steps[0].action, case .xfrm(let second) = s.steps[1].action else {
             Issue.record("not xfrm steps"); return
         }
@@ -101,8 +102,14 @@ struct ScenarioStepTests {
     /// A kernel log line (captured from the VM: /dev/kmsg, Debian 6.1) and an expectation line read
     /// as the same record once the run's fields are set aside.
     @Test func avcLinesFromTheKernelLog() throws {
-        let kernel = try #require(AVCLine(parsing: #"audit: type=1400 audit(1795322876.348:65): avc:  denied  { create } for  pid=166 comm="ip" name="netns" scontext=system_u:system_r:salabel_harness_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=dir permissive=1"#))
-        let written = try #require(AVCLine(parsing: "denied { create } scontext=system_u:system_r:salabel_harness_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=dir permissive=1"))
+        let kernel = try #require(
+            AVCLine(
+                parsing:
+                    #"audit: type=1400 audit(1795322876.348:65): avc:  denied  { create } for  pid=166 comm="ip" name="netns" scontext=system_u:system_r:salabel_harness_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=dir permissive=1"#
+            ))
+        let written = try #require(
+            AVCLine(
+                parsing: "denied { create } scontext=system_u:system_r:salabel_harness_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=dir permissive=1"))
         #expect(kernel == written && kernel.permissive == true)
         #expect(AVCLine(parsing: "audit: type=1403 policy loaded auid=4294967295") == nil)
         let granted = try #require(AVCLine(parsing: "granted { setcontext } scontext=a:b:c tcontext=d:e:f tclass=association"))
@@ -119,7 +126,8 @@ struct ScenarioStepTests {
         b.result = "ETIMEDOUT"; b.stage = "connect"; b.acquire = ["a": "unlabeled"]
         b.avc = [AVCLine(result: "denied", permissions: ["recv"], scontext: "a:b:c", tcontext: "d:e:f", tclass: "peer", permissive: false)]
         let d = a.differences(from: b)
-        #expect(d.contains { $0.hasPrefix("result: ok ≠ ETIMEDOUT (connect)") } && d.contains { $0.hasPrefix("acquire:") }
+        #expect(
+            d.contains { $0.hasPrefix("result: ok ≠ ETIMEDOUT (connect)") } && d.contains { $0.hasPrefix("acquire:") }
                 && d.contains { $0.hasPrefix("avc only in the second") })
     }
 }

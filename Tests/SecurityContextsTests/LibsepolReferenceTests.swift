@@ -90,10 +90,11 @@ import TestSupport
         let python = try #require(Self.tool("python3"), "python3 is required")
         let policySource = Self.referenceDirectory.appendingPathComponent("mls-reference.conf")
         let helper = Self.referenceDirectory.appendingPathComponent("sepol_reference.py")
-        #expect(FileManager.default.fileExists(atPath: "/usr/lib/x86_64-linux-gnu/libsepol.so.2")
-            || FileManager.default.fileExists(atPath: "/lib/x86_64-linux-gnu/libsepol.so.2")
-            || FileManager.default.fileExists(atPath: "/usr/lib64/libsepol.so.2")
-            || FileManager.default.fileExists(atPath: "/usr/lib/libsepol.so.2"),
+        #expect(
+            FileManager.default.fileExists(atPath: "/usr/lib/x86_64-linux-gnu/libsepol.so.2")
+                || FileManager.default.fileExists(atPath: "/lib/x86_64-linux-gnu/libsepol.so.2")
+                || FileManager.default.fileExists(atPath: "/usr/lib64/libsepol.so.2")
+                || FileManager.default.fileExists(atPath: "/usr/lib/libsepol.so.2"),
             "libsepol.so.2 is required (apt-get install libsepol2)")
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-contexts-\(UUID().uuidString)")
@@ -137,10 +138,11 @@ import TestSupport
                 #expect(vocabulary.sensitivities.contains { $0.name == level.sensitivity })
                 var previousEnd = -2
                 for item in level.categories {
-                    let (low, high): (String, String) = switch item {
-                    case .single(let name): (name, name)
-                    case .range(let a, let b): (a, b)
-                    }
+                    let (low, high): (String, String) =
+                        switch item {
+                        case .single(let name): (name, name)
+                        case .range(let a, let b): (a, b)
+                        }
                     let lowIndex = try #require(vocabulary.category(named: low))
                     let highIndex = try #require(vocabulary.category(named: high))
                     #expect(vocabulary.categories[lowIndex].name == low && vocabulary.categories[highIndex].name == high)

@@ -46,16 +46,19 @@ func referenceVocabulary() throws -> MLSVocabulary {
             try MLSVocabulary(sensitivities: [.init("s0")], categories: [.init("c.1")], levels: [])
         }
         #expect(throws: MLSVocabularyError("sensitivity s0 used in multiple level definitions")) {
-            try MLSVocabulary(sensitivities: [.init("s0")], categories: [.init("c0")],
-                              levels: [LevelSyntax(sensitivity: "s0"), LevelSyntax(sensitivity: "s0", categories: [.single("c0")])])
+            try MLSVocabulary(
+                sensitivities: [.init("s0")], categories: [.init("c0")],
+                levels: [LevelSyntax(sensitivity: "s0"), LevelSyntax(sensitivity: "s0", categories: [.single("c0")])])
         }
         #expect(throws: MLSVocabularyError("level s0:c1: unknown category 'c1'")) {
-            try MLSVocabulary(sensitivities: [.init("s0")], categories: [.init("c0")],
-                              levels: [LevelSyntax(sensitivity: "s0", categories: [.single("c1")])])
+            try MLSVocabulary(
+                sensitivities: [.init("s0")], categories: [.init("c0")],
+                levels: [LevelSyntax(sensitivity: "s0", categories: [.single("c1")])])
         }
         // A `level` statement may name a one-category range (checkpolicy accepts it).
-        let vocabulary = try MLSVocabulary(sensitivities: [.init("s0"), .init("s1")], categories: [.init("c0"), .init("c1")],
-                                           levels: [LevelSyntax(sensitivity: "s0", categories: [.range("c1", "c1")])])
+        let vocabulary = try MLSVocabulary(
+            sensitivities: [.init("s0"), .init("s1")], categories: [.init("c0"), .init("c1")],
+            levels: [LevelSyntax(sensitivity: "s0", categories: [.range("c1", "c1")])])
         #expect(vocabulary.allowedCategories == [[1], []])
     }
 
@@ -72,16 +75,21 @@ func referenceVocabulary() throws -> MLSVocabulary {
         Failure(range: "s16", kind: .unknownSensitivity("s16"), message: "unknown sensitivity 's16'"),
         Failure(range: "s0:c1024", kind: .unknownCategory("c1024"), message: "unknown category 'c1024'"),
         Failure(range: "s0-s0:c0.c2000", kind: .unknownCategory("c2000"), message: "unknown category 'c2000'"),
-        Failure(range: "s0:c5.c2", kind: .reversedCategoryRange(low: "c5", high: "c2"),
-                message: "category range 'c5.c2' is reversed; expected the lower category first"),
-        Failure(range: "s0:c5.c5", kind: .degenerateCategoryRange(low: "c5", high: "c5"),
-                message: "category range 'c5.c5' names one category twice; expected 'c5' alone"),
-        Failure(range: "s1-s0", kind: .highDoesNotDominateLow(low: "s1", high: "s0"),
-                message: "high level 's0' does not dominate low level 's1'"),
-        Failure(range: "s0:c1-s0:c2", kind: .highDoesNotDominateLow(low: "s0:c1", high: "s0:c2"),
-                message: "high level 's0:c2' does not dominate low level 's0:c1'"),
-        Failure(range: "s0:c0,c1,c2-s5:c0.c1", kind: .highDoesNotDominateLow(low: "s0:c0.c2", high: "s5:c0.c1"),
-                message: "high level 's5:c0.c1' does not dominate low level 's0:c0.c2'"),
+        Failure(
+            range: "s0:c5.c2", kind: .reversedCategoryRange(low: "c5", high: "c2"),
+            message: "category range 'c5.c2' is reversed; expected the lower category first"),
+        Failure(
+            range: "s0:c5.c5", kind: .degenerateCategoryRange(low: "c5", high: "c5"),
+            message: "category range 'c5.c5' names one category twice; expected 'c5' alone"),
+        Failure(
+            range: "s1-s0", kind: .highDoesNotDominateLow(low: "s1", high: "s0"),
+            message: "high level 's0' does not dominate low level 's1'"),
+        Failure(
+            range: "s0:c1-s0:c2", kind: .highDoesNotDominateLow(low: "s0:c1", high: "s0:c2"),
+            message: "high level 's0:c2' does not dominate low level 's0:c1'"),
+        Failure(
+            range: "s0:c0,c1,c2-s5:c0.c1", kind: .highDoesNotDominateLow(low: "s0:c0.c2", high: "s5:c0.c1"),
+            message: "high level 's5:c0.c1' does not dominate low level 's0:c0.c2'"),
     ]
 
     @Test(arguments: failures)
@@ -100,21 +108,27 @@ func referenceVocabulary() throws -> MLSVocabulary {
             return #expect(throws: ContextParseError.self) { try vocabulary.resolve(syntax) }
         }
         // Categories a `level` statement does not allow.
-        #expect(try failure("s0:c8")?.description
-            == "category 'c8' is not allowed with sensitivity 's0' (s0 allows c0.c7)")
-        #expect(try failure("unclassified:c6.legal")?.description
-            == "category 'c8' is not allowed with sensitivity 'unclassified' (unclassified is an alias of s0; s0 allows c0.c7)")
-        #expect(try failure("s0-s1:legal.hr")?.description
-            == "category 'c12' is not allowed with sensitivity 's1' (s1 allows c0.c11)")
-        #expect(try failure("s1:c1,legal,hr")?.description
-            == "category 'hr' is not allowed with sensitivity 's1' (hr is an alias of c15; s1 allows c0.c11)")
+        #expect(
+            try failure("s0:c8")?.description
+                == "category 'c8' is not allowed with sensitivity 's0' (s0 allows c0.c7)")
+        #expect(
+            try failure("unclassified:c6.legal")?.description
+                == "category 'c8' is not allowed with sensitivity 'unclassified' (unclassified is an alias of s0; s0 allows c0.c7)")
+        #expect(
+            try failure("s0-s1:legal.hr")?.description
+                == "category 'c12' is not allowed with sensitivity 's1' (s1 allows c0.c11)")
+        #expect(
+            try failure("s1:c1,legal,hr")?.description
+                == "category 'hr' is not allowed with sensitivity 's1' (hr is an alias of c15; s1 allows c0.c11)")
         // Ranges through aliases resolve (as in the kernel); errors in them say what the alias stands for.
         #expect(try range("s0:c0.finance", in: vocabulary) == MLSRange(MLSLevel(sensitivity: 0, categories: CategorySet(0...3))))
-        #expect(try failure("s2:legal.finance")?.description
-            == "category range 'legal.finance' is reversed; expected the lower category first (legal is an alias of c9, finance is an alias of c3)")
+        #expect(
+            try failure("s2:legal.finance")?.description
+                == "category range 'legal.finance' is reversed; expected the lower category first (legal is an alias of c9, finance is an alias of c3)")
         #expect(try failure("s2:c3.finance")?.kind == .degenerateCategoryRange(low: "c3", high: "finance"))
-        #expect(try failure("s2:c3.finance")?.description
-            == "category range 'c3.finance' names one category twice; expected 'c3' alone (finance is an alias of c3)")
+        #expect(
+            try failure("s2:c3.finance")?.description
+                == "category range 'c3.finance' names one category twice; expected 'c3' alone (finance is an alias of c3)")
         #expect(try failure("s4")?.kind == .unknownSensitivity("s4"))
         // Under checkpolicy's rule, `c5.c5` is `c5`.
         #expect(try vocabulary.resolve(LevelSyntax(parsing: "s2:c5.c5"), rule: .policySource) == MLSLevel(sensitivity: 2, categories: [5]))
@@ -157,11 +171,12 @@ func referenceVocabulary() throws -> MLSVocabulary {
         let a = try level(entry.a), b = try level(entry.b)
         #expect(a.relation(to: b) == entry.relation)
         // The converse relation.
-        let converse: MLSRelation = switch entry.relation {
-        case .dominates: .dominatedBy
-        case .dominatedBy: .dominates
-        default: entry.relation
-        }
+        let converse: MLSRelation =
+            switch entry.relation {
+            case .dominates: .dominatedBy
+            case .dominatedBy: .dominates
+            default: entry.relation
+            }
         #expect(b.relation(to: a) == converse)
         // The constraint-expression relations (dom and domby include eq).
         #expect(a.dominates(b) == (entry.relation == .equal || entry.relation == .dominates))
@@ -176,7 +191,9 @@ func referenceVocabulary() throws -> MLSVocabulary {
     @Test func relationsAreThePartialOrderOfTheKernel() {
         // Exhaustive over small levels: dom is sensitivity >= and categories ⊇, nothing else.
         var levels: [MLSLevel] = []
-        for sensitivity in 0..<3 { for bits in 0..<8 { levels.append(MLSLevel(sensitivity: sensitivity, categories: CategorySet((0..<3).filter { bits & (1 << $0) != 0 }))) } }
+        for sensitivity in 0..<3 {
+            for bits in 0..<8 { levels.append(MLSLevel(sensitivity: sensitivity, categories: CategorySet((0..<3).filter { bits & (1 << $0) != 0 }))) }
+        }
         for a in levels {
             for b in levels {
                 let dom = a.sensitivity >= b.sensitivity && Set(a.categories).isSuperset(of: Set(b.categories))
@@ -262,17 +279,20 @@ func referenceVocabulary() throws -> MLSVocabulary {
     @Test func canonicalPrintingWithAliases() throws {
         let vocabulary = try referenceVocabulary()
         #expect(try vocabulary.canonical(SecurityContext(parsing: "u:r:t:unclassified:finance,c4-top:c0.hr")) == "u:r:t:s0:c3.c4-s3:c0.c15")
-        #expect(try vocabulary.canonical(SecurityContext(parsing: "u:r:t:secret:legal,c10,c11-topsecret:c0.c15"))
-            == "u:r:t:s2:c9.c11-s3:c0.c15")
+        #expect(
+            try vocabulary.canonical(SecurityContext(parsing: "u:r:t:secret:legal,c10,c11-topsecret:c0.c15"))
+                == "u:r:t:s2:c9.c11-s3:c0.c15")
         #expect(try vocabulary.canonical(SecurityContext(parsing: "u:r:t:s2:hr-secret:c15")) == "u:r:t:s2:c15")
         #expect(vocabulary.canonicalCategories([0, 1, 2, 9, 15]) == "c0.c2,c9,c15")
         #expect(vocabulary.text(MLSRange(low: MLSLevel(sensitivity: 0), high: MLSLevel(sensitivity: 2, categories: [0, 1]))) == "s0-s2:c0.c1")
         #expect(vocabulary.text(MLSLevel(sensitivity: 2, categories: [0, 1])) == "s2:c0.c1")
         #expect(vocabulary.sensitivityCount == 4 && vocabulary.categoryCount == 16)
         #expect(vocabulary.canonical(MLSRange(MLSLevel(sensitivity: 3))) == "s3")
-        #expect(vocabulary.syntax(MLSLevel(sensitivity: 1, categories: [3, 4, 6])) ==
-            LevelSyntax(sensitivity: "s1", categories: [.range("c3", "c4"), .single("c6")]))
-        #expect(vocabulary.syntax(MLSLevel(sensitivity: 1, categories: [3, 4, 6]), style: .libsepol) ==
-            LevelSyntax(sensitivity: "s1", categories: [.single("c3"), .single("c4"), .single("c6")]))
+        #expect(
+            vocabulary.syntax(MLSLevel(sensitivity: 1, categories: [3, 4, 6]))
+                == LevelSyntax(sensitivity: "s1", categories: [.range("c3", "c4"), .single("c6")]))
+        #expect(
+            vocabulary.syntax(MLSLevel(sensitivity: 1, categories: [3, 4, 6]), style: .libsepol)
+                == LevelSyntax(sensitivity: "s1", categories: [.single("c3"), .single("c4"), .single("c6")]))
     }
 }

@@ -19,48 +19,63 @@ import TestSupport
 
     static let valid: [Valid] = [
         Valid(text: "u:r:t", expected: SecurityContext(user: "u", role: "r", type: "t")),
-        Valid(text: "system_u:object_r:etc_t:s0",
-              expected: SecurityContext(user: "system_u", role: "object_r", type: "etc_t", range: RangeSyntax(low: s0))),
-        Valid(text: "user.name-1:role_r:type-t.x:s0",
-              expected: SecurityContext(user: "user.name-1", role: "role_r", type: "type-t.x", range: RangeSyntax(low: s0))),
-        Valid(text: "u:r:t:s0:c0",
-              expected: SecurityContext(user: "u", role: "r", type: "t",
-                                        range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c0")])))),
-        Valid(text: "u:r:t:s0:c0.c1023",
-              expected: SecurityContext(user: "u", role: "r", type: "t",
-                                        range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.range("c0", "c1023")])))),
-        Valid(text: "u:r:t:s0:c0,c3.c5,c9",
-              expected: SecurityContext(
-                  user: "u", role: "r", type: "t",
-                  range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c0"), .range("c3", "c5"), .single("c9")])))),
-        Valid(text: "u:r:t:s0-s15:c0.c1023",
-              expected: SecurityContext(
-                  user: "u", role: "r", type: "t",
-                  range: RangeSyntax(low: s0, high: LevelSyntax(sensitivity: "s15", categories: [.range("c0", "c1023")])))),
-        Valid(text: "u:r:t:s0:c1-s1:c2,c3",
-              expected: SecurityContext(
-                  user: "u", role: "r", type: "t",
-                  range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c1")]),
-                                     high: LevelSyntax(sensitivity: "s1", categories: [.single("c2"), .single("c3")])))),
+        Valid(
+            text: "system_u:object_r:etc_t:s0",
+            expected: SecurityContext(user: "system_u", role: "object_r", type: "etc_t", range: RangeSyntax(low: s0))),
+        Valid(
+            text: "user.name-1:role_r:type-t.x:s0",
+            expected: SecurityContext(user: "user.name-1", role: "role_r", type: "type-t.x", range: RangeSyntax(low: s0))),
+        Valid(
+            text: "u:r:t:s0:c0",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c0")])))),
+        Valid(
+            text: "u:r:t:s0:c0.c1023",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.range("c0", "c1023")])))),
+        Valid(
+            text: "u:r:t:s0:c0,c3.c5,c9",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c0"), .range("c3", "c5"), .single("c9")])))),
+        Valid(
+            text: "u:r:t:s0-s15:c0.c1023",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(low: s0, high: LevelSyntax(sensitivity: "s15", categories: [.range("c0", "c1023")])))),
+        Valid(
+            text: "u:r:t:s0:c1-s1:c2,c3",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(
+                    low: LevelSyntax(sensitivity: "s0", categories: [.single("c1")]),
+                    high: LevelSyntax(sensitivity: "s1", categories: [.single("c2"), .single("c3")])))),
         // Syntactically equal low and high: kept as written, printed once.
-        Valid(text: "u:r:t:s0-s0",
-              expected: SecurityContext(user: "u", role: "r", type: "t", range: RangeSyntax(low: s0, high: s0)),
-              printed: "u:r:t:s0"),
-        Valid(text: "u:r:t:s0:c1-s0:c1",
-              expected: SecurityContext(
-                  user: "u", role: "r", type: "t",
-                  range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c1")]),
-                                     high: LevelSyntax(sensitivity: "s0", categories: [.single("c1")]))),
-              printed: "u:r:t:s0:c1"),
+        Valid(
+            text: "u:r:t:s0-s0",
+            expected: SecurityContext(user: "u", role: "r", type: "t", range: RangeSyntax(low: s0, high: s0)),
+            printed: "u:r:t:s0"),
+        Valid(
+            text: "u:r:t:s0:c1-s0:c1",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(
+                    low: LevelSyntax(sensitivity: "s0", categories: [.single("c1")]),
+                    high: LevelSyntax(sensitivity: "s0", categories: [.single("c1")]))),
+            printed: "u:r:t:s0:c1"),
         // Not canonical, but syntactically fine: parsing keeps what was written.
-        Valid(text: "u:r:t:s0:c5,c1,c5.c9",
-              expected: SecurityContext(
-                  user: "u", role: "r", type: "t",
-                  range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c5"), .single("c1"), .range("c5", "c9")])))),
-        Valid(text: "u:r:t:unclassified:finance",
-              expected: SecurityContext(
-                  user: "u", role: "r", type: "t",
-                  range: RangeSyntax(low: LevelSyntax(sensitivity: "unclassified", categories: [.single("finance")])))),
+        Valid(
+            text: "u:r:t:s0:c5,c1,c5.c9",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(low: LevelSyntax(sensitivity: "s0", categories: [.single("c5"), .single("c1"), .range("c5", "c9")])))),
+        Valid(
+            text: "u:r:t:unclassified:finance",
+            expected: SecurityContext(
+                user: "u", role: "r", type: "t",
+                range: RangeSyntax(low: LevelSyntax(sensitivity: "unclassified", categories: [.single("finance")])))),
     ]
 
     @Test(arguments: valid)
@@ -165,15 +180,17 @@ import TestSupport
                 return error.description
             }
         }
-        #expect(message("u:r:t:s0:c0:c1")
-            == "byte 11: unexpected ':'; expected ',', '-' or end of input (a level has one ':', between its sensitivity and its categories)")
+        #expect(
+            message("u:r:t:s0:c0:c1")
+                == "byte 11: unexpected ':'; expected ',', '-' or end of input (a level has one ':', between its sensitivity and its categories)")
         #expect(message("u:r:t:s0:c5.") == "byte 12: malformed category range; expected a category name after '.'")
         #expect(message("u:r") == "byte 3: missing type; expected ':' and a type")
         #expect(message("u::t") == "byte 2: empty role; expected a role name")
         #expect(message("u:r:t:s0-s1-s2") == "byte 11: unexpected '-'; expected ':' or end of input (a range has one '-')")
         #expect(message("u:r:t\n") == "byte 5: invalid character byte 0x0A (whitespace, control characters and non-ASCII bytes are not allowed)")
-        #expect(message("u:r:t:s0:c0.c1.c2")
-            == "byte 14: malformed category range; expected ',', '-' or end of input (a category range has two ends)")
+        #expect(
+            message("u:r:t:s0:c0.c1.c2")
+                == "byte 14: malformed category range; expected ',', '-' or end of input (a category range has two ends)")
     }
 
     // MARK: Length and NUL
@@ -284,11 +301,12 @@ import TestSupport
             return LevelSyntax(sensitivity: name(levelBytes), categories: items)
         }
         for _ in 0..<2000 {
-            let range: RangeSyntax? = switch generator.next() % 3 {
-            case 0: nil
-            case 1: RangeSyntax(low: level())
-            default: RangeSyntax(low: level(), high: level())
-            }
+            let range: RangeSyntax? =
+                switch generator.next() % 3 {
+                case 0: nil
+                case 1: RangeSyntax(low: level())
+                default: RangeSyntax(low: level(), high: level())
+                }
             let context = SecurityContext(user: name(nameBytes), role: name(nameBytes), type: name(nameBytes), range: range)
             let reparsed = try SecurityContext(parsing: context.description)
             #expect(Self.normalized(reparsed) == Self.normalized(context), "\(context)")

@@ -112,8 +112,9 @@ public enum GuestSalabel {
 
     /// Runs a tool from PATH in the repository root; returns its status and its stdout+stderr.
     static func runTool(_ arguments: [String]) throws -> (Int32, String) {
-        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments, input: .null, currentDirectory: repositoryRoot,
-                               standardError: .standardOutput)
+        let r = try runProcess(
+            URL(fileURLWithPath: "/usr/bin/env"), arguments, input: .null, currentDirectory: repositoryRoot,
+            standardError: .standardOutput)
         return (r.status, r.stdout)
     }
 }

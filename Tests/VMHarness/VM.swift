@@ -120,8 +120,9 @@ public struct VM {
         guard fm.createFile(atPath: stderrFile.path, contents: nil) else {
             throw VMError.harnessFailed(status: -1, detail: "cannot create \(stderrFile.path)")
         }
-        let run = try runProcess(repositoryRoot.appendingPathComponent("scripts/vm"), arguments, input: .null, currentDirectory: repositoryRoot,
-                                 standardOutput: .discard, standardError: .file(stderrFile))
+        let run = try runProcess(
+            repositoryRoot.appendingPathComponent("scripts/vm"), arguments, input: .null, currentDirectory: repositoryRoot,
+            standardOutput: .discard, standardError: .file(stderrFile))
 
         let stderrText = run.stderr
         let result = work.appendingPathComponent("result")

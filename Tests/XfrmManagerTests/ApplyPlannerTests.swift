@@ -73,11 +73,11 @@ struct ApplyPlannerTests {
     /// but the planner replaces, as for every other difference); absent limits are none.
     @Test func lifetimesReachBothSAsAndAChangeReplacesThem() throws {
         let yaml = """
-        hosts: { a: { address: 10.0.0.1 }, b: { address: 10.0.0.2 } }
-        associations:
-          - { name: x, between: [a, b], context: u:r:t:s0,
-              lifetime: { time-soft: 3000, time-hard: 3600, time-use-hard: 600, byte-hard: 1000000000, packet-soft: 900, packet-hard: 1000 } }
-        """
+            hosts: { a: { address: 10.0.0.1 }, b: { address: 10.0.0.2 } }
+            associations:
+              - { name: x, between: [a, b], context: u:r:t:s0,
+                  lifetime: { time-soft: 3000, time-hard: 3600, time-use-hard: 600, byte-hard: 1000000000, packet-soft: 900, packet-hard: 1000 } }
+            """
         let f = try ApplyFile(yaml: yaml)
         let keys = KeyFile.generate(for: f, random: Self.counting)
         let want = try ApplyPlanner.desired(f, host: "a", keys: keys)
@@ -127,20 +127,39 @@ struct ApplyPlannerTests {
         ("hosts: { a: { address: 1.1.1.1 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t } ]", "unknown host b"),
         ("hosts: { a: { address: 1.1.1.1 }, b: { address: '::1' } }\nassociations: [ { name: x, between: [a, b], context: u:r:t } ]", "different families"),
         ("hosts: { a: { address: 1.1.1.1, port: 3 } }\nassociations: []", "hosts.a.port: unknown field"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: 'not a context' } ]", "associations[0].context"),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: 'not a context' } ]",
+            "associations[0].context"
+        ),
         ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, spi: [1, 2] } ]", "≥ 0x100"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, proto: ah } ]", "AH needs an authentication algorithm"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, selector: { proto: icmp, port: 7 } } ]", "a port needs proto tcp or udp"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { packet-hard: 0 } } ]",
-         "associations[0].lifetime.packet-hard: expected a positive number"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { time-soft: ten } } ]",
-         "associations[0].lifetime.time-soft: expected a positive number below 2^64-1 (leave the limit out for none), found ten"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { byte-soft: 500, byte-hard: 500 } } ]",
-         "associations[0].lifetime.byte-soft: 500 is not below byte-hard 500"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { packets: 5 } } ]",
-         "associations[0].lifetime.packets: unknown field"),
-        ("hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: 3600 } ]",
-         "associations[0].lifetime: expected a mapping of limits"),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, proto: ah } ]",
+            "AH needs an authentication algorithm"
+        ),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, selector: { proto: icmp, port: 7 } } ]",
+            "a port needs proto tcp or udp"
+        ),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { packet-hard: 0 } } ]",
+            "associations[0].lifetime.packet-hard: expected a positive number"
+        ),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { time-soft: ten } } ]",
+            "associations[0].lifetime.time-soft: expected a positive number below 2^64-1 (leave the limit out for none), found ten"
+        ),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { byte-soft: 500, byte-hard: 500 } } ]",
+            "associations[0].lifetime.byte-soft: 500 is not below byte-hard 500"
+        ),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: { packets: 5 } } ]",
+            "associations[0].lifetime.packets: unknown field"
+        ),
+        (
+            "hosts: { a: { address: 1.1.1.1 }, b: { address: 2.2.2.2 } }\nassociations: [ { name: x, between: [a, b], context: u:r:t, lifetime: 3600 } ]",
+            "associations[0].lifetime: expected a mapping of limits"
+        ),
         // Inputs FuzzConfigInput found stopping the process inside Yams' own construction.
         ("hosts: { a: { address: 1.1.1.1 } }\n? [a, b]\n: c\n", "a mapping key must be a plain value, not a list or a mapping"),
         ("hosts: !!set { ? [x] }\n", "hosts: a mapping key must be a plain value"),

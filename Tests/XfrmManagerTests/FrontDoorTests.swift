@@ -156,11 +156,12 @@ struct FrontDoorTests {
         #expect(error.message.contains("16 bytes") && error.message.contains("20, 28 or 36 bytes"))
         #expect(!error.description.contains(short.dropFirst(2)))
         let hmac = try ApplyFile(yaml: Self.apply("    encryption: cbc(aes)\n    authentication: hmac(sha256)"))
-        let oneByte = try KeyFile(yaml: """
-            echo:
-              forward: { encryption: "0x00112233445566778899aabbccddeeff", authentication: "0x01" }
-              reverse: { encryption: "0x00112233445566778899aabbccddeeff", authentication: "0x01" }
-            """)
+        let oneByte = try KeyFile(
+            yaml: """
+                echo:
+                  forward: { encryption: "0x00112233445566778899aabbccddeeff", authentication: "0x01" }
+                  reverse: { encryption: "0x00112233445566778899aabbccddeeff", authentication: "0x01" }
+                """)
         #expect(throws: ApplyFile.Error.self) { try ApplyPlanner.desired(hmac, host: "server", keys: oneByte) }
     }
 
@@ -173,7 +174,9 @@ struct FrontDoorTests {
         #expect(throws: IPXfrmSyntaxError.self) {
             try IPXfrmSyntax.parse(line: "\(base) enc cbc(aes) \(short) auth-trunc hmac(sha256) 0x01 128")
         }
-        let e2 = try #require(throws: IPXfrmSyntaxError.self) { try IPXfrmSyntax.parse(line: "\(base) replay-window 100000000 aead rfc4106(gcm(aes)) \(Self.keyHex) 128") }
+        let e2 = try #require(throws: IPXfrmSyntaxError.self) {
+            try IPXfrmSyntax.parse(line: "\(base) replay-window 100000000 aead rfc4106(gcm(aes)) \(Self.keyHex) 128")
+        }
         #expect(e2.message.contains("0 to 4096"))
         guard case .addSA(let sa)? = try IPXfrmSyntax.parse(line: "\(base) replay-window 4096 aead rfc4106(gcm(aes)) \(Self.keyHex) 128") else {
             Issue.record("not an addSA"); return

@@ -13,7 +13,9 @@ struct IPXfrmSyntaxTests {
 
     /// The SAs and policies of selinux-testsuite's ipsec-load (peers.md §3.2), with its variables expanded.
     @Test func selinuxTestsuiteFixture() throws {
-        let sa = try op(#"ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto ah spi 0x200 ctx "unconfined_u:unconfined_r:test_inet_client_t:s0-s0:c0.c1023" auth sha1 0x0123456789012345678901234567890123456789"#)
+        let sa = try op(
+            #"ip xfrm state add src 127.0.0.1 dst 127.0.0.1 proto ah spi 0x200 ctx "unconfined_u:unconfined_r:test_inet_client_t:s0-s0:c0.c1023" auth sha1 0x0123456789012345678901234567890123456789"#
+        )
         guard case .addSA(let s) = sa else { Issue.record("not addSA"); return }
         #expect(s.source.description == "127.0.0.1" && s.destination.description == "127.0.0.1")
         #expect(s.proto == .ah && s.spi == 0x200 && s.mode == .transport)
@@ -21,7 +23,8 @@ struct IPXfrmSyntaxTests {
         #expect(s.algorithms.authentication?.name == "sha1" && s.algorithms.authentication?.keyBits == 160)
         #expect(s.algorithms.authentication?.truncationBits == nil)
 
-        let p = try op(#"xfrm policy add src 127.0.0.1 dst 127.0.0.1 proto tcp dir out ctx "system_u:object_r:test_spd_t:s0" tmpl proto ah mode transport level required"#)
+        let p = try op(
+            #"xfrm policy add src 127.0.0.1 dst 127.0.0.1 proto tcp dir out ctx "system_u:object_r:test_spd_t:s0" tmpl proto ah mode transport level required"#)
         guard case .addPolicy(let pol) = p else { Issue.record("not addPolicy"); return }
         #expect(pol.selector.source.description == "127.0.0.1/32" && pol.selector.upperProtocol == 6)
         #expect(pol.direction == .out && pol.securityContext?.type == "test_spd_t")
@@ -38,7 +41,8 @@ struct IPXfrmSyntaxTests {
     }
 
     @Test func aeadSAWithEverything() throws {
-        let line = "state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 reqid 7 mode tunnel replay-window 32 flag esn "
+        let line =
+            "state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 reqid 7 mode tunnel replay-window 32 flag esn "
             + "aead rfc4106(gcm(aes)) 0x000102030405060708090a0b0c0d0e0f10111213 128 sel src 10.0.0.0/24 dst 10.0.1.0/24 proto tcp dport 7 "
             + "mark 0x10 mask 0xff if_id 5 encap espinudp 4500 4500 0.0.0.0 limit time-hard 3600 ctx system_u:object_r:ipsec_spd_t:s0"
         guard case .addSA(let s) = try op(line) else { Issue.record("not addSA"); return }
@@ -61,26 +65,32 @@ struct IPXfrmSyntaxTests {
     }
 
     @Test func deleteGetAndKeys() throws {
-        #expect(try op("state delete src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 mark 3")
-                == .deleteSA(SAIdentifier(destination: IPAddress("10.0.0.2")!, spi: 0x100, proto: .esp), source: IPAddress("10.0.0.1"), mark: XfrmMark(value: 3)))
+        #expect(
+            try op("state delete src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 mark 3")
+                == .deleteSA(
+                    SAIdentifier(destination: IPAddress("10.0.0.2")!, spi: 0x100, proto: .esp), source: IPAddress("10.0.0.1"), mark: XfrmMark(value: 3)))
         guard case .deletePolicy(.selector(let sel, .out, let ctx), _, 0, nil) = try op(#"policy delete src 1.2.3.4 dst 5.6.7.8 dir out ctx "u:r:t:s0""#) else {
             Issue.record("not a selector delete"); return
         }
         #expect(sel.source.description == "1.2.3.4/32" && ctx?.description == "u:r:t:s0")
         #expect(try op("policy get index 42 dir in") == .getPolicy(.index(42, .in), mark: nil, policyType: 0, interfaceID: nil))
-        guard case .allocateSPI(let sa, 0x1000, 0x2000) = try op("state allocspi src 1.1.1.1 dst 2.2.2.2 proto esp mode tunnel reqid 1 seq 9 min 0x1000 max 0x2000") else {
+        guard
+            case .allocateSPI(let sa, 0x1000, 0x2000) = try op(
+                "state allocspi src 1.1.1.1 dst 2.2.2.2 proto esp mode tunnel reqid 1 seq 9 min 0x1000 max 0x2000")
+        else {
             Issue.record("not allocspi"); return
         }
         #expect(sa.sequence == 9 && sa.mode == .tunnel)
     }
 
     @Test func batchFilesSkipCommentsAndBlankLines() throws {
-        let ops = try IPXfrmSyntax.parse(batch: """
-            # ipsec-load, expanded
-            state flush
+        let ops = try IPXfrmSyntax.parse(
+            batch: """
+                # ipsec-load, expanded
+                state flush
 
-            policy flush   # trailing comment
-            """)
+                policy flush   # trailing comment
+                """)
         #expect(ops == [.flushSA(.all), .flushPolicy(policyType: 0)])
     }
 

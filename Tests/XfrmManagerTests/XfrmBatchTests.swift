@@ -55,8 +55,10 @@ struct XfrmBatchTests {
         let sa = XfrmManagerTests.sa(0x100, Self.client)
         let k = SimulatedXfrmKernel(sas: [sa], policies: [a, b])
         let before = (k.sas, Set(k.policies.map(\.selector)))
-        let ops: [XfrmOperation] = [.flushPolicy(policyType: 0), .flushSA(.all), .addPolicy(Self.policy("10.0.0.1")),
-                                    .addPolicy(Self.policy("10.0.0.1"))]
+        let ops: [XfrmOperation] = [
+            .flushPolicy(policyType: 0), .flushSA(.all), .addPolicy(Self.policy("10.0.0.1")),
+            .addPolicy(Self.policy("10.0.0.1")),
+        ]
         let report = XfrmBatch(Self.commands(ops)).run(with: try XfrmManagerTests.manager(k))
         #expect(report.failures.map(\.line) == [4])
         #expect(report.rollback?.complete == true)
@@ -69,9 +71,11 @@ struct XfrmBatchTests {
     @Test func anEngineDenialMidFileUndoesEarlierRuns() throws {
         let k = SimulatedXfrmKernel(policies: [Self.policy("10.0.0.50")])
         let unlabeledT = XfrmManagerTests.unlabeledT
-        let ops: [XfrmOperation] = [.addPolicy(Self.policy("10.0.0.1")),
-                                    .deletePolicy(.selector(Self.policy("10.0.0.50").selector, .out, securityContext: nil), mark: nil, policyType: 0, interfaceID: nil),
-                                    .addPolicy(Self.policy("10.0.0.2", label: unlabeledT))]
+        let ops: [XfrmOperation] = [
+            .addPolicy(Self.policy("10.0.0.1")),
+            .deletePolicy(.selector(Self.policy("10.0.0.50").selector, .out, securityContext: nil), mark: nil, policyType: 0, interfaceID: nil),
+            .addPolicy(Self.policy("10.0.0.2", label: unlabeledT)),
+        ]
         let report = XfrmBatch(Self.commands(ops)).run(with: try XfrmManagerTests.manager(k))
         #expect(report.failures.map(\.line) == [3])
         guard case .denied(let auths) = report.failures[0].error else { Issue.record("expected a denial"); return }
@@ -96,8 +100,10 @@ struct XfrmBatchTests {
     @Test func droppedLabelsAreCaughtAndUndone() throws {
         let inner = SimulatedXfrmKernel()
         let k = LabelDroppingKernel(inner)
-        let ops: [XfrmOperation] = [.addPolicy(Self.policy("10.0.0.1")), .addPolicy(Self.policy("10.0.0.2", label: Self.spd)),
-                                    .addPolicy(Self.policy("10.0.0.3", label: Self.spd))]
+        let ops: [XfrmOperation] = [
+            .addPolicy(Self.policy("10.0.0.1")), .addPolicy(Self.policy("10.0.0.2", label: Self.spd)),
+            .addPolicy(Self.policy("10.0.0.3", label: Self.spd)),
+        ]
         let manager = XfrmManager(kernel: k, authorizer: nil, subject: XfrmManagerTests.mgmt)
         let report = XfrmBatch(Self.commands(ops)).run(with: manager)
         #expect(!report.succeeded)
@@ -125,8 +131,10 @@ final class LabelDroppingKernel: XfrmKernel {
         switch op {
         case .addSA(var sa): sa.securityContext = nil; return try inner.perform(.addSA(sa))
         case .addPolicy(var p): p.securityContext = nil; return try inner.perform(.addPolicy(p))
-        case .getPolicy(.selector(let s, let d, _), let m, let t, let i): return try inner.perform(.getPolicy(.selector(s, d, securityContext: nil), mark: m, policyType: t, interfaceID: i))
-        case .deletePolicy(.selector(let s, let d, _), let m, let t, let i): return try inner.perform(.deletePolicy(.selector(s, d, securityContext: nil), mark: m, policyType: t, interfaceID: i))
+        case .getPolicy(.selector(let s, let d, _), let m, let t, let i):
+            return try inner.perform(.getPolicy(.selector(s, d, securityContext: nil), mark: m, policyType: t, interfaceID: i))
+        case .deletePolicy(.selector(let s, let d, _), let m, let t, let i):
+            return try inner.perform(.deletePolicy(.selector(s, d, securityContext: nil), mark: m, policyType: t, interfaceID: i))
         default: return try inner.perform(op)
         }
     }
@@ -140,8 +148,10 @@ struct BatchTokenizerTests {
     /// Numbers are read from a word's bytes; what they accept is what Swift's own `UInt32(_:)` and
     /// `UInt32(_:radix: 16)` after `0x` accept (the parser's reading before it read bytes).
     @Test func numbersReadAsTheStandardLibraryReadsThem() throws {
-        let spellings = ["0", "7", "4294967295", "4294967296", "0x0", "0xffffffff", "0XFFFFFFFF", "0x100000000", "0x", "0X1g",
-                         "+5", "-0", "-1", "0x+ff", "0x-1", "007", "1e3", "٣", " 5", "0xaBcD", "99999999999999999999", ""]
+        let spellings = [
+            "0", "7", "4294967295", "4294967296", "0x0", "0xffffffff", "0XFFFFFFFF", "0x100000000", "0x", "0X1g",
+            "+5", "-0", "-1", "0x+ff", "0x-1", "007", "1e3", "٣", " 5", "0xaBcD", "99999999999999999999", "",
+        ]
         for text in spellings {
             let expected: UInt32? = text.hasPrefix("0x") || text.hasPrefix("0X") ? UInt32(text.dropFirst(2), radix: 16) : UInt32(text)
             let words = ["policy", "add", "src", "10.0.0.1", "dst", "10.0.0.2", "dir", "out", "priority", text]

@@ -35,10 +35,12 @@ struct XfrmManagerTests {
     @Test func aDeferredEngineIsMadeOnTheFirstLabelOnly() throws {
         let made = Mutex(0)
         let k = SimulatedXfrmKernel()
-        let m = XfrmManager(kernel: k, deferredAuthorizer: {
-            made.withLock { $0 += 1 }
-            return AssociationAuthorizer(cache: AccessVectorCache(server: try! SecurityServer.embedded()))
-        }, subject: Self.client)
+        let m = XfrmManager(
+            kernel: k,
+            deferredAuthorizer: {
+                made.withLock { $0 += 1 }
+                return AssociationAuthorizer(cache: AccessVectorCache(server: try! SecurityServer.embedded()))
+            }, subject: Self.client)
         #expect(m.checksLabels)
         try m.perform(.addSA(Self.sa(0x100, nil)))
         try m.perform(.listSA(XfrmFilter()))

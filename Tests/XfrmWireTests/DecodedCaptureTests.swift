@@ -28,7 +28,7 @@ import Testing
         #expect(dump[0].type == .newPolicy && dump[0].flags == .multipart && dump[0].portID == 12345)
         let entry = try #require(try dump[0].policyEntry())
         #expect(entry.index == 1 && entry.current.addTime == 100_000_000 && entry.securityContext == nil && entry.policyType == 0)
-        #expect(dump[1].type.rawValue == 3)   // NLMSG_DONE, kept as unknown
+        #expect(dump[1].type.rawValue == 3)  // NLMSG_DONE, kept as unknown
     }
 
     @Test func layoutFactsSAAndNack() throws {
@@ -85,7 +85,7 @@ import Testing
         #expect(q.id.proto == 50 && q.id.spi == 0 && q.id.daddr == ip("10.9.0.2") && q.saddr == ip("10.9.0.1") && q.seq != 0)
         #expect(q.selector.proto == 17 && q.selector.dport == 9 && q.policy.dir == 1 && q.policy.selector.prefixlenS == 24)
         #expect(attributes.templates?.first?.reqid == 4)
-        #expect(acquire.label == nil)   // no SELinux: the flow has no label to send
+        #expect(acquire.label == nil)  // no SELinux: the flow has no label to send
         let policy = try #require(try acquire.policyEntry())
         #expect(policy.selector.source == IPPrefix("10.9.0.0/24"))
         let expires = events.filter { $0.type == .expire }

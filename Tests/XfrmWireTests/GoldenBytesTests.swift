@@ -40,18 +40,19 @@ import Testing
                 // Shortening the message (nlmsg_len too) inside the fixed struct is refused as truncated.
                 let message = try NetlinkMessage.split(bytes)[0]
                 let decoded = try XfrmMessage(decoding: message)
-                let fixed: Int? = switch decoded.body {
-                case .sa: 224
-                case .saID: 24
-                case .allocSPI: 232
-                case .policy: 168
-                case .policyID: 64
-                case .acquire: 280
-                case .expire: 232
-                case .policyExpire: 176
-                case .flushSA: 1
-                default: nil
-                }
+                let fixed: Int? =
+                    switch decoded.body {
+                    case .sa: 224
+                    case .saID: 24
+                    case .allocSPI: 232
+                    case .policy: 168
+                    case .policyID: 64
+                    case .acquire: 280
+                    case .expire: 232
+                    case .policyExpire: 176
+                    case .flushSA: 1
+                    default: nil
+                    }
                 if let fixed {
                     for cut in 0..<fixed {
                         let short = NetlinkMessage(header: message.header, payload: Array(message.payload[..<cut]))

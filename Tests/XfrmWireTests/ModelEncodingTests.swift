@@ -21,18 +21,20 @@ import Testing
 
     @Test func layoutFacts41NewPolicy() throws {
         try expectSent("layout-facts-4.1-newpolicy") { s in
-            let p = PolicyEntry(selector: TrafficSelector(source: prefix("127.0.0.1"), destination: prefix("127.0.0.1"), upperProtocol: 6),
-                                direction: .out, templates: [PolicyTemplate(source: ip("0.0.0.0"), destination: ip("0.0.0.0"), proto: .ah)],
-                                securityContext: spd)
+            let p = PolicyEntry(
+                selector: TrafficSelector(source: prefix("127.0.0.1"), destination: prefix("127.0.0.1"), upperProtocol: 6),
+                direction: .out, templates: [PolicyTemplate(source: ip("0.0.0.0"), destination: ip("0.0.0.0"), proto: .ah)],
+                securityContext: spd)
             return try XfrmRequest.addPolicy(p, sequence: s)
         }
     }
 
     @Test func layoutFacts43NewSA() throws {
         try expectSent("layout-facts-4.3-newsa") { s in
-            let sa = SecurityAssociation(source: ip("127.0.0.1"), destination: ip("127.0.0.1"), spi: 0x200, proto: .ah,
-                                         algorithms: SAAlgorithms(authentication: XfrmAlgorithm(name: "sha1", key: KeyMaterial(Array("0123456789012345".utf8)))),
-                                         securityContext: spd)
+            let sa = SecurityAssociation(
+                source: ip("127.0.0.1"), destination: ip("127.0.0.1"), spi: 0x200, proto: .ah,
+                algorithms: SAAlgorithms(authentication: XfrmAlgorithm(name: "sha1", key: KeyMaterial(Array("0123456789012345".utf8)))),
+                securityContext: spd)
             return try XfrmRequest.addSA(sa, sequence: s)
         }
     }
@@ -45,11 +47,14 @@ import Testing
     @Test func policyIPv6TunnelTwoTemplates() throws {
         try expectSent("policy-add-ipv6-tunnel") { s in
             let p = PolicyEntry(
-                selector: TrafficSelector(source: prefix("2001:db8::1/128"), destination: prefix("2001:db8:1::/48"), upperProtocol: 6,
-                                          sourcePort: 1234, sourcePortMask: 0xffff, destinationPort: 443, destinationPortMask: 0xffff),
+                selector: TrafficSelector(
+                    source: prefix("2001:db8::1/128"), destination: prefix("2001:db8:1::/48"), upperProtocol: 6,
+                    sourcePort: 1234, sourcePortMask: 0xffff, destinationPort: 443, destinationPortMask: 0xffff),
                 direction: .out, priority: 100,
-                templates: [PolicyTemplate(source: ip("2001:db8::1"), destination: ip("2001:db8::2"), proto: .esp, mode: .tunnel, reqid: 5),
-                            PolicyTemplate(source: ip("::"), destination: ip("::"), proto: .comp, optional: true)],
+                templates: [
+                    PolicyTemplate(source: ip("2001:db8::1"), destination: ip("2001:db8::2"), proto: .esp, mode: .tunnel, reqid: 5),
+                    PolicyTemplate(source: ip("::"), destination: ip("::"), proto: .comp, optional: true),
+                ],
                 mark: XfrmMark(value: 0x10, mask: 0xff), interfaceID: 7, securityContext: unconfined)
             return try XfrmRequest.addPolicy(p, sequence: s)
         }
@@ -58,8 +63,9 @@ import Testing
     @Test func policyBlockAndLimitsAndSub() throws {
         try expectSent("policy-add-ipv4-block") { s in
             let p = PolicyEntry(
-                selector: TrafficSelector(source: prefix("10.0.0.0/24"), destination: prefix("10.1.0.0/16"), upperProtocol: 17,
-                                          sourcePort: 500, sourcePortMask: 0xffff, destinationPort: 4500, destinationPortMask: 0xffff),
+                selector: TrafficSelector(
+                    source: prefix("10.0.0.0/24"), destination: prefix("10.1.0.0/16"), upperProtocol: 17,
+                    sourcePort: 500, sourcePortMask: 0xffff, destinationPort: 4500, destinationPortMask: 0xffff),
                 direction: .in, priority: 7, action: .block, flags: 1, securityContext: spd)
             return try XfrmRequest.addPolicy(p, sequence: s)
         }
@@ -69,14 +75,16 @@ import Testing
             lifetime.hardAddExpiresSeconds = 20
             lifetime.softByteLimit = 1000
             lifetime.hardPacketLimit = 50
-            let p = PolicyEntry(selector: TrafficSelector(source: prefix("192.0.2.1"), destination: prefix("192.0.2.2")), direction: .fwd,
-                                lifetime: lifetime,
-                                templates: [PolicyTemplate(source: ip("192.0.2.1"), destination: ip("192.0.2.2"), spi: 0x1234, mode: .tunnel, reqid: 1)])
+            let p = PolicyEntry(
+                selector: TrafficSelector(source: prefix("192.0.2.1"), destination: prefix("192.0.2.2")), direction: .fwd,
+                lifetime: lifetime,
+                templates: [PolicyTemplate(source: ip("192.0.2.1"), destination: ip("192.0.2.2"), spi: 0x1234, mode: .tunnel, reqid: 1)])
             return try XfrmRequest.addPolicy(p, sequence: s)
         }
         try expectSent("policy-add-sub") { s in
-            let p = PolicyEntry(selector: TrafficSelector(source: prefix("10.0.0.1"), destination: prefix("10.0.0.2")), direction: .in,
-                                templates: [PolicyTemplate(source: ip("0.0.0.0"), destination: ip("0.0.0.0"))], policyType: 1)
+            let p = PolicyEntry(
+                selector: TrafficSelector(source: prefix("10.0.0.1"), destination: prefix("10.0.0.2")), direction: .in,
+                templates: [PolicyTemplate(source: ip("0.0.0.0"), destination: ip("0.0.0.0"))], policyType: 1)
             return try XfrmRequest.addPolicy(p, sequence: s)
         }
     }
@@ -96,8 +104,10 @@ import Testing
     @Test func saAEADAndUpdate() throws {
         let sa = SecurityAssociation(
             source: ip("192.0.2.1"), destination: ip("192.0.2.2"), spi: 0x1000, reqid: 1,
-            algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key("00112233445566778899aabbccddeeff01020304"),
-                                                         truncationBits: 128)),
+            algorithms: SAAlgorithms(
+                aead: XfrmAlgorithm(
+                    name: "rfc4106(gcm(aes))", key: key("00112233445566778899aabbccddeeff01020304"),
+                    truncationBits: 128)),
             securityContext: spd)
         try expectSent("sa-add-aead") { try XfrmRequest.addSA(sa, sequence: $0) }
         try expectSent("sa-update") { try XfrmRequest.addSA(sa, update: true, sequence: $0) }
@@ -110,8 +120,9 @@ import Testing
                 flags: 1 | 64, selector: TrafficSelector(source: prefix("2001:db8::/64"), destination: prefix("2001:db8:1::/64")),
                 algorithms: SAAlgorithms(
                     encryption: XfrmAlgorithm(name: "cbc(aes)", key: key("000102030405060708090a0b0c0d0e0f")),
-                    authentication: XfrmAlgorithm(name: "hmac(sha256)", key: key("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
-                                                  truncationBits: 128)),
+                    authentication: XfrmAlgorithm(
+                        name: "hmac(sha256)", key: key("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+                        truncationBits: 128)),
                 mark: XfrmMark(value: 0x20, mask: 0xf0), interfaceID: 11, securityContext: unconfined)
             return try XfrmRequest.addSA(sa, sequence: s)
         }
@@ -123,19 +134,22 @@ import Testing
             var lifetime = LifetimeConfig()
             lifetime.hardAddExpiresSeconds = 3600
             lifetime.softByteLimit = 100_000
-            let sa = SecurityAssociation(source: ip("198.51.100.1"), destination: ip("203.0.113.2"), spi: 0x2000, mode: .tunnel,
-                                         lifetime: lifetime, algorithms: SAAlgorithms(aead: gcm),
-                                         encapsulation: UDPEncapsulation(sourcePort: 4500, destinationPort: 4500))
+            let sa = SecurityAssociation(
+                source: ip("198.51.100.1"), destination: ip("203.0.113.2"), spi: 0x2000, mode: .tunnel,
+                lifetime: lifetime, algorithms: SAAlgorithms(aead: gcm),
+                encapsulation: UDPEncapsulation(sourcePort: 4500, destinationPort: 4500))
             return try XfrmRequest.addSA(sa, sequence: s)
         }
         try expectSent("sa-add-esn") { s in
-            let sa = SecurityAssociation(source: ip("192.0.2.1"), destination: ip("192.0.2.2"), spi: 0x3000, flags: 128, replayWindowESN: 1024,
-                                         algorithms: SAAlgorithms(aead: gcm))
+            let sa = SecurityAssociation(
+                source: ip("192.0.2.1"), destination: ip("192.0.2.2"), spi: 0x3000, flags: 128, replayWindowESN: 1024,
+                algorithms: SAAlgorithms(aead: gcm))
             return try XfrmRequest.addSA(sa, sequence: s)
         }
         try expectSent("sa-add-comp") { s in
-            let sa = SecurityAssociation(source: ip("192.0.2.1"), destination: ip("192.0.2.2"), spi: 0x4000, proto: .comp,
-                                         algorithms: SAAlgorithms(compression: XfrmAlgorithm(name: "deflate", key: KeyMaterial([]))))
+            let sa = SecurityAssociation(
+                source: ip("192.0.2.1"), destination: ip("192.0.2.2"), spi: 0x4000, proto: .comp,
+                algorithms: SAAlgorithms(compression: XfrmAlgorithm(name: "deflate", key: KeyMaterial([]))))
             return try XfrmRequest.addSA(sa, sequence: s)
         }
     }
@@ -145,8 +159,9 @@ import Testing
         try expectSent("sa-get") { XfrmRequest.getSA(id, source: ip("192.0.2.1"), sequence: $0) }
         try expectSent("sa-delete") { XfrmRequest.deleteSA(id, source: ip("192.0.2.1"), mark: XfrmMark(value: 9), sequence: $0) }
         try expectSent("sa-allocspi") {
-            XfrmRequest.allocateSPI(source: ip("192.0.2.1"), destination: ip("192.0.2.2"), mode: .tunnel, reqid: 3, range: 0x100...0x1ff,
-                                    mark: XfrmMark(value: 7), sequence: $0)
+            XfrmRequest.allocateSPI(
+                source: ip("192.0.2.1"), destination: ip("192.0.2.2"), mode: .tunnel, reqid: 3, range: 0x100...0x1ff,
+                mark: XfrmMark(value: 7), sequence: $0)
         }
         try expectSent("sa-allocspi-ipv6") { XfrmRequest.allocateSPI(source: ip("2001:db8::1"), destination: ip("2001:db8::2"), sequence: $0) }
         try expectSent("sa-flush") { XfrmRequest.flushSA(sequence: $0) }

@@ -42,11 +42,13 @@ import Testing
         let spd = try SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0")
         let other = try SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0:c1")
         func entry(_ i: UInt8, _ label: SecurityContext?) -> PolicyEntry {
-            PolicyEntry(selector: TrafficSelector(source: IPPrefix("10.0.0.\(i)/32")!, destination: IPPrefix("10.1.0.0/16")!, upperProtocol: 6,
-                                                  destinationPort: 7, destinationPortMask: 0xffff),
-                        direction: .out, priority: UInt32(i), index: UInt32(i) * 8 + 1,
-                        templates: [PolicyTemplate(source: IPAddress("10.0.0.1")!, destination: IPAddress("10.0.0.2")!, reqid: UInt32(i))],
-                        mark: i % 2 == 0 ? XfrmMark(value: 0x10, mask: 0xff) : nil, securityContext: label)
+            PolicyEntry(
+                selector: TrafficSelector(
+                    source: IPPrefix("10.0.0.\(i)/32")!, destination: IPPrefix("10.1.0.0/16")!, upperProtocol: 6,
+                    destinationPort: 7, destinationPortMask: 0xffff),
+                direction: .out, priority: UInt32(i), index: UInt32(i) * 8 + 1,
+                templates: [PolicyTemplate(source: IPAddress("10.0.0.1")!, destination: IPAddress("10.0.0.2")!, reqid: UInt32(i))],
+                mark: i % 2 == 0 ? XfrmMark(value: 0x10, mask: 0xff) : nil, securityContext: label)
         }
         let labels = [spd, spd, nil, spd, other, other, spd]
         var messages = try labels.enumerated().map { i, label in
@@ -74,8 +76,11 @@ import Testing
     @Test func truncatedMessagesFailAsTheMessageDecodingFails() throws {
         let entry = PolicyEntry(
             selector: TrafficSelector(source: IPPrefix("2001:db8::1/128")!, destination: IPPrefix("2001:db8:1::/48")!),
-            direction: .fwd, templates: [PolicyTemplate(source: IPAddress("2001:db8::1")!, destination: IPAddress("2001:db8::2")!, mode: .tunnel),
-                                         PolicyTemplate(source: IPAddress("::")!, destination: IPAddress("2001:db8::3")!, optional: true)],
+            direction: .fwd,
+            templates: [
+                PolicyTemplate(source: IPAddress("2001:db8::1")!, destination: IPAddress("2001:db8::2")!, mode: .tunnel),
+                PolicyTemplate(source: IPAddress("::")!, destination: IPAddress("2001:db8::3")!, optional: true),
+            ],
             interfaceID: 7, securityContext: try SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0"), policyType: 1)
         let whole = try XfrmRequest.addPolicy(entry).netlinkMessage()
         var failures = 0

@@ -13,13 +13,15 @@ import XfrmWire
     static let entries: [PolicyEntry] = (0..<11).map(entry)
 
     static func entry(_ i: Int) -> PolicyEntry {
-        let selector = TrafficSelector(source: IPPrefix("10.0.\(i).1/32")!, destination: IPPrefix("10.200.0.1/32")!, upperProtocol: 6,
-                                       destinationPort: UInt16(1000 + i), destinationPortMask: 0xffff)
+        let selector = TrafficSelector(
+            source: IPPrefix("10.0.\(i).1/32")!, destination: IPPrefix("10.200.0.1/32")!, upperProtocol: 6,
+            destinationPort: UInt16(1000 + i), destinationPortMask: 0xffff)
         let template = PolicyTemplate(source: IPAddress("10.0.0.1")!, destination: IPAddress("10.200.0.1")!)
         let label: SecurityContext? = i % 2 == 0 ? try! SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0") : nil
         let direction: PolicyDirection = i % 3 == 0 ? .in : .out
-        return PolicyEntry(selector: selector, direction: direction, priority: UInt32(i % 4), index: UInt32(i * 8 + 1),
-                           templates: [template], securityContext: label)
+        return PolicyEntry(
+            selector: selector, direction: direction, priority: UInt32(i % 4), index: UInt32(i * 8 + 1),
+            templates: [template], securityContext: label)
     }
 
     /// A kernel whose policy dump answers with `entries`, three to a datagram.

@@ -29,7 +29,11 @@ public func fuzzConfigInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
             where soft != .max && hard != .max && soft >= hard { fatalError("soft \(soft) ≥ hard \(hard) accepted") }
         }
         var n: UInt8 = 0
-        let keys = KeyFile.generate(for: file) { count in (0..<count).map { _ in n &+= 1; return n } }
+        let keys = KeyFile.generate(for: file) { count in
+            (0..<count).map { _ in
+                n &+= 1; return n
+            }
+        }
         for host in file.hosts.keys { _ = try? ApplyPlanner.desired(file, host: host, keys: keys) }
     case 1:
         guard let scenario = try? Scenario(yaml: text) else { return 0 }
@@ -61,14 +65,15 @@ public func fuzzConfigInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
 }
 
 /// The apply file key-file inputs are planned with: an AEAD association and a CBC/HMAC one.
-let keyedFile = try! ApplyFile(yaml: """
-    hosts:
-      client: { address: 10.77.0.1 }
-      server: { address: 10.77.0.2 }
-    associations:
-      - { name: echo, between: [client, server], context: system_u:system_r:echoclient_t:s0,
-          reply_context: system_u:system_r:echoserver_t:s0, selector: { proto: udp, port: 7 } }
-      - { name: other, between: [client, server], context: system_u:system_r:echo_other_t:s0,
-          reply_context: system_u:system_r:echoserver_t:s0, encryption: cbc(aes), authentication: hmac(sha256),
-          selector: { proto: udp, port: 9 } }
-    """)
+let keyedFile = try! ApplyFile(
+    yaml: """
+        hosts:
+          client: { address: 10.77.0.1 }
+          server: { address: 10.77.0.2 }
+        associations:
+          - { name: echo, between: [client, server], context: system_u:system_r:echoclient_t:s0,
+              reply_context: system_u:system_r:echoserver_t:s0, selector: { proto: udp, port: 7 } }
+          - { name: other, between: [client, server], context: system_u:system_r:echo_other_t:s0,
+              reply_context: system_u:system_r:echoserver_t:s0, encryption: cbc(aes), authentication: hmac(sha256),
+              selector: { proto: udp, port: 9 } }
+        """)

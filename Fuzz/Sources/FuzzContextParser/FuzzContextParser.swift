@@ -43,8 +43,8 @@ public func fuzzContextParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
                 fatalError("resolvable context not printable: \(parsed): \(error)")
             }
             guard let again = try? SecurityContext(parsing: canonical),
-                  (try? vocabulary.resolve(again)) == range,
-                  (try? vocabulary.canonical(again, style: style)) == canonical
+                (try? vocabulary.resolve(again)) == range,
+                (try? vocabulary.canonical(again, style: style)) == canonical
             else { fatalError("canonical form does not round trip: \(parsed) -> \(canonical)") }
         }
     }

@@ -10,17 +10,21 @@ import ESPDataPlane
 import IPsecModel
 
 func sa(_ spi: UInt32, _ algorithms: SAAlgorithms, esn: Bool) -> SecurityAssociation {
-    SecurityAssociation(source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: spi, replayWindow: esn ? 0 : 64,
-                        flags: esn ? 128 : 0, replayWindowESN: esn ? 128 : nil, algorithms: algorithms)
+    SecurityAssociation(
+        source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: spi, replayWindow: esn ? 0 : 64,
+        flags: esn ? 128 : 0, replayWindowESN: esn ? 128 : nil, algorithms: algorithms)
 }
 
 let gcmKey = KeyMaterial(hex: "feffe9928665731c6d6a8f9467308308cafebabe")!
 let configurations = [
     sa(0xA5F8, SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: gcmKey, truncationBits: 128)), esn: false),
     sa(0xA5F8, SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: gcmKey, truncationBits: 128)), esn: true),
-    sa(0xA5F8, SAAlgorithms(encryption: XfrmAlgorithm(name: "cbc(aes)", key: KeyMaterial(Array(repeating: 0x11, count: 16))),
-                            authentication: XfrmAlgorithm(name: "hmac(sha256)", key: KeyMaterial(Array(repeating: 0x22, count: 32)), truncationBits: 128)),
-       esn: false),
+    sa(
+        0xA5F8,
+        SAAlgorithms(
+            encryption: XfrmAlgorithm(name: "cbc(aes)", key: KeyMaterial(Array(repeating: 0x11, count: 16))),
+            authentication: XfrmAlgorithm(name: "hmac(sha256)", key: KeyMaterial(Array(repeating: 0x22, count: 32)), truncationBits: 128)),
+        esn: false),
 ]
 
 @_cdecl("LLVMFuzzerTestOneInput")

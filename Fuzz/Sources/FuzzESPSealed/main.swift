@@ -69,7 +69,8 @@ struct Sealer {
             cipher = .gcm(g)
         } else if let enc = a.encryption, let auth = a.authentication {
             guard let c = try? ESPAESCBC(key: SecureBytes(enc.key.exposedBytes)),
-                  let h = try? HMACSHA256(key: SecureBytes(auth.key.exposedBytes), icvSize: Int(auth.truncationBits ?? 128) / 8) else { return nil }
+                let h = try? HMACSHA256(key: SecureBytes(auth.key.exposedBytes), icvSize: Int(auth.truncationBits ?? 128) / 8)
+            else { return nil }
             cipher = .cbc(c, h)
         } else {
             return nil
@@ -109,7 +110,9 @@ struct Sealer {
         case .cbc(let c, let h):
             let iv = (0..<16).map { UInt8(truncatingIfNeeded: Int(ivByte) &* 31 &+ $0) }
             let body: [UInt8]
-            if rawBody { body = plaintext } else {
+            if rawBody {
+                body = plaintext
+            } else {
                 guard let b = try? c.encrypt(plaintext, iv: iv) else { return nil }
                 body = b
             }
@@ -192,14 +195,16 @@ func espSA(cbc: Bool, esn: Bool, variant: UInt8) -> SecurityAssociation {
     let algorithms: SAAlgorithms
     if cbc {
         let icvBits: UInt32 = [128, 128, 96, 256][Int(variant >> 2) % 4]
-        algorithms = SAAlgorithms(encryption: XfrmAlgorithm(name: "cbc(aes)", key: cbcKeys[Int(variant) % 3]),
-                                  authentication: XfrmAlgorithm(name: "hmac(sha256)", key: hmacKey, truncationBits: icvBits))
+        algorithms = SAAlgorithms(
+            encryption: XfrmAlgorithm(name: "cbc(aes)", key: cbcKeys[Int(variant) % 3]),
+            authentication: XfrmAlgorithm(name: "hmac(sha256)", key: hmacKey, truncationBits: icvBits))
     } else {
         let icvBits: UInt32 = [128, 128, 96, 64][Int(variant >> 2) % 4]
         algorithms = SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: gcmKeys[Int(variant) % 3], truncationBits: icvBits))
     }
-    return SecurityAssociation(source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: 0x1234,
-                               replayWindow: esn ? 0 : 32, flags: esn ? 128 : 0, replayWindowESN: esn ? 128 : nil, algorithms: algorithms)
+    return SecurityAssociation(
+        source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: 0x1234,
+        replayWindow: esn ? 0 : 32, flags: esn ? 128 : 0, replayWindowESN: esn ? 128 : nil, algorithms: algorithms)
 }
 
 /// Moves a fresh receiver's window to `top` through authenticated packets, ESN subspace by
@@ -360,7 +365,8 @@ func fuzzSA(_ input: inout Input) {
     // The library's own seal: the first packet of a fresh SA, the same payload.
     if shape % 4 < 2, case .success(let payload) = result, payload.data.count <= 512 {
         guard let sender = try? ESPSecurityAssociation(sa, windowSize: size), let receiver = try? ESPSecurityAssociation(sa, windowSize: size),
-              let own = try? sender.seal(payload.data, nextHeader: payload.nextHeader) else { fail("the library's seal failed") }
+            let own = try? sender.seal(payload.data, nextHeader: payload.nextHeader)
+        else { fail("the library's seal failed") }
         if !cbc, let mine = sealer.seal(sealer.wellFormed(payload.data, nextHeader: payload.nextHeader, extra: 0), seq: 1, iv: 0), mine != own {
             fail("the library's GCM packet differs from RFC 4106's")
         }
@@ -412,7 +418,11 @@ func site(mode: String, v6: Bool) -> Site {
         """
     let file = try! ApplyFile(yaml: yaml)
     var counter: UInt8 = 0
-    let keys = KeyFile.generate(for: file) { n in (0..<n).map { _ in counter &+= 1; return counter } }
+    let keys = KeyFile.generate(for: file) { n in
+        (0..<n).map { _ in
+            counter &+= 1; return counter
+        }
+    }
     let d = try! ApplyPlanner.desired(file, host: "server", keys: keys)
     let c = file.hosts["client"]!.address, s = file.hosts["server"]!.address
     return Site(client: c, server: s, sas: d.sas.filter { $0.destination == s } + d.sas.filter { $0.destination != s }, policies: d.policies)
@@ -439,7 +449,9 @@ func fuzzNode(_ input: inout Input) {
     let sa = sas[index]
     guard sa.destination == s.server, let sealer = Sealer(sa) else { fail("no inbound SA") }
     let node: DataPlaneNode
-    do { node = try DataPlaneNode(address: s.server, sas: sas, policies: s.policies, authorizer: authorizer) } catch { fail("the node does not build: \(error)") }
+    do { node = try DataPlaneNode(address: s.server, sas: sas, policies: s.policies, authorizer: authorizer) } catch {
+        fail("the node does not build: \(error)")
+    }
     guard (try? node.bind(port: 7, context: server)) != nil, (try? node.bind(port: 40007, context: server)) != nil else { fail("bind refused") }
 
     var seq = UInt64(input.u8() % 4) + 1
@@ -485,11 +497,14 @@ func fuzzNode(_ input: inout Input) {
             if hardExpired && !expired.contains(where: \.hard) { fail("delivered on an SA past its hard limit") }
             // What was sealed, as the data plane's parsers read it (transport mode: no UDP checksum,
             // the ICV covered it).
-            let sent = tunnel ? try? UDPDatagram(packet: inner, nextHeader: nh)
+            let sent =
+                tunnel
+                ? try? UDPDatagram(packet: inner, nextHeader: nh)
                 : try? UDPDatagram(segment: inner, source: sa.source, destination: sa.destination, verifyingChecksum: false)
             guard let sent, !wellFormed || sent.data == data else { fail("delivered \(delivery) from an inner packet that does not parse as built") }
             guard delivery.data == sent.data, delivery.spi == sa.spi, delivery.sequence == seq - 1, delivery.peer == sa.securityContext,
-                  delivery.port == sent.destinationPort, delivery.sourcePort == sent.sourcePort, delivery.source == sent.source else {
+                delivery.port == sent.destinationPort, delivery.sourcePort == sent.sourcePort, delivery.source == sent.source
+            else {
                 fail("delivered \(delivery), sealed \(sent)")
             }
             delivered += 1

@@ -9,7 +9,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let messages = try? XfrmMessage.decodeAll(bytes) else { return 0 }
     var again: [UInt8] = []
     for message in messages {
-        guard let encoded = try? message.encoded() else { return 0 }   // e.g. an attribute grown past nla_len
+        guard let encoded = try? message.encoded() else { return 0 }  // e.g. an attribute grown past nla_len
         again += encoded
         _ = try? message.securityAssociation()
         _ = try? message.policyEntry()

@@ -64,8 +64,10 @@ struct DemoCommand: ParsableCommand {
         for (i, d) in decisions.enumerated() {
             let step = d.step, result = d.authorization
             if json {
-                var obj: [String: Any] = ["step": i + 1, "title": step.title, "permission": step.permission.rawValue,
-                                          "scontext": step.source, "tcontext": step.target, "granted": result.granted, "reason": result.reason]
+                var obj: [String: Any] = [
+                    "step": i + 1, "title": step.title, "permission": step.permission.rawValue,
+                    "scontext": step.source, "tcontext": step.target, "granted": result.granted, "reason": result.reason,
+                ]
                 if let record = result.record { obj["avc"] = record.description }
                 print(jsonText(obj))
             } else {

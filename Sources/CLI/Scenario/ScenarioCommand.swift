@@ -99,8 +99,11 @@ struct ScenarioCommand: ParsableCommand {
                 if json { objects.append(report.json(r)) } else { print(report.text(r, verbose: verbose)) }
             }
             if json {
-                print(jsonText(["scenarios": objects, "model_seconds": modelSeconds, "kernel_seconds": wantKernel ? kernelResult.seconds : NSNull(),
-                                "passed": !failed]))
+                print(
+                    jsonText([
+                        "scenarios": objects, "model_seconds": modelSeconds, "kernel_seconds": wantKernel ? kernelResult.seconds : NSNull(),
+                        "passed": !failed,
+                    ]))
             } else {
                 print(report.table(results, modelSeconds: modelSeconds))
             }

@@ -43,7 +43,11 @@ struct ScenarioDataPlaneCommand: ParsableCommand {
                 if verbose { for n in dp.notes { print("       · \(n.replacingOccurrences(of: "\n", with: "\n         "))") } }
                 for d in r.differences { print("     ✗ data plane ≠ model: \(d)") }
                 for u in r.unmet { print("     ✗ data plane does not meet the expectation: \(u)") }
-                if r.differences.isEmpty && r.unmet.isEmpty { agreeing += 1; print("     ✓ data plane and model agree; expectations met") } else { failures += 1 }
+                if r.differences.isEmpty && r.unmet.isEmpty {
+                    agreeing += 1; print("     ✓ data plane and model agree; expectations met")
+                } else {
+                    failures += 1
+                }
             }
         }
         print("\n\(agreeing) of \(steps) UDP steps: the data plane agrees with the model and meets the expectations")

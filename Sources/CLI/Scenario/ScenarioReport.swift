@@ -13,8 +13,9 @@ struct ScenarioReport {
 
     /// The scenario's steps compared: model, kernel (a scenario the guest sent nothing for has no outcomes), expectations.
     func scenario(_ s: Scenario, model: ScenarioModel) -> ScenarioResult {
-        ScenarioResult(scenario: s, model: modelOutcomes?[s.name], kernel: kernel.map { $0.outcomes[s.name] ?? [] },
-                       kernelError: kernel?.errors[s.name], canonical: model.canonical)
+        ScenarioResult(
+            scenario: s, model: modelOutcomes?[s.name], kernel: kernel.map { $0.outcomes[s.name] ?? [] },
+            kernelError: kernel?.errors[s.name], canonical: model.canonical)
     }
 
     func text(_ result: ScenarioResult, verbose: Bool) -> String {
@@ -72,7 +73,8 @@ struct ScenarioReport {
         var rows = ["", "| scenario | steps | model meets expectations | kernel meets expectations | model = kernel |", "|---|---|---|---|---|"]
         func row(_ name: String, _ c: StepCounts, kernelFailed: Bool) -> String {
             let n = c.steps
-            return "| \(name) | \(n) | \(modelOutcomes == nil ? "-" : "\(c.modelMet)/\(n)") | \(kernel == nil ? "-" : (kernelFailed ? "failed" : "\(c.kernelMet)/\(n)")) | \(modelOutcomes == nil || kernel == nil ? "-" : "\(c.agreed)/\(n)") |"
+            return
+                "| \(name) | \(n) | \(modelOutcomes == nil ? "-" : "\(c.modelMet)/\(n)") | \(kernel == nil ? "-" : (kernelFailed ? "failed" : "\(c.kernelMet)/\(n)")) | \(modelOutcomes == nil || kernel == nil ? "-" : "\(c.agreed)/\(n)") |"
         }
         for r in results { rows.append(row(r.scenario.name, r.counts, kernelFailed: r.kernelError != nil)) }
         rows.append(row("**all \(results.count)**", StepCounts(totalling: results), kernelFailed: false))

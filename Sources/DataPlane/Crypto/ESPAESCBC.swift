@@ -118,8 +118,10 @@ public final class ESPAESCBC {
     }
 
     /// Sets the context's IV (the key and the padding setting stay) and runs the cipher over `input`.
-    private func crypt(_ context: OpaquePointer, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer?,
-                       iv: UnsafeRawBufferPointer) throws(ESPCryptoError) {
+    private func crypt(
+        _ context: OpaquePointer, _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer?,
+        iv: UnsafeRawBufferPointer
+    ) throws(ESPCryptoError) {
         guard iv.count == Self.blockSize else { throw .invalidIVLength(iv.count, expected: Self.blockSize) }
         guard input.count % Self.blockSize == 0, input.count <= Int(Int32.max) else {
             throw .invalidInputLength(input.count)

@@ -153,8 +153,10 @@ public final class ESPAESGCM {
     ///   - icv: room for ``icvSize`` bytes, outside `text`.
     ///
     /// GCM encrypts in place (OpenSSL allows the output to be the input, not a partial overlap).
-    package func sealInPlace(_ text: UnsafeMutableRawBufferPointer, iv: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
-                             icv: UnsafeMutableRawPointer) throws(ESPCryptoError) {
+    package func sealInPlace(
+        _ text: UnsafeMutableRawBufferPointer, iv: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+        icv: UnsafeMutableRawPointer
+    ) throws(ESPCryptoError) {
         guard text.count <= Int(Int32.max) else { throw .invalidInputLength(text.count) }
         try start(encryptContext, iv: iv, aad: aad)
         let context = encryptContext
@@ -207,8 +209,10 @@ public final class ESPAESGCM {
     ///   - aad: the AAD the sender used.
     /// - Returns: the plaintext, `ciphertext.count` bytes.
     /// - Throws: ``ESPCryptoError/authenticationFailed`` (the decrypted bytes are wiped, not returned).
-    package func open(ciphertext: UnsafeRawBufferPointer, icv: UnsafeRawPointer, iv: UnsafeRawBufferPointer,
-                      aad: UnsafeRawBufferPointer) throws(ESPCryptoError) -> [UInt8] {
+    package func open(
+        ciphertext: UnsafeRawBufferPointer, icv: UnsafeRawPointer, iv: UnsafeRawBufferPointer,
+        aad: UnsafeRawBufferPointer
+    ) throws(ESPCryptoError) -> [UInt8] {
         guard ciphertext.count <= Int(Int32.max) else { throw .invalidInputLength(ciphertext.count) }
         try start(decryptContext, iv: iv, aad: aad)
         let context = decryptContext

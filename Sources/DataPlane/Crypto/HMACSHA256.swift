@@ -34,7 +34,7 @@ public final class HMACSHA256 {
         // OSSL_PARAM keeps pointers to both strings, the parameter's name included: both must live
         // until EVP_MAC_init returns (a Swift string literal passed as a C string would not).
         var digest = Array("SHA256".utf8CString)
-        var parameterName = Array("digest".utf8CString)   // OSSL_MAC_PARAM_DIGEST
+        var parameterName = Array("digest".utf8CString)  // OSSL_MAC_PARAM_DIGEST
         let keyed = parameterName.withUnsafeMutableBufferPointer { parameter in
             digest.withUnsafeMutableBufferPointer { name in
                 var parameters = [
@@ -83,8 +83,10 @@ public final class HMACSHA256 {
 
     /// Writes the ICV of `first` ‖ `second` into `icv` (``icvSize`` bytes): the data plane's
     /// seal, over the packet where it lies and, with ESN, the high 32 bits of the sequence number.
-    package func authenticate(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-                              into icv: UnsafeMutableRawBufferPointer) throws(ESPCryptoError) {
+    package func authenticate(
+        _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        into icv: UnsafeMutableRawBufferPointer
+    ) throws(ESPCryptoError) {
         precondition(icv.count == icvSize, "the ICV buffer must be icvSize bytes")
         try begin()
         try update(first)
@@ -93,8 +95,10 @@ public final class HMACSHA256 {
     }
 
     /// Whether `icv` is the ICV of `first` ‖ `second`, compared in constant time.
-    package func verify(_ icv: UnsafeRawBufferPointer, for first: UnsafeRawBufferPointer,
-                        _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) throws(ESPCryptoError) -> Bool {
+    package func verify(
+        _ icv: UnsafeRawBufferPointer, for first: UnsafeRawBufferPointer,
+        _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+    ) throws(ESPCryptoError) -> Bool {
         guard icv.count == icvSize else { return false }
         return try withUnsafeTemporaryAllocation(byteCount: icvSize, alignment: 1) { (expected) throws(ESPCryptoError) in
             try begin()

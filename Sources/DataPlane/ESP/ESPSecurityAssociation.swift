@@ -115,8 +115,9 @@ public final class ESPSecurityAssociation {
                 return
             }
             if let enc = a.encryption, enc.name == "cbc(aes)", let auth = a.authentication, auth.name == "hmac(sha256)", a.aead == nil {
-                cipher = .cbc(try ESPAESCBC(key: SecureBytes(enc.key.exposedBytes)),
-                              try HMACSHA256(key: SecureBytes(auth.key.exposedBytes), icvSize: Int(auth.truncationBits ?? 128) / 8))
+                cipher = .cbc(
+                    try ESPAESCBC(key: SecureBytes(enc.key.exposedBytes)),
+                    try HMACSHA256(key: SecureBytes(auth.key.exposedBytes), icvSize: Int(auth.truncationBits ?? 128) / 8))
                 return
             }
         } catch {
@@ -174,8 +175,10 @@ public final class ESPSecurityAssociation {
     /// Builds the whole packet in one array, SPI ‖ sequence ‖ IV ‖ payload ‖ padding ‖ pad length ‖
     /// next header ‖ ICV, then encrypts the payload and trailer where they lie and writes the ICV
     /// after them: one allocation and one copy of the payload per packet.
-    func seal(_ payload: UnsafeRawBufferPointer, nextHeader: UInt8, sequence seq: UInt64,
-              iv fixedIV: UnsafeRawBufferPointer?) throws(ESPConfigurationError) -> [UInt8] {
+    func seal(
+        _ payload: UnsafeRawBufferPointer, nextHeader: UInt8, sequence seq: UInt64,
+        iv fixedIV: UnsafeRawBufferPointer?
+    ) throws(ESPConfigurationError) -> [UInt8] {
         let ivSize = self.ivSize, icvSize = self.icvSize
         if let fixedIV, fixedIV.count != ivSize { throw .crypto(.invalidIVLength(fixedIV.count, expected: ivSize)) }
         // alignment is a power of two (4 or 16): the padding that rounds payload ‖ 2 up to it,
@@ -215,8 +218,9 @@ public final class ESPSecurityAssociation {
                     } else {
                         // The AAD is the 8-byte header itself: read in place, and disjoint from the
                         // text that is encrypted in place after it.
-                        try g.sealInPlace(text, iv: UnsafeRawBufferPointer(ivBytes), aad: UnsafeRawBufferPointer(rebasing: packet[0..<8]),
-                                          icv: icv.baseAddress!)
+                        try g.sealInPlace(
+                            text, iv: UnsafeRawBufferPointer(ivBytes), aad: UnsafeRawBufferPointer(rebasing: packet[0..<8]),
+                            icv: icv.baseAddress!)
                     }
                 case .cbc(let c, let h):
                     if let fixedIV { ivBytes.copyMemory(from: fixedIV) } else { try ESPAESCBC.randomIV(into: ivBytes) }
@@ -290,7 +294,8 @@ public final class ESPSecurityAssociation {
             plain = opened
         case .cbc(let c, let h):
             let covered = UnsafeRawBufferPointer(rebasing: packet[..<(packet.count - icvSize)])
-            let ok = extendedSequenceNumbers
+            let ok =
+                extendedSequenceNumbers
                 ? withUnsafeBytes(of: UInt32(truncatingIfNeeded: seq >> 32).bigEndian) { try? h.verify(icv, for: covered, $0) }
                 : (try? h.verify(icv, for: covered))
             guard ok == true else { return .failure(ESPDrop(reason: .authenticationFailed, sequence: seq)) }

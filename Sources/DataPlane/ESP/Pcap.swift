@@ -59,8 +59,10 @@ public struct Pcap: Sendable, Hashable {
     }
 
     /// One record: the 16-byte record header and the frame, cut to `snapLength` (draft-ietf-opsawg-pcap §5).
-    public static func record(_ frame: [UInt8], seconds: UInt32, microseconds: UInt32,
-                              snapLength: UInt32 = defaultSnapLength) -> [UInt8] {
+    public static func record(
+        _ frame: [UInt8], seconds: UInt32, microseconds: UInt32,
+        snapLength: UInt32 = defaultSnapLength
+    ) -> [UInt8] {
         let captured = min(frame.count, Int(snapLength))
         var r: [UInt8] = []
         r.reserveCapacity(16 + captured)
@@ -76,11 +78,15 @@ public struct Pcap: Sendable, Hashable {
     /// and UDP header (with its checksum) around the whole ESP packet (SPI ‖ sequence ‖ IV ‖ ciphertext
     /// ‖ ICV), ready for a `LINKTYPE_RAW` record. The ports are the encapsulation's, 4500 → 4500 by
     /// default (``ESPInUDP/port``). Wireshark dissects UDP port 4500 as `udpencap`, then ESP.
-    public static func espInUDPFrame(_ espPacket: [UInt8], source: IPAddress, destination: IPAddress,
-                                     sourcePort: UInt16 = ESPInUDP.port, destinationPort: UInt16 = ESPInUDP.port,
-                                     identification: UInt16 = 0) -> [UInt8] {
-        UDPDatagram(source: source, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort,
-                    data: espPacket).packet(identification: identification)
+    public static func espInUDPFrame(
+        _ espPacket: [UInt8], source: IPAddress, destination: IPAddress,
+        sourcePort: UInt16 = ESPInUDP.port, destinationPort: UInt16 = ESPInUDP.port,
+        identification: UInt16 = 0
+    ) -> [UInt8] {
+        UDPDatagram(
+            source: source, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort,
+            data: espPacket
+        ).packet(identification: identification)
     }
 
     static func put16(_ b: inout [UInt8], _ v: UInt16) {

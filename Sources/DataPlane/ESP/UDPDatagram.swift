@@ -91,8 +91,9 @@ public struct UDPDatagram: Sendable, Hashable {
         guard slice.count >= 8 else { throw .truncated("UDP header") }
         let length = Int(Self.get16(slice, 4))
         guard length == slice.count else { throw .badLength("UDP") }
-        self.init(source: source, destination: destination, sourcePort: Self.get16(slice, 0), destinationPort: Self.get16(slice, 2),
-                  data: Array(slice.dropFirst(8)))
+        self.init(
+            source: source, destination: destination, sourcePort: Self.get16(slice, 0), destinationPort: Self.get16(slice, 2),
+            data: Array(slice.dropFirst(8)))
         let sent = Self.get16(slice, 6)
         if !verifyingChecksum { return }
         if sent == 0 {
@@ -150,8 +151,9 @@ public struct UDPDatagram: Sendable, Hashable {
             guard total == p.count else { throw .badLength("IPv4 total") }
             guard Self.get16(p[...], 6) & 0x3FFF == 0 else { throw .unsupported("an IPv4 fragment") }
             guard p[9] == Self.udp else { throw .notUDP(p[9]) }
-            try self.init(segment: p[headerLength...], source: IPAddress(bytes: Array(p[12..<16]))!,
-                          destination: IPAddress(bytes: Array(p[16..<20]))!)
+            try self.init(
+                segment: p[headerLength...], source: IPAddress(bytes: Array(p[12..<16]))!,
+                destination: IPAddress(bytes: Array(p[16..<20]))!)
         case (Self.ipv6, 6):
             guard p.count >= 40 else { throw .truncated("IPv6 header") }
             guard Int(Self.get16(p[...], 4)) == p.count - 40 else { throw .badLength("IPv6 payload") }
@@ -159,8 +161,9 @@ public struct UDPDatagram: Sendable, Hashable {
                 if [0, 43, 44, 60, 51, 50, 135].contains(p[6]) { throw .unsupported("IPv6 extension header \(p[6])") }
                 throw .notUDP(p[6])
             }
-            try self.init(segment: p[40...], source: IPAddress(bytes: Array(p[8..<24]))!,
-                          destination: IPAddress(bytes: Array(p[24..<40]))!)
+            try self.init(
+                segment: p[40...], source: IPAddress(bytes: Array(p[8..<24]))!,
+                destination: IPAddress(bytes: Array(p[24..<40]))!)
         default:
             throw .badVersion(version)
         }

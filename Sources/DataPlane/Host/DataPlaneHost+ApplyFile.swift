@@ -66,11 +66,13 @@ extension DataPlaneHost {
             let dataPlane: DataPlaneHost
             do {
                 let desired = try ApplyPlanner.desired(apply, host: host, keys: keys)
-                let node = try DataPlaneNode(address: me.address, sas: desired.sas, policies: desired.policies,
-                                             authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
+                let node = try DataPlaneNode(
+                    address: me.address, sas: desired.sas, policies: desired.policies,
+                    authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
                 try FileManager.default.createDirectory(atPath: (control as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                dataPlane = try DataPlaneHost(node: node, esp: SocketAddress(address, espPort), clear: SocketAddress(address, clearPort),
-                                              controlPath: control, namespace: netns.map(NetworkNamespace.init(nameOrPath:)))
+                dataPlane = try DataPlaneHost(
+                    node: node, esp: SocketAddress(address, espPort), clear: SocketAddress(address, clearPort),
+                    controlPath: control, namespace: netns.map(NetworkNamespace.init(nameOrPath:)))
             } catch { throw DataPlaneSetupError("\(error)") }
             dataPlane.peers = peerSockets
             if let pcap {

@@ -48,17 +48,21 @@ public final class DataPlaneHost: @unchecked Sendable {
             case .received(let r, let wire):
                 switch r.outcome {
                 case .delivered(let d):
-                    return ["delivered \(d.data.count) bytes from \(d.source):\(d.sourcePort) to port \(d.port)"
-                        + (d.spi.map { " via SA spi 0x\(String($0, radix: 16)) seq \(d.sequence ?? 0)" } ?? " in clear")
-                        + ", peer " + (d.peer?.description ?? "unlabeled")] + r.records.map(\.description)
+                    return [
+                        "delivered \(d.data.count) bytes from \(d.source):\(d.sourcePort) to port \(d.port)"
+                            + (d.spi.map { " via SA spi 0x\(String($0, radix: 16)) seq \(d.sequence ?? 0)" } ?? " in clear")
+                            + ", peer " + (d.peer?.description ?? "unlabeled")
+                    ] + r.records.map(\.description)
                 case .dropped(let why):
                     return ["dropped a datagram from \(wire): \(why)"] + r.records.map(\.description)
                 }
             case .sent(let r, let port):
                 switch r.outcome {
                 case .esp(let packet, let sa):
-                    return ["sent \(packet.count) bytes of ESP from port \(port) on SA spi 0x\(String(sa.spi, radix: 16))"
-                        + (sa.securityContext.map { " labeled \($0)" } ?? " (unlabeled)")] + r.records.map(\.description)
+                    return [
+                        "sent \(packet.count) bytes of ESP from port \(port) on SA spi 0x\(String(sa.spi, radix: 16))"
+                            + (sa.securityContext.map { " labeled \($0)" } ?? " (unlabeled)")
+                    ] + r.records.map(\.description)
                 case .clear(let segment, let destination):
                     return ["sent \(segment.count) bytes in clear from port \(port) to \(destination) (no SPD entry applies)"] + r.records.map(\.description)
                 case .acquire(let event):
@@ -110,8 +114,10 @@ public final class DataPlaneHost: @unchecked Sendable {
     /// created on a helper thread that enters it, and stay there) and the local socket at
     /// `controlPath`. A file at `controlPath` is never replaced, except a stale socket no process
     /// listens on: another file is refused with `EEXIST`, another host's socket with `EADDRINUSE`.
-    public init(node: DataPlaneNode, esp espAddress: SocketAddress, clear clearAddress: SocketAddress, controlPath: String,
-                namespace: NetworkNamespace? = nil) throws(HostError) {
+    public init(
+        node: DataPlaneNode, esp espAddress: SocketAddress, clear clearAddress: SocketAddress, controlPath: String,
+        namespace: NetworkNamespace? = nil
+    ) throws(HostError) {
         self.node = node
         self.controlPath = controlPath
         // The clock of ACQUIRE expiry and SA lifetimes: monotonic seconds.
@@ -216,8 +222,10 @@ public final class DataPlaneHost: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 65_536 + 64)
         var control = [UInt8](repeating: 0, count: EndpointMessage.maximumSize)
         while !stopping.load(ordering: .acquiring) {
-            var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0), pollfd(fd: esp.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: clear.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0), pollfd(fd: esp.fd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: clear.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0),
+            ]
             let polled = clients
             fds += polled.map { pollfd(fd: $0.socket.fd, events: Int16(POLLIN), revents: 0) }
             let n = poll(&fds, nfds_t(fds.count), 500)
@@ -271,8 +279,11 @@ public final class DataPlaneHost: @unchecked Sendable {
 
     private func deliver(_ r: InboundResult, wire: SocketAddress) {
         if let d = r.delivery, let client = clients.first(where: { $0.port == d.port }) {
-            try? client.socket.send(EndpointMessage.receive(source: d.source, sourcePort: d.sourcePort, peer: d.peer, spi: d.spi,
-                                                            sequence: d.sequence, data: d.data).encoded())
+            try? client.socket.send(
+                EndpointMessage.receive(
+                    source: d.source, sourcePort: d.sourcePort, peer: d.peer, spi: d.spi,
+                    sequence: d.sequence, data: d.data
+                ).encoded())
         }
         emit(.received(r, wire: wire))
     }
@@ -325,7 +336,9 @@ public final class DataPlaneHost: @unchecked Sendable {
         }
         switch message {
         case .bind(let port, let context):
-            guard client.port == nil else { return reply(.error(code: "EINVAL", reason: "this connection is bound to port \(client.port!) already", details: [])) }
+            guard client.port == nil else {
+                return reply(.error(code: "EINVAL", reason: "this connection is bound to port \(client.port!) already", details: []))
+            }
             if let refusal = misstated(context, by: client) { return reply(refusal) }
             do {
                 let (bound, checks) = try node.bind(port: port, context: context)
@@ -369,8 +382,12 @@ public final class DataPlaneHost: @unchecked Sendable {
         case .stats:
             let c = node.counters
             let drops = c.dropped.sorted { $0.key < $1.key }.map { "dropped.\($0.key)=\($0.value)" }
-            reply(.ok((["STATS", "sealed=\(c.sealed)", "clear=\(c.sentClear)", "acquires=\(c.acquires)", "refused=\(c.refused)",
-                        "delivered=\(c.delivered)"] + drops).joined(separator: " "), details: []))
+            reply(
+                .ok(
+                    ([
+                        "STATS", "sealed=\(c.sealed)", "clear=\(c.sentClear)", "acquires=\(c.acquires)", "refused=\(c.refused)",
+                        "delivered=\(c.delivered)",
+                    ] + drops).joined(separator: " "), details: []))
         case .addSA(let subject, let arguments):
             if let refusal = misstated(subject, by: client) { return reply(refusal) }
             let sa: SecurityAssociation
@@ -411,11 +428,13 @@ final class JoinableThread {
     private var thread = pthread_t()
     init(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body))
-        pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box.toOpaque())
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box.toOpaque())
     }
     func join() { pthread_join(thread, nil) }
     private final class Box {

@@ -74,9 +74,11 @@ extension ESPWire {
                 }
                 if file != nil {
                     let (seconds, microseconds) = ESPWire.now()
-                    file!.append(Pcap.espInUDPFrame(datagram, source: source.address, destination: local == .any(family) ? first.destination : local,
-                                                    sourcePort: source.port, destinationPort: localPort),
-                                 seconds: seconds, microseconds: microseconds)
+                    file!.append(
+                        Pcap.espInUDPFrame(
+                            datagram, source: source.address, destination: local == .any(family) ? first.destination : local,
+                            sourcePort: source.port, destinationPort: localPort),
+                        seconds: seconds, microseconds: microseconds)
                 }
                 switch ESPInUDP.classify(datagram) {
                 case .keepalive: totals.keepalives += 1; event(.keepalive(from: source)); continue

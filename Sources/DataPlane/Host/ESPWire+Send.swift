@@ -55,8 +55,9 @@ extension ESPWire {
                 guard innerSource == nil && innerDestination == nil else {
                     throw ESPWireError(.usage, "--inner-src and --inner-dst are for tunnel mode; transport mode uses the SA's addresses")
                 }
-                inner = UDPDatagram(source: sa.source, destination: sa.destination, sourcePort: innerSourcePort,
-                                    destinationPort: innerDestinationPort, data: message)
+                inner = UDPDatagram(
+                    source: sa.source, destination: sa.destination, sourcePort: innerSourcePort,
+                    destinationPort: innerDestinationPort, data: message)
                 nextHeader = UDPDatagram.udp
             case .tunnel:
                 let s = innerSource ?? sa.source, d = innerDestination ?? sa.destination
@@ -91,9 +92,11 @@ extension ESPWire {
                 }
                 if file != nil {
                     let (seconds, microseconds) = ESPWire.now()
-                    file!.append(Pcap.espInUDPFrame(packet, source: sa.source, destination: target, sourcePort: localPort,
-                                                    destinationPort: remotePort, identification: UInt16(truncatingIfNeeded: index)),
-                                 seconds: seconds, microseconds: microseconds)
+                    file!.append(
+                        Pcap.espInUDPFrame(
+                            packet, source: sa.source, destination: target, sourcePort: localPort,
+                            destinationPort: remotePort, identification: UInt16(truncatingIfNeeded: index)),
+                        seconds: seconds, microseconds: microseconds)
                 }
                 event(.sent(spi: sa.spi, sequence: sequence, bytes: packet.count, to: target, port: remotePort, corruptedOffset: corrupted))
             }

@@ -49,10 +49,11 @@ public enum ESPWire {
         if words.first == "xfrm" { words.removeFirst() }
         if words.first == "state" { words.removeFirst() }
         if let verb = words.first, verb == "add" || verb == "update" { words.removeFirst() }
-        let keys = Set(words.indices.compactMap { i -> String? in
-            guard ["enc", "auth", "auth-trunc", "aead"].contains(words[i]), i + 2 < words.count else { return nil }
-            return words[i + 2]
-        }.filter { $0.count >= 4 })
+        let keys = Set(
+            words.indices.compactMap { i -> String? in
+                guard ["enc", "auth", "auth-trunc", "aead"].contains(words[i]), i + 2 < words.count else { return nil }
+                return words[i + 2]
+            }.filter { $0.count >= 4 })
         func redacted(_ text: String) -> String {
             keys.reduce(text) { $0.replacingOccurrences(of: $1, with: "<key>") }
         }

@@ -174,8 +174,9 @@ struct KeywordTable: Sendable {
     static let shared = KeywordTable()
 
     init() {
-        var slots = [Entry](repeating: Entry(low: 0, high: 0, kind: .endOfFile, keyword: .none),
-                            count: KeywordTable.slotCount)
+        var slots = [Entry](
+            repeating: Entry(low: 0, high: 0, kind: .endOfFile, keyword: .none),
+            count: KeywordTable.slotCount)
         func add(_ word: String, _ kind: TokenKind, _ keyword: Keyword) {
             let (low, high) = KeywordTable.pack(Array(word.utf8))
             var slot = KeywordTable.slot(low, high)
@@ -288,8 +289,9 @@ struct Lexer {
                 return try token(at: position, first: c)
             }
         }
-        return Token(kind: .endOfFile, keyword: .none, start: count, end: count, line: line,
-                     column: count - lineStart + 1)
+        return Token(
+            kind: .endOfFile, keyword: .none, start: count, end: count, line: line,
+            column: count - lineStart + 1)
     }
 
     private mutating func skipComment() throws(PolicyError) {
@@ -310,8 +312,9 @@ struct Lexer {
 
     private mutating func make(_ kind: TokenKind, _ keyword: Keyword = .none, start: Int, length: Int) -> Token {
         position = start + length
-        return Token(kind: kind, keyword: keyword, start: start, end: start + length, line: line,
-                     column: start - lineStart + 1)
+        return Token(
+            kind: kind, keyword: keyword, start: start, end: start + length, line: line,
+            column: start - lineStart + 1)
     }
 
     private mutating func token(at p: Int, first c: UInt8) throws(PolicyError) -> Token {

@@ -85,7 +85,8 @@ extension Parser {
         let permissions = try parseNames("permissions ('{', '*', '~' or a name) in \(spelling)")
         let expression = try parseConstraintExpression(minimum: 1).expression
         try expectSemicolon(after: "\(spelling) expression")
-        return isMLS ? .mlsConstrain(classes: classes, permissions: permissions, expression)
+        return isMLS
+            ? .mlsConstrain(classes: classes, permissions: permissions, expression)
             : .constrain(classes: classes, permissions: permissions, expression)
     }
 

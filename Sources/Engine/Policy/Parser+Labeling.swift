@@ -3,11 +3,11 @@
 // a `;`.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension Parser {
@@ -53,8 +53,9 @@ extension Parser {
                 let typeToken = token
                 let letter = try identifier("a file type letter (b, c, d, p, l, s or -) after '-'")
                 guard ["b", "c", "d", "p", "l", "s"].contains(letter) else {
-                    throw error("invalid file type '-\(letter)' in genfscon: expected one of b, c, d, p, l, s, -",
-                                at: typeToken)
+                    throw error(
+                        "invalid file type '-\(letter)' in genfscon: expected one of b, c, d, p, l, s, -",
+                        at: typeToken)
                 }
                 fileType = letter
             }
@@ -114,8 +115,10 @@ extension Parser {
             address = try parseAddress(token)
             try advance()
             guard token.kind == (isIPv4 ? .ipv4Address : .ipv6Address) else {
-                throw unexpected(isIPv4 ? "an IPv4 mask after the nodecon address"
-                                        : "an IPv6 mask after the nodecon address")
+                throw unexpected(
+                    isIPv4
+                        ? "an IPv4 mask after the nodecon address"
+                        : "an IPv6 mask after the nodecon address")
             }
             mask = try parseAddress(token)
             try advance()
@@ -131,8 +134,9 @@ extension Parser {
 
     /// An address as `inet_pton` reads it (as checkpolicy does).
     private func parseAddress(_ token: Token) throws(PolicyError) -> NodeAddress {
-        try parseAddress(lexer.text(token), isIPv4: token.kind == .ipv4Address || token.kind == .ipv4CIDR,
-                         at: token)
+        try parseAddress(
+            lexer.text(token), isIPv4: token.kind == .ipv4Address || token.kind == .ipv4CIDR,
+            at: token)
     }
 
     private func parseAddress(_ text: String, isIPv4: Bool, at token: Token) throws(PolicyError) -> NodeAddress {

@@ -24,9 +24,10 @@ extension Parser {
             return .roleAllow(from: sources, to: targets)
         }
         if token.kind != .colon {
-            throw unexpected(keyword == .allow && !inConditional
-                ? "':' (allow TYPES TYPES:CLASSES PERMS) or ';' (allow ROLES ROLES) in allow rule"
-                : "':' after the target types of \(spelling) rule")
+            throw unexpected(
+                keyword == .allow && !inConditional
+                    ? "':' (allow TYPES TYPES:CLASSES PERMS) or ';' (allow ROLES ROLES) in allow rule"
+                    : "':' after the target types of \(spelling) rule")
         }
         try advance()
         let classes = try parseNames("a class, '{', '*' or '~' after ':' in \(spelling) rule")
@@ -55,8 +56,9 @@ extension Parser {
             try takeExtendedPermission(into: &tokens, "a number or '{' after '\(operation)'")
         }
         try expectSemicolon(after: "\(spelling) rule")
-        return .extendedPermissionRule(kind: spelling, sources: sources, targets: targets, classes: classes,
-                                       operation: operation, tokens: tokens)
+        return .extendedPermissionRule(
+            kind: spelling, sources: sources, targets: targets, classes: classes,
+            operation: operation, tokens: tokens)
     }
 
     /// `{ (N | N - N | nested set)+ }`, its tokens as written.
@@ -82,8 +84,10 @@ extension Parser {
                 leaveNesting()
                 return
             default:
-                throw unexpected(first ? "a number in an extended permission set"
-                                       : "a number or '}' in an extended permission set")
+                throw unexpected(
+                    first
+                        ? "a number in an extended permission set"
+                        : "a number or '}' in an extended permission set")
             }
             first = false
         }
@@ -117,10 +121,12 @@ extension Parser {
             objectName = lexer.text(from: token.start + 1, to: token.end - 1)
             try advance()
         }
-        try expectSemicolon(after: kind == .typeTransition && objectName == nil
-            ? "type_transition rule (or a quoted object name)" : "\(spelling) rule")
-        return .typeRule(kind, sources: sources, targets: targets, classes: classes, newType: newType,
-                         objectName: objectName)
+        try expectSemicolon(
+            after: kind == .typeTransition && objectName == nil
+                ? "type_transition rule (or a quoted object name)" : "\(spelling) rule")
+        return .typeRule(
+            kind, sources: sources, targets: targets, classes: classes, newType: newType,
+            objectName: objectName)
     }
 
     /// `range_transition SOURCES TARGETS[:CLASSES] RANGE;`
@@ -133,8 +139,9 @@ extension Parser {
             try advance()
             classes = try parseNames("a class, '{', '*' or '~' after ':' in range_transition rule")
         }
-        let range = try parseRange(classes == nil
-            ? "a range (or ':' and classes) in range_transition rule" : "a range in range_transition rule")
+        let range = try parseRange(
+            classes == nil
+                ? "a range (or ':' and classes) in range_transition rule" : "a range in range_transition rule")
         try expectSemicolon(after: "range_transition rule")
         return .rangeTransition(sources: sources, targets: targets, classes: classes, range: range)
     }
@@ -149,8 +156,9 @@ extension Parser {
             try advance()
             classes = try parseNames("a class, '{', '*' or '~' after ':' in role_transition rule")
         }
-        let newRole = try identifier(classes == nil
-            ? "the new role (or ':' and classes) in role_transition rule" : "the new role in role_transition rule")
+        let newRole = try identifier(
+            classes == nil
+                ? "the new role (or ':' and classes) in role_transition rule" : "the new role in role_transition rule")
         try expectSemicolon(after: "role_transition rule")
         return .roleTransition(roles: roles, types: types, classes: classes, newRole: newRole)
     }

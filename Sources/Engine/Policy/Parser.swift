@@ -196,8 +196,9 @@ struct Parser {
             if at(.allow) {
                 value = .allow
             } else if token.kind == .identifier,
-                      let parsed = HandleUnknown(rawValue: lexer.text(token))
-                          ?? ["DENY": .deny, "REJECT": .reject][lexer.text(token)] {
+                let parsed = HandleUnknown(rawValue: lexer.text(token))
+                    ?? ["DENY": .deny, "REJECT": .reject][lexer.text(token)]
+            {
                 value = parsed
             } else {
                 throw unexpected("'deny', 'reject' or 'allow' after 'handle_unknown'")

@@ -74,7 +74,8 @@ public protocol DecisionBackend: Sendable {
     /// The access vector for (source, target, class).
     func computeAccess(source: SecurityContext, target: SecurityContext, objectClass: String) throws(DecisionError) -> AccessDecision
     /// The context of a new process or object.
-    func computeTransition(_ kind: TransitionKind, source: SecurityContext, target: SecurityContext, objectClass: String, objectName: String?) throws(DecisionError) -> SecurityContext
+    func computeTransition(_ kind: TransitionKind, source: SecurityContext, target: SecurityContext, objectClass: String, objectName: String?)
+        throws(DecisionError) -> SecurityContext
     /// Checks that a context is valid under the policy; throws `.invalidContext` with the reason if not.
     func validate(_ context: SecurityContext) throws(DecisionError)
     /// Whether the system enforces denials (global enforcing mode).

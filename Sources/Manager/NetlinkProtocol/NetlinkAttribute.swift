@@ -192,7 +192,7 @@ public struct NetlinkAttributeEncoder: Sendable {
     public mutating func beginNested(type: UInt16, flags: NetlinkAttribute.Flags = .nested) throws(NetlinkEncodingError) -> Nest {
         try Self.check(type: type, length: NetlinkAttribute.headerSize)
         let nest = Nest(offset: bytes.count, type: type)
-        bytes.appendHostInteger(UInt16(0))   // nla_len, patched by endNested
+        bytes.appendHostInteger(UInt16(0))  // nla_len, patched by endNested
         bytes.appendHostInteger(type | flags.rawValue)
         return nest
     }

@@ -371,7 +371,7 @@ public struct NetlinkBatchExchange: Sendable {
         exchanges.reserveCapacity(requests.count)
         for request in requests {
             var sequence = sequenceNumbers.next()
-            while indexBySequence[sequence] != nil { sequence = sequenceNumbers.next() }   // a batch over 2^32 requests
+            while indexBySequence[sequence] != nil { sequence = sequenceNumbers.next() }  // a batch over 2^32 requests
             indexBySequence[sequence] = exchanges.count
             let last = exchanges.count == requests.count - 1
             exchanges.append(NetlinkExchange(request, sequence: sequence, portID: portID, quiet: !last, keepingReplies: keepingReplies))

@@ -84,9 +84,10 @@ extension NetlinkExchange {
         func failure(
             _ kind: NetlinkRequestError.Kind, _ errno: Errno, _ ack: ExtendedAck = ExtendedAck(), _ reply: NetlinkError? = nil
         ) -> Result<[NetlinkMessage], NetlinkRequestError> {
-            .failure(NetlinkRequestError(
-                kind, operation: request.operationName, type: request.type, sequence: sequence, errno: errno,
-                message: ack.message, offset: ack.offset, reply: reply))
+            .failure(
+                NetlinkRequestError(
+                    kind, operation: request.operationName, type: request.type, sequence: sequence, errno: errno,
+                    message: ack.message, offset: ack.offset, reply: reply))
         }
         switch outcome {
         case .acknowledged(let replies), .completed(let replies):

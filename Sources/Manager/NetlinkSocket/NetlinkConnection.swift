@@ -107,7 +107,7 @@ public final class NetlinkConnection {
                 let written = bytes.withUnsafeBytes { raw in
                     valueOrErrno { write(2, raw.baseAddress! + offset, raw.count - offset) }
                 }
-                guard case .success(let count) = written, count > 0 else { return }   // stderr closed: drop the trace
+                guard case .success(let count) = written, count > 0 else { return }  // stderr closed: drop the trace
                 offset += count
             }
         }
@@ -236,9 +236,11 @@ public final class NetlinkConnection {
             start = end
             if part.contains(where: { if case .failure(let error) = $0, error.kind == .receiveQueueOverflow { true } else { false } }) {
                 for request in batch[start...] {
-                    results.append(.failure(NetlinkRequestError(
-                        .receiveQueueOverflow, operation: request.operationName, type: request.type, sequence: 0,
-                        errno: .noBufferSpace, message: "not sent: an earlier part of the batch lost its answers")))
+                    results.append(
+                        .failure(
+                            NetlinkRequestError(
+                                .receiveQueueOverflow, operation: request.operationName, type: request.type, sequence: 0,
+                                errno: .noBufferSpace, message: "not sent: an earlier part of the batch lost its answers")))
                 }
                 break
             }
@@ -250,8 +252,9 @@ public final class NetlinkConnection {
     private func perform(_ requests: [NetlinkRequest]) throws -> [Result<[NetlinkMessage], NetlinkRequestError>] {
         var batch = NetlinkBatchExchange(requests, sequenceNumbers: &sequenceNumbers, portID: transport.portID)
         let messages = batch.messages
-        trace?("# salabel netlink: send \(messages.count) message\(messages.count == 1 ? "" : "s") from port \(transport.portID)\n"
-            + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
+        trace?(
+            "# salabel netlink: send \(messages.count) message\(messages.count == 1 ? "" : "s") from port \(transport.portID)\n"
+                + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
         try transport.send(messages: messages)
 
         var overflowed = false
@@ -274,9 +277,10 @@ public final class NetlinkConnection {
         return batch.exchanges.map { exchange in
             if let result = exchange.result { return result }
             precondition(overflowed, "an unfinished exchange after the receive loop")
-            return .failure(NetlinkRequestError(
-                .receiveQueueOverflow, operation: exchange.request.operationName, type: exchange.request.type,
-                sequence: exchange.sequence, errno: .noBufferSpace))
+            return .failure(
+                NetlinkRequestError(
+                    .receiveQueueOverflow, operation: exchange.request.operationName, type: exchange.request.type,
+                    sequence: exchange.sequence, errno: .noBufferSpace))
         }
     }
 
@@ -287,8 +291,9 @@ public final class NetlinkConnection {
     ) throws -> Result<Void, NetlinkRequestError> {
         var batch = NetlinkBatchExchange([request], sequenceNumbers: &sequenceNumbers, portID: transport.portID, keepingReplies: false)
         let messages = batch.messages
-        trace?("# salabel netlink: send \(messages.count) message\(messages.count == 1 ? "" : "s") from port \(transport.portID)\n"
-            + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
+        trace?(
+            "# salabel netlink: send \(messages.count) message\(messages.count == 1 ? "" : "s") from port \(transport.portID)\n"
+                + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
         try transport.send(messages: messages)
 
         var overflowed = false
@@ -322,8 +327,9 @@ public final class NetlinkConnection {
         let exchange = batch.exchanges[0]
         if let result = exchange.result { return result.map { _ in () } }
         precondition(overflowed, "an unfinished exchange after the receive loop")
-        return .failure(NetlinkRequestError(
-            .receiveQueueOverflow, operation: request.operationName, type: request.type, sequence: exchange.sequence, errno: .noBufferSpace))
+        return .failure(
+            NetlinkRequestError(
+                .receiveQueueOverflow, operation: request.operationName, type: request.type, sequence: exchange.sequence, errno: .noBufferSpace))
     }
 
     // MARK: - Notifications
@@ -362,8 +368,9 @@ public final class NetlinkConnection {
                 return .overflow
             case .datagram(let datagram):
                 for message in datagram.messages where !keepIfNotification(message, from: datagram.sender) {
-                    noteIgnored(NetlinkExchange.rejection(of: message, from: datagram.sender, portID: transport.portID)
-                        ?? .sequenceMismatch(received: message.header.sequence))
+                    noteIgnored(
+                        NetlinkExchange.rejection(of: message, from: datagram.sender, portID: transport.portID)
+                            ?? .sequenceMismatch(received: message.header.sequence))
                 }
             }
         }
@@ -389,10 +396,11 @@ public final class NetlinkConnection {
     }
 
     private func traceReceived(_ messages: [NetlinkMessage], from sender: NetlinkSender) {
-        trace?("# salabel netlink: received \(messages.count) message\(messages.count == 1 ? "" : "s")"
-            + " on port \(transport.portID) from port \(sender.portID)"
-            + (sender.isMulticast ? " (group \(sender.group))" : "") + "\n"
-            + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
+        trace?(
+            "# salabel netlink: received \(messages.count) message\(messages.count == 1 ? "" : "s")"
+                + " on port \(transport.portID) from port \(sender.portID)"
+                + (sender.isMulticast ? " (group \(sender.group))" : "") + "\n"
+                + NetlinkTrace.format(messages, extraHeaderSize: extraHeaderSize))
     }
 
     /// Keeps a multicast message from the kernel for ``nextNotification()`` when a group is joined.

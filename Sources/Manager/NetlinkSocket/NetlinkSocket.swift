@@ -263,7 +263,7 @@ public final class NetlinkSocket {
     }
 
     private static func setReceiveTimeout(_ timeout: Duration?, on handle: OpaquePointer) throws(NetlinkSocketError) {
-        var value = timeval()   // zero: wait indefinitely
+        var value = timeval()  // zero: wait indefinitely
         if let timeout {
             precondition(timeout > .zero, "a receive timeout must be positive; use nil to wait indefinitely")
             let (seconds, attoseconds) = timeout.components
@@ -292,10 +292,12 @@ private func runOnHelperThread<T>(_ body: () -> T) -> Result<T, Errno> {
         let box = HelperThreadBody { result = body() }
         let context = Unmanaged.passRetained(box).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { context in
-            Unmanaged<HelperThreadBody>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<HelperThreadBody>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
         guard rc == 0 else {
             Unmanaged<HelperThreadBody>.fromOpaque(context).release()
             return rc

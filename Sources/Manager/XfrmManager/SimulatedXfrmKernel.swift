@@ -21,7 +21,9 @@ public final class SimulatedXfrmKernel: XfrmKernel {
     private let state = Mutex(State())
 
     public init(sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []) {
-        state.withLock { $0.sas = sas; $0.policies = policies }
+        state.withLock {
+            $0.sas = sas; $0.policies = policies
+        }
     }
 
     /// Every operation performed so far (changes and queries).
@@ -29,7 +31,9 @@ public final class SimulatedXfrmKernel: XfrmKernel {
 
     /// Makes the `n`-th (0-based, counting from now) changing operation fail with `error`.
     public func failChange(after n: Int, with error: XfrmKernelError) {
-        state.withLock { $0.failAt = n; $0.failWith = error }
+        state.withLock {
+            $0.failAt = n; $0.failWith = error
+        }
     }
 
     public var sas: [SecurityAssociation] { state.withLock { $0.sas } }

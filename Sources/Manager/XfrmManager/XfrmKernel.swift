@@ -31,8 +31,10 @@ public struct XfrmKernelError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     static func name(_ e: Int32) -> String {
-        let names: [Int32: String] = [1: "EPERM", 2: "ENOENT", 3: "ESRCH", 12: "ENOMEM", 13: "EACCES", 17: "EEXIST", 22: "EINVAL",
-                                      34: "ERANGE", 38: "ENOSYS", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 105: "ENOBUFS"]
+        let names: [Int32: String] = [
+            1: "EPERM", 2: "ENOENT", 3: "ESRCH", 12: "ENOMEM", 13: "EACCES", 17: "EEXIST", 22: "EINVAL",
+            34: "ERANGE", 38: "ENOSYS", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 105: "ENOBUFS",
+        ]
         return names[e] ?? "errno"
     }
 }

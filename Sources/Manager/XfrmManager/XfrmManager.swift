@@ -22,7 +22,10 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
             let refused = auths.filter { !$0.granted }
             return "refused before reaching the kernel: \(refused.map { "association { setcontext } on \($0.target): \($0.reason)" }.joined(separator: "; "))"
         case .kernel(let e, let auths):
-            let engine = auths.isEmpty ? "nothing was checked by the engine" : "the engine allowed setcontext on \(Set(auths.map(\.target.description)).sorted().joined(separator: ", "))"
+            let engine =
+                auths.isEmpty
+                ? "nothing was checked by the engine"
+                : "the engine allowed setcontext on \(Set(auths.map(\.target.description)).sorted().joined(separator: ", "))"
             return "the kernel refused: \(e) (\(engine))"
         case .labelNotStored(let label, let object, let why):
             return "the kernel accepted the label \(label) on \(object) but stored none (read back without a context)"
@@ -90,8 +93,10 @@ public final class XfrmManager: Sendable {
     /// that installs, lists or removes only unlabeled entries never compiles a policy (the
     /// embedded policy is most of a short command's start-up). `makeAuthorizer` is called at most
     /// once.
-    public init(kernel: any XfrmKernel, deferredAuthorizer makeAuthorizer: @escaping @Sendable () -> AssociationAuthorizer,
-                subject: SecurityContext, auditSubject: AuditSubject? = nil) {
+    public init(
+        kernel: any XfrmKernel, deferredAuthorizer makeAuthorizer: @escaping @Sendable () -> AssociationAuthorizer,
+        subject: SecurityContext, auditSubject: AuditSubject? = nil
+    ) {
         self.kernel = kernel
         self.engine = Mutex(.deferred(makeAuthorizer))
         self.checksLabels = true

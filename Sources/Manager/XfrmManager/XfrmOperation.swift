@@ -85,8 +85,9 @@ public enum XfrmOperation: Sendable, Hashable {
     /// without an xfrm security module turns the label of a lookup into none, as it did the
     /// entry's, so this finds the entry there too.
     public static func deleting(_ p: PolicyEntry) -> XfrmOperation {
-        .deletePolicy(.selector(p.selector, p.direction, securityContext: p.securityContext), mark: p.mark, policyType: p.policyType,
-                      interfaceID: p.interfaceID)
+        .deletePolicy(
+            .selector(p.selector, p.direction, securityContext: p.securityContext), mark: p.mark, policyType: p.policyType,
+            interfaceID: p.interfaceID)
     }
 
     /// The context this operation labels or unlabels with, if any (what `setcontext` is checked

@@ -44,11 +44,13 @@ extension XfrmManager {
         if !settings.authorize || authorizer != nil {
             return XfrmManager(kernel: kernel, authorizer: authorizer, subject: settings.subject, auditSubject: auditSubject)
         }
-        return XfrmManager(kernel: kernel, deferredAuthorizer: {
-            do { return AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded())) } catch {
-                fatalError("salabel's embedded policy does not load: \(error)")  // AssociationAuthorizerTests load it
-            }
-        }, subject: settings.subject, auditSubject: auditSubject)
+        return XfrmManager(
+            kernel: kernel,
+            deferredAuthorizer: {
+                do { return AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded())) } catch {
+                    fatalError("salabel's embedded policy does not load: \(error)")  // AssociationAuthorizerTests load it
+                }
+            }, subject: settings.subject, auditSubject: auditSubject)
     }
 
     /// Why the network namespace `netns` (a name under /run/netns, or a path) cannot be entered, or

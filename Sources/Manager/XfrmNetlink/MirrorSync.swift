@@ -256,7 +256,7 @@ public struct MirrorSync: Sendable {
         switch mirror.apply(event) {
         case .applied: statistics.eventsApplied += 1
         case .ignored: statistics.eventsIgnored += 1
-        case .resynchronizationNeeded: break   // an overflow, handled by lossReason before
+        case .resynchronizationNeeded: break  // an overflow, handled by lossReason before
         }
     }
 
@@ -264,7 +264,7 @@ public struct MirrorSync: Sendable {
     private mutating func install(sas: [SecurityAssociation], policies: [PolicyEntry], _ now: ContinuousClock.Instant) -> Action {
         var fresh = XfrmMirror(sas: sas, policies: policies)
         swap(&mirror, &fresh)
-        fresh = XfrmMirror()   // the old mirror's storage goes now, not at the next install
+        fresh = XfrmMirror()  // the old mirror's storage goes now, not at the next install
         for event in pending { apply(event) }
         pending.removeAll()
         if statistics.synchronizations > 0 { statistics.resynchronizations += 1 }
@@ -334,7 +334,7 @@ public final class LiveMirror: Sendable {
             if case .dumpPolicies = copy.nextAction {
                 let action = copy.handle(input, at: now)
                 machine.withLock { swap(&$0, &copy) }
-                return action   // `copy` now holds the old mirror, released here, outside the lock
+                return action  // `copy` now holds the old mirror, released here, outside the lock
             }
         }
         return machine.withLock { $0.handle(input, at: now) }
@@ -380,7 +380,7 @@ public final class MirrorSyncDriver {
         switch live.nextAction {
         case .subscribe(let delay):
             if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
-            feed = nil   // the old socket, and whatever is queued on it, goes first
+            feed = nil  // the old socket, and whatever is queued on it, goes first
             let fresh = try makeFeed()
             try fresh.subscribe()
             feed = fresh

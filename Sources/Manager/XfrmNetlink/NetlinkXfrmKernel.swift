@@ -52,8 +52,9 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
             case .deleteSA(let id, let src, let mark): return XfrmRequest.deleteSA(id, source: src ?? .any(id.destination.family), mark: mark)
             case .getSA(let id, let src, let mark): return XfrmRequest.getSA(id, source: src ?? .any(id.destination.family), mark: mark)
             case .allocateSPI(let sa, let min, let max):
-                return XfrmRequest.allocateSPI(source: sa.source, destination: sa.destination, proto: sa.proto, mode: sa.mode, reqid: sa.reqid,
-                                               acquireSequence: sa.sequence, range: min...max, mark: sa.mark)
+                return XfrmRequest.allocateSPI(
+                    source: sa.source, destination: sa.destination, proto: sa.proto, mode: sa.mode, reqid: sa.reqid,
+                    acquireSequence: sa.sequence, range: min...max, mark: sa.mark)
             case .flushSA(let proto): return XfrmRequest.flushSA(proto: proto.rawValue == 0 ? nil : proto)
             case .deleteAllSA, .listSA: return XfrmRequest.dumpSAs()
             case .addPolicy(let p): return try XfrmRequest.addPolicy(p)
@@ -88,8 +89,9 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         if dump {
             replies = try connection.dump(type: message.type.netlink, payload: payload, operation: message.type.description)
         } else {
-            replies = try connection.request(type: message.type.netlink, flags: message.flags.subtracting([.request, .acknowledge]),
-                                             payload: payload, operation: message.type.description)
+            replies = try connection.request(
+                type: message.type.netlink, flags: message.flags.subtracting([.request, .acknowledge]),
+                payload: payload, operation: message.type.description)
         }
         // A dump's answers are decoded on every processor at once (a dump can hold 100,000).
         return try parallelMap(replies[...]) { reply in Result { () throws(XfrmWireError) in try XfrmMessage(decoding: reply) } }
@@ -110,8 +112,9 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
     private func batch(_ messages: [XfrmMessage]) throws {
         guard !messages.isEmpty else { return }
         let requests = try messages.map { m throws(XfrmWireError) in
-            NetlinkRequest(.request, type: m.type.netlink, flags: m.flags.subtracting([.request, .acknowledge]), payload: try m.payload(),
-                           operation: m.type.description)
+            NetlinkRequest(
+                .request, type: m.type.netlink, flags: m.flags.subtracting([.request, .acknowledge]), payload: try m.payload(),
+                operation: m.type.description)
         }
         for result in try connection.requests(requests) {
             if case .failure(let e) = result { throw e }
@@ -140,7 +143,11 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
                 return .policies(try policies(try send(message, dump: true)).filter { f.matches($0) })
             case .deleteAllPolicies(let f):
                 let doomed = try policies(try send(message, dump: true)).filter { f.matches($0) }
-                try batch(doomed.map { XfrmRequest.deletePolicy(index: $0.index, direction: $0.direction, mark: $0.mark, interfaceID: $0.interfaceID, policyType: $0.policyType) })
+                try batch(
+                    doomed.map {
+                        XfrmRequest.deletePolicy(
+                            index: $0.index, direction: $0.direction, mark: $0.mark, interfaceID: $0.interfaceID, policyType: $0.policyType)
+                    })
                 return .done
             default:
                 _ = try send(message)
@@ -167,8 +174,10 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         let message = XfrmRequest.dumpPolicies()
         do {
             var decoder = XfrmPolicyDumpDecoder()
-            try connection.dump(type: message.type.netlink, payload: try message.payload(), operation: message.type.description,
-                                restart: restart) { header, payload in
+            try connection.dump(
+                type: message.type.netlink, payload: try message.payload(), operation: message.type.description,
+                restart: restart
+            ) { header, payload in
                 if let entry = try decoder.policyEntry(header: header, payload: payload), filter.matches(entry) { visit(entry) }
             }
         } catch {
@@ -192,9 +201,10 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         if let lsm = try? String(contentsOfFile: "/sys/kernel/security/lsm", encoding: .utf8) {
             parts.append("active security modules: \(lsm.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        parts.append(FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce")
-                     ? "SELinux is enabled (selinuxfs is mounted), so the kernel may lack CONFIG_SECURITY_NETWORK_XFRM"
-                     : "SELinux is not enabled in this kernel (no /sys/fs/selinux)")
+        parts.append(
+            FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce")
+                ? "SELinux is enabled (selinuxfs is mounted), so the kernel may lack CONFIG_SECURITY_NETWORK_XFRM"
+                : "SELinux is not enabled in this kernel (no /sys/fs/selinux)")
         return parts.joined(separator: "; ")
     }
 
@@ -233,9 +243,11 @@ public final class NetlinkXfrmKernel: XfrmKernel, @unchecked Sendable {
         @Sendable func one(_ op: XfrmOperation) -> Result<NetlinkRequest, XfrmKernelError> {
             do {
                 let m = try NetlinkXfrmKernel.request(for: op)
-                return .success(NetlinkRequest(op.changesWithoutReply ? .change : .request, type: m.type.netlink,
-                                               flags: m.flags.subtracting([.request, .acknowledge]),
-                                               payload: try m.payload(), operation: m.type.description))
+                return .success(
+                    NetlinkRequest(
+                        op.changesWithoutReply ? .change : .request, type: m.type.netlink,
+                        flags: m.flags.subtracting([.request, .acknowledge]),
+                        payload: try m.payload(), operation: m.type.description))
             } catch {
                 return .failure(NetlinkXfrmKernel.kernelError(error))
             }

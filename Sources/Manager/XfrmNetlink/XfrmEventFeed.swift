@@ -30,7 +30,9 @@ public final class XfrmEventFeed {
     /// `XFRMNLGRP_POLICY` (4: NEWPOLICY, UPDPOLICY, DELPOLICY, FLUSHPOLICY), and
     /// ``migrateGroup`` (7): SAs and policies moved by `XFRM_MSG_MIGRATE` are replaced in the kernel
     /// without any SA or policy notification, so a MIGRATE means the mirror is stale.
-    public static let mirrorGroups: [UInt32] = [XfrmGroup.acquire.rawValue, XfrmGroup.expire.rawValue, XfrmGroup.sa.rawValue, XfrmGroup.policy.rawValue, migrateGroup]
+    public static let mirrorGroups: [UInt32] = [
+        XfrmGroup.acquire.rawValue, XfrmGroup.expire.rawValue, XfrmGroup.sa.rawValue, XfrmGroup.policy.rawValue, migrateGroup,
+    ]
     /// `XFRMNLGRP_MIGRATE` (7).
     public static let migrateGroup: UInt32 = 7
     /// `XFRM_MSG_MIGRATE` (33).
@@ -52,8 +54,10 @@ public final class XfrmEventFeed {
     ///     check whether to stop); dumps wait as long for each part.
     public convenience init(netns: String? = nil, receiveTimeout: Duration = .seconds(1)) throws(XfrmKernelError) {
         do {
-            self.init(connection: try NetlinkConnection(protocol: .xfrm, namespace: netns.map(NetworkNamespace.init(nameOrPath:)),
-                                                        receiveTimeout: receiveTimeout))
+            self.init(
+                connection: try NetlinkConnection(
+                    protocol: .xfrm, namespace: netns.map(NetworkNamespace.init(nameOrPath:)),
+                    receiveTimeout: receiveTimeout))
         } catch {
             throw NetlinkXfrmKernel.kernelError(error)
         }
@@ -82,8 +86,9 @@ public final class XfrmEventFeed {
 
     private func dump<T>(_ request: XfrmMessage, _ entry: (XfrmMessage) throws(XfrmWireError) -> T?) throws(XfrmKernelError) -> XfrmDump<T> {
         do {
-            let replies = try connection.dump(type: request.type.netlink, payload: try request.payload(),
-                                              operation: request.type.description + " dump", maximumAttempts: 1)
+            let replies = try connection.dump(
+                type: request.type.netlink, payload: try request.payload(),
+                operation: request.type.description + " dump", maximumAttempts: 1)
             var entries: [T] = []
             entries.reserveCapacity(replies.count)
             for reply in replies {

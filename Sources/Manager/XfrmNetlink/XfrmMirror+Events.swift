@@ -52,8 +52,10 @@ extension XfrmMirror {
             return .applied
         case .acquire(let source, let destination, let proto, let sequence, _, let policy, let label):
             let t = policy?.templates.first { $0.proto == proto }
-            acquires.append(PendingAcquire(source: source, destination: destination, proto: proto, mode: t?.mode, reqid: t?.reqid,
-                                           label: label?.context, sequence: sequence, seenAt: now))
+            acquires.append(
+                PendingAcquire(
+                    source: source, destination: destination, proto: proto, mode: t?.mode, reqid: t?.reqid,
+                    label: label?.context, sequence: sequence, seenAt: now))
             return .applied
         case .overflow:
             return .resynchronizationNeeded

@@ -12,8 +12,9 @@ public enum XfrmEvent: Sendable {
     /// NEWPOLICY, UPDPOLICY, DELPOLICY.
     case policy(XfrmMessageType, PolicyEntry)
     /// ACQUIRE: the kernel needs an SA for a flow; `label` is the flow's context (labeled policies only).
-    case acquire(source: IPAddress, destination: IPAddress, proto: IPsecProtocol, sequence: UInt32, selector: TrafficSelector?,
-                 policy: PolicyEntry?, label: XfrmSecurityLabel?)
+    case acquire(
+        source: IPAddress, destination: IPAddress, proto: IPsecProtocol, sequence: UInt32, selector: TrafficSelector?,
+        policy: PolicyEntry?, label: XfrmSecurityLabel?)
     /// EXPIRE, soft or hard.
     case expire(SecurityAssociation, hard: Bool)
     /// POLEXPIRE, soft or hard.
@@ -49,7 +50,8 @@ public enum XfrmEvent: Sendable {
         case .flushSA(let proto): return "Flushed state proto \(proto)"
         case .flushPolicy: return "Flushed policy"
         case .overflow(let r):
-            return "overflow: the receive queue overran and notifications were lost" + (r.map { "; resynchronized: \($0.sas) SAs, \($0.policies) policies" } ?? "")
+            return "overflow: the receive queue overran and notifications were lost"
+                + (r.map { "; resynchronized: \($0.sas) SAs, \($0.policies) policies" } ?? "")
         case .other(let t, let why): return "\(t): \(why)"
         }
     }
@@ -90,8 +92,9 @@ public enum XfrmEvent: Sendable {
                     let family = q.policy.selector.family == 10 ? IPAddress.Family.inet6 : .inet
                     let dst = try q.id.daddr.ipAddress(family: family.rawValue)
                     let src = try q.saddr.ipAddress(family: family.rawValue)
-                    self = .acquire(source: src, destination: dst, proto: IPsecProtocol(rawValue: q.id.proto), sequence: q.seq,
-                                    selector: try? q.selector.trafficSelector(), policy: try? m.policyEntry(), label: m.label)
+                    self = .acquire(
+                        source: src, destination: dst, proto: IPsecProtocol(rawValue: q.id.proto), sequence: q.seq,
+                        selector: try? q.selector.trafficSelector(), policy: try? m.policyEntry(), label: m.label)
                     return
                 }
             case .expire:

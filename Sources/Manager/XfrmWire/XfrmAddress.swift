@@ -42,7 +42,7 @@ public struct XfrmAddress: XfrmStruct, CustomStringConvertible {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: 16, name: Self.cName)
-        high = r.big(UInt64.self)   // 0/16, network order
+        high = r.big(UInt64.self)  // 0/16, network order
         low = r.big(UInt64.self)
     }
 

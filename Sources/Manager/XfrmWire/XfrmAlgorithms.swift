@@ -54,7 +54,8 @@ public struct XfrmAlgo: Hashable, Sendable {
     public init(layout: Layout, name: String, key: KeyMaterial, keyBits: UInt32? = nil, truncationBits: UInt32 = 0) throws(XfrmWireError) {
         let utf8 = Array(name.utf8)
         guard utf8.count < Self.nameSize, !utf8.contains(0) else {
-            throw XfrmWireError(.algorithmNameTooLong, at: 0, "alg_name: expected at most 63 bytes without NUL, found \(utf8.count) bytes for \"\(name.prefix(80))\"")
+            throw XfrmWireError(
+                .algorithmNameTooLong, at: 0, "alg_name: expected at most 63 bytes without NUL, found \(utf8.count) bytes for \"\(name.prefix(80))\"")
         }
         guard key.count <= 65535 - 4 - layout.headerSize, UInt64(key.count) * 8 <= UInt64(UInt32.max) else {
             throw XfrmWireError(.keyTooLong, at: 0, "\(layout.cName): a \(key.count)-byte key does not fit one attribute")
@@ -77,15 +78,16 @@ public struct XfrmAlgo: Hashable, Sendable {
     public init(payload bytes: UnsafeRawBufferPointer, layout: Layout) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: 0, size: layout.headerSize, name: layout.cName)
         self.layout = layout
-        nameBytes = r.raw(Self.nameSize)                            // 0
-        keyBits = r.host()                                          // 64
+        nameBytes = r.raw(Self.nameSize)  // 0
+        keyBits = r.host()  // 64
         truncationBits = layout == .plain ? 0 : r.host() as UInt32  // 68
         let needed = (UInt64(keyBits) + 7) / 8
         guard UInt64(bytes.count - layout.headerSize) >= needed else {
-            throw XfrmWireError(.badAttributeLength, at: 0,
-                                "\(layout.cName): alg_key_len \(keyBits) bits needs \(needed) key bytes, found \(bytes.count - layout.headerSize)")
+            throw XfrmWireError(
+                .badAttributeLength, at: 0,
+                "\(layout.cName): alg_key_len \(keyBits) bits needs \(needed) key bytes, found \(bytes.count - layout.headerSize)")
         }
-        key = KeyMaterial(Array(bytes[layout.headerSize...]))       // 68 or 72
+        key = KeyMaterial(Array(bytes[layout.headerSize...]))  // 68 or 72
     }
 
     /// The attribute payload (the key bytes included).

@@ -7,36 +7,36 @@ public struct XfrmAttributeType: RawRepresentable, Hashable, Sendable, CustomStr
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let algAuth = Self(rawValue: 1)          // XFRMA_ALG_AUTH
-    public static let algCrypt = Self(rawValue: 2)         // XFRMA_ALG_CRYPT
-    public static let algComp = Self(rawValue: 3)          // XFRMA_ALG_COMP
-    public static let encap = Self(rawValue: 4)            // XFRMA_ENCAP
-    public static let tmpl = Self(rawValue: 5)             // XFRMA_TMPL
-    public static let sa = Self(rawValue: 6)               // XFRMA_SA
-    public static let policy = Self(rawValue: 7)           // XFRMA_POLICY
-    public static let secCtx = Self(rawValue: 8)           // XFRMA_SEC_CTX
-    public static let ltimeVal = Self(rawValue: 9)         // XFRMA_LTIME_VAL
-    public static let replayVal = Self(rawValue: 10)       // XFRMA_REPLAY_VAL
-    public static let replayThresh = Self(rawValue: 11)    // XFRMA_REPLAY_THRESH
-    public static let etimerThresh = Self(rawValue: 12)    // XFRMA_ETIMER_THRESH
-    public static let srcAddr = Self(rawValue: 13)         // XFRMA_SRCADDR
-    public static let coAddr = Self(rawValue: 14)          // XFRMA_COADDR
-    public static let lastUsed = Self(rawValue: 15)        // XFRMA_LASTUSED
-    public static let policyType = Self(rawValue: 16)      // XFRMA_POLICY_TYPE
-    public static let algAEAD = Self(rawValue: 18)         // XFRMA_ALG_AEAD
-    public static let algAuthTrunc = Self(rawValue: 20)    // XFRMA_ALG_AUTH_TRUNC
-    public static let mark = Self(rawValue: 21)            // XFRMA_MARK
-    public static let tfcPad = Self(rawValue: 22)          // XFRMA_TFCPAD
-    public static let replayESNVal = Self(rawValue: 23)    // XFRMA_REPLAY_ESN_VAL
-    public static let saExtraFlags = Self(rawValue: 24)    // XFRMA_SA_EXTRA_FLAGS
-    public static let proto = Self(rawValue: 25)           // XFRMA_PROTO
-    public static let addressFilter = Self(rawValue: 26)   // XFRMA_ADDRESS_FILTER
-    public static let pad = Self(rawValue: 27)             // XFRMA_PAD
-    public static let setMark = Self(rawValue: 29)         // XFRMA_SET_MARK (XFRMA_OUTPUT_MARK)
-    public static let setMarkMask = Self(rawValue: 30)     // XFRMA_SET_MARK_MASK
-    public static let ifID = Self(rawValue: 31)            // XFRMA_IF_ID
-    public static let mtimerThresh = Self(rawValue: 32)    // XFRMA_MTIMER_THRESH
-    public static let saDir = Self(rawValue: 33)           // XFRMA_SA_DIR
+    public static let algAuth = Self(rawValue: 1)  // XFRMA_ALG_AUTH
+    public static let algCrypt = Self(rawValue: 2)  // XFRMA_ALG_CRYPT
+    public static let algComp = Self(rawValue: 3)  // XFRMA_ALG_COMP
+    public static let encap = Self(rawValue: 4)  // XFRMA_ENCAP
+    public static let tmpl = Self(rawValue: 5)  // XFRMA_TMPL
+    public static let sa = Self(rawValue: 6)  // XFRMA_SA
+    public static let policy = Self(rawValue: 7)  // XFRMA_POLICY
+    public static let secCtx = Self(rawValue: 8)  // XFRMA_SEC_CTX
+    public static let ltimeVal = Self(rawValue: 9)  // XFRMA_LTIME_VAL
+    public static let replayVal = Self(rawValue: 10)  // XFRMA_REPLAY_VAL
+    public static let replayThresh = Self(rawValue: 11)  // XFRMA_REPLAY_THRESH
+    public static let etimerThresh = Self(rawValue: 12)  // XFRMA_ETIMER_THRESH
+    public static let srcAddr = Self(rawValue: 13)  // XFRMA_SRCADDR
+    public static let coAddr = Self(rawValue: 14)  // XFRMA_COADDR
+    public static let lastUsed = Self(rawValue: 15)  // XFRMA_LASTUSED
+    public static let policyType = Self(rawValue: 16)  // XFRMA_POLICY_TYPE
+    public static let algAEAD = Self(rawValue: 18)  // XFRMA_ALG_AEAD
+    public static let algAuthTrunc = Self(rawValue: 20)  // XFRMA_ALG_AUTH_TRUNC
+    public static let mark = Self(rawValue: 21)  // XFRMA_MARK
+    public static let tfcPad = Self(rawValue: 22)  // XFRMA_TFCPAD
+    public static let replayESNVal = Self(rawValue: 23)  // XFRMA_REPLAY_ESN_VAL
+    public static let saExtraFlags = Self(rawValue: 24)  // XFRMA_SA_EXTRA_FLAGS
+    public static let proto = Self(rawValue: 25)  // XFRMA_PROTO
+    public static let addressFilter = Self(rawValue: 26)  // XFRMA_ADDRESS_FILTER
+    public static let pad = Self(rawValue: 27)  // XFRMA_PAD
+    public static let setMark = Self(rawValue: 29)  // XFRMA_SET_MARK (XFRMA_OUTPUT_MARK)
+    public static let setMarkMask = Self(rawValue: 30)  // XFRMA_SET_MARK_MASK
+    public static let ifID = Self(rawValue: 31)  // XFRMA_IF_ID
+    public static let mtimerThresh = Self(rawValue: 32)  // XFRMA_MTIMER_THRESH
+    public static let saDir = Self(rawValue: 33)  // XFRMA_SA_DIR
 
     public var description: String { "XFRMA \(rawValue)" }
 }
@@ -246,11 +246,13 @@ public enum XfrmAttribute: Hashable, Sendable {
         case .lifetimeValue(let l): l.encoded
         case .replayState(let r): r.encoded
         case .replayThreshold(let v), .eventTimerThreshold(let v), .tfcPadding(let v), .extraFlags(let v), .setMark(let v),
-             .setMarkMask(let v), .interfaceID(let v), .mappingTimerThreshold(let v):
+            .setMarkMask(let v), .interfaceID(let v), .mappingTimerThreshold(let v):
             Self.u32Bytes(v)
         case .sourceAddress(let a), .careOfAddress(let a): a.encoded
         case .lastUsed(let v):
-            { var bytes: [UInt8] = []; bytes.appendHost(v); return bytes }()
+            {
+                var bytes: [UInt8] = []; bytes.appendHost(v); return bytes
+            }()
         case .policyType(let t): t.encoded
         case .mark(let m): m.encoded
         case .replayStateESN(let r): r.encoded

@@ -23,10 +23,10 @@ public struct XfrmID: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        daddr = try XfrmAddress(decoding: bytes, at: offset)   // 0
+        daddr = try XfrmAddress(decoding: bytes, at: offset)  // 0
         r.pad(16)
-        spi = r.big()        // 16
-        proto = r.u8()       // 20
+        spi = r.big()  // 16
+        proto = r.u8()  // 20
     }
 
     public func write(to w: inout StructWriter) {
@@ -64,11 +64,11 @@ public struct XfrmUserSAID: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        daddr = try XfrmAddress(decoding: bytes, at: offset)   // 0
+        daddr = try XfrmAddress(decoding: bytes, at: offset)  // 0
         r.pad(16)
-        spi = r.big()        // 16
-        family = r.host()    // 20
-        proto = r.u8()       // 22
+        spi = r.big()  // 16
+        family = r.host()  // 20
+        proto = r.u8()  // 22
     }
 
     public func write(to w: inout StructWriter) {
@@ -105,10 +105,10 @@ public struct XfrmUserPolicyID: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        selector = try XfrmSelector(decoding: bytes, at: offset)   // 0
+        selector = try XfrmSelector(decoding: bytes, at: offset)  // 0
         r.pad(56)
-        index = r.host()     // 56
-        dir = r.u8()         // 60
+        index = r.host()  // 56
+        dir = r.u8()  // 60
     }
 
     public func write(to w: inout StructWriter) {
@@ -149,12 +149,12 @@ public struct XfrmAddressFilter: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        saddr = try XfrmAddress(decoding: bytes, at: offset)        // 0
-        daddr = try XfrmAddress(decoding: bytes, at: offset + 16)   // 16
+        saddr = try XfrmAddress(decoding: bytes, at: offset)  // 0
+        daddr = try XfrmAddress(decoding: bytes, at: offset + 16)  // 16
         r.pad(32)
-        family = r.host()    // 32
-        splen = r.u8()       // 34
-        dplen = r.u8()       // 35
+        family = r.host()  // 32
+        splen = r.u8()  // 34
+        dplen = r.u8()  // 35
     }
 
     public func write(to w: inout StructWriter) {

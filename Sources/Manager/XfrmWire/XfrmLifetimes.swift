@@ -19,14 +19,14 @@ extension LifetimeConfig: XfrmStruct {
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         self.init()
-        softByteLimit = r.host()            // 0
-        hardByteLimit = r.host()            // 8
-        softPacketLimit = r.host()          // 16
-        hardPacketLimit = r.host()          // 24
-        softAddExpiresSeconds = r.host()    // 32
-        hardAddExpiresSeconds = r.host()    // 40
-        softUseExpiresSeconds = r.host()    // 48
-        hardUseExpiresSeconds = r.host()    // 56
+        softByteLimit = r.host()  // 0
+        hardByteLimit = r.host()  // 8
+        softPacketLimit = r.host()  // 16
+        hardPacketLimit = r.host()  // 24
+        softAddExpiresSeconds = r.host()  // 32
+        hardAddExpiresSeconds = r.host()  // 40
+        softUseExpiresSeconds = r.host()  // 48
+        hardUseExpiresSeconds = r.host()  // 56
     }
 
     public func write(to w: inout StructWriter) {
@@ -54,10 +54,10 @@ extension LifetimeCurrent: XfrmStruct {
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
         self.init()
-        self.bytes = r.host()    // 0
-        packets = r.host()       // 8
-        addTime = r.host()       // 16
-        useTime = r.host()       // 24
+        self.bytes = r.host()  // 0
+        packets = r.host()  // 8
+        addTime = r.host()  // 16
+        useTime = r.host()  // 24
     }
 
     public func write(to w: inout StructWriter) {
@@ -80,8 +80,8 @@ extension XfrmMark: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        let v: UInt32 = r.host()   // 0
-        let m: UInt32 = r.host()   // 4
+        let v: UInt32 = r.host()  // 0
+        let m: UInt32 = r.host()  // 4
         self.init(value: v, mask: m)
     }
 
@@ -112,9 +112,9 @@ public struct XfrmStats: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        replayWindow = r.host()      // 0
-        replay = r.host()            // 4
-        integrityFailed = r.host()   // 8
+        replayWindow = r.host()  // 0
+        replay = r.host()  // 4
+        integrityFailed = r.host()  // 8
     }
 
     public func write(to w: inout StructWriter) {
@@ -145,9 +145,9 @@ public struct XfrmReplayState: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        oseq = r.host()      // 0
-        seq = r.host()       // 4
-        bitmap = r.host()    // 8
+        oseq = r.host()  // 0
+        seq = r.host()  // 4
+        bitmap = r.host()  // 8
     }
 
     public func write(to w: inout StructWriter) {
@@ -201,19 +201,20 @@ public struct XfrmReplayStateESN: Hashable, Sendable {
     /// Decodes an attribute payload read in place.
     public init(payload bytes: UnsafeRawBufferPointer) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: 0, size: Self.headerSize, name: Self.cName)
-        bmpLen = r.host()        // 0
-        oseq = r.host()          // 4
-        seq = r.host()           // 8
-        oseqHi = r.host()        // 12
-        seqHi = r.host()         // 16
+        bmpLen = r.host()  // 0
+        oseq = r.host()  // 4
+        seq = r.host()  // 8
+        oseqHi = r.host()  // 12
+        seqHi = r.host()  // 16
         replayWindow = r.host()  // 20
         let full = UInt64(Self.headerSize) + UInt64(bmpLen) * 4
         guard bytes.count == Self.headerSize || UInt64(bytes.count) == full else {
-            throw XfrmWireError(.badAttributeLength, at: 0,
-                                "\(Self.cName): expected 24 or \(full) bytes (bmp_len \(bmpLen)), found \(bytes.count)")
+            throw XfrmWireError(
+                .badAttributeLength, at: 0,
+                "\(Self.cName): expected 24 or \(full) bytes (bmp_len \(bmpLen)), found \(bytes.count)")
         }
         var bitmap: [UInt32] = []
-        while r.offset < bytes.count { bitmap.append(r.host()) }   // 24
+        while r.offset < bytes.count { bitmap.append(r.host()) }  // 24
         self.bitmap = bitmap
     }
 

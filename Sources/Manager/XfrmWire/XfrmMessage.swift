@@ -5,20 +5,20 @@ public struct XfrmMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let newSA = Self(rawValue: 16)         // XFRM_MSG_NEWSA
-    public static let delSA = Self(rawValue: 17)         // XFRM_MSG_DELSA
-    public static let getSA = Self(rawValue: 18)         // XFRM_MSG_GETSA
-    public static let newPolicy = Self(rawValue: 19)     // XFRM_MSG_NEWPOLICY
-    public static let delPolicy = Self(rawValue: 20)     // XFRM_MSG_DELPOLICY
-    public static let getPolicy = Self(rawValue: 21)     // XFRM_MSG_GETPOLICY
-    public static let allocSPI = Self(rawValue: 22)      // XFRM_MSG_ALLOCSPI
-    public static let acquire = Self(rawValue: 23)       // XFRM_MSG_ACQUIRE
-    public static let expire = Self(rawValue: 24)        // XFRM_MSG_EXPIRE
-    public static let updPolicy = Self(rawValue: 25)     // XFRM_MSG_UPDPOLICY
-    public static let updSA = Self(rawValue: 26)         // XFRM_MSG_UPDSA
-    public static let polExpire = Self(rawValue: 27)     // XFRM_MSG_POLEXPIRE
-    public static let flushSA = Self(rawValue: 28)       // XFRM_MSG_FLUSHSA
-    public static let flushPolicy = Self(rawValue: 29)   // XFRM_MSG_FLUSHPOLICY
+    public static let newSA = Self(rawValue: 16)  // XFRM_MSG_NEWSA
+    public static let delSA = Self(rawValue: 17)  // XFRM_MSG_DELSA
+    public static let getSA = Self(rawValue: 18)  // XFRM_MSG_GETSA
+    public static let newPolicy = Self(rawValue: 19)  // XFRM_MSG_NEWPOLICY
+    public static let delPolicy = Self(rawValue: 20)  // XFRM_MSG_DELPOLICY
+    public static let getPolicy = Self(rawValue: 21)  // XFRM_MSG_GETPOLICY
+    public static let allocSPI = Self(rawValue: 22)  // XFRM_MSG_ALLOCSPI
+    public static let acquire = Self(rawValue: 23)  // XFRM_MSG_ACQUIRE
+    public static let expire = Self(rawValue: 24)  // XFRM_MSG_EXPIRE
+    public static let updPolicy = Self(rawValue: 25)  // XFRM_MSG_UPDPOLICY
+    public static let updSA = Self(rawValue: 26)  // XFRM_MSG_UPDSA
+    public static let polExpire = Self(rawValue: 27)  // XFRM_MSG_POLEXPIRE
+    public static let flushSA = Self(rawValue: 28)  // XFRM_MSG_FLUSHSA
+    public static let flushPolicy = Self(rawValue: 29)  // XFRM_MSG_FLUSHPOLICY
 
     public var netlink: NetlinkMessageType { NetlinkMessageType(rawValue: rawValue) }
 
@@ -28,8 +28,10 @@ public struct XfrmMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         return i >= 0 && i < Self.names.count ? Self.names[i] : "type \(rawValue)"
     }
 
-    private static let names = ["NEWSA", "DELSA", "GETSA", "NEWPOLICY", "DELPOLICY", "GETPOLICY", "ALLOCSPI", "ACQUIRE", "EXPIRE",
-                                "UPDPOLICY", "UPDSA", "POLEXPIRE", "FLUSHSA", "FLUSHPOLICY"].map { "XFRM_MSG_" + $0 }
+    private static let names = [
+        "NEWSA", "DELSA", "GETSA", "NEWPOLICY", "DELPOLICY", "GETPOLICY", "ALLOCSPI", "ACQUIRE", "EXPIRE",
+        "UPDPOLICY", "UPDSA", "POLEXPIRE", "FLUSHSA", "FLUSHPOLICY",
+    ].map { "XFRM_MSG_" + $0 }
 }
 
 /// An XFRM netlink message: the netlink header fields and a typed body.
@@ -70,7 +72,7 @@ public struct XfrmMessage: Hashable, Sendable {
         public var attributes: [XfrmAttribute] {
             switch self {
             case .sa(_, let a), .saID(_, let a), .allocSPI(_, let a), .flushSA(_, _, let a), .policy(_, let a), .policyID(_, let a),
-                 .flushPolicy(let a), .dump(let a), .acquire(_, let a), .expire(_, let a), .policyExpire(_, let a):
+                .flushPolicy(let a), .dump(let a), .acquire(_, let a), .expire(_, let a), .policyExpire(_, let a):
                 a
             case .unknown: []
             }

@@ -15,10 +15,11 @@ extension XfrmSelector {
             self.init()
             return
         }
-        self.init(daddr: XfrmAddress(s.destination.address), saddr: XfrmAddress(s.source.address),
-                  dport: s.destinationPort, dportMask: s.destinationPortMask, sport: s.sourcePort, sportMask: s.sourcePortMask,
-                  family: s.family.wire, prefixlenD: UInt8(s.destination.length), prefixlenS: UInt8(s.source.length),
-                  proto: s.upperProtocol, ifindex: s.interfaceIndex, user: s.user)
+        self.init(
+            daddr: XfrmAddress(s.destination.address), saddr: XfrmAddress(s.source.address),
+            dport: s.destinationPort, dportMask: s.destinationPortMask, sport: s.sourcePort, sportMask: s.sourcePortMask,
+            family: s.family.wire, prefixlenD: UInt8(s.destination.length), prefixlenS: UInt8(s.source.length),
+            proto: s.upperProtocol, ifindex: s.interfaceIndex, user: s.user)
     }
 
     /// The model selector; family 0 is read as `defaultFamily` (an SA's selector).
@@ -31,26 +32,29 @@ extension XfrmSelector {
         guard let dp = IPPrefix(address: d, length: Int(prefixlenD)), let sp = IPPrefix(address: s, length: Int(prefixlenS)) else {
             throw XfrmWireError(.valueOutOfRange, at: 42, "xfrm_selector: prefix lengths \(prefixlenD)/\(prefixlenS) exceed the family's bits")
         }
-        return TrafficSelector(source: sp, destination: dp, upperProtocol: proto, sourcePort: sport, sourcePortMask: sportMask,
-                               destinationPort: dport, destinationPortMask: dportMask, interfaceIndex: ifindex, user: user)
+        return TrafficSelector(
+            source: sp, destination: dp, upperProtocol: proto, sourcePort: sport, sourcePortMask: sportMask,
+            destinationPort: dport, destinationPortMask: dportMask, interfaceIndex: ifindex, user: user)
     }
 }
 
 extension XfrmUserTmpl {
     /// A model template.
     public init(_ t: PolicyTemplate) {
-        self.init(id: XfrmID(daddr: XfrmAddress(t.destination), spi: t.spi, proto: t.proto.rawValue), family: t.family.wire,
-                  saddr: XfrmAddress(t.source), reqid: t.reqid, mode: t.mode.rawValue, share: t.share, optional: t.optional ? 1 : 0,
-                  aalgos: t.authAlgorithms, ealgos: t.encryptionAlgorithms, calgos: t.compressionAlgorithms)
+        self.init(
+            id: XfrmID(daddr: XfrmAddress(t.destination), spi: t.spi, proto: t.proto.rawValue), family: t.family.wire,
+            saddr: XfrmAddress(t.source), reqid: t.reqid, mode: t.mode.rawValue, share: t.share, optional: t.optional ? 1 : 0,
+            aalgos: t.authAlgorithms, ealgos: t.encryptionAlgorithms, calgos: t.compressionAlgorithms)
     }
 
     /// The model template.
     /// - Throws: ``XfrmWireError/Code/badFamily``.
     public func policyTemplate() throws(XfrmWireError) -> PolicyTemplate {
-        PolicyTemplate(source: try saddr.ipAddress(family: family, field: "xfrm_user_tmpl.saddr"),
-                       destination: try id.daddr.ipAddress(family: family, field: "xfrm_user_tmpl.id.daddr"),
-                       spi: id.spi, proto: IPsecProtocol(rawValue: id.proto), mode: XfrmMode(rawValue: mode), reqid: reqid, share: share,
-                       optional: optional != 0, authAlgorithms: aalgos, encryptionAlgorithms: ealgos, compressionAlgorithms: calgos)
+        PolicyTemplate(
+            source: try saddr.ipAddress(family: family, field: "xfrm_user_tmpl.saddr"),
+            destination: try id.daddr.ipAddress(family: family, field: "xfrm_user_tmpl.id.daddr"),
+            spi: id.spi, proto: IPsecProtocol(rawValue: id.proto), mode: XfrmMode(rawValue: mode), reqid: reqid, share: share,
+            optional: optional != 0, authAlgorithms: aalgos, encryptionAlgorithms: ealgos, compressionAlgorithms: calgos)
     }
 }
 
@@ -91,17 +95,19 @@ extension SecurityAssociation {
             case .authentication(let a), .authenticationTruncated(let a): algorithms.authentication = a.algorithm
             case .compression(let a): algorithms.compression = a.algorithm
             case .encapsulation(let e):
-                encapsulation = UDPEncapsulation(type: e.type, sourcePort: e.sport, destinationPort: e.dport,
-                                                 originalAddress: e.originalAddress.isZero ? nil : try? e.originalAddress.ipAddress(family: info.family))
+                encapsulation = UDPEncapsulation(
+                    type: e.type, sourcePort: e.sport, destinationPort: e.dport,
+                    originalAddress: e.originalAddress.isZero ? nil : try? e.originalAddress.ipAddress(family: info.family))
             case .replayStateESN(let r): esn = r.replayWindow
             default: break
             }
         }
-        self.init(source: source, destination: destination, spi: info.id.spi, proto: IPsecProtocol(rawValue: info.id.proto),
-                  mode: XfrmMode(rawValue: info.mode), reqid: info.reqid, replayWindow: info.replayWindow, flags: info.flags,
-                  replayWindowESN: esn, selector: try info.selector.trafficSelector(defaultFamily: info.family), lifetime: info.lifetime,
-                  algorithms: algorithms, encapsulation: encapsulation, mark: attributes.mark, interfaceID: attributes.interfaceID,
-                  securityContext: attributes.label?.context, sequence: info.seq)
+        self.init(
+            source: source, destination: destination, spi: info.id.spi, proto: IPsecProtocol(rawValue: info.id.proto),
+            mode: XfrmMode(rawValue: info.mode), reqid: info.reqid, replayWindow: info.replayWindow, flags: info.flags,
+            replayWindowESN: esn, selector: try info.selector.trafficSelector(defaultFamily: info.family), lifetime: info.lifetime,
+            algorithms: algorithms, encapsulation: encapsulation, mark: attributes.mark, interfaceID: attributes.interfaceID,
+            securityContext: attributes.label?.context, sequence: info.seq)
         self.current = info.current
     }
 }
@@ -130,10 +136,11 @@ extension PolicyEntry {
             templates.reserveCapacity(wire.count)
             for t in wire { templates.append(try t.policyTemplate()) }
         }
-        self.init(selector: try info.selector.trafficSelector(), direction: direction, priority: info.priority, index: info.index,
-                  action: action, flags: info.flags, share: info.share, lifetime: info.lifetime, templates: templates,
-                  mark: found.mark, interfaceID: found.interfaceID, securityContext: securityContext,
-                  policyType: found.policyType?.type ?? 0)
+        self.init(
+            selector: try info.selector.trafficSelector(), direction: direction, priority: info.priority, index: info.index,
+            action: action, flags: info.flags, share: info.share, lifetime: info.lifetime, templates: templates,
+            mark: found.mark, interfaceID: found.interfaceID, securityContext: securityContext,
+            policyType: found.policyType?.type ?? 0)
         self.current = info.current
     }
 }

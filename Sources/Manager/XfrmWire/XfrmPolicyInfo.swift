@@ -29,8 +29,10 @@ public struct XfrmUserPolicyInfo: XfrmStruct {
     public var flags: UInt8
     public var share: UInt8
 
-    public init(selector: XfrmSelector = XfrmSelector(), lifetime: LifetimeConfig = LifetimeConfig(), current: LifetimeCurrent = LifetimeCurrent(),
-                priority: UInt32 = 0, index: UInt32 = 0, dir: UInt8 = 0, action: UInt8 = 0, flags: UInt8 = 0, share: UInt8 = 0) {
+    public init(
+        selector: XfrmSelector = XfrmSelector(), lifetime: LifetimeConfig = LifetimeConfig(), current: LifetimeCurrent = LifetimeCurrent(),
+        priority: UInt32 = 0, index: UInt32 = 0, dir: UInt8 = 0, action: UInt8 = 0, flags: UInt8 = 0, share: UInt8 = 0
+    ) {
         self.selector = selector
         self.lifetime = lifetime
         self.current = current
@@ -44,16 +46,16 @@ public struct XfrmUserPolicyInfo: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        selector = try XfrmSelector(decoding: bytes, at: offset)           // 0
-        lifetime = try LifetimeConfig(decoding: bytes, at: offset + 56)    // 56
-        current = try LifetimeCurrent(decoding: bytes, at: offset + 120)   // 120
+        selector = try XfrmSelector(decoding: bytes, at: offset)  // 0
+        lifetime = try LifetimeConfig(decoding: bytes, at: offset + 56)  // 56
+        current = try LifetimeCurrent(decoding: bytes, at: offset + 120)  // 120
         r.pad(152)
-        priority = r.host()   // 152
-        index = r.host()      // 156
-        dir = r.u8()          // 160
-        action = r.u8()       // 161
-        flags = r.u8()        // 162
-        share = r.u8()        // 163
+        priority = r.host()  // 152
+        index = r.host()  // 156
+        dir = r.u8()  // 160
+        action = r.u8()  // 161
+        flags = r.u8()  // 162
+        share = r.u8()  // 163
     }
 
     public func write(to w: inout StructWriter) {
@@ -101,8 +103,10 @@ public struct XfrmUserTmpl: XfrmStruct {
     public var ealgos: UInt32
     public var calgos: UInt32
 
-    public init(id: XfrmID = XfrmID(), family: UInt16 = 0, saddr: XfrmAddress = .zero, reqid: UInt32 = 0, mode: UInt8 = 0, share: UInt8 = 0,
-                optional: UInt8 = 0, aalgos: UInt32 = .max, ealgos: UInt32 = .max, calgos: UInt32 = .max) {
+    public init(
+        id: XfrmID = XfrmID(), family: UInt16 = 0, saddr: XfrmAddress = .zero, reqid: UInt32 = 0, mode: UInt8 = 0, share: UInt8 = 0,
+        optional: UInt8 = 0, aalgos: UInt32 = .max, ealgos: UInt32 = .max, calgos: UInt32 = .max
+    ) {
         self.id = id
         self.family = family
         self.saddr = saddr
@@ -117,20 +121,20 @@ public struct XfrmUserTmpl: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        id = try XfrmID(decoding: bytes, at: offset)               // 0
+        id = try XfrmID(decoding: bytes, at: offset)  // 0
         r.pad(24)
-        family = r.host()                                          // 24
-        r.pad(2)                                                   // 26
+        family = r.host()  // 24
+        r.pad(2)  // 26
         saddr = try XfrmAddress(decoding: bytes, at: offset + 28)  // 28
         r.pad(16)
-        reqid = r.host()       // 44
-        mode = r.u8()          // 48
-        share = r.u8()         // 49
-        optional = r.u8()      // 50
-        r.pad(1)               // 51
-        aalgos = r.host()      // 52
-        ealgos = r.host()      // 56
-        calgos = r.host()      // 60
+        reqid = r.host()  // 44
+        mode = r.u8()  // 48
+        share = r.u8()  // 49
+        optional = r.u8()  // 50
+        r.pad(1)  // 51
+        aalgos = r.host()  // 52
+        ealgos = r.host()  // 56
+        calgos = r.host()  // 60
     }
 
     public func write(to w: inout StructWriter) {
@@ -170,9 +174,9 @@ public struct XfrmUserPolExpire: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        policy = try XfrmUserPolicyInfo(decoding: bytes, at: offset)   // 0
+        policy = try XfrmUserPolicyInfo(decoding: bytes, at: offset)  // 0
         r.pad(168)
-        hard = r.u8()   // 168
+        hard = r.u8()  // 168
     }
 
     public func write(to w: inout StructWriter) {
@@ -208,8 +212,10 @@ public struct XfrmUserAcquire: XfrmStruct {
     public var calgos: UInt32
     public var seq: UInt32
 
-    public init(id: XfrmID, saddr: XfrmAddress, selector: XfrmSelector, policy: XfrmUserPolicyInfo,
-                aalgos: UInt32, ealgos: UInt32, calgos: UInt32, seq: UInt32) {
+    public init(
+        id: XfrmID, saddr: XfrmAddress, selector: XfrmSelector, policy: XfrmUserPolicyInfo,
+        aalgos: UInt32, ealgos: UInt32, calgos: UInt32, seq: UInt32
+    ) {
         self.id = id
         self.saddr = saddr
         self.selector = selector
@@ -222,15 +228,15 @@ public struct XfrmUserAcquire: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        id = try XfrmID(decoding: bytes, at: offset)                          // 0
-        saddr = try XfrmAddress(decoding: bytes, at: offset + 24)             // 24
-        selector = try XfrmSelector(decoding: bytes, at: offset + 40)         // 40
-        policy = try XfrmUserPolicyInfo(decoding: bytes, at: offset + 96)     // 96
+        id = try XfrmID(decoding: bytes, at: offset)  // 0
+        saddr = try XfrmAddress(decoding: bytes, at: offset + 24)  // 24
+        selector = try XfrmSelector(decoding: bytes, at: offset + 40)  // 40
+        policy = try XfrmUserPolicyInfo(decoding: bytes, at: offset + 96)  // 96
         r.pad(264)
-        aalgos = r.host()   // 264
-        ealgos = r.host()   // 268
-        calgos = r.host()   // 272
-        seq = r.host()      // 276
+        aalgos = r.host()  // 264
+        ealgos = r.host()  // 268
+        calgos = r.host()  // 272
+        seq = r.host()  // 276
     }
 
     public func write(to w: inout StructWriter) {

@@ -32,13 +32,18 @@ public enum XfrmRequest {
         if let a = algorithms.aead { attributes.append(.aead(try XfrmAlgo(a, layout: .aead))) }
         if let a = algorithms.encryption { attributes.append(.encryption(try XfrmAlgo(a, layout: .plain))) }
         if let a = algorithms.authentication {
-            attributes.append(a.truncationBits == nil ? .authentication(try XfrmAlgo(a, layout: .plain))
-                                                      : .authenticationTruncated(try XfrmAlgo(a, layout: .auth)))
+            attributes.append(
+                a.truncationBits == nil
+                    ? .authentication(try XfrmAlgo(a, layout: .plain))
+                    : .authenticationTruncated(try XfrmAlgo(a, layout: .auth)))
         }
         if let a = algorithms.compression { attributes.append(.compression(try XfrmAlgo(a, layout: .plain))) }
         if let e = sa.encapsulation {
-            attributes.append(.encapsulation(XfrmEncapTmpl(type: e.type, sport: e.sourcePort, dport: e.destinationPort,
-                                                           originalAddress: e.originalAddress.map(XfrmAddress.init) ?? .zero)))
+            attributes.append(
+                .encapsulation(
+                    XfrmEncapTmpl(
+                        type: e.type, sport: e.sourcePort, dport: e.destinationPort,
+                        originalAddress: e.originalAddress.map(XfrmAddress.init) ?? .zero)))
         }
         if let window = sa.replayWindowESN { attributes.append(.replayStateESN(XfrmReplayStateESN(replayWindow: window))) }
         if let mark = sa.mark { attributes.append(.mark(mark)) }
@@ -60,28 +65,33 @@ public enum XfrmRequest {
     private static func saID(_ id: SAIdentifier, source: IPAddress, mark: XfrmMark?) -> XfrmMessage.Body {
         var attributes: [XfrmAttribute] = [.sourceAddress(XfrmAddress(source))]
         if let mark, mark.value & mark.mask != 0 { attributes.append(.mark(mark)) }
-        return .saID(XfrmUserSAID(daddr: XfrmAddress(id.destination), spi: id.spi, family: id.destination.family.wire, proto: id.proto.rawValue),
-                     attributes)
+        return .saID(
+            XfrmUserSAID(daddr: XfrmAddress(id.destination), spi: id.spi, family: id.destination.family.wire, proto: id.proto.rawValue),
+            attributes)
     }
 
     /// ALLOCSPI: `xfrm_userspi_info` (lifetimes zero, as iproute2), `XFRMA_MARK` when non-zero. The
     /// kernel answers with a NEWSA of the larval SA and its SPI.
     /// Equivalent to `ip xfrm state allocspi src … dst … proto … [mode …] [reqid …] [seq …] [min … max …]`.
-    public static func allocateSPI(source: IPAddress, destination: IPAddress, proto: IPsecProtocol = .esp, mode: XfrmMode = .transport,
-                                   reqid: UInt32 = 0, acquireSequence: UInt32 = 0, range: ClosedRange<UInt32>? = nil,
-                                   mark: XfrmMark? = nil, sequence: UInt32 = 0) -> XfrmMessage {
+    public static func allocateSPI(
+        source: IPAddress, destination: IPAddress, proto: IPsecProtocol = .esp, mode: XfrmMode = .transport,
+        reqid: UInt32 = 0, acquireSequence: UInt32 = 0, range: ClosedRange<UInt32>? = nil,
+        mark: XfrmMark? = nil, sequence: UInt32 = 0
+    ) -> XfrmMessage {
         var lifetime = LifetimeConfig()
         lifetime.softByteLimit = 0
         lifetime.hardByteLimit = 0
         lifetime.softPacketLimit = 0
         lifetime.hardPacketLimit = 0
-        let info = XfrmUserSAInfo(id: XfrmID(daddr: XfrmAddress(destination), spi: 0, proto: proto.rawValue), saddr: XfrmAddress(source),
-                                  lifetime: lifetime, seq: acquireSequence, reqid: reqid, family: destination.family.wire, mode: mode.rawValue)
+        let info = XfrmUserSAInfo(
+            id: XfrmID(daddr: XfrmAddress(destination), spi: 0, proto: proto.rawValue), saddr: XfrmAddress(source),
+            lifetime: lifetime, seq: acquireSequence, reqid: reqid, family: destination.family.wire, mode: mode.rawValue)
         let range = range ?? (0x100...(proto == .comp ? 0xffff : 0x0fff_ffff))
         var attributes: [XfrmAttribute] = []
         if let mark, mark.value & mark.mask != 0 { attributes.append(.mark(mark)) }
-        return XfrmMessage(type: .allocSPI, flags: .request, sequence: sequence,
-                           body: .allocSPI(XfrmUserSPIInfo(info: info, min: range.lowerBound, max: range.upperBound), attributes))
+        return XfrmMessage(
+            type: .allocSPI, flags: .request, sequence: sequence,
+            body: .allocSPI(XfrmUserSPIInfo(info: info, min: range.lowerBound, max: range.upperBound), attributes))
     }
 
     /// FLUSHSA: `xfrm_usersa_flush` (17-byte message, as iproute2). `nil` sends proto 0, which the
@@ -89,8 +99,9 @@ public enum XfrmRequest {
     /// `.any` (255, `IPSEC_PROTO_ANY`) flushes ESP, AH and IPComp only. Equivalent to
     /// `ip xfrm state flush [proto …]`.
     public static func flushSA(proto: IPsecProtocol? = nil, sequence: UInt32 = 0) -> XfrmMessage {
-        XfrmMessage(type: .flushSA, flags: changeFlags, sequence: sequence,
-                    body: .flushSA(XfrmUserSAFlush(proto: proto?.rawValue ?? 0), padding: [], []))
+        XfrmMessage(
+            type: .flushSA, flags: changeFlags, sequence: sequence,
+            body: .flushSA(XfrmUserSAFlush(proto: proto?.rawValue ?? 0), padding: [], []))
     }
 
     /// A GETSA dump with the all-zero `XFRMA_ADDRESS_FILTER` iproute2 6.1 sends (Specs/kernel/layouts.md
@@ -108,8 +119,9 @@ public enum XfrmRequest {
         for t in p.templates where t.source.family != t.destination.family {
             throw XfrmWireError(.badFamily, at: 0, "template: expected source and destination of one family, found \(t.source) and \(t.destination)")
         }
-        let info = XfrmUserPolicyInfo(selector: XfrmSelector(p.selector), lifetime: p.lifetime, current: p.current, priority: p.priority,
-                                      index: p.index, dir: p.direction.rawValue, action: p.action.rawValue, flags: p.flags, share: p.share)
+        let info = XfrmUserPolicyInfo(
+            selector: XfrmSelector(p.selector), lifetime: p.lifetime, current: p.current, priority: p.priority,
+            index: p.index, dir: p.direction.rawValue, action: p.action.rawValue, flags: p.flags, share: p.share)
         var attributes: [XfrmAttribute] = []
         if p.policyType != 0 { attributes.append(.policyType(XfrmUserPolicyType(type: p.policyType))) }
         if !p.templates.isEmpty { attributes.append(.templates(p.templates.map(XfrmUserTmpl.init))) }
@@ -122,39 +134,53 @@ public enum XfrmRequest {
     /// DELPOLICY by selector: the label is part of the key (Specs/kernel/labeled-ipsec.md, edge 10), so it is
     /// sent when the entry has one.
     /// Equivalent to `ip xfrm policy delete SELECTOR dir … [ctx …] [mark …] [if_id …]`.
-    public static func deletePolicy(selector: TrafficSelector, direction: PolicyDirection, securityContext: SecurityContext?,
-                                    mark: XfrmMark? = nil, interfaceID: UInt32? = nil, policyType: UInt8 = 0,
-                                    sequence: UInt32 = 0) throws(XfrmWireError) -> XfrmMessage {
-        try policyID(.delPolicy, XfrmUserPolicyID(selector: XfrmSelector(selector), index: 0, dir: direction.rawValue),
-                     securityContext, mark, interfaceID, policyType, sequence)
+    public static func deletePolicy(
+        selector: TrafficSelector, direction: PolicyDirection, securityContext: SecurityContext?,
+        mark: XfrmMark? = nil, interfaceID: UInt32? = nil, policyType: UInt8 = 0,
+        sequence: UInt32 = 0
+    ) throws(XfrmWireError) -> XfrmMessage {
+        try policyID(
+            .delPolicy, XfrmUserPolicyID(selector: XfrmSelector(selector), index: 0, dir: direction.rawValue),
+            securityContext, mark, interfaceID, policyType, sequence)
     }
 
     /// DELPOLICY by index (no label needed; Specs/kernel/labeled-ipsec.md, edge 9).
     /// Equivalent to `ip xfrm policy delete index … dir …`.
-    public static func deletePolicy(index: UInt32, direction: PolicyDirection, mark: XfrmMark? = nil, interfaceID: UInt32? = nil,
-                                    policyType: UInt8 = 0, sequence: UInt32 = 0) -> XfrmMessage {
+    public static func deletePolicy(
+        index: UInt32, direction: PolicyDirection, mark: XfrmMark? = nil, interfaceID: UInt32? = nil,
+        policyType: UInt8 = 0, sequence: UInt32 = 0
+    ) -> XfrmMessage {
         // No context, so nothing can throw.
-        (try? policyID(.delPolicy, XfrmUserPolicyID(selector: XfrmSelector(family: 2), index: index, dir: direction.rawValue),
-                       nil, mark, interfaceID, policyType, sequence))!
+        (try? policyID(
+            .delPolicy, XfrmUserPolicyID(selector: XfrmSelector(family: 2), index: index, dir: direction.rawValue),
+            nil, mark, interfaceID, policyType, sequence))!
     }
 
     /// GETPOLICY by selector (the kernel answers with a NEWPOLICY).
-    public static func getPolicy(selector: TrafficSelector, direction: PolicyDirection, securityContext: SecurityContext?,
-                                 mark: XfrmMark? = nil, interfaceID: UInt32? = nil, policyType: UInt8 = 0,
-                                 sequence: UInt32 = 0) throws(XfrmWireError) -> XfrmMessage {
-        try policyID(.getPolicy, XfrmUserPolicyID(selector: XfrmSelector(selector), index: 0, dir: direction.rawValue),
-                     securityContext, mark, interfaceID, policyType, sequence)
+    public static func getPolicy(
+        selector: TrafficSelector, direction: PolicyDirection, securityContext: SecurityContext?,
+        mark: XfrmMark? = nil, interfaceID: UInt32? = nil, policyType: UInt8 = 0,
+        sequence: UInt32 = 0
+    ) throws(XfrmWireError) -> XfrmMessage {
+        try policyID(
+            .getPolicy, XfrmUserPolicyID(selector: XfrmSelector(selector), index: 0, dir: direction.rawValue),
+            securityContext, mark, interfaceID, policyType, sequence)
     }
 
     /// GETPOLICY by index.
-    public static func getPolicy(index: UInt32, direction: PolicyDirection, mark: XfrmMark? = nil, interfaceID: UInt32? = nil,
-                                 policyType: UInt8 = 0, sequence: UInt32 = 0) -> XfrmMessage {
-        (try? policyID(.getPolicy, XfrmUserPolicyID(selector: XfrmSelector(family: 2), index: index, dir: direction.rawValue),
-                       nil, mark, interfaceID, policyType, sequence))!
+    public static func getPolicy(
+        index: UInt32, direction: PolicyDirection, mark: XfrmMark? = nil, interfaceID: UInt32? = nil,
+        policyType: UInt8 = 0, sequence: UInt32 = 0
+    ) -> XfrmMessage {
+        (try? policyID(
+            .getPolicy, XfrmUserPolicyID(selector: XfrmSelector(family: 2), index: index, dir: direction.rawValue),
+            nil, mark, interfaceID, policyType, sequence))!
     }
 
-    private static func policyID(_ type: XfrmMessageType, _ id: XfrmUserPolicyID, _ context: SecurityContext?, _ mark: XfrmMark?,
-                                 _ interfaceID: UInt32?, _ policyType: UInt8, _ sequence: UInt32) throws(XfrmWireError) -> XfrmMessage {
+    private static func policyID(
+        _ type: XfrmMessageType, _ id: XfrmUserPolicyID, _ context: SecurityContext?, _ mark: XfrmMark?,
+        _ interfaceID: UInt32?, _ policyType: UInt8, _ sequence: UInt32
+    ) throws(XfrmWireError) -> XfrmMessage {
         var attributes: [XfrmAttribute] = []
         if policyType != 0 { attributes.append(.policyType(XfrmUserPolicyType(type: policyType))) }
         if let mark, mark.value & mark.mask != 0 { attributes.append(.mark(mark)) }
@@ -165,8 +191,9 @@ public enum XfrmRequest {
 
     /// FLUSHPOLICY; `XFRMA_POLICY_TYPE` only for a non-main type. Equivalent to `ip xfrm policy flush [ptype …]`.
     public static func flushPolicies(policyType: UInt8 = 0, sequence: UInt32 = 0) -> XfrmMessage {
-        XfrmMessage(type: .flushPolicy, flags: changeFlags, sequence: sequence,
-                    body: .flushPolicy(policyType == 0 ? [] : [.policyType(XfrmUserPolicyType(type: policyType))]))
+        XfrmMessage(
+            type: .flushPolicy, flags: changeFlags, sequence: sequence,
+            body: .flushPolicy(policyType == 0 ? [] : [.policyType(XfrmUserPolicyType(type: policyType))]))
     }
 
     /// A GETPOLICY dump (header only, as iproute2). Equivalent to `ip xfrm policy show`.

@@ -35,9 +35,11 @@ public struct XfrmUserSAInfo: XfrmStruct {
     public var replayWindow: UInt8
     public var flags: UInt8
 
-    public init(selector: XfrmSelector = XfrmSelector(), id: XfrmID = XfrmID(), saddr: XfrmAddress = .zero,
-                lifetime: LifetimeConfig = LifetimeConfig(), current: LifetimeCurrent = LifetimeCurrent(), stats: XfrmStats = XfrmStats(),
-                seq: UInt32 = 0, reqid: UInt32 = 0, family: UInt16 = 0, mode: UInt8 = 0, replayWindow: UInt8 = 0, flags: UInt8 = 0) {
+    public init(
+        selector: XfrmSelector = XfrmSelector(), id: XfrmID = XfrmID(), saddr: XfrmAddress = .zero,
+        lifetime: LifetimeConfig = LifetimeConfig(), current: LifetimeCurrent = LifetimeCurrent(), stats: XfrmStats = XfrmStats(),
+        seq: UInt32 = 0, reqid: UInt32 = 0, family: UInt16 = 0, mode: UInt8 = 0, replayWindow: UInt8 = 0, flags: UInt8 = 0
+    ) {
         self.selector = selector
         self.id = id
         self.saddr = saddr
@@ -54,19 +56,19 @@ public struct XfrmUserSAInfo: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        selector = try XfrmSelector(decoding: bytes, at: offset)          // 0
-        id = try XfrmID(decoding: bytes, at: offset + 56)                 // 56
-        saddr = try XfrmAddress(decoding: bytes, at: offset + 80)         // 80
-        lifetime = try LifetimeConfig(decoding: bytes, at: offset + 96)   // 96
+        selector = try XfrmSelector(decoding: bytes, at: offset)  // 0
+        id = try XfrmID(decoding: bytes, at: offset + 56)  // 56
+        saddr = try XfrmAddress(decoding: bytes, at: offset + 80)  // 80
+        lifetime = try LifetimeConfig(decoding: bytes, at: offset + 96)  // 96
         current = try LifetimeCurrent(decoding: bytes, at: offset + 160)  // 160
-        stats = try XfrmStats(decoding: bytes, at: offset + 192)          // 192
+        stats = try XfrmStats(decoding: bytes, at: offset + 192)  // 192
         r.pad(204)
-        seq = r.host()           // 204
-        reqid = r.host()         // 208
-        family = r.host()        // 212
-        mode = r.u8()            // 214
-        replayWindow = r.u8()    // 215
-        flags = r.u8()           // 216
+        seq = r.host()  // 204
+        reqid = r.host()  // 208
+        family = r.host()  // 212
+        mode = r.u8()  // 214
+        replayWindow = r.u8()  // 215
+        flags = r.u8()  // 216
     }
 
     public func write(to w: inout StructWriter) {
@@ -109,10 +111,10 @@ public struct XfrmUserSPIInfo: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        info = try XfrmUserSAInfo(decoding: bytes, at: offset)   // 0
+        info = try XfrmUserSAInfo(decoding: bytes, at: offset)  // 0
         r.pad(224)
-        min = r.host()   // 224
-        max = r.host()   // 228
+        min = r.host()  // 224
+        max = r.host()  // 228
     }
 
     public func write(to w: inout StructWriter) {
@@ -143,9 +145,9 @@ public struct XfrmUserExpire: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        state = try XfrmUserSAInfo(decoding: bytes, at: offset)   // 0
+        state = try XfrmUserSAInfo(decoding: bytes, at: offset)  // 0
         r.pad(224)
-        hard = r.u8()   // 224
+        hard = r.u8()  // 224
     }
 
     public func write(to w: inout StructWriter) {

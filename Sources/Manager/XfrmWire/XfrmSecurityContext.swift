@@ -46,8 +46,9 @@ public struct XfrmUserSecCtx: Hashable, Sendable {
         }
         guard !utf8.isEmpty else { throw XfrmWireError(.emptyContext, at: 0, "security context: expected at least one byte") }
         guard utf8.count + 1 < Self.contextLengthLimit else {
-            throw XfrmWireError(.contextTooLong, at: 0,
-                                "security context: expected at most 4095 bytes with the NUL (ctx_len < PAGE_SIZE), found \(utf8.count + 1)")
+            throw XfrmWireError(
+                .contextTooLong, at: 0,
+                "security context: expected at most 4095 bytes with the NUL (ctx_len < PAGE_SIZE), found \(utf8.count + 1)")
         }
         self.exttype = 8
         self.alg = Self.algSELinux
@@ -91,19 +92,20 @@ public struct XfrmUserSecCtx: Hashable, Sendable {
     /// Decodes an attribute payload read in place.
     public init(payload bytes: UnsafeRawBufferPointer) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: 0, size: Self.headerSize, name: Self.cName)
-        let len: UInt16 = r.host()   // 0
-        exttype = r.host()           // 2
-        alg = r.u8()                 // 4
-        doi = r.u8()                 // 5
-        let ctxLen: UInt16 = r.host()   // 6
+        let len: UInt16 = r.host()  // 0
+        exttype = r.host()  // 2
+        alg = r.u8()  // 4
+        doi = r.u8()  // 5
+        let ctxLen: UInt16 = r.host()  // 6
         guard Int(len) == Self.headerSize + Int(ctxLen) else {
             throw XfrmWireError(.securityContextLengthMismatch, at: 0, "\(Self.cName): expected len = 8 + ctx_len = \(8 + Int(ctxLen)), found \(len)")
         }
         guard Int(len) == bytes.count else {
-            throw XfrmWireError(.securityContextLengthMismatch, at: 0,
-                                "\(Self.cName): expected len \(len) to fill the \(bytes.count)-byte attribute payload")
+            throw XfrmWireError(
+                .securityContextLengthMismatch, at: 0,
+                "\(Self.cName): expected len \(len) to fill the \(bytes.count)-byte attribute payload")
         }
-        contextBytes = Array(bytes[Self.headerSize...])   // 8
+        contextBytes = Array(bytes[Self.headerSize...])  // 8
     }
 
     /// The attribute payload.
@@ -132,7 +134,8 @@ public struct XfrmUserSecCtx: Hashable, Sendable {
     public var label: XfrmSecurityLabel {
         let text = textBytes
         if doi == Self.doiLSM, alg == Self.algSELinux, !text.isEmpty, !text.contains(0),
-           text.count < Self.contextLengthLimit, let context = try? SecurityContext(bytes: text) {
+            text.count < Self.contextLengthLimit, let context = try? SecurityContext(bytes: text)
+        {
             return .selinux(context)
         }
         return .raw(RawSecurityContext(doi: doi, algorithm: alg, bytes: contextBytes))

@@ -33,9 +33,11 @@ public struct XfrmSelector: XfrmStruct {
     public var ifindex: Int32
     public var user: UInt32
 
-    public init(daddr: XfrmAddress = .zero, saddr: XfrmAddress = .zero, dport: UInt16 = 0, dportMask: UInt16 = 0, sport: UInt16 = 0,
-                sportMask: UInt16 = 0, family: UInt16 = 0, prefixlenD: UInt8 = 0, prefixlenS: UInt8 = 0, proto: UInt8 = 0,
-                ifindex: Int32 = 0, user: UInt32 = 0) {
+    public init(
+        daddr: XfrmAddress = .zero, saddr: XfrmAddress = .zero, dport: UInt16 = 0, dportMask: UInt16 = 0, sport: UInt16 = 0,
+        sportMask: UInt16 = 0, family: UInt16 = 0, prefixlenD: UInt8 = 0, prefixlenS: UInt8 = 0, proto: UInt8 = 0,
+        ifindex: Int32 = 0, user: UInt32 = 0
+    ) {
         self.daddr = daddr
         self.saddr = saddr
         self.dport = dport
@@ -52,20 +54,20 @@ public struct XfrmSelector: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        daddr = try XfrmAddress(decoding: bytes, at: offset)         // 0
-        saddr = try XfrmAddress(decoding: bytes, at: offset + 16)    // 16
+        daddr = try XfrmAddress(decoding: bytes, at: offset)  // 0
+        saddr = try XfrmAddress(decoding: bytes, at: offset + 16)  // 16
         r.pad(32)
-        dport = r.big()          // 32
-        dportMask = r.big()      // 34
-        sport = r.big()          // 36
-        sportMask = r.big()      // 38
-        family = r.host()        // 40
-        prefixlenD = r.u8()      // 42
-        prefixlenS = r.u8()      // 43
-        proto = r.u8()           // 44
-        r.pad(3)                 // 45
-        ifindex = r.host()       // 48
-        user = r.host()          // 52
+        dport = r.big()  // 32
+        dportMask = r.big()  // 34
+        sport = r.big()  // 36
+        sportMask = r.big()  // 38
+        family = r.host()  // 40
+        prefixlenD = r.u8()  // 42
+        prefixlenS = r.u8()  // 43
+        proto = r.u8()  // 44
+        r.pad(3)  // 45
+        ifindex = r.host()  // 48
+        user = r.host()  // 52
     }
 
     public func write(to w: inout StructWriter) {

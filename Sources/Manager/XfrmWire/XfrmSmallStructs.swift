@@ -25,11 +25,11 @@ public struct XfrmEncapTmpl: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        type = r.host()      // 0
-        sport = r.big()      // 2
-        dport = r.big()      // 4
-        r.pad(2)             // 6
-        originalAddress = try XfrmAddress(decoding: bytes, at: offset + 8)   // 8
+        type = r.host()  // 0
+        sport = r.big()  // 2
+        dport = r.big()  // 4
+        r.pad(2)  // 6
+        originalAddress = try XfrmAddress(decoding: bytes, at: offset + 8)  // 8
     }
 
     public func write(to w: inout StructWriter) {
@@ -66,10 +66,10 @@ public struct XfrmUserPolicyType: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        type = r.u8()            // 0
-        r.pad(1)                 // 1
-        reserved1 = r.host()     // 2
-        reserved2 = r.u8()       // 4
+        type = r.u8()  // 0
+        r.pad(1)  // 1
+        reserved1 = r.host()  // 2
+        reserved2 = r.u8()  // 4
     }
 
     public func write(to w: inout StructWriter) {
@@ -96,7 +96,7 @@ public struct XfrmUserSAFlush: XfrmStruct {
 
     public init(decoding bytes: UnsafeRawBufferPointer, at offset: Int) throws(XfrmWireError) {
         var r = try StructReader(bytes, at: offset, size: Self.size, name: Self.cName)
-        proto = r.u8()   // 0
+        proto = r.u8()  // 0
     }
 
     public func write(to w: inout StructWriter) { w.u8(proto) }

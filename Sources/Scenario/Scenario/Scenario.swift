@@ -62,8 +62,11 @@ public struct Scenario: Sendable {
         let document: Any?
         do {
             document = try ApplyFile.load(yaml: text)
-            layout = try ApplyFile(document: document, extension: ApplyFile.Extension(topLevelFields: Self.topLevelFields, hostFields: Self.hostFields,
-                                                                                      associationsOptional: true))
+            layout = try ApplyFile(
+                document: document,
+                extension: ApplyFile.Extension(
+                    topLevelFields: Self.topLevelFields, hostFields: Self.hostFields,
+                    associationsOptional: true))
         } catch {
             throw fail(error.path, error.message)
         }

@@ -62,8 +62,9 @@ public struct ScenarioModel: StepPlayer {
         let kernel = kernels[host]!
         var r = Resolver(mirror: XfrmMirror(sas: kernel.sas, policies: kernel.policies, acquires: acquires[host] ?? []), authorizer: authorizer)
         r.labeledXfrmElsewhere = kernels.contains { name, k in
-            name != host && (k.sas.contains { $0.securityContext != nil } || k.policies.contains { $0.securityContext != nil }
-                             || (acquires[name] ?? []).contains { $0.label != nil })
+            name != host
+                && (k.sas.contains { $0.securityContext != nil } || k.policies.contains { $0.securityContext != nil }
+                    || (acquires[name] ?? []).contains { $0.label != nil })
         }
         return r
     }
@@ -157,10 +158,13 @@ public struct ScenarioModel: StepPlayer {
             notes.append(c.description)
             return c.passed
         }
-        func outcome(_ result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
-                     replyPeer: String? = nil, acquire: [String: String] = [:]) -> StepOutcome {
-            StepOutcome(result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
-                        acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
+        func outcome(
+            _ result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
+            replyPeer: String? = nil, acquire: [String: String] = [:]
+        ) -> StepOutcome {
+            StepOutcome(
+                result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
+                acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
         }
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "model")
@@ -174,8 +178,9 @@ public struct ScenarioModel: StepPlayer {
                 return outcome("EACCES", stage: "connect", delivered: false)
             }
         }
-        let flow = Flow(context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,
-                        sourcePort: Self.clientPort, destinationPort: t.port)
+        let flow = Flow(
+            context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,
+            sourcePort: Self.clientPort, destinationPort: t.port)
         let trace = PathTrace.trace(flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp)
         var acquire: [String: String] = [:]
         var delivered = trace.delivered
@@ -198,9 +203,10 @@ public struct ScenarioModel: StepPlayer {
             case .acquire(let entry, let label):
                 acquire[from] = label?.description ?? "unlabeled"
                 let template = entry.templates.first
-                acquires[from, default: []].append(PendingAcquire(
-                    source: template?.source ?? p.flow.source, destination: template?.destination ?? p.flow.destination,
-                    proto: template?.proto ?? .esp, mode: template?.mode, reqid: template?.reqid, label: label))
+                acquires[from, default: []].append(
+                    PendingAcquire(
+                        source: template?.source ?? p.flow.source, destination: template?.destination ?? p.flow.destination,
+                        proto: template?.proto ?? .esp, mode: template?.mode, reqid: template?.reqid, label: label))
             default: break
             }
             return ok
@@ -226,13 +232,15 @@ public struct ScenarioModel: StepPlayer {
             guard delivered, replyDelivered == true else {
                 return outcome("ETIMEDOUT", stage: "connect", delivered: false, acquire: acquire)
             }
-            return outcome("ok", delivered: true, peer: trace.peerSeen?.description ?? "none", replyDelivered: t.reply ? true : nil,
-                           replyPeer: t.reply ? replyPeer : nil, acquire: acquire)
+            return outcome(
+                "ok", delivered: true, peer: trace.peerSeen?.description ?? "none", replyDelivered: t.reply ? true : nil,
+                replyPeer: t.reply ? replyPeer : nil, acquire: acquire)
         case .udp:
             if let e = sendError { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
-            return outcome("ok", delivered: delivered, peer: delivered ? (trace.peerSeen?.description ?? "none") : nil,
-                           replyDelivered: delivered && t.reply ? replyDelivered : nil, replyPeer: delivered && t.reply ? replyPeer : nil,
-                           acquire: acquire)
+            return outcome(
+                "ok", delivered: delivered, peer: delivered ? (trace.peerSeen?.description ?? "none") : nil,
+                replyDelivered: delivered && t.reply ? replyDelivered : nil, replyPeer: delivered && t.reply ? replyPeer : nil,
+                acquire: acquire)
         }
     }
 }
@@ -240,7 +248,8 @@ public struct ScenarioModel: StepPlayer {
 extension AVCLine {
     /// The scenario form of an engine record.
     public init(_ record: AuditRecord) {
-        self.init(result: record.result.rawValue, permissions: record.permissions, scontext: record.scontext.description,
-                  tcontext: record.tcontext.description, tclass: record.tclass, permissive: record.result == .denied ? record.permissive : nil)
+        self.init(
+            result: record.result.rawValue, permissions: record.permissions, scontext: record.scontext.description,
+            tcontext: record.tcontext.description, tclass: record.tclass, permissive: record.result == .denied ? record.permissive : nil)
     }
 }

@@ -31,7 +31,9 @@ extension Scenario {
     /// language's type-enforcement part ends. `file` names the result in errors.
     /// `harnessTypes` are the types of the policy's `file` and `kernel` initial SIDs, for
     /// ``harnessRules(fileType:kernelType:)``.
-    public func policyText(harness: Bool = false, harnessTypes: (file: String, kernel: String) = ("unlabeled_t", "kernel_t")) throws(PolicyLoadError) -> (text: String, file: String) {
+    public func policyText(harness: Bool = false, harnessTypes: (file: String, kernel: String) = ("unlabeled_t", "kernel_t")) throws(PolicyLoadError) -> (
+        text: String, file: String
+    ) {
         let base: String, file: String
         switch policy {
         case .embedded:

@@ -51,15 +51,18 @@ public struct ScenarioResult: Sendable {
     /// Compares each step of `scenario`. `model` and `kernel` are each side's outcomes in step
     /// order, nil for a side that was not run. A kernel run with no `kernelError` that gave fewer
     /// or more outcomes than there are steps failed: `kernelError` is then `no outcome from the guest`.
-    public init(scenario: Scenario, model: [StepOutcome]?, kernel: [StepOutcome]?, kernelError: String? = nil,
-                canonical: (String) -> String = { $0 }) {
+    public init(
+        scenario: Scenario, model: [StepOutcome]?, kernel: [StepOutcome]?, kernelError: String? = nil,
+        canonical: (String) -> String = { $0 }
+    ) {
         self.scenario = scenario
         var kernelError = kernelError
         if let kernel, kernelError == nil, kernel.count != scenario.steps.count { kernelError = "no outcome from the guest" }
         self.kernelError = kernelError
         steps = scenario.steps.enumerated().map { i, step in
-            StepComparison(step: step, model: model.flatMap { i < $0.count ? $0[i] : nil },
-                           kernel: kernel.flatMap { i < $0.count ? $0[i] : nil }, canonical: canonical)
+            StepComparison(
+                step: step, model: model.flatMap { i < $0.count ? $0[i] : nil },
+                kernel: kernel.flatMap { i < $0.count ? $0[i] : nil }, canonical: canonical)
         }
     }
 
@@ -68,8 +71,9 @@ public struct ScenarioResult: Sendable {
 
     /// The steps counted by how they fared.
     public var counts: StepCounts {
-        StepCounts(steps: steps.count, modelMet: steps.filter(\.modelMeetsExpectations).count,
-                   kernelMet: steps.filter(\.kernelMeetsExpectations).count, agreed: steps.filter(\.modelAgreesWithKernel).count)
+        StepCounts(
+            steps: steps.count, modelMet: steps.filter(\.modelMeetsExpectations).count,
+            kernelMet: steps.filter(\.kernelMeetsExpectations).count, agreed: steps.filter(\.modelAgreesWithKernel).count)
     }
 }
 

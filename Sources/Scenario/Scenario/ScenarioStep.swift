@@ -90,8 +90,10 @@ extension XfrmOperation {
 
 extension ScenarioStep {
     /// Parses `steps[index]`; `fail` builds the error for a path and message.
-    static func parse(_ value: Any, index: Int, hosts: Set<String>, actors: [String: SecurityContext],
-                      fail: (String, String) -> Scenario.Error) throws(Scenario.Error) -> ScenarioStep {
+    static func parse(
+        _ value: Any, index: Int, hosts: Set<String>, actors: [String: SecurityContext],
+        fail: (String, String) -> Scenario.Error
+    ) throws(Scenario.Error) -> ScenarioStep {
         let path = "steps[\(index)]"
         guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping (name, one of xfrm/tcp/udp, expect)") }
         let known: Set<String> = ["name", "host", "as", "xfrm", "context_length", "tcp", "udp", "expect"]
@@ -99,11 +101,15 @@ extension ScenarioStep {
             throw fail("\(path).\(unknown)", "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
         }
         let kinds = ["xfrm", "tcp", "udp"].filter { map[$0] != nil }
-        guard kinds.count == 1 else { throw fail(path, "expected exactly one of xfrm, tcp, udp; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))") }
+        guard kinds.count == 1 else {
+            throw fail(path, "expected exactly one of xfrm, tcp, udp; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
+        }
         let name = (map["name"] as? String) ?? "step \(index + 1)"
 
         func actor(_ field: String, _ value: Any?) throws(Scenario.Error) -> (String, SecurityContext) {
-            guard let name = value as? String else { throw fail("\(path).\(field)", "expected an actor name (one of actors: \(actors.keys.sorted().joined(separator: ", ")))") }
+            guard let name = value as? String else {
+                throw fail("\(path).\(field)", "expected an actor name (one of actors: \(actors.keys.sorted().joined(separator: ", ")))")
+            }
             guard let context = actors[name] else {
                 throw fail("\(path).\(field)", "no actor '\(name)' (actors: \(actors.keys.sorted().joined(separator: ", ")))")
             }
@@ -163,8 +169,10 @@ extension ScenarioStep {
                 guard let b = r as? Bool else { throw fail("\(path).\(field).reply", "expected true or false") }
                 reply = b
             }
-            action = .traffic(Traffic(proto: proto, from: from, to: to, port: UInt16(port), actor: a, actorContext: ac,
-                                      serverActor: s, serverContext: sc, reply: reply))
+            action = .traffic(
+                Traffic(
+                    proto: proto, from: from, to: to, port: UInt16(port), actor: a, actorContext: ac,
+                    serverActor: s, serverContext: sc, reply: reply))
         }
         let expect = try StepExpectation.parse(map["expect"], path: "\(path).expect", hosts: hosts, fail: fail)
         return ScenarioStep(name: name, action: action, expect: expect)

@@ -27,7 +27,8 @@ public struct AVCLine: Sendable, Hashable, Comparable, Codable, CustomStringConv
     public init?(parsing text: String) {
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard let r = words.firstIndex(where: { $0 == "denied" || $0 == "granted" }),
-              r + 1 < words.count, words[r + 1] == "{", let close = words[(r + 1)...].firstIndex(of: "}"), close > r + 2 else { return nil }
+            r + 1 < words.count, words[r + 1] == "{", let close = words[(r + 1)...].firstIndex(of: "}"), close > r + 2
+        else { return nil }
         var fields: [String: String] = [:]
         for w in words[close...] {
             guard let eq = w.firstIndex(of: "=") else { continue }
@@ -78,8 +79,10 @@ public struct StepOutcome: Sendable, Hashable, Codable {
     public var avc: [AVCLine]
     public var notes: [String]
 
-    public init(result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
-                replyPeer: String? = nil, acquire: [String: String] = [:], avc: [AVCLine] = [], notes: [String] = []) {
+    public init(
+        result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
+        replyPeer: String? = nil, acquire: [String: String] = [:], avc: [AVCLine] = [], notes: [String] = []
+    ) {
         self.result = result
         self.stage = stage
         self.delivered = delivered
@@ -94,8 +97,10 @@ public struct StepOutcome: Sendable, Hashable, Codable {
     /// Every field on which `self` and `other` differ, as `field: self ≠ other` lines; an AVC line
     /// one side lacks is `avc only in the NAME: …` with the sides named `names`. Labels are
     /// compared through `canonical`.
-    public func differences(from other: StepOutcome, canonical: (String) -> String = { $0 },
-                            names: (String, String) = ("first", "second")) -> [String] {
+    public func differences(
+        from other: StepOutcome, canonical: (String) -> String = { $0 },
+        names: (String, String) = ("first", "second")
+    ) -> [String] {
         var d: [String] = []
         func label(_ s: String?) -> String? { Self.labelKey(s, canonical) }
         if result != other.result || stage != other.stage {

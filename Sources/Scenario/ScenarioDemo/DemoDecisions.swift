@@ -39,11 +39,13 @@ public enum DemoDecisions {
             Step(title: "client flow matches the default SPD entry", permission: .polmatch, source: client, target: spd, expectGranted: true),
             Step(title: "client flow uses its own SA", permission: .sendto, source: client, target: client, expectGranted: true),
             Step(title: "server accepts traffic labeled as the client", permission: .recvfrom, source: server, target: client, expectGranted: true),
-            Step(title: "client flow tries the restricted SPD entry (dontaudit: denied silently)", permission: .polmatch,
-                 source: client, target: restrictedSPD, expectGranted: false),
+            Step(
+                title: "client flow tries the restricted SPD entry (dontaudit: denied silently)", permission: .polmatch,
+                source: client, target: restrictedSPD, expectGranted: false),
             Step(title: "client flow tries an SA labeled for another domain", permission: .sendto, source: client, target: other, expectGranted: false),
-            Step(title: "server refuses traffic from a peer the policy does not grant", permission: .recvfrom,
-                 source: server, target: other, expectGranted: false),
+            Step(
+                title: "server refuses traffic from a peer the policy does not grant", permission: .recvfrom,
+                source: server, target: other, expectGranted: false),
             Step(title: "client tries to label an SA itself", permission: .setcontext, source: client, target: client, expectGranted: false),
         ]
     }()

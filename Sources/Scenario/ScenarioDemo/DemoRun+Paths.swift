@@ -41,8 +41,9 @@ extension DemoRun {
             for path in paths where try !path() { unexpected += 1 }
             let stats = try c.statistics(), serverStats = try echo.statistics()
             let drops = serverStats.filter { $0.key.hasPrefix("dropped.") }.map { "\($0.value) \($0.key.dropFirst(8))" }.sorted()
-            say("\nclient: \(stats["sealed"] ?? 0) sealed, \(stats["clear"] ?? 0) in clear, \(stats["acquires"] ?? 0) ACQUIRE; "
-                + "server: \(serverStats["delivered"] ?? 0) delivered, dropped: \(drops.joined(separator: ", "))")
+            say(
+                "\nclient: \(stats["sealed"] ?? 0) sealed, \(stats["clear"] ?? 0) in clear, \(stats["acquires"] ?? 0) ACQUIRE; "
+                    + "server: \(serverStats["delivered"] ?? 0) delivered, dropped: \(drops.joined(separator: ", "))")
         } catch {
             say("error: \(error)")
             unexpected += 1
@@ -63,30 +64,37 @@ extension DemoRun {
         let sent = try c.send(Array(text.utf8), to: server, port: 7)
         say("   client: sent \(sent.summary)")
         guard let (_, r) = nextReceived(at: "server", after: m), let d = r.delivery else { return expect(false, "the server did not receive the echo") }
-        say("   server (\(DemoScenario.server)): received \"\(String(decoding: d.data, as: UTF8.self))\" from \(d.source):\(d.sourcePort), peer label \(d.peer?.description ?? "none")")
+        say(
+            "   server (\(DemoScenario.server)): received \"\(String(decoding: d.data, as: UTF8.self))\" from \(d.source):\(d.sourcePort), peer label \(d.peer?.description ?? "none")"
+        )
         let got = try echo.receive(timeout: .seconds(2))
         let back = try echo.send(got.data, to: got.source, port: got.sourcePort)
         say("   server: echoed it back, sent \(back.summary)")
         let reply = try c.receive(timeout: .seconds(2))
         say("   client: reply \"\(String(decoding: reply.data, as: UTF8.self))\", peer label \(reply.peer?.description ?? "none")")
-        return expect(d.peer?.description == DemoScenario.client && reply.peer?.description == DemoScenario.server && reply.data == Array(text.utf8),
-                      "the echo works; the server sees the client's label, the client sees the server's")
+        return expect(
+            d.peer?.description == DemoScenario.client && reply.peer?.description == DemoScenario.server && reply.data == Array(text.utf8),
+            "the echo works; the server sees the client's label, the client sees the server's")
     }
 
     private func otherDomainPath(_ server: IPAddress) throws -> Bool {
         say("\n2. Another domain on the client host (\(DemoScenario.other)) sends to the echo port over its own labeled SA")
         let o = try LabeledSocket(host: hosts["client"]!.controlPath)
         try o.bind(port: 0, context: try SecurityContext(parsing: DemoScenario.other))
-        guard let r = try sendAndWatchServer(o, "let me in", to: server, port: 7, as: DemoScenario.other) else { return expect(false, "nothing reached the server") }
-        return expect(r.delivery == nil && r.records.contains { $0.result == .denied && $0.tclass == "peer" },
-                      "refused: the server's domain may not receive from \(DemoScenario.other) (peer recv), with the AVC record")
+        guard let r = try sendAndWatchServer(o, "let me in", to: server, port: 7, as: DemoScenario.other) else {
+            return expect(false, "nothing reached the server")
+        }
+        return expect(
+            r.delivery == nil && r.records.contains { $0.result == .denied && $0.tclass == "peer" },
+            "refused: the server's domain may not receive from \(DemoScenario.other) (peer recv), with the AVC record")
     }
 
     private func clearPath(_ c: LabeledSocket, _ server: IPAddress) throws -> Bool {
         say("\n3. The client sends to the server's port 40007, which no SPD entry covers: the datagram leaves in clear, unlabeled")
         guard let r = try sendAndWatchServer(c, "plain", to: server, port: 40007, as: "client") else { return expect(false, "nothing reached the server") }
-        return expect(r.delivery == nil && r.records.contains { $0.result == .denied && $0.tcontext.type == "unlabeled_t" },
-                      "refused: unlabeled traffic is not the server's to receive (boolean echo_allow_unlabeled is off)")
+        return expect(
+            r.delivery == nil && r.records.contains { $0.result == .denied && $0.tcontext.type == "unlabeled_t" },
+            "refused: unlabeled traffic is not the server's to receive (boolean echo_allow_unlabeled is off)")
     }
 
     /// Sends `text` from `socket` (shown as `who`) and reports what the server did with it, with its
@@ -108,8 +116,9 @@ extension DemoRun {
         let result = Result { () throws(LabeledSocket.Failure) in try l.send(Array("hello".utf8), to: server, port: 7) }
         guard case .failure(.refused(let r)) = result else { return expect(false, "it was not refused: \(result)") }
         say("   client: \(r.code) — \(r.reason)")
-        return expect(r.code == "EAGAIN" && r.reason.contains("ctx \(DemoScenario.otherUser)"),
-                      "no SA serves it: an ACQUIRE asks the key manager for an SA carrying the flow's label")
+        return expect(
+            r.code == "EAGAIN" && r.reason.contains("ctx \(DemoScenario.otherUser)"),
+            "no SA serves it: an ACQUIRE asks the key manager for an SA carrying the flow's label")
     }
 
     private func replayPath() throws -> Bool {

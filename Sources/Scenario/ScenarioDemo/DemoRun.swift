@@ -36,8 +36,10 @@ public final class DemoRun: @unchecked Sendable {  // its state is behind NSCond
     /// the SAs and SPD entries of its network with fresh keys; each host on a thread of its own.
     /// `why` says why not the kernel's data plane; `verbose` shows every check, not only the AVC
     /// records; the lines go to `say`. Call ``finish()`` when done.
-    public static func start(scenario: Scenario, loopback: Bool, verbose: Bool, why: String,
-                             say: @escaping DemoOutput) throws(DemoError) -> DemoRun {
+    public static func start(
+        scenario: Scenario, loopback: Bool, verbose: Bool, why: String,
+        say: @escaping DemoOutput
+    ) throws(DemoError) -> DemoRun {
         try DemoError.wrapping { try DemoRun(scenario: scenario, loopback: loopback, verbose: verbose, why: why, say: say) }
     }
 
@@ -63,8 +65,9 @@ public final class DemoRun: @unchecked Sendable {  // its state is behind NSCond
                 let desired = try ApplyPlanner.desired(file, host: n, keys: keys)
                 let node = try DataPlaneNode(address: addresses[n]!, sas: desired.sas, policies: desired.policies, authorizer: authorizer)
                 let bind = network.bindAddresses(addresses[n]!)
-                hosts[n] = try DataPlaneHost(node: node, esp: bind.esp, clear: bind.clear, controlPath: "\(directory)/\(n).sock",
-                                             namespace: network.namespace(n))
+                hosts[n] = try DataPlaneHost(
+                    node: node, esp: bind.esp, clear: bind.clear, controlPath: "\(directory)/\(n).sock",
+                    namespace: network.namespace(n))
             }
         } catch {
             network.teardown()
@@ -80,7 +83,8 @@ public final class DemoRun: @unchecked Sendable {  // its state is behind NSCond
         saLines = names.flatMap { n in
             hosts[n]!.node.resolver.mirror.sas.filter { $0.source == addresses[n]! }.map { sa in
                 let alg = [sa.algorithms.aead, sa.algorithms.encryption, sa.algorithms.authentication].compactMap { $0?.name }.joined(separator: " + ")
-                return "SA \(n) → \(n == "client" ? "server" : "client"): spi 0x\(String(sa.spi, radix: 16)) \(alg), label \(sa.securityContext?.description ?? "none")"
+                return
+                    "SA \(n) → \(n == "client" ? "server" : "client"): spi 0x\(String(sa.spi, radix: 16)) \(alg), label \(sa.securityContext?.description ?? "none")"
             }
         }
         serverWire = hosts["client"]!.peers[addresses["server"]!]!.esp

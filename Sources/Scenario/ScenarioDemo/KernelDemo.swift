@@ -63,8 +63,11 @@ public struct KernelDemo {
         let enforcing = kernel.enforcing
         say("salabel demo: labeled IPsec between two hosts, under the loaded policy (\(enforcing ? "enforcing" : "permissive"))")
         say("data plane: the kernel's (ESP and SELinux are here, and the loaded policy has the demo's domains)")
-        let runner = try GuestRunner(plan: GuestPlan(scenarios: [], settle: 0.3), namespacePrefix: "salabel-demo-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))-")
-        say("hosts: network namespaces \(runner.namespace("client")) (10.77.0.1) and \(runner.namespace("server")) (10.77.0.2), joined by veth; SAs installed with fresh keys")
+        let runner = try GuestRunner(
+            plan: GuestPlan(scenarios: [], settle: 0.3), namespacePrefix: "salabel-demo-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))-")
+        say(
+            "hosts: network namespaces \(runner.namespace("client")) (10.77.0.1) and \(runner.namespace("server")) (10.77.0.2), joined by veth; SAs installed with fresh keys"
+        )
         let outcomes = try runner.playInLoadedPolicy(scenario, ignoring: myType)
         var unexpected = 0
         for (i, (step, o)) in zip(scenario.steps, outcomes).enumerated() {
@@ -75,7 +78,9 @@ public struct KernelDemo {
             for u in unmet { say("   ✗ NOT AS INTENDED: \(u)") }
             if unmet.isEmpty { say("   ✓ as the policy intends") } else { unexpected += 1 }
         }
-        say("\n5. Anti-replay: the kernel's replay window drops a copied packet (XfrmInStateSeqError); salabel demo --dataplane userspace replays one on the wire")
+        say(
+            "\n5. Anti-replay: the kernel's replay window drops a copied packet (XfrmInStateSeqError); salabel demo --dataplane userspace replays one on the wire"
+        )
         if unexpected == 0 { say("\nAll \(outcomes.count) paths behave as the embedded policy intends, in the kernel (Specs/dataplane/demo.md).") }
         return unexpected
     }

@@ -10,7 +10,6 @@ import XfrmManager
 import XfrmNetlink
 import XfrmWire
 
-
 /// `guest-act`: in a fresh single-threaded process, enter the namespace, become the actor, open a
 /// NETLINK_XFRM socket, send the request and exit with the kernel's errno (0: acknowledged). Once
 /// it is the actor it writes nothing: its standard streams belong to the harness, and using them

@@ -10,7 +10,6 @@ import XfrmManager
 import XfrmNetlink
 import XfrmWire
 
-
 extension GuestRunner {
     /// Loads the policy in one write, sets the booleans, then the mode.
     func load(policy: String, booleans: [String: Bool]) throws {
@@ -87,8 +86,10 @@ extension GuestRunner {
     /// No IPv6 in a namespace: its neighbour discovery would put the kernel's own packets
     /// (kernel_t) through the peer checks, AVC lines no scenario is about.
     func noIPv6(_ ns: String) throws {
-        let run = ChildProcess.run(["/bin/ip", "netns", "exec", ns, "/bin/sh", "-c",
-            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"])
+        let run = ChildProcess.run([
+            "/bin/ip", "netns", "exec", ns, "/bin/sh", "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
+        ])
         guard run.status == 0 else { throw ScenarioKernelError("disable IPv6 in \(ns): \(run.output)") }
     }
 

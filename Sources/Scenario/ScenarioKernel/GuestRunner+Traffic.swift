@@ -10,7 +10,6 @@ import XfrmManager
 import XfrmNetlink
 import XfrmWire
 
-
 extension GuestRunner {
     func enter(_ path: String) -> Bool {
         (try? NetworkNamespace.path(path).enterOnCurrentThread()) != nil

@@ -10,7 +10,6 @@ import XfrmManager
 import XfrmNetlink
 import XfrmWire
 
-
 extension GuestRunner {
     /// The labels of the ACQUIREs waiting on a monitor socket (`unlabeled` for none).
     static func acquires(_ socket: NetlinkSocket) -> [String] {
@@ -57,8 +56,10 @@ extension GuestRunner {
             return StepOutcome(result: "EINVAL", stage: "harness", notes: ["cannot encode the request: \(error)"])
         }
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        let run = ChildProcess.run([salabel, "scenario", "guest-act", "--netns", "/run/netns/\(namespace(command.host))",
-                                    "--context", command.actorContext.description, "--message", hex])
+        let run = ChildProcess.run([
+            salabel, "scenario", "guest-act", "--netns", "/run/netns/\(namespace(command.host))",
+            "--context", command.actorContext.description, "--message", hex,
+        ])
         let status = run.status
         if status == 0 { return StepOutcome(result: "ok") }
         if status > 0 && status < Self.actFailure {

@@ -10,7 +10,6 @@ import XfrmManager
 import XfrmNetlink
 import XfrmWire
 
-
 /// Runs scenario steps in the VM's kernel (Specs/scenarios/README.md, "The kernel run"). It runs as
 /// the permissive harness domain; every step's subject is the step's actor:
 /// - xfrm requests are sent by a child process (`salabel scenario guest-act`) that enters the
@@ -62,8 +61,9 @@ public struct GuestRunner {
                 try network(scenario)
                 try install(scenario)
                 for host in scenario.hosts {
-                    monitors[host] = try NetlinkSocket(protocol: .xfrm, namespace: .named(namespace(host)), groups: [1],
-                                                       receiveTimeout: .milliseconds(1))
+                    monitors[host] = try NetlinkSocket(
+                        protocol: .xfrm, namespace: .named(namespace(host)), groups: [1],
+                        receiveTimeout: .milliseconds(1))
                 }
                 try write(Array((scenario.enforcing ? "1" : "0").utf8), to: "/sys/fs/selinux/enforce")
             } catch {

@@ -71,8 +71,10 @@ public struct KernelRun {
             let binary = work.appendingPathComponent("policy-\(i).bin")
             let text: String
             let sids = s.model.server.policy.initialSIDs
-            let types = (file: sids.first { $0.name == "file" }?.context?.type ?? "unlabeled_t",
-                         kernel: sids.first { $0.name == "kernel" }?.context?.type ?? "kernel_t")
+            let types = (
+                file: sids.first { $0.name == "file" }?.context?.type ?? "unlabeled_t",
+                kernel: sids.first { $0.name == "kernel" }?.context?.type ?? "kernel_t"
+            )
             do { text = try s.scenario.policyText(harness: true, harnessTypes: types).text } catch { throw ScenarioKernelError("\(s.path): \(error)") }
             try text.write(to: conf, atomically: true, encoding: .utf8)
             let mls = s.model.server.policy.mlsEnabled
@@ -88,8 +90,10 @@ public struct KernelRun {
             let yaml = work.appendingPathComponent("scenario-\(i).yaml")
             try fm.copyItem(atPath: s.path, toPath: yaml.path)
             files += [(yaml.path, "/vm/files/scenario-\(i).yaml"), (binary.path, "/vm/files/policy-\(i).bin")]
-            entries.append(GuestPlan.Entry(name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
-                                           booleans: s.model.server.booleans))
+            entries.append(
+                GuestPlan.Entry(
+                    name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
+                    booleans: s.model.server.booleans))
         }
         guard let firstPolicy else { return Result() }
         let plan = work.appendingPathComponent("plan.json")
@@ -99,18 +103,20 @@ public struct KernelRun {
         // The guest's init stays in kernel_t, which the scenarios' policies do not provide for: back
         // to permissive before the script returns, or init could not report and power off.
         try """
-            \(Self.guestBinaryPath) scenario guest-run /vm/files/plan.json
-            status=$?
-            echo 0 > /sys/fs/selinux/enforce
-            exit $status
+        \(Self.guestBinaryPath) scenario guest-run /vm/files/plan.json
+        status=$?
+        echo 0 > /sys/fs/selinux/enforce
+        exit $status
 
-            """.write(to: script, atomically: true, encoding: .utf8)
+        """.write(to: script, atomically: true, encoding: .utf8)
 
         let steps = scenarios.reduce(0) { $0 + $1.scenario.steps.count }
         let timeout = 180 + 8 * steps
         let resultDir = work.appendingPathComponent("result")
-        var arguments = ["run", "--binary-policy", firstPolicy, "--permissive", "--context", harnessContext, "--module", "bridge",
-                         "--timeout", String(timeout), "--result-dir", resultDir.path]
+        var arguments = [
+            "run", "--binary-policy", firstPolicy, "--permissive", "--context", harnessContext, "--module", "bridge",
+            "--timeout", String(timeout), "--result-dir", resultDir.path,
+        ]
         if verbose { arguments.append("--verbose") }
         for (source, dest) in files { arguments += ["--file", "\(source):\(dest)"] }
         arguments.append(script.path)
@@ -131,7 +137,8 @@ public struct KernelRun {
         }
         for s in scenarios where result.outcomes[s.scenario.name]?.count != s.scenario.steps.count && result.errors[s.scenario.name] == nil {
             let got = result.outcomes[s.scenario.name]?.count ?? 0
-            result.errors[s.scenario.name] = "the guest reported \(got) of \(s.scenario.steps.count) steps (scripts/vm exit \(status))\n"
+            result.errors[s.scenario.name] =
+                "the guest reported \(got) of \(s.scenario.steps.count) steps (scripts/vm exit \(status))\n"
                 + output.split(separator: "\n").filter { !$0.hasPrefix(GuestReport.prefix) }.suffix(20).joined(separator: "\n")
         }
         return result

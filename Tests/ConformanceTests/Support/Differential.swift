@@ -121,7 +121,9 @@ struct Differential {
                     }
                     if a & mask != 0 { nonEmptyGrants += 1 }
                     if d.allowed & mask != a & mask || d.auditAllow & mask != aa & mask || d.auditDeny & mask != ad & mask {
-                        mismatch("\(contexts[i]) \(contexts[j]) \(cls): salabel allowed \(Self.hex(d.allowed & mask)) auditallow \(Self.hex(d.auditAllow & mask)) auditdeny \(Self.hex(d.auditDeny & mask)); libsepol \(Self.hex(a & mask)) \(Self.hex(aa & mask)) \(Self.hex(ad & mask))")
+                        mismatch(
+                            "\(contexts[i]) \(contexts[j]) \(cls): salabel allowed \(Self.hex(d.allowed & mask)) auditallow \(Self.hex(d.auditAllow & mask)) auditdeny \(Self.hex(d.auditDeny & mask)); libsepol \(Self.hex(a & mask)) \(Self.hex(aa & mask)) \(Self.hex(ad & mask))"
+                        )
                     }
                 }
             }
@@ -152,7 +154,9 @@ struct Differential {
             guard let (a, aa, ad) = oracle.av(ss, ts, tc) else { mismatch("libsepol cannot compute \(s) \(t) \(cls)"); continue }
             if a & mask != 0 { nonEmptyGrants += 1 }
             if d.allowed & mask != a & mask || d.auditAllow & mask != aa & mask || d.auditDeny & mask != ad & mask {
-                mismatch("\(s) \(t) \(cls): salabel allowed \(Self.hex(d.allowed & mask)) auditallow \(Self.hex(d.auditAllow & mask)) auditdeny \(Self.hex(d.auditDeny & mask)); libsepol \(Self.hex(a & mask)) \(Self.hex(aa & mask)) \(Self.hex(ad & mask))")
+                mismatch(
+                    "\(s) \(t) \(cls): salabel allowed \(Self.hex(d.allowed & mask)) auditallow \(Self.hex(d.auditAllow & mask)) auditdeny \(Self.hex(d.auditDeny & mask)); libsepol \(Self.hex(a & mask)) \(Self.hex(aa & mask)) \(Self.hex(ad & mask))"
+                )
             }
         }
     }
@@ -177,7 +181,9 @@ struct Differential {
                         let theirs = oracle.computeSID(kind: k, s, t, cls)
                         let ours: String?
                         do {
-                            ours = try server.computeTransition(kind, source: SecurityContext(parsing: s), target: SecurityContext(parsing: t), objectClass: cls, objectName: nil).description
+                            ours = try server.computeTransition(
+                                kind, source: SecurityContext(parsing: s), target: SecurityContext(parsing: t), objectClass: cls, objectName: nil
+                            ).description
                         } catch { ours = nil }
                         switch theirs {
                         case .success(let ctx):
@@ -201,7 +207,8 @@ struct Differential {
                     for t in contexts {
                         comparisons += 1
                         let theirs = oracle.validateTransition(old: o, new: n, task: t, cls)
-                        let ours = try? server.validateTransition(old: SecurityContext(parsing: o), new: SecurityContext(parsing: n), task: SecurityContext(parsing: t), objectClass: cls)
+                        let ours = try? server.validateTransition(
+                            old: SecurityContext(parsing: o), new: SecurityContext(parsing: n), task: SecurityContext(parsing: t), objectClass: cls)
                         if theirs < 0 || ours == nil || (theirs == 1) != ours! {
                             mismatch("validatetrans \(o) -> \(n) by \(t) \(cls): salabel \(String(describing: ours)), libsepol \(theirs)")
                         }

@@ -118,8 +118,9 @@ func refpolicyConf() throws -> (conf: String, binary: String) {
     }
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-refpolicy-\(getpid()).conf").path
     if !FileManager.default.fileExists(atPath: out) {
-        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-b", "-F", "-M", "-o", out, binary],
-                               standardOutput: .discard, standardError: .discard)
+        let r = try runProcess(
+            URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-b", "-F", "-M", "-o", out, binary],
+            standardOutput: .discard, standardError: .discard)
         guard r.status == 0 else { throw OracleError("checkpolicy -b -F failed on \(binary)") }
     }
     return (out, binary)

@@ -63,29 +63,35 @@ public struct AssociationAuthorizer: Sendable {
     }
 
     /// May a socket labeled `socket` receive traffic whose peer label is `peer`?
-    public func recvfrom(socket: SecurityContext, peer: SecurityContext, auditSubject: AuditSubject? = nil,
-                         fields: [(name: String, value: String)] = []) -> Authorization {
+    public func recvfrom(
+        socket: SecurityContext, peer: SecurityContext, auditSubject: AuditSubject? = nil,
+        fields: [(name: String, value: String)] = []
+    ) -> Authorization {
         authorize(.recvfrom, source: socket, target: peer, auditSubject: auditSubject, fields: fields)
     }
 
     /// The one funnel: `association { permission }` for (source, target).
-    public func authorize(_ permission: AssociationPermission, source: SecurityContext, target: SecurityContext,
-                          auditSubject: AuditSubject? = nil, fields: [(name: String, value: String)] = []) -> Authorization {
+    public func authorize(
+        _ permission: AssociationPermission, source: SecurityContext, target: SecurityContext,
+        auditSubject: AuditSubject? = nil, fields: [(name: String, value: String)] = []
+    ) -> Authorization {
         func failClosed(_ why: String) -> Authorization {
             Authorization(permission: permission, source: source, target: target, granted: false, check: nil, reason: "no decision: \(why)")
         }
         let server = cache.server
         guard let c = server.classValue("association") else {
             if server.policy.handleUnknown == .allow {
-                return Authorization(permission: permission, source: source, target: target, granted: true, check: nil,
-                                     reason: "allowed: class association is unknown to the policy (handle_unknown allow)")
+                return Authorization(
+                    permission: permission, source: source, target: target, granted: true, check: nil,
+                    reason: "allowed: class association is unknown to the policy (handle_unknown allow)")
             }
             return failClosed("the policy has no class association")
         }
         guard let bit = server.policy.classes[c - 1].permissionBits[permission.rawValue] else {
             if server.policy.handleUnknown == .allow {
-                return Authorization(permission: permission, source: source, target: target, granted: true, check: nil,
-                                     reason: "allowed: permission \(permission.rawValue) is unknown to the policy (handle_unknown allow)")
+                return Authorization(
+                    permission: permission, source: source, target: target, granted: true, check: nil,
+                    reason: "allowed: permission \(permission.rawValue) is unknown to the policy (handle_unknown allow)")
             }
             return failClosed("class association has no permission \(permission.rawValue)")
         }

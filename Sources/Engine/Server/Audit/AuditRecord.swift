@@ -35,8 +35,10 @@ public struct AuditRecord: Sendable, Hashable, CustomStringConvertible {
     /// For denials: `true` when the denial was not enforced (permissive mode or domain).
     public var permissive: Bool
 
-    public init(result: Result, permissions: [String], subject: AuditSubject?, fields: [(name: String, value: String)] = [],
-                scontext: SecurityContext, tcontext: SecurityContext, tclass: String, permissive: Bool) {
+    public init(
+        result: Result, permissions: [String], subject: AuditSubject?, fields: [(name: String, value: String)] = [],
+        scontext: SecurityContext, tcontext: SecurityContext, tclass: String, permissive: Bool
+    ) {
         self.result = result
         self.permissions = permissions
         self.subject = subject

@@ -58,7 +58,9 @@ extension PolicyCompiler {
         do { return try mls.resolve(range, rule: .policySource) } catch { throw PolicyError(error.description, at: loc) }
     }
 
-    mutating func compileRangeTransition(_ sources: NameSet, _ targets: NameSet, _ classes: NameSet?, _ range: RangeSyntax, at loc: SourceLocation) throws(PolicyError) {
+    mutating func compileRangeTransition(_ sources: NameSet, _ targets: NameSet, _ classes: NameSet?, _ range: RangeSyntax, at loc: SourceLocation)
+        throws(PolicyError)
+    {
         let r = try policyRange(range, at: loc)
         guard db.mls!.isValid(r) else { throw PolicyError("invalid range in range_transition", at: loc) }
         let srcs = try concreteTypes(sources, at: loc).members
@@ -114,8 +116,10 @@ extension PolicyCompiler {
             db.portcons.append(PortContext(protocol: proto, low: low, high: high, context: try labelContext(context, at: loc)))
         case .netifcon(let interface, let ifContext, let packetContext):
             if db.netifcons.contains(where: { $0.interface == interface }) { throw PolicyError("duplicate netifcon \(interface)", at: loc) }
-            db.netifcons.append(NetifContext(interface: interface, interfaceContext: try labelContext(ifContext, at: loc),
-                                             packetContext: try labelContext(packetContext, at: loc)))
+            db.netifcons.append(
+                NetifContext(
+                    interface: interface, interfaceContext: try labelContext(ifContext, at: loc),
+                    packetContext: try labelContext(packetContext, at: loc)))
         case .nodecon(let address, let mask, let context):
             guard address.bytes.count == mask.bytes.count else { throw PolicyError("nodecon address and mask are of different families", at: loc) }
             db.nodecons.append(NodeContext(address: address, mask: mask, context: try labelContext(context, at: loc)))

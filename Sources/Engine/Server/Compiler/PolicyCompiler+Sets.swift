@@ -109,8 +109,10 @@ extension PolicyCompiler {
 
     /// The values a set of names denotes over `universe` (roles, users, classes): the included names'
     /// values less the excluded ones', `*` every value, `~` the complement within `universe`.
-    private func expandNames(_ set: NameSet, universe: ClosedRange<Int>, kind: String, at loc: SourceLocation,
-                             _ lookup: (String) -> Bitset?) throws(PolicyError) -> Bitset {
+    private func expandNames(
+        _ set: NameSet, universe: ClosedRange<Int>, kind: String, at loc: SourceLocation,
+        _ lookup: (String) -> Bitset?
+    ) throws(PolicyError) -> Bitset {
         func values(_ name: String) throws(PolicyError) -> Bitset {
             guard let v = lookup(name) else { throw PolicyError("unknown \(kind) \(name)", at: loc) }
             return v

@@ -89,11 +89,15 @@ extension PolicyCompiler {
     }
 
     private func conflict(_ what: String, _ s: Int, _ t: Int, _ c: Int, _ old: Int, _ new: Int, at loc: SourceLocation) -> PolicyError {
-        PolicyError("conflicting \(what) for (\(db.types[s].name), \(db.types[t].name):\(db.classes[c - 1].name)): \(db.types[old].name) and \(db.types[new].name)", at: loc)
+        PolicyError(
+            "conflicting \(what) for (\(db.types[s].name), \(db.types[t].name):\(db.classes[c - 1].name)): \(db.types[old].name) and \(db.types[new].name)",
+            at: loc)
     }
 
     /// Compiles an `if` statement: its expression to postfix, each branch's rules into lists.
-    mutating func compileConditional(_ expr: ConditionalExpr, _ thenBranch: [PolicyStatement], _ elseBranch: [PolicyStatement], at loc: SourceLocation) throws(PolicyError) {
+    mutating func compileConditional(_ expr: ConditionalExpr, _ thenBranch: [PolicyStatement], _ elseBranch: [PolicyStatement], at loc: SourceLocation)
+        throws(PolicyError)
+    {
         var postfix: [ConditionalNode] = []
         try conditionalPostfix(expr, into: &postfix, at: loc)
         var depth = 0, maxDepth = 0
@@ -105,7 +109,9 @@ extension PolicyCompiler {
             }
         }
         guard maxDepth <= PolicyCompiler.conditionalMaxDepth else {
-            throw PolicyError("conditional expression needs a stack of \(maxDepth); checkpolicy and the kernel evaluate at most \(PolicyCompiler.conditionalMaxDepth)", at: loc)
+            throw PolicyError(
+                "conditional expression needs a stack of \(maxDepth); checkpolicy and the kernel evaluate at most \(PolicyCompiler.conditionalMaxDepth)",
+                at: loc)
         }
         var trueRules = ConditionalRules(), falseRules = ConditionalRules()
         for st in thenBranch { try compileTERule(st, into: &trueRules, conditional: true) }
@@ -168,7 +174,9 @@ extension PolicyCompiler {
                         let missing = entry.allowed & ~allowed(parent, db.types[target].bounds ?? target, c, extra)
                         if missing != 0 {
                             let perms = db.permissionNames(missing, classValue: c).joined(separator: " ")
-                            throw PolicyError("typebounds violation: \(db.types[child].name) is allowed { \(perms) } on \(db.types[target].name):\(db.classes[c - 1].name), which its bounding type \(db.types[parent].name) is not", at: boundsLocations[child])
+                            throw PolicyError(
+                                "typebounds violation: \(db.types[child].name) is allowed { \(perms) } on \(db.types[target].name):\(db.classes[c - 1].name), which its bounding type \(db.types[parent].name) is not",
+                                at: boundsLocations[child])
                         }
                     }
                 }

@@ -52,10 +52,11 @@ public struct PolicyCompiler {
                 guard db.classValues[name] == nil else { throw PolicyError("duplicate declaration of class \(name)", at: loc) }
                 let value = db.classes.count + 1
                 guard value <= Int(UInt16.max) else { throw PolicyError("too many classes", at: loc) }
-                db.classes.append(PolicyClass(
-                    name: name, value: value, permissions: [], permissionBits: [:], common: nil,
-                    constraints: [], validateTrans: [], isSocket: name == "socket" || name.hasSuffix("_socket"),
-                    isDefined: false))
+                db.classes.append(
+                    PolicyClass(
+                        name: name, value: value, permissions: [], permissionBits: [:], common: nil,
+                        constraints: [], validateTrans: [], isSocket: name == "socket" || name.hasSuffix("_socket"),
+                        isDefined: false))
                 db.classValues[name] = value
             case .initialSIDDeclaration(let name):
                 guard !db.initialSIDs.contains(where: { $0.name == name }) else {
@@ -264,7 +265,9 @@ public struct PolicyCompiler {
                         for c in cls {
                             let key = AVTable.key(source: r, target: t, classValue: c)
                             if let old = db.roleTransitions[key] {
-                                throw PolicyError("duplicate role_transition for \(db.roles[r].name) \(db.types[t].name):\(db.classes[c - 1].name): \(db.roles[old].name) and \(newRole)", at: loc)
+                                throw PolicyError(
+                                    "duplicate role_transition for \(db.roles[r].name) \(db.types[t].name):\(db.classes[c - 1].name): \(db.roles[old].name) and \(newRole)",
+                                    at: loc)
                             }
                             db.roleTransitions[key] = nr
                         }
@@ -281,14 +284,22 @@ public struct PolicyCompiler {
                 guard db.mlsEnabled else { throw PolicyError("mlsvalidatetrans in a policy without MLS", at: loc) }
                 try compileValidateTrans(classes: classes, expr, isMLS: true, at: loc)
             case .defaultUser(let classes, let d):
-                for c in try classValueList(NameSet(included: classes), at: loc) { try setDefault(c, "default_user", &db.classes[c - 1].defaultUser, d, at: loc) }
+                for c in try classValueList(NameSet(included: classes), at: loc) {
+                    try setDefault(c, "default_user", &db.classes[c - 1].defaultUser, d, at: loc)
+                }
             case .defaultRole(let classes, let d):
-                for c in try classValueList(NameSet(included: classes), at: loc) { try setDefault(c, "default_role", &db.classes[c - 1].defaultRole, d, at: loc) }
+                for c in try classValueList(NameSet(included: classes), at: loc) {
+                    try setDefault(c, "default_role", &db.classes[c - 1].defaultRole, d, at: loc)
+                }
             case .defaultType(let classes, let d):
-                for c in try classValueList(NameSet(included: classes), at: loc) { try setDefault(c, "default_type", &db.classes[c - 1].defaultType, d, at: loc) }
+                for c in try classValueList(NameSet(included: classes), at: loc) {
+                    try setDefault(c, "default_type", &db.classes[c - 1].defaultType, d, at: loc)
+                }
             case .defaultRange(let classes, let d):
                 guard db.mlsEnabled else { throw PolicyError("default_range in a policy without MLS", at: loc) }
-                for c in try classValueList(NameSet(included: classes), at: loc) { try setDefault(c, "default_range", &db.classes[c - 1].defaultRange, d, at: loc) }
+                for c in try classValueList(NameSet(included: classes), at: loc) {
+                    try setDefault(c, "default_range", &db.classes[c - 1].defaultRange, d, at: loc)
+                }
             case .initialSIDContext, .portcon, .netifcon, .nodecon, .genfscon, .fsUse, .otherLabeling:
                 break  // after users: contexts are validated against them
             default:

@@ -33,8 +33,10 @@ extension AccessVectorCache {
     ///   a denial that is not enforced is granted and added to the cached entry (audited once);
     /// - a denial is audited for the denied permissions not covered by `dontaudit`;
     /// - a full grant is audited for the permissions covered by `auditallow`.
-    public func check(_ ssid: SID, _ tsid: SID, classValue c: Int, requested: UInt32, subject: AuditSubject? = nil,
-                      fields: [(name: String, value: String)] = []) -> AccessCheck {
+    public func check(
+        _ ssid: SID, _ tsid: SID, classValue c: Int, requested: UInt32, subject: AuditSubject? = nil,
+        fields: [(name: String, value: String)] = []
+    ) -> AccessCheck {
         let d = decision(ssid, tsid, classValue: c)
         let denied = requested & ~d.allowed
         var granted = denied == 0

@@ -188,7 +188,9 @@ public final class PolicySnapshot: Sendable {
     /// name-based type_transition; the role from a `role_transition`; the range from a
     /// `range_transition`, `default_range` or the defaults. Returns the context and whether it is
     /// valid under the policy.
-    public func computeTransition(_ kind: TransitionKind, _ s: ResolvedContext, _ t: ResolvedContext, classValue c: Int, objectName: String?) -> (context: ResolvedContext, isValid: Bool) {
+    public func computeTransition(_ kind: TransitionKind, _ s: ResolvedContext, _ t: ResolvedContext, classValue c: Int, objectName: String?) -> (
+        context: ResolvedContext, isValid: Bool
+    ) {
         let cls = policy.classes[c - 1]
         let isProcessLike = c == policy.processClass || cls.isSocket
         var n = ResolvedContext(user: 0, role: 0, type: 0)
@@ -212,7 +214,8 @@ public final class PolicySnapshot: Sendable {
         let key = AVTable.key(source: Int(s.type), target: Int(t.type), classValue: c)
         if let newType = rules.typeRule(kind, key: key, policy: policy) { n.type = Int32(newType) }
         if kind == .transition, let objectName,
-           let newType = policy.filenameTransitions[FilenameTransitionKey(source: Int(s.type), target: Int(t.type), classValue: c, name: objectName)] {
+            let newType = policy.filenameTransitions[FilenameTransitionKey(source: Int(s.type), target: Int(t.type), classValue: c, name: objectName)]
+        {
             n.type = Int32(newType)
         }
         if kind == .transition, let newRole = policy.roleTransitions[AVTable.key(source: Int(s.role), target: Int(t.type), classValue: c)] {
@@ -222,7 +225,9 @@ public final class PolicySnapshot: Sendable {
         return (n, policy.isValid(n))
     }
 
-    private func computeRange(_ kind: TransitionKind, _ s: ResolvedContext, _ t: ResolvedContext, _ c: Int, _ cls: PolicyClass, _ isProcessLike: Bool, _ n: inout ResolvedContext) {
+    private func computeRange(
+        _ kind: TransitionKind, _ s: ResolvedContext, _ t: ResolvedContext, _ c: Int, _ cls: PolicyClass, _ isProcessLike: Bool, _ n: inout ResolvedContext
+    ) {
         if kind == .transition {
             if let r = policy.rangeTransitions[AVTable.key(source: Int(s.type), target: Int(t.type), classValue: c)] {
                 n.low = r.low; n.high = r.high

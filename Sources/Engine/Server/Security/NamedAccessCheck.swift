@@ -64,21 +64,27 @@ extension AccessVectorCache {
     ///   (``NamedAccessCheck/unknownPermissions``), else `.unknownPermission` names the first one.
     /// - Throws `.invalidContext` for a context that does not parse or is not valid under the policy;
     ///   the source is checked first, then the target, then the class, then the permissions.
-    public func check(source: String, target: String, objectClass: String, permissions: [String],
-                      subject: AuditSubject? = nil) throws(DecisionError) -> NamedAccessCheck {
+    public func check(
+        source: String, target: String, objectClass: String, permissions: [String],
+        subject: AuditSubject? = nil
+    ) throws(DecisionError) -> NamedAccessCheck {
         let ssid = try server.sid(forText: source), tsid = try server.sid(forText: target)
         return try check(ssid, tsid, objectClass: objectClass, permissions: permissions, subject: subject)
     }
 
     /// The same check for contexts given as values.
-    public func check(source: SecurityContext, target: SecurityContext, objectClass: String, permissions: [String],
-                      subject: AuditSubject? = nil) throws(DecisionError) -> NamedAccessCheck {
+    public func check(
+        source: SecurityContext, target: SecurityContext, objectClass: String, permissions: [String],
+        subject: AuditSubject? = nil
+    ) throws(DecisionError) -> NamedAccessCheck {
         let ssid = try server.sid(for: source), tsid = try server.sid(for: target)
         return try check(ssid, tsid, objectClass: objectClass, permissions: permissions, subject: subject)
     }
 
-    private func check(_ ssid: SID, _ tsid: SID, objectClass cls: String, permissions: [String],
-                       subject: AuditSubject?) throws(DecisionError) -> NamedAccessCheck {
+    private func check(
+        _ ssid: SID, _ tsid: SID, objectClass cls: String, permissions: [String],
+        subject: AuditSubject?
+    ) throws(DecisionError) -> NamedAccessCheck {
         let policy = server.policy
         let unknownContext = SecurityContext(user: "?", role: "?", type: "?")
         var named = NamedAccessCheck(

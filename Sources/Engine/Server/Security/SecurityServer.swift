@@ -194,7 +194,9 @@ public final class SecurityServer: DecisionBackend, Sendable {
             unknownAllowed: snap.policy.handleUnknown == .allow)
     }
 
-    public func computeTransition(_ kind: TransitionKind, source: SecurityContext, target: SecurityContext, objectClass: String, objectName: String?) throws(DecisionError) -> SecurityContext {
+    public func computeTransition(_ kind: TransitionKind, source: SecurityContext, target: SecurityContext, objectClass: String, objectName: String?)
+        throws(DecisionError) -> SecurityContext
+    {
         let snap = snapshot
         let s = try snap.policy.resolve(source), t = try snap.policy.resolve(target)
         guard let c = snap.policy.classValues[objectClass] else { throw .unknownClass(objectClass) }

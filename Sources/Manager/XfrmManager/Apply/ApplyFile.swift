@@ -164,8 +164,12 @@ public struct ApplyFile: Sendable, Hashable {
 
     private static func association(_ value: Any, at path: String, hosts: [String: Host]) throws(ApplyFile.Error) -> Association {
         guard let a = value as? [String: Any] else { throw Error(path: path, message: "expected a mapping") }
-        try onlyKeys(a, ["name", "between", "context", "reply_context", "policy_context", "proto", "mode", "aead", "encryption", "authentication",
-                         "icv", "key_bits", "spi", "reqid", "selector", "priority", "lifetime"], at: path)
+        try onlyKeys(
+            a,
+            [
+                "name", "between", "context", "reply_context", "policy_context", "proto", "mode", "aead", "encryption", "authentication",
+                "icv", "key_bits", "spi", "reqid", "selector", "priority", "lifetime",
+            ], at: path)
         guard let name = a["name"].map({ "\($0)" }), !name.isEmpty else { throw Error(path: "\(path).name", message: "expected a name") }
         guard let between = a["between"] as? [Any], between.count == 2 else {
             throw Error(path: "\(path).between", message: "expected [initiator, responder]")
@@ -183,14 +187,18 @@ public struct ApplyFile: Sendable, Hashable {
             }
             do { return try SecurityContext(parsing: "\(v)") } catch { throw Error(path: "\(path).\(key)", message: "\(error)") }
         }
-        let proto = try a["proto"].map { v throws(ApplyFile.Error) -> IPsecProtocol in
-            guard let p = IPsecProtocol(name: "\(v)"), p == .esp || p == .ah else { throw Error(path: "\(path).proto", message: "expected esp or ah") }
-            return p
-        } ?? .esp
-        let mode = try a["mode"].map { v throws(ApplyFile.Error) -> XfrmMode in
-            guard let m = XfrmMode(name: "\(v)"), m == .transport || m == .tunnel else { throw Error(path: "\(path).mode", message: "expected transport or tunnel") }
-            return m
-        } ?? .transport
+        let proto =
+            try a["proto"].map { v throws(ApplyFile.Error) -> IPsecProtocol in
+                guard let p = IPsecProtocol(name: "\(v)"), p == .esp || p == .ah else { throw Error(path: "\(path).proto", message: "expected esp or ah") }
+                return p
+            } ?? .esp
+        let mode =
+            try a["mode"].map { v throws(ApplyFile.Error) -> XfrmMode in
+                guard let m = XfrmMode(name: "\(v)"), m == .transport || m == .tunnel else {
+                    throw Error(path: "\(path).mode", message: "expected transport or tunnel")
+                }
+                return m
+            } ?? .transport
         var aead = a["aead"].map { "\($0)" }
         let enc = a["encryption"].map { "\($0)" }, auth = a["authentication"].map { "\($0)" }
         if aead == nil && enc == nil && auth == nil { aead = proto == .esp ? "rfc4106(gcm(aes))" : nil }
@@ -201,7 +209,8 @@ public struct ApplyFile: Sendable, Hashable {
         var spis: (UInt32, UInt32)
         if let s = a["spi"] {
             guard let list = s as? [Any], list.count == 2,
-                  let x = try number(list[0], at: "\(path).spi"), let y = try number(list[1], at: "\(path).spi"), x >= 256, y >= 256, x != y else {
+                let x = try number(list[0], at: "\(path).spi"), let y = try number(list[1], at: "\(path).spi"), x >= 256, y >= 256, x != y
+            else {
                 throw Error(path: "\(path).spi", message: "expected [SPI initiator→responder, SPI responder→initiator], two different values ≥ 0x100")
             }
             spis = (x, y)
@@ -224,7 +233,9 @@ public struct ApplyFile: Sendable, Hashable {
             case let other?: throw Error(path: "\(path).selector.proto", message: "expected tcp, udp, icmp or any, found \(other)")
             }
             if let p = try number(s["port"], at: "\(path).selector.port") {
-                guard p <= 65535, upper == 6 || upper == 17 else { throw Error(path: "\(path).selector.port", message: "a port needs proto tcp or udp and is at most 65535") }
+                guard p <= 65535, upper == 6 || upper == 17 else {
+                    throw Error(path: "\(path).selector.port", message: "a port needs proto tcp or udp and is at most 65535")
+                }
                 port = UInt16(p)
             }
         }
@@ -250,7 +261,8 @@ public struct ApplyFile: Sendable, Hashable {
             }
         }
         return Association(
-            name: name, between: (h1, h2), context: try ctx("context", required: true)!, replyContext: try ctx("reply_context", required: false), policyContext: try ctx("policy_context", required: false),
+            name: name, between: (h1, h2), context: try ctx("context", required: true)!, replyContext: try ctx("reply_context", required: false),
+            policyContext: try ctx("policy_context", required: false),
             proto: proto, mode: mode, aead: aead, encryption: enc, authentication: auth, icvBits: icv,
             keyBits: keyBits, spis: spis,
             reqid: try number(a["reqid"], at: "\(path).reqid") ?? 0, upperProtocol: upper, port: port,
@@ -273,7 +285,9 @@ public struct ApplyFile: Sendable, Hashable {
     private static func lifetime(_ value: Any?, at path: String) throws(ApplyFile.Error) -> LifetimeConfig {
         var l = LifetimeConfig()
         guard let value else { return l }
-        guard let map = value as? [String: Any] else { throw Error(path: path, message: "expected a mapping of limits (\(lifetimeLimits.map(\.name).joined(separator: ", ")))") }
+        guard let map = value as? [String: Any] else {
+            throw Error(path: path, message: "expected a mapping of limits (\(lifetimeLimits.map(\.name).joined(separator: ", ")))")
+        }
         try onlyKeys(map, Set(lifetimeLimits.map(\.name)), at: path)
         var given: [String: UInt64] = [:]
         for (name, field) in lifetimeLimits {
@@ -287,7 +301,8 @@ public struct ApplyFile: Sendable, Hashable {
         }
         for kind in ["time", "time-use", "byte", "packet"] {
             if let soft = given["\(kind)-soft"], let hard = given["\(kind)-hard"], soft >= hard {
-                throw Error(path: "\(path).\(kind)-soft", message: "\(soft) is not below \(kind)-hard \(hard): the soft limit warns before the hard one ends the SA")
+                throw Error(
+                    path: "\(path).\(kind)-soft", message: "\(soft) is not below \(kind)-hard \(hard): the soft limit warns before the hard one ends the SA")
             }
         }
         return l

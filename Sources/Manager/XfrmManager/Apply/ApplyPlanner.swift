@@ -28,7 +28,8 @@ public struct ApplyStep: Sendable, Hashable {
 /// - every step carries its inverse, so a failed apply can be rolled back to the state before it.
 public enum ApplyPlanner {
     /// What `host` must hold for `file`.
-    public static func desired(_ file: ApplyFile, host: String, keys: KeyFile) throws(ApplyFile.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry]) {
+    public static func desired(_ file: ApplyFile, host: String, keys: KeyFile) throws(ApplyFile.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry])
+    {
         guard let me = file.hosts[host] else {
             throw ApplyFile.Error(path: "--host", message: "no host \(host) in the file (hosts: \(file.hosts.keys.sorted().joined(separator: ", ")))")
         }
@@ -49,12 +50,16 @@ public enum ApplyPlanner {
             // The responder's port is the destination port of initiator → responder traffic.
             let outSel = selector(a, from: me.address, to: peer.address, peerIsResponder: initiator)
             let inSel = selector(a, from: peer.address, to: me.address, peerIsResponder: !initiator)
-            policies.append(PolicyEntry(selector: outSel, direction: .out, priority: a.priority,
-                                        templates: [PolicyTemplate(source: me.address, destination: peer.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
-                                        securityContext: a.policyContext))
-            policies.append(PolicyEntry(selector: inSel, direction: .in, priority: a.priority,
-                                        templates: [PolicyTemplate(source: peer.address, destination: me.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
-                                        securityContext: a.policyContext))
+            policies.append(
+                PolicyEntry(
+                    selector: outSel, direction: .out, priority: a.priority,
+                    templates: [PolicyTemplate(source: me.address, destination: peer.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
+                    securityContext: a.policyContext))
+            policies.append(
+                PolicyEntry(
+                    selector: inSel, direction: .in, priority: a.priority,
+                    templates: [PolicyTemplate(source: peer.address, destination: me.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
+                    securityContext: a.policyContext))
         }
         guard !sas.isEmpty else { throw ApplyFile.Error(path: "--host", message: "host \(host) takes part in no association") }
         // Associations between the same hosts with the same selector and SPD label (e.g. one per
@@ -65,7 +70,9 @@ public enum ApplyPlanner {
         return (sas, unique)
     }
 
-    private static func sa(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, spi: UInt32, keys: KeyFile.Keys, label: SecurityContext) throws(ApplyFile.Error) -> SecurityAssociation {
+    private static func sa(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, spi: UInt32, keys: KeyFile.Keys, label: SecurityContext) throws(ApplyFile
+        .Error) -> SecurityAssociation
+    {
         var algs = SAAlgorithms()
         if let name = a.aead {
             guard let k = keys.aead else { throw ApplyFile.Error(path: "key file: \(a.name)", message: "no aead key") }
@@ -85,11 +92,13 @@ public enum ApplyPlanner {
             guard let algorithm else { continue }
             do { try AlgorithmKeyRules.check(algorithm, role: role) } catch {
                 let direction = spi == a.spis.0 ? "forward" : "reverse"
-                throw ApplyFile.Error(path: "key file: \(a.name).\(direction).\(role)", message: "\(error.algorithm): \(error.message) (salabel keygen --force writes new keys)")
+                throw ApplyFile.Error(
+                    path: "key file: \(a.name).\(direction).\(role)", message: "\(error.algorithm): \(error.message) (salabel keygen --force writes new keys)")
             }
         }
-        return SecurityAssociation(source: from, destination: to, spi: spi, proto: a.proto, mode: a.mode, reqid: a.reqid,
-                                   replayWindow: 32, lifetime: a.lifetime, algorithms: algs, securityContext: label)
+        return SecurityAssociation(
+            source: from, destination: to, spi: spi, proto: a.proto, mode: a.mode, reqid: a.reqid,
+            replayWindow: 32, lifetime: a.lifetime, algorithms: algs, securityContext: label)
     }
 
     private static func selector(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, peerIsResponder: Bool) -> TrafficSelector {
@@ -123,38 +132,61 @@ public enum ApplyPlanner {
     private static func label(_ ctx: SecurityContext?) -> String { ctx.map { " ctx \($0)" } ?? " (unlabeled)" }
 
     /// The steps that bring the current state to the desired one; empty when nothing changes.
-    public static func plan(desired: (sas: [SecurityAssociation], policies: [PolicyEntry]),
-                            current: (sas: [SecurityAssociation], policies: [PolicyEntry])) -> [ApplyStep] {
+    public static func plan(
+        desired: (sas: [SecurityAssociation], policies: [PolicyEntry]),
+        current: (sas: [SecurityAssociation], policies: [PolicyEntry])
+    ) -> [ApplyStep] {
         var steps: [ApplyStep] = []
         for want in desired.sas {
             if let have = current.sas.first(where: { $0.hasSameKernelKey(as: want) }) {
                 if equivalent(have, want) { continue }
-                steps.append(ApplyStep(operation: .deleting(have), undo: .addSA(have), summary: "replace SA \(want.identifier): delete the old one\(label(have.securityContext))"))
+                steps.append(
+                    ApplyStep(
+                        operation: .deleting(have), undo: .addSA(have),
+                        summary: "replace SA \(want.identifier): delete the old one\(label(have.securityContext))"))
             }
-            steps.append(ApplyStep(operation: .addSA(want), undo: .deleting(want), summary: "add SA src \(want.source) \(want.identifier)\(label(want.securityContext))"))
+            steps.append(
+                ApplyStep(operation: .addSA(want), undo: .deleting(want), summary: "add SA src \(want.source) \(want.identifier)\(label(want.securityContext))")
+            )
         }
         for want in desired.policies {
             if let have = current.policies.first(where: { $0.hasSameKernelKey(as: want) }) {
                 if equivalent(have, want) { continue }
-                steps.append(ApplyStep(operation: .updatePolicy(want), undo: .updatePolicy(have), summary: "update policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
+                steps.append(
+                    ApplyStep(
+                        operation: .updatePolicy(want), undo: .updatePolicy(have),
+                        summary: "update policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
             } else {
-                steps.append(ApplyStep(operation: .addPolicy(want), undo: .deleting(want), summary: "add policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
+                steps.append(
+                    ApplyStep(
+                        operation: .addPolicy(want), undo: .deleting(want),
+                        summary: "add policy \(want.selector.source) → \(want.selector.destination) dir \(want.direction)\(label(want.securityContext))"))
             }
         }
         return steps
     }
 
     /// The steps that take the desired state away (`salabel apply --remove`): policies first, then SAs.
-    public static func removal(desired: (sas: [SecurityAssociation], policies: [PolicyEntry]),
-                               current: (sas: [SecurityAssociation], policies: [PolicyEntry])) -> [ApplyStep] {
+    public static func removal(
+        desired: (sas: [SecurityAssociation], policies: [PolicyEntry]),
+        current: (sas: [SecurityAssociation], policies: [PolicyEntry])
+    ) -> [ApplyStep] {
         var steps: [ApplyStep] = []
         for want in desired.policies {
             if let have = current.policies.first(where: { $0.hasSameKernelKey(as: want) }) {
-                steps.append(ApplyStep(operation: .deleting(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction)\(label(have.securityContext))"))
+                steps.append(
+                    ApplyStep(
+                        operation: .deleting(have), undo: .addPolicy(have),
+                        summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction)\(label(have.securityContext))"))
             } else if want.securityContext != nil, let have = current.policies.first(where: { strippedOfLabel($0, matches: want) }) {
                 // A kernel without an xfrm security module stored this entry without its label
                 // (Specs/manager/batch.md): it is still the file's entry, and removal must find it.
-                steps.append(ApplyStep(operation: .deleting(have), undo: .addPolicy(have), summary: "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction) (stored without its label \(want.securityContext!): this kernel drops labels)"))
+                steps.append(
+                    ApplyStep(
+                        operation: .deleting(have), undo: .addPolicy(have),
+                        summary:
+                            "delete policy \(have.selector.source) → \(have.selector.destination) dir \(have.direction) (stored without its label \(want.securityContext!): this kernel drops labels)"
+                    ))
             }
         }
         for want in desired.sas {

@@ -44,9 +44,10 @@ public struct KeyFile: Sendable, Hashable {
         for a in file.associations where out.keys[a.name] == nil {
             let bits = defaultBits(aead: a.aead, encryption: a.encryption, authentication: a.authentication)
             func one() throws -> Keys {
-                Keys(aead: try a.aead.map { _ in KeyMaterial(try random(Int(a.keyBits ?? UInt32(bits.aead)) / 8)) },
-                     encryption: try a.encryption.map { _ in KeyMaterial(try random(Int(a.keyBits ?? UInt32(bits.encryption)) / 8)) },
-                     authentication: try a.authentication.map { _ in KeyMaterial(try random(bits.authentication / 8)) })
+                Keys(
+                    aead: try a.aead.map { _ in KeyMaterial(try random(Int(a.keyBits ?? UInt32(bits.aead)) / 8)) },
+                    encryption: try a.encryption.map { _ in KeyMaterial(try random(Int(a.keyBits ?? UInt32(bits.encryption)) / 8)) },
+                    authentication: try a.authentication.map { _ in KeyMaterial(try random(bits.authentication / 8)) })
             }
             out.keys[a.name] = (try one(), try one())
         }
@@ -82,7 +83,8 @@ public struct KeyFile: Sendable, Hashable {
         guard let top = root as? [String: Any] else { throw ApplyFile.Error(path: "key file", message: "expected a mapping of association names") }
         var keys: [String: (Keys, Keys)] = [:]
         for (name, value) in top {
-            guard let dirs = value as? [String: Any], let f = dirs["forward"] as? [String: Any], let r = dirs["reverse"] as? [String: Any], dirs.count == 2 else {
+            guard let dirs = value as? [String: Any], let f = dirs["forward"] as? [String: Any], let r = dirs["reverse"] as? [String: Any], dirs.count == 2
+            else {
                 throw ApplyFile.Error(path: "key file: \(name)", message: "expected { forward: {…}, reverse: {…} }")
             }
             func parse(_ m: [String: Any], _ dir: String) throws(ApplyFile.Error) -> Keys {
@@ -96,8 +98,9 @@ public struct KeyFile: Sendable, Hashable {
                         throw ApplyFile.Error(path: "key file: \(name).\(dir).\(role)", message: "expected a hex key (0x…)")
                     }
                     guard key.count <= AlgorithmKeyRules.maximumKeyBytes else {
-                        throw ApplyFile.Error(path: "key file: \(name).\(dir).\(role)",
-                                              message: "a key of \(key.count) bytes, more than the \(AlgorithmKeyRules.maximumKeyBytes) bytes any IPsec algorithm takes")
+                        throw ApplyFile.Error(
+                            path: "key file: \(name).\(dir).\(role)",
+                            message: "a key of \(key.count) bytes, more than the \(AlgorithmKeyRules.maximumKeyBytes) bytes any IPsec algorithm takes")
                     }
                     switch role {
                     case "aead": k.aead = key
@@ -172,7 +175,8 @@ public struct KeyFile: Sendable, Hashable {
     public static func checkPrivate(mode: UInt32, path: String) throws(ApplyFile.Error) {
         guard mode & S_IFMT == S_IFREG else { throw ApplyFile.Error(path: path, message: "not a regular file") }
         guard mode & 0o077 == 0 else {
-            throw ApplyFile.Error(path: path, message: "the key file is readable or writable by its group or others (mode \(String(mode & 0o777, radix: 8))); chmod 600 it")
+            throw ApplyFile.Error(
+                path: path, message: "the key file is readable or writable by its group or others (mode \(String(mode & 0o777, radix: 8))); chmod 600 it")
         }
     }
 
@@ -208,7 +212,8 @@ public struct KeyFile: Sendable, Hashable {
         var bytes = try readPrivate(path, limit: YAMLLimits.keyFile.maximumBytes)
         defer { for i in bytes.indices { bytes[i] = 0 } }
         do { return try KeyFile(yaml: String(decoding: bytes, as: UTF8.self)) } catch {
-            throw ApplyFile.Error(path: error.path == "key file" ? path : error.path.replacingOccurrences(of: "key file:", with: "\(path):"), message: error.message)
+            throw ApplyFile.Error(
+                path: error.path == "key file" ? path : error.path.replacingOccurrences(of: "key file:", with: "\(path):"), message: error.message)
         }
     }
 }

@@ -82,7 +82,10 @@ enum YAMLDocument {
         switch node {
         case .scalar, .alias: return true
         case .mapping(let m):
-            for (k, v) in m where !count(k, depth: depth + 1, maximumDepth: maximumDepth, left: &left) || !count(v, depth: depth + 1, maximumDepth: maximumDepth, left: &left) { return false }
+            for (k, v) in m
+            where !count(k, depth: depth + 1, maximumDepth: maximumDepth, left: &left) || !count(v, depth: depth + 1, maximumDepth: maximumDepth, left: &left) {
+                return false
+            }
             return true
         case .sequence(let q):
             for v in q where !count(v, depth: depth + 1, maximumDepth: maximumDepth, left: &left) { return false }

@@ -174,7 +174,8 @@ struct XfrmBatchRunner {
             }
         }
         // Usually every command of the run may go: the kernel gets a slice, not a copy.
-        let results = allowed.count == range.count
+        let results =
+            allowed.count == range.count
             ? manager.kernel.perform(batch: ops[range])
             : manager.kernel.perform(batch: allowed.map { ops[$0] }[...])
         var firstLabeled: Int?

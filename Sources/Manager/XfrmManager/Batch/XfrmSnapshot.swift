@@ -33,8 +33,9 @@ struct XfrmSnapshot: Sendable {
     static func key(_ sa: SecurityAssociation) -> SAKey { SAKey(id: sa.identifier, mark: sa.mark) }
 
     static func key(_ p: PolicyEntry) -> PolicyKey {
-        PolicyKey(selector: p.selector, direction: p.direction, label: p.securityContext, mark: p.mark, interfaceID: p.interfaceID,
-                  policyType: p.policyType)
+        PolicyKey(
+            selector: p.selector, direction: p.direction, label: p.securityContext, mark: p.mark, interfaceID: p.interfaceID,
+            policyType: p.policyType)
     }
 
     /// Whether undoing `op` needs the state before it: anything that removes or replaces (the

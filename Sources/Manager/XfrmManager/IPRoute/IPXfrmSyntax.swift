@@ -199,7 +199,9 @@ struct WordParser {
 
     mutating func number<T: FixedWidthInteger & UnsignedInteger>(_ what: String, as: T.Type = T.self) throws(IPXfrmSyntaxError) -> T {
         let text = try next(what)
-        guard let v: T = text.number() else { throw error("\(what) must be a number (decimal or 0x hex) that fits \(T.bitWidth) bits, found '\(text)'", atWord: i - 1) }
+        guard let v: T = text.number() else {
+            throw error("\(what) must be a number (decimal or 0x hex) that fits \(T.bitWidth) bits, found '\(text)'", atWord: i - 1)
+        }
         return v
     }
 
@@ -290,7 +292,9 @@ struct WordParser {
             let f = try filter(policy: true)
             return verb == "deleteall" ? .deleteAllPolicies(f) : .listPolicies(f)
         case ("state", _), ("policy", _):
-            throw error("unknown command '\(object) \(verb)' (salabel runs add, update, delete, get, deleteall, list, flush\(object == "state" ? ", allocspi" : ""))", atWord: i - 1)
+            throw error(
+                "unknown command '\(object) \(verb)' (salabel runs add, update, delete, get, deleteall, list, flush\(object == "state" ? ", allocspi" : ""))",
+                atWord: i - 1)
         default:
             throw error("unknown object '\(object)' (expected 'state' or 'policy'; salabel runs ip xfrm state and policy commands)", atWord: 0)
         }
@@ -345,7 +349,9 @@ struct WordParser {
     }
 
     /// The body of `state add|update|allocspi`; `extra` handles command-specific words.
-    mutating func stateBody(allowAlgorithms: Bool, extra: ((inout WordParser, Word) throws(IPXfrmSyntaxError) -> Bool)? = nil) throws(IPXfrmSyntaxError) -> SecurityAssociation {
+    mutating func stateBody(allowAlgorithms: Bool, extra: ((inout WordParser, Word) throws(IPXfrmSyntaxError) -> Bool)? = nil) throws(IPXfrmSyntaxError)
+        -> SecurityAssociation
+    {
         var id = ID()
         var mode = XfrmMode.transport, reqid: UInt32 = 0, seq: UInt32 = 0, replay: UInt32 = 0, flags: UInt8 = 0
         var algorithms = SAAlgorithms()
@@ -364,7 +370,9 @@ struct WordParser {
             case "replay-window":
                 replay = try number("a replay window size")
                 guard replay <= IPXfrmSyntax.maximumReplayWindow else {
-                    throw error("replay-window \(replay) is out of range: 0 to \(IPXfrmSyntax.maximumReplayWindow) packets (up to 255 in the SA's replay_window byte, larger through XFRMA_REPLAY_ESN_VAL, whose bitmap the kernel caps at 128 words of 32 bits)", atWord: i - 1)
+                    throw error(
+                        "replay-window \(replay) is out of range: 0 to \(IPXfrmSyntax.maximumReplayWindow) packets (up to 255 in the SA's replay_window byte, larger through XFRMA_REPLAY_ESN_VAL, whose bitmap the kernel caps at 128 words of 32 bits)",
+                        atWord: i - 1)
                 }
             case "flag": flags |= try stateFlags()
             case "sel": selector = try selectorWords(stopAtUnknown: true)
@@ -375,7 +383,8 @@ struct WordParser {
             case "enc", "auth", "auth-trunc", "aead", "comp":
                 guard allowAlgorithms else { throw error("'\(w)' is not allowed here", atWord: i - 1) }
                 try algorithm(w, &algorithms)
-            case "replay-seq", "replay-oseq", "replay-seq-hi", "replay-oseq-hi", "coa", "extra-flag", "output-mark", "offload", "tfcpad", "nat-keepalive-interval", "dir", "pcpu-num":
+            case "replay-seq", "replay-oseq", "replay-seq-hi", "replay-oseq-hi", "coa", "extra-flag", "output-mark", "offload", "tfcpad",
+                "nat-keepalive-interval", "dir", "pcpu-num":
                 throw error("'\(w)' is an iproute2 word salabel does not support yet", atWord: i - 1)
             default:
                 throw error("unknown word '\(w)' in a state command", atWord: i - 1)
@@ -386,11 +395,12 @@ struct WordParser {
         guard src.family == dst.family else { throw error("src \(src) and dst \(dst) are of different families") }
         let proto = id.proto ?? .esp
         if allowAlgorithms && id.spi == nil { throw error("a state needs 'spi SPI'") }
-        var sa = SecurityAssociation(source: src, destination: dst, spi: id.spi ?? 0, proto: proto, mode: mode, reqid: reqid,
-                                     replayWindow: UInt8(clamping: replay), flags: flags,
-                                     replayWindowESN: (replay > 255 || flags & SecurityAssociation.flagESN != 0) ? replay : nil,
-                                     selector: selector, lifetime: lifetime, algorithms: algorithms, encapsulation: encap,
-                                     mark: id.mark, interfaceID: ifID, securityContext: ctx, sequence: seq)
+        var sa = SecurityAssociation(
+            source: src, destination: dst, spi: id.spi ?? 0, proto: proto, mode: mode, reqid: reqid,
+            replayWindow: UInt8(clamping: replay), flags: flags,
+            replayWindowESN: (replay > 255 || flags & SecurityAssociation.flagESN != 0) ? replay : nil,
+            selector: selector, lifetime: lifetime, algorithms: algorithms, encapsulation: encap,
+            mark: id.mark, interfaceID: ifID, securityContext: ctx, sequence: seq)
         if replay > 255 { sa.replayWindow = 0 }
         return sa
     }
@@ -519,7 +529,9 @@ struct WordParser {
             case "proto":
                 i += 1
                 let text = try next("an upper-layer protocol")
-                guard let v = WordParser.upperProtocolNames.first(where: { text == $0.name })?.value ?? text.number(as: UInt8.self) else { throw error("unknown protocol '\(text)'", atWord: i - 1) }
+                guard let v = WordParser.upperProtocolNames.first(where: { text == $0.name })?.value ?? text.number(as: UInt8.self) else {
+                    throw error("unknown protocol '\(text)'", atWord: i - 1)
+                }
                 proto = v
             case "sport": i += 1; sport = try number("a source port"); smask = 0xFFFF
             case "dport": i += 1; dport = try number("a destination port"); dmask = 0xFFFF
@@ -538,8 +550,9 @@ struct WordParser {
         if (sport != 0 || dport != 0) && !WordParser.protocolsWithPorts.contains(proto) {
             throw error("ports (or ICMP type/code) need 'proto' tcp, udp, sctp, dccp, icmp, ipv6-icmp or mobility-header before them")
         }
-        return TrafficSelector(source: s, destination: d, upperProtocol: proto, sourcePort: sport, sourcePortMask: smask,
-                               destinationPort: dport, destinationPortMask: dmask, interfaceIndex: ifindex)
+        return TrafficSelector(
+            source: s, destination: d, upperProtocol: proto, sourcePort: sport, sourcePortMask: smask,
+            destinationPort: dport, destinationPortMask: dmask, interfaceIndex: ifindex)
     }
 
     mutating func direction() throws(IPXfrmSyntaxError) -> PolicyDirection {
@@ -577,8 +590,9 @@ struct WordParser {
             }
         }
         let fam = id.dst?.family ?? id.src?.family ?? family
-        return PolicyTemplate(source: id.src ?? .any(fam), destination: id.dst ?? .any(fam), spi: id.spi ?? 0, proto: id.proto ?? .esp,
-                              mode: mode, reqid: reqid, optional: optional)
+        return PolicyTemplate(
+            source: id.src ?? .any(fam), destination: id.dst ?? .any(fam), spi: id.spi ?? 0, proto: id.proto ?? .esp,
+            mode: mode, reqid: reqid, optional: optional)
     }
 
     mutating func policyBody() throws(IPXfrmSyntaxError) -> PolicyEntry {

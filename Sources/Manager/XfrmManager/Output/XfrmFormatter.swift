@@ -35,7 +35,9 @@ public enum XfrmFormatter {
         lines.append("\tproto \(sa.proto) spi \(hex(sa.spi)) reqid \(sa.reqid) mode \(sa.mode)")
         var replay = "\treplay-window \(sa.replayWindow) "
         if sa.flags != 0 {
-            let names: [(UInt8, String)] = [(1, "noecn"), (2, "decap-dscp"), (4, "nopmtudisc"), (8, "wildrecv"), (16, "icmp"), (32, "af-unspec"), (64, "align4"), (128, "esn")]
+            let names: [(UInt8, String)] = [
+                (1, "noecn"), (2, "decap-dscp"), (4, "nopmtudisc"), (8, "wildrecv"), (16, "icmp"), (32, "af-unspec"), (64, "align4"), (128, "esn"),
+            ]
             replay += "flag " + names.filter { sa.flags & $0.0 != 0 }.map(\.1).joined(separator: " ")
         }
         lines.append(replay)
@@ -98,8 +100,10 @@ public enum XfrmFormatter {
     }
 
     public static func json(_ s: TrafficSelector) -> [String: Any] {
-        ["src": s.source.description, "dst": s.destination.description, "proto": Int(s.upperProtocol),
-         "sport": Int(s.sourcePort), "dport": Int(s.destinationPort), "ifindex": Int(s.interfaceIndex)]
+        [
+            "src": s.source.description, "dst": s.destination.description, "proto": Int(s.upperProtocol),
+            "sport": Int(s.sourcePort), "dport": Int(s.destinationPort), "ifindex": Int(s.interfaceIndex),
+        ]
     }
 
     /// An SPD entry as a JSON-ready dictionary.
@@ -108,8 +112,10 @@ public enum XfrmFormatter {
             "selector": json(p.selector), "dir": p.direction.description, "priority": Int(p.priority), "index": Int(p.index),
             "action": p.action.description, "ptype": p.policyType == 0 ? "main" : "sub",
             "templates": p.templates.map { t -> [String: Any] in
-                ["src": t.source.description, "dst": t.destination.description, "proto": t.proto.description, "spi": Int(t.spi),
-                 "reqid": Int(t.reqid), "mode": t.mode.description, "level": t.optional ? "use" : "required"]
+                [
+                    "src": t.source.description, "dst": t.destination.description, "proto": t.proto.description, "spi": Int(t.spi),
+                    "reqid": Int(t.reqid), "mode": t.mode.description, "level": t.optional ? "use" : "required",
+                ]
             },
         ]
         if let ctx = p.securityContext { o["context"] = ctx.description }
