@@ -13,8 +13,7 @@ func opensslRandom(_ count: Int) throws -> [UInt8] {
 /// The apply file at `path` (exit 2 with the error when it cannot be read).
 func loadApplyFile(_ path: String) throws -> ApplyFile {
     do { return try ApplyFile.read(from: path) } catch {
-        printError("error: \(error)")
-        throw ExitCode(Status.error)
+        throw CommandFailure.error("\(error)")
     }
 }
 
@@ -34,8 +33,7 @@ struct KeygenCommand: ParsableCommand {
         var existing: KeyFile?
         if !force && FileManager.default.fileExists(atPath: path) {
             do { existing = try KeyFile.read(from: path) } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
         }
         do {
@@ -47,8 +45,7 @@ struct KeygenCommand: ParsableCommand {
             try keys.write(to: path)
             print("wrote keys for \(keys.keys.count) association(s) to \(path) (mode 0600)")
         } catch {
-            printError("error: \(error)")
-            throw ExitCode(Status.error)
+            throw CommandFailure.error("\(error)")
         }
     }
 }
@@ -88,13 +85,11 @@ struct ApplyCommand: ParsableCommand {
                 keys = try KeyFile.read(from: path)
             }
         } catch {
-            printError("error: \(error)")
-            throw ExitCode(Status.error)
+            throw CommandFailure.error("\(error)")
         }
         let desired: (sas: [SecurityAssociation], policies: [PolicyEntry])
         do { desired = try ApplyPlanner.desired(apply, host: host, keys: keys) } catch {
-            printError("error: \(error)")
-            throw ExitCode(Status.error)
+            throw CommandFailure.error("\(error)")
         }
         var opts = options
         if opts.netns == nil { opts.netns = apply.hosts[host]?.netns }
@@ -104,8 +99,7 @@ struct ApplyCommand: ParsableCommand {
         let run = ApplyRun(manager: manager, desired: desired, remove: remove)
         let steps: [ApplyStep]
         do { steps = try run.steps() } catch {
-            printError("error: cannot read the kernel's state: \(error)")
-            throw ExitCode(Status.denied)
+            throw CommandFailure.denied("cannot read the kernel's state: \(error)")
         }
         if steps.isEmpty {
             print("\(host): nothing to change")

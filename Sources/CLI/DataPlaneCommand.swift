@@ -106,8 +106,8 @@ struct DataPlaneCommand: ParsableCommand {
     /// A connection to a host's local socket, with the context `--as` states (exit 2 on either error).
     static func connect(_ control: String, as context: String) throws -> (LabeledSocket, SecurityContext) {
         let ctx: SecurityContext
-        do { ctx = try SecurityContext(parsing: context) } catch { printError("error: --as: \(error)"); throw ExitCode(Status.error) }
-        do { return (try LabeledSocket(host: control), ctx) } catch { printError("error: \(error)"); throw ExitCode(Status.error) }
+        do { ctx = try SecurityContext(parsing: context) } catch { throw CommandFailure.error("--as: \(error)") }
+        do { return (try LabeledSocket(host: control), ctx) } catch { throw CommandFailure.error("\(error)") }
     }
 
     /// A received datagram as the CLI prints it: its sender, the label the endpoint sees, its text.
@@ -126,8 +126,7 @@ struct DataPlaneCommand: ParsableCommand {
             } catch .timedOut {
                 continue
             } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
         }
     }
@@ -144,8 +143,7 @@ struct DataPlaneCommand: ParsableCommand {
                 printError("refused: \(r.code): \(r.reason)", details: r.records)
                 throw ExitCode(Status.denied)
             } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
             return s
         }
@@ -162,7 +160,7 @@ struct DataPlaneCommand: ParsableCommand {
         @Argument(help: "The datagram's text.") var message: String
 
         func run() throws {
-            guard let destination = IPAddress(to) else { printError("error: --to \(to) is not an address"); throw ExitCode(Status.error) }
+            guard let destination = IPAddress(to) else { throw CommandFailure.error("--to \(to) is not an address") }
             let s = try endpoint.open()
             do {
                 let sent = try s.send(Array(message.utf8), to: destination, port: dport)
@@ -179,8 +177,7 @@ struct DataPlaneCommand: ParsableCommand {
                 printError("no reply within \(timeout) s")
                 throw ExitCode(Status.denied)
             } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
         }
     }
@@ -214,8 +211,7 @@ struct DataPlaneCommand: ParsableCommand {
         func run() throws {
             let s: LabeledSocket
             do { s = try LabeledSocket(host: control); try s.monitor() } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
             try DataPlaneCommand.repeatWaiting(count: count) { () throws(LabeledSocket.Failure) in
                 let (line, details) = try s.nextEvent(timeout: .seconds(3600))
@@ -246,8 +242,7 @@ struct DataPlaneCommand: ParsableCommand {
                     printError("refused: \(r.code): \(r.reason)", details: r.records)
                     throw ExitCode(Status.denied)
                 } catch {
-                    printError("error: \(error)")
-                    throw ExitCode(Status.error)
+                    throw CommandFailure.error("\(error)")
                 }
             }
         }
@@ -271,8 +266,7 @@ struct DataPlaneCommand: ParsableCommand {
                 let words = try KeyInput.exitingOnFailure { () throws(KeyArgument.Failure) in try KeyArgument.resolvingKeyWords(arguments) }
                 // The host checks again; checking here refuses a bad key or window before connecting.
                 do { _ = try IPXfrmSyntax.parse(words: ["state", "add"] + words) } catch {
-                    printError("error: \(error.message)")
-                    throw ExitCode(Status.error)
+                    throw CommandFailure.error("\(error.message)")
                 }
                 let (socket, subject) = try manager.connect()
                 let text = words.map { $0.contains(" ") || $0.contains("(") ? "\"\($0)\"" : $0 }.joined(separator: " ")
@@ -287,9 +281,9 @@ struct DataPlaneCommand: ParsableCommand {
             @Option(help: "The SA's SPI (decimal or 0x…).") var spi: String
 
             func run() throws {
-                guard let d = IPAddress(dst) else { printError("error: --dst \(dst) is not an address"); throw ExitCode(Status.error) }
+                guard let d = IPAddress(dst) else { throw CommandFailure.error("--dst \(dst) is not an address") }
                 guard let n = spi.hasPrefix("0x") ? UInt32(spi.dropFirst(2), radix: 16) : UInt32(spi) else {
-                    printError("error: --spi \(spi) is not an SPI"); throw ExitCode(Status.error)
+                    throw CommandFailure.error("--spi \(spi) is not an SPI")
                 }
                 let (socket, subject) = try manager.connect()
                 try manager.report { () throws(LabeledSocket.Failure) in try socket.deleteSA(destination: d, spi: n, as: subject) }

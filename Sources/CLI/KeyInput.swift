@@ -7,8 +7,7 @@ enum KeyInput {
     /// Runs `body`, turning a ``KeyArgument/Failure`` into `error: …` on standard error and exit status 2.
     static func exitingOnFailure<T>(_ body: () throws(KeyArgument.Failure) -> T) throws -> T {
         do { return try body() } catch {
-            printError("error: \(error)")
-            throw ExitCode(Status.error)
+            throw CommandFailure.error("\(error)")
         }
     }
 

@@ -22,6 +22,11 @@ struct Salabel: ParsableCommand {
     /// `--version` and ``ExitCode``s are ArgumentParser's. Messages go through ``printError(_:)``,
     /// so what the user typed is escaped.
     static func exit(with error: any Error) -> Never {
+        if let failure = error as? CommandFailure {
+            printError(failure.message, details: failure.details)
+            flushOutput()
+            Salabel.exit(withError: ExitCode(failure.status))
+        }
         let code = exitCode(for: error)
         let status = code == .validationFailure ? Status.error : code.rawValue
         let full = fullMessage(for: error)
@@ -70,4 +75,22 @@ enum Status {
     /// The question could not be answered: bad context, class, policy or arguments (usage errors
     /// included: ``Salabel/exit(with:)``).
     static let error: Int32 = 2
+}
+
+/// A command's failure: the lines for standard error and the exit status. Commands throw it;
+/// ``Salabel/exit(with:)`` prints it and exits, the one place where errors become statuses.
+struct CommandFailure: Error {
+    var status: Int32
+    var message: String
+    var details: [String] = []
+
+    /// Bad input, or a question that could not be answered: `error: MESSAGE`, status 2.
+    static func error(_ message: String, details: [String] = []) -> CommandFailure {
+        CommandFailure(status: Status.error, message: "error: " + message, details: details)
+    }
+
+    /// Refused or denied (by the engine or the kernel): `error: MESSAGE`, status 1.
+    static func denied(_ message: String, details: [String] = []) -> CommandFailure {
+        CommandFailure(status: Status.denied, message: "error: " + message, details: details)
+    }
 }

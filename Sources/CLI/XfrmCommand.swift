@@ -139,8 +139,7 @@ struct XfrmCommand: ParsableCommand {
     /// Parses words (flags already turned into words) into an operation, or fails with exit 2.
     static func operation(_ words: [String]) throws -> XfrmOperation {
         do { return try IPXfrmSyntax.parse(words: words) } catch {
-            printError("error: \(error.message)")
-            throw ExitCode(Status.error)
+            throw CommandFailure.error("\(error.message)")
         }
     }
 }
@@ -283,15 +282,13 @@ extension XfrmCommand {
                 text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             } else {
                 guard let data = FileManager.default.contents(atPath: file) else {
-                    printError("error: cannot read \(file)")
-                    throw ExitCode(Status.error)
+                    throw CommandFailure.error("cannot read \(file)")
                 }
                 text = String(decoding: data, as: UTF8.self)
             }
             var batch: XfrmBatch
             do { batch = try IPXfrmSyntax.batch(text) } catch {
-                printError("error: \(file): \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(file): \(error)")
             }
             let manager = try options.manager()
             batch.mode = keepGoing ? .continueOnError : .transaction
@@ -352,13 +349,11 @@ extension XfrmCommand {
 
         func run() throws {
             if let netns, let why = XfrmManager.missingNamespace(netns, fromOption: true) {
-                printError("error: \(why)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(why)")
             }
             let monitor: XfrmMonitor
             do { monitor = try XfrmMonitor(netns: netns) } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
             var seen = 0
             do {
@@ -370,8 +365,7 @@ extension XfrmCommand {
                     return count.map { seen < $0 } ?? true
                 }
             } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
         }
     }

@@ -48,12 +48,10 @@ struct DemoCommand: ParsableCommand {
                 unexpected = try KernelDemo(scenario: scenario, say: say).play()
             }
             if unexpected > 0 {
-                printError("error: \(unexpected) path(s) did not behave as the embedded policy intends")
-                throw ExitCode(Status.denied)
+                throw CommandFailure.denied("\(unexpected) path(s) did not behave as the embedded policy intends")
             }
         } catch let error as DemoError {
-            printError("error: \(error)")
-            throw ExitCode(Status.error)
+            throw CommandFailure.error("\(error)")
         }
     }
 
@@ -79,8 +77,7 @@ struct DemoCommand: ParsableCommand {
         }
         let unexpected = decisions.filter { !$0.asIntended }.count
         if unexpected > 0 {
-            printError("error: \(unexpected) decision(s) differ from what the embedded policy is written to decide")
-            throw ExitCode(Status.error)
+            throw CommandFailure.error("\(unexpected) decision(s) differ from what the embedded policy is written to decide")
         }
         if !json { print("\nAll \(decisions.count) decisions are as the embedded policy intends (Specs/engine/default-policy.md).") }
     }

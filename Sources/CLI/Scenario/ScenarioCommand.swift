@@ -53,8 +53,7 @@ struct ScenarioCommand: ParsableCommand {
                     }
                     loaded.append((path, s, try ScenarioModel(s)))
                 } catch {
-                    printError("error: \(error)")
-                    throw ExitCode(Status.error)
+                    throw CommandFailure.error("\(error)")
                 }
             }
             for path in withoutSteps { printError("skipped \(path): no steps to run") }
@@ -64,8 +63,7 @@ struct ScenarioCommand: ParsableCommand {
             }
             let names = loaded.map(\.scenario.name)
             if let dup = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
-                printError("error: two files are named \(dup); scenario names (file names) must differ")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("two files are named \(dup); scenario names (file names) must differ")
             }
             let wantModel = !kernel, wantKernel = kernel || compare
             var modelOutcomes: [String: [StepOutcome]] = [:]
@@ -77,15 +75,13 @@ struct ScenarioCommand: ParsableCommand {
             var kernelResult = KernelRun.Result()
             if wantKernel {
                 guard let script = vm ?? KernelRun.findVMScript() else {
-                    printError("error: scripts/vm not found: run from the source tree, or give --vm PATH (or SALABEL_VM_SCRIPT)")
-                    throw ExitCode(Status.error)
+                    throw CommandFailure.error("scripts/vm not found: run from the source tree, or give --vm PATH (or SALABEL_VM_SCRIPT)")
                 }
                 let binary = guestBinary ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
                 do {
                     kernelResult = try KernelRun(vmScript: script, guestBinary: binary, settle: settle, verbose: verbose).run(loaded)
                 } catch {
-                    printError("error: \(error)")
-                    throw ExitCode(Status.error)
+                    throw CommandFailure.error("\(error)")
                 }
             }
             let report = ScenarioReport(modelOutcomes: wantModel ? modelOutcomes : nil, kernel: wantKernel ? kernelResult : nil)
@@ -119,12 +115,10 @@ struct ScenarioCommand: ParsableCommand {
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: plan), let p = try? JSONDecoder().decode(GuestPlan.self, from: data) else {
-                printError("error: cannot read the plan \(plan)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("cannot read the plan \(plan)")
             }
             do { try GuestRunner(plan: p).run() } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
         }
     }

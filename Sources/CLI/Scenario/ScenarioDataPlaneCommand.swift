@@ -29,8 +29,7 @@ struct ScenarioDataPlaneCommand: ParsableCommand {
                 var player = try DataPlanePlayer(scenario)
                 results = player.run()
             } catch {
-                printError("error: \(error)")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("\(error)")
             }
             print("scenario \(scenario.name)")
             for (i, r) in results.enumerated() {
