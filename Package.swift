@@ -1,11 +1,11 @@
 // swift-tools-version: 6.1
 //
 // salabel: labeled IPsec on Linux. The layout of Sources/ follows the architecture:
-//   Sources/Contexts          security contexts, MLS levels and ranges (shared value types)
-//   Sources/Model             the one model of an SA and an SPD entry (shared value types)
-//   Sources/Engine/Policy     the kernel policy language: lexer, parser, compiler to a policy database
-//   Sources/Engine/Server     the decision engine: security server, AVC, audit records, association API
-//   Sources/Engine/KernelBackend  the same decisions asked of the running kernel (libselinux)
+//   Sources/SecurityContexts          security contexts, MLS levels and ranges (shared value types)
+//   Sources/IPsecModel             the one model of an SA and an SPD entry (shared value types)
+//   Sources/Engine/SELinuxPolicy     the kernel policy language: lexer, parser, compiler to a policy database
+//   Sources/Engine/DecisionEngine     the decision engine: security server, AVC, audit records, association API
+//   Sources/Engine/SELinuxKernel  the same decisions asked of the running kernel (libselinux)
 //   Sources/Manager           the xfrm manager: pure codecs and operations (NetlinkProtocol, XfrmWire, XfrmManager),
 //                             the socket (NetlinkSocket, libmnl) and the live-kernel pieces (XfrmNetlink)
 //   Sources/Resolver          the resolver: inbound labels by SA, outbound SPD/SA choices, with reasons (no I/O)
@@ -64,25 +64,25 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
 
         // Shared value types.
-        .target(name: "SecurityContexts", path: "Sources/Contexts", swiftSettings: swiftSettings),
+        .target(name: "SecurityContexts", path: "Sources/SecurityContexts", swiftSettings: swiftSettings),
 
         // The one model of an SA and an SPD entry, shared by the manager, resolver and data plane.
         .target(
-            name: "IPsecModel", dependencies: ["SecurityContexts"], path: "Sources/Model", swiftSettings: swiftSettings),
+            name: "IPsecModel", dependencies: ["SecurityContexts"], path: "Sources/IPsecModel", swiftSettings: swiftSettings),
 
         // The decision engine.
         .target(
-            name: "SELinuxPolicy", dependencies: ["SecurityContexts"], path: "Sources/Engine/Policy",
+            name: "SELinuxPolicy", dependencies: ["SecurityContexts"], path: "Sources/Engine/SELinuxPolicy",
             swiftSettings: swiftSettings),
         .target(
             name: "DecisionEngine",
             dependencies: ["SecurityContexts", "SELinuxPolicy"],
-            path: "Sources/Engine/Server",
+            path: "Sources/Engine/DecisionEngine",
             resources: [.embedInCode("Resources/default-policy.conf")],
             swiftSettings: swiftSettings),
         .target(
             name: "SELinuxKernel", dependencies: ["CSELinux", "SecurityContexts", "DecisionEngine"],
-            path: "Sources/Engine/KernelBackend", swiftSettings: swiftSettings),
+            path: "Sources/Engine/SELinuxKernel", swiftSettings: swiftSettings),
 
         // The xfrm manager's netlink transport: framing, attributes, ACKs and the request state
         // machine in pure Swift (NetlinkProtocol); the socket and the connection over it (NetlinkSocket).
@@ -92,12 +92,12 @@ let package = Package(
             name: "NetlinkSocket", dependencies: ["CMnl", "NetlinkProtocol"], path: "Sources/Manager/NetlinkSocket",
             swiftSettings: swiftSettings),
         .target(
-            name: "ESPCrypto", dependencies: ["CCrypto"], path: "Sources/DataPlane/Crypto",
+            name: "ESPCrypto", dependencies: ["CCrypto"], path: "Sources/DataPlane/ESPCrypto",
             swiftSettings: swiftSettings),
 
         // The userspace ESP data plane (RFC 4303): the per-SA transform and the replay window, over ESPCrypto.
         .target(
-            name: "ESPDataPlane", dependencies: ["ESPCrypto", "IPsecModel"], path: "Sources/DataPlane/ESP",
+            name: "ESPDataPlane", dependencies: ["ESPCrypto", "IPsecModel"], path: "Sources/DataPlane/ESPDataPlane",
             swiftSettings: swiftSettings),
 
         // The userspace data plane's hosts: the per-host pipeline (SAD/SPD, resolver, engine; no I/O) and
@@ -111,7 +111,7 @@ let package = Package(
                 "DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "NetlinkProtocol",
                 "XfrmManager", "SELinuxKernel",
             ],
-            path: "Sources/DataPlane/Host", swiftSettings: swiftSettings),
+            path: "Sources/DataPlane/DataPlaneHost", swiftSettings: swiftSettings),
 
         // The NETLINK_XFRM message codecs: kernel structs, attributes, requests and notifications;
         // pure Swift, no I/O (Specs/manager/wire-format.md).

@@ -160,7 +160,7 @@ struct CLITests {
         let audit2why = URL(fileURLWithPath: "/usr/bin/audit2why"), audit2allow = URL(fileURLWithPath: "/usr/bin/audit2allow")
         try #require(
             FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
-        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf").path
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-cli-\(UUID().uuidString).33").path
         defer { try? FileManager.default.removeItem(atPath: binary) }
         let compile = try Self.run(URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-M", "-c", "33", "-o", binary, conf])
@@ -193,7 +193,7 @@ struct CLITests {
     @Test func infoCountsMatchSeinfo() throws {
         let seinfo = URL(fileURLWithPath: "/usr/bin/seinfo")
         try #require(FileManager.default.isExecutableFile(atPath: seinfo.path), "seinfo is missing (scripts/deps test installs python3-setools)")
-        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf").path
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-info-\(UUID().uuidString).33").path
         defer { try? FileManager.default.removeItem(atPath: binary) }
         _ = try Self.run(URL(fileURLWithPath: "/usr/bin/checkpolicy"), ["-M", "-c", "33", "-o", binary, conf])

@@ -88,7 +88,7 @@ struct EngineVsLibsepolTests {
     /// The embedded policy, exhaustively: every type pair (one context per type and role, plus MLS
     /// variants) and every class, under the default booleans and with every boolean flipped.
     @Test func embeddedPolicyAgreesWithLibsepolExhaustively() throws {
-        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf").path
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf").path
         let (server, oracle) = try Self.load(conf)
         let flipped = Dictionary(uniqueKeysWithValues: server.policy.bools.map { ($0.name, !$0.defaultValue) })
         for assignment in [[:], flipped] {

@@ -225,7 +225,7 @@ struct PolicyStatisticsTests {
     }
 
     @Test func embeddedPolicyCountsMatchSeinfo() throws {
-        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf")
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf")
         try Self.expectSeinfoCounts(try String(contentsOf: conf, encoding: .utf8), mls: true)
     }
 

@@ -125,7 +125,7 @@ struct HarnessSmokeTests {
     /// (a refpolicy type is unknown to it), denials are audited with permissive=1, the status comes back.
     @Test func embeddedPolicyPermissive() throws {
         let conf = try String(
-            contentsOf: repositoryRoot.appendingPathComponent("Sources/Engine/Server/Resources/default-policy.conf"),
+            contentsOf: repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf"),
             encoding: .utf8)
         let script = """
             A=192.0.2.1; B=192.0.2.2
