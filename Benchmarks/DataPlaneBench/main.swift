@@ -5,6 +5,9 @@
 // labeling and deciding add to decryption. A third column runs the full path on SAs with lifetime
 // limits (as an IKE daemon installs them: seconds, bytes and packets), whose counters and clock are
 // checked on every packet. `swift run -c release salabel-dataplane-bench`.
+//
+// Options (for a profiler: small counts): `--count N` packets per round (20000), `--rounds N` (9),
+// `--sizes 64,1400` (64,512,1400).
 import DataPlaneNode
 import DecisionEngine
 import ESPDataPlane
@@ -12,9 +15,14 @@ import Foundation
 import IPsecModel
 import SecurityContexts
 
-let sizes = [64, 512, 1400]
-let count = 20_000
-let rounds = 9
+/// The value after `name` on the command line, if any.
+func option(_ name: String) -> String? {
+    let args = CommandLine.arguments
+    return args.firstIndex(of: name).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+}
+let sizes = option("--sizes").map { $0.split(separator: ",").compactMap { Int($0) } } ?? [64, 512, 1400]
+let count = option("--count").flatMap { Int($0) } ?? 20_000
+let rounds = option("--rounds").flatMap { Int($0) } ?? 9
 let client = try SecurityContext(parsing: "system_u:system_r:echoclient_t:s0")
 let server = try SecurityContext(parsing: "system_u:system_r:echoserver_t:s0")
 let a = IPAddress("10.77.0.1")!, b = IPAddress("10.77.0.2")!
