@@ -56,16 +56,20 @@ public struct OutboundResolution: Sendable, Hashable {
 /// the shared decision engine, following the kernel (labeled-ipsec-kernel.md §b, §c;
 /// Specs/resolver/semantics.md). Every answer carries the checks it made.
 public struct Resolver: Sendable {
-    public var mirror: XfrmMirror
+    /// The SAD and SPD. Changing it (or a flag below) empties ``decisions``.
+    public var mirror: XfrmMirror { didSet { decisions.removeAll() } }
     public let authorizer: AssociationAuthorizer
     /// Whether a key manager listens for ACQUIREs (`km_is_alive`); without one, no larval SA is
     /// made and no ACQUIRE sent.
-    public var keyManagerListening = true
+    public var keyManagerListening = true { didSet { decisions.removeAll() } }
     /// NetLabel is configured on the host: the peer checks are on (edge 26).
-    public var netLabelConfigured = false
+    public var netLabelConfigured = false { didSet { decisions.removeAll() } }
     /// SELinux xfrm contexts exist outside this mirror (another namespace; the kernel's count is
     /// global): the peer checks are on (edge 26).
-    public var labeledXfrmElsewhere = false
+    public var labeledXfrmElsewhere = false { didSet { decisions.removeAll() } }
+    /// The answers cached in front of the AVC for ``admit(_:through:socket:)`` and
+    /// ``route(_:sender:)`` (Specs/resolver/semantics.md, "The decision cache").
+    public internal(set) var decisions = DecisionCache()
 
     /// Whether the peer checks run (`selinux_peerlbl_enabled`, edge 26): the policy capability
     /// `always_check_network`, NetLabel configured, or at least one SELinux xfrm context (a
