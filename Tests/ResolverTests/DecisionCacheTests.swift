@@ -18,8 +18,10 @@ struct DecisionCacheTests {
 
     @Test func aBooleanChangeReachesTheNextPacketAndDenialsAreNeverCached() throws {
         let server = try SecurityServer.embedded(booleans: ["echo_allow_unlabeled": true])
+        // A labeled SA turns the peer checks on (edge 26).
         let unlabeled = EdgeCaseTests.sa(0x100, nil)
-        var r = Resolver(mirror: XfrmMirror(sas: [unlabeled]), authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
+        var r = Resolver(mirror: XfrmMirror(sas: [unlabeled, EdgeCaseTests.sa(0x101, EdgeCaseTests.client)]),
+                         authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
         let socket = try r.sid(for: DeliveryTests.server)
         #expect(!Self.cached(&r, unlabeled, socket))
         let first = r.admit(Self.packet, secPath: [unlabeled], socket: DeliveryTests.server, sid: socket)
@@ -50,7 +52,8 @@ struct DecisionCacheTests {
         r.install(EdgeCaseTests.sa(0x101, EdgeCaseTests.client))
         #expect(!Self.cached(&r, unlabeled, socket))
         deliver()
-        #expect(r.remove(EdgeCaseTests.sa(0x101, EdgeCaseTests.client)))
+        let removed = r.remove(EdgeCaseTests.sa(0x101, EdgeCaseTests.client))
+        #expect(removed)
         #expect(!Self.cached(&r, unlabeled, socket) && r.decisions.entryCount == 0)
         deliver()
         r.recordAcquire(PendingAcquire(source: EdgeCaseTests.a, destination: EdgeCaseTests.b, proto: .esp, seenAt: 0))
