@@ -30,13 +30,13 @@ public final class DataPlaneNode {
     /// node and no access to them overlaps another, so the runtime's check on each is skipped.
     @exclusivity(unchecked) public private(set) var resolver: Resolver
     /// The SAs this host receives on (destination: this address, protocol ESP), by SPI.
-    @exclusivity(unchecked) private var inbound: [UInt32: InboundSA] = [:]
+    @exclusivity(unchecked) private var inbound = IntegerTable<UInt32, InboundSA>()
     private var outbound: [SADKey: ESPSecurityAssociation] = [:]
     /// The lifetimes of the SAs that have a limit (Specs/dataplane/node.md, "Lifetimes").
     private var lifetimes: [SADKey: SALifetime] = [:]
     /// Expiries not yet taken by ``takeExpireEvents()``.
     private var expired: [ExpireEvent] = []
-    @exclusivity(unchecked) private var endpoints: [UInt16: Endpoint] = [:]
+    @exclusivity(unchecked) private var endpoints = IntegerTable<UInt16, Endpoint>()
     private var acquireSequence: UInt32 = 0
     private var nextEphemeral = Resolver.localPorts.lowerBound
     @exclusivity(unchecked) public private(set) var counters = DataPlaneCounters()
