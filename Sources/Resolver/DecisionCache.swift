@@ -88,6 +88,7 @@ public struct DecisionCache: Sendable {
     private var mask = 0
     private let seed = UInt64.random(in: 1...UInt64.max) | 1
 
+    /// An empty cache (it allocates on its first insert).
     public init() {}
 
     /// The number of entries held (some may be void under a newer generation).

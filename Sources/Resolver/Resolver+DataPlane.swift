@@ -16,6 +16,7 @@ public struct InboundAdmission: Sendable, Hashable {
         case denied
     }
 
+    /// What was decided.
     public var outcome: Outcome
     /// The checks made, in order: the inbound policy check's, then delivery's.
     public var checks: [ResolutionCheck]
