@@ -377,6 +377,7 @@ public final class DataPlaneNode {
 
     /// The inbound policy check, the endpoint, and delivery: one probe of the resolver's cache
     /// when it holds the answer, else the full resolver with its checks and reasons.
+    @inline(__always)
     private func admit(_ d: consuming UDPDatagram, sa: InboundSA?, sequence: UInt64?) -> InboundResult {
         let endpoint = d.destination == address ? endpoints[d.destinationPort] : nil
         var checks: [ResolutionCheck] = []
