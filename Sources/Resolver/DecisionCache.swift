@@ -45,9 +45,10 @@ public struct DecisionCache: Sendable {
             Key(1, sa: sa ?? Self.none, source, destination, sourcePort, destinationPort, socket)
         }
 
-        /// An outbound flow from a socket with SID `sender`.
-        static func outbound(_ flow: Flow, sender: SID) -> Key {
-            Key(2, sa: Self.none, flow.source, flow.destination, flow.sourcePort, flow.destinationPort, sender)
+        /// An outbound flow (addresses and ports) from a socket with SID `sender`.
+        @inline(__always)
+        static func outbound(_ source: IPAddress, _ destination: IPAddress, _ sourcePort: UInt16, _ destinationPort: UInt16, sender: SID) -> Key {
+            Key(2, sa: Self.none, source, destination, sourcePort, destinationPort, sender)
         }
 
         fileprivate static let none = SADKey(destination: IPAddress.any(.inet), spi: 0, proto: .any)
@@ -65,9 +66,11 @@ public struct DecisionCache: Sendable {
     }
 
     /// What an outbound entry holds: the resolution the flow's first datagram got (the SPD entry,
-    /// the SA and the checks, the egress checks included).
-    final class Route: Sendable {
-        let resolution: OutboundResolution
+    /// the SA and the checks, the egress checks included). A class, so that a hit hands out one
+    /// reference rather than a copy of the resolution.
+    public final class Route: Sendable {
+        /// The resolution: `.protected(entry, sa)`, and the checks of the first datagram.
+        public let resolution: OutboundResolution
         init(_ resolution: OutboundResolution) { self.resolution = resolution }
     }
 
@@ -120,8 +123,8 @@ public struct DecisionCache: Sendable {
     func delivers(_ key: Key, generation: UInt32) -> Bool { find(key, generation) != nil }
 
     /// An outbound flow's cached resolution.
-    func route(_ key: Key, generation: UInt32) -> OutboundResolution? {
-        find(key, generation).flatMap { entries[$0].route?.resolution }
+    func route(_ key: Key, generation: UInt32) -> Route? {
+        find(key, generation).flatMap { entries[$0].route }
     }
 
     /// Remembers an answer computed under `generation` (never 0: the AVC's start at 1).

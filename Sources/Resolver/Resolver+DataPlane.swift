@@ -121,20 +121,22 @@ extension Resolver {
         return InboundAdmission(outcome: .delivered, checks: checks)
     }
 
-    /// The cached resolution of an outbound flow from a socket with SID `sender`: an SA that
-    /// serves it, with the checks its first datagram made. `nil`: ask ``outbound(_:)``.
-    /// (`mutating` for the same reason as
+    /// The cached resolution of an outbound flow (its addresses and UDP ports) from a socket with
+    /// SID `sender`: an SA that serves it, with the checks its first datagram made. `nil`: ask
+    /// ``outbound(_:)``. (`mutating` for the same reason as
     /// ``admitsFromCache(source:destination:sourcePort:destinationPort:through:socket:)``.)
-    public mutating func route(_ flow: Flow, sender: SID) -> OutboundResolution? {
-        decisions.route(.outbound(flow, sender: sender), generation: policyGeneration)
+    public mutating func route(source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
+                               sender: SID) -> DecisionCache.Route? {
+        decisions.route(.outbound(source, destination, sourcePort, destinationPort, sender: sender), generation: policyGeneration)
     }
 
     /// Caches an outbound resolution (the caller's checks after it, such as the egress checks,
-    /// included) for ``route(_:sender:)``: only an SA that serves the flow, and only when no
+    /// included) for ``route(source:destination:sourcePort:destinationPort:sender:)``: only an SA that serves the flow, and only when no
     /// check wrote a record. `generation` is the ``policyGeneration`` read before it was computed.
     public mutating func remember(_ resolution: OutboundResolution, for flow: Flow, sender: SID, generation: UInt32) {
         guard case .protected = resolution.outcome, Self.cacheable(resolution.checks) else { return }
-        decisions.insert(.outbound(flow, sender: sender), generation: generation, route: resolution)
+        decisions.insert(.outbound(flow.source, flow.destination, flow.sourcePort, flow.destinationPort, sender: sender),
+                         generation: generation, route: resolution)
     }
 
     /// Whether an allowing answer may be cached: no check wrote a record (a denial, an

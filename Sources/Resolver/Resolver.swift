@@ -67,8 +67,8 @@ public struct Resolver: Sendable {
     /// SELinux xfrm contexts exist outside this mirror (another namespace; the kernel's count is
     /// global): the peer checks are on (edge 26).
     public var labeledXfrmElsewhere = false { didSet { decisions.removeAll() } }
-    /// The answers cached in front of the AVC for ``admit(_:through:socket:)`` and
-    /// ``route(_:sender:)`` (Specs/resolver/semantics.md, "The decision cache").
+    /// The answers cached in front of the AVC by ``admit(_:secPath:socket:sid:)`` and
+    /// ``remember(_:for:sender:generation:)`` (Specs/resolver/semantics.md, "The decision cache").
     public internal(set) var decisions = DecisionCache()
 
     /// Whether the peer checks run (`selinux_peerlbl_enabled`, edge 26): the policy capability

@@ -245,13 +245,15 @@ public final class DataPlaneNode {
         }
         guard data.count <= UDPDatagram.maximumData else { return refuse("EMSGSIZE", "\(data.count) bytes exceed a UDP datagram", []) }
         let datagram = UDPDatagram(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, data: data)
-        let flow = Flow(context: endpoint.context, source: address, destination: destination, upperProtocol: UDPDatagram.udp,
-                        sourcePort: sourcePort, destinationPort: destinationPort)
         // A flow whose SA the cache knows is sealed at once (the same SA; the checks reported are
         // the first datagram's).
-        if let cached = resolver.route(flow, sender: endpoint.sid), case .protected(_, let sa) = cached.outcome, let esp = outbound[SADKey(sa)] {
-            return seal(datagram, on: sa, esp, cached.checks)
+        if let cached = resolver.route(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort,
+                                       sender: endpoint.sid),
+           case .protected(_, let sa) = cached.resolution.outcome, let esp = outbound[SADKey(sa)] {
+            return seal(datagram, on: sa, esp, cached.resolution.checks)
         }
+        let flow = Flow(context: endpoint.context, source: address, destination: destination, upperProtocol: UDPDatagram.udp,
+                        sourcePort: sourcePort, destinationPort: destinationPort)
         let generation = resolver.policyGeneration
         resolver.expireAcquires(now: now())
         let out = resolver.outbound(flow)
