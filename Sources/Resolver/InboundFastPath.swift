@@ -127,8 +127,9 @@ public struct InboundFastPath: Sendable {
     /// The verdict only when it writes no AVC record: a remembered grant, or grants that are plain
     /// in the cache (allowed, not audited). `nil` when a check would deny, audit or grant
     /// permissively: then ask the full resolver (``explain(_:spi:proto:socket:interface:source:)``),
-    /// which makes those checks once, with their records and reasons. The userspace data plane
-    /// delivers this way: table speed for the common case, every record written once.
+    /// which makes those checks once, with their records and reasons: table speed for the common
+    /// case, every record written once. (The userspace data plane asks the resolver's
+    /// ``DecisionCache`` instead: Specs/resolver/semantics.md.)
     @inline(__always)
     public mutating func quietVerdict(_ key: SADKey, socket: SID, origin: Origin = Origin()) -> InboundVerdict? {
         resolve(key, socket: socket, origin: origin, quietOnly: true)

@@ -58,16 +58,20 @@ public struct OutboundResolution: Sendable, Hashable {
 /// Every answer carries the checks it made. "edge N" in this module's comments and check reasons is edge N of
 /// Specs/kernel/labeled-ipsec.md §g.
 public struct Resolver: Sendable {
-    public var mirror: XfrmMirror
+    /// The SAD and SPD. Changing it (or a flag below) empties ``decisions``.
+    public var mirror: XfrmMirror { didSet { decisions.removeAll() } }
     public let authorizer: AssociationAuthorizer
     /// Whether a key manager listens for ACQUIREs (`km_is_alive`); without one, no larval SA is
     /// made and no ACQUIRE sent.
-    public var keyManagerListening = true
+    public var keyManagerListening = true { didSet { decisions.removeAll() } }
     /// NetLabel is configured on the host: the peer checks are on (Specs/kernel/labeled-ipsec.md, edge 26).
-    public var netLabelConfigured = false
+    public var netLabelConfigured = false { didSet { decisions.removeAll() } }
     /// SELinux xfrm contexts exist outside this mirror (another namespace; the kernel's count is
     /// global): the peer checks are on (Specs/kernel/labeled-ipsec.md, edge 26).
-    public var labeledXfrmElsewhere = false
+    public var labeledXfrmElsewhere = false { didSet { decisions.removeAll() } }
+    /// The answers cached in front of the AVC by ``admit(_:secPath:socket:sid:)`` and
+    /// ``remember(_:for:sender:generation:)`` (Specs/resolver/semantics.md, "The decision cache").
+    public internal(set) var decisions = DecisionCache()
 
     /// Whether the peer checks run (`selinux_peerlbl_enabled`; Specs/kernel/labeled-ipsec.md, edge 26): the
     /// policy capability `always_check_network`, NetLabel configured, or at least one SELinux xfrm context (a

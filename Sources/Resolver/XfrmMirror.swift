@@ -10,21 +10,26 @@ public struct SADKey: Hashable, Sendable {
     var proto: UInt8
     var family: UInt8
 
+    @inline(__always)
     public init(destination: IPAddress, spi: UInt32, proto: IPsecProtocol) {
-        var high: UInt64 = 0, low: UInt64 = 0
-        destination.bytes.withUnsafeBufferPointer { b in
-            if b.count == 16 {
-                for i in 0..<8 { high = high << 8 | UInt64(b[i]) }
-                for i in 8..<16 { low = low << 8 | UInt64(b[i]) }
-            } else {
-                for i in 0..<b.count { low = low << 8 | UInt64(b[i]) }
-            }
+        // The address's words, as the packet form below reads them (IPv4: the 32-bit value in
+        // `low`): no byte array is made.
+        let w = destination.words
+        if destination.family == .inet {
+            high = 0
+            low = w.high >> 32
+        } else {
+            (high, low) = w
         }
-        self.high = high
-        self.low = low
         self.spi = spi
         self.proto = proto.rawValue
         self.family = UInt8(truncatingIfNeeded: destination.family.rawValue)
+    }
+
+    /// Two words into the hasher (not five fields): a dictionary probe per packet stays cheap.
+    public func hash(into h: inout Hasher) {
+        h.combine(high ^ low &* 0x9E37_79B9_7F4A_7C15)
+        h.combine(UInt64(spi) << 16 | UInt64(proto) << 8 | UInt64(family))
     }
 
     /// The key of an SA: its destination, SPI and protocol.
@@ -244,7 +249,17 @@ public struct XfrmMirror: Sendable, Hashable {
 
     /// Drops larval SAs older than ``acquireLifetime`` at time `now` (the caller's clock).
     public mutating func expireAcquires(now: Double) {
-        acquires.removeAll { a in a.seenAt.map { now - $0 >= acquireLifetime } ?? false }
+        let lifetime = acquireLifetime
+        acquires.removeAll { Self.isExpired($0, now: now, lifetime: lifetime) }
+    }
+
+    /// Whether ``expireAcquires(now:)`` would drop a larval SA.
+    public func hasExpiredAcquires(now: Double) -> Bool {
+        acquires.contains { Self.isExpired($0, now: now, lifetime: acquireLifetime) }
+    }
+
+    private static func isExpired(_ a: PendingAcquire, now: Double, lifetime: Double) -> Bool {
+        a.seenAt.map { now - $0 >= lifetime } ?? false
     }
 
     public static func == (a: XfrmMirror, b: XfrmMirror) -> Bool {

@@ -39,11 +39,11 @@ import XfrmManager
 
     /// The nodes of an apply file's hosts `client` and `server` (at their addresses), with
     /// deterministic keys, sharing one AVC.
-    static func nodes(yaml: String) throws -> (client: DataPlaneNode, server: DataPlaneNode) {
+    static func nodes(yaml: String, server: SecurityServer? = nil) throws -> (client: DataPlaneNode, server: DataPlaneNode) {
         let file = try ApplyFile(yaml: yaml)
         var counter: UInt8 = 0
         let keys = KeyFile.generate(for: file) { n in (0..<n).map { _ in counter &+= 1; return counter } }
-        let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded()))
+        let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try server ?? SecurityServer.embedded()))
         func node(_ host: String) throws -> DataPlaneNode {
             let d = try ApplyPlanner.desired(file, host: host, keys: keys)
             return try DataPlaneNode(address: file.hosts[host]!.address, sas: d.sas, policies: d.policies, authorizer: authorizer)
@@ -189,6 +189,23 @@ import XfrmManager
         try c.deleteSA(sa.identifier, by: manager)
         guard case .acquire = c.send([3], from: sport, to: Self.b, port: 7).outcome else { Issue.record("no ACQUIRE after the delete"); return }
         #expect(throws: DataPlaneError.noSuchSA(sa.identifier)) { try c.deleteSA(sa.identifier, by: manager) }
+    }
+
+    /// An audited grant is never cached: every datagram writes its AVC record (unlabeled peers are
+    /// received under `echo_allow_unlabeled`, audited); and a boolean change reaches the very next
+    /// datagram: denied, with its record. (A quiet grant is cached: `theEchoRoundTripsWithBothLabels`.)
+    @Test func auditedGrantsAreNeverCachedAndABooleanChangeReachesTheNextDatagram() throws {
+        let policy = try SecurityServer.embedded(booleans: ["echo_allow_unlabeled": true])
+        let (_, s) = try Self.nodes(yaml: Self.yaml(mode: "transport"), server: policy)
+        try s.bind(port: 7, context: Self.server)
+        let segment = UDPDatagram(source: Self.a, destination: Self.b, sourcePort: 40000, destinationPort: 7, data: [1]).segment()
+        let first = s.receiveClear(segment, from: Self.a), second = s.receiveClear(segment, from: Self.a)
+        #expect(first.delivery?.peer == nil && second.delivery != nil)
+        #expect(!first.records.isEmpty && second.records == first.records)
+        try policy.setBooleans(["echo_allow_unlabeled": false])
+        let third = s.receiveClear(segment, from: Self.a)
+        #expect(third.outcome == .dropped(.denied))
+        #expect(third.records.contains { $0.tclass == "peer" && $0.tcontext.type == "unlabeled_t" })
     }
 
     @Test func bindChecksAndPorts() throws {

@@ -22,21 +22,24 @@ public import SecurityContexts
 public final class DataPlaneNode {
     /// This host's address: the SAs' addresses are in this space.
     public let address: IPAddress
-    public private(set) var resolver: Resolver
-    private var fast: InboundFastPath
-    private var inbound: [SADKey: InboundSA] = [:]
+    /// What the node decides with: its SAs, SPD entries and pending ACQUIREs, the policy, and the
+    /// one cache of decisions (Specs/dataplane/node.md, "The decision cache"). The node changes it
+    /// only through its API (install, remove, ACQUIREs, the per-packet questions).
+    ///
+    /// This and the other tables a packet reads are `@exclusivity(unchecked)`: one thread owns a
+    /// node and no access to them overlaps another, so the runtime's check on each is skipped.
+    @exclusivity(unchecked) public private(set) var resolver: Resolver
+    /// The SAs this host receives on (destination: this address, protocol ESP), by SPI.
+    @exclusivity(unchecked) private var inbound = IntegerTable<UInt32, InboundSA>()
     private var outbound: [SADKey: ESPSecurityAssociation] = [:]
     /// The lifetimes of the SAs that have a limit (Specs/dataplane/node.md, "Lifetimes").
     private var lifetimes: [SADKey: SALifetime] = [:]
     /// Expiries not yet taken by ``takeExpireEvents()``.
     private var expired: [ExpireEvent] = []
-    private var endpoints: [UInt16: Endpoint] = [:]
-    /// Inbound policy decisions that wrote no record, per SA and flow, valid for one AVC
-    /// generation (a reload or boolean change empties it).
-    private var policyMemo: [FlowKey: UInt32] = [:]
+    @exclusivity(unchecked) private var endpoints = IntegerTable<UInt16, Endpoint>()
     private var acquireSequence: UInt32 = 0
     private var nextEphemeral = Resolver.localPorts.lowerBound
-    public private(set) var counters = DataPlaneCounters()
+    @exclusivity(unchecked) public private(set) var counters = DataPlaneCounters()
     /// The clock for ACQUIRE expiry (seconds); the host passes the monotonic clock.
     public var now: () -> Double = { 0 }
 
@@ -75,39 +78,6 @@ public final class DataPlaneNode {
         }
     }
 
-    /// A flow as memo keys hold it: addresses as fixed-width words (hashing two integers, not two
-    /// arrays), ports, and the SPI (0 for clear traffic) or the sending endpoint's port.
-    private struct FlowKey: Hashable {
-        var source: SADKey
-        var destination: SADKey
-        var ports: UInt32
-        var extra: UInt32
-
-        init(_ source: IPAddress, _ destination: IPAddress, _ sourcePort: UInt16, _ destinationPort: UInt16, _ extra: UInt32) {
-            self.source = SADKey(destination: source, spi: 0, proto: .esp)
-            self.destination = SADKey(destination: destination, spi: 0, proto: .esp)
-            ports = UInt32(sourcePort) << 16 | UInt32(destinationPort)
-            self.extra = extra
-        }
-    }
-
-    /// An outbound decision that wrote no record: the SA that serves the flow, valid for one AVC
-    /// generation and while the SAD/SPD do not change.
-    private final class OutboundMemo {
-        let generation: UInt32
-        let sa: SecurityAssociation
-        let esp: ESPSecurityAssociation
-        let checks: [ResolutionCheck]
-
-        init(generation: UInt32, sa: SecurityAssociation, esp: ESPSecurityAssociation, checks: [ResolutionCheck]) {
-            self.generation = generation
-            self.sa = sa
-            self.esp = esp
-            self.checks = checks
-        }
-    }
-    private var outboundMemo: [FlowKey: OutboundMemo] = [:]
-
     /// A node holding `sas` and `policies` (normally `ApplyPlanner.desired(file, host:, keys:)`).
     /// Every ESP SA must have algorithms the data plane runs; on any error nothing is built.
     public convenience init(address: IPAddress, sas: [SecurityAssociation], policies: [PolicyEntry], authorizer: AssociationAuthorizer,
@@ -121,11 +91,10 @@ public final class DataPlaneNode {
     /// deciding with its authorizer: for a host taken from a scenario's model at one step.
     public init(address: IPAddress, resolver: Resolver) throws(DataPlaneError) {
         self.address = address
-        let sas = resolver.mirror.sas
+        let sas = resolver.sas
         var seen = Set<SAIdentifier>()
         for sa in sas where !seen.insert(sa.identifier).inserted { throw .duplicateSA(sa.identifier) }
         self.resolver = resolver
-        fast = InboundFastPath(resolver)
         for sa in sas { try install(sa) }
     }
 
@@ -137,12 +106,11 @@ public final class DataPlaneNode {
         let lifetime = SALifetime.limited(sa.lifetime) ? SALifetime(sa) : nil
         var inboundSA: InboundSA?
         if sa.destination == address {
-            let server = resolver.authorizer.cache.server
-            let seen = sa.securityContext.map { (try? server.sid(for: $0)) != nil ? $0 : (resolver.unlabeled ?? $0) }
+            let seen = sa.securityContext.map(resolver.evaluatedLabel)
             inboundSA = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen, lifetime: lifetime)
         }
         let outboundSA = sa.source == address ? try Self.transform(sa) : nil
-        if let inboundSA { inbound[key] = inboundSA }
+        if let inboundSA { inbound[sa.spi] = inboundSA }
         if let outboundSA { outbound[key] = outboundSA }
         if let lifetime { lifetimes[key] = lifetime }
     }
@@ -162,12 +130,10 @@ public final class DataPlaneNode {
     @discardableResult
     public func addSA(_ sa: SecurityAssociation, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
         let checks = try authorizeLabel(sa.securityContext, by: subject)
-        guard resolver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto) == nil else { throw .exists(sa.identifier) }
+        guard resolver.sa(sa.identifier) == nil else { throw .exists(sa.identifier) }
         try install(sa)
         lifetimes[SADKey(sa)]?.start(now())
-        resolver.mirror.insert(sa)
-        resolver.mirror.acquires.removeAll { $0.source == sa.source && $0.destination == sa.destination && $0.proto == sa.proto }
-        stateChanged()
+        resolver.install(sa)
         return checks
     }
 
@@ -175,19 +141,18 @@ public final class DataPlaneNode {
     /// label (`EACCES`); `ESRCH` when there is none.
     @discardableResult
     public func deleteSA(_ id: SAIdentifier, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
-        guard let sa = resolver.mirror.sa(destination: id.destination, spi: id.spi, proto: id.proto) else { throw .noSuchSA(id) }
+        guard let sa = resolver.sa(id) else { throw .noSuchSA(id) }
         let checks = try authorizeLabel(sa.securityContext, by: subject)
         remove(sa)
         return checks
     }
 
     private func remove(_ sa: SecurityAssociation) {
-        _ = resolver.mirror.remove(sa)
+        resolver.remove(sa)
         let key = SADKey(sa)
-        inbound[key] = nil
+        if sa.destination == address && sa.proto == .esp { inbound[sa.spi] = nil }
         outbound[key] = nil
         lifetimes[key] = nil
-        stateChanged()
     }
 
     // MARK: - Lifetimes
@@ -207,14 +172,14 @@ public final class DataPlaneNode {
         return expired
     }
 
-    /// The check before a packet on `sa` (`xfrm_state_check_expire`): the lifetime to count the
-    /// packet in, or why the SA has just expired (hard) and the packet must not pass.
-    private func admitByLifetime(_ life: SALifetime?) -> (SALifetime?, String?) {
-        guard let life else { return (nil, nil) }
+    /// The check before a packet on an SA with a lifetime (`xfrm_state_check_expire`): why the
+    /// SA has just expired (hard) and the packet must not pass; `nil` when it passes (a soft expiry
+    /// is reported).
+    private func expiry(_ life: SALifetime) -> String? {
         let verdict = life.beforePacket(now: now())
-        if case .hard(let why) = verdict { expire(life.sa, verdict); return (nil, why) }
-        if case .soft = verdict { expire(life.sa, verdict) }
-        return (life, nil)
+        if verdict != .valid { expire(life.sa, verdict) }
+        if case .hard(let why) = verdict { return why }
+        return nil
     }
 
     private func expire(_ sa: SecurityAssociation, _ verdict: SALifetime.Verdict) {
@@ -230,17 +195,10 @@ public final class DataPlaneNode {
 
     private func authorizeLabel(_ label: SecurityContext?, by subject: SecurityContext) throws(DataPlaneError) -> [ResolutionCheck] {
         guard let label else { return [] }
-        do { _ = try resolver.authorizer.cache.server.sid(for: label) } catch { throw .invalidContext(label, "\(error)") }
-        let check = Resolver.check(resolver.authorizer.setcontext(subject: subject, label: label), "association { setcontext } \(subject) → \(label)")
+        do { _ = try resolver.sid(for: label) } catch { throw .invalidContext(label, "\(error)") }
+        let check = resolver.setcontextCheck(label, by: subject)
         guard check.passed else { throw .denied(check.what + ": " + check.reason, records: [check].compactMap(\.record)) }
         return [check]
-    }
-
-    /// The SAD changed: the fast path's table and every remembered decision start again.
-    private func stateChanged() {
-        fast = InboundFastPath(resolver)
-        outboundMemo.removeAll()
-        policyMemo.removeAll()
     }
 
     // MARK: - Endpoints
@@ -254,7 +212,7 @@ public final class DataPlaneNode {
     public func bind(port: UInt16, context: SecurityContext) throws(DataPlaneError) -> (port: UInt16, checks: [ResolutionCheck]) {
         guard endpoints[port] == nil else { throw .portInUse(port) }
         let sid: SID
-        do { sid = try resolver.authorizer.cache.server.sid(for: context) } catch { throw .invalidContext(context, "\(error)") }
+        do { sid = try resolver.sid(for: context) } catch { throw .invalidContext(context, "\(error)") }
         if port == 0 {
             guard let free = Resolver.localPorts.first(where: { endpoints[$0] == nil && $0 >= nextEphemeral })
                 ?? Resolver.localPorts.first(where: { endpoints[$0] == nil }) else { throw .portInUse(0) }
@@ -287,14 +245,17 @@ public final class DataPlaneNode {
         }
         guard data.count <= UDPDatagram.maximumData else { return refuse("EMSGSIZE", "\(data.count) bytes exceed a UDP datagram", []) }
         let datagram = UDPDatagram(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, data: data)
-        let generation = resolver.authorizer.cache.generation
-        let memoKey = FlowKey(address, destination, sourcePort, destinationPort, endpoint.sid.rawValue)
-        if let m = outboundMemo[memoKey], m.generation == generation {
-            return seal(datagram, on: m.sa, m.esp, m.checks)
+        // A flow whose SA the cache knows is sealed at once (the same SA; the checks reported are
+        // the first datagram's).
+        if let cached = resolver.route(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort,
+                                       sender: endpoint.sid),
+           case .protected(_, let sa) = cached.resolution.outcome, let esp = outbound[SADKey(sa)] {
+            return seal(datagram, on: sa, esp, cached.resolution.checks)
         }
         let flow = Flow(context: endpoint.context, source: address, destination: destination, upperProtocol: UDPDatagram.udp,
                         sourcePort: sourcePort, destinationPort: destinationPort)
-        resolver.mirror.expireAcquires(now: now())
+        let generation = resolver.policyGeneration
+        resolver.expireAcquires(now: now())
         let out = resolver.outbound(flow)
         var checks = out.checks
         switch out.outcome {
@@ -307,12 +268,10 @@ public final class DataPlaneNode {
                 return refuse("EAFNOSUPPORT", "SA spi 0x\(String(sa.spi, radix: 16)) is \(sa.proto), which the data plane does not run", checks)
             }
             guard egress(endpoint.context, destination, &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
-            // A decision that wrote no record is remembered: the next datagram of the flow is sealed
-            // at once (the same SA; the checks reported are the first datagram's).
-            if checks.allSatisfy({ $0.record == nil }) {
-                if outboundMemo.count > 4096 { outboundMemo.removeAll(keepingCapacity: true) }
-                outboundMemo[memoKey] = OutboundMemo(generation: generation, sa: sa, esp: esp, checks: checks)
-            }
+            // The cache keeps it when no check wrote a record.
+            var resolved = out
+            resolved.checks = checks
+            resolver.remember(resolved, for: flow, sender: endpoint.sid, generation: generation)
             return seal(datagram, on: sa, esp, checks)
         case .acquire(let policy, let label):
             let t = policy.templates[0]
@@ -322,7 +281,7 @@ public final class DataPlaneNode {
                                      proto: t.proto, mode: t.mode, reqid: t.reqid, label: label, policyIndex: policy.index, flow: flow,
                                      sequence: acquireSequence)
             // The kernel's larval SA: further flows to these endpoints wait without a new ACQUIRE.
-            resolver.mirror.acquires.append(PendingAcquire(source: event.source, destination: event.destination, proto: t.proto, mode: t.mode,
+            resolver.recordAcquire(PendingAcquire(source: event.source, destination: event.destination, proto: t.proto, mode: t.mode,
                                                            reqid: t.reqid, label: label, sequence: event.sequence, seenAt: now()))
             counters.acquires += 1
             return OutboundResult(outcome: .acquire(event), checks: checks)
@@ -339,14 +298,13 @@ public final class DataPlaneNode {
 
     private func seal(_ datagram: UDPDatagram, on sa: SecurityAssociation, _ esp: ESPSecurityAssociation, _ checks: [ResolutionCheck]) -> OutboundResult {
         let life = lifetimes.isEmpty ? nil : lifetimes[SADKey(sa)]
-        let (counted, expiredBecause) = admitByLifetime(life)
-        if let why = expiredBecause {
+        if let life, let why = expiry(life) {
             return refuse("EINVAL", "SA spi 0x\(String(sa.spi, radix: 16)) expired: \(why)", checks)
         }
         let (payload, nextHeader) = sa.mode == .tunnel ? (datagram.packet(), datagram.tunnelNextHeader) : (datagram.segment(), UDPDatagram.udp)
         do {
             let packet = try esp.seal(payload, nextHeader: nextHeader)
-            counted?.count(payload.count)
+            life?.count(payload.count)
             counters.sealed += 1
             return OutboundResult(outcome: .esp(packet: packet, sa: sa), checks: checks)
         } catch {
@@ -372,11 +330,10 @@ public final class DataPlaneNode {
         let kind = ESPInUDP.classify(datagram)
         guard kind == .esp else { return drop(.notESP(kind)) }
         let spi = UInt32(datagram[0]) << 24 | UInt32(datagram[1]) << 16 | UInt32(datagram[2]) << 8 | UInt32(datagram[3])
-        let key = SADKey(destination: address, spi: spi, proto: .esp)
-        guard let sa = inbound[key] else { return drop(.noSA(spi: spi)) }
-        let (life, expiredBecause) = admitByLifetime(sa.lifetime)
-        if let why = expiredBecause { return drop(.expired(spi: spi, why)) }
-        let payload: ESPPayload
+        guard let sa = inbound[spi] else { return drop(.noSA(spi: spi)) }
+        let life = sa.lifetime
+        if let life, let why = expiry(life) { return drop(.expired(spi: spi, why)) }
+        var payload: ESPPayload
         switch sa.esp.open(datagram) {
         case .success(let p): payload = p
         case .failure(let d): return drop(.esp(d.reason))
@@ -389,14 +346,28 @@ public final class DataPlaneNode {
                 inner = try UDPDatagram(packet: payload.data, nextHeader: payload.nextHeader)
             default:
                 guard payload.nextHeader == UDPDatagram.udp else { throw .notUDP(payload.nextHeader) }
-                // The ICV authenticated every byte: the UDP checksum is not checked again, as the
-                // kernel does for transport mode with UDP encapsulation (Specs/dataplane/node.md).
-                inner = try UDPDatagram(segment: payload.data, source: sa.model.source, destination: sa.model.destination, verifyingChecksum: false)
+                inner = try Self.transportSegment(&payload.data, source: sa.model.source, destination: sa.model.destination)
             }
         } catch {
             return drop(.inner(error))
         }
         return admit(inner, sa: sa, sequence: payload.sequence)
+    }
+
+    /// The UDP segment of a transport-mode payload. The ICV authenticated every byte: the UDP
+    /// checksum is not checked again, as the kernel does for transport mode with UDP encapsulation
+    /// (Specs/dataplane/node.md). The datagram's data is the decrypted array itself, its header
+    /// taken off in place (no copy); a header whose length is wrong goes to ``UDPDatagram`` for
+    /// its error.
+    private static func transportSegment(_ payload: inout [UInt8], source: IPAddress, destination: IPAddress) throws(InnerPacketError) -> UDPDatagram {
+        var data: [UInt8] = []
+        swap(&data, &payload)
+        guard data.count >= 8, Int(data[4]) << 8 | Int(data[5]) == data.count else {
+            return try UDPDatagram(segment: data, source: source, destination: destination, verifyingChecksum: false)
+        }
+        let sourcePort = UInt16(data[0]) << 8 | UInt16(data[1]), destinationPort = UInt16(data[2]) << 8 | UInt16(data[3])
+        data.removeFirst(8)
+        return UDPDatagram(source: source, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, data: data)
     }
 
     /// Receives one clear datagram (a UDP segment) from `source`.
@@ -406,41 +377,35 @@ public final class DataPlaneNode {
         return admit(inner, sa: nil, sequence: nil)
     }
 
-    /// The inbound policy check, the endpoint, and delivery.
-    private func admit(_ d: UDPDatagram, sa: InboundSA?, sequence: UInt64?) -> InboundResult {
+    /// The inbound policy check, the endpoint, and delivery: one probe of the resolver's cache
+    /// when it holds the answer, else the full resolver with its checks and reasons.
+    @inline(__always)
+    private func admit(_ d: consuming UDPDatagram, sa: InboundSA?, sequence: UInt64?) -> InboundResult {
+        let endpoint = d.destination == address ? endpoints[d.destinationPort] : nil
         var checks: [ResolutionCheck] = []
-        let flow = Flow(context: nil, source: d.source, destination: d.destination, upperProtocol: UDPDatagram.udp,
-                        sourcePort: d.sourcePort, destinationPort: d.destinationPort)
-        let generation = resolver.authorizer.cache.generation
-        let memoKey = FlowKey(d.source, d.destination, d.sourcePort, d.destinationPort, sa?.model.spi ?? 0)
-        if policyMemo[memoKey] != generation {
-            let check = resolver.inboundPolicy(flow, secPath: sa.map { [$0.model] } ?? [])
-            checks += check.checks
-            guard check.accepted else {
-                return drop(.policy(check.checks.last(where: { !$0.passed })?.reason ?? "refused"), checks)
-            }
-            if check.checks.allSatisfy({ $0.record == nil }) {
-                if policyMemo.count > 4096 { policyMemo.removeAll(keepingCapacity: true) }
-                policyMemo[memoKey] = generation
-            }
-        }
-        guard d.destination == address, let endpoint = endpoints[d.destinationPort] else {
-            return drop(.noEndpoint(address: d.destination, port: d.destinationPort), checks)
-        }
-        let delivered: Bool
-        if let sa, let v = fast.quietVerdict(sa.key, socket: endpoint.sid) {
-            delivered = v.outcome == .delivered
+        if let endpoint, resolver.admitsFromCache(source: d.source, destination: d.destination, sourcePort: d.sourcePort,
+                                                  destinationPort: d.destinationPort, through: sa?.key, socket: endpoint.sid) {
+            // Accepted and delivered before under this policy, writing no record: no check listed.
         } else {
-            // A first or audited decision, or clear traffic: the full resolver, with reasons.
-            let r = resolver.deliver(resolver.inbound(secPath: sa.map { [$0.model] } ?? []), to: endpoint.context, source: d.source)
-            checks += r.checks
-            delivered = r.delivered
+            let flow = Flow(context: nil, source: d.source, destination: d.destination, upperProtocol: UDPDatagram.udp,
+                            sourcePort: d.sourcePort, destinationPort: d.destinationPort)
+            let a = resolver.admit(flow, secPath: sa.map { [$0.model] } ?? [], socket: endpoint?.context, sid: endpoint?.sid ?? SID(rawValue: 0))
+            checks = a.checks
+            switch a.outcome {
+            case .delivered: break
+            case .refused(let why): return drop(.policy(why), checks)
+            case .noSocket: return drop(.noEndpoint(address: d.destination, port: d.destinationPort), checks)
+            case .denied: return drop(.denied, checks)
+            }
         }
-        guard delivered else { return drop(.denied, checks) }
         counters.delivered += 1
         // The label the endpoint sees: the SA's; none for unlabeled traffic (no SCM_SECURITY).
-        return InboundResult(outcome: .delivered(Delivery(port: endpoint.port, source: d.source, sourcePort: d.sourcePort, data: d.data,
-                                                          peer: sa?.seen, spi: sa?.model.spi, sequence: sequence)), checks: checks)
+        guard let sa else {
+            return InboundResult(outcome: .delivered(Delivery(port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
+                                                              peer: nil, spi: nil, sequence: sequence)), checks: checks)
+        }
+        return InboundResult(outcome: .delivered(Delivery(port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
+                                                          peer: sa.seen, spi: sa.model.spi, sequence: sequence)), checks: checks)
     }
 
     private func drop(_ reason: InboundDrop, _ checks: [ResolutionCheck] = []) -> InboundResult {
