@@ -104,7 +104,7 @@ let package = Package(
         // the UDP/local-socket host around it (Specs/dataplane/node.md, endpoints.md).
         .target(
             name: "DataPlaneNode", dependencies: ["ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts"],
-            path: "Sources/DataPlane/Node", swiftSettings: swiftSettings),
+            path: "Sources/DataPlane/DataPlaneNode", swiftSettings: swiftSettings),
         .target(
             name: "DataPlaneHost",
             dependencies: [

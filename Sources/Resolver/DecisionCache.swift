@@ -147,8 +147,9 @@ public struct DecisionCache: Sendable {
         let old = entries
         let size = max(16, entries.count * 2)
         mask = size - 1
-        entries = Array(repeating: Entry(key: Key(0, sa: Key.none, .any(.inet), .any(.inet), 0, 0, SID(rawValue: 0)), generation: 0, route: nil),
-                        count: size)
+        entries = Array(
+            repeating: Entry(key: Key(0, sa: Key.none, .any(.inet), .any(.inet), 0, 0, SID(rawValue: 0)), generation: 0, route: nil),
+            count: size)
         count = 0
         for e in old where e.generation != 0 {
             var i = e.key.slot(seed, mask)

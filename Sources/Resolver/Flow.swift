@@ -14,8 +14,10 @@ public struct Flow: Sendable, Hashable, CustomStringConvertible {
     public var sourcePort: UInt16
     public var destinationPort: UInt16
 
-    public init(context: SecurityContext?, source: IPAddress, destination: IPAddress, upperProtocol: UInt8 = 0,
-                sourcePort: UInt16 = 0, destinationPort: UInt16 = 0) {
+    public init(
+        context: SecurityContext?, source: IPAddress, destination: IPAddress, upperProtocol: UInt8 = 0,
+        sourcePort: UInt16 = 0, destinationPort: UInt16 = 0
+    ) {
         self.context = context
         self.source = source
         self.destination = destination

@@ -164,8 +164,10 @@ public struct InboundFastPath: Sendable {
     }
 
     /// The same resolution with every check and reason: the full resolver's answer.
-    public func explain(_ destination: IPAddress, spi: UInt32, proto: IPsecProtocol, socket: SecurityContext,
-                        interface: String? = nil, source: IPAddress? = nil) -> DeliveryResolution {
+    public func explain(
+        _ destination: IPAddress, spi: UInt32, proto: IPsecProtocol, socket: SecurityContext,
+        interface: String? = nil, source: IPAddress? = nil
+    ) -> DeliveryResolution {
         resolver.deliver(resolver.inbound(destination: destination, spi: spi, proto: proto), to: socket, interface: interface, source: source)
     }
 }

@@ -60,10 +60,14 @@ public struct PathTrace: Sendable, Hashable {
             secPath = receiver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto).map { [$0] }
             if secPath == nil {
                 legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: true, verdict: verdict))
-                legs.append(Leg(stage: .inboundPolicy, host: flow.destination, checks: [
-                    ResolutionCheck(what: "SA dst \(sa.destination) spi 0x\(String(sa.spi, radix: 16)) proto \(sa.proto)", passed: false,
-                                    reason: "the receiver has no such SA: dropped (XFRMINNOSTATES)", record: nil),
-                ], passed: false, verdict: "dropped"))
+                legs.append(
+                    Leg(
+                        stage: .inboundPolicy, host: flow.destination,
+                        checks: [
+                            ResolutionCheck(
+                                what: "SA dst \(sa.destination) spi 0x\(String(sa.spi, radix: 16)) proto \(sa.proto)", passed: false,
+                                reason: "the receiver has no such SA: dropped (XFRMINNOSTATES)", record: nil)
+                        ], passed: false, verdict: "dropped"))
                 return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
             }
         }
@@ -71,30 +75,38 @@ public struct PathTrace: Sendable, Hashable {
         guard let path = secPath else {
             return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
         }
-        let packet = Flow(context: nil, source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol,
-                          sourcePort: flow.sourcePort, destinationPort: flow.destinationPort)
+        let packet = Flow(
+            context: nil, source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol,
+            sourcePort: flow.sourcePort, destinationPort: flow.destinationPort)
         let policyCheck = receiver.inboundPolicy(packet, secPath: path)
-        legs.append(Leg(stage: .inboundPolicy, host: flow.destination, checks: policyCheck.checks, passed: policyCheck.accepted,
-                        verdict: policyCheck.accepted ? "accepted by the inbound policy check" : "dropped by the inbound policy check"))
+        legs.append(
+            Leg(
+                stage: .inboundPolicy, host: flow.destination, checks: policyCheck.checks, passed: policyCheck.accepted,
+                verdict: policyCheck.accepted ? "accepted by the inbound policy check" : "dropped by the inbound policy check"))
         guard policyCheck.accepted else {
             return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
         }
         let inbound = receiver.inbound(secPath: path)
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
         let seen = inbound.labeledBySA ? delivery.peer : nil
-        legs.append(Leg(stage: .delivery, host: flow.destination, checks: delivery.checks, passed: delivery.delivered,
-                        verdict: delivery.delivered
-                            ? "delivered: \(socket) sees " + (seen.map { "the peer label \($0)" } ?? "no peer label (unlabeled traffic; checks used \(inbound.peer?.description ?? "-"))")
-                            : "not delivered"))
+        legs.append(
+            Leg(
+                stage: .delivery, host: flow.destination, checks: delivery.checks, passed: delivery.delivered,
+                verdict: delivery.delivered
+                    ? "delivered: \(socket) sees "
+                        + (seen.map { "the peer label \($0)" } ?? "no peer label (unlabeled traffic; checks used \(inbound.peer?.description ?? "-"))")
+                    : "not delivered"))
         var replies: [PathTrace] = []
         if reply && delivery.delivered {
             // TCP replies are classified with the accepted socket's connection context; a UDP
             // socket answers with its own context.
             let context = flow.upperProtocol == 6 ? receiver.connectionContext(socket: socket, peer: seen) : socket
-            let back = Flow(context: context, source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol,
-                            sourcePort: flow.destinationPort, destinationPort: flow.sourcePort)
+            let back = Flow(
+                context: context, source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol,
+                sourcePort: flow.destinationPort, destinationPort: flow.sourcePort)
             replies.append(trace(back, sender: receiver, receiver: sender, socket: flow.context ?? socket, reply: false))
         }
-        return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: delivery.delivered, peerSeen: delivery.delivered ? seen : nil, reply: replies)
+        return PathTrace(
+            flow: flow, legs: legs, outbound: out.outcome, delivered: delivery.delivered, peerSeen: delivery.delivered ? seen : nil, reply: replies)
     }
 }

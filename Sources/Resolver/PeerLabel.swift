@@ -61,8 +61,9 @@ extension Resolver {
     ///   SA label when the two MLS ranges are equal, else `-EACCES`.
     public func peerLabel(xfrm: SecurityContext?, netlabel: NetLabel) -> PeerLabelResolution {
         guard let xfrm else {
-            return PeerLabelResolution(outcome: .peer(netlabel.context),
-                                       reason: netlabel.context == nil ? "no SA label, no NetLabel label: no peer label" : "no SA label: the NetLabel label")
+            return PeerLabelResolution(
+                outcome: .peer(netlabel.context),
+                reason: netlabel.context == nil ? "no SA label, no NetLabel label: no peer label" : "no SA label: the NetLabel label")
         }
         switch netlabel {
         case .none:
@@ -83,8 +84,9 @@ extension Resolver {
             if a == b {
                 return PeerLabelResolution(outcome: .peer(xfrm), reason: "equal MLS ranges: the SA label (the richer one)")
             }
-            return PeerLabelResolution(outcome: .refused(errno: "EACCES"),
-                                       reason: "the NetLabel range \(n.range.map(\.description) ?? "-") differs from the SA's \(xfrm.range.map(\.description) ?? "-"): EACCES")
+            return PeerLabelResolution(
+                outcome: .refused(errno: "EACCES"),
+                reason: "the NetLabel range \(n.range.map(\.description) ?? "-") differs from the SA's \(xfrm.range.map(\.description) ?? "-"): EACCES")
         }
     }
 
@@ -109,7 +111,9 @@ public enum PeerSecurityOption {
     /// (`nil`: SID 0), into a buffer of `bufferLength` bytes (Specs/kernel/labeled-ipsec.md, edge 24): the
     /// context and its length, NUL included; `ENOPROTOOPT` for another class or no label; `ERANGE` with the
     /// required length for a short buffer.
-    public static func getPeerSec(socketClass: String, peer: SecurityContext?, bufferLength: Int = 4096) -> Result<(context: String, length: Int), PeerSecurityError> {
+    public static func getPeerSec(socketClass: String, peer: SecurityContext?, bufferLength: Int = 4096) -> Result<
+        (context: String, length: Int), PeerSecurityError
+    > {
         guard streamClasses.contains(socketClass), let peer else { return .failure(PeerSecurityError(errno: "ENOPROTOOPT", requiredLength: nil)) }
         let text = peer.description
         let length = text.utf8.count + 1

@@ -92,8 +92,10 @@ extension Resolver {
     /// `false`: ask ``admit(_:secPath:socket:sid:)``. (`mutating` only so that a caller holding
     /// the resolver in a class's property asks it in place rather than copying it.)
     @inline(__always)
-    public mutating func admitsFromCache(source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
-                                         through sa: SADKey?, socket: SID) -> Bool {
+    public mutating func admitsFromCache(
+        source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
+        through sa: SADKey?, socket: SID
+    ) -> Bool {
         decisions.delivers(.inbound(source, destination, sourcePort, destinationPort, sa: sa, socket: socket), generation: policyGeneration)
     }
 
@@ -114,8 +116,9 @@ extension Resolver {
         checks += delivery.checks
         guard delivery.delivered else { return InboundAdmission(outcome: .denied, checks: checks) }
         if Self.cacheable(checks) {
-            let key = DecisionCache.Key.inbound(packet.source, packet.destination, packet.sourcePort, packet.destinationPort,
-                                                sa: secPath.last.map(SADKey.init), socket: sid)
+            let key = DecisionCache.Key.inbound(
+                packet.source, packet.destination, packet.sourcePort, packet.destinationPort,
+                sa: secPath.last.map(SADKey.init), socket: sid)
             decisions.insert(key, generation: generation)
         }
         return InboundAdmission(outcome: .delivered, checks: checks)
@@ -125,8 +128,10 @@ extension Resolver {
     /// SID `sender`: an SA that serves it, with the checks its first datagram made. `nil`: ask
     /// ``outbound(_:)``. (`mutating` for the same reason as
     /// ``admitsFromCache(source:destination:sourcePort:destinationPort:through:socket:)``.)
-    public mutating func route(source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
-                               sender: SID) -> DecisionCache.Route? {
+    public mutating func route(
+        source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,
+        sender: SID
+    ) -> DecisionCache.Route? {
         decisions.route(.outbound(source, destination, sourcePort, destinationPort, sender: sender), generation: policyGeneration)
     }
 
@@ -135,8 +140,9 @@ extension Resolver {
     /// check wrote a record. `generation` is the ``policyGeneration`` read before it was computed.
     public mutating func remember(_ resolution: OutboundResolution, for flow: Flow, sender: SID, generation: UInt32) {
         guard case .protected = resolution.outcome, Self.cacheable(resolution.checks) else { return }
-        decisions.insert(.outbound(flow.source, flow.destination, flow.sourcePort, flow.destinationPort, sender: sender),
-                         generation: generation, route: resolution)
+        decisions.insert(
+            .outbound(flow.source, flow.destination, flow.sourcePort, flow.destinationPort, sender: sender),
+            generation: generation, route: resolution)
     }
 
     /// Whether an allowing answer may be cached: no check wrote a record (a denial, an

@@ -16,15 +16,19 @@ extension Resolver {
         let server = authorizer.cache.server
         guard let (c, bit) = server.permission(cls, perm) else {
             let allowed = server.policy.handleUnknown == .allow
-            return ResolutionCheck(what: what, passed: allowed,
-                                   reason: "\(cls) { \(perm) } is not in the policy: " + (allowed ? "allowed (handle_unknown allow)" : "denied"), record: nil)
+            return ResolutionCheck(
+                what: what, passed: allowed,
+                reason: "\(cls) { \(perm) } is not in the policy: " + (allowed ? "allowed (handle_unknown allow)" : "denied"), record: nil)
         }
         do {
             let s = try server.sid(for: source), t = try server.sid(for: target)
             let r = authorizer.cache.check(s, t, classValue: c, requested: bit)
-            let reason = r.denied == 0 ? "allowed"
-                : r.granted ? "allowed (not enforced: denial \(r.denialStages.joined(separator: ", ")) audited)"
-                : "denied (\(r.denialStages.joined(separator: ", "))\(r.record == nil ? ", dontaudit" : ""))"
+            let reason =
+                r.denied == 0
+                ? "allowed"
+                : r.granted
+                    ? "allowed (not enforced: denial \(r.denialStages.joined(separator: ", ")) audited)"
+                    : "denied (\(r.denialStages.joined(separator: ", "))\(r.record == nil ? ", dontaudit" : ""))"
             return ResolutionCheck(what: what, passed: r.granted, reason: reason, record: r.record)
         } catch {
             return ResolutionCheck(what: what, passed: false, reason: "no decision: \(error)", record: nil)
@@ -73,8 +77,10 @@ extension Resolver {
         let policy = authorizer.cache.server.policy
         if policy.hasCapability("network_peer_controls") {
             guard peerLabelingEnabled else {
-                checks.append(ResolutionCheck(what: "peer checks", passed: true,
-                                              reason: "off: no labeled SA or SPD entry, no NetLabel, no always_check_network (edge 26)", record: nil))
+                checks.append(
+                    ResolutionCheck(
+                        what: "peer checks", passed: true,
+                        reason: "off: no labeled SA or SPD entry, no NetLabel, no always_check_network (edge 26)", record: nil))
                 return DeliveryResolution(delivered: true, peer: peer, checks: checks)
             }
             if let netif = netifLabel(interface) {

@@ -60,21 +60,28 @@ extension Resolver {
             if let found {
                 // Transport SAs skipped over are tolerated; a tunnel SA is not.
                 if let skipped = secPath[next..<found].first(where: { $0.mode == .tunnel }) {
-                    return drop("template \(n + 1) of inbound entry index \(policy.index)",
-                                "tunnel SA spi 0x\(String(skipped.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)", entry: policy)
+                    return drop(
+                        "template \(n + 1) of inbound entry index \(policy.index)",
+                        "tunnel SA spi 0x\(String(skipped.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)", entry: policy)
                 }
                 next = found + 1
             } else if !t.optional {
-                return drop("template \(n + 1) of inbound entry index \(policy.index) (\(t.proto) \(t.mode))",
-                            secPath.isEmpty ? "the packet came without IPsec: dropped (XFRMINTMPLMISMATCH)"
-                                : "no SA of the path matches it: dropped (XFRMINTMPLMISMATCH)", entry: policy)
+                return drop(
+                    "template \(n + 1) of inbound entry index \(policy.index) (\(t.proto) \(t.mode))",
+                    secPath.isEmpty
+                        ? "the packet came without IPsec: dropped (XFRMINTMPLMISMATCH)"
+                        : "no SA of the path matches it: dropped (XFRMINTMPLMISMATCH)", entry: policy)
             }
         }
         if let extra = secPath[next...].first(where: { $0.mode == .tunnel }) {
-            return drop("inbound entry index \(policy.index)", "tunnel SA spi 0x\(String(extra.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)", entry: policy)
+            return drop(
+                "inbound entry index \(policy.index)", "tunnel SA spi 0x\(String(extra.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)",
+                entry: policy)
         }
-        checks.append(ResolutionCheck(what: "templates of inbound entry index \(policy.index)", passed: true,
-                                      reason: policy.templates.isEmpty ? "none: accepted" : "matched by the SA path (labels are not compared)", record: nil))
+        checks.append(
+            ResolutionCheck(
+                what: "templates of inbound entry index \(policy.index)", passed: true,
+                reason: policy.templates.isEmpty ? "none: accepted" : "matched by the SA path (labels are not compared)", record: nil))
         return InboundPolicyCheck(accepted: true, entry: policy, checks: checks)
     }
 }

@@ -118,31 +118,40 @@ public struct Resolver: Sendable {
         var checks: [ResolutionCheck] = []
         let (label, conflict) = Self.pathLabel(secPath)
         if conflict {
-            checks.append(ResolutionCheck(what: "labels of the nested SAs", passed: false,
-                                          reason: "they differ: the inbound policy check drops the packet (XFRMINHDRERROR)", record: nil))
+            checks.append(
+                ResolutionCheck(
+                    what: "labels of the nested SAs", passed: false,
+                    reason: "they differ: the inbound policy check drops the packet (XFRMINHDRERROR)", record: nil))
             return InboundResolution(peer: nil, labeledBySA: false, dropped: true, checks: checks)
         }
         if let label {
             guard (try? authorizer.cache.server.sid(for: label)) != nil else {
-                checks.append(ResolutionCheck(what: "peer label", passed: true,
-                                              reason: "the SA's label \(label) is not valid under the loaded policy: evaluated as unlabeled (edge 29)", record: nil))
+                checks.append(
+                    ResolutionCheck(
+                        what: "peer label", passed: true,
+                        reason: "the SA's label \(label) is not valid under the loaded policy: evaluated as unlabeled (edge 29)", record: nil))
                 return InboundResolution(peer: unlabeled, labeledBySA: true, dropped: false, checks: checks)
             }
             checks.append(ResolutionCheck(what: "peer label", passed: true, reason: "from the SA: \(label)", record: nil))
             return InboundResolution(peer: label, labeledBySA: true, dropped: false, checks: checks)
         }
-        checks.append(ResolutionCheck(what: "peer label", passed: true,
-                                      reason: "no labeled SA: unlabeled (\(unlabeled?.description ?? "no unlabeled initial SID"))", record: nil))
+        checks.append(
+            ResolutionCheck(
+                what: "peer label", passed: true,
+                reason: "no labeled SA: unlabeled (\(unlabeled?.description ?? "no unlabeled initial SID"))", record: nil))
         return InboundResolution(peer: unlabeled, labeledBySA: false, dropped: false, checks: checks)
     }
 
     /// The peer label of a packet that arrived on the SA named by (destination, SPI, protocol).
     public func inbound(destination: IPAddress, spi: UInt32, proto: IPsecProtocol) -> InboundResolution {
         guard let sa = mirror.sa(destination: destination, spi: spi, proto: proto) else {
-            return InboundResolution(peer: nil, labeledBySA: false, dropped: true, checks: [
-                ResolutionCheck(what: "SA dst \(destination) spi 0x\(String(spi, radix: 16)) proto \(proto)", passed: false,
-                                reason: "no such SA: the packet is dropped (XFRMINNOSTATES)", record: nil),
-            ])
+            return InboundResolution(
+                peer: nil, labeledBySA: false, dropped: true,
+                checks: [
+                    ResolutionCheck(
+                        what: "SA dst \(destination) spi 0x\(String(spi, radix: 16)) proto \(proto)", passed: false,
+                        reason: "no such SA: the packet is dropped (XFRMINNOSTATES)", record: nil)
+                ])
         }
         return inbound(secPath: [sa])
     }
@@ -162,8 +171,10 @@ public struct Resolver: Sendable {
         let entry = direction == .in ? "inbound SPD entry" : "SPD entry"
         for p in candidates {
             guard let spd = p.securityContext else {
-                checks.append(ResolutionCheck(what: "\(entry) index \(p.index) (unlabeled)", passed: true,
-                                              reason: "an unlabeled entry matches every flow, no check (edge 13)", record: nil))
+                checks.append(
+                    ResolutionCheck(
+                        what: "\(entry) index \(p.index) (unlabeled)", passed: true,
+                        reason: "an unlabeled entry matches every flow, no check (edge 13)", record: nil))
                 return p
             }
             guard let subject else {
@@ -171,7 +182,8 @@ public struct Resolver: Sendable {
                 continue
             }
             let a = authorizer.polmatch(flow: subject, policyLabel: spd)
-            checks.append(Self.check(a, "polmatch \(subject) → \(entry) index \(p.index) \(spd)" + (direction == .in ? " (subject: the SA's label, edge 21)" : "")))
+            checks.append(
+                Self.check(a, "polmatch \(subject) → \(entry) index \(p.index) \(spd)" + (direction == .in ? " (subject: the SA's label, edge 21)" : "")))
             if a.granted { return p }
         }
         return nil
@@ -189,8 +201,10 @@ public struct Resolver: Sendable {
         }
         if policy.action == .block { return OutboundResolution(outcome: .blocked(policy), checks: checks) }
         if policy.securityContext != nil && flow.context == nil {
-            checks.append(ResolutionCheck(what: "ACQUIRE label", passed: false,
-                                          reason: "a labeled entry and a flow without a label (SID 0): EINVAL, no ACQUIRE (edge 17)", record: nil))
+            checks.append(
+                ResolutionCheck(
+                    what: "ACQUIRE label", passed: false,
+                    reason: "a labeled entry and a flow without a label (SID 0): EINVAL, no ACQUIRE (edge 17)", record: nil))
             return OutboundResolution(outcome: .invalid(policy), checks: checks)
         }
         // SA selection for the first template (one template per entry in salabel's setups).
@@ -223,7 +237,9 @@ public struct Resolver: Sendable {
                 checks.append(ResolutionCheck(what: what, passed: false, reason: "a labeled entry never uses an unlabeled SA (edge 14)", record: nil))
             case (_?, let saCtx?):
                 guard saCtx == flow.context else {
-                    checks.append(ResolutionCheck(what: what, passed: false, reason: "its label is not the flow's (exact equality, range included: edge 14)", record: nil))
+                    checks.append(
+                        ResolutionCheck(what: what, passed: false, reason: "its label is not the flow's (exact equality, range included: edge 14)", record: nil)
+                    )
                     continue
                 }
                 let a = authorizer.sendto(flow: flow.context!, saLabel: saCtx)
@@ -231,23 +247,33 @@ public struct Resolver: Sendable {
                 if a.granted { return OutboundResolution(outcome: .protected(policy, sa), checks: checks) }
             }
         }
-        let inProgress = mirror.acquires.first { $0.blocks(t, source: src, destination: dst) }
-            ?? larval.map { PendingAcquire(source: $0.source, destination: $0.destination, proto: $0.proto, mode: $0.mode, reqid: $0.reqid,
-                                           label: $0.securityContext, sequence: $0.sequence) }
+        let inProgress =
+            mirror.acquires.first { $0.blocks(t, source: src, destination: dst) }
+            ?? larval.map {
+                PendingAcquire(
+                    source: $0.source, destination: $0.destination, proto: $0.proto, mode: $0.mode, reqid: $0.reqid,
+                    label: $0.securityContext, sequence: $0.sequence)
+            }
         if let pending = inProgress {
-            checks.append(ResolutionCheck(what: "SA selection", passed: false,
-                                          reason: "no usable SA; a larval SA (ACQUIRE seq \(pending.sequence)" + (pending.label.map { " for \($0)" } ?? "")
-                                              + ") is in progress for these endpoints: no new ACQUIRE, whatever the label (edge 18)", record: nil))
+            checks.append(
+                ResolutionCheck(
+                    what: "SA selection", passed: false,
+                    reason: "no usable SA; a larval SA (ACQUIRE seq \(pending.sequence)" + (pending.label.map { " for \($0)" } ?? "")
+                        + ") is in progress for these endpoints: no new ACQUIRE, whatever the label (edge 18)", record: nil))
             return OutboundResolution(outcome: .acquireInProgress(policy, pending), checks: checks)
         }
         guard keyManagerListening else {
-            checks.append(ResolutionCheck(what: "SA selection", passed: false,
-                                          reason: "no usable SA and no key manager listening: no larval SA, no ACQUIRE (ESRCH → EAGAIN, edge 18)", record: nil))
+            checks.append(
+                ResolutionCheck(
+                    what: "SA selection", passed: false,
+                    reason: "no usable SA and no key manager listening: no larval SA, no ACQUIRE (ESRCH → EAGAIN, edge 18)", record: nil))
             return OutboundResolution(outcome: .noKeyManager(policy), checks: checks)
         }
         let label = policy.securityContext == nil ? nil : flow.context
-        checks.append(ResolutionCheck(what: "SA selection", passed: false,
-                                      reason: "no usable SA: ACQUIRE " + (label.map { "carrying the flow's label \($0) (edge 17)" } ?? "without a label"), record: nil))
+        checks.append(
+            ResolutionCheck(
+                what: "SA selection", passed: false,
+                reason: "no usable SA: ACQUIRE " + (label.map { "carrying the flow's label \($0) (edge 17)" } ?? "without a label"), record: nil))
         return OutboundResolution(outcome: .acquire(policy, label: label), checks: checks)
     }
 }

@@ -71,8 +71,10 @@ public struct PendingAcquire: Sendable, Hashable {
     /// When it was seen (seconds, on the caller's clock); `nil`: it never expires in the model.
     public var seenAt: Double?
 
-    public init(source: IPAddress, destination: IPAddress, proto: IPsecProtocol, mode: XfrmMode? = nil, reqid: UInt32? = nil,
-                label: SecurityContext? = nil, sequence: UInt32 = 0, seenAt: Double? = nil) {
+    public init(
+        source: IPAddress, destination: IPAddress, proto: IPsecProtocol, mode: XfrmMode? = nil, reqid: UInt32? = nil,
+        label: SecurityContext? = nil, sequence: UInt32 = 0, seenAt: Double? = nil
+    ) {
         self.source = source
         self.destination = destination
         self.proto = proto

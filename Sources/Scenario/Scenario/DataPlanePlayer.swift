@@ -50,9 +50,10 @@ public struct DataPlanePlayer: StepPlayer {
         let mine = carry(t)
         let theirs = model.play(step)
         let canonical = model.canonical
-        return Step(step: step, model: theirs, dataPlane: mine,
-                    differences: mine.differences(from: theirs, canonical: canonical, names: ("data plane", "model")),
-                    unmet: mine.unmet(step.expect, canonical: canonical))
+        return Step(
+            step: step, model: theirs, dataPlane: mine,
+            differences: mine.differences(from: theirs, canonical: canonical, names: ("data plane", "model")),
+            unmet: mine.unmet(step.expect, canonical: canonical))
     }
 
     /// The data plane's outcome of a UDP step; the model's for the steps the data plane does not
@@ -66,10 +67,13 @@ public struct DataPlanePlayer: StepPlayer {
     private func carry(_ t: ScenarioStep.Traffic) -> StepOutcome {
         var records: [AuditRecord] = []
         var notes: [String] = []
-        func outcome(_ result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
-                     replyPeer: String? = nil, acquire: [String: String] = [:]) -> StepOutcome {
-            StepOutcome(result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
-                        acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
+        func outcome(
+            _ result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
+            replyPeer: String? = nil, acquire: [String: String] = [:]
+        ) -> StepOutcome {
+            StepOutcome(
+                result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
+                acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
         }
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "data plane")
@@ -107,8 +111,10 @@ public struct DataPlanePlayer: StepPlayer {
         var acquire: [String: String] = [:]
         /// Sends from `sender` and receives at `receiver`: whether it was delivered, the peer label
         /// seen, and the errno of the send (nil when the send succeeded or only waits for an SA).
-        func move(_ data: [UInt8], from sender: DataPlaneNode, _ senderHost: String, port: UInt16, to receiver: DataPlaneNode,
-                  dport: UInt16) -> (delivered: Bool, peer: SecurityContext?, error: String?) {
+        func move(
+            _ data: [UInt8], from sender: DataPlaneNode, _ senderHost: String, port: UInt16, to receiver: DataPlaneNode,
+            dport: UInt16
+        ) -> (delivered: Bool, peer: SecurityContext?, error: String?) {
             let out = sender.send(data, from: port, to: receiver.address, port: dport)
             records += out.records
             notes += out.checks.map(\.description)
@@ -136,7 +142,8 @@ public struct DataPlanePlayer: StepPlayer {
         let peer = request.peer?.description ?? "none"
         guard t.reply else { return outcome("ok", delivered: true, peer: peer, acquire: acquire) }
         let reply = move(Array("salabel".utf8), from: server, t.to, port: t.port, to: client, dport: clientPort)
-        return outcome("ok", delivered: true, peer: peer, replyDelivered: reply.delivered,
-                       replyPeer: reply.delivered ? (reply.peer?.description ?? "none") : nil, acquire: acquire)
+        return outcome(
+            "ok", delivered: true, peer: peer, replyDelivered: reply.delivered,
+            replyPeer: reply.delivered ? (reply.peer?.description ?? "none") : nil, acquire: acquire)
     }
 }

@@ -62,7 +62,8 @@ public enum EndpointMessage: Sendable, Hashable {
         case .ok(let words, let details): return message(["OK" + (words.isEmpty ? "" : " " + words)] + details)
         case .error(let code, let reason, let details): return message(["ERROR \(code) \(reason)"] + details)
         case .receive(let source, let sourcePort, let peer, let spi, let sequence, let data):
-            let line = "RECV \(source) \(sourcePort) peer=\(peer?.description ?? "-") spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-") seq=\(sequence.map(String.init) ?? "-")"
+            let line =
+                "RECV \(source) \(sourcePort) peer=\(peer?.description ?? "-") spi=\(spi.map { "0x" + String($0, radix: 16) } ?? "-") seq=\(sequence.map(String.init) ?? "-")"
             return message([line], data)
         case .event(let line, let details): return message(["EVENT " + line] + details)
         }
@@ -171,4 +172,3 @@ public enum EndpointMessage: Sendable, Hashable {
         }
     }
 }
-

@@ -80,8 +80,10 @@ public final class DataPlaneNode {
 
     /// A node holding `sas` and `policies` (normally `ApplyPlanner.desired(file, host:, keys:)`).
     /// Every ESP SA must have algorithms the data plane runs; on any error nothing is built.
-    public convenience init(address: IPAddress, sas: [SecurityAssociation], policies: [PolicyEntry], authorizer: AssociationAuthorizer,
-                            keyManagerListening: Bool = true) throws(DataPlaneError) {
+    public convenience init(
+        address: IPAddress, sas: [SecurityAssociation], policies: [PolicyEntry], authorizer: AssociationAuthorizer,
+        keyManagerListening: Bool = true
+    ) throws(DataPlaneError) {
         var resolver = Resolver(mirror: XfrmMirror(sas: sas, policies: policies), authorizer: authorizer)
         resolver.keyManagerListening = keyManagerListening
         try self.init(address: address, resolver: resolver)
@@ -214,8 +216,10 @@ public final class DataPlaneNode {
         let sid: SID
         do { sid = try resolver.sid(for: context) } catch { throw .invalidContext(context, "\(error)") }
         if port == 0 {
-            guard let free = Resolver.localPorts.first(where: { endpoints[$0] == nil && $0 >= nextEphemeral })
-                ?? Resolver.localPorts.first(where: { endpoints[$0] == nil }) else { throw .portInUse(0) }
+            guard
+                let free = Resolver.localPorts.first(where: { endpoints[$0] == nil && $0 >= nextEphemeral })
+                    ?? Resolver.localPorts.first(where: { endpoints[$0] == nil })
+            else { throw .portInUse(0) }
             nextEphemeral = free == Resolver.localPorts.upperBound ? Resolver.localPorts.lowerBound : free + 1
             endpoints[free] = Endpoint(port: free, context: context, sid: sid)
             return (free, [])
@@ -247,13 +251,16 @@ public final class DataPlaneNode {
         let datagram = UDPDatagram(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, data: data)
         // A flow whose SA the cache knows is sealed at once (the same SA; the checks reported are
         // the first datagram's).
-        if let cached = resolver.route(source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort,
-                                       sender: endpoint.sid),
-           case .protected(_, let sa) = cached.resolution.outcome, let esp = outbound[SADKey(sa)] {
+        if let cached = resolver.route(
+            source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort,
+            sender: endpoint.sid),
+            case .protected(_, let sa) = cached.resolution.outcome, let esp = outbound[SADKey(sa)]
+        {
             return seal(datagram, on: sa, esp, cached.resolution.checks)
         }
-        let flow = Flow(context: endpoint.context, source: address, destination: destination, upperProtocol: UDPDatagram.udp,
-                        sourcePort: sourcePort, destinationPort: destinationPort)
+        let flow = Flow(
+            context: endpoint.context, source: address, destination: destination, upperProtocol: UDPDatagram.udp,
+            sourcePort: sourcePort, destinationPort: destinationPort)
         let generation = resolver.policyGeneration
         resolver.expireAcquires(now: now())
         let out = resolver.outbound(flow)
@@ -276,13 +283,16 @@ public final class DataPlaneNode {
         case .acquire(let policy, let label):
             let t = policy.templates[0]
             acquireSequence &+= 1
-            let event = AcquireEvent(source: t.source == .any(t.family) ? address : t.source,
-                                     destination: t.destination == .any(t.family) ? destination : t.destination,
-                                     proto: t.proto, mode: t.mode, reqid: t.reqid, label: label, policyIndex: policy.index, flow: flow,
-                                     sequence: acquireSequence)
+            let event = AcquireEvent(
+                source: t.source == .any(t.family) ? address : t.source,
+                destination: t.destination == .any(t.family) ? destination : t.destination,
+                proto: t.proto, mode: t.mode, reqid: t.reqid, label: label, policyIndex: policy.index, flow: flow,
+                sequence: acquireSequence)
             // The kernel's larval SA: further flows to these endpoints wait without a new ACQUIRE.
-            resolver.recordAcquire(PendingAcquire(source: event.source, destination: event.destination, proto: t.proto, mode: t.mode,
-                                                           reqid: t.reqid, label: label, sequence: event.sequence, seenAt: now()))
+            resolver.recordAcquire(
+                PendingAcquire(
+                    source: event.source, destination: event.destination, proto: t.proto, mode: t.mode,
+                    reqid: t.reqid, label: label, sequence: event.sequence, seenAt: now()))
             counters.acquires += 1
             return OutboundResult(outcome: .acquire(event), checks: checks)
         case .acquireInProgress(_, let pending):
@@ -383,12 +393,16 @@ public final class DataPlaneNode {
     private func admit(_ d: consuming UDPDatagram, sa: InboundSA?, sequence: UInt64?) -> InboundResult {
         let endpoint = d.destination == address ? endpoints[d.destinationPort] : nil
         var checks: [ResolutionCheck] = []
-        if let endpoint, resolver.admitsFromCache(source: d.source, destination: d.destination, sourcePort: d.sourcePort,
-                                                  destinationPort: d.destinationPort, through: sa?.key, socket: endpoint.sid) {
+        if let endpoint,
+            resolver.admitsFromCache(
+                source: d.source, destination: d.destination, sourcePort: d.sourcePort,
+                destinationPort: d.destinationPort, through: sa?.key, socket: endpoint.sid)
+        {
             // Accepted and delivered before under this policy, writing no record: no check listed.
         } else {
-            let flow = Flow(context: nil, source: d.source, destination: d.destination, upperProtocol: UDPDatagram.udp,
-                            sourcePort: d.sourcePort, destinationPort: d.destinationPort)
+            let flow = Flow(
+                context: nil, source: d.source, destination: d.destination, upperProtocol: UDPDatagram.udp,
+                sourcePort: d.sourcePort, destinationPort: d.destinationPort)
             let a = resolver.admit(flow, secPath: sa.map { [$0.model] } ?? [], socket: endpoint?.context, sid: endpoint?.sid ?? SID(rawValue: 0))
             checks = a.checks
             switch a.outcome {
@@ -401,11 +415,17 @@ public final class DataPlaneNode {
         counters.delivered += 1
         // The label the endpoint sees: the SA's; none for unlabeled traffic (no SCM_SECURITY).
         guard let sa else {
-            return InboundResult(outcome: .delivered(Delivery(port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
-                                                              peer: nil, spi: nil, sequence: sequence)), checks: checks)
+            return InboundResult(
+                outcome: .delivered(
+                    Delivery(
+                        port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
+                        peer: nil, spi: nil, sequence: sequence)), checks: checks)
         }
-        return InboundResult(outcome: .delivered(Delivery(port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
-                                                          peer: sa.seen, spi: sa.model.spi, sequence: sequence)), checks: checks)
+        return InboundResult(
+            outcome: .delivered(
+                Delivery(
+                    port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
+                    peer: sa.seen, spi: sa.model.spi, sequence: sequence)), checks: checks)
     }
 
     private func drop(_ reason: InboundDrop, _ checks: [ResolutionCheck] = []) -> InboundResult {
