@@ -28,17 +28,22 @@ let server = try SecurityContext(parsing: "system_u:system_r:echoserver_t:s0")
 let a = IPAddress("10.77.0.1")!, b = IPAddress("10.77.0.2")!
 let key = KeyMaterial((0..<20).map { UInt8($0 &* 7 &+ 1) })
 func sa(_ spi: UInt32, _ src: IPAddress, _ dst: IPAddress, _ label: SecurityContext) -> SecurityAssociation {
-    SecurityAssociation(source: src, destination: dst, spi: spi, replayWindow: 32,
-                        algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key, truncationBits: 128)),
-                        securityContext: label)
+    SecurityAssociation(
+        source: src, destination: dst, spi: spi, replayWindow: 32,
+        algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key, truncationBits: 128)),
+        securityContext: label)
 }
 let sas = [sa(0x100, a, b, client), sa(0x101, b, a, server)]
 let spd = try SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0")
 let policies = [
-    PolicyEntry(selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b), upperProtocol: 17, destinationPort: 7, destinationPortMask: 0xFFFF),
-                direction: .out, templates: [PolicyTemplate(source: a, destination: b)], securityContext: spd),
-    PolicyEntry(selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b), upperProtocol: 17, destinationPort: 7, destinationPortMask: 0xFFFF),
-                direction: .in, templates: [PolicyTemplate(source: a, destination: b)], securityContext: spd),
+    PolicyEntry(
+        selector: TrafficSelector(
+            source: IPPrefix(host: a), destination: IPPrefix(host: b), upperProtocol: 17, destinationPort: 7, destinationPortMask: 0xFFFF),
+        direction: .out, templates: [PolicyTemplate(source: a, destination: b)], securityContext: spd),
+    PolicyEntry(
+        selector: TrafficSelector(
+            source: IPPrefix(host: a), destination: IPPrefix(host: b), upperProtocol: 17, destinationPort: 7, destinationPortMask: 0xFFFF),
+        direction: .in, templates: [PolicyTemplate(source: a, destination: b)], securityContext: spd),
 ]
 /// The same SAs with an IKE daemon's kind of limits: none is reached in the run.
 let limitedSAs = sas.map { sa -> SecurityAssociation in

@@ -42,7 +42,11 @@ import XfrmManager
     static func nodes(yaml: String, server: SecurityServer? = nil) throws -> (client: DataPlaneNode, server: DataPlaneNode) {
         let file = try ApplyFile(yaml: yaml)
         var counter: UInt8 = 0
-        let keys = KeyFile.generate(for: file) { n in (0..<n).map { _ in counter &+= 1; return counter } }
+        let keys = KeyFile.generate(for: file) { n in
+            (0..<n).map { _ in
+                counter &+= 1; return counter
+            }
+        }
         let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try server ?? SecurityServer.embedded()))
         func node(_ host: String) throws -> DataPlaneNode {
             let d = try ApplyPlanner.desired(file, host: host, keys: keys)
@@ -52,7 +56,8 @@ import XfrmManager
     }
 
     /// Sends one datagram from `from` to `to` and carries it across: what the receiver did.
-    static func carry(_ data: [UInt8], from sender: DataPlaneNode, port: UInt16, to receiver: DataPlaneNode, dport: UInt16) -> (OutboundResult, InboundResult?) {
+    static func carry(_ data: [UInt8], from sender: DataPlaneNode, port: UInt16, to receiver: DataPlaneNode, dport: UInt16) -> (OutboundResult, InboundResult?)
+    {
         let out = sender.send(data, from: port, to: receiver.address, port: dport)
         switch out.outcome {
         case .esp(let packet, _): return (out, receiver.receiveESP(packet))
@@ -167,9 +172,10 @@ import XfrmManager
         let sport = try c.bind(port: 0, context: Self.otherUser).port
         guard case .acquire(let e) = c.send([1], from: sport, to: Self.b, port: 7).outcome else { Issue.record("no ACQUIRE"); return }
         let key = KeyMaterial((0..<20).map { UInt8($0) })
-        let sa = SecurityAssociation(source: e.source, destination: e.destination, spi: 0x9000, replayWindow: 32,
-                                     algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key, truncationBits: 128)),
-                                     securityContext: e.label)
+        let sa = SecurityAssociation(
+            source: e.source, destination: e.destination, spi: 0x9000, replayWindow: 32,
+            algorithms: SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: key, truncationBits: 128)),
+            securityContext: e.label)
         let manager = try SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")
         // The client's own domain may not label an SA (neverallow in the embedded policy).
         #expect {
@@ -232,7 +238,8 @@ extension DataPlaneNode {
             .bind(port: 7, context: ctx), .bind(port: 0, context: ctx), .send(destination: IPAddress("10.0.0.1")!, port: 7, data: [0, 10, 10, 255]),
             .monitor, .stats, .ok("BIND 7", details: []),
             .addSA(subject: ctx, arguments: "src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 aead \"rfc4106(gcm(aes))\" 0x00 128"),
-            .deleteSA(subject: ctx, destination: IPAddress("10.0.0.2")!, spi: 0x100), .error(code: "EACCES", reason: "no", details: ["avc:  denied  { recv } for …"]),
+            .deleteSA(subject: ctx, destination: IPAddress("10.0.0.2")!, spi: 0x100),
+            .error(code: "EACCES", reason: "no", details: ["avc:  denied  { recv } for …"]),
             .receive(source: IPAddress("::1")!, sourcePort: 9, peer: ctx, spi: 0x100, sequence: 3, data: Array("\n\n".utf8)),
             .receive(source: IPAddress("10.0.0.2")!, sourcePort: 9, peer: nil, spi: nil, sequence: nil, data: []),
             .event("delivered", details: ["x"]),

@@ -39,7 +39,8 @@ struct ESPBufferAPITests {
             let slice = frame[20..<(20 + packet.count)]
             if index % 2 == 0 {
                 #expect(receiver.open(slice) == .success(expected))
-                #expect(frame.withUnsafeBytes { receiver.open(UnsafeRawBufferPointer(rebasing: $0[20..<(20 + packet.count)])) }
+                #expect(
+                    frame.withUnsafeBytes { receiver.open(UnsafeRawBufferPointer(rebasing: $0[20..<(20 + packet.count)])) }
                         == .failure(ESPDrop(reason: .replayed, sequence: UInt64(index + 1))))
             } else {
                 #expect(frame.withUnsafeBytes { receiver.open(UnsafeRawBufferPointer(rebasing: $0[20..<(20 + packet.count)])) } == .success(expected))

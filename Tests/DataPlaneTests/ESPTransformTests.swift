@@ -27,12 +27,16 @@ struct ESPTransformTests {
     }
 
     static func sa(spi: UInt32, gcmKey: [UInt8]? = nil, esn: Bool = false, window: UInt32 = 64) -> SecurityAssociation {
-        let algorithms: SAAlgorithms = gcmKey.map {
-            SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: KeyMaterial($0), truncationBits: 128))
-        } ?? SAAlgorithms(encryption: XfrmAlgorithm(name: "cbc(aes)", key: KeyMaterial(Array(repeating: 0x11, count: 16))),
-                          authentication: XfrmAlgorithm(name: "hmac(sha256)", key: KeyMaterial(Array(repeating: 0x22, count: 32)), truncationBits: 128))
-        var sa = SecurityAssociation(source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: spi, proto: .esp, mode: .transport,
-                                     algorithms: algorithms)
+        let algorithms: SAAlgorithms =
+            gcmKey.map {
+                SAAlgorithms(aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: KeyMaterial($0), truncationBits: 128))
+            }
+            ?? SAAlgorithms(
+                encryption: XfrmAlgorithm(name: "cbc(aes)", key: KeyMaterial(Array(repeating: 0x11, count: 16))),
+                authentication: XfrmAlgorithm(name: "hmac(sha256)", key: KeyMaterial(Array(repeating: 0x22, count: 32)), truncationBits: 128))
+        var sa = SecurityAssociation(
+            source: IPAddress("192.0.2.1")!, destination: IPAddress("192.0.2.2")!, spi: spi, proto: .esp, mode: .transport,
+            algorithms: algorithms)
         if esn { sa.replayWindowESN = window; sa.flags |= 128 } else { sa.replayWindow = UInt8(min(window, 255)) }
         return sa
     }

@@ -32,7 +32,7 @@ struct ReplayWindowTests {
     @Test func checkDoesNotMoveTheWindowUntilAccept() {
         var w = ReplayWindow(size: 32, extendedSequenceNumbers: false)
         #expect(w.check(5) == .success(5))
-        #expect(w.check(5) == .success(5))   // not yet authenticated: still new
+        #expect(w.check(5) == .success(5))  // not yet authenticated: still new
         w.accept(5)
         #expect(w.check(5) == .failure(.replayed))
     }
@@ -40,7 +40,7 @@ struct ReplayWindowTests {
     @Test func largeWindowsShiftAcrossWords() {
         var w = ReplayWindow(size: 1024, extendedSequenceNumbers: false)
         for s: UInt32 in [1, 64, 65, 128, 500, 1000] { #expect(accepted(&w, s) == UInt64(s)) }
-        #expect(accepted(&w, 1065) == 1065)   // shift by 65: bits cross word boundaries
+        #expect(accepted(&w, 1065) == 1065)  // shift by 65: bits cross word boundaries
         for s: UInt32 in [64, 65, 128, 500, 1000, 1065] { #expect(w.check(s) == .failure(.replayed), "\(s)") }
         #expect(w.check(42) == .success(42) && w.check(41) == .failure(.tooOld) && w.check(63) == .success(63))
     }
@@ -60,7 +60,7 @@ struct ReplayWindowTests {
         // Case B (the window spans the wrap): a low value at the old end is in subspace 0.
         #expect(w.check(0xFFFF_FFF1) == .success(0xFFFF_FFF1))
         #expect(w.check(0xFFFF_FFF0) == .failure(.replayed))
-        #expect(w.check(0xFFFF_FFC4) == .success(0xFFFF_FFC4))   // the window's oldest number, top - 63
+        #expect(w.check(0xFFFF_FFC4) == .success(0xFFFF_FFC4))  // the window's oldest number, top - 63
         // Below the window's bottom the RFC reads the packet as ahead in the current subspace (its
         // ICV, computed with other high bits, then fails): not an old packet.
         #expect(w.check(0xFFFF_FFC3) == .success(0x1_FFFF_FFC3))

@@ -27,12 +27,12 @@ import XfrmManager
     /// Two nodes of a one-association file with `lifetime`, on one clock, the server bound to port 7.
     static func pair(mode: String, lifetime: String) throws -> (DataPlaneNode, DataPlaneNode, Clock) {
         let yaml = """
-        hosts: { client: { address: 10.77.0.1 }, server: { address: 10.77.0.2 } }
-        associations:
-          - { name: echo, between: [client, server], context: \(client), reply_context: \(server),
-              policy_context: system_u:object_r:ipsec_spd_t:s0, mode: \(mode), selector: { proto: udp, port: 7 },
-              lifetime: { \(lifetime) } }
-        """
+            hosts: { client: { address: 10.77.0.1 }, server: { address: 10.77.0.2 } }
+            associations:
+              - { name: echo, between: [client, server], context: \(client), reply_context: \(server),
+                  policy_context: system_u:object_r:ipsec_spd_t:s0, mode: \(mode), selector: { proto: udp, port: 7 },
+                  lifetime: { \(lifetime) } }
+            """
         let (c, s) = try DataPlaneNodeTests.nodes(yaml: yaml)
         let clock = Clock()
         c.now = { clock.t }
@@ -76,8 +76,10 @@ import XfrmManager
     /// The bytes counted are the transport-mode segment (8 + 100) or the tunnel-mode packet
     /// (20 + 8 + 100): with byte-soft 200 byte-hard 250 the tunnel reaches the hard limit one
     /// datagram earlier, before its soft one is ever reported.
-    @Test(arguments: [("transport", ["delivered", "delivered", "delivered", "refused EINVAL"], [[], [], ["soft"], ["hard"]]),
-                      ("tunnel", ["delivered", "delivered", "refused EINVAL", "acquire"], [[], [], ["hard"], []])])
+    @Test(arguments: [
+        ("transport", ["delivered", "delivered", "delivered", "refused EINVAL"], [[], [], ["soft"], ["hard"]]),
+        ("tunnel", ["delivered", "delivered", "refused EINVAL", "acquire"], [[], [], ["hard"], []]),
+    ])
     func byteLimitsCountWhatTheKernelCounts(mode: String, outcomes: [String], clientEvents: [[String]]) throws {
         let (c, s, _) = try Self.pair(mode: mode, lifetime: "byte-soft: 200, byte-hard: 250")
         let steps = (1...4).map { _ in Self.step(c, s) }
@@ -157,9 +159,10 @@ import XfrmManager
         #expect(c.takeExpireEvents().isEmpty)
         #expect(Self.step(c, s).0 == "delivered")
         clock.t = 55
-        #expect(c.takeExpireEvents().map(\.description) == [
-            "EXPIRE hard src 10.77.0.1 dst 10.77.0.2 proto esp spi 0x\(String(sa.spi, radix: 16)) ctx \(Self.client): 5 s since it was added (time-hard); the SA is deleted",
-        ])
+        #expect(
+            c.takeExpireEvents().map(\.description) == [
+                "EXPIRE hard src 10.77.0.1 dst 10.77.0.2 proto esp spi 0x\(String(sa.spi, radix: 16)) ctx \(Self.client): 5 s since it was added (time-hard); the SA is deleted"
+            ])
     }
 
     /// An SA without limits keeps no lifetime and raises no event, however much it carries.

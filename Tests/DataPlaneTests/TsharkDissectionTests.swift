@@ -107,17 +107,21 @@ struct TsharkDissectionTests {
                 let inner: UDPDatagram
                 let packet: [UInt8]
                 if sa.mode == .tunnel {
-                    inner = UDPDatagram(source: IPAddress("192.0.2.2")!, destination: IPAddress("198.51.100.1")!,
-                                        sourcePort: UInt16(5000 + i), destinationPort: 7777, data: Array(text.utf8))
+                    inner = UDPDatagram(
+                        source: IPAddress("192.0.2.2")!, destination: IPAddress("198.51.100.1")!,
+                        sourcePort: UInt16(5000 + i), destinationPort: 7777, data: Array(text.utf8))
                     packet = try esp.seal(inner.packet(), nextHeader: inner.tunnelNextHeader)
                 } else {
-                    inner = UDPDatagram(source: sa.source, destination: sa.destination, sourcePort: UInt16(5000 + i),
-                                        destinationPort: 7777, data: Array(text.utf8))
+                    inner = UDPDatagram(
+                        source: sa.source, destination: sa.destination, sourcePort: UInt16(5000 + i),
+                        destinationPort: 7777, data: Array(text.utf8))
                     packet = try esp.seal(inner.segment(), nextHeader: UDPDatagram.udp)
                 }
-                pcap.append(Pcap.espInUDPFrame(packet, source: sa.source, destination: sa.destination,
-                                               sourcePort: sa.encapsulation!.sourcePort, destinationPort: sa.encapsulation!.destinationPort),
-                            seconds: 1_700_000_000 + UInt32(sealed.count), microseconds: 0)
+                pcap.append(
+                    Pcap.espInUDPFrame(
+                        packet, source: sa.source, destination: sa.destination,
+                        sourcePort: sa.encapsulation!.sourcePort, destinationPort: sa.encapsulation!.destinationPort),
+                    seconds: 1_700_000_000 + UInt32(sealed.count), microseconds: 0)
                 sealed.append(Sealed(sa: t, spi: sa.spi, sequence: esp.sent, inner: inner))
             }
         }
@@ -128,18 +132,23 @@ struct TsharkDissectionTests {
         // One line per frame; a field with two occurrences (outer and inner UDP, or outer and inner IP)
         // prints both, comma-separated, outer first.
         // The IPv4 header and UDP checksums are verified too (tshark leaves them unchecked by default).
-        let options = ["-r", file.path, "-n", "-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE",
-                       "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"]
-        let fields = ["-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,",
-                      "-e", "frame.protocols", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "esp.spi", "-e", "esp.sequence",
-                      "-e", "esp.icv_good", "-e", "ip.src", "-e", "ip.dst", "-e", "data.data",
-                      "-e", "ip.checksum.status", "-e", "udp.checksum.status"]
+        let options = [
+            "-r", file.path, "-n", "-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE",
+            "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+        ]
+        let fields = [
+            "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,",
+            "-e", "frame.protocols", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "esp.spi", "-e", "esp.sequence",
+            "-e", "esp.icv_good", "-e", "ip.src", "-e", "ip.dst", "-e", "data.data",
+            "-e", "ip.checksum.status", "-e", "udp.checksum.status",
+        ]
         let table = [gcm, cbc, gcmTunnel, cbcTunnel].flatMap { ["-o", "uat:esp_sa:" + $0.uat] }
         let (status, output, errors) = try Self.run(tshark, options + table + fields)
         #expect(status == 0, "tshark failed (\(status)): \(errors)")
         let lines = output.split(separator: "\n").map(String.init)
-        print("tshark -T fields (protocols|udp.srcport|udp.dstport|esp.spi|esp.sequence|esp.icv_good|ip.src|ip.dst|data.data):\n"
-              + output)
+        print(
+            "tshark -T fields (protocols|udp.srcport|udp.dstport|esp.spi|esp.sequence|esp.icv_good|ip.src|ip.dst|data.data):\n"
+                + output)
         #expect(lines.count == sealed.count, "tshark printed \(lines.count) lines for \(sealed.count) frames:\n\(output)\n\(errors)")
         for (line, s) in zip(lines, sealed) {
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
@@ -150,8 +159,9 @@ struct TsharkDissectionTests {
             let what = "\(s.sa.name) seq \(s.sequence): \(line)"
             // eth-less raw IP, then UDP on 4500 dissected as udpencap carrying ESP, and inside it the inner datagram.
             let protocols = f[0].split(separator: ":").map(String.init)
-            #expect(Array(protocols.prefix(4)) == ["raw", "ip", "udp", "udpencap"] || Array(protocols.prefix(3)) == ["ip", "udp", "udpencap"],
-                    "\(what)")
+            #expect(
+                Array(protocols.prefix(4)) == ["raw", "ip", "udp", "udpencap"] || Array(protocols.prefix(3)) == ["ip", "udp", "udpencap"],
+                "\(what)")
             #expect(protocols.contains("esp"), "not dissected as ESP: \(what)")
             #expect(f[1].split(separator: ",").map(String.init) == ["4500", String(s.inner.sourcePort)], "UDP source ports: \(what)")
             #expect(f[2].split(separator: ",").map(String.init) == ["4500", "7777"], "UDP destination ports: \(what)")
@@ -193,8 +203,9 @@ struct TsharkDissectionTests {
     @Test func pcapLayout() {
         var file = Pcap(snapLength: 64)
         #expect(file.bytes == [0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 101, 0, 0, 0])
-        let frame = Pcap.espInUDPFrame([0, 0, 1, 0, 0, 0, 0, 1] + Array(repeating: 0xAB, count: 100),
-                                       source: IPAddress("10.88.0.2")!, destination: IPAddress("10.88.0.1")!)
+        let frame = Pcap.espInUDPFrame(
+            [0, 0, 1, 0, 0, 0, 0, 1] + Array(repeating: 0xAB, count: 100),
+            source: IPAddress("10.88.0.2")!, destination: IPAddress("10.88.0.1")!)
         #expect(frame.count == 20 + 8 + 108)
         #expect(frame[0] == 0x45 && frame[9] == 17 && Array(frame[20..<24]) == [0x11, 0x94, 0x11, 0x94])  // 4500 → 4500
         file.append(frame, seconds: 0x0102_0304, microseconds: 5)

@@ -12,16 +12,18 @@ struct DecisionCacheTests {
 
     /// Whether the cache answers `packet` on `sa` for a socket.
     static func cached(_ r: inout Resolver, _ sa: SecurityAssociation, _ socket: SID) -> Bool {
-        r.admitsFromCache(source: packet.source, destination: packet.destination, sourcePort: packet.sourcePort,
-                          destinationPort: packet.destinationPort, through: SADKey(sa), socket: socket)
+        r.admitsFromCache(
+            source: packet.source, destination: packet.destination, sourcePort: packet.sourcePort,
+            destinationPort: packet.destinationPort, through: SADKey(sa), socket: socket)
     }
 
     @Test func aBooleanChangeReachesTheNextPacketAndDenialsAreNeverCached() throws {
         let server = try SecurityServer.embedded(booleans: ["echo_allow_unlabeled": true])
-        // A labeled SA turns the peer checks on (edge 26).
+        // A labeled SA turns the peer checks on (edge 26 of Specs/kernel/labeled-ipsec.md).
         let unlabeled = EdgeCaseTests.sa(0x100, nil)
-        var r = Resolver(mirror: XfrmMirror(sas: [unlabeled, EdgeCaseTests.sa(0x101, EdgeCaseTests.client)]),
-                         authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
+        var r = Resolver(
+            mirror: XfrmMirror(sas: [unlabeled, EdgeCaseTests.sa(0x101, EdgeCaseTests.client)]),
+            authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
         let socket = try r.sid(for: DeliveryTests.server)
         #expect(!Self.cached(&r, unlabeled, socket))
         let first = r.admit(Self.packet, secPath: [unlabeled], socket: DeliveryTests.server, sid: socket)

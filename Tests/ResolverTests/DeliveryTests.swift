@@ -13,8 +13,9 @@ struct DeliveryTests {
     static let client = EdgeCaseTests.client, other = EdgeCaseTests.other
 
     static func resolver(booleans: [String: Bool] = [:]) throws -> Resolver {
-        Resolver(mirror: XfrmMirror(sas: [EdgeCaseTests.sa(0x100, client), EdgeCaseTests.sa(0x101, other), EdgeCaseTests.sa(0x102, nil)]),
-                 authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded(booleans: booleans))))
+        Resolver(
+            mirror: XfrmMirror(sas: [EdgeCaseTests.sa(0x100, client), EdgeCaseTests.sa(0x101, other), EdgeCaseTests.sa(0x102, nil)]),
+            authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded(booleans: booleans))))
     }
 
     @Test func theServerSeesTheClientsLabel() throws {

@@ -20,8 +20,9 @@ struct EdgeCaseTests {
     }
 
     static func policy(_ ctx: SecurityContext?, priority: UInt32 = 0, index: UInt32 = 1) -> PolicyEntry {
-        PolicyEntry(selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b)), direction: .out,
-                    priority: priority, index: index, templates: [PolicyTemplate(source: a, destination: b)], securityContext: ctx)
+        PolicyEntry(
+            selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b)), direction: .out,
+            priority: priority, index: index, templates: [PolicyTemplate(source: a, destination: b)], securityContext: ctx)
     }
 
     static func sa(_ spi: UInt32, _ ctx: SecurityContext?) -> SecurityAssociation {
@@ -54,8 +55,10 @@ struct EdgeCaseTests {
 
     /// Edge 15: a polmatch denial only hides the entry; a lower-priority (unlabeled) entry applies.
     @Test func edge15PolmatchDenialHidesTheEntry() throws {
-        let r = try Self.resolver(XfrmMirror(sas: [Self.sa(0x100, nil)],
-                                             policies: [Self.policy(Self.restricted, priority: 1, index: 1), Self.policy(nil, priority: 2, index: 2)]))
+        let r = try Self.resolver(
+            XfrmMirror(
+                sas: [Self.sa(0x100, nil)],
+                policies: [Self.policy(Self.restricted, priority: 1, index: 1), Self.policy(nil, priority: 2, index: 2)]))
         let res = r.outbound(Self.flow)
         guard case .protected(let p, let sa) = res.outcome else { Issue.record("\(res.outcome)"); return }
         #expect(p.index == 2 && sa.spi == 0x100)

@@ -26,8 +26,9 @@ struct FastPathTests {
         for spi in sas.map(\.spi) + [0x999] {
             for socket in Self.domains {
                 let v = fast.verdict(SADKey(destination: EdgeCaseTests.b, spi: spi, proto: .esp), socket: try server.sid(for: socket), origin: origin)
-                let full = fast.explain(EdgeCaseTests.b, spi: spi, proto: .esp, socket: socket,
-                                        interface: withOrigin ? "eth0" : nil, source: withOrigin ? EdgeCaseTests.a : nil)
+                let full = fast.explain(
+                    EdgeCaseTests.b, spi: spi, proto: .esp, socket: socket,
+                    interface: withOrigin ? "eth0" : nil, source: withOrigin ? EdgeCaseTests.a : nil)
                 #expect((v.outcome == .delivered) == full.delivered, "spi \(spi) socket \(socket)")
                 #expect((v.outcome == .noSA) == (spi == 0x999))
                 if v.outcome != .noSA {
@@ -48,8 +49,9 @@ struct FastPathTests {
 struct FastPathMemoTests {
     @Test func aBooleanChangeReachesTheNextPacket() throws {
         let server = try SecurityServer.embedded(booleans: ["echo_allow_unlabeled": true])
-        let r = Resolver(mirror: XfrmMirror(sas: [EdgeCaseTests.sa(0x100, nil), EdgeCaseTests.sa(0x101, EdgeCaseTests.client)]),
-                         authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
+        let r = Resolver(
+            mirror: XfrmMirror(sas: [EdgeCaseTests.sa(0x100, nil), EdgeCaseTests.sa(0x101, EdgeCaseTests.client)]),
+            authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: server)))
         var fast = InboundFastPath(r)
         let socket = try server.sid(for: DeliveryTests.server)
         let unlabeled = SADKey(destination: EdgeCaseTests.b, spi: 0x100, proto: .esp)

@@ -61,12 +61,13 @@ final class ModelKernel {
     }
 
     static func multicast(_ m: XfrmMessage) throws -> FakeNetlinkKernel.Delivery {
-        let group: UInt32 = switch m.type {
-        case .newSA, .updSA, .delSA, .flushSA: 3
-        case .newPolicy, .updPolicy, .delPolicy, .flushPolicy: 4
-        case .expire, .polExpire: 2
-        default: 7
-        }
+        let group: UInt32 =
+            switch m.type {
+            case .newSA, .updSA, .delSA, .flushSA: 3
+            case .newPolicy, .updPolicy, .delPolicy, .flushPolicy: 4
+            case .expire, .polExpire: 2
+            default: 7
+            }
         return .datagram(NetlinkDatagram([try m.netlinkMessage()], from: NetlinkSender(portID: 0, group: group)))
     }
 
@@ -142,8 +143,9 @@ struct MirrorSyncTests {
     // MARK: - Over fake netlink sockets
 
     @Test func initialDumpAfterSubscribing() throws {
-        let kernel = ModelKernel(sas: [Self.sa(0x100), Self.sa(0x101, nil), Self.sa(0x102, EdgeCaseTests.other)],
-                                 policies: [Self.policy(7), Self.policy(8, nil)])
+        let kernel = ModelKernel(
+            sas: [Self.sa(0x100), Self.sa(0x101, nil), Self.sa(0x102, EdgeCaseTests.other)],
+            policies: [Self.policy(7), Self.policy(8, nil)])
         let driver = Self.setUp(kernel)
         #expect(driver.live.status == .unsynchronized)
         drain(driver)
@@ -166,8 +168,9 @@ struct MirrorSyncTests {
         drain(driver)
         var changed = Self.sa(0x100)
         changed.replayWindow = 64
-        kernel.notify(kernel.add(Self.sa(0x200)), kernel.add(changed), kernel.delete(Self.sa(0x101)), kernel.add(Self.policy(9)),
-                      kernel.add(Self.sa(0x201)), kernel.delete(Self.sa(0x201)))
+        kernel.notify(
+            kernel.add(Self.sa(0x200)), kernel.add(changed), kernel.delete(Self.sa(0x101)), kernel.add(Self.policy(9)),
+            kernel.add(Self.sa(0x201)), kernel.delete(Self.sa(0x201)))
         drain(driver)
         let s = driver.live.snapshot()
         #expect(s.isSynchronized)
@@ -185,11 +188,11 @@ struct MirrorSyncTests {
     /// (no change), those it missed are applied; nothing is lost, nothing doubled.
     @Test func eventsDuringTheDump() throws {
         let kernel = ModelKernel(sas: [Self.sa(0x100), Self.sa(0x101), Self.sa(0x102)])
-        kernel.beforeSADump = { k in [k.add(Self.sa(0x300)), k.delete(Self.sa(0x102))] }   // the dump shows these
+        kernel.beforeSADump = { k in [k.add(Self.sa(0x300)), k.delete(Self.sa(0x102))] }  // the dump shows these
         kernel.afterSADump = { k in
             var changed = Self.sa(0x100)
             changed.replayWindow = 32
-            return [k.add(Self.sa(0x301)), k.delete(Self.sa(0x101)), k.add(changed)]         // the dump misses these
+            return [k.add(Self.sa(0x301)), k.delete(Self.sa(0x101)), k.add(changed)]  // the dump misses these
         }
         let driver = Self.setUp(kernel)
         drain(driver)
@@ -198,7 +201,7 @@ struct MirrorSyncTests {
         #expect(Self.spis(s.mirror) == Self.spis(kernel))
         #expect(Self.spis(s.mirror) == [0x100, 0x300, 0x301])
         #expect(s.mirror.sa(destination: Self.b, spi: 0x100, proto: .esp)?.replayWindow == 32)
-        #expect(s.mirror.sas.count == 3)   // 0x300, in the dump and notified, once
+        #expect(s.mirror.sas.count == 3)  // 0x300, in the dump and notified, once
         #expect(s.statistics.resynchronizations == 0)
     }
 
@@ -211,15 +214,15 @@ struct MirrorSyncTests {
         let driver = Self.setUp(kernel)
         drain(driver)
         let stale = kernel.add(Self.sa(0x101))  // queued before the loss
-        kernel.delete(Self.sa(0x101))            // lost
-        kernel.add(Self.sa(0x103))               // lost
+        kernel.delete(Self.sa(0x101))  // lost
+        kernel.add(Self.sa(0x103))  // lost
         kernel.socket.inject(.overflow)
         kernel.notify(stale)
-        #expect(try driver.step())                // reads ENOBUFS
+        #expect(try driver.step())  // reads ENOBUFS
         let during = driver.live.snapshot()
         #expect(during.status == .stale(.overflow))
         #expect(!during.isSynchronized)
-        #expect(Self.spis(during.mirror) == [0x100, 0x101, 0x102])   // the old mirror, said to be stale
+        #expect(Self.spis(during.mirror) == [0x100, 0x101, 0x102])  // the old mirror, said to be stale
         drain(driver)
         let s = driver.live.snapshot()
         #expect(s.isSynchronized)
@@ -239,7 +242,9 @@ struct MirrorSyncTests {
             if first {
                 first = false
                 // The first socket's receive queue overruns right after the dump request.
-                kernel.beforeSADump = { k in k.socket.queue.append(.overflow); return [] }
+                kernel.beforeSADump = { k in
+                    k.socket.queue.append(.overflow); return []
+                }
             }
             return feed
         }
@@ -255,7 +260,7 @@ struct MirrorSyncTests {
     /// only the interrupted table's.
     @Test func interruptedDumpIsRetried() throws {
         let kernel = ModelKernel(sas: [Self.sa(0x100), Self.sa(0x101)], policies: [Self.policy(7)])
-        kernel.interruptedDumps = 2   // the SA dump, then its retry
+        kernel.interruptedDumps = 2  // the SA dump, then its retry
         let driver = Self.setUp(kernel)
         drain(driver)
         let s = driver.live.snapshot()
@@ -288,8 +293,11 @@ struct MirrorSyncTests {
         drain(driver)
         // A NEWSA too short for xfrm_usersa_info; the kernel's SA is gone meanwhile.
         kernel.delete(Self.sa(0x101))
-        kernel.socket.inject(.datagram(NetlinkDatagram([NetlinkMessage(type: XfrmMessageType.newSA.netlink, payload: [1, 2, 3, 4])],
-                                                       from: NetlinkSender(portID: 0, group: 3))))
+        kernel.socket.inject(
+            .datagram(
+                NetlinkDatagram(
+                    [NetlinkMessage(type: XfrmMessageType.newSA.netlink, payload: [1, 2, 3, 4])],
+                    from: NetlinkSender(portID: 0, group: 3))))
         #expect(try driver.step())
         guard case .stale(.malformedNotification) = driver.live.status else { Issue.record("\(driver.live.status)"); return }
         drain(driver)
@@ -305,10 +313,15 @@ struct MirrorSyncTests {
         #expect(s.statistics.malformedNotifications == 2 && s.statistics.resynchronizations == 2 && s.isSynchronized)
 
         // XFRM_MSG_GETDEFAULT (40) on the policy group, XFRM_MSG_NEWAE (30): not followed, ignored.
-        kernel.socket.inject(.datagram(NetlinkDatagram([NetlinkMessage(type: NetlinkMessageType(rawValue: 40), payload: [0, 0, 0, 0])],
-                                                       from: NetlinkSender(portID: 0, group: 4))),
-                             .datagram(NetlinkDatagram([NetlinkMessage(type: NetlinkMessageType(rawValue: 30), payload: [])],
-                                                       from: NetlinkSender(portID: 0, group: 5))))
+        kernel.socket.inject(
+            .datagram(
+                NetlinkDatagram(
+                    [NetlinkMessage(type: NetlinkMessageType(rawValue: 40), payload: [0, 0, 0, 0])],
+                    from: NetlinkSender(portID: 0, group: 4))),
+            .datagram(
+                NetlinkDatagram(
+                    [NetlinkMessage(type: NetlinkMessageType(rawValue: 30), payload: [])],
+                    from: NetlinkSender(portID: 0, group: 5))))
         drain(driver)
         s = driver.live.snapshot()
         #expect(s.statistics.resynchronizations == 2 && s.statistics.eventsIgnored == 2 && s.isSynchronized)
@@ -318,8 +331,11 @@ struct MirrorSyncTests {
         let kernel = ModelKernel(sas: [Self.sa(0x100)])
         let driver = Self.setUp(kernel)
         drain(driver)
-        kernel.socket.inject(.datagram(NetlinkDatagram([NetlinkMessage(type: NetlinkMessageType(rawValue: 33), payload: [0, 0, 0, 0])],
-                                                       from: NetlinkSender(portID: 0, group: 7))))
+        kernel.socket.inject(
+            .datagram(
+                NetlinkDatagram(
+                    [NetlinkMessage(type: NetlinkMessageType(rawValue: 33), payload: [0, 0, 0, 0])],
+                    from: NetlinkSender(portID: 0, group: 7))))
         #expect(try driver.step())
         #expect(driver.live.status == .stale(.migrated))
         drain(driver)
@@ -331,7 +347,7 @@ struct MirrorSyncTests {
         let kernel = ModelKernel(sas: [Self.sa(0x100)])
         let driver = Self.setUp(kernel)
         drain(driver)
-        kernel.socket.inject(.malformed([1, 2, 3]))   // not netlink: the receive throws
+        kernel.socket.inject(.malformed([1, 2, 3]))  // not netlink: the receive throws
         do {
             try driver.step()
             Issue.record("no error")
@@ -424,12 +440,14 @@ struct MirrorSyncTests {
         m.handle(.policiesDumped(.complete([])))
         #expect(m.handle(.failed("EIO")) == .subscribe(after: .zero))
         #expect(m.status == .stale(.failure("EIO")))
-        #expect(MirrorSync.Action.subscribe(after: .seconds(5)) == {
-            var n = MirrorSync()
-            var last = MirrorSync.Action.receive
-            for _ in 0..<20 { last = n.handle(.failed("x")) }
-            return last
-        }())
+        #expect(
+            MirrorSync.Action.subscribe(after: .seconds(5))
+                == {
+                    var n = MirrorSync()
+                    var last = MirrorSync.Action.receive
+                    for _ in 0..<20 { last = n.handle(.failed("x")) }
+                    return last
+                }())
     }
 
     /// An answer the machine did not ask for (a dump result while live): start over, never guess.
@@ -440,7 +458,7 @@ struct MirrorSyncTests {
         m.handle(.policiesDumped(.complete([])))
         #expect(m.handle(.sasDumped(.complete([]))) == .subscribe(after: .zero))
         guard case .stale(.failure(let why)) = m.status, why.hasPrefix("unexpected sasDumped") else { Issue.record("\(m.status)"); return }
-        #expect(Self.spis(m.mirror) == [1])   // still served, said to be stale
+        #expect(Self.spis(m.mirror) == [1])  // still served, said to be stale
         // Before any subscription, a notification is out of step too.
         var n = MirrorSync()
         #expect(n.handle(.notification(.flushPolicy)) == .subscribe(after: .zero))
@@ -469,7 +487,8 @@ struct MirrorSyncTests {
                 case 0, 1: events.append(.sa(.newSA, sa)); state[spi] = sa
                 case 2: events.append(.sa(.updSA, sa)); state[spi] = sa
                 case 3: events.append(.sa(.delSA, sa)); state[spi] = nil
-                case 4: events.append(.expire(sa, hard: Bool.random(using: &rng)))
+                case 4:
+                    events.append(.expire(sa, hard: Bool.random(using: &rng)))
                     if case .expire(_, true) = events.last! { state[spi] = nil }
                 case 5: events.append(.flushSA(.ah)); state = state.filter { $0.value.proto != .ah }
                 case 6: events.append(.policy(.newPolicy, Self.policy(port))); spd[port] = Self.policy(port)

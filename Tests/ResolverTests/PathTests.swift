@@ -21,8 +21,10 @@ struct PathTests {
         var r = try EdgeCaseTests.resolver(XfrmMirror(policies: [EdgeCaseTests.policy(EdgeCaseTests.spd)]))
         guard case .acquire(_, let label) = r.outbound(EdgeCaseTests.flow).outcome else { Issue.record("no ACQUIRE"); return }
         #expect(label == Self.client)
-        _ = r.mirror.apply(.acquire(source: Self.a, destination: Self.b, proto: .esp, sequence: 7, selector: nil,
-                                    policy: EdgeCaseTests.policy(EdgeCaseTests.spd), label: .selinux(Self.client)), now: 100)
+        _ = r.mirror.apply(
+            .acquire(
+                source: Self.a, destination: Self.b, proto: .esp, sequence: 7, selector: nil,
+                policy: EdgeCaseTests.policy(EdgeCaseTests.spd), label: .selinux(Self.client)), now: 100)
         var otherFlow = EdgeCaseTests.flow
         otherFlow.context = Self.other
         guard case .acquireInProgress(_, let pending) = r.outbound(otherFlow).outcome else { Issue.record("a second ACQUIRE"); return }
@@ -48,8 +50,9 @@ struct PathTests {
     }
 
     static func inboundEntry(_ ctx: SecurityContext?, action: PolicyAction = .allow, templates: [PolicyTemplate]? = nil) -> PolicyEntry {
-        PolicyEntry(selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b)), direction: .in,
-                    action: action, templates: templates ?? [PolicyTemplate(source: a, destination: b)], securityContext: ctx)
+        PolicyEntry(
+            selector: TrafficSelector(source: IPPrefix(host: a), destination: IPPrefix(host: b)), direction: .in,
+            action: action, templates: templates ?? [PolicyTemplate(source: a, destination: b)], securityContext: ctx)
     }
 
     static let packet = Flow(context: nil, source: a, destination: b, upperProtocol: 6, destinationPort: 7)
@@ -75,7 +78,8 @@ struct PathTests {
         // An optional template is satisfied by nothing; a block entry drops.
         var optional = PolicyTemplate(source: Self.a, destination: Self.b)
         optional.optional = true
-        #expect(try EdgeCaseTests.resolver(XfrmMirror(policies: [Self.inboundEntry(nil, templates: [optional])])).inboundPolicy(Self.packet, secPath: []).accepted)
+        #expect(
+            try EdgeCaseTests.resolver(XfrmMirror(policies: [Self.inboundEntry(nil, templates: [optional])])).inboundPolicy(Self.packet, secPath: []).accepted)
         #expect(!(try EdgeCaseTests.resolver(XfrmMirror(policies: [Self.inboundEntry(nil, action: .block)])).inboundPolicy(Self.packet, secPath: []).accepted))
         // A tunnel SA without a policy is dropped.
         var tunnel = EdgeCaseTests.sa(0x103, nil)
@@ -96,7 +100,9 @@ struct PathTests {
     /// Edge 23: the TCP reply is classified with the server's connection context, so it needs an SA
     /// labeled with that; an SA pair carrying only the client's label makes the reply ACQUIRE.
     @Test func edge23RepliesNeedAnSAWithTheConnectionContext() throws {
-        let flow = Flow(context: Self.client, source: IPAddress("10.77.0.1")!, destination: IPAddress("10.77.0.2")!, upperProtocol: 6, sourcePort: 40000, destinationPort: 7)
+        let flow = Flow(
+            context: Self.client, source: IPAddress("10.77.0.1")!, destination: IPAddress("10.77.0.2")!, upperProtocol: 6, sourcePort: 40000, destinationPort: 7
+        )
         let (c, s) = try Self.echo(replyContext: true)
         let t = PathTrace.trace(flow, sender: c, receiver: s, socket: Self.server)
         #expect(t.delivered && t.peerSeen == Self.client)

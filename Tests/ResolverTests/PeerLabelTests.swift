@@ -89,7 +89,9 @@ struct PeerLabelTests {
         #expect(throws: PeerSecurityError(errno: "ERANGE", requiredLength: text.utf8.count + 1)) {
             try PeerSecurityOption.getPeerSec(socketClass: "unix_stream_socket", peer: Self.client, bufferLength: text.utf8.count).get()
         }
-        #expect(throws: Never.self) { try PeerSecurityOption.getPeerSec(socketClass: "sctp_socket", peer: Self.client, bufferLength: text.utf8.count + 1).get() }
+        #expect(throws: Never.self) {
+            try PeerSecurityOption.getPeerSec(socketClass: "sctp_socket", peer: Self.client, bufferLength: text.utf8.count + 1).get()
+        }
     }
 
     /// Edge 25: SCM_SECURITY on IPv4 with IP_PASSSEC, the context and its NUL; nothing otherwise.
