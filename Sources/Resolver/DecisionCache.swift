@@ -9,7 +9,7 @@ import IPsecModel
 /// - **What may be cached:** only answers whose every check passed and wrote no AVC record (no
 ///   denial, no `auditallow`, no permissive grant), so every record is written as the kernel
 ///   writes it: a packet whose answer is not cached goes through the full resolver again.
-/// - **Invalidation:** every entry carries the AVC's ``AccessVectorCache/generation`` it was
+/// - **Invalidation:** every entry carries the AVC's `AccessVectorCache/generation` it was
 ///   computed under and is void under another (a policy reload or a boolean change); every change
 ///   of the resolver's state (SAs, SPD entries, pending ACQUIREs, its flags) empties the cache.
 /// - **Bounded:** at ``capacity`` entries it is emptied.

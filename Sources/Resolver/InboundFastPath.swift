@@ -3,7 +3,7 @@ public import IPsecModel
 public import SecurityContexts
 
 /// The verdict of the inbound fast path: what happened to the packet and the peer SID the checks
-/// used. ``InboundFastPath/explain(_:socket:interface:source:)`` gives the same answer with its
+/// used. ``InboundFastPath/explain(_:spi:proto:socket:interface:source:)`` gives the same answer with its
 /// reasons.
 public struct InboundVerdict: Sendable, Hashable {
     public enum Outcome: UInt8, Sendable, Hashable {
@@ -24,11 +24,11 @@ public struct InboundVerdict: Sendable, Hashable {
 /// ``Resolver`` whose SA labels are already SIDs and whose permissions are already bits, so that a
 /// packet costs one probe of a flat SAD table and, at most, one to three AVC lookups, with no
 /// context hashed and no string built. Reasons are built only when asked for
-/// (``explain(_:socket:interface:source:)``, the full resolver). Build a new one after the mirror
+/// (``explain(_:spi:proto:socket:interface:source:)``, the full resolver). Build a new one after the mirror
 /// changes: it costs one SID lookup per distinct label and one table insert per SA.
 ///
 /// Per SA label it remembers the last socket and origin it granted delivery to, tagged with the
-/// AVC's ``AccessVectorCache/generation``: a policy reload or boolean change empties that memo at
+/// AVC's `AccessVectorCache/generation`: a policy reload or boolean change empties that memo at
 /// once. Only grants that write no audit record are remembered; a denial, an `auditallow` grant or
 /// a permissive grant goes to the AVC every time, so every AVC record is written as the kernel
 /// writes it. A value per worker thread: ``verdict(_:socket:origin:)`` is `mutating`.

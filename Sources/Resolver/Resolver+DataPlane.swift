@@ -29,7 +29,7 @@ extension Resolver {
     // MARK: - The policy
 
     /// A number that changes whenever the policy's decisions may have changed (a reload or a
-    /// boolean change): the AVC's ``AccessVectorCache/generation``.
+    /// boolean change): the AVC's `AccessVectorCache/generation`.
     public var policyGeneration: UInt32 { authorizer.cache.generation }
 
     /// The SID of a context, validating it under the loaded policy (`security_context_to_sid`).

@@ -17,7 +17,7 @@ public import SecurityContexts
 ///   from the SA (the resolver's `inbound`), then delivery to the endpoint's context (`peer recv`
 ///   and the netif/node checks, or `association recvfrom`), or a drop with its AVC records.
 ///
-/// A node does no I/O (``DataPlaneHost`` moves its packets over UDP sockets) and is not thread
+/// A node does no I/O (`DataPlaneHost` moves its packets over UDP sockets) and is not thread
 /// safe: one thread owns it.
 public final class DataPlaneNode {
     /// This host's address: the SAs' addresses are in this space.
@@ -207,7 +207,7 @@ public final class DataPlaneNode {
 
     /// Binds `port` for an application in `context`, as `bind(2)` does (`selinux_socket_bind`:
     /// `name_bind` outside the local port range, then `node_bind`). Port 0 is the kernel's autobind
-    /// (a socket that sends without binding): a free port of ``Resolver/localPorts`` and no check.
+    /// (a socket that sends without binding): a free port of `Resolver/localPorts` and no check.
     /// Returns the port and the checks made; throws, changing nothing, when the port is taken, the
     /// context is not valid under the policy, or a check denies.
     @discardableResult
@@ -367,7 +367,7 @@ public final class DataPlaneNode {
     /// The UDP segment of a transport-mode payload. The ICV authenticated every byte: the UDP
     /// checksum is not checked again, as the kernel does for transport mode with UDP encapsulation
     /// (Specs/dataplane/node.md). The datagram's data is the decrypted array itself, its header
-    /// taken off in place (no copy); a header whose length is wrong goes to ``UDPDatagram`` for
+    /// taken off in place (no copy); a header whose length is wrong goes to `UDPDatagram` for
     /// its error.
     private static func transportSegment(_ payload: inout [UInt8], source: IPAddress, destination: IPAddress) throws(InnerPacketError) -> UDPDatagram {
         var data: [UInt8] = []
