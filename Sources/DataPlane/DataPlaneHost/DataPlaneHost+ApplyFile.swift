@@ -42,15 +42,10 @@ extension DataPlaneHost {
 
         /// The host, its sockets open, its decisions made by `server`; and the host's address in the file.
         public func make(server: SecurityServer) throws(DataPlaneSetupError) -> (host: DataPlaneHost, address: IPAddress) {
-            let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                throw DataPlaneSetupError("\(file): \(error.localizedDescription)")
-            }
+            // Read as `salabel apply` reads it: the same size limit, the same messages.
             let apply: ApplyFile, keys: KeyFile
-            do {
-                apply = try ApplyFile(yaml: text)
-                keys = try KeyFile.read(from: apply.keyFilePath(relativeTo: file))
-            } catch { throw DataPlaneSetupError("\(file): \(error)") }
+            do { apply = try ApplyFile.read(from: file) } catch { throw DataPlaneSetupError("\(error)") }
+            do { keys = try KeyFile.read(from: apply.keyFilePath(relativeTo: file)) } catch { throw DataPlaneSetupError("\(file): \(error)") }
             guard let me = apply.hosts[host] else { throw DataPlaneSetupError("no host \(host) in \(file)") }
             var peerSockets: [IPAddress: Peer] = [:]
             for (name, h) in apply.hosts where name != host {

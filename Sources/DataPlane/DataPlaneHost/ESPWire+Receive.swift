@@ -48,14 +48,15 @@ extension ESPWire {
         /// Receives until `count` inner datagrams arrived (true) or the time ran out (false),
         /// calling `event` for each datagram.
         public func run(_ event: (Event) -> Void) throws(ESPWireError) -> Bool {
-            guard let firstLine = states.first else { throw ESPWireError(.input, "give at least one --state") }
             var sas: [UInt32: (sa: SecurityAssociation, esp: ESPSecurityAssociation)] = [:]
+            var firstSA: SecurityAssociation?
             for line in states {
                 let sa = try ESPWire.securityAssociation(stateWords: line)
+                if firstSA == nil { firstSA = sa }
                 guard sas[sa.spi] == nil else { throw ESPWireError(.input, "two --state lines have SPI 0x\(String(sa.spi, radix: 16))") }
                 sas[sa.spi] = (sa, try ESPWire.transform(sa))
             }
-            let first = try ESPWire.securityAssociation(stateWords: firstLine)
+            guard let first = firstSA else { throw ESPWireError(.input, "give at least one --state") }
             let family = first.destination.family
             let local = bind ?? .any(family)
             let localPort = port ?? first.encapsulation?.destinationPort ?? ESPInUDP.port

@@ -1,5 +1,6 @@
 import ESPDataPlane
 public import IPsecModel
+import NetlinkProtocol  // Errno
 
 extension ESPWire {
     /// A send run: UDP datagrams sealed with one SA, each ESP packet sent in a UDP datagram
@@ -86,7 +87,7 @@ extension ESPWire {
                     corrupted = offset
                 }
                 do { try socket.send(packet, to: SocketAddress(target, remotePort)) } catch {
-                    event(.sendFailed(sequence: sequence, errno: ESPWire.errnoName(error.errno)))
+                    event(.sendFailed(sequence: sequence, errno: Errno(rawValue: error.errno).name))
                     failures += 1
                     continue
                 }

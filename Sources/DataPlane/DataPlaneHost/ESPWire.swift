@@ -81,12 +81,9 @@ public enum ESPWire {
     /// A UDP socket bound to `address`.
     static func open(_ address: SocketAddress) throws(ESPWireError) -> UDPSocket {
         do { return try UDPSocket(binding: address) } catch {
-            throw ESPWireError(.system, "bind to port \(address.port): \(errnoName(error.errno))")
+            throw ESPWireError(.system, "bind to port \(address.port): \(Errno(rawValue: error.errno).name)")
         }
     }
-
-    /// The C name of an error number, as the events and errors print it.
-    public static func errnoName(_ code: Int32) -> String { Errno(rawValue: code).cName ?? "errno \(code)" }
 
     /// The wall clock, for pcap timestamps.
     static func now() -> (UInt32, UInt32) {
@@ -112,7 +109,7 @@ public enum ESPWire {
         let socket = try open(SocketAddress(.any(family), port))
         var type = udpEncapESPInUDP
         guard setsockopt(socket.fd, solUDP, udpEncap, &type, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
-            throw ESPWireError(.system, "setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP): \(errnoName(errno))")
+            throw ESPWireError(.system, "setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP): \(Errno(rawValue: errno).name)")
         }
         ready()
         if let seconds {

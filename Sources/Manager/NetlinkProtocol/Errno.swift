@@ -120,6 +120,9 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
     /// The C spelling of the code (`"ENOENT"`), or `nil` for a code Linux does not define.
     public var cName: String? { Self.table[rawValue]?.name }
 
+    /// The C name, or `errno N` for a code Linux does not define: how results and events name an error.
+    public var name: String { cName ?? "errno \(rawValue)" }
+
     /// The system's message for the code followed by its C name: `No such file or directory (ENOENT)`;
     /// `Unknown error 200 (errno 200)` for a code Linux does not define.
     ///

@@ -123,7 +123,7 @@ public struct ScenarioModel: StepPlayer {
                 return refused("EACCES", error.description)
             case .kernel(let k, let auths):
                 records += auths.compactMap(\.record)
-                return refused(Errno(rawValue: k.errno).cName ?? "errno \(k.errno)", error.description)
+                return refused(Errno(rawValue: k.errno).name, error.description)
             case .labelNotStored:
                 // The model's kernel stores every label; a kernel that drops them is no SELinux host.
                 return refused("EOPNOTSUPP", error.description)

@@ -21,7 +21,7 @@ extension GuestRunner {
         guard enter("/run/netns/\(namespace(host))") else { return .failure(StepFailure("EHARNESS", "setns")) }
         guard SocketProbe.setSocketCreateContext(context) == nil else { return .failure(StepFailure("EHARNESS", "sockcreate")) }
         let fd = socket(AF_INET, Int32(type.rawValue), 0)
-        guard fd >= 0 else { return .failure(StepFailure(SocketProbe.errnoName(errno), "socket")) }
+        guard fd >= 0 else { return .failure(StepFailure(Errno(rawValue: errno).name, "socket")) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         return .success(fd)
@@ -56,10 +56,10 @@ extension GuestRunner {
         let bound = withUnsafePointer(to: &any) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { return StepOutcome(result: SocketProbe.errnoName(errno), stage: "bind", delivered: false) }
+        guard bound == 0 else { return StepOutcome(result: Errno(rawValue: errno).name, stage: "bind", delivered: false) }
         var one: Int32 = 1
         if t.proto == .tcp {
-            guard listen(listener, 8) == 0 else { return StepOutcome(result: SocketProbe.errnoName(errno), stage: "listen", delivered: false) }
+            guard listen(listener, 8) == 0 else { return StepOutcome(result: Errno(rawValue: errno).name, stage: "listen", delivered: false) }
         } else {
             setsockopt(listener, Int32(solIP), ipPassSec, &one, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -93,7 +93,7 @@ extension GuestRunner {
             let sent = withUnsafePointer(to: &a) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(client, "ping", 4, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard sent >= 0 else { return StepOutcome(result: SocketProbe.errnoName(errno), stage: "sendto", delivered: false) }
+            guard sent >= 0 else { return StepOutcome(result: Errno(rawValue: errno).name, stage: "sendto", delivered: false) }
             guard probe.waitReadable(listener), let request = try? probe.receiveDatagram(listener) else {
                 return StepOutcome(result: "ok", delivered: false)
             }

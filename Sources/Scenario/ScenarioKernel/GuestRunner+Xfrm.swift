@@ -63,7 +63,7 @@ extension GuestRunner {
         let status = run.status
         if status == 0 { return StepOutcome(result: "ok") }
         if status > 0 && status < Self.actFailure {
-            return StepOutcome(result: Errno(rawValue: status).cName ?? "errno \(status)", notes: ["guest-act exit \(status)"])
+            return StepOutcome(result: Errno(rawValue: status).name, notes: ["guest-act exit \(status)"])
         }
         return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["guest-act exit \(status): \(run.output)"])
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetlinkProtocol  // Errno
 
 // The four programs of `salabel probe` (the VM tests' view of what a socket sees); each emits one
 // event per result and stops with `.failed` when an expected event did not happen.
@@ -35,7 +36,7 @@ extension SocketProbe {
             case .success(let message):
                 event["message"] = message
                 if send(conn, message, message.utf8.count, Int32(MSG_NOSIGNAL)) < 0 {
-                    event["echo_errno"] = Self.errnoName(errno)
+                    event["echo_errno"] = Errno(rawValue: errno).name
                     failures += 1
                 }
             case .failure(let error):
@@ -63,7 +64,7 @@ extension SocketProbe {
         event["event"] = "connected"
         var ok = true
         if send(fd, message, message.utf8.count, Int32(MSG_NOSIGNAL)) < 0 {
-            event["send_errno"] = Self.errnoName(errno)
+            event["send_errno"] = Errno(rawValue: errno).name
             ok = false
         } else {
             switch receive(fd) {
@@ -114,7 +115,7 @@ extension SocketProbe {
             }
         }
         guard sent >= 0 else {
-            emit(["event": "error", "stage": "sendto", "errno": Self.errnoName(errno)])
+            emit(["event": "error", "stage": "sendto", "errno": Errno(rawValue: errno).name])
             throw .failed
         }
         emit(["event": "sent", "bytes": sent])

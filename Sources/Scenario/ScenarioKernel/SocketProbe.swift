@@ -41,9 +41,6 @@ public struct SocketProbe {
         emitFields = emit
     }
 
-    /// The C name of an error number (`EACCES`), or `errno N` for one Linux does not define.
-    public static func errnoName(_ code: Int32) -> String { Errno(rawValue: code).cName ?? "errno \(code)" }
-
     /// This thread's context, or nil without SELinux.
     static func ownContext() -> String? {
         for path in ["/proc/thread-self/attr/current", "/proc/self/attr/current"] {
@@ -59,7 +56,7 @@ public struct SocketProbe {
         signal(SIGPIPE, SIG_IGN)
         guard let sockcreate else { return }
         if let error = Self.setSocketCreateContext(sockcreate) {
-            emit(["event": "error", "stage": "sockcreate", "errno": Self.errnoName(error), "context": sockcreate])
+            emit(["event": "error", "stage": "sockcreate", "errno": Errno(rawValue: error).name, "context": sockcreate])
             throw .failed
         }
     }
@@ -92,7 +89,7 @@ public struct SocketProbe {
 
     /// Emits an error event for the call that just failed (its `errno`) and returns the stop to throw.
     func fail(_ stage: String) -> Stop {
-        emit(["event": "error", "stage": stage, "errno": Self.errnoName(errno)])
+        emit(["event": "error", "stage": stage, "errno": Errno(rawValue: errno).name])
         return .failed
     }
 
@@ -156,23 +153,23 @@ public struct SocketProbe {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         if rc == 0 { return nil }
-        guard errno == EINPROGRESS else { return Failure(name: Self.errnoName(errno)) }
+        guard errno == EINPROGRESS else { return Failure(name: Errno(rawValue: errno).name) }
         var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         var ready: Int32
         repeat { ready = poll(&p, 1, timeoutMilliseconds) } while ready < 0 && errno == EINTR
-        if ready == 0 { return Failure(name: Self.errnoName(ETIMEDOUT), timedOut: true) }
-        if ready < 0 { return Failure(name: Self.errnoName(errno)) }
+        if ready == 0 { return Failure(name: Errno(rawValue: ETIMEDOUT).name, timedOut: true) }
+        if ready < 0 { return Failure(name: Errno(rawValue: errno).name) }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return Failure(name: Self.errnoName(errno)) }
-        return error == 0 ? nil : Failure(name: Self.errnoName(error))
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return Failure(name: Errno(rawValue: errno).name) }
+        return error == 0 ? nil : Failure(name: Errno(rawValue: error).name)
     }
 
     /// One recv of up to 4 KiB, as text; a timeout is EAGAIN.
     func receive(_ fd: Int32) -> Result<String, Failure> {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = recv(fd, &buffer, buffer.count, 0)
-        guard n >= 0 else { return .failure(Failure(name: Self.errnoName(errno), timedOut: errno == EAGAIN)) }
+        guard n >= 0 else { return .failure(Failure(name: Errno(rawValue: errno).name, timedOut: errno == EAGAIN)) }
         return .success(String(decoding: buffer[0..<n], as: UTF8.self))
     }
 
@@ -193,7 +190,7 @@ public struct SocketProbe {
             rc = getsockopt(fd, SOL_SOCKET, soPeerSec, &buffer, &length)
         }
         guard rc == 0 else {
-            fields["errno"] = Self.errnoName(errno)
+            fields["errno"] = Errno(rawValue: errno).name
             return fields
         }
         let bytes = buffer[0..<min(Int(length), buffer.count)]
