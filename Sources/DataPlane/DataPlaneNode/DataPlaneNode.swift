@@ -341,7 +341,15 @@ public final class DataPlaneNode {
         let kind = ESPInUDP.classify(datagram)
         guard kind == .esp else { return drop(.notESP(kind)) }
         let spi = UInt32(datagram[0]) << 24 | UInt32(datagram[1]) << 16 | UInt32(datagram[2]) << 8 | UInt32(datagram[3])
-        guard let sa = inbound[spi] else { return drop(.noSA(spi: spi)) }
+        guard let sa = inbound.unretained(spi) else { return drop(.noSA(spi: spi)) }
+        // The SA is not retained: the table holds it for the whole of this packet's path (only a
+        // hard expiry removes one, and the SA is not used after it).
+        return sa._withUnsafeGuaranteedRef { receiveESP(datagram, spi: spi, on: $0) }
+    }
+
+    /// The rest of ``receiveESP(_:)``, on the SA with the packet's SPI.
+    @inline(__always)
+    private func receiveESP(_ datagram: [UInt8], spi: UInt32, on sa: InboundSA) -> InboundResult {
         let life = sa.lifetime
         if let life, let why = expiry(life) { return drop(.expired(spi: spi, why)) }
         var payload: ESPPayload
@@ -366,9 +374,11 @@ public final class DataPlaneNode {
             }
             return admit(inner, sa: sa, sequence: payload.sequence)
         }
-        return admit(
-            source: sa.model.source, destination: sa.model.destination, sourcePort: ports.source, destinationPort: ports.destination,
-            data: data, sa: sa, sequence: payload.sequence)
+        // The delivery the datagram becomes, the SA's label by reference.
+        let delivery = Delivery(
+            port: ports.destination, source: sa.model.source, sourcePort: ports.source, data: consume data, spi: sa.model.spi,
+            sequence: payload.sequence, peerLabel: sa.seen)
+        return admit(delivery, destination: sa.model.destination, sa: sa)
     }
 
     /// The ports of a transport-mode payload's UDP segment, its header taken off the data in place
@@ -395,35 +405,35 @@ public final class DataPlaneNode {
         return admit(inner, sa: nil, sequence: nil)
     }
 
-    /// A datagram's admission (below).
+    /// A datagram's admission (below). The label the endpoint sees is the SA's; none for unlabeled
+    /// traffic (no SCM_SECURITY).
     @inline(__always)
     private func admit(_ d: consuming UDPDatagram, sa: InboundSA?, sequence: UInt64?) -> InboundResult {
-        admit(
-            source: d.source, destination: d.destination, sourcePort: d.sourcePort, destinationPort: d.destinationPort,
-            data: d.data, sa: sa, sequence: sequence)
+        let delivery = Delivery(
+            port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data, spi: sa?.model.spi, sequence: sequence,
+            peerLabel: sa?.seen)
+        return admit(delivery, destination: d.destination, sa: sa)
     }
 
     /// The inbound policy check, the endpoint, and delivery: one probe of the resolver's cache
     /// when it holds the answer, else the full resolver with its checks and reasons. The datagram
-    /// comes as its fields, its data moved into the ``Delivery`` (no copy of the value on the way
-    /// into the result).
+    /// comes as the ``Delivery`` it becomes (its data the decrypted array, the SA's label by
+    /// reference), taken into the result, not copied.
     @inline(__always)
-    private func admit(
-        source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16, data: consuming [UInt8],
-        sa: InboundSA?, sequence: UInt64?
-    ) -> InboundResult {
-        let delivery = Delivery(
-            port: destinationPort, source: source, sourcePort: sourcePort, data: data, spi: sa?.model.spi, sequence: sequence,
-            peerLabel: sa?.seen)
-        let endpoint = destination == address ? endpoints[destinationPort] : nil
+    private func admit(_ delivery: consuming Delivery, destination: IPAddress, sa: InboundSA?) -> InboundResult {
+        let source = delivery.source, sourcePort = delivery.sourcePort, destinationPort = delivery.port
+        let local = destination == address
+        // The endpoint's SID, read without retaining the endpoint (the table holds it).
+        let socket = local ? endpoints.unretained(destinationPort).map { $0._withUnsafeGuaranteedRef(\.sid) } : nil
         var checks: [ResolutionCheck] = []
-        if let endpoint,
+        if let socket,
             resolver.admitsFromCache(
                 source: source, destination: destination, sourcePort: sourcePort,
-                destinationPort: destinationPort, through: sa?.key, socket: endpoint.sid)
+                destinationPort: destinationPort, through: sa?.key, socket: socket)
         {
             // Accepted and delivered before under this policy, writing no record: no check listed.
         } else {
+            let endpoint = local ? endpoints[destinationPort] : nil
             let flow = Flow(
                 context: nil, source: source, destination: destination, upperProtocol: UDPDatagram.udp,
                 sourcePort: sourcePort, destinationPort: destinationPort)
@@ -437,7 +447,6 @@ public final class DataPlaneNode {
             }
         }
         counters.delivered += 1
-        // The label the endpoint sees: the SA's; none for unlabeled traffic (no SCM_SECURITY).
         return InboundResult(delivered: consume delivery, checks: checks)
     }
 
