@@ -342,16 +342,17 @@ public final class DataPlaneNode {
         guard kind == .esp else { return drop(.notESP(kind)) }
         let spi = UInt32(datagram[0]) << 24 | UInt32(datagram[1]) << 16 | UInt32(datagram[2]) << 8 | UInt32(datagram[3])
         guard let sa = inbound.unretained(spi) else { return drop(.noSA(spi: spi)) }
-        // The SA is not retained: the table holds it for the whole of this packet's path (only a
-        // hard expiry removes one, and the SA is not used after it).
-        return sa._withUnsafeGuaranteedRef { receiveESP(datagram, spi: spi, on: $0) }
+        // The SA is not retained: the table holds it for the rest of this packet's path. Its
+        // lifetime is checked first, outside that path: a hard expiry deletes the SA.
+        let life = sa._withUnsafeGuaranteedRef(\.lifetime)
+        if let life, let why = expiry(life) { return drop(.expired(spi: spi, why)) }
+        return sa._withUnsafeGuaranteedRef { receiveESP(datagram, on: $0, life: life) }
     }
 
-    /// The rest of ``receiveESP(_:)``, on the SA with the packet's SPI.
+    /// The rest of ``receiveESP(_:)``, on the SA with the packet's SPI and its lifetime (if it has
+    /// a limit), which has not expired.
     @inline(__always)
-    private func receiveESP(_ datagram: [UInt8], spi: UInt32, on sa: InboundSA) -> InboundResult {
-        let life = sa.lifetime
-        if let life, let why = expiry(life) { return drop(.expired(spi: spi, why)) }
+    private func receiveESP(_ datagram: [UInt8], on sa: InboundSA, life: SALifetime?) -> InboundResult {
         var payload: ESPPayload
         switch sa.esp.open(datagram) {
         case .success(let p): payload = p
