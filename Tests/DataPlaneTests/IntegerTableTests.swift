@@ -26,7 +26,11 @@ import Testing
             }
             if step % 97 == 0 {
                 #expect(table.count == model.count)
-                for k in UInt16(0)..<200 { #expect(table[k] == model[k], "key \(k) at step \(step)") }
+                for k in UInt16(0)..<200 {
+                    #expect(table[k] == model[k], "key \(k) at step \(step)")
+                    // The unretained lookup (the inbound path's) finds the same object.
+                    #expect(table.unretained(k)?.takeUnretainedValue() === table[k], "key \(k) at step \(step)")
+                }
             }
         }
     }

@@ -51,11 +51,12 @@ public final class DataPlaneNode {
         let key: SADKey
         /// The label an endpoint sees for traffic on it: the SA's, or `unlabeled` when the policy does not
         /// know the SA's label (Specs/kernel/labeled-ipsec.md, edge 29); `nil` for an unlabeled SA.
-        let seen: SecurityContext?
+        /// Held once: each delivery on the SA carries a reference to it.
+        let seen: SharedLabel?
         /// Its lifetime, when it has a limit (the same object as in `lifetimes`).
         let lifetime: SALifetime?
 
-        init(model: SecurityAssociation, esp: ESPSecurityAssociation, key: SADKey, seen: SecurityContext?, lifetime: SALifetime?) {
+        init(model: SecurityAssociation, esp: ESPSecurityAssociation, key: SADKey, seen: SharedLabel?, lifetime: SALifetime?) {
             self.model = model
             self.esp = esp
             self.key = key
@@ -108,7 +109,7 @@ public final class DataPlaneNode {
         let lifetime = SALifetime.limited(sa.lifetime) ? SALifetime(sa) : nil
         var inboundSA: InboundSA?
         if sa.destination == address {
-            let seen = sa.securityContext.map(resolver.evaluatedLabel)
+            let seen = sa.securityContext.map { SharedLabel(resolver.evaluatedLabel($0)) }
             inboundSA = InboundSA(model: sa, esp: try Self.transform(sa), key: key, seen: seen, lifetime: lifetime)
         }
         let outboundSA = sa.source == address ? try Self.transform(sa) : nil
@@ -340,44 +341,62 @@ public final class DataPlaneNode {
         let kind = ESPInUDP.classify(datagram)
         guard kind == .esp else { return drop(.notESP(kind)) }
         let spi = UInt32(datagram[0]) << 24 | UInt32(datagram[1]) << 16 | UInt32(datagram[2]) << 8 | UInt32(datagram[3])
-        guard let sa = inbound[spi] else { return drop(.noSA(spi: spi)) }
-        let life = sa.lifetime
+        guard let sa = inbound.unretained(spi) else { return drop(.noSA(spi: spi)) }
+        // The SA is not retained: the table holds it for the rest of this packet's path. Its
+        // lifetime is checked first, outside that path: a hard expiry deletes the SA.
+        let life = sa._withUnsafeGuaranteedRef(\.lifetime)
         if let life, let why = expiry(life) { return drop(.expired(spi: spi, why)) }
+        return sa._withUnsafeGuaranteedRef { receiveESP(datagram, on: $0, life: life) }
+    }
+
+    /// The rest of ``receiveESP(_:)``, on the SA with the packet's SPI and its lifetime (if it has
+    /// a limit), which has not expired.
+    @inline(__always)
+    private func receiveESP(_ datagram: [UInt8], on sa: InboundSA, life: SALifetime?) -> InboundResult {
         var payload: ESPPayload
         switch sa.esp.open(datagram) {
         case .success(let p): payload = p
         case .failure(let d): return drop(.esp(d.reason))
         }
         life?.count(payload.data.count)
-        let inner: UDPDatagram
-        do throws(InnerPacketError) {
-            switch sa.model.mode {
-            case .tunnel:
-                inner = try UDPDatagram(packet: payload.data, nextHeader: payload.nextHeader)
-            default:
-                guard payload.nextHeader == UDPDatagram.udp else { throw .notUDP(payload.nextHeader) }
-                inner = try Self.transportSegment(&payload.data, source: sa.model.source, destination: sa.model.destination)
-            }
-        } catch {
-            return drop(.inner(error))
+        guard sa.model.mode != .tunnel else {
+            let inner: UDPDatagram
+            do { inner = try UDPDatagram(packet: payload.data, nextHeader: payload.nextHeader) } catch { return drop(.inner(error)) }
+            return admit(inner, sa: sa, sequence: payload.sequence)
         }
-        return admit(inner, sa: sa, sequence: payload.sequence)
+        guard payload.nextHeader == UDPDatagram.udp else { return drop(.inner(.notUDP(payload.nextHeader))) }
+        // The data is the decrypted array itself, moved out of the payload.
+        var data: [UInt8] = []
+        swap(&data, &payload.data)
+        guard let ports = Self.takeUDPHeader(&data) else {
+            let inner: UDPDatagram
+            do { inner = try UDPDatagram(segment: data, source: sa.model.source, destination: sa.model.destination, verifyingChecksum: false) } catch {
+                return drop(.inner(error))
+            }
+            return admit(inner, sa: sa, sequence: payload.sequence)
+        }
+        // The delivery the datagram becomes, the SA's label by reference.
+        let delivery = Delivery(
+            port: ports.destination, source: sa.model.source, sourcePort: ports.source, data: consume data, spi: sa.model.spi,
+            sequence: payload.sequence, peerLabel: sa.seen)
+        return admit(delivery, destination: sa.model.destination, sa: sa)
     }
 
-    /// The UDP segment of a transport-mode payload. The ICV authenticated every byte: the UDP
-    /// checksum is not checked again, as the kernel does for transport mode with UDP encapsulation
-    /// (Specs/dataplane/node.md). The datagram's data is the decrypted array itself, its header
-    /// taken off in place (no copy); a header whose length is wrong goes to `UDPDatagram` for
-    /// its error.
-    private static func transportSegment(_ payload: inout [UInt8], source: IPAddress, destination: IPAddress) throws(InnerPacketError) -> UDPDatagram {
-        var data: [UInt8] = []
-        swap(&data, &payload)
-        guard data.count >= 8, Int(data[4]) << 8 | Int(data[5]) == data.count else {
-            return try UDPDatagram(segment: data, source: source, destination: destination, verifyingChecksum: false)
+    /// The ports of a transport-mode payload's UDP segment, its header taken off the data in place
+    /// (no copy); `nil` when its length field is wrong (`UDPDatagram` then gives the error). The
+    /// ICV authenticated every byte: the UDP checksum is not checked again, as the kernel does for
+    /// transport mode with UDP encapsulation (Specs/dataplane/node.md).
+    @inline(__always)
+    private static func takeUDPHeader(_ data: inout [UInt8]) -> (source: UInt16, destination: UInt16)? {
+        guard data.count >= 8, Int(data[4]) << 8 | Int(data[5]) == data.count else { return nil }
+        let ports = (UInt16(data[0]) << 8 | UInt16(data[1]), UInt16(data[2]) << 8 | UInt16(data[3]))
+        // The data moved over the header with one memmove (the regions overlap), then the array
+        // cut at its end (`removeFirst(8)` goes through the generic range replacement).
+        data.withUnsafeMutableBytes { bytes in
+            bytes.baseAddress!.copyMemory(from: bytes.baseAddress! + 8, byteCount: bytes.count - 8)
         }
-        let sourcePort = UInt16(data[0]) << 8 | UInt16(data[1]), destinationPort = UInt16(data[2]) << 8 | UInt16(data[3])
-        data.removeFirst(8)
-        return UDPDatagram(source: source, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort, data: data)
+        data.removeLast(8)
+        return ports
     }
 
     /// Receives one clear datagram (a UDP segment) from `source`.
@@ -387,45 +406,49 @@ public final class DataPlaneNode {
         return admit(inner, sa: nil, sequence: nil)
     }
 
-    /// The inbound policy check, the endpoint, and delivery: one probe of the resolver's cache
-    /// when it holds the answer, else the full resolver with its checks and reasons.
+    /// A datagram's admission (below). The label the endpoint sees is the SA's; none for unlabeled
+    /// traffic (no SCM_SECURITY).
     @inline(__always)
     private func admit(_ d: consuming UDPDatagram, sa: InboundSA?, sequence: UInt64?) -> InboundResult {
-        let endpoint = d.destination == address ? endpoints[d.destinationPort] : nil
+        let delivery = Delivery(
+            port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data, spi: sa?.model.spi, sequence: sequence,
+            peerLabel: sa?.seen)
+        return admit(delivery, destination: d.destination, sa: sa)
+    }
+
+    /// The inbound policy check, the endpoint, and delivery: one probe of the resolver's cache
+    /// when it holds the answer, else the full resolver with its checks and reasons. The datagram
+    /// comes as the ``Delivery`` it becomes (its data the decrypted array, the SA's label by
+    /// reference), taken into the result, not copied.
+    @inline(__always)
+    private func admit(_ delivery: consuming Delivery, destination: IPAddress, sa: InboundSA?) -> InboundResult {
+        let source = delivery.source, sourcePort = delivery.sourcePort, destinationPort = delivery.port
+        let local = destination == address
+        // The endpoint's SID, read without retaining the endpoint (the table holds it).
+        let socket = local ? endpoints.unretained(destinationPort).map { $0._withUnsafeGuaranteedRef(\.sid) } : nil
         var checks: [ResolutionCheck] = []
-        if let endpoint,
+        if let socket,
             resolver.admitsFromCache(
-                source: d.source, destination: d.destination, sourcePort: d.sourcePort,
-                destinationPort: d.destinationPort, through: sa?.key, socket: endpoint.sid)
+                source: source, destination: destination, sourcePort: sourcePort,
+                destinationPort: destinationPort, through: sa?.key, socket: socket)
         {
             // Accepted and delivered before under this policy, writing no record: no check listed.
         } else {
+            let endpoint = local ? endpoints[destinationPort] : nil
             let flow = Flow(
-                context: nil, source: d.source, destination: d.destination, upperProtocol: UDPDatagram.udp,
-                sourcePort: d.sourcePort, destinationPort: d.destinationPort)
+                context: nil, source: source, destination: destination, upperProtocol: UDPDatagram.udp,
+                sourcePort: sourcePort, destinationPort: destinationPort)
             let a = resolver.admit(flow, secPath: sa.map { [$0.model] } ?? [], socket: endpoint?.context, sid: endpoint?.sid ?? SID(rawValue: 0))
             checks = a.checks
             switch a.outcome {
             case .delivered: break
             case .refused(let why): return drop(.policy(why), checks)
-            case .noSocket: return drop(.noEndpoint(address: d.destination, port: d.destinationPort), checks)
+            case .noSocket: return drop(.noEndpoint(address: destination, port: destinationPort), checks)
             case .denied: return drop(.denied, checks)
             }
         }
         counters.delivered += 1
-        // The label the endpoint sees: the SA's; none for unlabeled traffic (no SCM_SECURITY).
-        guard let sa else {
-            return InboundResult(
-                outcome: .delivered(
-                    Delivery(
-                        port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
-                        peer: nil, spi: nil, sequence: sequence)), checks: checks)
-        }
-        return InboundResult(
-            outcome: .delivered(
-                Delivery(
-                    port: d.destinationPort, source: d.source, sourcePort: d.sourcePort, data: d.data,
-                    peer: sa.seen, spi: sa.model.spi, sequence: sequence)), checks: checks)
+        return InboundResult(delivered: consume delivery, checks: checks)
     }
 
     private func drop(_ reason: InboundDrop, _ checks: [ResolutionCheck] = []) -> InboundResult {

@@ -30,6 +30,12 @@ struct IntegerTable<Key: FixedWidthInteger, Value: AnyObject> {
         return i
     }
 
+    /// The object at `key`, not retained: valid only while the table holds it.
+    @inline(__always)
+    func unretained(_ key: Key) -> Unmanaged<Value>? {
+        values.withUnsafeBufferPointer { v in v[find(key)].map { Unmanaged.passUnretained($0) } }
+    }
+
     subscript(key: Key) -> Value? {
         @inline(__always) get { values[find(key)] }
         set {

@@ -62,21 +62,49 @@ public struct Delivery: Sendable, Hashable {
     public var sourcePort: UInt16
     public var data: [UInt8]
     /// The peer label (`getpeercon`/`SCM_SECURITY`): the SA's label, or `nil` for unlabeled traffic.
-    public var peer: SecurityContext?
+    public var peer: SecurityContext? {
+        get { peerLabel?.context }
+        set { peerLabel = newValue.map(SharedLabel.init) }
+    }
     /// The SA it arrived on (`nil`: it came in clear).
     public var spi: UInt32?
     /// The ESP sequence number (`nil`: clear).
     public var sequence: UInt64?
+    /// The peer label as the node holds it, once per inbound SA: a delivery carries a reference to
+    /// it, not a copy of the context's strings and arrays.
+    var peerLabel: SharedLabel?
+}
 
+// In an extension, so that the struct keeps its memberwise initializer: the data plane builds a
+// delivery with it as one value (an initializer of its own builds it on the stack and copies it).
+extension Delivery {
     public init(port: UInt16, source: IPAddress, sourcePort: UInt16, data: [UInt8], peer: SecurityContext?, spi: UInt32?, sequence: UInt64?) {
-        self.port = port
-        self.source = source
-        self.sourcePort = sourcePort
-        self.data = data
-        self.peer = peer
-        self.spi = spi
-        self.sequence = sequence
+        self.init(port: port, source: source, sourcePort: sourcePort, data: data, spi: spi, sequence: sequence, peerLabel: peer.map(SharedLabel.init))
     }
+
+    /// Equal when every field is, the peer label compared by value.
+    public static func == (a: Delivery, b: Delivery) -> Bool {
+        a.port == b.port && a.source == b.source && a.sourcePort == b.sourcePort && a.data == b.data && a.spi == b.spi
+            && a.sequence == b.sequence && (a.peerLabel === b.peerLabel || a.peer == b.peer)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(port)
+        hasher.combine(source)
+        hasher.combine(sourcePort)
+        hasher.combine(data)
+        hasher.combine(peer)
+        hasher.combine(spi)
+        hasher.combine(sequence)
+    }
+}
+
+/// A security context held once and handed out by reference: the peer label of an inbound SA,
+/// which every delivery on it carries (one retain per packet rather than a copy of five strings
+/// and two arrays).
+final class SharedLabel: Sendable {
+    let context: SecurityContext
+    init(_ context: SecurityContext) { self.context = context }
 }
 
 /// What happened to one inbound datagram, with the checks made and the AVC records written.
@@ -94,6 +122,17 @@ public struct InboundResult: Sendable, Hashable {
     public var records: [AuditRecord] { checks.compactMap(\.record) }
 
     public var delivery: Delivery? { if case .delivered(let d) = outcome { d } else { nil } }
+
+    init(outcome: Outcome, checks: [ResolutionCheck]) {
+        self.outcome = outcome
+        self.checks = checks
+    }
+
+    /// A delivery, taken into the result (not copied).
+    init(delivered delivery: consuming Delivery, checks: consuming [ResolutionCheck]) {
+        outcome = .delivered(delivery)
+        self.checks = checks
+    }
 }
 
 /// An ACQUIRE as the kernel would send it (`XFRM_MSG_ACQUIRE`): an outbound flow needs an SA that does not
