@@ -1,4 +1,4 @@
-import Glibc
+internal import Glibc
 
 /// Runs a program to its end: the one way salabel's libraries start a process (`ip`, `checkpolicy`,
 /// `scripts/vm`, `salabel scenario guest-act`). `posix_spawn` rather than Foundation's `Process`, so

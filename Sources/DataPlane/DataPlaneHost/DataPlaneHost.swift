@@ -4,7 +4,7 @@ import ESPDataPlane
 import Glibc
 import SELinuxKernel
 public import IPsecModel
-public import NetlinkSocket
+public import LinuxSystem
 import Resolver
 import SecurityContexts
 import Synchronization
@@ -133,7 +133,8 @@ public final class DataPlaneHost: @unchecked Sendable {
                 do {
                     try namespace.enterOnCurrentThread()
                 } catch {
-                    box.withLock { $0 = .failure(HostError("setns", errno: 0, "\(error)")) }
+                    // The words of the time when NetlinkSocket entered namespaces, kept as they were.
+                    box.withLock { $0 = .failure(HostError("setns", errno: 0, "netlink: \(error)")) }
                     return
                 }
                 let pair = Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }

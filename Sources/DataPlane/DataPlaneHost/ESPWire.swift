@@ -2,7 +2,7 @@ import ESPDataPlane
 import Foundation
 import Glibc
 public import IPsecModel
-import NetlinkProtocol  // Errno: the C names of error numbers
+import LinuxSystem  // Errno: the C names of error numbers
 import XfrmManager
 
 // The userspace ESP data plane on real UDP sockets, one SA given in `ip xfrm state add` words, for

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import NetlinkProtocol  // Errno
+import LinuxSystem  // Errno
 
 // The four programs of `salabel probe` (the VM tests' view of what a socket sees); each emits one
 // event per result and stops with `.failed` when an expected event did not happen.

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import NetlinkProtocol  // Errno: the C names of error numbers
+import LinuxSystem  // Errno: the C names of error numbers
 
 /// `SOL_SOCKET` option `SO_PEERSEC` (asm-generic/socket.h).
 let soPeerSec: Int32 = 31
