@@ -172,7 +172,7 @@ let package = Package(
             name: "ScenarioDemo",
             dependencies: [
                 "Scenario", "ScenarioKernel", "DataPlaneHost", "DataPlaneNode", "DecisionEngine", "ESPCrypto", "IPsecModel",
-                "Resolver", "SELinuxKernel", "SecurityContexts", "XfrmManager", "NetlinkSocket", "LinuxSystem",
+                "Resolver", "SELinuxKernel", "SecurityContexts", "XfrmManager", "LinuxSystem",
             ],
             path: "Sources/Scenario/ScenarioDemo", resources: [.embedInCode("Resources/demo.yaml")], swiftSettings: swiftSettings),
 

@@ -11,7 +11,7 @@ public import SystemPackage
 /// swift-system's `Errno`: a struct over the C value, so codes it does not name survive unchanged;
 /// Swift names for the codes (`.noSuchFileOrDirectory`), with the C spellings as unavailable
 /// aliases that point to them. Its `description` is the bare `strerror` text; salabel prints
-/// ``messageAndName`` (`No such file or directory (ENOENT)`) and names codes by ``name``.
+/// `messageAndName` (`No such file or directory (ENOENT)`) and names codes by `name`.
 public typealias Errno = SystemPackage.Errno
 
 extension Errno {

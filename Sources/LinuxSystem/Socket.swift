@@ -82,7 +82,7 @@ package enum SocketEndpoint: Hashable, Sendable {
     }
 }
 
-/// A socket's file descriptor and the calls on it. It does not own the descriptor: ``close()`` it.
+/// A socket's file descriptor and the calls on it. It does not own the descriptor: `close()` it.
 package struct SocketDescriptor: Hashable, Sendable {
     /// The address family: `AF_INET`, `AF_INET6`, `AF_UNIX`.
     package enum Family: Sendable {
@@ -108,7 +108,7 @@ package struct SocketDescriptor: Hashable, Sendable {
         }
     }
 
-    /// Readiness to wait for with ``wait(for:milliseconds:)``: `POLLIN`, `POLLOUT`.
+    /// Readiness to wait for with `wait(for:milliseconds:)`: `POLLIN`, `POLLOUT`.
     package enum Readiness: Sendable {
         case readable, writable
     }
@@ -216,7 +216,7 @@ package struct SocketDescriptor: Hashable, Sendable {
     }
 
     /// One `recvmsg` with a control buffer: the count, the control bytes' length, the message flags
-    /// (`MSG_CTRUNC`: ``controlTruncated``), and the source.
+    /// (`MSG_CTRUNC`: `controlTruncated`), and the source.
     package func receiveMessage(
         into data: UnsafeMutableRawBufferPointer, control: UnsafeMutableRawBufferPointer
     ) throws(Errno) -> (count: Int, controlLength: Int, flags: Int32, source: SocketEndpoint?) {
@@ -242,7 +242,7 @@ package struct SocketDescriptor: Hashable, Sendable {
         return (n, controlLength, flags, SocketEndpoint(storage))
     }
 
-    /// `MSG_CTRUNC` in ``receiveMessage(into:control:)``'s flags: the control messages did not fit.
+    /// `MSG_CTRUNC` in `receiveMessage(into:control:)`'s flags: the control messages did not fit.
     package static let controlTruncated = Int32(MSG_CTRUNC)
 
     /// Waits at most `milliseconds` until the socket is ready: `false` on timeout. `EINTR` is retried

@@ -43,7 +43,7 @@ package func zeroOrErrno(_ call: () -> Int32) -> Result<Void, Errno> {
 }
 
 extension Result where Failure == Errno {
-    /// Turns the errno into a ``SystemError`` for `operation`.
+    /// Turns the errno into a `SystemError` for `operation`.
     @inline(__always)
     package func get(_ operation: String, _ detail: String? = nil) throws(SystemError) -> Success {
         switch self {

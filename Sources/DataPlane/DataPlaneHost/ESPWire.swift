@@ -114,7 +114,7 @@ public enum ESPWire {
         if let seconds {
             var left = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
             var rest = timespec()
-            while nanosleep(&left, &rest) != 0 && errno == EINTR { left = rest }
+            while case .failure(.interrupted) = valueOrErrno(retryOnInterrupt: false, { nanosleep(&left, &rest) }) { left = rest }
         } else {
             while true { pause() }
         }
