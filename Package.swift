@@ -294,6 +294,7 @@ let package = Package(
                 "NetlinkTestSupport", "TestSupport",
             ],
             exclude: ["Captures"], swiftSettings: swiftSettings),
+        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ESPCryptoTests", dependencies: ["ESPCrypto", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
