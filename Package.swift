@@ -11,9 +11,11 @@
 //   Sources/Resolver          the resolver: inbound labels by SA, outbound SPD/SA choices, with reasons (no I/O)
 //   Sources/DataPlane         the userspace ESP data plane (libcrypto)
 //   Sources/Scenario          scenario files and their players: the model, the data plane, a real kernel
-//   Sources/LinuxSystem       the system layer: processes (and what else Linux is asked besides netlink)
+//   Sources/LinuxSystem       the system layer at the bottom: Errno (swift-system's, with C names), the syscall
+//                             funnel, network namespaces, UDP and local sockets, processes
 //   Sources/CLI               the `salabel` command
-//   Sources/CLibraries        one system-library target per C library, each imported by one Swift module
+//   Sources/CLibraries        one system-library target per C library (and CLinux, Linux's own declarations),
+//                             each imported by one Swift module
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -48,6 +50,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Errno (and what else the system layer takes from it): `SystemPackage`, in LinuxSystem only.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // `swift package generate-documentation` (scripts/docs): the DocC catalogs of the libraries.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -62,6 +66,8 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", path: "Sources/CLibraries/CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        // Linux's own declarations Swift's Glibc module lacks (setns, CLONE_NEWNET): no library, libc has them.
+        .systemLibrary(name: "CLinux", path: "Sources/CLibraries/CLinux"),
 
         // Shared value types.
         .target(name: "SecurityContexts", path: "Sources/SecurityContexts", swiftSettings: swiftSettings),
@@ -86,10 +92,11 @@ let package = Package(
 
         // The xfrm manager's netlink transport: framing, attributes, ACKs and the request state
         // machine in pure Swift (NetlinkProtocol); the socket and the connection over it (NetlinkSocket).
-        .target(name: "NetlinkProtocol", path: "Sources/Manager/NetlinkProtocol", swiftSettings: swiftSettings),
+        .target(
+            name: "NetlinkProtocol", dependencies: ["LinuxSystem"], path: "Sources/Manager/NetlinkProtocol", swiftSettings: swiftSettings),
         // The xfrm manager's socket layer and the data plane's crypto layer.
         .target(
-            name: "NetlinkSocket", dependencies: ["CMnl", "NetlinkProtocol"], path: "Sources/Manager/NetlinkSocket",
+            name: "NetlinkSocket", dependencies: ["CMnl", "NetlinkProtocol", "LinuxSystem"], path: "Sources/Manager/NetlinkSocket",
             swiftSettings: swiftSettings),
         .target(
             name: "ESPCrypto", dependencies: ["CCrypto"], path: "Sources/DataPlane/ESPCrypto",
@@ -108,8 +115,8 @@ let package = Package(
         .target(
             name: "DataPlaneHost",
             dependencies: [
-                "DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "NetlinkSocket", "NetlinkProtocol",
-                "XfrmManager", "SELinuxKernel",
+                "DataPlaneNode", "ESPDataPlane", "Resolver", "DecisionEngine", "IPsecModel", "SecurityContexts", "LinuxSystem", "XfrmManager",
+                "SELinuxKernel",
             ],
             path: "Sources/DataPlane/DataPlaneHost", swiftSettings: swiftSettings),
 
@@ -136,14 +143,17 @@ let package = Package(
         // besides the socket layer itself.
         .target(
             name: "XfrmNetlink",
-            dependencies: ["XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "DecisionEngine", "IPsecModel", "SecurityContexts"],
+            dependencies: [
+                "XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "LinuxSystem", "DecisionEngine", "IPsecModel",
+                "SecurityContexts",
+            ],
             path: "Sources/Manager/XfrmNetlink", swiftSettings: swiftSettings),
         // Scenario files and the players that run them without a kernel: the model and the data plane.
         .target(
             name: "Scenario",
             dependencies: [
-                "Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "NetlinkProtocol",
-                "DataPlaneNode", "ESPDataPlane",
+                "Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "LinuxSystem", "DataPlaneNode",
+                "ESPDataPlane",
             ],
             path: "Sources/Scenario/Scenario", swiftSettings: swiftSettings),
         // The scenarios in a real kernel: the guest's player (namespaces, SAs, labeled sockets, AVC lines,
@@ -162,12 +172,15 @@ let package = Package(
             name: "ScenarioDemo",
             dependencies: [
                 "Scenario", "ScenarioKernel", "DataPlaneHost", "DataPlaneNode", "DecisionEngine", "ESPCrypto", "IPsecModel",
-                "Resolver", "SELinuxKernel", "SecurityContexts", "XfrmManager", "NetlinkSocket", "LinuxSystem",
+                "Resolver", "SELinuxKernel", "SecurityContexts", "XfrmManager", "LinuxSystem",
             ],
             path: "Sources/Scenario/ScenarioDemo", resources: [.embedInCode("Resources/demo.yaml")], swiftSettings: swiftSettings),
 
-        // The system layer: what salabel's libraries ask of Linux besides netlink and libselinux.
-        .target(name: "LinuxSystem", path: "Sources/LinuxSystem", swiftSettings: swiftSettings),
+        // The system layer, at the bottom: error numbers (swift-system's Errno with their C names, the one
+        // part the I/O-free modules may use), the syscall funnel, network namespaces, sockets, processes.
+        .target(
+            name: "LinuxSystem", dependencies: ["CLinux", .product(name: "SystemPackage", package: "swift-system")], path: "Sources/LinuxSystem",
+            swiftSettings: swiftSettings),
 
         // The command-line tool.
         .executableTarget(
@@ -267,13 +280,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         // A scripted fake kernel at message level, and throwaway network namespaces, for tests of code that talks netlink.
         .target(
-            name: "NetlinkTestSupport", dependencies: ["NetlinkProtocol", "TestSupport"], path: "Tests/NetlinkTestSupport",
+            name: "NetlinkTestSupport", dependencies: ["NetlinkProtocol", "LinuxSystem", "TestSupport"], path: "Tests/NetlinkTestSupport",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "NetlinkTestSupport", "TestSupport"],
+            name: "NetlinkProtocolTests", dependencies: ["NetlinkProtocol", "NetlinkSocket", "LinuxSystem", "NetlinkTestSupport", "TestSupport"],
             exclude: ["Reference"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "NetlinkSocketTests", dependencies: ["NetlinkSocket", "NetlinkTestSupport"], swiftSettings: swiftSettings),
+            name: "NetlinkSocketTests", dependencies: ["NetlinkSocket", "LinuxSystem", "NetlinkTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "XfrmWireTests",
             dependencies: [
@@ -281,6 +294,7 @@ let package = Package(
                 "NetlinkTestSupport", "TestSupport",
             ],
             exclude: ["Captures"], swiftSettings: swiftSettings),
+        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ESPCryptoTests", dependencies: ["ESPCrypto", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,4 +1,4 @@
-import Glibc
+internal import Glibc
 
 /// Runs a program to its end: the one way salabel's libraries start a process (`ip`, `checkpolicy`,
 /// `scripts/vm`, `salabel scenario guest-act`). `posix_spawn` rather than Foundation's `Process`, so
@@ -21,7 +21,7 @@ public enum ChildProcess {
     public static func run(_ arguments: [String], searchPath: Bool = false, standardErrorToCaller: Bool = false) -> Result {
         precondition(!arguments.isEmpty, "ChildProcess.run needs a program")
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { return Result(status: -1, output: "pipe: \(String(cString: strerror(errno)))") }
+        if case .failure(let code) = valueOrErrno({ pipe(&pipeFDs) }) { return Result(status: -1, output: "pipe: \(code.message)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -33,26 +33,24 @@ public enum ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc =
+        let spawned = zeroOrErrno {
             searchPath
-            ? posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-            : posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+                ? posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+                : posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        }
         close(pipeFDs[1])
-        guard rc == 0 else {
+        if case .failure(let code) = spawned {
             close(pipeFDs[0])
-            return Result(status: -1, output: "cannot start \(arguments[0]): \(String(cString: strerror(rc)))")
+            return Result(status: -1, output: "cannot start \(arguments[0]): \(code.message)")
         }
         var output = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(pipeFDs[0], &buffer, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+        while case .success(let n) = valueOrErrno({ read(pipeFDs[0], &buffer, buffer.count) }), n > 0 {
             output += buffer[0..<n]
         }
         close(pipeFDs[0])
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = valueOrErrno { waitpid(pid, &status, 0) }
         let exited = status & 0x7f == 0
         return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: String(decoding: output, as: UTF8.self))
     }

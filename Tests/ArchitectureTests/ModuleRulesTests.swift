@@ -67,8 +67,13 @@ struct ModuleRulesTests {
     ]
     /// The modules that talk to the system: sockets, libmnl, libselinux, the live kernel.
     static let system: Set<String> = ["LinuxSystem", "NetlinkSocket", "SELinuxKernel", "XfrmNetlink", "DataPlaneHost", "ScenarioKernel", "ScenarioDemo"]
+    /// The system layer at the bottom, which the I/O-free modules may depend on for its `Errno` alone
+    /// (``theIOFreeModulesUseOnlyErrnoOfTheSystemLayer()``).
+    static let systemLayer = "LinuxSystem"
     /// Each C library and the one module that imports it.
-    static let cLibraries: [String: String] = ["CMnl": "NetlinkSocket", "CSELinux": "SELinuxKernel", "CCrypto": "ESPCrypto"]
+    static let cLibraries: [String: String] = [
+        "CMnl": "NetlinkSocket", "CSELinux": "SELinuxKernel", "CCrypto": "ESPCrypto", "CLinux": "LinuxSystem",
+    ]
     /// The parts, by the folder under Sources/ their modules live in.
     static let engine: Set<String> = ["SELinuxPolicy", "DecisionEngine", "SELinuxKernel"]
     static let manager: Set<String> = ["NetlinkProtocol", "NetlinkSocket", "XfrmWire", "XfrmManager", "XfrmNetlink"]
@@ -81,9 +86,8 @@ struct ModuleRulesTests {
     static let allowed: [String: Set<String>] = [
         // XfrmNetlink keeps the resolver's mirror in sync with the kernel: it is where the two meet.
         "XfrmNetlink": ["Resolver"],
-        // The data plane's host reads `ip xfrm` lines (IPXfrmSyntax) for its SAs and enters network
-        // namespaces (NetlinkSocket's NetworkNamespace).
-        "DataPlaneHost": ["XfrmManager", "NetlinkSocket", "NetlinkProtocol"],
+        // The data plane's host reads `ip xfrm` lines (IPXfrmSyntax) for its SAs.
+        "DataPlaneHost": ["XfrmManager"],
     ]
 
     /// What `name` may not reach, by the rules; each forbidden module with the rule that forbids it.
@@ -92,7 +96,7 @@ struct ModuleRulesTests {
         func forbid(_ set: Set<String>, _ rule: String) { for m in set where m != name { f[m] = f[m] ?? rule } }
         if values.contains(name) { forbid(ioFree.union(system).subtracting(values), "the value types depend only on each other") }
         if ioFree.contains(name) {
-            forbid(system, "an I/O-free module reaches no system module")
+            forbid(system.subtracting([systemLayer]), "an I/O-free module reaches no system module but LinuxSystem, for its Errno")
             forbid(["CMnl", "CSELinux"], "an I/O-free module links no libmnl or libselinux")
         }
         if engine.contains(name) { forbid(manager.union(dataPlane).union(["Resolver", "Scenario"]), "the engine depends on the value types only") }
@@ -128,6 +132,52 @@ struct ModuleRulesTests {
                 }
             }
         }
+    }
+
+    /// An I/O-free module may depend on LinuxSystem, and use only its `Errno` (rule 2): no source of
+    /// one names another top-level declaration of LinuxSystem (a type, a function), and none depends
+    /// directly on what LinuxSystem is built on (swift-system's `SystemPackage`, `CLinux`).
+    @Test func theIOFreeModulesUseOnlyErrnoOfTheSystemLayer() throws {
+        let targets = try Self.targets()
+        let layer = try #require(targets[Self.systemLayer])
+        let declaration = try Regex(
+            #"^(?:@[A-Za-z_]+(?:\([^)]*\))?\s+)*(?:public|package)\s+(?:final\s+)?(?:struct|enum|class|actor|protocol|typealias|func|var|let)\s+([A-Za-z_][A-Za-z0-9_]*)"#
+        )
+        var names: Set<String> = []
+        for file in try Self.swiftFiles(in: layer.path) {
+            for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+                if let m = try declaration.prefixMatch(in: String(line)), let name = m.output[1].substring { names.insert(String(name)) }
+            }
+        }
+        // The walk must see the layer's API, or the check below checks nothing.
+        for known in ["Errno", "SystemError", "NetworkNamespace", "ChildProcess", "valueOrErrno"] {
+            #expect(names.contains(known), "LinuxSystem's declarations, as read from its sources, lack \(known)")
+        }
+        let forbiddenNames = names.subtracting(["Errno"])
+        for name in Self.ioFree.sorted() {
+            let t = try #require(targets[name])
+            for dep in ["SystemPackage", "CLinux"] where t.dependencies.contains(dep) {
+                Issue.record("\(name) → \(dep): an I/O-free module uses LinuxSystem's Errno only (Specs/architecture.md, rule 2)")
+            }
+            for file in try Self.swiftFiles(in: t.path) {
+                for (n, line) in try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                    let code = line.firstRange(of: "//").map { line[..<$0.lowerBound] } ?? line[...]
+                    let words = Set(code.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).map(String.init))
+                    for used in words.intersection(forbiddenNames).sorted() {
+                        Issue.record(
+                            "\(file.path.dropFirst(repositoryRoot.path.count + 1)):\(n + 1): \(name) names LinuxSystem's \(used); an I/O-free module uses its Errno only (Specs/architecture.md, rule 2)"
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Swift files under a target's folder.
+    static func swiftFiles(in path: String) throws -> [URL] {
+        let folder = repositoryRoot.appendingPathComponent(path)
+        let files = try #require(FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil), "cannot list \(path)")
+        return files.compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }
     }
 
     /// The libraries no library may depend on: test support, and the executables.

@@ -1,10 +1,14 @@
 // NLMSG_ERROR and NLMSG_DONE: the captured ACK and NACK (Specs/kernel/layouts.md §4.2, §4.4) decode to
-// exactly what that document says, and encode back to the same bytes; Errno's names and messages match the
+// exactly what that document says, and encode back to the same bytes; Errno's C names (LinuxSystem's table
+// over swift-system's Errno) match Python's `errno` module and the C library's constants, its messages the
 // C library's.
 
+import Foundation
 import Glibc
+import LinuxSystem
 import NetlinkProtocol
 import Testing
+import TestSupport
 
 @Suite("Netlink errors and acknowledgements")
 struct NetlinkErrorTests {
@@ -121,24 +125,52 @@ struct NetlinkErrorTests {
         }
         let named: [(Errno, Int32, String)] = [
             (.notPermitted, EPERM, "EPERM"), (.noSuchFileOrDirectory, ENOENT, "ENOENT"), (.noSuchProcess, ESRCH, "ESRCH"),
-            (.interrupted, EINTR, "EINTR"), (.ioError, EIO, "EIO"), (.argumentListTooLong, E2BIG, "E2BIG"),
+            (.interrupted, EINTR, "EINTR"), (.ioError, EIO, "EIO"), (.argListTooLong, E2BIG, "E2BIG"),
             (.badFileDescriptor, EBADF, "EBADF"), (.wouldBlock, EAGAIN, "EAGAIN"), (.noMemory, ENOMEM, "ENOMEM"),
             (.permissionDenied, EACCES, "EACCES"), (.badAddress, EFAULT, "EFAULT"), (.resourceBusy, EBUSY, "EBUSY"),
-            (.fileExists, EEXIST, "EEXIST"), (.noSuchDevice, ENODEV, "ENODEV"), (.invalidArgument, EINVAL, "EINVAL"),
-            (.noSpace, ENOSPC, "ENOSPC"), (.outOfRange, ERANGE, "ERANGE"), (.notImplemented, ENOSYS, "ENOSYS"),
+            (.fileExists, EEXIST, "EEXIST"), (.operationNotSupportedByDevice, ENODEV, "ENODEV"), (.invalidArgument, EINVAL, "EINVAL"),
+            (.noSpace, ENOSPC, "ENOSPC"), (.outOfRange, ERANGE, "ERANGE"), (.noFunction, ENOSYS, "ENOSYS"),
             (.noData, ENODATA, "ENODATA"), (.protocolError, EPROTO, "EPROTO"), (.badMessage, EBADMSG, "EBADMSG"),
             (.overflow, EOVERFLOW, "EOVERFLOW"), (.messageTooLong, EMSGSIZE, "EMSGSIZE"),
             (.protocolNotAvailable, ENOPROTOOPT, "ENOPROTOOPT"), (.protocolNotSupported, EPROTONOSUPPORT, "EPROTONOSUPPORT"),
             (.notSupported, EOPNOTSUPP, "EOPNOTSUPP"), (.addressFamilyNotSupported, EAFNOSUPPORT, "EAFNOSUPPORT"),
             (.addressInUse, EADDRINUSE, "EADDRINUSE"), (.noBufferSpace, ENOBUFS, "ENOBUFS"),
-            (.connectionRefused, ECONNREFUSED, "ECONNREFUSED"), (.connectionTimedOut, ETIMEDOUT, "ETIMEDOUT"),
+            (.connectionRefused, ECONNREFUSED, "ECONNREFUSED"), (.timedOut, ETIMEDOUT, "ETIMEDOUT"),
         ]
         for (errno, value, name) in named {
             #expect(errno.rawValue == value && errno.cName == name)
         }
-        #expect(Errno.noSuchFileOrDirectory.description == "No such file or directory (ENOENT)")
-        #expect(Errno(rawValue: 200).description == "Unknown error 200 (errno 200)")
+        #expect(Errno.noSuchFileOrDirectory.messageAndName == "No such file or directory (ENOENT)")
+        #expect(Errno(rawValue: 200).messageAndName == "Unknown error 200 (errno 200)")
         #expect(Errno(rawValue: 200).message == String(cString: strerror(200)))
         #expect(Errno.wouldBlock ~= Errno(rawValue: EAGAIN) as any Error)
+        #expect(Errno.resourceTemporarilyUnavailable == .wouldBlock && Errno(rawValue: 200).name == "errno 200")
+    }
+
+    /// The C names against an independent reference: Python's `errno` module (its names and values
+    /// come from the C library's headers). Every code Python knows has a C name here, and every C name
+    /// here that Python knows has the same value. Python gives one name of an aliased pair
+    /// (`EDEADLOCK` for `EDEADLK`, `ENOTSUP` for `EOPNOTSUPP`); the table gives the kernel's.
+    @Test("Errno: the C names match Python's errno module")
+    func errnoNamesMatchPython() throws {
+        let script = "import errno\nfor n in dir(errno):\n    if n.startswith('E') and isinstance(getattr(errno, n), int): print(n, getattr(errno, n))\n"
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", script])
+        try #require(r.status == 0, "python3: \(r.stderr)")
+        var pythonByName: [String: Int32] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, let value = Int32(fields[1]) { pythonByName[String(fields[0])] = value }
+        }
+        try #require(pythonByName.count > 100, "python3 printed \(pythonByName.count) error names")
+        var unknownToPython: [String] = []
+        for code in Int32(1)...200 {
+            guard let name = Errno(rawValue: code).cName else {
+                #expect(!pythonByName.values.contains(code), "errno \(code): Python names it, the table does not")
+                continue
+            }
+            if let value = pythonByName[name] { #expect(value == code, "\(name): \(code) here, \(value) in Python") } else { unknownToPython.append(name) }
+        }
+        // Python 3.11 does not know EHWPOISON (133), the newest code.
+        #expect(unknownToPython.allSatisfy { $0 == "EHWPOISON" }, "names Python does not know: \(unknownToPython)")
     }
 }

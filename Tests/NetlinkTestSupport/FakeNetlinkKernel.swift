@@ -4,6 +4,7 @@
 // bytes — with helpers for the kernel's usual answers. It imitates the kernel's messages, not a
 // socket.
 
+import LinuxSystem
 import NetlinkProtocol
 
 /// A scripted netlink kernel that a `NetlinkConnection` can run over instead of a socket.

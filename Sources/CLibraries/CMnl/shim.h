@@ -8,10 +8,3 @@
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
-#include <linux/sched.h>     // CLONE_NEWNET, for setns(2)
-
-// glibc declares setns(2) only under _GNU_SOURCE, and Swift's Glibc module is built without it, so
-// the function is invisible to Swift. This is the same prototype as glibc's <bits/sched.h>; a
-// repeated compatible declaration is harmless when _GNU_SOURCE is defined. No code is compiled here:
-// the symbol comes from libc.
-extern int setns(int fd, int nstype);

@@ -2,7 +2,7 @@ import DataPlaneNode
 import DecisionEngine
 import Foundation
 public import IPsecModel
-import NetlinkSocket
+import LinuxSystem
 import XfrmManager
 
 /// Why a host of an apply file could not be set up; the description is the message to print.

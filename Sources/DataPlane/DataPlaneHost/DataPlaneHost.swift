@@ -4,7 +4,7 @@ import ESPDataPlane
 import Glibc
 import SELinuxKernel
 public import IPsecModel
-public import NetlinkSocket
+public import LinuxSystem
 import Resolver
 import SecurityContexts
 import Synchronization
@@ -133,7 +133,8 @@ public final class DataPlaneHost: @unchecked Sendable {
                 do {
                     try namespace.enterOnCurrentThread()
                 } catch {
-                    box.withLock { $0 = .failure(HostError("setns", errno: 0, "\(error)")) }
+                    // The words of the time when NetlinkSocket entered namespaces, kept as they were.
+                    box.withLock { $0 = .failure(HostError("setns", errno: 0, "netlink: \(error)")) }
                     return
                 }
                 let pair = Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }
@@ -147,10 +148,9 @@ public final class DataPlaneHost: @unchecked Sendable {
         (esp, clear) = try opened.get()
         (listener, controlFile) = try SeqPacketSocket.listen(at: controlPath)
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            let e = HostError("pipe")
+        if case .failure(let code) = valueOrErrno({ pipe(&fds) }) {
             controlFile.remove()
-            throw e
+            throw HostError("pipe", code)
         }
         for fd in fds { _ = fcntl(fd, F_SETFL, O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         wake = (fds[0], fds[1])
@@ -228,8 +228,14 @@ public final class DataPlaneHost: @unchecked Sendable {
             ]
             let polled = clients
             fds += polled.map { pollfd(fd: $0.socket.fd, events: Int16(POLLIN), revents: 0) }
-            let n = poll(&fds, nfds_t(fds.count), 500)
-            if n < 0 && errno != EINTR { log(.local("poll failed: \(String(cString: strerror(errno))); stopping")); return }
+            let n: Int32
+            switch valueOrErrno(retryOnInterrupt: false, { poll(&fds, nfds_t(fds.count), 500) }) {
+            case .success(let ready): n = ready
+            case .failure(.interrupted): n = -1
+            case .failure(let code):
+                log(.local("poll failed: \(code.message); stopping"))
+                return
+            }
             // SA lifetimes: the clock's limits at least twice a second, and what the last round's
             // datagrams reached.
             defer { for e in node.takeExpireEvents() { emit(.expired(e)) } }

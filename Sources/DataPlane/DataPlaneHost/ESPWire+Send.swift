@@ -1,6 +1,6 @@
 import ESPDataPlane
 public import IPsecModel
-import NetlinkProtocol  // Errno
+import LinuxSystem  // Errno
 
 extension ESPWire {
     /// A send run: UDP datagrams sealed with one SA, each ESP packet sent in a UDP datagram

@@ -2,7 +2,7 @@ import ESPDataPlane
 import Foundation
 import Glibc
 public import IPsecModel
-import NetlinkProtocol  // Errno: the C names of error numbers
+import LinuxSystem  // Errno, SocketDescriptor
 import XfrmManager
 
 // The userspace ESP data plane on real UDP sockets, one SA given in `ip xfrm state add` words, for
@@ -107,15 +107,14 @@ public enum ESPWire {
     /// until the process is killed).
     public static func holdEncapSocket(port: UInt16, family: IPAddress.Family, seconds: Double?, ready: () -> Void) throws(ESPWireError) {
         let socket = try open(SocketAddress(.any(family), port))
-        var type = udpEncapESPInUDP
-        guard setsockopt(socket.fd, solUDP, udpEncap, &type, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
-            throw ESPWireError(.system, "setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP): \(Errno(rawValue: errno).name)")
+        do { try SocketDescriptor(rawValue: socket.fd).setOption(level: solUDP, udpEncap, udpEncapESPInUDP) } catch {
+            throw ESPWireError(.system, "setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP): \(error.name)")
         }
         ready()
         if let seconds {
             var left = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
             var rest = timespec()
-            while nanosleep(&left, &rest) != 0 && errno == EINTR { left = rest }
+            while case .failure(.interrupted) = valueOrErrno(retryOnInterrupt: false, { nanosleep(&left, &rest) }) { left = rest }
         } else {
             while true { pause() }
         }

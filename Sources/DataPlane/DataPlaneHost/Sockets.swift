@@ -1,5 +1,9 @@
+// The host's sockets: UDP for the wire, the local socket for clients. The socket calls are LinuxSystem's
+// (`SocketDescriptor`, over the syscall funnel); this file says what each failure is called.
+
 import Glibc
 public import IPsecModel
+import LinuxSystem
 
 /// A failed system call of the data plane host: the call, the errno and what it was about.
 public struct HostError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -13,8 +17,13 @@ public struct HostError: Error, Sendable, Hashable, CustomStringConvertible {
         self.detail = detail
     }
 
+    /// The failure of `call`, with the errno the system layer read.
+    init(_ call: String, _ code: Errno, _ detail: String = "") {
+        self.init(call, errno: code.rawValue, detail)
+    }
+
     public var description: String {
-        "\(call)\(detail.isEmpty ? "" : " (\(detail))"): " + (errno == 0 ? "failed" : String(cString: strerror(errno)))
+        "\(call)\(detail.isEmpty ? "" : " (\(detail))"): " + (errno == 0 ? "failed" : Errno(rawValue: errno).message)
     }
 }
 
@@ -30,37 +39,13 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { address.family == .inet ? "\(address):\(port)" : "[\(address)]:\(port)" }
 
-    /// Calls `body` with the `sockaddr_in`/`sockaddr_in6` of this address.
-    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        if address.family == .inet {
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sin.sin_addr) { $0.copyBytes(from: address.bytes) }
-            return withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-        var sin6 = sockaddr_in6()
-        sin6.sin6_family = sa_family_t(AF_INET6)
-        sin6.sin6_port = port.bigEndian
-        withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: address.bytes) }
-        return withUnsafePointer(to: &sin6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-    }
+    /// The system layer's endpoint for this address.
+    var endpoint: SocketEndpoint { .internet(address: address.bytes, port: port) }
 
-    /// Reads a `sockaddr_storage` the kernel filled in.
-    init?(_ storage: sockaddr_storage) {
-        var s = storage
-        switch Int32(s.ss_family) {
-        case AF_INET:
-            let sin = withUnsafeBytes(of: &s) { $0.load(as: sockaddr_in.self) }
-            let bytes = withUnsafeBytes(of: sin.sin_addr) { Array($0) }
-            self.init(IPAddress(bytes: bytes)!, UInt16(bigEndian: sin.sin_port))
-        case AF_INET6:
-            let sin6 = withUnsafeBytes(of: &s) { $0.load(as: sockaddr_in6.self) }
-            let bytes = withUnsafeBytes(of: sin6.sin6_addr) { Array($0) }
-            self.init(IPAddress(bytes: bytes)!, UInt16(bigEndian: sin6.sin6_port))
-        default:
-            return nil
-        }
+    /// The address of an endpoint the kernel filled in; `nil` for one that is not IPv4 or IPv6.
+    init?(_ endpoint: SocketEndpoint?) {
+        guard case .internet(let bytes, let port) = endpoint, let address = IPAddress(bytes: bytes) else { return nil }
+        self.init(address, port)
     }
 }
 
@@ -74,31 +59,24 @@ public final class UDPSocket: @unchecked Sendable {  // an immutable descriptor;
     /// Binds a new socket. No `SO_REUSEADDR`: a second socket on a UDP port would take datagrams
     /// meant for the first, so a port in use is an error (`EADDRINUSE`).
     public init(binding address: SocketAddress) throws(HostError) {
-        let family = address.address.family == .inet ? AF_INET : AF_INET6
-        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HostError("socket") }
-        let r = address.withSockaddr { Glibc.bind(fd, $0, $1) }
-        guard r == 0 else {
-            let e = HostError("bind", errno: errno, address.description)
-            close(fd)
-            throw e
+        let family: SocketDescriptor.Family = address.address.family == .inet ? .ipv4 : .ipv6
+        let socket: SocketDescriptor
+        do { socket = try .open(family, .datagram, nonBlocking: true) } catch { throw HostError("socket", error) }
+        do { try socket.bind(to: address.endpoint) } catch {
+            socket.close()
+            throw HostError("bind", error, address.description)
         }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        self.fd = fd
-        local = SocketAddress(storage) ?? address
+        self.fd = socket.rawValue
+        local = SocketAddress(socket.localEndpoint()) ?? address
     }
 
-    deinit { close(fd) }
+    deinit { SocketDescriptor(rawValue: fd).close() }
 
     /// Waits at most `timeout` for one datagram: it and its source, or `nil`.
     public func receive(timeout: Duration) -> ([UInt8], SocketAddress)? {
         let (seconds, attoseconds) = timeout.components
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        var rc: Int32
-        repeat { rc = poll(&p, 1, Int32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))) } while rc < 0 && errno == EINTR
-        guard rc > 0 else { return nil }
+        let milliseconds = Int32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        guard (try? SocketDescriptor(rawValue: fd).wait(for: .readable, milliseconds: milliseconds)) == true else { return nil }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         guard let (n, from) = receive(into: &buffer) else { return nil }
         return (Array(buffer[..<n]), from)
@@ -106,39 +84,29 @@ public final class UDPSocket: @unchecked Sendable {  // an immutable descriptor;
 
     /// Sends one datagram; a full send buffer or an unreachable peer is reported, not retried.
     public func send(_ bytes: [UInt8], to destination: SocketAddress) throws(HostError) {
-        let n = bytes.withUnsafeBytes { b in destination.withSockaddr { sendto(fd, b.baseAddress, b.count, 0, $0, $1) } }
-        guard n == bytes.count else { throw HostError("sendto", errno: errno, destination.description) }
+        let sent = bytes.withUnsafeBytes { b in Result { () throws(Errno) in try SocketDescriptor(rawValue: fd).send(b, to: destination.endpoint) } }
+        switch sent {
+        case .success(let n) where n == bytes.count: return
+        case .success: throw HostError("sendto", errno: 0, destination.description)
+        case .failure(let code): throw HostError("sendto", code, destination.description)
+        }
     }
 
     /// Receives one datagram into `buffer`, or `nil` when none is waiting.
     public func receive(into buffer: inout [UInt8]) -> (count: Int, from: SocketAddress)? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let n = buffer.withUnsafeMutableBytes { b in
-            withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, b.baseAddress, b.count, 0, $0, &length) }
-            }
-        }
-        guard n >= 0, let from = SocketAddress(storage) else { return nil }
-        return (n, from)
+        let received = buffer.withUnsafeMutableBytes { b in try? SocketDescriptor(rawValue: fd).receiveFrom(into: b) }
+        guard let received, let from = SocketAddress(received.source) else { return nil }
+        return (received.count, from)
     }
 }
 
 /// A `SOCK_SEQPACKET` Unix socket: the host's local socket (listening) or one connection on it.
 final class SeqPacketSocket {
     let fd: Int32
+    private var socket: SocketDescriptor { SocketDescriptor(rawValue: fd) }
 
     init(descriptor: Int32) { fd = descriptor }
-    deinit { close(fd) }
-
-    static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) throws(HostError) -> R {
-        var sun = sockaddr_un()
-        sun.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: sun.sun_path) else { throw HostError("bind", errno: ENAMETOOLONG, path) }
-        withUnsafeMutableBytes(of: &sun.sun_path) { $0.copyBytes(from: bytes) }
-        return withUnsafePointer(to: &sun) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-    }
+    deinit { socket.close() }
 
     /// Listens at `path`, mode 0660. Nothing at `path` is replaced but a stale socket, one no
     /// process listens on any more (a connection is refused: `ECONNREFUSED`), which a host killed
@@ -151,26 +119,25 @@ final class SeqPacketSocket {
     /// at once on one path do not both take a stale socket for their own. Returns the socket and
     /// the identity (device, inode) of the file it made, for ``ControlSocketFile/remove()``.
     static func listen(at path: String) throws(HostError) -> (SeqPacketSocket, ControlSocketFile) {
-        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HostError("socket", errno: errno, path) }
-        let s = SeqPacketSocket(descriptor: fd)
+        let descriptor: SocketDescriptor
+        do { descriptor = try .open(.local, .sequencedPackets, nonBlocking: true) } catch { throw HostError("socket", error, path) }
+        let s = SeqPacketSocket(descriptor: descriptor.rawValue)
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let lock = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
+        if lock >= 0 { _ = valueOrErrno { flock(lock, LOCK_EX) } }
         defer { if lock >= 0 { close(lock) } }
-        var bound = try withAddress(path, { Glibc.bind(fd, $0, $1) }) == 0
-        if !bound {
-            guard errno == EADDRINUSE else { throw HostError("bind", errno: errno, path) }
+        do { try descriptor.bind(to: .local(path)) } catch {
+            // A path too long for sun_path was refused before any bind, as `bind` (ENAMETOOLONG).
+            guard error == .addressInUse else { throw HostError("bind", error, path) }
             try removeStaleSocket(at: path)
-            bound = try withAddress(path, { Glibc.bind(fd, $0, $1) }) == 0
-            guard bound else { throw HostError("bind", errno: errno, path) }
+            do { try descriptor.bind(to: .local(path)) } catch { throw HostError("bind", error, path) }
         }
         chmod(path, 0o660)
-        guard let file = ControlSocketFile(path: path) else { throw HostError("stat", errno: errno, path) }
-        guard Glibc.listen(fd, 64) == 0 else {
-            let e = HostError("listen", errno: errno, path)
+        let file: ControlSocketFile
+        do { file = try ControlSocketFile(existingAt: path) } catch { throw HostError("stat", error, path) }
+        do { try descriptor.listen(backlog: 64) } catch {
             file.remove()
-            throw e
+            throw HostError("listen", error, path)
         }
         return (s, file)
     }
@@ -179,51 +146,64 @@ final class SeqPacketSocket {
     /// (`EEXIST`) or a process answers there (`EADDRINUSE`), and changes nothing then.
     private static func removeStaleSocket(at path: String) throws(HostError) {
         var st = stat()
-        guard lstat(path, &st) == 0 else { throw HostError("lstat", errno: errno, path) }
+        if case .failure(let code) = valueOrErrno({ lstat(path, &st) }) { throw HostError("lstat", code, path) }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {
             throw HostError("bind", errno: EEXIST, "\(path) exists and is not a socket; it is left as it is: remove it or choose another path")
         }
-        let probe = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard probe >= 0 else { throw HostError("socket", errno: errno, path) }
-        defer { close(probe) }
-        if try withAddress(path, { Glibc.connect(probe, $0, $1) }) == 0 {
+        let probe: SocketDescriptor
+        do { probe = try .open(.local, .sequencedPackets, nonBlocking: true) } catch { throw HostError("socket", error, path) }
+        defer { probe.close() }
+        switch Result(catching: { () throws(Errno) in try probe.connect(to: .local(path)) }) {
+        case .success:
             throw HostError("bind", errno: EADDRINUSE, "\(path) is the local socket of a running host")
+        case .failure(let refused) where refused != .connectionRefused:
+            throw HostError("bind", refused, "\(path) is a socket that cannot be probed; it is left as it is")
+        case .failure:
+            break
         }
-        let refused = errno
-        guard refused == ECONNREFUSED else {
-            throw HostError("bind", errno: refused, "\(path) is a socket that cannot be probed; it is left as it is")
+        if case .failure(let code) = valueOrErrno({ unlink(path) }), code != .noSuchFileOrDirectory {
+            throw HostError("unlink", code, "the stale socket \(path)")
         }
-        guard unlink(path) == 0 || errno == ENOENT else { throw HostError("unlink", errno: errno, "the stale socket \(path)") }
     }
 
     /// Connects to a host's local socket.
     static func connect(to path: String) throws(HostError) -> SeqPacketSocket {
-        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HostError("socket", errno: errno, path) }
-        let s = SeqPacketSocket(descriptor: fd)
-        guard try withAddress(path, { Glibc.connect(fd, $0, $1) }) == 0 else { throw HostError("connect", errno: errno, path) }
+        let descriptor: SocketDescriptor
+        do { descriptor = try .open(.local, .sequencedPackets) } catch { throw HostError("socket", error, path) }
+        let s = SeqPacketSocket(descriptor: descriptor.rawValue)
+        do { try descriptor.connect(to: .local(path)) } catch {
+            // A path too long for sun_path is refused before any call, and has always been named `bind`.
+            throw HostError(error == .fileNameTooLong ? "bind" : "connect", error, path)
+        }
         return s
     }
 
     func accept() -> SeqPacketSocket? {
-        let c = Glibc.accept(fd, nil, nil)
-        guard c >= 0 else { return nil }
-        _ = fcntl(c, F_SETFL, O_NONBLOCK)
-        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
-        return SeqPacketSocket(descriptor: c)
+        guard let (connection, _) = try? socket.accept(nonBlocking: true) else { return nil }
+        return SeqPacketSocket(descriptor: connection.rawValue)
     }
 
     func send(_ bytes: [UInt8]) throws(HostError) {
-        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard n == bytes.count else { throw HostError("send", errno: errno, "local socket") }
+        let sent = bytes.withUnsafeBytes { b in Result { () throws(Errno) in try socket.send(b, noSignal: true) } }
+        switch sent {
+        case .success(let n) where n == bytes.count: return
+        case .success: throw HostError("send", errno: 0, "local socket")
+        case .failure(let code): throw HostError("send", code, "local socket")
+        }
     }
 
     /// Reads one record into `buffer`: its length, or `nil` at end of stream, on an error, or when
     /// none is waiting (`EAGAIN`; ``wouldBlock`` tells the two apart).
     func receive(into buffer: inout [UInt8]) -> Int? {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        wouldBlock = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
-        return n > 0 ? n : nil
+        let received = buffer.withUnsafeMutableBytes { b in Result { () throws(Errno) in try socket.receive(into: b) } }
+        switch received {
+        case .success(let n):
+            wouldBlock = false
+            return n > 0 ? n : nil
+        case .failure(let code):
+            wouldBlock = code == .wouldBlock
+            return nil
+        }
     }
 
     /// Whether the last ``receive(into:)`` found nothing waiting rather than the end.
@@ -231,8 +211,7 @@ final class SeqPacketSocket {
 
     /// Waits until a record can be read; `false` on timeout.
     func waitReadable(milliseconds: Int32) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, milliseconds) > 0
+        (try? socket.wait(for: .readable, milliseconds: milliseconds)) == true
     }
 }
 
@@ -243,10 +222,10 @@ public struct ControlSocketFile: Sendable, Hashable {
     let device: UInt64
     let inode: UInt64
 
-    /// The file now at `path`, or `nil` when there is none.
-    init?(path: String) {
+    /// The file now at `path`; the errno of `lstat` when there is none.
+    init(existingAt path: String) throws(Errno) {
         var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
+        _ = try valueOrErrno { lstat(path, &st) }.get()
         self.path = path
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)

@@ -9,6 +9,8 @@
 //   ..  TLVs             from NLMSG_ALIGN(4 + msg.nlmsg_len) (capped: from 20) when NLM_F_ACK_TLVS
 //                        is set: NLMSGERR_ATTR_MSG (1) text, NLMSGERR_ATTR_OFFS (2) u32, ...
 
+public import LinuxSystem  // Errno
+
 /// A decoded `NLMSG_ERROR` message: an acknowledgement (error 0) or a NACK (a negative errno), the
 /// header of the request it answers, and the extended-ACK attributes. The corresponding C type is
 /// `struct nlmsgerr`.
@@ -116,7 +118,7 @@ public struct NetlinkError: Hashable, Sendable, CustomStringConvertible {
     /// `ACK for len 300 type 0x13 ...` or `EPROTONOSUPPORT: Requested type not found (request ...)`.
     public var description: String {
         guard let errno else { return "ACK for \(request)" }
-        var text = "\(errno)"
+        var text = errno.messageAndName
         if let message = extendedAck.message { text += ": \(message)" }
         if let offset = extendedAck.offset { text += " (at byte \(offset) of the request)" }
         return text

@@ -1,3 +1,5 @@
+public import LinuxSystem  // Errno
+
 /// A netlink request that did not succeed: the kernel refused it (a NACK), a dump failed or stayed
 /// inconsistent, or its answer was lost or malformed. It names the operation and carries the error
 /// number and, when the kernel gave them, the extended-ACK message and offset.
@@ -68,7 +70,7 @@ public struct NetlinkRequestError: Error, Hashable, Sendable, CustomStringConver
         case .malformedReply(let error):
             text += "malformed answer: \(error)"
         case .rejected, .dumpFailed:
-            text += "\(errno)"
+            text += errno.messageAndName
             if let message { text += ": \(message)" }
             if let offset { text += " (attribute at byte \(offset) of the request)" }
         }

@@ -4,6 +4,7 @@
 // traces them when SALABEL_NLDEBUG=1.
 
 internal import Glibc
+public import LinuxSystem
 
 /// A notification from a multicast group, or the news that some were lost.
 public enum NetlinkNotification: Hashable, Sendable {

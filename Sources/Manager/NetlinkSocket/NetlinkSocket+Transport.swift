@@ -4,6 +4,7 @@
 
 internal import CMnl
 internal import Glibc
+internal import LinuxSystem
 
 extension NetlinkSocket: NetlinkTransport {
     /// Sends the messages in one datagram (one `sendto`).
@@ -33,8 +34,8 @@ extension NetlinkSocket: NetlinkTransport {
     /// Receives one datagram with its sender address.
     ///
     /// - Throws: ``NetlinkSocketError`` for ``NetlinkSocketError/Operation/receive``, as ``receive()``
-    ///   does: ``Errno/noSpace`` for a datagram larger than the buffer (`MSG_TRUNC`),
-    ///   ``Errno/noBufferSpace`` when the receive queue overran.
+    ///   does: `Errno.noSpace` for a datagram larger than the buffer (`MSG_TRUNC`),
+    ///   `Errno.noBufferSpace` when the receive queue overran.
     ///
     /// The corresponding C function is `recvmsg`.
     public func receiveWithSender() throws(NetlinkSocketError) -> (bytes: [UInt8], sender: NetlinkSender) {

@@ -4,6 +4,7 @@
 
 internal import CMnl
 internal import Glibc
+public import LinuxSystem
 
 /// A netlink protocol family: the `protocol` argument of `socket(AF_NETLINK, SOCK_RAW, protocol)`.
 public struct NetlinkProtocol: RawRepresentable, Hashable, Sendable {
@@ -17,27 +18,6 @@ public struct NetlinkProtocol: RawRepresentable, Hashable, Sendable {
     public static let xfrm = NetlinkProtocol(rawValue: 6)
     /// Routing and links. The corresponding C constant is `NETLINK_ROUTE` (0).
     public static let route = NetlinkProtocol(rawValue: 0)
-}
-
-/// A network namespace to open a socket in.
-public enum NetworkNamespace: Hashable, Sendable {
-    /// A namespace created by `ip netns add NAME`, bound at `/run/netns/NAME`.
-    case named(String)
-    /// Any file that refers to a network namespace: `/proc/PID/ns/net`, a bind mount.
-    case path(String)
-
-    /// A namespace given as the CLI takes it: a path when it contains `/`, else a name.
-    public init(nameOrPath spec: String) {
-        self = spec.contains("/") ? .path(spec) : .named(spec)
-    }
-
-    /// The file that refers to the namespace.
-    public var path: String {
-        switch self {
-        case .named(let name): "/run/netns/\(name)"
-        case .path(let path): path
-        }
-    }
 }
 
 /// An open netlink socket, bound to a kernel-assigned port id.
@@ -95,7 +75,7 @@ public final class NetlinkSocket {
     ///     ``minimumReceiveBufferSize``.
     ///   - receiveTimeout: how long ``receive()`` waits; `nil` waits indefinitely.
     /// - Throws: ``NetlinkSocketError`` naming the step that failed: ``NetlinkSocketError/Operation/openNamespace``
-    ///   with ``Errno/noSuchFileOrDirectory`` when the namespace does not exist.
+    ///   with `Errno.noSuchFileOrDirectory` when the namespace does not exist.
     ///
     /// The corresponding C functions are `mnl_socket_open2`, `mnl_socket_bind`, `setns`.
     public init(
@@ -160,9 +140,9 @@ public final class NetlinkSocket {
     ///
     /// - Returns: the bytes received (never more than ``receiveBufferSize``).
     /// - Throws: ``NetlinkSocketError`` with operation ``NetlinkSocketError/Operation/receive``:
-    ///   ``Errno/wouldBlock`` when the receive timeout expired (``NetlinkSocketError/isTimeout``),
-    ///   ``Errno/noSpace`` when the datagram was larger than the buffer (libmnl reports `MSG_TRUNC`
-    ///   so), ``Errno/noBufferSpace`` when the socket's queue overran and messages were lost.
+    ///   `Errno.wouldBlock` when the receive timeout expired (``NetlinkSocketError/isTimeout``),
+    ///   `Errno.noSpace` when the datagram was larger than the buffer (libmnl reports `MSG_TRUNC`
+    ///   so), `Errno.noBufferSpace` when the socket's queue overran and messages were lost.
     ///
     /// The corresponding C function is `mnl_socket_recvfrom`.
     public func receive() throws(NetlinkSocketError) -> [UInt8] {
@@ -224,25 +204,13 @@ public final class NetlinkSocket {
         }
         guard let namespace else { return try create().get(.open) }
 
-        let path = namespace.path
-        if case .named(let name) = namespace, name.isEmpty || name == "." || name == ".." || name.contains("/") {
-            throw NetlinkSocketError(operation: .openNamespace, errno: .invalidArgument, detail: path)
+        let created: Result<OpaquePointer, Errno>
+        do {
+            created = try namespace.run(create)
+        } catch {
+            throw NetlinkSocketError(error, as: error.operation == NetworkNamespace.openOperation ? .openNamespace : .enterNamespace)
         }
-        let namespaceFD = try valueOrErrno { Glibc.open(path, O_RDONLY | O_CLOEXEC) }.get(.openNamespace, path)
-        defer { _ = Glibc.close(namespaceFD) }
-
-        let outcome = runOnHelperThread { () -> Result<OpaquePointer, NetlinkSocketError> in
-            // This thread ends right after creating the socket, so it is never moved back.
-            if case .failure(let code) = valueOrErrno({ setns(namespaceFD, Int32(CLONE_NEWNET)) }) {
-                return .failure(NetlinkSocketError(operation: .enterNamespace, errno: code, detail: path))
-            }
-            return create().mapError { NetlinkSocketError(operation: .open, errno: $0, detail: "in \(path)") }
-        }
-        switch outcome {
-        case .success(.success(let handle)): return handle
-        case .success(.failure(let error)): throw error
-        case .failure(let code): throw NetlinkSocketError(operation: .enterNamespace, errno: code, detail: "\(path) (helper thread)")
-        }
+        return try created.mapError { NetlinkSocketError(operation: .open, errno: $0, detail: "in \(namespace.path)") }.get()
     }
 
     /// Sets an integer `SOL_NETLINK` option to 1.
@@ -275,53 +243,5 @@ public final class NetlinkSocket {
         _ = try withUnsafeBytes(of: &value) { raw in
             valueOrErrno { setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, raw.baseAddress, socklen_t(raw.count)) }
         }.get(.setOption, "SO_RCVTIMEO")
-    }
-}
-
-/// A closure handed to a helper thread through `pthread_create`'s context pointer.
-private final class HelperThreadBody: @unchecked Sendable {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
-/// Runs `body` on a new thread and waits for it. Used to enter a namespace without moving the caller:
-/// `setns(CLONE_NEWNET)` changes only the calling thread, and the helper thread ends afterwards.
-private func runOnHelperThread<T>(_ body: () -> T) -> Result<T, Errno> {
-    var result: T?
-    let started: Int32 = withoutActuallyEscaping(body) { body in
-        let box = HelperThreadBody { result = body() }
-        let context = Unmanaged.passRetained(box).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, nil,
-            { context in
-                Unmanaged<HelperThreadBody>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            }, context)
-        guard rc == 0 else {
-            Unmanaged<HelperThreadBody>.fromOpaque(context).release()
-            return rc
-        }
-        pthread_join(thread, nil)
-        return 0
-    }
-    guard started == 0 else { return .failure(Errno(rawValue: started)) }
-    return .success(result!)
-}
-
-extension NetworkNamespace {
-    /// Moves the calling thread into this namespace (`setns(fd, CLONE_NEWNET)`): sockets it creates
-    /// afterwards belong to the namespace. For programs that manage their own threads (the VM
-    /// scenario runner); ``NetlinkSocket`` itself never moves its caller.
-    public func enterOnCurrentThread() throws(NetlinkSocketError) {
-        let fd = try valueOrErrno { Glibc.open(path, O_RDONLY | O_CLOEXEC) }.get(.openNamespace, path)
-        defer { _ = Glibc.close(fd) }
-        try Self.enterOnCurrentThread(descriptor: fd)
-    }
-
-    /// Moves the calling thread into the namespace an open descriptor refers to (e.g. one of
-    /// `/proc/self/ns/net` kept to come back).
-    public static func enterOnCurrentThread(descriptor fd: Int32) throws(NetlinkSocketError) {
-        _ = try valueOrErrno { setns(fd, Int32(CLONE_NEWNET)) }.get(.enterNamespace, "descriptor \(fd)")
     }
 }

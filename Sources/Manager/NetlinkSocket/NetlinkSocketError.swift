@@ -1,3 +1,5 @@
+public import LinuxSystem
+
 /// A failed operation on a ``NetlinkSocket``: which operation, and the error number the system
 /// reported.
 ///
@@ -39,12 +41,17 @@ public struct NetlinkSocketError: Error, Hashable, Sendable, CustomStringConvert
         self.detail = detail
     }
 
+    /// A failure of the system layer (entering a network namespace) as the socket's `operation`.
+    public init(_ error: SystemError, as operation: Operation) {
+        self.init(operation: operation, errno: error.errno, detail: error.detail)
+    }
+
     /// The receive timeout expired before a message arrived (`EAGAIN` from a receive).
     public var isTimeout: Bool { operation == .receive && errno == .wouldBlock }
 
     /// `netlink: open network namespace /run/netns/x: No such file or directory (ENOENT)`.
     public var description: String {
         let subject = detail.map { "\(operation.rawValue) \($0)" } ?? operation.rawValue
-        return "netlink: \(subject): \(errno)"
+        return "netlink: \(subject): \(errno.messageAndName)"
     }
 }

@@ -1,5 +1,6 @@
 import DecisionEngine
 import Glibc
+import LinuxSystem
 public import SecurityContexts
 public import XfrmManager
 
@@ -59,8 +60,8 @@ extension XfrmManager {
     public static func missingNamespace(_ netns: String, fromOption: Bool) -> String? {
         let path = netns.contains("/") ? netns : "/run/netns/\(netns)"
         var st = stat()
-        guard stat(path, &st) != 0 else { return nil }
-        let why = String(cString: strerror(errno))
+        guard case .failure(let code) = valueOrErrno({ stat(path, &st) }) else { return nil }
+        let why = code.message
         let origin = fromOption ? "--netns" : "the host's netns in the apply file"
         let create = netns.contains("/") ? "" : "; create it with 'ip netns add \(netns)'"
         return "the network namespace \(netns) (from \(origin)) does not exist: \(path): \(why)\(create), or name another with --netns"

@@ -3,6 +3,7 @@ import IPsecModel
 import NetlinkProtocol
 public import NetlinkSocket
 public import XfrmManager
+import LinuxSystem
 public import XfrmWire
 
 /// The kernel's SAD and SPD over `NETLINK_XFRM`: each `XfrmOperation` becomes the request

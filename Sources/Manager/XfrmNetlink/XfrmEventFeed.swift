@@ -1,5 +1,6 @@
 public import IPsecModel
 public import XfrmManager
+import LinuxSystem
 public import NetlinkSocket
 import XfrmWire
 

@@ -1,6 +1,7 @@
 import Foundation
 public import IPsecModel
 public import XfrmManager
+import LinuxSystem
 import NetlinkProtocol
 import NetlinkSocket
 public import XfrmWire

@@ -4,7 +4,7 @@ import IPsecModel
 import Resolver
 import SecurityContexts
 import XfrmManager
-import NetlinkProtocol
+import LinuxSystem  // Errno: the C names of error numbers
 
 /// A scenario played through salabel's model, without a kernel: the decision engine for every permission
 /// check, the manager's rules for xfrm requests, the resolver for traffic. The hosts are network namespaces

@@ -3,7 +3,6 @@ import Foundation
 import Glibc
 import IPsecModel
 import LinuxSystem
-import NetlinkSocket
 
 /// Where the demo's hosts live: two network namespaces joined by a veth pair (root and `ip`), or,
 /// when namespaces cannot be made, one namespace with each host on its own loopback ports.

@@ -5,6 +5,7 @@ import ESPCrypto
 import Foundation
 import Glibc
 import IPsecModel
+import LinuxSystem
 public import Scenario
 import XfrmManager
 
@@ -57,7 +58,13 @@ public final class DemoRun: @unchecked Sendable {  // its state is behind NSCond
         self.addresses = addresses
         network = DemoNetwork.make(hosts: names.map { ($0, addresses[$0]!) }, loopback: loopback)
         var template = Array("/tmp/salabel-demo-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { network.teardown(); throw DemoError("mkdtemp: \(String(cString: strerror(errno)))") }
+        let made: UnsafeMutablePointer<CChar>
+        switch pointerOrErrno({ mkdtemp(&template) }) {
+        case .success(let path): made = path
+        case .failure(let code):
+            network.teardown()
+            throw DemoError("mkdtemp: \(code.message)")
+        }
         directory = String(cString: made)
         var hosts: [String: DataPlaneHost] = [:]
         do {

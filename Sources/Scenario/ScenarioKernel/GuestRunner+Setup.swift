@@ -41,11 +41,17 @@ extension GuestRunner {
     }
 
     func write(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY)
-        guard fd >= 0 else { throw ScenarioKernelError("open \(path): \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        switch valueOrErrno({ open(path, O_WRONLY) }) {
+        case .success(let opened): fd = opened
+        case .failure(let code): throw ScenarioKernelError("open \(path): \(code.message)")
+        }
         defer { close(fd) }
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw ScenarioKernelError("write \(path): \(n < 0 ? String(cString: strerror(errno)) : "short write")") }
+        switch bytes.withUnsafeBytes({ raw in valueOrErrno { Glibc.write(fd, raw.baseAddress, raw.count) } }) {
+        case .success(let n) where n == bytes.count: return
+        case .success: throw ScenarioKernelError("write \(path): short write")
+        case .failure(let code): throw ScenarioKernelError("write \(path): \(code.message)")
+        }
     }
 
     /// One namespace per host, with `eth0` on a veth pair (two hosts) or on a bridge in

@@ -32,8 +32,10 @@ public struct GuestRunner {
         self.plan = plan
         self.namespacePrefix = namespacePrefix
         salabel = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        originalNamespace = open("/proc/self/ns/net", O_RDONLY)
-        guard originalNamespace >= 0 else { throw ScenarioKernelError("cannot open /proc/self/ns/net: \(String(cString: strerror(errno)))") }
+        switch valueOrErrno({ open("/proc/self/ns/net", O_RDONLY) }) {
+        case .success(let fd): originalNamespace = fd
+        case .failure(let code): throw ScenarioKernelError("cannot open /proc/self/ns/net: \(code.message)")
+        }
         log = try KernelLog()
         signal(SIGPIPE, SIG_IGN)
     }

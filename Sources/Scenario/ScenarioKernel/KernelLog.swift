@@ -1,12 +1,15 @@
 import Glibc
+import LinuxSystem
 
 /// The kernel log's new records (/dev/kmsg, read without blocking from where it was opened).
 final class KernelLog {
     let fd: Int32
 
     init() throws {
-        fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK)
-        guard fd >= 0 else { throw ScenarioKernelError("cannot open /dev/kmsg: \(String(cString: strerror(errno)))") }
+        switch valueOrErrno({ open("/dev/kmsg", O_RDONLY | O_NONBLOCK) }) {
+        case .success(let opened): fd = opened
+        case .failure(let code): throw ScenarioKernelError("cannot open /dev/kmsg: \(code.message)")
+        }
         lseek(fd, 0, SEEK_END)
     }
 
@@ -18,10 +21,11 @@ final class KernelLog {
         var messages: [String] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0 {
-                if errno == EPIPE { continue }
-                break
+            let n: Int
+            switch valueOrErrno({ read(fd, &buffer, buffer.count) }) {
+            case .success(let count): n = count
+            case .failure(.brokenPipe): continue
+            case .failure: return messages
             }
             if n == 0 { break }
             // PRIORITY,SEQUENCE,TIMESTAMP,FLAGS;MESSAGE\n[ KEY=VALUE\n…]

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import NetlinkProtocol  // Errno
+import LinuxSystem  // Errno, SocketDescriptor
 
 // The four programs of `salabel probe` (the VM tests' view of what a socket sees); each emits one
 // event per result and stops with `.failed` when an expected event did not happen.
@@ -9,12 +9,11 @@ extension SocketProbe {
     public func tcpServer(port: UInt16, bind: String, count: Int) throws(Stop) {
         try prepare()
         guard let address = Self.socketAddress(bind, port) else { throw .badArgument("--bind: an IPv4 address") }
-        let fd = try socket(SOCK_STREAM, stage: "socket")
-        defer { close(fd) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let fd = try socket(.stream, stage: "socket")
+        defer { fd.close() }
+        try? fd.setOption(level: SOL_SOCKET, SO_REUSEADDR, 1)
         try self.bind(fd, address)
-        guard listen(fd, 16) == 0 else { throw fail("listen") }
+        do { try fd.listen(backlog: 16) } catch { throw fail("listen", error) }
         emit(["event": "listening", "port": Int(port), "bind": bind])
         var failures = 0
         for _ in 0..<count {
@@ -22,12 +21,8 @@ extension SocketProbe {
                 emit(["event": "timeout", "stage": "accept"])
                 throw .failed
             }
-            var peerAddress = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let conn = withUnsafeMutablePointer(to: &peerAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &length) }
-            }
-            guard conn >= 0 else { throw fail("accept") }
+            let conn: SocketDescriptor, peerAddress: SocketEndpoint?
+            do { (conn, peerAddress) = try fd.accept() } catch { throw fail("accept", error) }
             var event = peerSecurity(conn)
             event["event"] = "accepted"
             event["from"] = Self.describe(peerAddress)
@@ -35,15 +30,15 @@ extension SocketProbe {
             switch receive(conn) {
             case .success(let message):
                 event["message"] = message
-                if send(conn, message, message.utf8.count, Int32(MSG_NOSIGNAL)) < 0 {
-                    event["echo_errno"] = Errno(rawValue: errno).name
+                if case .failure(let code) = send(message, on: conn) {
+                    event["echo_errno"] = code.name
                     failures += 1
                 }
             case .failure(let error):
                 event["recv_errno"] = error.name
                 failures += 1
             }
-            close(conn)
+            conn.close()
             emit(event)
         }
         if failures > 0 { throw .failed }
@@ -53,8 +48,8 @@ extension SocketProbe {
     public func tcpClient(dst: String, port: UInt16, message: String) throws(Stop) {
         try prepare()
         guard let address = Self.socketAddress(dst, port) else { throw .badArgument("--dst: an IPv4 address") }
-        let fd = try socket(SOCK_STREAM, stage: "socket")
-        defer { close(fd) }
+        let fd = try socket(.stream, stage: "socket")
+        defer { fd.close() }
         if let error = connect(fd, address) {
             emit(["event": "error", "stage": "connect", "errno": error.name, "timeout": error.timedOut])
             throw .failed
@@ -63,8 +58,8 @@ extension SocketProbe {
         var event = peerSecurity(fd)
         event["event"] = "connected"
         var ok = true
-        if send(fd, message, message.utf8.count, Int32(MSG_NOSIGNAL)) < 0 {
-            event["send_errno"] = Errno(rawValue: errno).name
+        if case .failure(let code) = send(message, on: fd) {
+            event["send_errno"] = code.name
             ok = false
         } else {
             switch receive(fd) {
@@ -84,10 +79,9 @@ extension SocketProbe {
     public func udpServer(port: UInt16, bind: String, count: Int) throws(Stop) {
         try prepare()
         guard let address = Self.socketAddress(bind, port) else { throw .badArgument("--bind: an IPv4 address") }
-        let fd = try socket(SOCK_DGRAM, stage: "socket")
-        defer { close(fd) }
-        var one: Int32 = 1
-        guard setsockopt(fd, solIP, ipPassSec, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else { throw fail("setsockopt IP_PASSSEC") }
+        let fd = try socket(.datagram, stage: "socket")
+        defer { fd.close() }
+        do { try fd.setOption(level: solIP, ipPassSec, 1) } catch { throw fail("setsockopt IP_PASSSEC", error) }
         try self.bind(fd, address)
         emit(["event": "listening", "port": Int(port), "bind": bind])
         for _ in 0..<count {
@@ -105,19 +99,22 @@ extension SocketProbe {
     public func udpSend(dst: String, port: UInt16, message: String) throws(Stop) {
         try prepare()
         guard let address = Self.socketAddress(dst, port) else { throw .badArgument("--dst: an IPv4 address") }
-        let fd = try socket(SOCK_DGRAM, stage: "socket")
-        defer { close(fd) }
+        let fd = try socket(.datagram, stage: "socket")
+        defer { fd.close() }
         setTimeouts(fd)
-        var target = address
-        let sent = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, message, message.utf8.count, Int32(MSG_NOSIGNAL), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard sent >= 0 else {
-            emit(["event": "error", "stage": "sendto", "errno": Errno(rawValue: errno).name])
+        let bytes = Array(message.utf8)
+        switch bytes.withUnsafeBytes({ b in Result { () throws(Errno) in try fd.send(b, to: address, noSignal: true) } }) {
+        case .success(let sent):
+            emit(["event": "sent", "bytes": sent])
+        case .failure(let code):
+            emit(["event": "error", "stage": "sendto", "errno": code.name])
             throw .failed
         }
-        emit(["event": "sent", "bytes": sent])
+    }
+
+    /// Sends `message` on a connected socket, without SIGPIPE: the count sent, or the errno.
+    private func send(_ message: String, on socket: SocketDescriptor) -> Result<Int, Errno> {
+        let bytes = Array(message.utf8)
+        return bytes.withUnsafeBytes { b in Result { () throws(Errno) in try socket.send(b, noSignal: true) } }
     }
 }

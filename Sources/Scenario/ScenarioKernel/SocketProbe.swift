@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import NetlinkProtocol  // Errno: the C names of error numbers
+import LinuxSystem  // Errno, SocketDescriptor
 
 /// `SOL_SOCKET` option `SO_PEERSEC` (asm-generic/socket.h).
 let soPeerSec: Int32 = 31
@@ -69,12 +69,18 @@ public struct SocketProbe {
         // A lone newline clears the attribute (selinux_setprocattr).
         let text = context.isEmpty ? "\n" : context
         for path in ["/proc/thread-self/attr/sockcreate", "/proc/self/attr/sockcreate"] {
-            let fd = open(path, O_WRONLY)
-            if fd < 0 { lastError = errno; continue }
-            let n = text.withCString { write(fd, $0, strlen($0)) }
-            if n < 0 { lastError = errno }
-            close(fd)
-            if n >= 0 { return nil }
+            let fd: Int32
+            switch valueOrErrno({ open(path, O_WRONLY) }) {
+            case .success(let opened): fd = opened
+            case .failure(let code):
+                lastError = code.rawValue
+                continue
+            }
+            defer { close(fd) }
+            switch valueOrErrno({ text.withCString { write(fd, $0, strlen($0)) } }) {
+            case .success: return nil
+            case .failure(let code): lastError = code.rawValue
+            }
         }
         return lastError
     }
@@ -87,90 +93,70 @@ public struct SocketProbe {
         emitFields(object)
     }
 
-    /// Emits an error event for the call that just failed (its `errno`) and returns the stop to throw.
-    func fail(_ stage: String) -> Stop {
-        emit(["event": "error", "stage": stage, "errno": Errno(rawValue: errno).name])
+    /// Emits an error event for the call that failed with `code` and returns the stop to throw.
+    func fail(_ stage: String, _ code: Errno) -> Stop {
+        emit(["event": "error", "stage": stage, "errno": code.name])
         return .failed
     }
 
-    static func socketAddress(_ text: String, _ port: UInt16) -> sockaddr_in? {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, text, &address.sin_addr) == 1 else { return nil }
-        return address
+    /// An IPv4 address and port, or nil when `text` is not an IPv4 address.
+    static func socketAddress(_ text: String, _ port: UInt16) -> SocketEndpoint? {
+        SocketEndpoint(ipv4: text, port: port)
     }
 
-    static func describe(_ address: sockaddr_in) -> String {
-        var a = address.sin_addr
-        let text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET_ADDRSTRLEN)) { buffer in
-            inet_ntop(AF_INET, &a, buffer.baseAddress, socklen_t(buffer.count)).map { String(cString: $0) } ?? "?"
-        }
-        return "\(text):\(UInt16(bigEndian: address.sin_port))"
+    /// `address:port`.
+    static func describe(_ address: SocketEndpoint?) -> String {
+        address?.text ?? "0.0.0.0:0"
     }
 
-    func socket(_ type: __socket_type, stage: String) throws(Stop) -> Int32 {
-        let fd = Glibc.socket(AF_INET, Int32(type.rawValue), 0)
-        guard fd >= 0 else { throw fail(stage) }
-        return fd
+    /// An IPv4 socket of `kind`.
+    func socket(_ kind: SocketDescriptor.Kind, stage: String) throws(Stop) -> SocketDescriptor {
+        do { return try .open(.ipv4, kind) } catch { throw fail(stage, error) }
     }
 
-    func bind(_ fd: Int32, _ address: sockaddr_in) throws(Stop) {
-        var a = address
-        let rc = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw fail("bind") }
+    func bind(_ socket: SocketDescriptor, _ address: SocketEndpoint) throws(Stop) {
+        do { try socket.bind(to: address) } catch { throw fail("bind", error) }
     }
 
     private var timeoutMilliseconds: Int32 { Int32(max(0, min(timeout * 1000, Double(Int32.max)))) }
 
     /// poll(POLLIN) with the timeout; false on timeout.
-    func waitReadable(_ fd: Int32) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while true {
-            let rc = poll(&p, 1, timeoutMilliseconds)
-            if rc < 0 && errno == EINTR { continue }
-            return rc > 0
-        }
+    func waitReadable(_ socket: SocketDescriptor) -> Bool {
+        (try? socket.wait(for: .readable, milliseconds: timeoutMilliseconds)) == true
     }
 
     /// SO_RCVTIMEO and SO_SNDTIMEO set to the timeout.
-    func setTimeouts(_ fd: Int32) {
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    func setTimeouts(_ socket: SocketDescriptor) {
+        socket.setTimeouts(seconds: timeout)
     }
 
     /// A non-blocking connect waited for with poll: nil when connected, else the errno (ETIMEDOUT
     /// after the timeout, marked `timedOut`).
-    func connect(_ fd: Int32, _ address: sockaddr_in) -> Failure? {
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        defer { _ = fcntl(fd, F_SETFL, flags) }
-        var a = address
-        let rc = withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    func connect(_ socket: SocketDescriptor, _ address: SocketEndpoint) -> Failure? {
+        socket.setNonBlocking(true)
+        defer { socket.setNonBlocking(false) }
+        do {
+            try socket.connect(to: address)
+            return nil
+        } catch {
+            guard error == .nowInProgress else { return Failure(name: error.name) }
         }
-        if rc == 0 { return nil }
-        guard errno == EINPROGRESS else { return Failure(name: Errno(rawValue: errno).name) }
-        var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        var ready: Int32
-        repeat { ready = poll(&p, 1, timeoutMilliseconds) } while ready < 0 && errno == EINTR
-        if ready == 0 { return Failure(name: Errno(rawValue: ETIMEDOUT).name, timedOut: true) }
-        if ready < 0 { return Failure(name: Errno(rawValue: errno).name) }
-        var error: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return Failure(name: Errno(rawValue: errno).name) }
-        return error == 0 ? nil : Failure(name: Errno(rawValue: error).name)
+        do {
+            guard try socket.wait(for: .writable, milliseconds: timeoutMilliseconds) else { return Failure(name: Errno.timedOut.name, timedOut: true) }
+            return try socket.pendingError().map { Failure(name: $0.name) }
+        } catch {
+            return Failure(name: error.name)
+        }
     }
 
     /// One recv of up to 4 KiB, as text; a timeout is EAGAIN.
-    func receive(_ fd: Int32) -> Result<String, Failure> {
+    func receive(_ socket: SocketDescriptor) -> Result<String, Failure> {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n >= 0 else { return .failure(Failure(name: Errno(rawValue: errno).name, timedOut: errno == EAGAIN)) }
-        return .success(String(decoding: buffer[0..<n], as: UTF8.self))
+        let received = buffer.withUnsafeMutableBytes { b in Result { () throws(Errno) in try socket.receive(into: b) } }
+        switch received {
+        case .success(let n): return .success(String(decoding: buffer[0..<n], as: UTF8.self))
+        case .failure(let code): return .failure(Failure(name: code.name, timedOut: code == .wouldBlock))
+        }
     }
 
     /// getsockopt(SOL_SOCKET, SO_PEERSEC) with the kernel's semantics (edge 24): ENOPROTOOPT when the
@@ -178,22 +164,20 @@ public struct SocketProbe {
     /// (the first call uses a 16-byte buffer on purpose, then retries with that length); the returned
     /// length counts the trailing NUL. Fields: peer (the string up to the first NUL, or null), errno,
     /// peer_len (the returned length), nul (whether the last byte is NUL), erange_len.
-    func peerSecurity(_ fd: Int32) -> [String: Any] {
+    func peerSecurity(_ socket: SocketDescriptor) -> [String: Any] {
         var fields: [String: Any] = ["peer": NSNull(), "errno": NSNull()]
         var buffer = [UInt8](repeating: 0, count: 16)
-        var length = socklen_t(buffer.count)
-        var rc = getsockopt(fd, SOL_SOCKET, soPeerSec, &buffer, &length)
-        if rc < 0 && errno == ERANGE {
-            fields["erange_len"] = Int(length)
-            buffer = [UInt8](repeating: 0, count: Int(length))
-            length = socklen_t(buffer.count)
-            rc = getsockopt(fd, SOL_SOCKET, soPeerSec, &buffer, &length)
+        var (length, error) = buffer.withUnsafeMutableBytes { socket.option(level: SOL_SOCKET, soPeerSec, into: $0) }
+        if error == .outOfRange {
+            fields["erange_len"] = length
+            buffer = [UInt8](repeating: 0, count: length)
+            (length, error) = buffer.withUnsafeMutableBytes { socket.option(level: SOL_SOCKET, soPeerSec, into: $0) }
         }
-        guard rc == 0 else {
-            fields["errno"] = Errno(rawValue: errno).name
+        if let error {
+            fields["errno"] = error.name
             return fields
         }
-        let bytes = buffer[0..<min(Int(length), buffer.count)]
+        let bytes = buffer[0..<min(length, buffer.count)]
         fields["peer"] = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         fields["peer_len"] = bytes.count
         fields["nul"] = bytes.last == 0
@@ -205,38 +189,23 @@ public struct SocketProbe {
     /// peer null when no such control message came (unlabeled traffic, edge 25). Other control
     /// messages are listed as "cmsgs" [level, type, length]. Also returns the source's address, for
     /// an answer.
-    func receiveDatagram(_ fd: Int32) throws(Stop) -> (fields: [String: Any], source: sockaddr_in) {
+    func receiveDatagram(_ socket: SocketDescriptor) throws(Stop) -> (fields: [String: Any], source: SocketEndpoint?) {
         var data = [UInt8](repeating: 0, count: 4096)
         var control = [UInt8](repeating: 0, count: 1024)
-        var source = sockaddr_in()
-        let received: Int
-        var controlLength = 0
-        var flags: Int32 = 0
-        received = data.withUnsafeMutableBytes { dataBytes in
+        let message = data.withUnsafeMutableBytes { dataBytes in
             control.withUnsafeMutableBytes { controlBytes in
-                withUnsafeMutablePointer(to: &source) { sourcePointer in
-                    var iov = iovec(iov_base: dataBytes.baseAddress, iov_len: dataBytes.count)
-                    return withUnsafeMutablePointer(to: &iov) { iovPointer in
-                        var message = msghdr()
-                        message.msg_name = UnsafeMutableRawPointer(sourcePointer)
-                        message.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-                        message.msg_iov = iovPointer
-                        message.msg_iovlen = 1
-                        message.msg_control = controlBytes.baseAddress
-                        message.msg_controllen = controlBytes.count
-                        let n = recvmsg(fd, &message, 0)
-                        controlLength = message.msg_controllen
-                        flags = message.msg_flags
-                        return n
-                    }
-                }
+                Result { () throws(Errno) in try socket.receiveMessage(into: dataBytes, control: controlBytes) }
             }
         }
-        guard received >= 0 else { throw fail("recvmsg") }
+        let received: Int, controlLength: Int, flags: Int32, source: SocketEndpoint?
+        switch message {
+        case .success(let m): (received, controlLength, flags, source) = (m.count, m.controlLength, m.flags, m.source)
+        case .failure(let code): throw fail("recvmsg", code)
+        }
         var fields: [String: Any] = [
             "message": String(decoding: data[0..<received], as: UTF8.self), "from": Self.describe(source), "peer": NSNull(),
         ]
-        if flags & Int32(MSG_CTRUNC) != 0 { fields["ctrunc"] = true }
+        if flags & SocketDescriptor.controlTruncated != 0 { fields["ctrunc"] = true }
         // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } then the data, every
         // header aligned to sizeof(size_t) (CMSG_FIRSTHDR/CMSG_NXTHDR; the macros are not in Swift).
         let header = MemoryLayout<Int>.size + 2 * MemoryLayout<Int32>.size

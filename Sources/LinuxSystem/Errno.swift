@@ -1,0 +1,59 @@
+// Error numbers: swift-system's `Errno`, with the C names salabel prints. The C-name table is Linux's
+// (asm-generic/errno-base.h, asm-generic/errno.h: the values of x86, arm, arm64, riscv, s390; alpha,
+// mips, parisc and sparc number some codes differently and are not supported), checked against
+// Python's `errno` module by NetlinkProtocolTests. Naming an error number is no I/O: this file is
+// the part of LinuxSystem that the I/O-free modules may use (Specs/architecture.md, rule 2).
+
+public import SystemPackage
+
+/// An error number (`errno`): from a system call, or from the kernel in a netlink NACK.
+///
+/// swift-system's `Errno`: a struct over the C value, so codes it does not name survive unchanged;
+/// Swift names for the codes (`.noSuchFileOrDirectory`), with the C spellings as unavailable
+/// aliases that point to them. Its `description` is the bare `strerror` text; salabel prints
+/// `messageAndName` (`No such file or directory (ENOENT)`) and names codes by `name`.
+public typealias Errno = SystemPackage.Errno
+
+extension Errno {
+    /// The C spelling of the code (`"ENOENT"`), or `nil` for a code Linux does not define.
+    public var cName: String? { Self.cNames[rawValue] }
+
+    /// The C name, or `errno N` for a code Linux does not define: how results and events name an error.
+    public var name: String { cName ?? "errno \(rawValue)" }
+
+    /// The system's message alone: `No such file or directory`; `Unknown error 200` for a code the C
+    /// library does not know. The corresponding C function is `strerror`.
+    public var message: String { description }
+
+    /// The system's message for the code followed by its C name: `No such file or directory (ENOENT)`;
+    /// `Unknown error 200 (errno 200)` for a code Linux does not define. How salabel prints an error
+    /// number.
+    public var messageAndName: String { "\(message) (\(name))" }
+
+    /// Matches an error against an error number, so that `catch Errno.wouldBlock` works. swift-system
+    /// has the same operator, but an operator is found only in a module its declarer's module is imported
+    /// into, and salabel's modules import LinuxSystem, not SystemPackage.
+    public static func ~= (pattern: Errno, value: any Error) -> Bool {
+        (value as? Errno) == pattern
+    }
+
+    /// Every code Linux defines, by its C name.
+    private static let cNames: [Int32: String] = [
+        1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 8: "ENOEXEC", 9: "EBADF", 10: "ECHILD", 11: "EAGAIN",
+        12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 15: "ENOTBLK", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR",
+        22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC", 29: "ESPIPE", 30: "EROFS", 31: "EMLINK",
+        32: "EPIPE", 33: "EDOM", 34: "ERANGE", 35: "EDEADLK", 36: "ENAMETOOLONG", 37: "ENOLCK", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP",
+        42: "ENOMSG", 43: "EIDRM", 44: "ECHRNG", 45: "EL2NSYNC", 46: "EL3HLT", 47: "EL3RST", 48: "ELNRNG", 49: "EUNATCH", 50: "ENOCSI", 51: "EL2HLT",
+        52: "EBADE", 53: "EBADR", 54: "EXFULL", 55: "ENOANO", 56: "EBADRQC", 57: "EBADSLT", 59: "EBFONT", 60: "ENOSTR", 61: "ENODATA", 62: "ETIME",
+        63: "ENOSR", 64: "ENONET", 65: "ENOPKG", 66: "EREMOTE", 67: "ENOLINK", 68: "EADV", 69: "ESRMNT", 70: "ECOMM", 71: "EPROTO", 72: "EMULTIHOP",
+        73: "EDOTDOT", 74: "EBADMSG", 75: "EOVERFLOW", 76: "ENOTUNIQ", 77: "EBADFD", 78: "EREMCHG", 79: "ELIBACC", 80: "ELIBBAD", 81: "ELIBSCN",
+        82: "ELIBMAX", 83: "ELIBEXEC", 84: "EILSEQ", 85: "ERESTART", 86: "ESTRPIPE", 87: "EUSERS", 88: "ENOTSOCK", 89: "EDESTADDRREQ",
+        90: "EMSGSIZE", 91: "EPROTOTYPE", 92: "ENOPROTOOPT", 93: "EPROTONOSUPPORT", 94: "ESOCKTNOSUPPORT", 95: "EOPNOTSUPP", 96: "EPFNOSUPPORT",
+        97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 100: "ENETDOWN", 101: "ENETUNREACH", 102: "ENETRESET", 103: "ECONNABORTED",
+        104: "ECONNRESET", 105: "ENOBUFS", 106: "EISCONN", 107: "ENOTCONN", 108: "ESHUTDOWN", 109: "ETOOMANYREFS", 110: "ETIMEDOUT",
+        111: "ECONNREFUSED", 112: "EHOSTDOWN", 113: "EHOSTUNREACH", 114: "EALREADY", 115: "EINPROGRESS", 116: "ESTALE", 117: "EUCLEAN",
+        118: "ENOTNAM", 119: "ENAVAIL", 120: "EISNAM", 121: "EREMOTEIO", 122: "EDQUOT", 123: "ENOMEDIUM", 124: "EMEDIUMTYPE", 125: "ECANCELED",
+        126: "ENOKEY", 127: "EKEYEXPIRED", 128: "EKEYREVOKED", 129: "EKEYREJECTED", 130: "EOWNERDEAD", 131: "ENOTRECOVERABLE", 132: "ERFKILL",
+        133: "EHWPOISON",
+    ]
+}
