@@ -50,6 +50,6 @@ struct ScenarioDataPlaneCommand: ParsableCommand {
             }
         }
         print("\n\(agreeing) of \(steps) UDP steps: the data plane agrees with the model and meets the expectations")
-        if failures > 0 { throw ExitCode(Status.denied) }
+        if failures > 0 { throw CommandFailure.exit(Status.denied) }
     }
 }
