@@ -106,28 +106,8 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         if dryRun {
-            let dry: ApplyRun.DryRun
-            do { dry = try run.dryRun(steps) } catch {
-                switch error {
-                case .refused(let s, let e):
-                    printError("error: \(host): \(s.summary): \(e) (dry run: nothing was sent)")
-                    for r in e.records { printError(r.description) }
-                case .unencodable(let s, let e):
-                    printError("error: \(host): \(s.summary): the message cannot be built: \(e) (dry run: nothing was sent)")
-                }
-                throw ExitCode(Status.denied)
-            }
-            for a in dry.authorizations { if let r = a.record { print(r.description) } }
-            // The messages, by type and size; their bytes (which hold the keys) only with --show-keys.
-            for (s, m, bytes) in dry.messages {
-                print("would \(s.summary)")
-                print("    \(m.type), \(bytes.count) bytes")
-                if options.showKeys {
-                    for row in stride(from: 0, to: bytes.count, by: 16) {
-                        let hex = bytes[row..<min(row + 16, bytes.count)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
-                        print("    " + String(format: "%04x: ", row) + hex.joined(separator: " "))
-                    }
-                }
+            do { print(try run.dryRun(steps).lines(showKeys: options.showKeys).joined(separator: "\n")) } catch {
+                throw CommandFailure.denied("\(host): \(error) (dry run: nothing was sent)", records: error.records.map(\.description))
             }
             return
         }
@@ -137,9 +117,7 @@ struct ApplyCommand: ParsableCommand {
             for s in steps { print(s.summary) }
             print("\(host): \(steps.count) step(s) applied")
         } catch {
-            printError("error: \(host): \(error)")
-            for r in error.error.records { printError(r.description) }
-            throw ExitCode(Status.denied)
+            throw CommandFailure.denied("\(host): \(error)", records: error.error.records.map(\.description))
         }
     }
 }
