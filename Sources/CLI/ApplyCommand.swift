@@ -30,19 +30,8 @@ struct KeygenCommand: ParsableCommand {
     func run() throws {
         let apply = try loadApplyFile(file)
         let path = apply.keyFilePath(relativeTo: file)
-        var existing: KeyFile?
-        if !force && FileManager.default.fileExists(atPath: path) {
-            do { existing = try KeyFile.read(from: path) } catch {
-                throw CommandFailure.error("\(error)")
-            }
-        }
         do {
-            let keys = try KeyFile.generate(for: apply, keeping: existing, random: opensslRandom)
-            // Kept keys must fit their algorithms as apply will check them (--force replaces them).
-            for host in Set(apply.associations.flatMap { [$0.between.0, $0.between.1] }).sorted() {
-                _ = try ApplyPlanner.desired(apply, host: host, keys: keys)
-            }
-            try keys.write(to: path)
+            let keys = try KeyFile.writeFresh(for: apply, at: path, keepingExisting: !force, random: opensslRandom)
             print("wrote keys for \(keys.keys.count) association(s) to \(path) (mode 0600)")
         } catch {
             throw CommandFailure.error("\(error)")
@@ -72,17 +61,10 @@ struct ApplyCommand: ParsableCommand {
         let path = apply.keyFilePath(relativeTo: file)
         let keys: KeyFile
         do {
-            if !FileManager.default.fileExists(atPath: path) {
-                let fresh = try KeyFile.generate(for: apply, random: opensslRandom)
-                if dryRun {
-                    print("(no key file: fresh keys would be written to \(path))")
-                } else {
-                    try fresh.write(to: path)
-                    print("wrote fresh keys to \(path) (mode 0600); copy it to the other hosts")
-                }
-                keys = fresh
-            } else {
-                keys = try KeyFile.read(from: path)
+            let found = try KeyFile.forApply(apply, at: path, write: !dryRun, random: opensslRandom)
+            keys = found.keys
+            if found.fresh {
+                print(dryRun ? "(no key file: fresh keys would be written to \(path))" : "wrote fresh keys to \(path) (mode 0600); copy it to the other hosts")
             }
         } catch {
             throw CommandFailure.error("\(error)")
