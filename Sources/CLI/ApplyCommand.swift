@@ -1,6 +1,5 @@
 import ArgumentParser
 import ESPCrypto
-import Foundation
 import IPsecModel
 import XfrmManager
 import XfrmNetlink

@@ -3,7 +3,6 @@ import DataPlaneHost
 import DataPlaneNode
 import DecisionEngine
 import ESPDataPlane
-import Foundation
 import IPsecModel
 import SecurityContexts
 import XfrmManager

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DecisionEngine
-import Foundation
 import IPsecModel
 import Resolver
 import Scenario

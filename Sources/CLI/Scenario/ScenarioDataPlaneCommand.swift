@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Scenario
 
 /// `salabel scenario dataplane FILE…`: every UDP step of the scenarios carried by the userspace
