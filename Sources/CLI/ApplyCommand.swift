@@ -1,6 +1,5 @@
 import ArgumentParser
 import ESPCrypto
-import Foundation
 import IPsecModel
 import XfrmManager
 import XfrmNetlink
@@ -30,19 +29,8 @@ struct KeygenCommand: ParsableCommand {
     func run() throws {
         let apply = try loadApplyFile(file)
         let path = apply.keyFilePath(relativeTo: file)
-        var existing: KeyFile?
-        if !force && FileManager.default.fileExists(atPath: path) {
-            do { existing = try KeyFile.read(from: path) } catch {
-                throw CommandFailure.error("\(error)")
-            }
-        }
         do {
-            let keys = try KeyFile.generate(for: apply, keeping: existing, random: opensslRandom)
-            // Kept keys must fit their algorithms as apply will check them (--force replaces them).
-            for host in Set(apply.associations.flatMap { [$0.between.0, $0.between.1] }).sorted() {
-                _ = try ApplyPlanner.desired(apply, host: host, keys: keys)
-            }
-            try keys.write(to: path)
+            let keys = try KeyFile.writeFresh(for: apply, at: path, keepingExisting: !force, random: opensslRandom)
             print("wrote keys for \(keys.keys.count) association(s) to \(path) (mode 0600)")
         } catch {
             throw CommandFailure.error("\(error)")
@@ -72,17 +60,10 @@ struct ApplyCommand: ParsableCommand {
         let path = apply.keyFilePath(relativeTo: file)
         let keys: KeyFile
         do {
-            if !FileManager.default.fileExists(atPath: path) {
-                let fresh = try KeyFile.generate(for: apply, random: opensslRandom)
-                if dryRun {
-                    print("(no key file: fresh keys would be written to \(path))")
-                } else {
-                    try fresh.write(to: path)
-                    print("wrote fresh keys to \(path) (mode 0600); copy it to the other hosts")
-                }
-                keys = fresh
-            } else {
-                keys = try KeyFile.read(from: path)
+            let found = try KeyFile.forApply(apply, at: path, write: !dryRun, random: opensslRandom)
+            keys = found.keys
+            if found.fresh {
+                print(dryRun ? "(no key file: fresh keys would be written to \(path))" : "wrote fresh keys to \(path) (mode 0600); copy it to the other hosts")
             }
         } catch {
             throw CommandFailure.error("\(error)")
@@ -106,28 +87,8 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         if dryRun {
-            let dry: ApplyRun.DryRun
-            do { dry = try run.dryRun(steps) } catch {
-                switch error {
-                case .refused(let s, let e):
-                    printError("error: \(host): \(s.summary): \(e) (dry run: nothing was sent)")
-                    for r in e.records { printError(r.description) }
-                case .unencodable(let s, let e):
-                    printError("error: \(host): \(s.summary): the message cannot be built: \(e) (dry run: nothing was sent)")
-                }
-                throw ExitCode(Status.denied)
-            }
-            for a in dry.authorizations { if let r = a.record { print(r.description) } }
-            // The messages, by type and size; their bytes (which hold the keys) only with --show-keys.
-            for (s, m, bytes) in dry.messages {
-                print("would \(s.summary)")
-                print("    \(m.type), \(bytes.count) bytes")
-                if options.showKeys {
-                    for row in stride(from: 0, to: bytes.count, by: 16) {
-                        let hex = bytes[row..<min(row + 16, bytes.count)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
-                        print("    " + String(format: "%04x: ", row) + hex.joined(separator: " "))
-                    }
-                }
+            do { print(try run.dryRun(steps).lines(showKeys: options.showKeys).joined(separator: "\n")) } catch {
+                throw CommandFailure.denied("\(host): \(error) (dry run: nothing was sent)", records: error.records.map(\.description))
             }
             return
         }
@@ -137,9 +98,7 @@ struct ApplyCommand: ParsableCommand {
             for s in steps { print(s.summary) }
             print("\(host): \(steps.count) step(s) applied")
         } catch {
-            printError("error: \(host): \(error)")
-            for r in error.error.records { printError(r.description) }
-            throw ExitCode(Status.denied)
+            throw CommandFailure.denied("\(host): \(error)", records: error.error.records.map(\.description))
         }
     }
 }

@@ -3,7 +3,6 @@ import DataPlaneHost
 import DataPlaneNode
 import DecisionEngine
 import ESPDataPlane
-import Foundation
 import IPsecModel
 import SecurityContexts
 import XfrmManager
@@ -29,24 +28,6 @@ struct DataPlaneCommand: ParsableCommand {
         subcommands: [Run.self, Send.self, Listen.self, Monitor.self, SA.self])
 
     struct Run: ParsableCommand {
-        /// `ADDRESS:ESP-PORT:CLEAR-PORT`, or `[IPv6-ADDRESS]:ESP-PORT:CLEAR-PORT`.
-        static func socketPair(_ text: String) -> (IPAddress, UInt16, UInt16)? {
-            let address: Substring, rest: Substring
-            if text.hasPrefix("[") {
-                guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
-                address = text[text.index(after: text.startIndex)..<close]
-                rest = text[text.index(close, offsetBy: 2)...]
-            } else {
-                guard let colon = text.firstIndex(of: ":") else { return nil }
-                address = text[..<colon]
-                rest = text[text.index(after: colon)...]
-            }
-            let ports = rest.split(separator: ":", omittingEmptySubsequences: false)
-            guard ports.count == 2, let a = IPAddress(String(address)), let e = UInt16(ports[0]), let c = UInt16(ports[1]) else { return nil }
-            if !text.hasPrefix("[") && a.family == .inet6 { return nil }
-            return (a, e, c)
-        }
-
         static let configuration = CommandConfiguration(commandName: "run", abstract: "Run one host's data plane until interrupted.")
 
         @Argument(help: "A salabel apply file (its key_file holds the keys: salabel keygen).") var file: String
@@ -65,29 +46,19 @@ struct DataPlaneCommand: ParsableCommand {
         @OptionGroup var policy: PolicyOptions
 
         func run() throws {
-            let fail = { (m: String) -> ExitCode in
-                printError("error: \(m)"); return ExitCode(Status.error)
-            }
             var setup = DataPlaneHost.ApplyFileHost(file: file, host: host, control: control, espPort: espPort, clearPort: clearPort)
-            for p in peer {
-                let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { throw fail("--peer \(p): expected HOST=ADDRESS:ESP-PORT:CLEAR-PORT with a host of the file") }
-                guard let (a, e, c) = Self.socketPair(parts[1]) else {
-                    throw fail("--peer \(p): expected ADDRESS:ESP-PORT:CLEAR-PORT (an IPv6 address in brackets: [::1]:4500:4501)")
-                }
-                setup.peers.append((p, parts[0], a, e, c))
-            }
+            do { for p in peer { try setup.addPeer(p) } } catch { throw CommandFailure.error(error.description) }
             setup.bind = try bind.map { b throws -> IPAddress in
-                guard let a = IPAddress(b) else { throw fail("--bind \(b) is not an address") }
+                guard let a = IPAddress(b) else { throw CommandFailure.error("--bind \(b) is not an address") }
                 return a
             }
+            let server: SecurityServer
+            do { server = try policy.loadServer() } catch { throw CommandFailure.error("\(error)") }
             setup.netns = netns
             setup.pcap = pcap
-            let server: SecurityServer
-            do { server = try policy.loadServer() } catch { throw fail("\(error)") }
             let stopper = HostStopper()
             let (dataPlane, address): (DataPlaneHost, IPAddress)
-            do { (dataPlane, address) = try setup.make(server: server) } catch { throw fail(error.description) }
+            do { (dataPlane, address) = try setup.make(server: server) } catch { throw CommandFailure.error(error.description) }
             dataPlane.log = { e in
                 for (i, line) in e.lines.enumerated() { print(i == 0 ? line : "  " + line) }
                 flushOutput()
@@ -108,11 +79,6 @@ struct DataPlaneCommand: ParsableCommand {
         let ctx: SecurityContext
         do { ctx = try SecurityContext(parsing: context) } catch { throw CommandFailure.error("--as: \(error)") }
         do { return (try LabeledSocket(host: control), ctx) } catch { throw CommandFailure.error("\(error)") }
-    }
-
-    /// A received datagram as the CLI prints it: its sender, the label the endpoint sees, its text.
-    static func describe(_ d: Delivery) -> String {
-        "from \(d.source):\(d.sourcePort) peer \(d.peer?.description ?? "unlabeled"): \(String(decoding: d.data, as: UTF8.self))"
     }
 
     /// Runs `body` (which waits for one datagram or event and prints it) `count` times, or for
@@ -140,8 +106,7 @@ struct DataPlaneCommand: ParsableCommand {
             let (s, ctx) = try DataPlaneCommand.connect(control, as: context)
             do { try s.bind(port: port, context: ctx) } catch .refused(let r) {
                 // The host's refusal (name_bind, node_bind, a stated context not the caller's): a denial.
-                printError("refused: \(r.code): \(r.reason)", details: r.records)
-                throw ExitCode(Status.denied)
+                throw CommandFailure.refused(r)
             } catch {
                 throw CommandFailure.error("\(error)")
             }
@@ -168,14 +133,12 @@ struct DataPlaneCommand: ParsableCommand {
                 for r in sent.records { print("  \(r)") }
                 if reply {
                     let r = try s.receive(timeout: .milliseconds(Int(timeout * 1000)))
-                    print("reply " + DataPlaneCommand.describe(r))
+                    print("reply " + r.summary)
                 }
             } catch .refused(let r) {
-                printError("refused: \(r.code): \(r.reason)", details: r.records)
-                throw ExitCode(Status.denied)
+                throw CommandFailure.refused(r)
             } catch .timedOut {
-                printError("no reply within \(timeout) s")
-                throw ExitCode(Status.denied)
+                throw CommandFailure(status: Status.denied, message: "no reply within \(timeout) s")
             } catch {
                 throw CommandFailure.error("\(error)")
             }
@@ -193,7 +156,7 @@ struct DataPlaneCommand: ParsableCommand {
             let s = try endpoint.open()
             try DataPlaneCommand.repeatWaiting(count: count) { () throws(LabeledSocket.Failure) in
                 let r = try s.receive(timeout: .seconds(3600))
-                print(DataPlaneCommand.describe(r))
+                print(r.summary)
                 flushOutput()
                 // An echo the host does not answer in time does not make the datagram uncounted.
                 if echo { do throws(LabeledSocket.Failure) { try s.send(r.data, to: r.source, port: r.sourcePort) } catch .timedOut {} }
@@ -239,8 +202,7 @@ struct DataPlaneCommand: ParsableCommand {
                     print("ok: \(summary)")
                     for r in records { print("  \(r)") }
                 } catch .refused(let r) {
-                    printError("refused: \(r.code): \(r.reason)", details: r.records)
-                    throw ExitCode(Status.denied)
+                    throw CommandFailure.refused(r)
                 } catch {
                     throw CommandFailure.error("\(error)")
                 }
@@ -289,5 +251,12 @@ struct DataPlaneCommand: ParsableCommand {
                 try manager.report { () throws(LabeledSocket.Failure) in try socket.deleteSA(destination: d, spi: n, as: subject) }
             }
         }
+    }
+}
+
+extension CommandFailure {
+    /// A data-plane host's refusal: `refused: CODE: REASON` and its AVC lines, status 1.
+    static func refused(_ r: LabeledSocket.Refusal) -> CommandFailure {
+        CommandFailure(status: Status.denied, message: "refused: \(r.code): \(r.reason)", details: r.records)
     }
 }

@@ -75,19 +75,7 @@ struct ESPWireCommand: ParsableCommand {
             send.count = count
             send.corrupt = corrupt
             send.pcap = pcap
-            let ok = try wire { () throws(ESPWireError) in
-                try send.run { event in
-                    switch event {
-                    case .sent(let spi, let sequence, let bytes, let to, let port, let corrupted):
-                        say(
-                            "SENT spi=0x\(String(spi, radix: 16)) seq=\(sequence) bytes=\(bytes) to=\(to):\(port)"
-                                + (corrupted.map { " corrupted_offset=\($0)" } ?? ""))
-                    case .sendFailed(let sequence, let errno):
-                        say("SEND_FAILED seq=\(sequence) errno=\(errno)")
-                    }
-                }
-            }
-            if !ok { throw ExitCode(1) }
+            if try !wire({ () throws(ESPWireError) in try send.run { say($0.line) } }) { throw CommandFailure.exit(Status.denied) }
         }
     }
 
@@ -122,29 +110,7 @@ struct ESPWireCommand: ParsableCommand {
             receive.count = count
             receive.timeout = timeout
             receive.pcap = pcap
-            func summary(_ t: ESPWire.Receive.Totals) -> String {
-                "SUMMARY received=\(t.received) dropped=\(t.dropped) keepalive=\(t.keepalives) nonesp=\(t.nonESP) truncated=\(t.truncated)"
-            }
-            let ok = try wire { () throws(ESPWireError) in
-                try receive.run { event in
-                    switch event {
-                    case .ready(let port): say("READY port=\(port)")
-                    case .keepalive(let from): say("KEEPALIVE from=\(from.address):\(from.port)")
-                    case .nonESP(let from, let bytes): say("NONESP from=\(from.address):\(from.port) bytes=\(bytes)")
-                    case .truncated(let from, let bytes): say("TRUNCATED from=\(from.address):\(from.port) bytes=\(bytes)")
-                    case .unknownSPI(let spi, let from): say("DROPPED spi=0x\(String(spi, radix: 16)) reason=unknown-spi from=\(from.address):\(from.port)")
-                    case .dropped(let spi, let sequence, let reason):
-                        say("DROPPED spi=0x\(String(spi, radix: 16)) seq=\(sequence.map(String.init) ?? "-") reason=\(reason)")
-                    case .received(let spi, let sequence, let d):
-                        say(
-                            "RECEIVED spi=0x\(String(spi, radix: 16)) seq=\(sequence) src=\(d.source) dst=\(d.destination) "
-                                + "sport=\(d.sourcePort) dport=\(d.destinationPort) \(dataField(d.data))")
-                    case .timeout(let t): say("TIMEOUT received=\(t.received) dropped=\(t.dropped)")
-                    case .summary(let t): say(summary(t))
-                    }
-                }
-            }
-            if !ok { throw ExitCode(1) }
+            if try !wire({ () throws(ESPWireError) in try receive.run { say($0.line) } }) { throw CommandFailure.exit(Status.denied) }
         }
     }
 
@@ -179,12 +145,8 @@ private func wire<T>(_ body: () throws(ESPWireError) -> T) throws -> T {
     do { return try body() } catch {
         switch error.kind {
         case .usage: throw ValidationError(error.description)
-        case .input, .output:
-            FileHandle.standardError.write(Data("salabel esp-wire: \(error.description)\n".utf8))
-            throw ExitCode(Status.error)
-        case .system:
-            FileHandle.standardError.write(Data("salabel esp-wire: \(error.description)\n".utf8))
-            throw ExitCode(1)
+        case .input, .output: throw CommandFailure(status: Status.error, message: "salabel esp-wire: \(error.description)")
+        case .system: throw CommandFailure(status: Status.denied, message: "salabel esp-wire: \(error.description)")
         }
     }
 }
@@ -192,14 +154,7 @@ private func wire<T>(_ body: () throws(ESPWireError) -> T) throws -> T {
 /// An address option.
 private func address(_ text: String, option: String) throws -> IPAddress {
     guard let a = IPAddress(text) else {
-        FileHandle.standardError.write(Data("salabel esp-wire: \(option): '\(text)' is not an IPv4 or IPv6 address\n".utf8))
-        throw ExitCode(Status.error)
+        throw CommandFailure(status: Status.error, message: "salabel esp-wire: \(option): '\(text)' is not an IPv4 or IPv6 address")
     }
     return a
-}
-
-/// `data=TEXT` when the bytes are printable ASCII (the rest of the line is the text), else `data_hex=…`.
-private func dataField(_ data: [UInt8]) -> String {
-    if data.allSatisfy({ (0x20...0x7E).contains($0) }) { return "data=" + String(decoding: data, as: UTF8.self) }
-    return "data_hex=" + data.map { String(format: "%02x", $0) }.joined()
 }

@@ -14,31 +14,32 @@ struct PolicyCommand: ParsableCommand {
             """,
         subcommands: [Check.self, ComputeAV.self, Transition.self, Info.self])
 
-    /// Runs a query once or over standard input, printing text or JSON, exiting with the status.
+    /// Runs a query once or over standard input, printing text or JSON, exiting with the status of
+    /// the answer (the worst one of a batch).
     static func run(
-        options: PolicyOptions, batch: Bool, single: () throws -> (PolicyQueries) -> Answer,
-        line: @escaping (PolicyQueries, [String]) -> Answer
+        options: PolicyOptions, batch: Bool, single: () throws -> (PolicyQueries) -> PolicyAnswer,
+        line: @escaping (PolicyQueries, [String]) -> PolicyAnswer
     ) throws {
         let server: SecurityServer
         do { server = try options.loadServer() } catch {
-            if options.json { print(jsonText(["error": error.description])) } else { printError("error: \(error.description)") }
-            throw ExitCode(Status.error)
+            if options.json { throw CommandFailure(status: Status.error, output: jsonText(["error": error.description])) }
+            throw CommandFailure.error(error.description)
         }
-        let queries = PolicyQueries(server: server)
+        let queries = PolicyQueries(server: server, subject: AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel"))
+        var worst = PolicyAnswer.Verdict.allowed
         if !batch {
             let answer = try single()(queries)
-            if options.json { print(jsonText(answer.json)) } else if answer.status == Status.error { printError(answer.text) } else { print(answer.text) }
-            throw ExitCode(answer.status)
+            if options.json { print(jsonText(answer.json)) } else if answer.verdict == .error { printError(answer.text) } else { print(answer.text) }
+            worst = answer.verdict
         }
-        var worst = Status.allowed
-        while let text = readLine() {
+        while batch, let text = readLine() {
             let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
             let answer = line(queries, fields)
-            worst = max(worst, answer.status)
+            worst = max(worst, answer.verdict)
             if options.json { print(jsonText(answer.json)) } else { print(answer.text.replacingOccurrences(of: "\n", with: "; ")) }
         }
-        throw ExitCode(worst)
+        if worst != .allowed { throw CommandFailure.exit(worst == .denied ? Status.denied : Status.error) }
     }
 }
 
@@ -134,7 +135,7 @@ extension PolicyCommand {
 
         func run() throws {
             try PolicyCommand.run(
-                options: options, batch: false, single: { { PolicyInfo.answer($0.server, name: options.policyName) } }, line: { _, _ in .error("") })
+                options: options, batch: false, single: { { $0.info(name: options.policyName) } }, line: { _, _ in .error("") })
         }
     }
 }

@@ -33,7 +33,7 @@ struct ProbeCommand: ParsableCommand {
             do { try program(probe) } catch {
                 switch error {
                 case .badArgument(let message): throw ValidationError(message)
-                case .failed: throw ExitCode(1)
+                case .failed: throw CommandFailure.exit(Status.denied)
                 }
             }
         }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DecisionEngine
-import Foundation
 import IPsecModel
 import Resolver
 import Scenario
@@ -17,19 +16,14 @@ struct ResolverOptions: ParsableArguments {
     @Flag(help: "Permissive mode.") var permissive = false
     @Flag(help: "JSON output.") var json = false
 
-    func fail(_ message: String) -> ExitCode {
-        printError("error: \(message)")
-        return ExitCode(Status.error)
-    }
-
     /// The scenario (given or the embedded example) unless a live namespace was asked for.
     func loadScenario() throws -> Scenario? {
         if let scenario {
             guard netns == nil else { throw ValidationError("--scenario and --netns exclude each other") }
-            do { return try Scenario.load(path: scenario) } catch { throw fail("\(error)") }
+            do { return try Scenario.load(path: scenario) } catch { throw CommandFailure.error("\(error)") }
         }
         guard netns == nil else { return nil }
-        do { return try Scenario.echoExample() } catch { throw fail("\(error)") }
+        do { return try Scenario.echoExample() } catch { throw CommandFailure.error("\(error)") }
     }
 
     func authorizer(_ scenario: Scenario?) throws -> AssociationAuthorizer {
@@ -37,7 +31,7 @@ struct ResolverOptions: ParsableArguments {
             return AssociationAuthorizer(
                 cache: AccessVectorCache(server: try Scenario.securityServer(policyPath: policy, scenario: scenario, permissive: permissive)))
         } catch {
-            throw fail("\(error)")
+            throw CommandFailure.error("\(error)")
         }
     }
 
@@ -45,29 +39,21 @@ struct ResolverOptions: ParsableArguments {
     func mirror(for address: IPAddress, in scenario: Scenario?, namespace: String? = nil) throws -> (name: String, mirror: XfrmMirror) {
         if let scenario {
             guard let host = scenario.host(with: address) else {
-                throw fail(
+                throw CommandFailure.error(
                     "no host has the address \(address) in scenario \(scenario.name) (hosts: "
                         + scenario.hosts.map { "\($0) \(scenario.layout.hosts[$0]!.address)" }.joined(separator: ", ") + ")")
             }
-            do { return (host, try scenario.mirror(host: host)) } catch { throw fail("\(error)") }
+            do { return (host, try scenario.mirror(host: host)) } catch { throw CommandFailure.error("\(error)") }
         }
         let ns = namespace ?? netns!
         do { return ("netns \(ns)", try XfrmMirror.dump(netns: ns)) } catch {
-            throw fail("cannot read the SAD/SPD of \(ns): \(error)")
+            throw CommandFailure.error("cannot read the SAD/SPD of \(ns): \(error)")
         }
     }
 }
 
 func parseContext(_ text: String, _ what: String) throws -> SecurityContext {
     do { return try SecurityContext(parsing: text) } catch { throw ValidationError("\(what): \(error)") }
-}
-
-func checksJSON(_ checks: [ResolutionCheck]) -> [[String: Any]] {
-    checks.map { c in
-        var o: [String: Any] = ["check": c.what, "passed": c.passed, "reason": c.reason]
-        if let r = c.record { o["avc"] = r.description }
-        return o
-    }
 }
 
 /// `salabel resolve`: the label of traffic arriving on an SA, and whether the receiver gets it.
@@ -101,32 +87,15 @@ struct ResolveCommand: ParsableCommand {
         } else if let first = host.mirror.sas.first(where: { $0.destination == d && $0.proto == p }) {
             spiValue = first.spi
         } else {
-            throw options.fail("--spi: \(host.name) has no SA to \(d) proto \(p); give one")
+            throw CommandFailure.error("--spi: \(host.name) has no SA to \(d) proto \(p); give one")
         }
         let resolver = Resolver(mirror: host.mirror, authorizer: try options.authorizer(scenario))
         let inbound = resolver.inbound(destination: d, spi: spiValue, proto: p)
-        let delivery = resolver.deliver(inbound, to: try parseContext(socket, "--socket"), interface: interface, source: source)
-        let seen = inbound.labeledBySA ? delivery.peer : nil
-        if options.json {
-            var o: [String: Any] = [
-                "host": host.name, "dst": d.description, "spi": Int(spiValue), "proto": p.description, "socket": socket,
-                "delivered": delivery.delivered, "dropped": inbound.dropped, "labeled_by_sa": inbound.labeledBySA,
-                "checks": checksJSON(delivery.checks),
-            ]
-            if let peer = inbound.peer { o["peer"] = peer.description }
-            if let seen { o["getpeercon"] = seen.description }
-            print(jsonText(o))
-        } else {
-            print("\(host.name): SA dst \(d) spi 0x\(String(spiValue, radix: 16)) proto \(p)")
-            print(
-                "peer label: \(inbound.dropped ? "none (dropped)" : inbound.peer?.description ?? "none")"
-                    + (inbound.labeledBySA || inbound.dropped ? "" : " (unlabeled traffic)"))
-            for c in delivery.checks { print("  \(c)") }
-            print(
-                delivery.delivered
-                    ? "delivered to \(socket): it sees " + (seen.map { "\($0)" } ?? "no peer label (getpeercon: ENOPROTOOPT)") : "not delivered to \(socket)")
-        }
-        if !delivery.delivered { throw ExitCode(Status.denied) }
+        let report = SADeliveryReport(
+            host: host.name, destination: d, spi: spiValue, proto: p, socket: socket, inbound: inbound,
+            delivery: resolver.deliver(inbound, to: try parseContext(socket, "--socket"), interface: interface, source: source))
+        print(options.json ? jsonText(report.json) : report.lines.joined(separator: "\n"))
+        if !report.delivery.delivered { throw CommandFailure.exit(Status.denied) }
     }
 }
 
@@ -175,48 +144,7 @@ struct TraceCommand: ParsableCommand {
             flow, sender: Resolver(mirror: sender.mirror, authorizer: authorizer),
             receiver: Resolver(mirror: receiver.mirror, authorizer: authorizer),
             socket: try parseContext(to, "--to"), reply: !noReply)
-        if options.json {
-            print(jsonText(Self.json(trace)))
-        } else {
-            print(Self.text(trace, names: [s: sender.name, d: receiver.name]).joined(separator: "\n"))
-        }
-        if !trace.roundTrip { throw ExitCode(Status.denied) }
-    }
-
-    static func json(_ t: PathTrace) -> [String: Any] {
-        var o: [String: Any] = [
-            "flow": t.flow.description, "delivered": t.delivered, "round_trip": t.roundTrip,
-            "outcome": "\(t.outbound)".components(separatedBy: "(").first ?? "",
-            "steps": t.legs.map {
-                ["step": $0.stage.rawValue, "host": $0.host.description, "passed": $0.passed, "verdict": $0.verdict, "checks": checksJSON($0.checks)]
-                    as [String: Any]
-            },
-        ]
-        if let p = t.peerSeen { o["peer"] = p.description }
-        if case .acquire(_, let label?) = t.outbound { o["acquire_label"] = label.description }
-        if let r = t.reply.first { o["reply"] = json(r) }
-        return o
-    }
-
-    static func text(_ t: PathTrace, names: [IPAddress: String], first: Int = 1) -> [String] {
-        var lines = ["flow \(t.flow)"]
-        var n = first
-        for leg in t.legs {
-            let title: String
-            switch leg.stage {
-            case .outbound: title = "outbound on \(names[leg.host] ?? leg.host.description) (\(leg.host))"
-            case .inboundPolicy: title = "inbound policy check on \(names[leg.host] ?? leg.host.description)"
-            case .delivery: title = "delivery on \(names[leg.host] ?? leg.host.description)"
-            }
-            lines.append("\(n). \(title):")
-            lines += leg.checks.map { "   \($0.description.replacingOccurrences(of: "\n", with: "\n   "))" }
-            lines.append("   → \(leg.verdict)")
-            n += 1
-        }
-        for r in t.reply {
-            lines.append("reply:")
-            lines += text(r, names: names, first: n)
-        }
-        return lines
+        print(options.json ? jsonText(trace.json) : trace.lines(names: [s: sender.name, d: receiver.name]).joined(separator: "\n"))
+        if !trace.roundTrip { throw CommandFailure.exit(Status.denied) }
     }
 }

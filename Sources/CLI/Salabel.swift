@@ -23,7 +23,7 @@ struct Salabel: ParsableCommand {
     /// so what the user typed is escaped.
     static func exit(with error: any Error) -> Never {
         if let failure = error as? CommandFailure {
-            printError(failure.message, details: failure.details)
+            failure.write()
             flushOutput()
             Salabel.exit(withError: ExitCode(failure.status))
         }
@@ -70,27 +70,46 @@ struct Salabel: ParsableCommand {
 enum Status {
     /// Every requested permission granted (or a query answered).
     static let allowed: Int32 = 0
-    /// At least one requested permission denied.
+    /// At least one requested permission denied, or a request refused (by the engine, the kernel or
+    /// a data-plane host), or not done (a flow not delivered, no reply, a timeout).
     static let denied: Int32 = 1
     /// The question could not be answered: bad context, class, policy or arguments (usage errors
     /// included: ``Salabel/exit(with:)``).
     static let error: Int32 = 2
 }
 
-/// A command's failure: the lines for standard error and the exit status. Commands throw it;
-/// ``Salabel/exit(with:)`` prints it and exits, the one place where errors become statuses.
+/// A command's failure: what goes to standard output and standard error, and the exit status.
+/// Commands throw it; ``Salabel/exit(with:)`` prints it and exits, the one place where errors
+/// become statuses.
 struct CommandFailure: Error {
     var status: Int32
-    var message: String
+    /// The line for standard error (nil: none, the command has printed its answer).
+    var message: String?
+    /// Lines under the message, indented.
     var details: [String] = []
+    /// Lines after it, each on its own line as it is (AVC records).
+    var records: [String] = []
+    /// What goes to standard output first (with --json, the error as a JSON object).
+    var output: String? = nil
 
     /// Bad input, or a question that could not be answered: `error: MESSAGE`, status 2.
-    static func error(_ message: String, details: [String] = []) -> CommandFailure {
-        CommandFailure(status: Status.error, message: "error: " + message, details: details)
+    static func error(_ message: String, details: [String] = [], records: [String] = []) -> CommandFailure {
+        CommandFailure(status: Status.error, message: "error: " + message, details: details, records: records)
     }
 
     /// Refused or denied (by the engine or the kernel): `error: MESSAGE`, status 1.
-    static func denied(_ message: String, details: [String] = []) -> CommandFailure {
-        CommandFailure(status: Status.denied, message: "error: " + message, details: details)
+    static func denied(_ message: String, details: [String] = [], records: [String] = []) -> CommandFailure {
+        CommandFailure(status: Status.denied, message: "error: " + message, details: details, records: records)
     }
+
+    /// Writes the failure: its output, then its message with the details, then the records.
+    func write() {
+        if let output { print(output) }
+        if let message { printError(message, details: details) }
+        for line in records { printError(line) }
+    }
+
+    /// The command has printed its answer (a denial, an undelivered flow, its own errors): only the
+    /// status is left to give.
+    static func exit(_ status: Int32) -> CommandFailure { CommandFailure(status: status, message: nil) }
 }

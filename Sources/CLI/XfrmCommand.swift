@@ -45,8 +45,7 @@ struct XfrmOptions: ParsableArguments {
         settings.policyPath = policy
         settings.authorize = !noAuthorize
         do { return try XfrmManager.live(settings, auditSubject: AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel")) } catch {
-            printError("error: " + (context.map { "\($0): " } ?? "") + error.description)
-            throw ExitCode(Status.error)
+            throw CommandFailure.error((context.map { "\($0): " } ?? "") + error.description)
         }
     }
 }
@@ -63,77 +62,37 @@ struct XfrmCommand: ParsableCommand {
             """,
         subcommands: [State.self, Policy.self, Batch.self, Monitor.self])
 
-    /// Runs one operation and prints its outcome.
+    /// Runs one operation and prints its outcome; a policy listing in text is written as the
+    /// kernel's dump is read (``XfrmManager/policyText(matching:partSize:)``).
     static func run(_ op: XfrmOperation, options: XfrmOptions) throws {
-        if case .listPolicies(let filter) = op, !options.json { return try listPolicies(filter, options: options) }
         let manager = try options.manager()
         do {
+            if case .listPolicies(let filter) = op, !options.json {
+                let parts = try manager.policyText(matching: filter)
+                flushOutput()  // after what `print` has buffered; a closed standard output ends the listing quietly
+                for part in parts { try? FileHandle.standardOutput.write(contentsOf: Data(part)) }
+                return
+            }
             let (result, auths) = try manager.perform(op)
             for a in auths where a.record != nil && !options.json { print(a.record!.description) }
             let out = render(result, options: options)
             if !out.isEmpty { print(out) }
         } catch {
-            report(error, json: options.json)
-            throw ExitCode(Status.denied)
+            throw failure(error, json: options.json)
         }
     }
 
-    /// Prints the SPD entries that pass `filter` in `ip xfrm policy` layout, each followed by a
-    /// newline. The dump is formatted as it is read, datagram by datagram, into parts of 256 KiB
-    /// that are written once the dump is complete: a dump the kernel interrupts and starts again, or
-    /// one that fails, prints nothing of its first part.
-    static func listPolicies(_ filter: XfrmFilter, options: XfrmOptions) throws {
-        let manager = try options.manager()
-        let partSize = 256 << 10
-        var parts: [[UInt8]] = []
-        var text = XfrmPolicyText(capacity: partSize + 4096)
-        do {
-            try manager.visitPolicies(
-                matching: filter,
-                restart: {
-                    parts.removeAll(); text.removeAll()
-                }
-            ) { entry in
-                text.append(entry)
-                text.appendNewline()
-                if text.count >= partSize { parts.append(text.takeBytes()) }
-            }
-        } catch {
-            report(error, json: false)
-            throw ExitCode(Status.denied)
-        }
-        parts.append(text.bytes)
-        for part in parts { part.withUnsafeBytes(writeStandardOutput) }
-    }
-
-    /// Writes bytes to standard output, after what `print` has buffered; a closed standard output
-    /// ends the listing quietly.
-    static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) {
-        flushOutput()
-        try? FileHandle.standardOutput.write(contentsOf: Data(bytes))
-    }
-
+    /// A result as the command prints it: text in `ip xfrm` layout, or JSON.
     static func render(_ result: XfrmResult, options: XfrmOptions) -> String {
-        switch result {
-        case .done: return options.json ? jsonText(["ok": true]) : ""
-        case .sa(let sa):
-            return options.json ? jsonText(XfrmFormatter.json(sa, showKeys: options.showKeys)) : XfrmFormatter.text(sa, showKeys: options.showKeys)
-        case .sas(let list):
-            return options.json
-                ? jsonText(list.map { XfrmFormatter.json($0, showKeys: options.showKeys) })
-                : list.map { XfrmFormatter.text($0, showKeys: options.showKeys) }.joined(separator: "\n")
-        case .policy(let p): return options.json ? jsonText(XfrmFormatter.json(p)) : XfrmFormatter.text(p)
-        case .policies(let list): return options.json ? jsonText(list.map { XfrmFormatter.json($0) }) : XfrmFormatter.text(list)
-        }
+        options.json ? jsonText(XfrmFormatter.json(result, showKeys: options.showKeys)) : XfrmFormatter.text(result, showKeys: options.showKeys)
     }
 
-    static func report(_ error: XfrmManagerError, json: Bool) {
-        if json {
-            print(jsonText(["error": error.description, "avc": error.records.map(\.description)]))
-        } else {
-            printError("error: \(error)")
-            for r in error.records { printError(r.description) }
-        }
+    /// The manager's refusal, status 1: `error: …` and the AVC records, or with --json the error
+    /// as JSON on standard output.
+    static func failure(_ error: XfrmManagerError, json: Bool) -> CommandFailure {
+        json
+            ? CommandFailure(status: Status.denied, output: jsonText(XfrmFormatter.json(error)))
+            : .denied("\(error)", records: error.records.map(\.description))
     }
 
     /// Parses words (flags already turned into words) into an operation, or fails with exit 2.
@@ -189,22 +148,12 @@ extension XfrmCommand {
         }
 
         func run() throws {
-            var w = ["state", verb]
-            for (word, value) in [
-                ("src", src), ("dst", dst), ("proto", proto), ("spi", spi), ("mode", mode), ("reqid", reqid),
-                ("replay-window", replayWindow), ("mark", mark), ("if_id", ifID),
-            ] {
-                if let value { w += [word, value] }
-            }
             if key == "-" && authKey == "-" { throw ValidationError("--key and --auth-key cannot both read standard input") }
-            try KeyInput.exitingOnFailure { () throws(KeyArgument.Failure) in
-                if let aead { w += ["aead", aead, try KeyArgument.readKey(key!), icv ?? "128"] }
-                if let enc { w += ["enc", enc, try KeyArgument.readKey(key!)] }
-                if let auth { w += ["auth-trunc", auth, try KeyArgument.readKey(authKey!), trunc ?? "128"] }
-            }
-            if let context { w += ["ctx", context] }
-            let more = try KeyInput.exitingOnFailure { () throws(KeyArgument.Failure) in try KeyArgument.resolvingKeyWords(words) }
-            try XfrmCommand.run(try XfrmCommand.operation(w + more), options: options)
+            let flags = IPXfrmStateOptions(
+                src: src, dst: dst, proto: proto, spi: spi, mode: mode, reqid: reqid, replayWindow: replayWindow, mark: mark, ifID: ifID, aead: aead,
+                enc: enc, auth: auth, key: key, authKey: authKey, icv: icv, trunc: trunc, context: context)
+            let w = try KeyInput.exitingOnFailure { () throws(KeyArgument.Failure) in try flags.words(verb: verb) + KeyArgument.resolvingKeyWords(words) }
+            try XfrmCommand.run(try XfrmCommand.operation(w), options: options)
         }
     }
 
@@ -239,21 +188,10 @@ extension XfrmCommand {
         @Argument(parsing: .allUnrecognized, help: "More ip xfrm policy words.") var words: [String] = []
 
         func run() throws {
-            var w = ["policy", verb]
-            for (word, value) in [
-                ("src", src), ("dst", dst), ("proto", proto), ("sport", sport), ("dport", dport),
-                ("dir", dir), ("priority", priority), ("index", index),
-            ] {
-                if let value { w += [word, value] }
-            }
-            if let context { w += ["ctx", context] }
-            if tmplSrc != nil || tmplDst != nil || tmplProto != nil || tmplMode != nil || tmplReqid != nil {
-                w.append("tmpl")
-                for (word, value) in [("src", tmplSrc), ("dst", tmplDst), ("proto", tmplProto), ("mode", tmplMode), ("reqid", tmplReqid)] {
-                    if let value { w += [word, value] }
-                }
-            }
-            try XfrmCommand.run(try XfrmCommand.operation(w + words), options: options)
+            let flags = IPXfrmPolicyOptions(
+                src: src, dst: dst, proto: proto, sport: sport, dport: dport, dir: dir, priority: priority, index: index, context: context,
+                tmplSrc: tmplSrc, tmplDst: tmplDst, tmplProto: tmplProto, tmplMode: tmplMode, tmplReqid: tmplReqid)
+            try XfrmCommand.run(try XfrmCommand.operation(flags.words(verb: verb) + words), options: options)
         }
     }
 
@@ -307,31 +245,11 @@ extension XfrmCommand {
             if !out.isEmpty { Swift.print(out) }
         }
         for f in outcome.failures {
-            if let index = f.index {
-                printError("error: command \(index + 1) of \(outcome.total)" + (f.line > 0 ? " (line \(f.line))" : "") + ":")
-            } else {
-                printError("error: before the first command, the state to restore on failure could not be read:")
-            }
-            Self.report(f.error, json: options.json)
+            printError("error: " + XfrmFormatter.heading(f, total: outcome.total))
+            failure(f.error, json: options.json).write()
         }
-        var summary = "\(outcome.effective) of \(outcome.total) command(s) took effect"
-        if let rollback = outcome.rollback {
-            summary +=
-                rollback.complete
-                ? (rollback.changes == 0 ? "; nothing had changed" : "; the state before the batch was restored (\(rollback.changes) change(s) undone)")
-                : "; restoring the state before the batch failed for \(rollback.errors.count) of \(rollback.changes) change(s), the kernel now differs from before: "
-                    + rollback.errors.map(\.description).joined(separator: "; ")
-        }
-        if options.json {
-            Swift.print(
-                jsonText([
-                    "total": outcome.total, "effective": outcome.effective, "failed": outcome.failures.count,
-                    "rolledBack": outcome.rollback != nil, "rollbackComplete": outcome.rollback?.complete ?? true,
-                ]))
-        } else {
-            printError(summary)
-        }
-        if !outcome.succeeded { throw ExitCode(Status.denied) }
+        if options.json { Swift.print(jsonText(XfrmFormatter.json(outcome))) } else { printError(XfrmFormatter.summary(outcome)) }
+        if !outcome.succeeded { throw CommandFailure.exit(Status.denied) }
     }
 }
 

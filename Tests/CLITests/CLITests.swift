@@ -120,6 +120,22 @@ struct CLITests {
         #expect(r.stdout.contains("All 9 decisions are as the embedded policy intends"))
     }
 
+    /// Each decision of `demo --decisions` as text (title, question, verdict, AVC record) and as a
+    /// JSON line.
+    @Test func demoDecisionsInTextAndJSON() throws {
+        let text = try Self.salabel("demo", "--decisions").stdout
+        #expect(text.contains("\n1. key manager labels the client's SA\n"))
+        #expect(text.contains("\n   association { setcontext }  system_u:system_r:ipsec_mgmt_t:s0 -> system_u:system_r:echoclient_t:s0\n   GRANTED: allowed\n"))
+        #expect(text.contains("\n9. client tries to label an SA itself\n"))
+        let r = try Self.salabel("demo", "--decisions", "--json")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(r.status == 0 && lines.count == 9)
+        let first = try Self.json(lines[0])
+        #expect(first["step"] as? Int == 1 && first["permission"] as? String == "setcontext" && first["granted"] as? Bool == true)
+        let last = try Self.json(lines[8])
+        #expect(last["granted"] as? Bool == false && (last["avc"] as? String)?.contains("denied  { setcontext }") == true)
+    }
+
     /// The README's main command: real ESP between two hosts (namespaces as root, loopback ports
     /// with --loopback), the echo with the labels each side sees, then the refused paths with the
     /// AVC records the engine writes for them; it cleans up after itself.

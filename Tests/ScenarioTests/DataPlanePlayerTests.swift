@@ -29,4 +29,29 @@ struct DataPlanePlayerTests {
         // The README's conformance table: 22 UDP steps in Specs/scenarios and the demo.
         #expect(carried >= 22)
     }
+
+    /// What `salabel scenario dataplane` prints of a step (`DataPlanePlayer.Step.lines`): both
+    /// sides' summaries, the data plane's AVC lines and, verbose, its notes; a difference is named.
+    @Test func stepsAsTheCommandPrintsThem() throws {
+        var player = try DataPlanePlayer(Scenario.load(path: ScenarioTests.specs.appendingPathComponent("acquire.yaml").path))
+        let steps = player.run()
+        for (i, r) in steps.enumerated() {
+            guard let dp = r.dataPlane, let lines = r.lines(number: i + 1, verbose: false) else {
+                #expect(r.lines(number: i + 1, verbose: true) == nil && !r.agrees)
+                continue
+            }
+            #expect(lines[0] == "  \(i + 1). \(r.step.name)")
+            #expect(lines[1] == "     data plane  " + dp.summaryLines.joined(separator: "; "))
+            #expect(lines[2] == "     model       " + r.model.summaryLines.joined(separator: "; "))
+            #expect(lines.count == 4 + dp.avc.count && lines.last == "     ✓ data plane and model agree; expectations met")
+            let verbose = try #require(r.lines(number: i + 1, verbose: true))
+            #expect(verbose.count == lines.count + dp.notes.count)
+            var differing = r
+            differing.differences = ["result: ok ≠ EACCES"]
+            #expect(!differing.agrees)
+            let named = try #require(differing.lines(number: 1, verbose: false))
+            #expect(named.last == "     ✗ data plane ≠ model: result: ok ≠ EACCES")
+        }
+        #expect(steps.contains { $0.agrees })
+    }
 }

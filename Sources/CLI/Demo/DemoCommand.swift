@@ -59,22 +59,7 @@ struct DemoCommand: ParsableCommand {
     func listDecisions() throws {
         let decisions = try DemoDecisions.decide()
         if !json { print("salabel demo --decisions: association decisions of the embedded policy (in-process engine, enforcing)\n") }
-        for (i, d) in decisions.enumerated() {
-            let step = d.step, result = d.authorization
-            if json {
-                var obj: [String: Any] = [
-                    "step": i + 1, "title": step.title, "permission": step.permission.rawValue,
-                    "scontext": step.source, "tcontext": step.target, "granted": result.granted, "reason": result.reason,
-                ]
-                if let record = result.record { obj["avc"] = record.description }
-                print(jsonText(obj))
-            } else {
-                print("\(i + 1). \(step.title)")
-                print("   association { \(step.permission.rawValue) }  \(step.source) -> \(step.target)")
-                print("   \(result.granted ? "GRANTED" : "DENIED"): \(result.reason)")
-                if let record = result.record { print("   \(record.description)") }
-            }
-        }
+        for (i, d) in decisions.enumerated() { print(json ? jsonText(d.json(number: i + 1)) : d.lines(number: i + 1).joined(separator: "\n")) }
         let unexpected = decisions.filter { !$0.asIntended }.count
         if unexpected > 0 {
             throw CommandFailure.error("\(unexpected) decision(s) differ from what the embedded policy is written to decide")

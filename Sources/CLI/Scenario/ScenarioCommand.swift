@@ -58,8 +58,7 @@ struct ScenarioCommand: ParsableCommand {
             }
             for path in withoutSteps { printError("skipped \(path): no steps to run") }
             if loaded.isEmpty {
-                printError("error: no steps to run in \(files.count == 1 ? files[0] : "any of the \(files.count) files")")
-                throw ExitCode(Status.error)
+                throw CommandFailure.error("no steps to run in \(files.count == 1 ? files[0] : "any of the \(files.count) files")")
             }
             let names = loaded.map(\.scenario.name)
             if let dup = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
@@ -85,25 +84,14 @@ struct ScenarioCommand: ParsableCommand {
                 }
             }
             let report = ScenarioReport(modelOutcomes: wantModel ? modelOutcomes : nil, kernel: wantKernel ? kernelResult : nil)
-            var failed = false
-            var objects: [[String: Any]] = []
-            var results: [ScenarioResult] = []
-            for s in loaded {
-                let r = report.scenario(s.scenario, model: s.model)
-                results.append(r)
-                failed = failed || !r.passed
-                if json { objects.append(report.json(r)) } else { print(report.text(r, verbose: verbose)) }
-            }
+            let results = loaded.map { report.scenario($0.scenario, model: $0.model) }
             if json {
-                print(
-                    jsonText([
-                        "scenarios": objects, "model_seconds": modelSeconds, "kernel_seconds": wantKernel ? kernelResult.seconds : NSNull(),
-                        "passed": !failed,
-                    ]))
+                print(jsonText(report.json(results, modelSeconds: modelSeconds)))
             } else {
+                for r in results { print(report.text(r, verbose: verbose)) }
                 print(report.table(results, modelSeconds: modelSeconds))
             }
-            if failed { throw ExitCode(1) }
+            if !results.allSatisfy(\.passed) { throw CommandFailure.exit(Status.denied) }
         }
     }
 
@@ -136,7 +124,7 @@ struct ScenarioCommand: ParsableCommand {
             var chars = Array(message.utf8)
             if chars.count % 2 == 1 { chars.append(UInt8(ascii: "0")) }
             for i in stride(from: 0, to: chars.count, by: 2) {
-                guard let b = UInt8(String(decoding: chars[i...(i + 1)], as: UTF8.self), radix: 16) else { throw ExitCode(GuestRunner.actFailure) }
+                guard let b = UInt8(String(decoding: chars[i...(i + 1)], as: UTF8.self), radix: 16) else { throw CommandFailure.exit(GuestRunner.actFailure) }
                 bytes.append(b)
             }
             GuestAct.run(netns: netns, context: context, message: bytes)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Scenario
 
 /// `salabel scenario dataplane FILE…`: every UDP step of the scenarios carried by the userspace
@@ -33,23 +32,13 @@ struct ScenarioDataPlaneCommand: ParsableCommand {
             }
             print("scenario \(scenario.name)")
             for (i, r) in results.enumerated() {
-                guard let dp = r.dataPlane else { continue }
+                guard let lines = r.lines(number: i + 1, verbose: verbose) else { continue }
                 steps += 1
-                print("  \(i + 1). \(r.step.name)")
-                print("     data plane  " + dp.summaryLines.joined(separator: "; "))
-                print("     model       " + r.model.summaryLines.joined(separator: "; "))
-                for line in dp.avc { print("     avc \(line)") }
-                if verbose { for n in dp.notes { print("       · \(n.replacingOccurrences(of: "\n", with: "\n         "))") } }
-                for d in r.differences { print("     ✗ data plane ≠ model: \(d)") }
-                for u in r.unmet { print("     ✗ data plane does not meet the expectation: \(u)") }
-                if r.differences.isEmpty && r.unmet.isEmpty {
-                    agreeing += 1; print("     ✓ data plane and model agree; expectations met")
-                } else {
-                    failures += 1
-                }
+                print(lines.joined(separator: "\n"))
+                if r.agrees { agreeing += 1 } else { failures += 1 }
             }
         }
         print("\n\(agreeing) of \(steps) UDP steps: the data plane agrees with the model and meets the expectations")
-        if failures > 0 { throw ExitCode(Status.denied) }
+        if failures > 0 { throw CommandFailure.exit(Status.denied) }
     }
 }

@@ -40,6 +40,36 @@ extension DataPlaneHost {
             self.clearPort = clearPort
         }
 
+        /// Adds a peer as `--peer` gives it: `HOST=ADDRESS:ESP-PORT:CLEAR-PORT`, an IPv6 address in
+        /// brackets (`[::1]:4500:4501`); the host is checked against the file by ``make(server:)``.
+        public mutating func addPeer(_ option: String) throws(DataPlaneSetupError) {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw DataPlaneSetupError("--peer \(option): expected HOST=ADDRESS:ESP-PORT:CLEAR-PORT with a host of the file") }
+            guard let (a, e, c) = Self.socketPair(parts[1]) else {
+                throw DataPlaneSetupError("--peer \(option): expected ADDRESS:ESP-PORT:CLEAR-PORT (an IPv6 address in brackets: [::1]:4500:4501)")
+            }
+            peers.append((option, parts[0], a, e, c))
+        }
+
+        /// `ADDRESS:ESP-PORT:CLEAR-PORT`, or `[IPv6-ADDRESS]:ESP-PORT:CLEAR-PORT`; nil for anything
+        /// else (an IPv6 address without brackets included).
+        public static func socketPair(_ text: String) -> (address: IPAddress, espPort: UInt16, clearPort: UInt16)? {
+            let address: Substring, rest: Substring
+            if text.hasPrefix("[") {
+                guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+                address = text[text.index(after: text.startIndex)..<close]
+                rest = text[text.index(close, offsetBy: 2)...]
+            } else {
+                guard let colon = text.firstIndex(of: ":") else { return nil }
+                address = text[..<colon]
+                rest = text[text.index(after: colon)...]
+            }
+            let ports = rest.split(separator: ":", omittingEmptySubsequences: false)
+            guard ports.count == 2, let a = IPAddress(String(address)), let e = UInt16(ports[0]), let c = UInt16(ports[1]) else { return nil }
+            if !text.hasPrefix("[") && a.family == .inet6 { return nil }
+            return (a, e, c)
+        }
+
         /// The host, its sockets open, its decisions made by `server`; and the host's address in the file.
         public func make(server: SecurityServer) throws(DataPlaneSetupError) -> (host: DataPlaneHost, address: IPAddress) {
             // Read as `salabel apply` reads it: the same size limit, the same messages.

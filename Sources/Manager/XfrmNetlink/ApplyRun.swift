@@ -30,13 +30,45 @@ public struct ApplyRun {
     public struct DryRun {
         public var authorizations: [Authorization]
         public var messages: [(step: ApplyStep, message: XfrmMessage, bytes: [UInt8])]
+
+        /// What `salabel apply --dry-run` prints: the AVC records of the checks, then per step
+        /// `would STEP` and its message's type and size, with `showKeys` its bytes in rows of 16
+        /// (they hold the keys).
+        public func lines(showKeys: Bool) -> [String] {
+            var lines = authorizations.compactMap { $0.record?.description }
+            for (s, m, bytes) in messages {
+                lines.append("would \(s.summary)")
+                lines.append("    \(m.type), \(bytes.count) bytes")
+                guard showKeys else { continue }
+                for row in stride(from: 0, to: bytes.count, by: 16) {
+                    let hex = bytes[row..<min(row + 16, bytes.count)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
+                    let offset = String(row, radix: 16)
+                    lines.append("    " + String(repeating: "0", count: max(0, 4 - offset.count)) + offset + ": " + hex.joined(separator: " "))
+                }
+            }
+            return lines
+        }
     }
 
     /// Why a dry run would fail as the real run would: the engine refused a step, or its message
     /// cannot be built.
-    public enum DryRunFailure: Error {
+    public enum DryRunFailure: Error, CustomStringConvertible {
         case refused(ApplyStep, XfrmManagerError)
         case unencodable(ApplyStep, any Error)
+
+        /// The step and why: `STEP: ERROR`, or `STEP: the message cannot be built: ERROR`.
+        public var description: String {
+            switch self {
+            case .refused(let s, let e): "\(s.summary): \(e)"
+            case .unencodable(let s, let e): "\(s.summary): the message cannot be built: \(e)"
+            }
+        }
+
+        /// The AVC records of the engine's refusal (none when the message cannot be built).
+        public var records: [AuditRecord] {
+            guard case .refused(_, let e) = self else { return [] }
+            return e.records
+        }
     }
 
     /// Every check the real run makes before the kernel, with the same outcome: the setcontext

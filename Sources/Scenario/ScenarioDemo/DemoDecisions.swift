@@ -26,6 +26,27 @@ public enum DemoDecisions {
         public var authorization: Authorization
         /// Whether the answer is the one the embedded policy is written to give.
         public var asIntended: Bool { authorization.granted == step.expectGranted }
+
+        /// The decision as `salabel demo --decisions` prints it, numbered `number`: the title, the
+        /// question (`association { PERM }  SOURCE -> TARGET`), `GRANTED` or `DENIED` with the
+        /// reason, and the AVC record when one is written.
+        public func lines(number: Int) -> [String] {
+            [
+                "\(number). \(step.title)", "   association { \(step.permission.rawValue) }  \(step.source) -> \(step.target)",
+                "   \(authorization.granted ? "GRANTED" : "DENIED"): \(authorization.reason)",
+            ] + (authorization.record.map { ["   \($0.description)"] } ?? [])
+        }
+
+        /// The decision as a JSON-ready dictionary, numbered `number`: `step`, `title`,
+        /// `permission`, `scontext`, `tcontext`, `granted`, `reason`, and `avc` when a record is written.
+        public func json(number: Int) -> [String: Any] {
+            var o: [String: Any] = [
+                "step": number, "title": step.title, "permission": step.permission.rawValue,
+                "scontext": step.source, "tcontext": step.target, "granted": authorization.granted, "reason": authorization.reason,
+            ]
+            if let record = authorization.record { o["avc"] = record.description }
+            return o
+        }
     }
 
     /// The steps, in order.

@@ -1,0 +1,121 @@
+public import IPsecModel
+public import SecurityContexts
+
+// What `salabel resolve` and `salabel trace` print: the resolver's answers as text for people and
+// as JSON-ready dictionaries (strings, numbers, booleans, arrays), which the caller serializes.
+
+extension ResolutionCheck {
+    /// The check as a dictionary: `check`, `passed`, `reason`, and `avc` when it wrote a record.
+    public var json: [String: Any] {
+        var o: [String: Any] = ["check": what, "passed": passed, "reason": reason]
+        if let record { o["avc"] = record.description }
+        return o
+    }
+}
+
+/// Traffic arriving on one SA of a host and handed to one socket, as `salabel resolve` reports it:
+/// the SA's key, the peer label, every check made, and what the socket sees.
+public struct SADeliveryReport {
+    /// The host, as the caller names it (a scenario's host, `netns NAME`).
+    public var host: String
+    /// The SA's key: destination, SPI, protocol.
+    public var destination: IPAddress
+    public var spi: UInt32
+    public var proto: IPsecProtocol
+    /// The receiving socket's context, as the caller wrote it.
+    public var socket: String
+    /// The label the traffic gets (``Resolver/inbound(destination:spi:proto:)``).
+    public var inbound: InboundResolution
+    /// Whether the socket receives it (``Resolver/deliver(_:to:interface:source:)``).
+    public var delivery: DeliveryResolution
+
+    public init(
+        host: String, destination: IPAddress, spi: UInt32, proto: IPsecProtocol, socket: String, inbound: InboundResolution,
+        delivery: DeliveryResolution
+    ) {
+        self.host = host
+        self.destination = destination
+        self.spi = spi
+        self.proto = proto
+        self.socket = socket
+        self.inbound = inbound
+        self.delivery = delivery
+    }
+
+    /// The label the socket sees (getpeercon): the SA's, when the traffic was labeled by one.
+    public var peerSeen: SecurityContext? { inbound.labeledBySA ? delivery.peer : nil }
+
+    /// The report for people: the SA, the peer label, each check, and the delivery.
+    public var lines: [String] {
+        var lines = [
+            "\(host): SA dst \(destination) spi 0x\(String(spi, radix: 16)) proto \(proto)",
+            "peer label: \(inbound.dropped ? "none (dropped)" : inbound.peer?.description ?? "none")"
+                + (inbound.labeledBySA || inbound.dropped ? "" : " (unlabeled traffic)"),
+        ]
+        lines += delivery.checks.map { "  \($0)" }
+        lines.append(
+            delivery.delivered
+                ? "delivered to \(socket): it sees " + (peerSeen.map { "\($0)" } ?? "no peer label (getpeercon: ENOPROTOOPT)")
+                : "not delivered to \(socket)")
+        return lines
+    }
+
+    /// The report as a dictionary: `host`, `dst`, `spi`, `proto`, `socket`, `delivered`, `dropped`,
+    /// `labeled_by_sa`, `checks` (``ResolutionCheck/json``), and `peer` and `getpeercon` when there
+    /// is a label.
+    public var json: [String: Any] {
+        var o: [String: Any] = [
+            "host": host, "dst": destination.description, "spi": Int(spi), "proto": proto.description, "socket": socket,
+            "delivered": delivery.delivered, "dropped": inbound.dropped, "labeled_by_sa": inbound.labeledBySA,
+            "checks": delivery.checks.map(\.json),
+        ]
+        if let peer = inbound.peer { o["peer"] = peer.description }
+        if let peerSeen { o["getpeercon"] = peerSeen.description }
+        return o
+    }
+}
+
+extension PathTrace {
+    /// The trace as a dictionary: `flow`, `delivered`, `round_trip`, `outcome` (the outbound
+    /// outcome's case name), `steps` (stage, host, passed, verdict, checks), and when they apply
+    /// `peer`, `acquire_label` and `reply` (the reply's trace, the same way).
+    public var json: [String: Any] {
+        var o: [String: Any] = [
+            "flow": flow.description, "delivered": delivered, "round_trip": roundTrip,
+            "outcome": String("\(outbound)".prefix { $0 != "(" }),
+            "steps": legs.map {
+                ["step": $0.stage.rawValue, "host": $0.host.description, "passed": $0.passed, "verdict": $0.verdict, "checks": $0.checks.map(\.json)]
+                    as [String: Any]
+            },
+        ]
+        if let p = peerSeen { o["peer"] = p.description }
+        if case .acquire(_, let label?) = outbound { o["acquire_label"] = label.description }
+        if let r = reply.first { o["reply"] = r.json }
+        return o
+    }
+
+    /// The trace for people: the flow, then each stage numbered from `first` with the host's name
+    /// from `names` (else its address), its checks and its verdict, then the reply's stages.
+    public func lines(names: [IPAddress: String], first: Int = 1) -> [String] {
+        var lines = ["flow \(flow)"]
+        var n = first
+        for leg in legs {
+            let name = names[leg.host] ?? leg.host.description
+            let title: String
+            switch leg.stage {
+            case .outbound: title = "outbound on \(name) (\(leg.host))"
+            case .inboundPolicy: title = "inbound policy check on \(name)"
+            case .delivery: title = "delivery on \(name)"
+            }
+            lines.append("\(n). \(title):")
+            lines += leg.checks.map { "   " + $0.description.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n   ") }
+            lines.append("   → \(leg.verdict)")
+            n += 1
+        }
+        for r in reply {
+            lines.append("reply:")
+            lines += r.lines(names: names, first: n)
+        }
+        return lines
+    }
+}
