@@ -155,4 +155,3 @@ internal struct OracleErrno: Error, Equatable, CustomStringConvertible {
     static let EINVAL = OracleErrno(22), EACCES = OracleErrno(13), EPERM = OracleErrno(1), EOPNOTSUPP = OracleErrno(95)
     var description: String { "errno \(code)" }
 }
-

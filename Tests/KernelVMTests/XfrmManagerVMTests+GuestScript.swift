@@ -345,4 +345,3 @@ let xfrmManagerGuestScript = #"""
       /tmp/acq_flush
     exit 0
     """#
-
