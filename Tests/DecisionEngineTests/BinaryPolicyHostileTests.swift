@@ -217,6 +217,21 @@ struct BinaryPolicyHostileTests {
         #expect(Self.refusal(damaged)?.kind == .indexOutOfRange(what: "role", value: 7))
     }
 
+    /// An `allow` vector naming bits the class does not have (as checkpolicy writes `*`) keeps only
+    /// the class's permissions.
+    @Test func permissionBitsBeyondTheClassAreMasked() throws {
+        let bytes = try Self.tiny()
+        let avtab = try BinaryPolicyReader.sectionStarts(bytes)[.avtab]!
+        let n = Int(Self.word(bytes, at: avtab))
+        let allowed = try #require((0..<n).map { avtab + 4 + 12 * $0 }.first { bytes[$0 + 6] == 1 && bytes[$0 + 7] == 0 })
+        var damaged = bytes
+        Self.setWord(&damaged, at: allowed + 8, 0xFFFF_FFFF)
+        let db = try PolicyDB(binary: damaged)
+        db.avTable.forEach { key, entry in
+            #expect(entry.allowed & ~db.classes[Int(key & 0xFFFF) - 1].allPermissions == 0)
+        }
+    }
+
     @Test func boundsCyclesAreRefused() throws {
         let bytes = try Self.tiny()
         let kernel = try Self.find("kernel_t", in: bytes), child = try Self.find("child_t", in: bytes)

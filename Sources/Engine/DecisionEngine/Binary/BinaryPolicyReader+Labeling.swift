@@ -39,6 +39,8 @@ extension BinaryPolicyReader {
             c.section = sections[table]
             let n = try c.count(minimumSize: minimums[table])
             var sids: [(Int, String, SecurityContext)] = []
+            // Keys seen in this table: duplicates are refused in linear time (§4.4).
+            var keys = Set<String>()
             for _ in 0..<n {
                 let at = c.offset
                 switch table {
@@ -60,14 +62,14 @@ extension BinaryPolicyReader {
                     let names: [UInt32: String] = [6: "tcp", 17: "udp", 33: "dccp", 132: "sctp"]
                     guard let p = names[proto] else { throw c.error(.invalid("port protocol \(proto)"), at: at) }
                     guard low <= high, high <= 65535 else { throw c.error(.invalid("port range \(low)-\(high)"), at: at) }
-                    guard !db.portcons.contains(where: { $0.protocol == p && $0.low == Int(low) && $0.high == Int(high) }) else {
+                    guard keys.insert("\(p) \(low) \(high)").inserted else {
                         throw c.error(.duplicate("portcon \(p) \(low)-\(high)"), at: at)
                     }
                     db.portcons.append(PortContext(protocol: p, low: Int(low), high: Int(high), context: try context()))
                 case 3:
                     let len = try c.nameLength(maximum: 63)
                     let name = try c.name(len)
-                    guard !db.netifcons.contains(where: { $0.interface == name }) else { throw c.error(.duplicate("netifcon \(name)"), at: at) }
+                    guard keys.insert(name).inserted else { throw c.error(.duplicate("netifcon \(name)"), at: at) }
                     let a = try context(), b = try context()
                     db.netifcons.append(NetifContext(interface: name, interfaceContext: a, packetContext: b))
                 case 4, 6:
@@ -79,7 +81,7 @@ extension BinaryPolicyReader {
                     guard (1...3).contains(behavior) else { throw c.error(.invalid("fs_use behavior \(behavior)"), at: at) }
                     let len = try c.nameLength()
                     let name = try c.name(len)
-                    guard !db.fsUses.contains(where: { $0.filesystem == name }) else { throw c.error(.duplicate("fs_use for \(name)"), at: at) }
+                    guard keys.insert(name).inserted else { throw c.error(.duplicate("fs_use for \(name)"), at: at) }
                     let keyword = ["", "fs_use_xattr", "fs_use_trans", "fs_use_task"][Int(behavior)]
                     db.fsUses.append((keyword, name, try context()))
                 case 7:
@@ -116,7 +118,9 @@ extension BinaryPolicyReader {
             let fs = try c.name(len)
             guard filesystems.insert(fs).inserted else { throw c.error(.duplicate("genfs file system \(fs)"), at: at) }
             let npaths = try c.count(minimumSize: 9 + contextMinimum)
-            var seen: [(String, Int)] = []
+            // Classes seen per path: a repeated path is refused when its classes are equal or either
+            // is 0 (any), §3.10.
+            var seen: [String: Set<Int>] = [:]
             for _ in 0..<npaths {
                 let pathAt = c.offset
                 let plen = try c.nameLength()
@@ -130,10 +134,11 @@ extension BinaryPolicyReader {
                     }
                     letter = l
                 }
-                guard !seen.contains(where: { $0.0 == path && ($0.1 == Int(sclass) || $0.1 == 0 || sclass == 0) }) else {
+                let classes = seen[path, default: []]
+                guard !classes.contains(Int(sclass)), !classes.contains(0), sclass == 0 ? classes.isEmpty : true else {
                     throw c.error(.duplicate("genfs entry \(fs) \(path)"), at: pathAt)
                 }
-                seen.append((path, Int(sclass)))
+                seen[path, default: []].insert(Int(sclass))
                 db.genfscons.append((fs, path, letter, try context()))
             }
         }

@@ -79,6 +79,16 @@ extension BinaryPolicyReader {
             classValue: try objectClass(e.objectClass, at: e.offset))
     }
 
+    /// An `allow` or `auditallow` vector keeps only the class's permissions: checkpolicy writes
+    /// `allow … *` and `~{…}` with all 32 bits set, and the kernel never grants a bit the class lacks.
+    /// (A `dontaudit` vector is a complement: its other bits stay set.)
+    func masked(_ e: RawAVEntry, classValue: Int) -> RawAVEntry {
+        guard e.kind == AVKind.allowed || e.kind == AVKind.auditAllow else { return e }
+        var out = e
+        out.data &= db.classes[classValue - 1].allPermissions
+        return out
+    }
+
     static func transitionKind(_ kind: UInt16) -> TransitionKind? {
         switch kind {
         case AVKind.transition: .transition
@@ -113,7 +123,7 @@ extension BinaryPolicyReader {
                 if let kind = Self.transitionKind(e.kind) {
                     db.typeRules[kind]![k] = try concreteType(e.data, at: e.offset, what: "new type")
                 } else {
-                    db.avTable.merge(k, Self.avEntry(e))
+                    db.avTable.merge(k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))))
                 }
             }
         }
@@ -195,10 +205,10 @@ extension BinaryPolicyReader {
                     }
                     rules.typeRules.append((kind, k, try concreteType(e.data, at: e.offset, what: "new type")))
                 } else if let slot = avSlot[k] {
-                    rules.av[slot].entry.merge(Self.avEntry(e))
+                    rules.av[slot].entry.merge(Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))))
                 } else {
                     avSlot[k] = rules.av.count
-                    rules.av.append((k, Self.avEntry(e)))
+                    rules.av.append((k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF)))))
                 }
             }
         }
