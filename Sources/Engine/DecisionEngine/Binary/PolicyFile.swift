@@ -16,7 +16,9 @@ public enum PolicyFileForm: String, Sendable, Hashable {
 extension PolicyDB {
     /// Builds the database from a policy file's contents in either form (``PolicyFileForm``):
     /// compiles policy.conf text, reads a binary policy.
-    /// - Parameter file: the name reported in errors.
+    /// - Parameters:
+    ///   - bytes: the file's contents.
+    ///   - file: the name reported in errors.
     public static func load(bytes: [UInt8], file: String) throws(PolicyLoadError) -> PolicyDB {
         switch PolicyFileForm(of: bytes) {
         case .binary:
