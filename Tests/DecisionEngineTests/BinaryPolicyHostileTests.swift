@@ -47,6 +47,14 @@ struct BinaryPolicyHostileTests {
         return out
     }()
 
+    /// An MLS fixture (constraints, levels, users' ranges) at 19 and 33.
+    static let mlsBinaries: [Int: [UInt8]] = {
+        var out: [Int: [UInt8]] = [:]
+        let conf = BinaryFixtures.policiesDirectory.appendingPathComponent("mls_constraints.conf")
+        for v in [19, 33] { out[v] = try? BinaryFixtures.compile(conf: conf, version: v, mls: true) }
+        return out
+    }()
+
     static func tiny(_ version: Int = 33) throws -> [UInt8] { try #require(binaries[version], "checkpolicy -c \(version) tiny") }
 
     static func refusal(_ bytes: [UInt8]) -> BinaryPolicyError? {
@@ -82,7 +90,8 @@ struct BinaryPolicyHostileTests {
 
     /// Every proper prefix of the file is refused, with an offset inside the prefix.
     @Test func everyTruncationIsRefused() throws {
-        for (v, bytes) in Self.binaries {
+        #expect(Self.mlsBinaries.count == 2)
+        for (v, bytes) in Self.binaries.map({ ($0.key, $0.value) }) + Self.mlsBinaries.map({ ($0.key + 100, $0.value) }) {
             for length in 0..<bytes.count {
                 guard let e = Self.refusal(Array(bytes.prefix(length))) else {
                     Issue.record("v\(v): a prefix of \(length) bytes was read")
@@ -96,9 +105,9 @@ struct BinaryPolicyHostileTests {
     /// Any word of the file overwritten with a huge or odd value is read or refused, never a crash
     /// or an allocation that the bytes cannot back.
     @Test func everyWordOverwrittenIsHandled() throws {
-        for v in [19, 33] {
-            let bytes = try Self.tiny(v)
-            for value: UInt32 in [0xFFFF_FFFF, 0x7FFF_FFFF, 0x0001_0000, 0, 1, 64] {
+        for (v, mls) in [(19, false), (33, false), (19, true), (33, true)] {
+            let bytes = try #require(mls ? Self.mlsBinaries[v] : Self.binaries[v])
+            for value: UInt32 in mls ? [0xFFFF_FFFF, 0x0001_0000] : [0xFFFF_FFFF, 0x0001_0000, 0, 1] {
                 for offset in 0...(bytes.count - 4) {
                     var damaged = bytes
                     Self.setWord(&damaged, at: offset, value)

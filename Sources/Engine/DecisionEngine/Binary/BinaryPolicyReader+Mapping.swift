@@ -326,6 +326,7 @@ extension BinaryPolicyReader {
                 default:
                     operands = [.t1, .t2, .t3]
                     set = try mapped(n.names!, typeOf, what: "type in a constraint", section: .classes)
+                    for written in n.typeNames { _ = try mapped(written, typeOf, what: "type in a constraint's type set", section: .classes) }
                 }
                 nodes.append(.names(operands[which == 0 ? 0 : which == 8 ? 1 : 2], ops[Int(n.op) - 1], set))
             }

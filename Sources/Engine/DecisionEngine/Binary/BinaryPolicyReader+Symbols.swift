@@ -33,6 +33,8 @@ struct RawConstraintNode {
     var attr: UInt32
     var op: UInt32
     var names: EBitmap?
+    /// The type set as written (version ≥ 29, §3.3.3): types and excluded types. Checked, not kept.
+    var typeNames: [EBitmap] = []
     var offset: Int
 }
 
@@ -249,6 +251,7 @@ extension BinaryPolicyReader {
             let attr = try c.u32()
             let op = try c.u32()
             var names: EBitmap? = nil
+            var typeNames: [EBitmap] = []
             func bad(_ why: String) -> BinaryPolicyError { c.error(.invalid("constraint expression: \(why)"), at: nodeAt) }
             switch exprType {
             case 1:  // NOT
@@ -276,13 +279,14 @@ extension BinaryPolicyReader {
                     if base != 4 {
                         guard types.isEmpty, negset.isEmpty, flags == 0 else { throw c.error(.invalid("a type set on a user or role operand"), at: setAt) }
                     }
+                    typeNames = [types, negset]
                 }
                 depth += 1
             default:
                 throw bad("unknown node type \(exprType)")
             }
             guard depth <= 5 else { throw bad("deeper than 5") }
-            nodes.append(RawConstraintNode(exprType: exprType, attr: attr, op: op, names: names, offset: nodeAt))
+            nodes.append(RawConstraintNode(exprType: exprType, attr: attr, op: op, names: names, typeNames: typeNames, offset: nodeAt))
         }
         guard depth == 1 else { throw c.error(.invalid("constraint expression leaves \(depth) values on the stack"), at: at) }
         return RawConstraint(permissions: permissions, nodes: nodes, offset: at)
