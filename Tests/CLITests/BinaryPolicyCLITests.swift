@@ -20,7 +20,8 @@ struct BinaryPolicyCLITests {
     @Test func infoCountsOfTheBinaryEqualThoseOfItsText() throws {
         let (binary, cleanup) = try Self.embeddedBinary()
         defer { cleanup() }
-        let fromBinary = try #require(try CLITests.json(try CLITests.salabel("policy", "info", "--json", "--policy", binary).stdout)["counts"] as? [String: Int])
+        let fromBinary = try #require(
+            try CLITests.json(try CLITests.salabel("policy", "info", "--json", "--policy", binary).stdout)["counts"] as? [String: Int])
         let fromText = try #require(try CLITests.json(try CLITests.salabel("policy", "info", "--json").stdout)["counts"] as? [String: Int])
         #expect(fromBinary.count == fromText.count)
         // Kernel policies carry no neverallow rule: checkpolicy checks them and drops them (§5).

@@ -278,6 +278,33 @@ struct BinaryPolicyHostileTests {
         guard case .boundsCycle = e.kind else { throw Failure("\(e)") }
     }
 
+    @Test func symbolTableRules() throws {
+        let bytes = try Self.tiny()
+        let objectR = try Self.find("object_r", in: bytes), systemR = try Self.find("system_r", in: bytes)
+        // A second role named object_r.
+        var damaged = bytes
+        damaged.replaceSubrange(systemR..<systemR + 8, with: Array("object_r".utf8))
+        var e = try #require(Self.refusal(damaged))
+        #expect(e.kind == .duplicate("name object_r") && e.section == .roles && e.offset == systemR - 12, "\(e)")
+        // object_r must have value 1 (§3.3.4).
+        damaged = bytes
+        Self.setWord(&damaged, at: objectR - 8, 2)
+        Self.setWord(&damaged, at: systemR - 8, 1)
+        e = try #require(Self.refusal(damaged))
+        #expect(e.kind == .invalid("role object_r must have value 1") && e.section == .roles, "\(e)")
+        // Two roles with one value.
+        damaged = bytes
+        Self.setWord(&damaged, at: systemR - 8, 1)
+        e = try #require(Self.refusal(damaged))
+        #expect(e.kind == .duplicate("value 1 (system_r)") || e.kind == .duplicate("value 1 (object_r)"), "\(e)")
+        // A class value beyond nprim, which leaves a gap in the classes (§4.3).
+        damaged = bytes
+        let process = try Self.find("process", in: bytes)
+        Self.setWord(&damaged, at: process - 16, 5)
+        e = try #require(Self.refusal(damaged))
+        #expect(e.section == .classes && e.kind == .indexOutOfRange(what: "classes process", value: 5), "\(e)")
+    }
+
     @Test func invalidEBitmapsAreRefused() throws {
         let bytes = try Self.tiny()
         for (field, value, why) in [(0x20, UInt32(63), "map size 63"), (0x24, 65, "not a multiple of 64"), (0x24, 64, "no node")] {

@@ -247,6 +247,7 @@ extension BinaryPolicyReader {
     mutating func readFilenameTransitions() throws(BinaryPolicyError) {
         c.section = .filenameTransitions
         let n = try c.count(minimumSize: version >= 33 ? 33 : 21)
+        var keys = Set<FilenameTransitionKey>()
         for _ in 0..<n {
             let at = c.offset
             let len = try c.nameLength()
@@ -263,6 +264,10 @@ extension BinaryPolicyReader {
             }
             let t = try type(try c.u32(), at: at, what: "target type")
             let cls = try objectClass(try c.u32(), at: at)
+            // Each (target, class, name) once (the kernel: "Duplicate filename transition key").
+            guard keys.insert(FilenameTransitionKey(source: 0, target: t, classValue: cls, name: name)).inserted else {
+                throw c.error(.duplicate("filename transition key \(db.types[t].name) \"\(name)\""), at: at)
+            }
             let ndatumAt = c.offset
             let ndatum = try c.count(minimumSize: 16)
             guard ndatum >= 1 else { throw c.error(.invalid("a filename transition key with no datum"), at: ndatumAt) }
@@ -308,12 +313,12 @@ extension BinaryPolicyReader {
         var members: [Int: Bitset] = [:]
         for v in 1...max(1, types.valueCount) where v <= types.valueCount {
             let bitmap = try c.ebitmap()
-            let set = try mapped(bitmap, typeOf, what: "type-attribute map bit")
             guard let t = typeOf[v] else {
                 // A gap (version ≥ 24 only: below, gaps are attributes): at most itself.
                 guard bitmap.bits.allSatisfy({ $0 == Int(v) - 1 }) else { throw c.error(.invalid("map of unused type value \(v)"), at: bitmap.offset) }
                 continue
             }
+            let set = try mapped(bitmap, typeOf, what: "type-attribute map bit")
             if db.types[t].isAttribute {
                 guard set.members.allSatisfy({ $0 == t }) else {
                     throw c.error(.invalid("map of attribute \(db.types[t].name) names others"), at: bitmap.offset)
