@@ -28,6 +28,14 @@ let package = Package(
                 .product(name: "SecurityContexts", package: "salabel"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // The kernel binary policy reader: bytes → PolicyDB(binary:) → SecurityServer → decisions.
+        .executableTarget(
+            name: "FuzzBinaryPolicy",
+            dependencies: [
+                .product(name: "DecisionEngine", package: "salabel"),
+                .product(name: "SecurityContexts", package: "salabel"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Netlink framing, attributes, NLMSG_ERROR/NLMSG_DONE decoding and the request state machine.
         .executableTarget(
             name: "FuzzNetlinkFraming",

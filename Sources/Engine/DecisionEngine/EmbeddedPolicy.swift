@@ -25,13 +25,13 @@ extension SecurityServer {
         do { return try SecurityServer(policy: db, enforcing: enforcing, booleans: booleans) } catch { throw .decision(error) }
     }
 
-    /// A server on a policy file in the kernel policy language.
+    /// A server on a policy file: policy.conf text or a kernel binary policy, recognized by its
+    /// magic number (``PolicyFileForm``).
     public static func load(path: String, enforcing: Bool = true, booleans: [String: Bool] = [:]) throws(PolicyLoadError) -> SecurityServer {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .io("cannot read policy file \(path)")
         }
-        let db: PolicyDB
-        do { db = try PolicyCompiler.compile(bytes: [UInt8](data), file: path) } catch { throw .policy(error) }
+        let db = try PolicyDB.load(bytes: [UInt8](data), file: path)
         do { return try SecurityServer(policy: db, enforcing: enforcing, booleans: booleans) } catch { throw .decision(error) }
     }
 }

@@ -153,6 +153,9 @@ public struct PolicyRole: Sendable {
     public var types: Bitset
     /// The roles it dominates, itself included (role dominance; `r1 dom r2` in constraints).
     public var dominates: Bitset = Bitset()
+    /// The bounding role's index (`bounds` in a binary policy, Specs/engine/binary-policy.md
+    /// §3.3.4); the policy language has no statement for it, so compiled policies leave it `nil`.
+    public var bounds: Int?
 
     public init(name: String, types: Bitset) {
         self.name = name
@@ -166,6 +169,9 @@ public struct PolicyUser: Sendable {
     public var roles: Bitset
     public var defaultLevel: MLSLevel?
     public var range: MLSRange?
+    /// The bounding user's index (`bounds` in a binary policy, Specs/engine/binary-policy.md
+    /// §3.3.6); compiled policies leave it `nil`.
+    public var bounds: Int? = nil
 }
 
 /// A boolean and its default value.

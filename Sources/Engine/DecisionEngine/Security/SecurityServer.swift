@@ -229,12 +229,15 @@ public final class SecurityServer: DecisionBackend, Sendable {
 /// A policy that could not be loaded.
 public enum PolicyLoadError: Error, Sendable, CustomStringConvertible {
     case policy(PolicyError)
+    /// A binary policy file that could not be read.
+    case binary(file: String, BinaryPolicyError)
     case decision(DecisionError)
     case io(String)
 
     public var description: String {
         switch self {
         case .policy(let e): return e.description
+        case .binary(let file, let e): return "\(file): \(e)"
         case .decision(let e): return e.description
         case .io(let s): return s
         }
