@@ -4,7 +4,9 @@ import Foundation
 
 /// Options shared by every `salabel policy` command.
 struct PolicyOptions: ParsableArguments {
-    @Option(name: .long, help: "A policy in the kernel policy language (default: the embedded policy).")
+    @Option(
+        name: .long,
+        help: "A policy file: the kernel policy language or the binary form (policy.NN), told apart by its magic number (default: the embedded policy).")
     var policy: String?
 
     @Option(name: .customLong("bool"), help: ArgumentHelp("Set a boolean (repeatable).", valueName: "NAME=VALUE"))
