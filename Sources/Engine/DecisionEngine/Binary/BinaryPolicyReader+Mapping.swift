@@ -160,7 +160,7 @@ extension BinaryPolicyReader {
         for t in prims { byValue[t.value] = t }
         var names = Set(types.records.map(\.name))
         var order: [UInt32] = prims.map(\.value)
-        if unnamedAttributes { order = Array(1...max(1, types.valueCount)).filter { $0 <= types.valueCount } }
+        if unnamedAttributes { order = Array(1..<types.valueCount + 1) }
         for v in order {
             if let t = byValue[v] {
                 typeOf[v] = db.types.count

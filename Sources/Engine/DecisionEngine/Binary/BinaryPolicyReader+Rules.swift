@@ -311,7 +311,7 @@ extension BinaryPolicyReader {
         guard version >= 20 else { return }
         c.section = .typeAttributeMap
         var members: [Int: Bitset] = [:]
-        for v in 1...max(1, types.valueCount) where v <= types.valueCount {
+        for v in 1..<types.valueCount + 1 {
             let bitmap = try c.ebitmap()
             guard let t = typeOf[v] else {
                 // A gap (version ≥ 24 only: below, gaps are attributes): at most itself.

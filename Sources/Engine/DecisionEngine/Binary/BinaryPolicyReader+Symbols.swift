@@ -134,6 +134,14 @@ extension BinaryPolicyReader {
         return (nprim, nel, at)
     }
 
+    /// A sensitivity's or category's `isalias` word: 0 or 1 (§3.3.8, §3.3.9).
+    mutating func aliasFlag() throws(BinaryPolicyError) -> Bool {
+        let at = c.offset
+        let flag = try c.u32()
+        guard flag <= 1 else { throw c.error(.invalid("alias flag \(flag)"), at: at) }
+        return flag == 1
+    }
+
     mutating func level() throws(BinaryPolicyError) -> RawLevel {
         let at = c.offset
         let sens = try c.u32()
@@ -387,12 +395,10 @@ extension BinaryPolicyReader {
         for _ in 0..<nel {
             let at = c.offset
             let len = try c.nameLength()
-            let aliasAt = c.offset
-            let isAlias = try c.u32()
-            guard isAlias <= 1 else { throw c.error(.invalid("alias flag \(isAlias)"), at: aliasAt) }
+            let isAlias = try aliasFlag()
             let name = try c.name(len)
             let level = try self.level()
-            sensitivities.records.append(RawSensitivity(name: name, isAlias: isAlias == 1, level: level, offset: at))
+            sensitivities.records.append(RawSensitivity(name: name, isAlias: isAlias, level: level, offset: at))
         }
     }
 
@@ -404,11 +410,9 @@ extension BinaryPolicyReader {
             let at = c.offset
             let len = try c.nameLength()
             let value = try c.u32()
-            let aliasAt = c.offset
-            let isAlias = try c.u32()
-            guard isAlias <= 1 else { throw c.error(.invalid("alias flag \(isAlias)"), at: aliasAt) }
+            let isAlias = try aliasFlag()
             let name = try c.name(len)
-            categories.records.append(RawCategory(name: name, value: value, isAlias: isAlias == 1, offset: at))
+            categories.records.append(RawCategory(name: name, value: value, isAlias: isAlias, offset: at))
         }
     }
 }
