@@ -128,20 +128,15 @@ public final class DataPlaneHost: @unchecked Sendable {
         }
         let opened: Result<(UDPSocket, UDPSocket), HostError>
         if let namespace {
-            let box = Mutex<Result<(UDPSocket, UDPSocket), HostError>?>(nil)
-            let thread = JoinableThread {
-                do {
-                    try namespace.enterOnCurrentThread()
-                } catch {
-                    // The words of the time when NetlinkSocket entered namespaces, kept as they were.
-                    box.withLock { $0 = .failure(HostError("setns", errno: 0, "netlink: \(error)")) }
-                    return
+            // The sockets are made on a helper thread inside the namespace (`NetworkNamespace.run`).
+            do {
+                opened = try namespace.run {
+                    Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }
                 }
-                let pair = Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }
-                box.withLock { $0 = pair }
+            } catch {
+                // The words of the time when NetlinkSocket entered namespaces, kept as they were.
+                opened = .failure(HostError("setns", errno: 0, "netlink: \(error)"))
             }
-            thread.join()
-            opened = box.withLock { $0! }
         } else {
             opened = Result { () throws(HostError) in (try UDPSocket(binding: espAddress), try UDPSocket(binding: clearAddress)) }
         }
@@ -426,25 +421,5 @@ public final class DataPlaneHost: @unchecked Sendable {
         case .ok, .error, .receive, .event:
             reply(.error(code: "EINVAL", reason: "a host takes BIND, SEND, MONITOR, STATS, ADDSA and DELSA", details: []))
         }
-    }
-}
-
-/// A joinable thread running a closure (Foundation's `Thread` cannot be joined).
-final class JoinableThread {
-    private var thread = pthread_t()
-    init(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(body))
-        pthread_create(
-            &thread, nil,
-            { raw in
-                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-                box.body()
-                return nil
-            }, box.toOpaque())
-    }
-    func join() { pthread_join(thread, nil) }
-    private final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 }
