@@ -33,8 +33,8 @@ struct RawConstraintNode {
     var attr: UInt32
     var op: UInt32
     var names: EBitmap?
-    /// The type set as written (version ≥ 29, §3.3.3): types and excluded types. Checked, not kept.
-    var typeNames: [EBitmap] = []
+    /// The type set as written (version ≥ 29, §3.3.3): types, excluded types and flags.
+    var typeNames: (types: EBitmap, negset: EBitmap, flags: UInt32)? = nil
     var offset: Int
 }
 
@@ -259,7 +259,7 @@ extension BinaryPolicyReader {
             let attr = try c.u32()
             let op = try c.u32()
             var names: EBitmap? = nil
-            var typeNames: [EBitmap] = []
+            var typeNames: (types: EBitmap, negset: EBitmap, flags: UInt32)? = nil
             func bad(_ why: String) -> BinaryPolicyError { c.error(.invalid("constraint expression: \(why)"), at: nodeAt) }
             switch exprType {
             case 1:  // NOT
@@ -287,7 +287,7 @@ extension BinaryPolicyReader {
                     if base != 4 {
                         guard types.isEmpty, negset.isEmpty, flags == 0 else { throw c.error(.invalid("a type set on a user or role operand"), at: setAt) }
                     }
-                    typeNames = [types, negset]
+                    if base == 4 { typeNames = (types, negset, flags) }
                 }
                 depth += 1
             default:

@@ -11,17 +11,62 @@ extension PolicyCompiler {
 
     mutating func compileConstraint(classes: NameSet, permissions: NameSet, _ expr: ConstraintExpr, isMLS: Bool, at loc: SourceLocation) throws(PolicyError) {
         let postfix = try constraintPostfix(expr, isMLS: isMLS, allowThird: false, at: loc)
+        let written = try writtenTypeSets(expr, postfix, at: loc)
         for c in try classValueList(classes, at: loc) {
             let mask = try permissionMask(permissions, classValue: c, at: loc)
-            db.classes[c - 1].constraints.append(Constraint(permissions: mask, expression: postfix, isMLS: isMLS, location: loc))
+            db.classes[c - 1].constraints.append(
+                Constraint(permissions: mask, expression: postfix, isMLS: isMLS, location: loc, writtenTypeSets: written))
         }
     }
 
     mutating func compileValidateTrans(classes: NameSet, _ expr: ConstraintExpr, isMLS: Bool, at loc: SourceLocation) throws(PolicyError) {
         let postfix = try constraintPostfix(expr, isMLS: isMLS, allowThird: true, at: loc)
+        let written = try writtenTypeSets(expr, postfix, at: loc)
         for c in try classValueList(classes, at: loc) {
-            db.classes[c - 1].validateTrans.append(Constraint(permissions: 0, expression: postfix, isMLS: isMLS, location: loc))
+            db.classes[c - 1].validateTrans.append(
+                Constraint(permissions: 0, expression: postfix, isMLS: isMLS, location: loc, writtenTypeSets: written))
         }
+    }
+
+    /// The type sets of an expression as written, keyed by the index of their `.names` node in the
+    /// postfix form (the operands appear in the same order in both).
+    private func writtenTypeSets(_ expr: ConstraintExpr, _ postfix: [ConstraintNode], at loc: SourceLocation) throws(PolicyError)
+        -> [Int: ConstraintTypeSet]
+    {
+        var sets: [NameSet?] = []
+        func collect(_ e: ConstraintExpr) {
+            switch e {
+            case .not(let a): collect(a)
+            case .and(let a, let b), .or(let a, let b):
+                collect(a)
+                collect(b)
+            case .attributes: sets.append(nil)
+            case .names(let operand, _, let names): sets.append([.t1, .t2, .t3].contains(operand) ? names : nil)
+            }
+        }
+        collect(expr)
+        var out: [Int: ConstraintTypeSet] = [:]
+        var operand = 0
+        for (i, node) in postfix.enumerated() {
+            switch node {
+            case .attribute, .names:
+                if let set = sets[operand] {
+                    func indices(_ names: [String]) throws(PolicyError) -> Bitset {
+                        var b = Bitset()
+                        for n in names {
+                            guard let v = db.typeIndex[n] else { throw PolicyError("unknown type or attribute \(n)", at: loc) }
+                            b.insert(v)
+                        }
+                        return b
+                    }
+                    out[i] = ConstraintTypeSet(
+                        included: try indices(set.included), excluded: try indices(set.excluded), isAll: set.isAll, isComplement: set.isComplement)
+                }
+                operand += 1
+            default: break
+            }
+        }
+        return out
     }
 
     private func constraintPostfix(_ expr: ConstraintExpr, isMLS: Bool, allowThird: Bool, at loc: SourceLocation) throws(PolicyError) -> [ConstraintNode] {

@@ -83,6 +83,7 @@ extension PolicyCompiler {
             _ = try ruleKeys(sources, at: loc)
             _ = try ruleKeys(targets, at: loc)
             _ = try classValueList(classes, at: loc)
+            db.extendedPermissionRuleCount += 1
         default:
             throw PolicyError("only allow, auditallow, auditdeny, dontaudit and type rules are allowed here", at: loc)
         }

@@ -300,7 +300,7 @@ public struct PolicyCompiler {
                 for c in try classValueList(NameSet(included: classes), at: loc) {
                     try setDefault(c, "default_range", &db.classes[c - 1].defaultRange, d, at: loc)
                 }
-            case .initialSIDContext, .portcon, .netifcon, .nodecon, .genfscon, .fsUse, .otherLabeling:
+            case .initialSIDContext, .portcon, .netifcon, .nodecon, .genfscon, .fsUse, .fscon, .ibpkeycon, .ibendportcon, .otherLabeling:
                 break  // after users: contexts are validated against them
             default:
                 throw PolicyError("statement not allowed here", at: loc)
