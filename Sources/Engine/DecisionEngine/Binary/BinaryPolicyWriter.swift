@@ -107,7 +107,9 @@ struct BinaryPolicyWriter {
         if let c = db.policyCapabilities.first(where: { !BinaryPolicyReader.capabilityNames.contains($0) }) {
             throw .cannotCarry("policy capability \(c) has no number")
         }
-        if avTable.count == 0 && typeRules.values.allSatisfy(\.isEmpty) { throw .invalid("the policy has no unconditional rule (the kernel refuses an empty rule table)") }
+        if avTable.count == 0 && typeRules.values.allSatisfy(\.isEmpty) {
+            throw .invalid("the policy has no unconditional rule (the kernel refuses an empty rule table)")
+        }
         guard db.types.count <= 0xFFFF, db.classes.count <= 0xFFFF else { throw .invalid("more than 65535 types or classes") }
     }
 
@@ -117,7 +119,7 @@ struct BinaryPolicyWriter {
     /// expressions, and refuses what libsepol and the kernel would reject.
     mutating func foldAndMergeConditionals() throws(BinaryPolicyWriteError) {
         let defaults = db.bools.map(\.defaultValue)
-        var merged: [[ConditionalNode]: Int] = [:]
+        var identities: [ConditionalIdentity] = []
         var lists: [(expression: [ConditionalNode], branches: [ConditionalRules])] = []
         for cond in db.conditionals {
             var tunables = 0, booleans = 0
@@ -136,18 +138,23 @@ struct BinaryPolicyWriter {
                 }
                 continue
             }
-            let expression = cond.expression.map { node -> ConditionalNode in
+            // Normalized and merged as libsepol does (the compiler has done it already; a database
+            // built otherwise gets the same file).
+            let (normalized, swapped) = ConditionalIdentity.normalized(cond.expression)
+            let branches = swapped ? [cond.falseRules, cond.trueRules] : [cond.trueRules, cond.falseRules]
+            let identity = ConditionalIdentity(normalized)
+            let expression = normalized.map { node -> ConditionalNode in
                 if case .bool(let b) = node { return .bool(boolValue[b]!) }
                 return node
             }
-            if let i = merged[expression] {
-                lists[i].branches[0].av += cond.trueRules.av
-                lists[i].branches[0].typeRules += cond.trueRules.typeRules
-                lists[i].branches[1].av += cond.falseRules.av
-                lists[i].branches[1].typeRules += cond.falseRules.typeRules
+            if let i = identities.firstIndex(where: { $0.isSame(as: identity) }) {
+                for b in 0..<2 {
+                    lists[i].branches[b].av += branches[b].av
+                    lists[i].branches[b].typeRules += branches[b].typeRules
+                }
             } else {
-                merged[expression] = lists.count
-                lists.append((expression, [cond.trueRules, cond.falseRules]))
+                identities.append(identity)
+                lists.append((expression, branches))
             }
         }
         // A type rule may be placed once: not also unconditional, not in two conditionals (the

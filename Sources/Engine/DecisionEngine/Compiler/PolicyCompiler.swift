@@ -11,6 +11,8 @@ public struct PolicyCompiler {
     /// Statements held back for the second pass, with the conditional they belong to.
     private var deferred: [PolicyStatement] = []
     var neverallows: [PolicyStatement] = []
+    /// The identity of each entry of `db.conditionals`, to merge the `if`s libsepol merges.
+    var conditionalIdentities: [ConditionalIdentity] = []
     /// Where each bounded type's `typebounds` statement is.
     var boundsLocations: [Int: SourceLocation] = [:]
 
