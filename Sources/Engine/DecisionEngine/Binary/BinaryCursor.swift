@@ -173,3 +173,39 @@ struct EBitmap {
         return out
     }
 }
+
+/// A symbol table's value → database index map (§5). Dense (an array indexed by value) when the
+/// value space is at most 65536, the bound of types and classes, so lookups on the avtab's hot
+/// path cost an index; a dictionary above, so that a file announcing a huge value space with few
+/// records allocates by its records, not by its count (§4.1).
+struct ValueMap {
+    private var dense: [Int32] = []
+    private var sparse: [UInt32: Int] = [:]
+    private var isDense = false
+
+    static let denseLimit: UInt32 = 65536
+
+    init() {}
+
+    init(valueCount: UInt32) {
+        guard valueCount <= Self.denseLimit else { return }
+        dense = Array(repeating: -1, count: Int(valueCount) + 1)
+        isDense = true
+    }
+
+    subscript(value: UInt32) -> Int? {
+        get {
+            guard isDense else { return sparse[value] }
+            guard Int(value) < dense.count else { return nil }
+            let i = dense[Int(value)]
+            return i >= 0 ? Int(i) : nil
+        }
+        set {
+            guard isDense, Int(value) < dense.count else {
+                sparse[value] = newValue
+                return
+            }
+            dense[Int(value)] = Int32(newValue ?? -1)
+        }
+    }
+}

@@ -116,6 +116,8 @@ extension BinaryPolicyReader {
         }
         let cats = try primaries(categories, .categories, isPrimary: { !$0.isAlias }, value: \.value, name: \.name, offset: \.offset)
         var catDecls: [MLSVocabulary.Category] = []
+        categoryOf = ValueMap(valueCount: categories.valueCount)
+        sensitivityOf = ValueMap(valueCount: sensitivities.valueCount)
         for (i, cat) in cats.enumerated() {
             categoryOf[cat.value] = i
             catDecls.append(.init(cat.name))
@@ -156,9 +158,11 @@ extension BinaryPolicyReader {
         // Versions 20–23 leave attributes unnamed: their values are gaps that the avtab and the
         // type-attribute map refer to. They are read as attributes with synthetic names (§3.3.5).
         let unnamedAttributes = version >= 20 && version < 24
+        typeOf = ValueMap(valueCount: types.valueCount)
         var byValue: [UInt32: RawType] = [:]
         for t in prims { byValue[t.value] = t }
-        var names = Set(types.records.map(\.name))
+        // The names in use, to keep synthetic names apart from them (only needed for 20–23).
+        var names = unnamedAttributes ? Set(types.records.map(\.name)) : []
         var order: [UInt32] = prims.map(\.value)
         if unnamedAttributes { order = Array(1..<types.valueCount + 1) }
         for v in order {
@@ -205,6 +209,7 @@ extension BinaryPolicyReader {
         guard let first = prims.first, first.value == 1, first.name == "object_r" else {
             throw error(.invalid("role object_r must have value 1"), at: prims.first?.offset ?? roles.offset, in: .roles)
         }
+        roleOf = ValueMap(valueCount: roles.valueCount)
         for (i, r) in prims.enumerated() {
             roleOf[r.value] = i
             roleOffsets.append(r.offset)
@@ -228,6 +233,7 @@ extension BinaryPolicyReader {
 
     mutating func mapUsers() throws(BinaryPolicyError) {
         let prims = try primaries(users, .users, isPrimary: { _ in true }, value: \.value, name: \.name, offset: \.offset)
+        userOf = ValueMap(valueCount: users.valueCount)
         for (i, u) in prims.enumerated() {
             userOf[u.value] = i
             userOffsets.append(u.offset)
@@ -262,6 +268,7 @@ extension BinaryPolicyReader {
     // MARK: Booleans (§3.3.7)
 
     mutating func mapBooleans() throws(BinaryPolicyError) {
+        boolOf = ValueMap(valueCount: bools.valueCount)
         for (i, b) in try primaries(bools, .booleans, isPrimary: { _ in true }, value: \.value, name: \.name, offset: \.offset).enumerated() {
             boolOf[b.value] = i
             db.boolIndex[b.name] = i

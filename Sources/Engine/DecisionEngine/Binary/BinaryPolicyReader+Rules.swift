@@ -49,6 +49,13 @@ extension BinaryPolicyReader {
             }
             return out
         }
+        return try avEntry20(conditional: conditional).map { [$0] } ?? []
+    }
+
+    /// One entry of version 20 or later (§3.4.1): nil for an extended-permission entry, which is
+    /// checked and counted (PolicyDB does not hold its set, §5).
+    mutating func avEntry20(conditional: Bool) throws(BinaryPolicyError) -> RawAVEntry? {
+        let at = c.offset
         let source = try c.u16(), target = try c.u16(), cls = try c.u16()
         let specAt = c.offset
         var spec = try c.u16()
@@ -67,9 +74,9 @@ extension BinaryPolicyReader {
             _ = try type(UInt32(target), at: at)
             _ = try objectClass(UInt32(cls), at: at)
             xpermsCount += 1
-            return []
+            return nil
         }
-        return [RawAVEntry(source: UInt32(source), target: UInt32(target), objectClass: UInt32(cls), kind: spec, data: try c.u32(), offset: at)]
+        return RawAVEntry(source: UInt32(source), target: UInt32(target), objectClass: UInt32(cls), kind: spec, data: try c.u32(), offset: at)
     }
 
     /// The key of an entry, checked (§4.4).
@@ -114,17 +121,22 @@ extension BinaryPolicyReader {
         let n = try c.count(minimumSize: avEntryMinimum)
         guard n >= 1 else { throw c.error(.invalid("the rule table is empty"), at: at) }
         db.avTable = AVTable(minimumCapacity: n)
-        var seen = Set<UInt64>()
-        seen.reserveCapacity(n)
+        var seen = KeySet(minimumCapacity: n)
+        func place(_ e: RawAVEntry, _ reader: inout BinaryPolicyReader) throws(BinaryPolicyError) {
+            let k = try reader.key(e)
+            guard seen.insert(k | UInt64(e.kind) << 48) else { throw reader.c.error(.duplicate("avtab entry"), at: e.offset) }
+            if let kind = Self.transitionKind(e.kind) {
+                reader.db.typeRules[kind]![k] = try reader.concreteType(e.data, at: e.offset, what: "new type")
+            } else {
+                reader.db.avTable.merge(k, Self.avEntry(reader.masked(e, classValue: Int(k & 0xFFFF))))
+            }
+        }
+        // From version 20 one record is one entry: read without building an array per record.
         for _ in 0..<n {
-            for e in try avEntries(conditional: false) {
-                let k = try key(e)
-                guard seen.insert(k | UInt64(e.kind) << 48).inserted else { throw c.error(.duplicate("avtab entry"), at: e.offset) }
-                if let kind = Self.transitionKind(e.kind) {
-                    db.typeRules[kind]![k] = try concreteType(e.data, at: e.offset, what: "new type")
-                } else {
-                    db.avTable.merge(k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))))
-                }
+            if version >= 20 {
+                if let e = try avEntry20(conditional: false) { try place(e, &self) }
+            } else {
+                for e in try avEntries(conditional: false) { try place(e, &self) }
             }
         }
     }
@@ -310,7 +322,7 @@ extension BinaryPolicyReader {
     mutating func readTypeAttributeMap() throws(BinaryPolicyError) {
         guard version >= 20 else { return }
         c.section = .typeAttributeMap
-        var members: [Int: Bitset] = [:]
+        var members = Array(repeating: Bitset(), count: db.types.count)
         for v in 1..<types.valueCount + 1 {
             let bitmap = try c.ebitmap()
             guard let t = typeOf[v] else {
@@ -331,10 +343,49 @@ extension BinaryPolicyReader {
                     throw c.error(.invalid("map of \(db.types[t].name) names type \(db.types[a].name), not an attribute"), at: bitmap.offset)
                 }
                 row.append(Int32(a))
-                members[a, default: Bitset()].insert(t)
+                members[a].insert(t)
             }
             db.typeAttributeMap[t] = row.sorted()
         }
-        for (a, m) in members { db.attributeMembers[a] = m }
+        for a in db.types.indices where db.types[a].isAttribute && !members[a].isEmpty { db.attributeMembers[a] = members[a] }
+    }
+}
+
+/// A set of nonzero 64-bit keys (tagged avtab keys), open addressing with the avtab's hash: the
+/// duplicate check on the read's hot path without hashing through `Hasher`.
+struct KeySet {
+    private var keys: [UInt64]
+    private var mask: Int
+    private var count = 0
+
+    init(minimumCapacity: Int) {
+        var cap = 16
+        while cap < minimumCapacity * 2 { cap <<= 1 }
+        keys = Array(repeating: 0, count: cap)
+        mask = cap - 1
+    }
+
+    /// Inserts `key` (nonzero); false when it was already there.
+    mutating func insert(_ key: UInt64) -> Bool {
+        if (count + 1) * 2 > keys.count { grow() }
+        var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+        while true {
+            let k = keys[i]
+            if k == key { return false }
+            if k == 0 {
+                keys[i] = key
+                count += 1
+                return true
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    private mutating func grow() {
+        let old = keys
+        keys = Array(repeating: 0, count: old.count * 2)
+        mask = keys.count - 1
+        count = 0
+        for k in old where k != 0 { _ = insert(k) }
     }
 }

@@ -53,14 +53,13 @@ struct BinaryPolicyReader {
     var sensitivities = RawTable<RawSensitivity>()
     var categories = RawTable<RawCategory>()
 
-    // Value → PolicyDB index, per table (§5). Dictionaries: their size follows the records read,
-    // never a count (§4.1).
-    var roleOf: [UInt32: Int] = [:]
-    var typeOf: [UInt32: Int] = [:]
-    var userOf: [UInt32: Int] = [:]
-    var boolOf: [UInt32: Int] = [:]
-    var sensitivityOf: [UInt32: Int] = [:]
-    var categoryOf: [UInt32: Int] = [:]
+    // Value → PolicyDB index, per table (§5), sized by the table's checked value space (ValueMap).
+    var roleOf = ValueMap()
+    var typeOf = ValueMap()
+    var userOf = ValueMap()
+    var boolOf = ValueMap()
+    var sensitivityOf = ValueMap()
+    var categoryOf = ValueMap()
     /// Offsets of the records, by index, for errors found after reading.
     var typeOffsets: [Int] = []
     var roleOffsets: [Int] = []
@@ -151,7 +150,7 @@ struct BinaryPolicyReader {
     }
 
     /// A symbol ebitmap (bit = value − 1) mapped to indices through `table`.
-    func mapped(_ bitmap: EBitmap, _ table: [UInt32: Int], what: String, section: BinaryPolicySection? = nil) throws(BinaryPolicyError)
+    func mapped(_ bitmap: EBitmap, _ table: ValueMap, what: String, section: BinaryPolicySection? = nil) throws(BinaryPolicyError)
         -> Bitset
     {
         var out = Bitset()
