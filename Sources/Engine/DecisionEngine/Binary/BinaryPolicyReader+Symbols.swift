@@ -33,8 +33,10 @@ struct RawConstraintNode {
     var attr: UInt32
     var op: UInt32
     var names: EBitmap?
-    /// The type set as written (version ≥ 29, §3.3.3): types and excluded types. Checked, not kept.
+    /// The type set as written (version ≥ 29, §3.3.3): types and excluded types.
     var typeNames: [EBitmap] = []
+    /// The type set's flags (1 `*`, 2 `~`), with `typeNames`.
+    var typeFlags: UInt32 = 0
     var offset: Int
 }
 
@@ -260,6 +262,7 @@ extension BinaryPolicyReader {
             let op = try c.u32()
             var names: EBitmap? = nil
             var typeNames: [EBitmap] = []
+            var typeFlags: UInt32 = 0
             func bad(_ why: String) -> BinaryPolicyError { c.error(.invalid("constraint expression: \(why)"), at: nodeAt) }
             switch exprType {
             case 1:  // NOT
@@ -288,13 +291,14 @@ extension BinaryPolicyReader {
                         guard types.isEmpty, negset.isEmpty, flags == 0 else { throw c.error(.invalid("a type set on a user or role operand"), at: setAt) }
                     }
                     typeNames = [types, negset]
+                    typeFlags = flags
                 }
                 depth += 1
             default:
                 throw bad("unknown node type \(exprType)")
             }
             guard depth <= 5 else { throw bad("deeper than 5") }
-            nodes.append(RawConstraintNode(exprType: exprType, attr: attr, op: op, names: names, typeNames: typeNames, offset: nodeAt))
+            nodes.append(RawConstraintNode(exprType: exprType, attr: attr, op: op, names: names, typeNames: typeNames, typeFlags: typeFlags, offset: nodeAt))
         }
         guard depth == 1 else { throw c.error(.invalid("constraint expression leaves \(depth) values on the stack"), at: at) }
         return RawConstraint(permissions: permissions, nodes: nodes, offset: at)

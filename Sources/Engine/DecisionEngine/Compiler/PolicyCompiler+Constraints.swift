@@ -10,23 +10,28 @@ extension PolicyCompiler {
     static let constraintMaxDepth = 5
 
     mutating func compileConstraint(classes: NameSet, permissions: NameSet, _ expr: ConstraintExpr, isMLS: Bool, at loc: SourceLocation) throws(PolicyError) {
-        let postfix = try constraintPostfix(expr, isMLS: isMLS, allowThird: false, at: loc)
+        let (postfix, written) = try constraintPostfix(expr, isMLS: isMLS, allowThird: false, at: loc)
         for c in try classValueList(classes, at: loc) {
             let mask = try permissionMask(permissions, classValue: c, at: loc)
-            db.classes[c - 1].constraints.append(Constraint(permissions: mask, expression: postfix, isMLS: isMLS, location: loc))
+            db.classes[c - 1].constraints.append(
+                Constraint(permissions: mask, expression: postfix, isMLS: isMLS, location: loc, writtenTypeSets: written))
         }
     }
 
     mutating func compileValidateTrans(classes: NameSet, _ expr: ConstraintExpr, isMLS: Bool, at loc: SourceLocation) throws(PolicyError) {
-        let postfix = try constraintPostfix(expr, isMLS: isMLS, allowThird: true, at: loc)
+        let (postfix, written) = try constraintPostfix(expr, isMLS: isMLS, allowThird: true, at: loc)
         for c in try classValueList(classes, at: loc) {
-            db.classes[c - 1].validateTrans.append(Constraint(permissions: 0, expression: postfix, isMLS: isMLS, location: loc))
+            db.classes[c - 1].validateTrans.append(
+                Constraint(permissions: 0, expression: postfix, isMLS: isMLS, location: loc, writtenTypeSets: written))
         }
     }
 
-    private func constraintPostfix(_ expr: ConstraintExpr, isMLS: Bool, allowThird: Bool, at loc: SourceLocation) throws(PolicyError) -> [ConstraintNode] {
+    private func constraintPostfix(_ expr: ConstraintExpr, isMLS: Bool, allowThird: Bool, at loc: SourceLocation)
+        throws(PolicyError) -> ([ConstraintNode], [Int: WrittenTypeSet])
+    {
         var out: [ConstraintNode] = []
-        try emit(expr, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
+        var written: [Int: WrittenTypeSet] = [:]
+        try emit(expr, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
         var depth = 0, maxDepth = 0
         for node in out {
             switch node {
@@ -38,20 +43,23 @@ extension PolicyCompiler {
         guard maxDepth <= PolicyCompiler.constraintMaxDepth else {
             throw PolicyError("constraint expression needs a stack of \(maxDepth); the kernel evaluates at most \(PolicyCompiler.constraintMaxDepth)", at: loc)
         }
-        return out
+        return (out, written)
     }
 
-    private func emit(_ e: ConstraintExpr, isMLS: Bool, allowThird: Bool, into out: inout [ConstraintNode], at loc: SourceLocation) throws(PolicyError) {
+    private func emit(
+        _ e: ConstraintExpr, isMLS: Bool, allowThird: Bool, into out: inout [ConstraintNode], written: inout [Int: WrittenTypeSet],
+        at loc: SourceLocation
+    ) throws(PolicyError) {
         switch e {
         case .not(let a):
-            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc); out.append(.not)
+            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc); out.append(.not)
         case .and(let a, let b):
-            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
-            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
+            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
+            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
             out.append(.and)
         case .or(let a, let b):
-            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
-            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
+            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
+            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
             out.append(.or)
         case .attributes(let left, let op, let right):
             let attribute: ConstraintAttribute
@@ -86,7 +94,12 @@ extension PolicyCompiler {
             switch operand {
             case .u1, .u2, .u3: bits = try userValues(names, at: loc)
             case .r1, .r2, .r3: bits = Bitset(try roleValues(names, at: loc))
-            case .t1, .t2, .t3: bits = try concreteTypes(names, at: loc)
+            case .t1, .t2, .t3:
+                bits = try concreteTypes(names, at: loc)
+                // As written, for writing the policy back (names resolved above, aliases to types).
+                written[out.count] = WrittenTypeSet(
+                    types: names.included.compactMap { db.typeIndex[$0] }, excluded: names.excluded.compactMap { db.typeIndex[$0] },
+                    isAll: names.isAll, isComplement: names.isComplement)
             case .l1, .l2, .h1, .h2:
                 throw PolicyError("levels cannot be compared with names", at: loc)
             }

@@ -196,6 +196,31 @@ public struct Constraint: Sendable {
     public var expression: [ConstraintNode]
     public var isMLS: Bool
     public var location: SourceLocation
+    /// The type sets of the `.names` nodes on `t1`/`t2`/`t3` as written, attributes not expanded,
+    /// by node index (the binary's `type_names`, policy version ≥ 29). Decisions use the expanded
+    /// set of the node; this one is kept so that the policy can be written back as it was
+    /// (`policyLanguage()`, and `sediff` compares these). Absent for a node: only the expansion is
+    /// known.
+    public var writtenTypeSets: [Int: WrittenTypeSet] = [:]
+}
+
+/// A type set of a constraint as written: types and attributes (indices into `PolicyDB.types`),
+/// the ones removed with `-`, and the `*` and `~` flags (libsepol's `type_set_t`).
+public struct WrittenTypeSet: Sendable, Hashable {
+    public var types: [Int]
+    public var excluded: [Int]
+    public var isAll: Bool
+    public var isComplement: Bool
+
+    public init(types: [Int], excluded: [Int] = [], isAll: Bool = false, isComplement: Bool = false) {
+        self.types = types
+        self.excluded = excluded
+        self.isAll = isAll
+        self.isComplement = isComplement
+    }
+
+    /// Whether the set names nothing at all (then only the expansion can be written).
+    public var isEmpty: Bool { types.isEmpty && excluded.isEmpty && !isAll }
 }
 
 /// One node of a postfix constraint expression.
