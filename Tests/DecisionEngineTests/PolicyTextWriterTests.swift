@@ -113,7 +113,10 @@ struct PolicyTextWriterTests {
 
     @Test func outputIsInCheckpolicySectionOrder() throws {
         let text = try PolicyCompiler.compile(text: Self.source("default-policy.conf"), file: "default-policy.conf").policyLanguage()
-        let firsts = ["class ", "sid ", "common ", "sensitivity ", "dominance ", "category ", "level ", "mlsconstrain ", "attribute ", "type ", "allow ", "role ", "user ", "sid kernel "]
+        let firsts = [
+            "class ", "sid ", "common ", "sensitivity ", "dominance ", "category ", "level ", "mlsconstrain ", "attribute ", "type ", "allow ", "role ",
+            "user ", "sid kernel ",
+        ]
         var last = text.startIndex
         for prefix in firsts {
             guard let r = text.range(of: "\n" + prefix, range: last..<text.endIndex) else {
