@@ -10,7 +10,8 @@ extension PolicyTextWriter {
         for c in db.classes {
             for k in c.constraints where k.isMLS == mls && k.permissions != 0 {
                 let keyword = mls ? "mlsconstrain" : "constrain"
-                lines.append("\(keyword) \(c.name) \(permissions(k.permissions, classValue: c.value)) \(expressionText(k.expression, written: k.writtenTypeSets));")
+                lines.append(
+                    "\(keyword) \(c.name) \(permissions(k.permissions, classValue: c.value)) \(expressionText(k.expression, written: k.writtenTypeSets));")
             }
         }
         for c in db.classes {

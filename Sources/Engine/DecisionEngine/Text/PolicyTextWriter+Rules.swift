@@ -63,7 +63,9 @@ extension PolicyTextWriter {
             ($0.source, $0.target, $0.classValue, $0.name) < ($1.source, $1.target, $1.classValue, $1.name)
         }
         for k in keys {
-            line("type_transition \(typeNames[k.source]) \(typeNames[k.target]):\(className(k.classValue)) \(typeNames[db.filenameTransitions[k]!]) \"\(k.name)\";")
+            line(
+                "type_transition \(typeNames[k.source]) \(typeNames[k.target]):\(className(k.classValue)) \(typeNames[db.filenameTransitions[k]!]) \"\(k.name)\";"
+            )
         }
     }
 
