@@ -100,15 +100,18 @@ struct PolicyTextWriterTests {
         }
     }
 
-    /// checkpolicy compiles what salabel writes, from text and from a binary.
+    /// checkpolicy compiles what salabel writes, from text and from binaries.
     @Test(arguments: sourceNames)
     func checkpolicyCompilesTheOutput(_ name: String) throws {
         let text = Self.source(name)
         let mls = BinaryFixtures.isMLS(text) || name == "default-policy.conf"
         let compiled = try PolicyCompiler.compile(text: text, file: name)
         _ = try BinaryFixtures.compile(text: compiled.policyLanguage(), version: 33, mls: mls)
-        let read = try PolicyDB(binary: BinaryFixtures.compile(text: text, version: 33, mls: mls))
-        _ = try BinaryFixtures.compile(text: read.policyLanguage(), version: 33, mls: mls)
+        // v23: attributes with synthesized names (binary-policy.md §5).
+        for version in [33, 23] {
+            let read = try PolicyDB(binary: BinaryFixtures.compile(text: text, version: version, mls: mls))
+            _ = try BinaryFixtures.compile(text: read.policyLanguage(), version: 33, mls: mls)
+        }
     }
 
     @Test func outputIsInCheckpolicySectionOrder() throws {
