@@ -182,3 +182,26 @@ struct PolicyTextWriterTests {
         }
     }
 }
+
+extension PolicyTextWriterTests {
+    /// `fscon` and the Xen/InfiniBand statements kept as tokens are written back so that both
+    /// compilers read them; from a binary, fscon's name (`%02x:%02x`) becomes its two numbers.
+    @Test func rawLabelingStatementsReparse() throws {
+        let source = """
+            class c
+            sid kernel
+            class c { p }
+            type t;
+            role r types t;
+            allow t t:c p;
+            user u roles r;
+            sid kernel u:r:t
+            fscon 8 17 u:r:t u:r:t
+            """
+        let text = try PolicyCompiler.compile(text: source, file: "fscon.conf").policyLanguage()
+        #expect(text.contains("\nfscon 8 17 u : r : t u : r : t\n"), "\(text)")
+        _ = try PolicyCompiler.compile(text: text, file: "fscon.converted")
+        _ = try BinaryFixtures.compile(text: text, version: 33, mls: false)
+        #expect(PolicyTextWriter.rawStatement("fscon", ["08:11", "u:r:t:s0-s1", "u:r:t:s0"]) == "fscon 8 17 u:r:t:s0 - s1 u:r:t:s0")
+    }
+}

@@ -45,6 +45,14 @@ extension PolicyTextWriter {
     /// reader keeps it) gets spaces around the `-` of its range, which checkpolicy's lexer would
     /// otherwise read as part of an identifier.
     static func rawStatement(_ keyword: String, _ tokens: [String]) -> String {
+        var tokens = tokens
+        // A binary's fscon holds the name checkpolicy made of `fscon MAJOR MINOR` ("%02x:%02x").
+        if keyword == "fscon", tokens.count == 3 {
+            let parts = tokens[0].split(separator: ":")
+            if parts.count == 2, let major = UInt32(parts[0], radix: 16), let minor = UInt32(parts[1], radix: 16) {
+                tokens = ["\(major)", "\(minor)"] + tokens.dropFirst()
+            }
+        }
         let spaced = tokens.map { token -> String in
             let parts = token.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count >= 4, !parts[0].isEmpty, token.contains("-") else { return token }
