@@ -33,15 +33,16 @@ struct PolicyConversionConformanceTests {
         return out
     }
 
-    /// checkpolicy's binary (v33) of a policy.conf, with `-U` from the converted text's
-    /// `# handle_unknown` comment, which checkpolicy takes as an option.
-    static func compile(_ conf: String, mls: Bool) throws -> String {
+    /// checkpolicy's binary (v33) of a policy.conf, with `-U` from the `# handle_unknown` comment
+    /// (checkpolicy takes it as an option) of `optionsFrom`, by default the file itself. Both
+    /// salabel and libsepol write that comment.
+    static func compile(_ conf: String, mls: Bool, optionsFrom: String? = nil) throws -> String {
         let checkpolicy = "/usr/bin/checkpolicy"
         guard FileManager.default.isExecutableFile(atPath: checkpolicy) else {
             throw OracleError("checkpolicy is not installed (scripts/deps test installs it)")
         }
         var arguments = mls ? ["-M"] : []
-        let text = try String(contentsOfFile: conf, encoding: .utf8)
+        let text = try String(contentsOfFile: optionsFrom ?? conf, encoding: .utf8)
         if let line = text.split(separator: "\n", maxSplits: 3).first(where: { $0.hasPrefix("# handle_unknown ") }) {
             arguments += ["-U", String(line.split(separator: " ")[2])]
         }
@@ -83,10 +84,10 @@ struct PolicyConversionConformanceTests {
         }
     }
 
-    /// The Debian reference policy: its binary converted by salabel compiles in checkpolicy to a
-    /// binary `sediff` cannot tell from the installed one; its flattened text converted by salabel
-    /// compiles in salabel to a policy that answers as libsepol on the installed binary and has the
-    /// text's counts.
+    /// The Debian reference policy: its binary and its flattened text, converted by salabel, each
+    /// compile in checkpolicy to a binary `sediff` cannot tell from the installed one; the text's
+    /// conversion compiles in salabel to a policy that answers as libsepol on the installed binary
+    /// and has the text's counts.
     @Test func referencePolicyConverts() throws {
         let (conf, binary) = try refpolicyConf()
         let fromBinary = try Self.convert(binary)
@@ -98,6 +99,13 @@ struct PolicyConversionConformanceTests {
 
         let fromText = try Self.convert(conf)
         defer { try? FileManager.default.removeItem(atPath: fromText) }
+        // The flattened text came from the installed binary, so checkpolicy's binary of the text
+        // is that binary's policy. Its handle_unknown is only the flattened text's comment, which
+        // salabel's compiler does not read: -U comes from there.
+        let compiledText = try Self.compile(fromText, mls: true, optionsFrom: conf)
+        defer { try? FileManager.default.removeItem(atPath: compiledText) }
+        let textDiff = try Self.sediff(binary, compiledText)
+        #expect(textDiff.isEmpty, "refpolicy converted from its text: sediff reports\n\(textDiff.joined(separator: "\n"))")
         let original = try SecurityServer.load(path: conf).policy
         let server = try SecurityServer.load(path: fromText)
         let counts = { (p: PolicyDB) in p.statistics.counts.filter { $0.label != "Neverallow" } }
