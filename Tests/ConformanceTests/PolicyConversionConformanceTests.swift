@@ -13,11 +13,12 @@ import TestSupport
 struct PolicyConversionConformanceTests {
     static let embeddedPolicy = repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf").path
 
-    /// Every fixture and the embedded policy, with whether it is MLS.
-    static var sources: [String] { EngineVsLibsepolTests.fixtureNames + ["default-policy.conf"] }
+    /// Every fixture, the embedded policy and the conversion edge cases (Tests/Fixtures/conversion).
+    static var sources: [String] { EngineVsLibsepolTests.fixtureNames + ["default-policy.conf", "conversion/edges.conf"] }
 
     static func path(_ name: String) -> String {
-        name == "default-policy.conf" ? embeddedPolicy : fixturesDirectory.appendingPathComponent("policies/\(name)").path
+        if name == "default-policy.conf" { return embeddedPolicy }
+        return fixturesDirectory.appendingPathComponent(name.contains("/") ? name : "policies/\(name)").path
     }
 
     static func temporary(_ suffix: String) -> String {

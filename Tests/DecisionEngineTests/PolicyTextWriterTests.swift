@@ -9,8 +9,11 @@ import TestSupport
 /// counts, from a text policy and from a binary one.
 @Suite(.serialized)
 struct PolicyTextWriterTests {
-    /// The policies the tests use: every fixture, the embedded policy, and the micro-policies of
-    /// the engine's tests.
+    /// What the writer must take care of, one statement of each kind (Tests/Fixtures/conversion).
+    static let edgesPolicy = repositoryRoot.appendingPathComponent("Tests/Fixtures/conversion/edges.conf")
+
+    /// The policies the tests use: every fixture, the embedded policy, the conversion edge cases,
+    /// and the micro-policies of the engine's tests.
     static var sources: [(name: String, text: String)] {
         var out: [(String, String)] = []
         for name in BinaryFixtures.fixtureNames {
@@ -19,6 +22,7 @@ struct PolicyTextWriterTests {
             }
         }
         if let text = try? String(contentsOf: BinaryFixtures.embeddedPolicy, encoding: .utf8) { out.append(("default-policy.conf", text)) }
+        if let text = try? String(contentsOf: edgesPolicy, encoding: .utf8) { out.append(("edges.conf", text)) }
         out.append(("rich.conf", PolicyStatisticsTests.rich))
         out.append(("kernel-only.conf", KernelOnlySemanticsTests.policy))
         out.append(("cache.conf", CacheAndPolicyChangeTests.policy))
