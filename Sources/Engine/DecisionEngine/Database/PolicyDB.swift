@@ -207,11 +207,16 @@ public struct Constraint: Sendable {
 /// A type set of a constraint as written: types and attributes (indices into `PolicyDB.types`),
 /// the ones removed with `-`, and the `*` and `~` flags (libsepol's `type_set_t`).
 public struct WrittenTypeSet: Sendable, Hashable {
+    /// The types and attributes listed (`type_set.types`).
     public var types: [Int]
+    /// The ones listed with `-` (`type_set.negset`).
     public var excluded: [Int]
+    /// `*` (`TYPE_STAR`).
     public var isAll: Bool
+    /// `~` (`TYPE_COMP`).
     public var isComplement: Bool
 
+    /// A set as written; by default a plain list.
     public init(types: [Int], excluded: [Int] = [], isAll: Bool = false, isComplement: Bool = false) {
         self.types = types
         self.excluded = excluded
