@@ -209,3 +209,18 @@ extension PolicyTextWriterTests {
         #expect(PolicyTextWriter.rawStatement("fscon", ["08:11", "u:r:t:s0-s1", "u:r:t:s0"]) == "fscon 8 17 u:r:t:s0 - s1 u:r:t:s0")
     }
 }
+
+extension PolicyTextWriterTests {
+    /// An empty database (no roles, not even `object_r`) is written without trapping.
+    @Test func anEmptyDatabaseIsWritten() {
+        let text = PolicyDB().policyLanguage()
+        #expect(text.hasPrefix("# Written by salabel"))
+        #expect(text.contains("# handle_unknown deny (checkpolicy -U deny)"))
+    }
+
+    /// Writing is deterministic: the same database gives the same text every time.
+    @Test func writingIsDeterministic() throws {
+        let p = try PolicyCompiler.compile(text: Self.source("default-policy.conf"), file: "default-policy.conf")
+        #expect(p.policyLanguage() == p.policyLanguage())
+    }
+}

@@ -147,10 +147,11 @@ extension PolicyTextWriter {
     /// roles that dominate it directly), from the roles that no other role dominates.
     mutating func writeRoleDominance() {
         let count = db.roles.count
+        guard count > 1 else { return }
         var dominatedBy = Array(repeating: [Int](), count: count)
         var children = Array(repeating: [Int](), count: count)
         var any = false
-        for r in 1..<max(count, 1) {
+        for r in 1..<count {
             let below = db.roles[r].dominates.members.filter { $0 != r && $0 != 0 }
             for c in below { dominatedBy[c].append(r) }
             // Immediate: not dominated by another role that r dominates.
