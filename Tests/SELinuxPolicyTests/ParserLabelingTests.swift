@@ -89,6 +89,34 @@ import SecurityContexts
         #expect(upper == "fs_use_xattr")
     }
 
+    /// fscon, ibpkeycon and ibendportcon become typed statements, with checkpolicy 3.4's checks
+    /// (`define_fs_context`, `define_ibpkey_context`, `define_ibendport_context`).
+    @Test func fsconAndInfiniBandStatementsAreTyped() throws {
+        guard case .fscon(let major, let minor, let a, let b) = try parseOne("fscon 8 0x11 u:r:a u:r:b") else { Issue.record("fscon"); return }
+        #expect(major == 8 && minor == 17)
+        #expect(a == context("u", "r", "a") && b == context("u", "r", "b"))
+        guard case .ibpkeycon(let prefix, let low, let high, let c) = try parseOne("ibpkeycon fe80:: 0x10-0xFFFF u:r:t:s0 - s1:c0")
+        else { Issue.record("ibpkeycon"); return }
+        #expect(prefix == [0xfe, 0x80, 0, 0, 0, 0, 0, 0])
+        #expect(low == 16 && high == 0xFFFF)
+        #expect(c.type == "t")
+        guard case .ibpkeycon(_, let one, let same, _) = try parseOne("ibpkeycon fe80:: 7 u:r:t") else { Issue.record("single key"); return }
+        #expect(one == 7 && same == 7)
+        guard case .ibendportcon(let device, let port, _) = try parseOne("ibendportcon mlx4_0 1 u:r:t") else { Issue.record("ibendportcon"); return }
+        #expect(device == "mlx4_0" && port == 1)
+        for (text, message) in [
+            ("ibpkeycon fe80::1 1 u:r:t", "low 64 bits must be zero"),
+            ("ibpkeycon fe80:: 0x10000 u:r:t", "16 bits"),
+            ("ibpkeycon fe80:: 9-3 u:r:t", "low exceeds high"),
+            ("ibendportcon mlx4_0 0 u:r:t", "1 to 255"),
+            ("ibendportcon mlx4_0 256 u:r:t", "1 to 255"),
+            ("ibendportcon \(String(repeating: "d", count: 64)) 1 u:r:t", "longer than 63 bytes"),
+        ] {
+            let error = #expect(throws: PolicyError.self, "\(text)") { _ = try parseOne(text) }
+            #expect(error?.description.contains(message) == true, "\(text): \(String(describing: error))")
+        }
+    }
+
     @Test func otherLabelingKeptRaw() throws {
         let cases: [(String, String, [String])] = [
             ("pirqcon 33 u:r:t", "pirqcon", ["33", "u", ":", "r", ":", "t"]),
@@ -96,12 +124,6 @@ import SecurityContexts
             ("ioportcon 0x60 u:r:t", "ioportcon", ["0x60", "u", ":", "r", ":", "t"]),
             ("pcidevicecon 0xc800 u:r:t", "pcidevicecon", ["0xc800", "u", ":", "r", ":", "t"]),
             ("devicetreecon /soc/uart u:r:t", "devicetreecon", ["/soc/uart", "u", ":", "r", ":", "t"]),
-            (
-                "ibpkeycon fe80:: 0xFFFF u:r:t:s0 - s1:c0", "ibpkeycon",
-                ["fe80::", "0xFFFF", "u", ":", "r", ":", "t", ":", "s0", "-", "s1", ":", "c0"]
-            ),
-            ("ibendportcon mlx4_0 1 u:r:t", "ibendportcon", ["mlx4_0", "1", "u", ":", "r", ":", "t"]),
-            ("fscon 1 2 u:r:a u:r:b", "fscon", ["1", "2", "u", ":", "r", ":", "a", "u", ":", "r", ":", "b"]),
         ]
         for (text, keyword, tokens) in cases {
             guard case .otherLabeling(let parsed, let parsedTokens) = try parseOne(text)

@@ -83,6 +83,9 @@ private func statementKey(_ kind: StatementKind) -> String {
     case .nodecon: return "nodecon"
     case .genfscon: return "genfscon"
     case .fsUse(let behavior, _, _): return behavior
+    case .fscon: return "fscon"
+    case .ibpkeycon: return "ibpkeycon"
+    case .ibendportcon: return "ibendportcon"
     case .otherLabeling(let keyword, _): return keyword
     }
 }

@@ -272,7 +272,15 @@ public enum StatementKind: Sendable {
     case genfscon(filesystem: String, path: String, fileType: String?, context: SecurityContext)
     /// `fs_use_xattr|fs_use_task|fs_use_trans FSTYPE CONTEXT;`
     case fsUse(behavior: String, filesystem: String, context: SecurityContext)
-    /// Other labeling statements kept as written (`fscon`, `ibpkeycon`, `ibendportcon`, the Xen ones):
-    /// the keyword and the raw tokens up to the end of the statement.
+    /// `fscon MAJOR MINOR FSCONTEXT FILECONTEXT` (checkpolicy names the file system `%02x:%02x`).
+    case fscon(major: UInt32, minor: UInt32, fileSystemContext: SecurityContext, fileContext: SecurityContext)
+    /// `ibpkeycon SUBNET_PREFIX PKEY[-PKEY] CONTEXT`: the prefix's 8 high bytes (its low 64 bits
+    /// must be zero), 16-bit partition keys.
+    case ibpkeycon(subnetPrefix: [UInt8], low: Int, high: Int, context: SecurityContext)
+    /// `ibendportcon DEVICE PORT CONTEXT` (port 1…255).
+    case ibendportcon(device: String, port: Int, context: SecurityContext)
+    /// Labeling statements of other platforms kept as written (the Xen ones: `pirqcon`, `iomemcon`,
+    /// `ioportcon`, `pcidevicecon`, `devicetreecon`): the keyword and the raw tokens up to the end
+    /// of the statement.
     case otherLabeling(keyword: String, tokens: [String])
 }

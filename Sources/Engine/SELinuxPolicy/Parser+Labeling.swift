@@ -1,5 +1,5 @@
-// Labeling statements: fs_use_*, genfscon, portcon, netifcon, nodecon, and the ones kept as raw
-// tokens (ibpkeycon, ibendportcon, the Xen ones, fscon). Like checkpolicy, only fs_use_* ends with
+// Labeling statements: fs_use_*, genfscon, portcon, netifcon, nodecon, fscon, ibpkeycon,
+// ibendportcon, and the Xen ones kept as raw tokens. Like checkpolicy, only fs_use_* ends with
 // a `;`.
 
 #if canImport(Glibc)
@@ -209,8 +209,8 @@ extension Parser {
 
     // MARK: Statements kept as raw tokens
 
-    /// `pirqcon N CTX`, `iomemcon N[-N] CTX`, `ioportcon N[-N] CTX`, `pcidevicecon N CTX`,
-    /// `devicetreecon PATH CTX`, `ibpkeycon SUBNET N[-N] CTX`, `ibendportcon NAME N CTX`.
+    /// The Xen statements: `pirqcon N CTX`, `iomemcon N[-N] CTX`, `ioportcon N[-N] CTX`,
+    /// `pcidevicecon N CTX`, `devicetreecon PATH CTX`.
     mutating func parseOtherLabeling() throws(PolicyError) -> StatementKind {
         let keyword = token.keyword
         let spelling = keyword.spelling
@@ -238,38 +238,61 @@ extension Parser {
         case .ioportcon:
             try number(&self, &tokens, "a number after '\(spelling)'", limit: limit32)
             try optionalRange(&self, &tokens, limit: limit32)
-        case .devicetreecon:
+        default:  // devicetreecon
             guard token.kind == .path || token.kind == .quotedPath else {
                 throw unexpected("a path after 'devicetreecon'")
             }
             tokens.append(lexer.text(token))
             try advance()
-        case .ibpkeycon:
-            guard token.kind == .ipv6Address else { throw unexpected("an IPv6 subnet prefix after 'ibpkeycon'") }
-            tokens.append(lexer.text(token))
-            try advance()
-            try number(&self, &tokens, "a partition key number", limit: limit32)
-            try optionalRange(&self, &tokens, limit: limit32)
-        default:  // ibendportcon
-            tokens.append(try identifier("a device name after 'ibendportcon'"))
-            try number(&self, &tokens, "a port number", limit: limit32)
         }
         try appendRawContext(to: &tokens)
         return .otherLabeling(keyword: spelling, tokens: tokens)
     }
 
-    /// `fscon N N CTX CTX` (checkpolicy 3.4 and earlier).
+    /// `fscon MAJOR MINOR CTX CTX` (checkpolicy 3.4 and earlier).
     mutating func parseFscon() throws(PolicyError) -> StatementKind {
         try advance()
-        var tokens: [String] = []
-        for _ in 0..<2 {
-            guard token.kind == .number else { throw unexpected("a number in fscon") }
-            _ = try numberValue(of: token, limit: UInt64(UInt32.max))
-            tokens.append(lexer.text(token))
-            try advance()
+        let major = try parseNumber("a major device number after 'fscon'", limit: UInt64(UInt32.max))
+        let minor = try parseNumber("a minor device number in fscon", limit: UInt64(UInt32.max))
+        let fileSystemContext = try parseContext()
+        let fileContext = try parseContext()
+        return .fscon(major: UInt32(major), minor: UInt32(minor), fileSystemContext: fileSystemContext, fileContext: fileContext)
+    }
+
+    /// `ibpkeycon SUBNET_PREFIX PKEY[-PKEY] CONTEXT`, with checkpolicy's checks: an IPv6 prefix whose
+    /// low 64 bits are zero, keys of 16 bits, low ≤ high.
+    mutating func parseIBPkeycon() throws(PolicyError) -> StatementKind {
+        try advance()
+        guard token.kind == .ipv6Address else { throw unexpected("an IPv6 subnet prefix after 'ibpkeycon'") }
+        let prefixToken = token
+        let prefix = try parseAddress(token).bytes
+        guard prefix[8...].allSatisfy({ $0 == 0 }) else {
+            throw error("ibpkeycon subnet prefix \(lexer.text(prefixToken)): the low 64 bits must be zero", at: prefixToken)
         }
-        try appendRawContext(to: &tokens)
-        try appendRawContext(to: &tokens)
-        return .otherLabeling(keyword: "fscon", tokens: tokens)
+        try advance()
+        let lowToken = token
+        let low = try parseNumber("a partition key number", limit: UInt64(UInt32.max))
+        var high = low
+        if token.kind == .minus {
+            try advance()
+            high = try parseNumber("a partition key number after '-'", limit: UInt64(UInt32.max))
+        }
+        guard low <= 0xFFFF, high <= 0xFFFF else { throw error("partition keys are 16 bits: \(low)-\(high)", at: lowToken) }
+        guard low <= high else { throw error("partition key range \(low)-\(high): low exceeds high", at: lowToken) }
+        let context = try parseContext()
+        return .ibpkeycon(subnetPrefix: Array(prefix[..<8]), low: Int(low), high: Int(high), context: context)
+    }
+
+    /// `ibendportcon DEVICE PORT CONTEXT`: a device name of at most 63 bytes, a port 1…255.
+    mutating func parseIBEndportcon() throws(PolicyError) -> StatementKind {
+        try advance()
+        let nameToken = token
+        let device = try identifier("a device name after 'ibendportcon'")
+        guard device.utf8.count <= 63 else { throw error("InfiniBand device name \(device) is longer than 63 bytes", at: nameToken) }
+        let portToken = token
+        let port = try parseNumber("a port number", limit: UInt64(UInt32.max))
+        guard (1...255).contains(port) else { throw error("ibendportcon port \(port): 1 to 255", at: portToken) }
+        let context = try parseContext()
+        return .ibendportcon(device: device, port: Int(port), context: context)
     }
 }

@@ -174,7 +174,11 @@ struct Parser {
         case .portcon: return try parsePortcon()
         case .netifcon: return try parseNetifcon()
         case .nodecon: return try parseNodecon()
-        case .pirqcon, .iomemcon, .ioportcon, .pcidevicecon, .devicetreecon, .ibpkeycon, .ibendportcon:
+        case .ibpkeycon:
+            return try parseIBPkeycon()
+        case .ibendportcon:
+            return try parseIBEndportcon()
+        case .pirqcon, .iomemcon, .ioportcon, .pcidevicecon, .devicetreecon:
             return try parseOtherLabeling()
         case .module, .require, .optional:
             throw error(

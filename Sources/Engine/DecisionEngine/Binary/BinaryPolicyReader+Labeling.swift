@@ -55,7 +55,7 @@ extension BinaryPolicyReader {
                     let len = try c.nameLength(maximum: 63)
                     let name = try c.name(len)
                     let a = try context(), b = try context()
-                    db.otherLabeling.append(("fscon", [name, a.description, b.description]))
+                    db.fsContexts.append(FSContext(name: name, fileSystemContext: a, fileContext: b))
                 case 2:
                     let proto = try c.u32()
                     let low = try c.u32(), high = try c.u32()
@@ -88,16 +88,13 @@ extension BinaryPolicyReader {
                     let prefix = try c.raw(8)
                     let low = try c.u32(), high = try c.u32()
                     guard low <= high, high <= 0xFFFF else { throw c.error(.invalid("pkey range \(low)-\(high)"), at: at) }
-                    var groups: [String] = []
-                    for i in stride(from: 0, to: 8, by: 2) { groups.append(String(UInt16(prefix[i]) << 8 | UInt16(prefix[i + 1]), radix: 16)) }
-                    let keys = low == high ? "0x\(String(low, radix: 16))" : "0x\(String(low, radix: 16))-0x\(String(high, radix: 16))"
-                    db.otherLabeling.append(("ibpkeycon", [groups.joined(separator: ":") + "::", keys, try context().description]))
+                    db.ibpkeyContexts.append(IBPKeyContext(subnetPrefix: prefix, low: Int(low), high: Int(high), context: try context()))
                 default:
                     let len = try c.nameLength(maximum: 63)
                     let port = try c.u32()
                     guard (1...255).contains(port) else { throw c.error(.invalid("ibendport port \(port)"), at: at) }
                     let name = try c.name(len)
-                    db.otherLabeling.append(("ibendportcon", [name, String(port), try context().description]))
+                    db.ibendportContexts.append(IBEndportContext(device: name, port: Int(port), context: try context()))
                 }
             }
             // Initial SIDs in number order, as the kernel numbers them (§5).

@@ -287,7 +287,7 @@ extension BinaryPolicyReader {
                 in: .classes)
         }
         var nodes: [ConstraintNode] = []
-        var writtenSets: [Int: WrittenTypeSet] = [:]
+        var written: [Int: ConstraintTypeSet] = [:]
         var isMLS = false
         let ops: [ConstraintOperator] = [.eq, .neq, .dom, .domby, .incomp]
         for n in raw.nodes {
@@ -327,11 +327,11 @@ extension BinaryPolicyReader {
                 default:
                     operands = [.t1, .t2, .t3]
                     set = try mapped(n.names!, typeOf, what: "type in a constraint", section: .classes)
-                    var sets: [Bitset] = []
-                    for written in n.typeNames { sets.append(try mapped(written, typeOf, what: "type in a constraint's type set", section: .classes)) }
-                    if sets.count == 2 {
-                        writtenSets[nodes.count] = WrittenTypeSet(
-                            types: sets[0].members, excluded: sets[1].members, isAll: n.typeFlags & 1 != 0, isComplement: n.typeFlags & 2 != 0)
+                    if let w = n.typeNames {
+                        written[nodes.count] = ConstraintTypeSet(
+                            included: try mapped(w.types, typeOf, what: "type in a constraint's type set", section: .classes),
+                            excluded: try mapped(w.negset, typeOf, what: "type in a constraint's type set", section: .classes),
+                            isAll: w.flags & 1 != 0, isComplement: w.flags & 2 != 0)
                     }
                 }
                 nodes.append(.names(operands[which == 0 ? 0 : which == 8 ? 1 : 2], ops[Int(n.op) - 1], set))
@@ -339,7 +339,7 @@ extension BinaryPolicyReader {
         }
         return Constraint(
             permissions: raw.permissions, expression: nodes, isMLS: isMLS, location: SourceLocation(file: "binary policy", line: 0, column: 0),
-            writtenTypeSets: writtenSets)
+            writtenTypeSets: written)
     }
 
     // MARK: Capabilities and permissive (§3.1, §3.2)

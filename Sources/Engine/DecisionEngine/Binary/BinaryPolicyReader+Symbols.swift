@@ -33,10 +33,8 @@ struct RawConstraintNode {
     var attr: UInt32
     var op: UInt32
     var names: EBitmap?
-    /// The type set as written (version ≥ 29, §3.3.3): types and excluded types.
-    var typeNames: [EBitmap] = []
-    /// The type set's flags (1 `*`, 2 `~`), with `typeNames`.
-    var typeFlags: UInt32 = 0
+    /// The type set as written (version ≥ 29, §3.3.3): types, excluded types and flags.
+    var typeNames: (types: EBitmap, negset: EBitmap, flags: UInt32)? = nil
     var offset: Int
 }
 
@@ -261,8 +259,7 @@ extension BinaryPolicyReader {
             let attr = try c.u32()
             let op = try c.u32()
             var names: EBitmap? = nil
-            var typeNames: [EBitmap] = []
-            var typeFlags: UInt32 = 0
+            var typeNames: (types: EBitmap, negset: EBitmap, flags: UInt32)? = nil
             func bad(_ why: String) -> BinaryPolicyError { c.error(.invalid("constraint expression: \(why)"), at: nodeAt) }
             switch exprType {
             case 1:  // NOT
@@ -290,15 +287,14 @@ extension BinaryPolicyReader {
                     if base != 4 {
                         guard types.isEmpty, negset.isEmpty, flags == 0 else { throw c.error(.invalid("a type set on a user or role operand"), at: setAt) }
                     }
-                    typeNames = [types, negset]
-                    typeFlags = flags
+                    if base == 4 { typeNames = (types, negset, flags) }
                 }
                 depth += 1
             default:
                 throw bad("unknown node type \(exprType)")
             }
             guard depth <= 5 else { throw bad("deeper than 5") }
-            nodes.append(RawConstraintNode(exprType: exprType, attr: attr, op: op, names: names, typeNames: typeNames, typeFlags: typeFlags, offset: nodeAt))
+            nodes.append(RawConstraintNode(exprType: exprType, attr: attr, op: op, names: names, typeNames: typeNames, offset: nodeAt))
         }
         guard depth == 1 else { throw c.error(.invalid("constraint expression leaves \(depth) values on the stack"), at: at) }
         return RawConstraint(permissions: permissions, nodes: nodes, offset: at)

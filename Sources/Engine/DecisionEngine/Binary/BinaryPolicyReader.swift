@@ -111,6 +111,7 @@ struct BinaryPolicyReader {
         try readTypeAttributeMap()
         try c.expectEnd()
         try validateBounds()
+        db.extendedPermissionRuleCount = xpermsCount
         return db
     }
 

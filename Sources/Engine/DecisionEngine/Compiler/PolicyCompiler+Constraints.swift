@@ -10,7 +10,8 @@ extension PolicyCompiler {
     static let constraintMaxDepth = 5
 
     mutating func compileConstraint(classes: NameSet, permissions: NameSet, _ expr: ConstraintExpr, isMLS: Bool, at loc: SourceLocation) throws(PolicyError) {
-        let (postfix, written) = try constraintPostfix(expr, isMLS: isMLS, allowThird: false, at: loc)
+        let postfix = try constraintPostfix(expr, isMLS: isMLS, allowThird: false, at: loc)
+        let written = try writtenTypeSets(expr, postfix, at: loc)
         for c in try classValueList(classes, at: loc) {
             let mask = try permissionMask(permissions, classValue: c, at: loc)
             db.classes[c - 1].constraints.append(
@@ -19,19 +20,58 @@ extension PolicyCompiler {
     }
 
     mutating func compileValidateTrans(classes: NameSet, _ expr: ConstraintExpr, isMLS: Bool, at loc: SourceLocation) throws(PolicyError) {
-        let (postfix, written) = try constraintPostfix(expr, isMLS: isMLS, allowThird: true, at: loc)
+        let postfix = try constraintPostfix(expr, isMLS: isMLS, allowThird: true, at: loc)
+        let written = try writtenTypeSets(expr, postfix, at: loc)
         for c in try classValueList(classes, at: loc) {
             db.classes[c - 1].validateTrans.append(
                 Constraint(permissions: 0, expression: postfix, isMLS: isMLS, location: loc, writtenTypeSets: written))
         }
     }
 
-    private func constraintPostfix(_ expr: ConstraintExpr, isMLS: Bool, allowThird: Bool, at loc: SourceLocation)
-        throws(PolicyError) -> ([ConstraintNode], [Int: WrittenTypeSet])
+    /// The type sets of an expression as written, keyed by the index of their `.names` node in the
+    /// postfix form (the operands appear in the same order in both).
+    private func writtenTypeSets(_ expr: ConstraintExpr, _ postfix: [ConstraintNode], at loc: SourceLocation) throws(PolicyError)
+        -> [Int: ConstraintTypeSet]
     {
+        var sets: [NameSet?] = []
+        func collect(_ e: ConstraintExpr) {
+            switch e {
+            case .not(let a): collect(a)
+            case .and(let a, let b), .or(let a, let b):
+                collect(a)
+                collect(b)
+            case .attributes: sets.append(nil)
+            case .names(let operand, _, let names): sets.append([.t1, .t2, .t3].contains(operand) ? names : nil)
+            }
+        }
+        collect(expr)
+        var out: [Int: ConstraintTypeSet] = [:]
+        var operand = 0
+        for (i, node) in postfix.enumerated() {
+            switch node {
+            case .attribute, .names:
+                if let set = sets[operand] {
+                    func indices(_ names: [String]) throws(PolicyError) -> Bitset {
+                        var b = Bitset()
+                        for n in names {
+                            guard let v = db.typeIndex[n] else { throw PolicyError("unknown type or attribute \(n)", at: loc) }
+                            b.insert(v)
+                        }
+                        return b
+                    }
+                    out[i] = ConstraintTypeSet(
+                        included: try indices(set.included), excluded: try indices(set.excluded), isAll: set.isAll, isComplement: set.isComplement)
+                }
+                operand += 1
+            default: break
+            }
+        }
+        return out
+    }
+
+    private func constraintPostfix(_ expr: ConstraintExpr, isMLS: Bool, allowThird: Bool, at loc: SourceLocation) throws(PolicyError) -> [ConstraintNode] {
         var out: [ConstraintNode] = []
-        var written: [Int: WrittenTypeSet] = [:]
-        try emit(expr, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
+        try emit(expr, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
         var depth = 0, maxDepth = 0
         for node in out {
             switch node {
@@ -43,23 +83,20 @@ extension PolicyCompiler {
         guard maxDepth <= PolicyCompiler.constraintMaxDepth else {
             throw PolicyError("constraint expression needs a stack of \(maxDepth); the kernel evaluates at most \(PolicyCompiler.constraintMaxDepth)", at: loc)
         }
-        return (out, written)
+        return out
     }
 
-    private func emit(
-        _ e: ConstraintExpr, isMLS: Bool, allowThird: Bool, into out: inout [ConstraintNode], written: inout [Int: WrittenTypeSet],
-        at loc: SourceLocation
-    ) throws(PolicyError) {
+    private func emit(_ e: ConstraintExpr, isMLS: Bool, allowThird: Bool, into out: inout [ConstraintNode], at loc: SourceLocation) throws(PolicyError) {
         switch e {
         case .not(let a):
-            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc); out.append(.not)
+            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc); out.append(.not)
         case .and(let a, let b):
-            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
-            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
+            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
+            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
             out.append(.and)
         case .or(let a, let b):
-            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
-            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, written: &written, at: loc)
+            try emit(a, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
+            try emit(b, isMLS: isMLS, allowThird: allowThird, into: &out, at: loc)
             out.append(.or)
         case .attributes(let left, let op, let right):
             let attribute: ConstraintAttribute
@@ -94,12 +131,7 @@ extension PolicyCompiler {
             switch operand {
             case .u1, .u2, .u3: bits = try userValues(names, at: loc)
             case .r1, .r2, .r3: bits = Bitset(try roleValues(names, at: loc))
-            case .t1, .t2, .t3:
-                bits = try concreteTypes(names, at: loc)
-                // As written, for writing the policy back (names resolved above, aliases to types).
-                written[out.count] = WrittenTypeSet(
-                    types: names.included.compactMap { db.typeIndex[$0] }, excluded: names.excluded.compactMap { db.typeIndex[$0] },
-                    isAll: names.isAll, isComplement: names.isComplement)
+            case .t1, .t2, .t3: bits = try concreteTypes(names, at: loc)
             case .l1, .l2, .h1, .h2:
                 throw PolicyError("levels cannot be compared with names", at: loc)
             }

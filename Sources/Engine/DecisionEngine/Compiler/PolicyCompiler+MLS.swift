@@ -122,7 +122,30 @@ extension PolicyCompiler {
                     packetContext: try labelContext(packetContext, at: loc)))
         case .nodecon(let address, let mask, let context):
             guard address.bytes.count == mask.bytes.count else { throw PolicyError("nodecon address and mask are of different families", at: loc) }
-            db.nodecons.append(NodeContext(address: address, mask: mask, context: try labelContext(context, at: loc)))
+            let node = NodeContext(address: address, mask: mask, context: try labelContext(context, at: loc))
+            // The kernel takes the first match, so checkpolicy orders nodes most specific first,
+            // equal masks in source order: before the first entry of the same family whose mask
+            // is smaller, compared as checkpolicy compares them (Specs/engine/binary-policy.md §3.9).
+            let at = db.nodecons.firstIndex { $0.mask.bytes.count == mask.bytes.count && Self.nodeMaskOrder(mask, isAbove: $0.mask) }
+            db.nodecons.insert(node, at: at ?? db.nodecons.endIndex)
+        case .fscon(let major, let minor, let fileSystemContext, let fileContext):
+            // `%02x:%02x`, as checkpolicy names it.
+            func hex(_ v: UInt32) -> String { String(v, radix: 16).count < 2 ? "0" + String(v, radix: 16) : String(v, radix: 16) }
+            let name = hex(major) + ":" + hex(minor)
+            if db.fsContexts.contains(where: { $0.name == name }) { throw PolicyError("duplicate fscon for file system \(name)", at: loc) }
+            db.fsContexts.append(
+                FSContext(
+                    name: name, fileSystemContext: try labelContext(fileSystemContext, at: loc), fileContext: try labelContext(fileContext, at: loc)))
+        case .ibpkeycon(let prefix, let low, let high, let context):
+            if db.ibpkeyContexts.contains(where: { $0.subnetPrefix == prefix && $0.low == low && $0.high == high }) {
+                throw PolicyError("duplicate ibpkeycon for partition keys \(low)-\(high)", at: loc)
+            }
+            db.ibpkeyContexts.append(IBPKeyContext(subnetPrefix: prefix, low: low, high: high, context: try labelContext(context, at: loc)))
+        case .ibendportcon(let device, let port, let context):
+            if db.ibendportContexts.contains(where: { $0.device == device && $0.port == port }) {
+                throw PolicyError("duplicate ibendportcon for \(device) port \(port)", at: loc)
+            }
+            db.ibendportContexts.append(IBEndportContext(device: device, port: port, context: try labelContext(context, at: loc)))
         case .genfscon(let fs, let path, let fileType, let context):
             db.genfscons.append((fs, path, fileType, try labelContext(context, at: loc)))
         case .fsUse(let behavior, let fs, let context):
@@ -132,6 +155,14 @@ extension PolicyCompiler {
         default:
             break
         }
+    }
+
+    /// checkpolicy's order of node masks: IPv4 masks compared as the 32-bit words it stores (network
+    /// byte order read as a little-endian integer), IPv6 masks bytewise (`memcmp`).
+    static func nodeMaskOrder(_ a: NodeAddress, isAbove b: NodeAddress) -> Bool {
+        guard a.bytes.count == 4 else { return b.bytes.lexicographicallyPrecedes(a.bytes) }
+        func word(_ x: NodeAddress) -> UInt32 { x.bytes.enumerated().reduce(0) { $0 | UInt32($1.element) << UInt32(8 * $1.offset) } }
+        return word(a) > word(b)
     }
 
     /// A labeling statement's context, validated as checkpolicy validates it; kept with the

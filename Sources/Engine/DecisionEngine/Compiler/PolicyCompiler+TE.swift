@@ -83,6 +83,7 @@ extension PolicyCompiler {
             _ = try ruleKeys(sources, at: loc)
             _ = try ruleKeys(targets, at: loc)
             _ = try classValueList(classes, at: loc)
+            db.extendedPermissionRuleCount += 1
         default:
             throw PolicyError("only allow, auditallow, auditdeny, dontaudit and type rules are allowed here", at: loc)
         }
@@ -116,7 +117,20 @@ extension PolicyCompiler {
         var trueRules = ConditionalRules(), falseRules = ConditionalRules()
         for st in thenBranch { try compileTERule(st, into: &trueRules, conditional: true) }
         for st in elseBranch { try compileTERule(st, into: &falseRules, conditional: true) }
-        db.conditionals.append(CompiledConditional(expression: postfix, trueRules: trueRules, falseRules: falseRules))
+        // As libsepol stores it: a final `!` dropped with the branches swapped, and merged into an
+        // earlier conditional that is the same one (ConditionalIdentity).
+        let (expression, swapped) = ConditionalIdentity.normalized(postfix)
+        if swapped { swap(&trueRules, &falseRules) }
+        let identity = ConditionalIdentity(expression)
+        if let i = conditionalIdentities.firstIndex(where: { $0.isSame(as: identity) }) {
+            db.conditionals[i].trueRules.av += trueRules.av
+            db.conditionals[i].trueRules.typeRules += trueRules.typeRules
+            db.conditionals[i].falseRules.av += falseRules.av
+            db.conditionals[i].falseRules.typeRules += falseRules.typeRules
+            return
+        }
+        conditionalIdentities.append(identity)
+        db.conditionals.append(CompiledConditional(expression: expression, trueRules: trueRules, falseRules: falseRules))
     }
 
     private func conditionalPostfix(_ e: ConditionalExpr, into out: inout [ConditionalNode], at loc: SourceLocation) throws(PolicyError) {

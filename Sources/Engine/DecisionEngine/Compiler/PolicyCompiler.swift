@@ -11,6 +11,8 @@ public struct PolicyCompiler {
     /// Statements held back for the second pass, with the conditional they belong to.
     private var deferred: [PolicyStatement] = []
     var neverallows: [PolicyStatement] = []
+    /// The identity of each entry of `db.conditionals`, to merge the `if`s libsepol merges.
+    var conditionalIdentities: [ConditionalIdentity] = []
     /// Where each bounded type's `typebounds` statement is.
     var boundsLocations: [Int: SourceLocation] = [:]
 
@@ -300,7 +302,7 @@ public struct PolicyCompiler {
                 for c in try classValueList(NameSet(included: classes), at: loc) {
                     try setDefault(c, "default_range", &db.classes[c - 1].defaultRange, d, at: loc)
                 }
-            case .initialSIDContext, .portcon, .netifcon, .nodecon, .genfscon, .fsUse, .otherLabeling:
+            case .initialSIDContext, .portcon, .netifcon, .nodecon, .genfscon, .fsUse, .fscon, .ibpkeycon, .ibendportcon, .otherLabeling:
                 break  // after users: contexts are validated against them
             default:
                 throw PolicyError("statement not allowed here", at: loc)

@@ -68,7 +68,20 @@ public struct PolicyDB: Sendable {
     public internal(set) var nodecons: [NodeContext] = []
     public internal(set) var genfscons: [(filesystem: String, path: String, fileType: String?, context: SecurityContext)] = []
     public internal(set) var fsUses: [(behavior: String, filesystem: String, context: SecurityContext)] = []
+    /// `fscon`: file systems by device number (ocontext 1, Specs/engine/binary-policy.md §3.9).
+    public internal(set) var fsContexts: [FSContext] = []
+    /// `ibpkeycon` (ocontext 7), in source order.
+    public internal(set) var ibpkeyContexts: [IBPKeyContext] = []
+    /// `ibendportcon` (ocontext 8), in source order.
+    public internal(set) var ibendportContexts: [IBEndportContext] = []
+    /// Labeling statements of other platforms (Xen: `pirqcon`, `iomemcon`, `ioportcon`,
+    /// `pcidevicecon`, `devicetreecon`), kept as written; a Linux binary policy cannot carry them.
     public internal(set) var otherLabeling: [(keyword: String, tokens: [String])] = []
+    /// The number of extended-permission rules (`allowxperm`, `auditallowxperm`,
+    /// `dontauditxperm`) or avtab entries. They refine `ioctl` decisions only; the database does not
+    /// hold their sets yet (Specs/engine/binary-policy.md §5), so the binary writer refuses a
+    /// policy that has any rather than drop them.
+    public internal(set) var extendedPermissionRuleCount = 0
 
     // MARK: Well-known values
     /// Value of class `process` (0 if the policy has none).
@@ -196,36 +209,29 @@ public struct Constraint: Sendable {
     public var expression: [ConstraintNode]
     public var isMLS: Bool
     public var location: SourceLocation
-    /// The type sets of the `.names` nodes on `t1`/`t2`/`t3` as written, attributes not expanded,
-    /// by node index (the binary's `type_names`, policy version ≥ 29). Decisions use the expanded
-    /// set of the node; this one is kept so that the policy can be written back as it was
-    /// (`policyLanguage()`, and `sediff` compares these). Absent for a node: only the expansion is
-    /// known.
-    public var writtenTypeSets: [Int: WrittenTypeSet] = [:]
+    /// For each `.names` node on types (by its index in `expression`): the set as written, before
+    /// expansion. The binary format keeps it from version 29 (`type_names`,
+    /// Specs/engine/binary-policy.md §3.3.3) and tools print it; decisions use the expanded set.
+    public var writtenTypeSets: [Int: ConstraintTypeSet] = [:]
 }
 
-/// A type set of a constraint as written: types and attributes (indices into `PolicyDB.types`),
-/// the ones removed with `-`, and the `*` and `~` flags (libsepol's `type_set_t`).
-public struct WrittenTypeSet: Sendable, Hashable {
-    /// The types and attributes listed (`type_set.types`).
-    public var types: [Int]
-    /// The ones listed with `-` (`type_set.negset`).
-    public var excluded: [Int]
-    /// `*` (`TYPE_STAR`).
+/// A type set of a constraint as written: `{ a attr -b }`, `*`, `~{ … }` (libsepol's `type_set`).
+public struct ConstraintTypeSet: Sendable, Hashable {
+    /// The types and attributes listed (type indices; aliases resolved to their type).
+    public var included: Bitset
+    /// The types and attributes listed with `-`.
+    public var excluded: Bitset
+    /// `*`.
     public var isAll: Bool
-    /// `~` (`TYPE_COMP`).
+    /// `~`.
     public var isComplement: Bool
 
-    /// A set as written; by default a plain list.
-    public init(types: [Int], excluded: [Int] = [], isAll: Bool = false, isComplement: Bool = false) {
-        self.types = types
+    public init(included: Bitset, excluded: Bitset = Bitset(), isAll: Bool = false, isComplement: Bool = false) {
+        self.included = included
         self.excluded = excluded
         self.isAll = isAll
         self.isComplement = isComplement
     }
-
-    /// Whether the set names nothing at all (then only the expansion can be written).
-    public var isEmpty: Bool { types.isEmpty && excluded.isEmpty && !isAll }
 }
 
 /// One node of a postfix constraint expression.
@@ -275,6 +281,31 @@ public struct NetifContext: Sendable {
     public var interface: String
     public var interfaceContext: SecurityContext
     public var packetContext: SecurityContext
+}
+
+/// `fscon`: a file system by device (`%02x:%02x` of major and minor, as checkpolicy names it), the
+/// context of the file system and the default context of its files.
+public struct FSContext: Sendable, Hashable {
+    public var name: String
+    public var fileSystemContext: SecurityContext
+    public var fileContext: SecurityContext
+}
+
+/// `ibpkeycon`: an InfiniBand subnet prefix (the first 8 bytes of an IPv6 address) and a range of
+/// partition keys.
+public struct IBPKeyContext: Sendable, Hashable {
+    /// 8 bytes, network order.
+    public var subnetPrefix: [UInt8]
+    public var low: Int
+    public var high: Int
+    public var context: SecurityContext
+}
+
+/// `ibendportcon`: an InfiniBand device and port.
+public struct IBEndportContext: Sendable, Hashable {
+    public var device: String
+    public var port: Int
+    public var context: SecurityContext
 }
 
 /// `nodecon`.

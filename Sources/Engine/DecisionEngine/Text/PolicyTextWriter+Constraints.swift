@@ -49,7 +49,7 @@ extension PolicyTextWriter {
     /// writer prints the placeholder `NO_IDENTIFIER`, which does not compile), so a comparison
     /// with the empty set is written as the constant it evaluates to: `==` is false,
     /// `(u1 == u2 and u1 != u2)`; `!=` is true, `(u1 == u2 or u1 != u2)`.
-    func expressionText(_ expression: [ConstraintNode], written: [Int: WrittenTypeSet] = [:]) -> String {
+    func expressionText(_ expression: [ConstraintNode], written: [Int: ConstraintTypeSet] = [:]) -> String {
         var stack: [String] = []
         for (index, node) in expression.enumerated() {
             switch node {
@@ -61,7 +61,7 @@ extension PolicyTextWriter {
             case .attribute(let a, let op):
                 let (x, y) = Self.operands(a)
                 stack.append("\(x) \(op.rawValue) \(y)")
-            case .names(let operand, let op, _) where written[index].map({ !$0.isEmpty }) ?? false:
+            case .names(let operand, let op, _) where written[index].map({ !Self.isEmpty($0) }) ?? false:
                 stack.append("\(operand.rawValue) \(op.rawValue) \(writtenSetText(written[index]!))")
             case .names(let operand, let op, let set):
                 let members = set.members
@@ -84,13 +84,16 @@ extension PolicyTextWriter {
 
 extension PolicyTextWriter {
     /// A written type set: `*`, `~…`, names with `-` for the excluded ones, braces unless one name.
-    func writtenSetText(_ set: WrittenTypeSet) -> String {
+    func writtenSetText(_ set: ConstraintTypeSet) -> String {
         var items = set.isAll ? ["*"] : []
-        items += set.types.map { typeNames[$0] }
-        items += set.excluded.map { "-" + typeNames[$0] }
+        items += set.included.members.map { typeNames[$0] }
+        items += set.excluded.members.map { "-" + typeNames[$0] }
         let body = items.count == 1 && !items[0].hasPrefix("-") ? items[0] : "{ " + items.joined(separator: " ") + " }"
         return set.isComplement ? "~" + body : body
     }
+
+    /// Whether a written set names nothing at all (then only its expansion can be written).
+    static func isEmpty(_ set: ConstraintTypeSet) -> Bool { set.included.isEmpty && set.excluded.isEmpty && !set.isAll }
 }
 
 extension ConstraintNode {

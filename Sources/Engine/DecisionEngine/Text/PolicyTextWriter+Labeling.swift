@@ -1,8 +1,8 @@
 import SecurityContexts
 import SELinuxPolicy
 
-// Labeling: initial SID contexts, fscon, fs_use_*, genfscon, portcon, netifcon, nodecon, then the
-// statements held as raw tokens (Xen, ibpkeycon, ibendportcon), in checkpolicy's order.
+// Labeling: initial SID contexts, fscon, fs_use_*, genfscon, portcon, netifcon, nodecon, the Xen
+// statements held as raw tokens, ibpkeycon, ibendportcon: checkpolicy's order.
 
 extension PolicyTextWriter {
     mutating func writeLabeling() {
@@ -10,7 +10,9 @@ extension PolicyTextWriter {
         for sid in db.initialSIDs {
             if let context = sid.context { line("sid \(sid.name) \(Self.contextText(context))") }
         }
-        for other in db.otherLabeling where other.keyword == "fscon" { line(Self.rawStatement(other.keyword, other.tokens)) }
+        for f in db.fsContexts {
+            line("fscon \(Self.deviceNumbers(f.name)) \(Self.contextText(f.fileSystemContext)) \(Self.contextText(f.fileContext))")
+        }
         for f in db.fsUses { line("\(f.behavior) \(f.filesystem) \(Self.contextText(f.context));") }
         for g in db.genfscons {
             let type = g.fileType.map { $0 == "-" ? " --" : " -\($0)" } ?? ""
@@ -26,14 +28,26 @@ extension PolicyTextWriter {
         for n in db.nodecons {
             line("nodecon \(Self.addressText(n.address)) \(Self.addressText(n.mask)) \(Self.contextText(n.context))")
         }
-        // checkpolicy: the Xen statements, then ibpkeycon, then ibendportcon.
-        let order = ["pirqcon", "iomemcon", "ioportcon", "pcidevicecon", "devicetreecon", "ibpkeycon", "ibendportcon"]
-        for keyword in order {
-            for other in db.otherLabeling where other.keyword == keyword { line(Self.rawStatement(other.keyword, other.tokens)) }
+        // checkpolicy: the Xen statements (kept as tokens), then ibpkeycon, then ibendportcon.
+        for other in db.otherLabeling { line(Self.rawStatement(other.keyword, other.tokens)) }
+        for k in db.ibpkeyContexts {
+            let keys = k.low == k.high ? "\(k.low)" : "\(k.low)-\(k.high)"
+            line("ibpkeycon \(Self.subnetPrefixText(k.subnetPrefix)) \(keys) \(Self.contextText(k.context))")
         }
-        for other in db.otherLabeling where other.keyword != "fscon" && !order.contains(other.keyword) {
-            line(Self.rawStatement(other.keyword, other.tokens))
-        }
+        for e in db.ibendportContexts { line("ibendportcon \(e.device) \(e.port) \(Self.contextText(e.context))") }
+    }
+
+    /// `fscon`'s device as its two numbers: checkpolicy names the file system `%02x:%02x` of major
+    /// and minor, and the language takes the numbers.
+    static func deviceNumbers(_ name: String) -> String {
+        let parts = name.split(separator: ":")
+        if parts.count == 2, let major = UInt32(parts[0], radix: 16), let minor = UInt32(parts[1], radix: 16) { return "\(major) \(minor)" }
+        return name
+    }
+
+    /// An InfiniBand subnet prefix (8 bytes) as an IPv6 address with the low 64 bits zero.
+    static func subnetPrefixText(_ prefix: [UInt8]) -> String {
+        addressText(NodeAddress(bytes: Array(prefix.prefix(8)) + Array(repeating: 0, count: 16 - min(prefix.count, 8))))
     }
 
     /// A path as written: bare when it has only path characters, quoted otherwise.
@@ -41,18 +55,10 @@ extension PolicyTextWriter {
         path.allSatisfy({ $0.isLetter || $0.isNumber || "/._-~+".contains($0) }) ? path : "\"\(path)\""
     }
 
-    /// A statement kept as tokens, joined by spaces. A context held as one token (as the binary
-    /// reader keeps it) gets spaces around the `-` of its range, which checkpolicy's lexer would
-    /// otherwise read as part of an identifier.
+    /// A statement kept as tokens (the Xen ones), joined by spaces. A context held as one token
+    /// gets spaces around the `-` of its range, which checkpolicy's lexer would otherwise read as
+    /// part of an identifier.
     static func rawStatement(_ keyword: String, _ tokens: [String]) -> String {
-        var tokens = tokens
-        // A binary's fscon holds the name checkpolicy made of `fscon MAJOR MINOR` ("%02x:%02x").
-        if keyword == "fscon", tokens.count == 3 {
-            let parts = tokens[0].split(separator: ":")
-            if parts.count == 2, let major = UInt32(parts[0], radix: 16), let minor = UInt32(parts[1], radix: 16) {
-                tokens = ["\(major)", "\(minor)"] + tokens.dropFirst()
-            }
-        }
         let spaced = tokens.map { token -> String in
             let parts = token.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count >= 4, !parts[0].isEmpty, token.contains("-") else { return token }
