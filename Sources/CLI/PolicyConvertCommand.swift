@@ -26,6 +26,11 @@ extension PolicyCommand {
             let db: PolicyDB
             do { db = try PolicyDB.load(bytes: bytes, file: input) } catch { throw CommandFailure.error(error.description) }
             let text = db.policyLanguage()
+            if db.extendedPermissionRuleCount > 0 {
+                printError(
+                    "warning: \(input): \(db.extendedPermissionRuleCount) extended-permission rules (allowxperm…) are not written: salabel does not hold their sets"
+                )
+            }
             guard let output, output != "-" else {
                 FileHandle.standardOutput.write(Data(text.utf8))
                 return

@@ -86,3 +86,31 @@ struct PolicyConvertCLITests {
         #expect(r.stderr == "error: cannot write to /nonexistent-salabel-dir: No such file or directory\n", "\(r.stderr)")
     }
 }
+
+extension PolicyConvertCLITests {
+    /// Extended-permission rules, which the database only counts, are not dropped silently.
+    @Test func extendedPermissionRulesAreReportedAsNotWritten() throws {
+        let (dir, cleanup) = try Self.directory()
+        defer { cleanup() }
+        let conf = dir.appendingPathComponent("xperm.conf")
+        try """
+        class process
+        class file
+        sid kernel
+        class process { transition }
+        class file { ioctl read }
+        type t;
+        role r;
+        role r types t;
+        allow t t:file { ioctl read };
+        allowxperm t t:file ioctl 0x8927;
+        user u roles r;
+        sid kernel u:r:t
+        """.write(to: conf, atomically: true, encoding: .utf8)
+        let r = try CLITests.salabel("policy", "convert", conf.path)
+        #expect(r.status == 0)
+        #expect(
+            r.stderr == "warning: \(conf.path): 1 extended-permission rules (allowxperm…) are not written: salabel does not hold their sets\n", "\(r.stderr)")
+        #expect(r.stdout.contains("# 1 extended-permission rules (allowxperm…) are not written"))
+    }
+}

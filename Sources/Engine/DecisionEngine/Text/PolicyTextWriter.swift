@@ -42,6 +42,9 @@ struct PolicyTextWriter {
     mutating func writeAll() {
         line("# Written by salabel from a compiled policy (salabel policy convert).")
         line("# handle_unknown \(db.handleUnknown.rawValue) (checkpolicy -U \(db.handleUnknown.rawValue))")
+        if db.extendedPermissionRuleCount > 0 {
+            line("# \(db.extendedPermissionRuleCount) extended-permission rules (allowxperm…) are not written: salabel does not hold their sets")
+        }
         writeClassDeclarations()
         writeInitialSIDDeclarations()
         writeAccessVectors()
