@@ -84,7 +84,7 @@ let package = Package(
             name: "DecisionEngine",
             dependencies: ["SecurityContexts", "SELinuxPolicy"],
             path: "Sources/Engine/DecisionEngine",
-            resources: [.embedInCode("Resources/default-policy.conf")],
+            resources: [.embedInCode("Resources/default-policy.conf"), .embedInCode("Resources/default-policy.33")],
             swiftSettings: swiftSettings),
         .target(
             name: "SELinuxKernel", dependencies: ["CSELinux", "SecurityContexts", "DecisionEngine"],
@@ -162,7 +162,7 @@ let package = Package(
             name: "ScenarioKernel",
             dependencies: [
                 "Scenario", "XfrmNetlink", "XfrmManager", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel",
-                "SecurityContexts", "LinuxSystem",
+                "SecurityContexts", "LinuxSystem", "DecisionEngine",
             ],
             path: "Sources/Scenario/ScenarioKernel", swiftSettings: swiftSettings),
         // `salabel demo`: its scenario (Resources/demo.yaml), the userspace run (hosts, threads, the five paths),

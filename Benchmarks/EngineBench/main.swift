@@ -8,6 +8,8 @@
 // Measures:
 //   1. policy load: salabel parsing + compiling refpolicy.conf, against checkpolicy compiling the
 //      same file (a separate process, timed from here) and libsepol reading the binary policy;
+//      then the binary itself: salabel's reader (file read + PolicyDB(binary:)) against libsepol's
+//      policydb_init + policydb_read, with the malloc heap each database holds (glibc mallinfo2);
 //   2. uncached access-vector computation per query (SIDs and class resolved beforehand), against
 //      libsepol's sepol_compute_av on the same queries;
 //   3. cached AVC lookup (a hit), salabel's AccessVectorCache.
@@ -99,6 +101,31 @@ for _ in 0..<max(3, runs / 2) {
 }
 let loadOurs = median(ours), loadCheckpolicy = median(checkpolicy), loadSepol = median(sepolRead)
 
+// MARK: 1b. Binary policy load: salabel's reader against libsepol's policydb_read
+
+/// The file read and parsed into a database, as `--policy policy.33` does; the file's bytes are
+/// released on return, so what stays allocated is the database.
+func readBinaryPolicy() -> PolicyDB {
+    guard let data = FileManager.default.contents(atPath: binaryPolicy) else { fail("cannot read \(binaryPolicy)") }
+    do { return try PolicyDB(binary: [UInt8](data)) } catch { fail("salabel cannot read \(binaryPolicy): \(error)") }
+}
+var binaryOurs: [Double] = [], binarySepol: [Double] = []
+var heapOurs = 0, heapSepol = 0
+for _ in 0..<runs {
+    let before = Int(sepol_oracle_heap_in_use())
+    let t = now()
+    let read = readBinaryPolicy()
+    binaryOurs.append(Double(now() - t) / 1e9)
+    heapOurs = Int(sepol_oracle_heap_in_use()) - before
+    withExtendedLifetime(read) {}
+    var ns: UInt64 = 0
+    var heap = 0
+    guard sepol_oracle_bench_read(binaryPolicy, &ns, &heap) == 0 else { fail("libsepol cannot read \(binaryPolicy)") }
+    binarySepol.append(Double(ns) / 1e9)
+    heapSepol = heap
+}
+let binaryLoadOurs = median(binaryOurs), binaryLoadSepol = median(binarySepol)
+
 // MARK: 2. Uncached access vectors
 
 let server: SecurityServer
@@ -176,6 +203,10 @@ if jsonOutput {
     let obj: [String: Any] = [
         "policy": binaryPolicy, "runs": runs, "queries": queryCount,
         "load_seconds": ["salabel": loadOurs, "checkpolicy": loadCheckpolicy, "libsepol_binary_read": loadSepol],
+        "binary_read_seconds": [
+            "salabel": binaryLoadOurs, "libsepol_policydb_read": binaryLoadSepol, "ratio_salabel_over_libsepol": binaryLoadOurs / binaryLoadSepol,
+        ],
+        "binary_read_heap_bytes": ["salabel": heapOurs, "libsepol_policydb_read": heapSepol],
         "uncached_av_ns": ["salabel": avOursNs, "libsepol": avSepolNs, "ratio_salabel_over_libsepol": avOursNs / avSepolNs],
         "avc_hit_ns": avcHitNs, "avc_hit_rate": Double(stats.hits) / Double(max(stats.lookups, 1)),
     ]
@@ -187,6 +218,10 @@ if jsonOutput {
         String(
             format: "policy load        salabel %.3f s   checkpolicy (same .conf) %.3f s   ratio %.2f   (libsepol reading the binary: %.3f s)",
             loadOurs, loadCheckpolicy, loadOurs / loadCheckpolicy, loadSepol))
+    print(
+        String(
+            format: "binary read        salabel %.3f s   libsepol policydb_read %.3f s   ratio %.2f   heap held: salabel %.1f MB, libsepol %.1f MB",
+            binaryLoadOurs, binaryLoadSepol, binaryLoadOurs / binaryLoadSepol, Double(heapOurs) / 1e6, Double(heapSepol) / 1e6))
     print(
         String(
             format: "uncached AV/query  salabel %.0f ns   libsepol %.0f ns   ratio %.2f   (%d random queries)",

@@ -22,7 +22,10 @@ struct BinaryPolicyCLITests {
         defer { cleanup() }
         let fromBinary = try #require(
             try CLITests.json(try CLITests.salabel("policy", "info", "--json", "--policy", binary).stdout)["counts"] as? [String: Int])
-        let fromText = try #require(try CLITests.json(try CLITests.salabel("policy", "info", "--json").stdout)["counts"] as? [String: Int])
+        let conf = repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf").path
+        let fromText = try #require(
+            try CLITests.json(try CLITests.salabel("policy", "info", "--json", "--policy", conf).stdout)["counts"] as? [String: Int])
+        #expect(fromText["neverallow"] == 1)
         #expect(fromBinary.count == fromText.count)
         // Kernel policies carry no neverallow rule: checkpolicy checks them and drops them (§5).
         #expect(fromBinary["neverallow"] == 0)

@@ -51,7 +51,8 @@ struct BinaryPolicyWriterTests {
             let diff = DecisionSummary.differences(db, back, ignoring: Self.reshapedParts(version: version))
             #expect(diff.isEmpty, "\(name) v\(version): \(diff.joined(separator: "\n"))")
             // Writing what was read gives the same bytes: the output depends on the database only.
-            if version >= 24 { #expect(try back.binaryPolicy(version: version) == bytes, "\(name) v\(version): second write differs") }
+            // From 20 (below, attribute values are gaps the reader closes up, so values shift once).
+            if version >= 20 { #expect(try back.binaryPolicy(version: version) == bytes, "\(name) v\(version): second write differs") }
         }
         #expect(written >= 1)
     }

@@ -8,7 +8,10 @@
 //   - reading the same bytes twice gives the same refusal;
 //   - a database that reads loads into a SecurityServer; every initial SID context resolves to a
 //     SID that maps back to it; for every class, computeAV(sid, sid) allows only bits of the
-//     class's permissions, the same both times.
+//     class's permissions, the same both times;
+//   - the writer (§6.1) either refuses the database with a BinaryPolicyWriteError or writes a file
+//     that reads back, and (from version 20; below, the reader closes up the gaps attributes
+//     leave, so values shift once) writing what was read back gives the same bytes again.
 //
 //   scripts/fuzz builds and runs it; by hand:
 //   swift build --package-path Fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address \
@@ -23,8 +26,11 @@ import SecurityContexts
 public func fuzzBinaryPolicy(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     let policy: PolicyDB
+    let version: UInt32
     do {
-        policy = try PolicyDB(binary: bytes)
+        let read = try PolicyDB.readBinary(bytes)
+        policy = read.policy
+        version = read.extras.header.version
     } catch {
         guard error.offset >= 0, error.offset <= size else { fatalError("refusal offset \(error.offset) outside \(size) bytes: \(error)") }
         guard error.description.contains("offset \(error.offset)") else { fatalError("description without its offset: \(error)") }
@@ -37,7 +43,17 @@ public func fuzzBinaryPolicy(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         return 0
     }
     checkLoad(policy)
+    checkWrite(policy, version: version)
     return 0
+}
+
+private func checkWrite(_ policy: PolicyDB, version: UInt32) {
+    guard let written = try? policy.binaryPolicy(version: version) else { return }
+    let back: PolicyDB
+    do { back = try PolicyDB(binary: written) } catch { fatalError("salabel cannot read what it wrote at version \(version): \(error)") }
+    let again: [UInt8]
+    do { again = try back.binaryPolicy(version: version) } catch { fatalError("what was read back does not write: \(error)") }
+    guard version < 20 || again == written else { fatalError("writing what was read back gives other bytes at version \(version)") }
 }
 
 private func checkLoad(_ policy: PolicyDB) {

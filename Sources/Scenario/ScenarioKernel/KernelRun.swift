@@ -1,4 +1,5 @@
 import Foundation
+import DecisionEngine
 import LinuxSystem
 public import Scenario
 
@@ -78,10 +79,24 @@ public struct KernelRun {
             do { text = try s.scenario.policyText(harness: true, harnessTypes: types).text } catch { throw ScenarioKernelError("\(s.path): \(error)") }
             try text.write(to: conf, atomically: true, encoding: .utf8)
             let mls = s.model.server.policy.mlsEnabled
-            let (status, log) = Self.tool(["checkpolicy"] + (mls ? ["-M"] : []) + ["-c", "33", "-o", binary.path, conf.path])
-            guard status == 0 else {
-                if status == 127 { throw ScenarioKernelError("checkpolicy not found (package checkpolicy); install the VM packages with: scripts/deps vm") }
-                throw ScenarioKernelError("\(s.path): checkpolicy refused the scenario's policy:\n\(log)")
+            // The kernel loads the binary salabel writes (Specs/engine/binary-policy.md §6).
+            // checkpolicy cross-checks it: it compiles the same text, and libsepol loads salabel's file.
+            do {
+                let db = try PolicyCompiler.compile(text: text, file: conf.lastPathComponent)
+                try Data(try db.binaryPolicy(version: 33)).write(to: binary)
+            } catch {
+                throw ScenarioKernelError("\(s.path): salabel cannot write the scenario's policy: \(error)")
+            }
+            let checks = [
+                ["checkpolicy"] + (mls ? ["-M"] : []) + ["-c", "33", "-o", "/dev/null", conf.path],
+                ["checkpolicy"] + (mls ? ["-M"] : []) + ["-b", "-o", "/dev/null", binary.path],
+            ]
+            for check in checks {
+                let (status, log) = Self.tool(check)
+                guard status == 0 else {
+                    if status == 127 { throw ScenarioKernelError("checkpolicy not found (package checkpolicy); install the VM packages with: scripts/deps vm") }
+                    throw ScenarioKernelError("\(s.path): checkpolicy refused the scenario's policy (\(check.joined(separator: " "))):\n\(log)")
+                }
             }
             if firstPolicy == nil {
                 firstPolicy = binary.path

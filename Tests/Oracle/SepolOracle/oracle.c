@@ -9,6 +9,8 @@
 #include "SepolOracle.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -712,5 +714,38 @@ int sepol_oracle_user_range(sepol_oracle *o, const char *user, char *range, size
             rc = format_range(o, &u->exp_dfltlevel, &u->exp_dfltlevel, default_level, levellen);
     }
     leave();
+    return rc;
+}
+
+size_t sepol_oracle_heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+int sepol_oracle_bench_read(const char *path, uint64_t *nanoseconds, size_t *heap_bytes)
+{
+    struct timespec start, end;
+    size_t before = sepol_oracle_heap_in_use();
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return -1;
+    policydb_t db;
+    struct policy_file pf;
+    policy_file_init(&pf);
+    pf.type = PF_USE_STDIO;
+    pf.fp = fp;
+    int rc = -1;
+    if (policydb_init(&db) == 0) {
+        if (policydb_read(&db, &pf, 0) == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &end);
+            *nanoseconds = (uint64_t)(end.tv_sec - start.tv_sec) * 1000000000u + (uint64_t)end.tv_nsec - (uint64_t)start.tv_nsec;
+            *heap_bytes = sepol_oracle_heap_in_use() - before;
+            rc = 0;
+        }
+        policydb_destroy(&db);
+    }
+    fclose(fp);
     return rc;
 }

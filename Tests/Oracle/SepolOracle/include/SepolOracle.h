@@ -56,6 +56,17 @@ sepol_oracle *sepol_oracle_open(const char *binary_policy_path, char *err, size_
 /** Frees the policy database and SID table. NULL is accepted. */
 void sepol_oracle_close(sepol_oracle *o);
 
+/**
+ * For benchmarks: reads a binary policy with policydb_init + policydb_read only (no SID table,
+ * no index), as a loader would. Sets `*nanoseconds` to the time from fopen to the end of
+ * policydb_read and `*heap_bytes` to the malloc heap the read database holds (glibc mallinfo2,
+ * in-use bytes before and after), then frees it. Returns 0, or -1 when the file does not read.
+ */
+int sepol_oracle_bench_read(const char *binary_policy_path, uint64_t *nanoseconds, size_t *heap_bytes);
+
+/** The bytes of malloc heap in use now (glibc mallinfo2: uordblks + hblkhd), for benchmarks. */
+size_t sepol_oracle_heap_in_use(void);
+
 /** The last message libsepol logged while serving this oracle ("" if none). Valid until the
  *  next call on the same oracle. */
 const char *sepol_oracle_last_message(sepol_oracle *o);
