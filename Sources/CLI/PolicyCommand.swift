@@ -12,7 +12,7 @@ struct PolicyCommand: ParsableCommand {
 
             With --batch, queries are read from standard input, one per line, and answered one line each; the exit status is the worst of all answers.
             """,
-        subcommands: [Check.self, ComputeAV.self, Transition.self, Info.self, Compile.self])
+        subcommands: [Check.self, ComputeAV.self, Transition.self, Info.self, Compile.self, Convert.self])
 
     /// Runs a query once or over standard input, printing text or JSON, exiting with the status of
     /// the answer (the worst one of a batch).
