@@ -50,7 +50,7 @@ struct XfrmManagerTests {
         #expect(made.withLock { $0 } == 1)
         #expect(k.sas.map(\.spi) == [0x100])
         let unchecked = XfrmManager(kernel: SimulatedXfrmKernel(), authorizer: nil, subject: Self.client)
-        #expect(!unchecked.checksLabels && unchecked.authorizer == nil)
+        #expect(try !unchecked.checksLabels && unchecked.authorizer == nil)
     }
 
     @Test func aDeniedAddChangesNothingAndCarriesTheAVCRecord() throws {
