@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the policy a command decides with comes from: salabel's embedded policy, a file (either
 /// form, ``PolicyFileForm``), or the policy the running kernel has loaded, which selinuxfs exports
-/// at ``runningPath``. The one place the choice is named; Specs/engine/policy-sources.md gives the
+/// at ``PolicyOrigin/runningPath``. The one place the choice is named; Specs/engine/policy-sources.md gives the
 /// default rule (the running policy for commands that look at live state on an SELinux host, else
 /// the embedded one).
 ///
@@ -13,7 +13,7 @@ public enum PolicyOrigin: Sendable, Hashable, CustomStringConvertible {
     case embedded
     /// A policy file: policy.conf text or a kernel binary policy.
     case file(String)
-    /// The policy the running kernel has loaded, read from ``runningPath``.
+    /// The policy the running kernel has loaded, read from ``PolicyOrigin/runningPath``.
     case running
 
     /// Where selinuxfs exports the loaded policy, in the binary form.
@@ -47,7 +47,7 @@ public enum PolicyOrigin: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The file the policy is read from: the embedded policy's name, the path, or ``runningPath``.
+    /// The file the policy is read from: the embedded policy's name, the path, or ``PolicyOrigin/runningPath``.
     public var path: String {
         switch self {
         case .embedded: return EmbeddedPolicy.fileName
@@ -91,7 +91,7 @@ public struct LoadedPolicy: Sendable, CustomStringConvertible {
     /// Loads a policy from its contents, in either form.
     /// - Parameters:
     ///   - bytes: the contents (the running policy's as `SELinuxKernel` read them, or a file's).
-    ///   - source: where they came from (named in errors and in ``description``).
+    ///   - source: where they came from (named in errors and in ``LoadedPolicy/description``).
     public static func load(
         bytes: [UInt8], source: PolicyOrigin, enforcing: Bool = true, booleans: [String: Bool] = [:]
     ) throws(PolicyLoadError) -> LoadedPolicy {

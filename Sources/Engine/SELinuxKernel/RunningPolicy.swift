@@ -10,7 +10,7 @@ public import DecisionEngine
 ///
 /// The kernel writes the policy out when the file is opened: before the first open `stat` gives a
 /// size of 0, after it the size of that copy (seen in the VM, Linux 6.1). It is read with `read(2)`
-/// until end of file (``readFileContents(atPath:limit:)``), whatever `stat` says. Opening it needs
+/// until end of file (`readFileContents(atPath:limit:)`, LinuxSystem), whatever `stat` says. Opening it needs
 /// the `security { read_policy }` permission.
 public enum RunningPolicy {
     /// `/sys/fs/selinux/policy`.

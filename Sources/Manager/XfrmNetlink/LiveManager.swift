@@ -16,7 +16,7 @@ public struct LiveManagerSettings: Sendable {
     /// The caller's context for the setcontext checks.
     public var subject: SecurityContext
     /// The policy the checks are made with, loaded when the manager is made; nil for the live
-    /// default (``PolicyOrigin/liveDefault``: the running policy where SELinux is enabled, else the
+    /// default (`PolicyOrigin.liveDefault`, SELinuxKernel: the running policy where SELinux is enabled, else the
     /// embedded one), loaded only when a label needs checking.
     public var policy: PolicyOrigin?
     /// False to skip the engine's checks (the kernel still makes its own).
