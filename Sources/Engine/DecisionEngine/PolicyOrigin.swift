@@ -92,6 +92,8 @@ public struct LoadedPolicy: Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - bytes: the contents (the running policy's as `SELinuxKernel` read them, or a file's).
     ///   - source: where they came from (named in errors and in ``LoadedPolicy/description``).
+    ///   - enforcing: `false` for permissive mode.
+    ///   - booleans: values that override the policy's.
     public static func load(
         bytes: [UInt8], source: PolicyOrigin, enforcing: Bool = true, booleans: [String: Bool] = [:]
     ) throws(PolicyLoadError) -> LoadedPolicy {
