@@ -87,7 +87,7 @@ let package = Package(
             resources: [.embedInCode("Resources/default-policy.conf"), .embedInCode("Resources/default-policy.33")],
             swiftSettings: swiftSettings),
         .target(
-            name: "SELinuxKernel", dependencies: ["CSELinux", "SecurityContexts", "DecisionEngine"],
+            name: "SELinuxKernel", dependencies: ["CSELinux", "SecurityContexts", "DecisionEngine", "LinuxSystem"],
             path: "Sources/Engine/SELinuxKernel", swiftSettings: swiftSettings),
 
         // The xfrm manager's netlink transport: framing, attributes, ACKs and the request state
@@ -145,7 +145,7 @@ let package = Package(
             name: "XfrmNetlink",
             dependencies: [
                 "XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "LinuxSystem", "DecisionEngine", "IPsecModel",
-                "SecurityContexts",
+                "SecurityContexts", "SELinuxKernel",
             ],
             path: "Sources/Manager/XfrmNetlink", swiftSettings: swiftSettings),
         // Scenario files and the players that run them without a kernel: the model and the data plane.

@@ -76,7 +76,7 @@ struct ApplyCommand: ParsableCommand {
         if opts.netns == nil { opts.netns = apply.hosts[host]?.netns }
         // A dry run plans against the namespace's current SAD and SPD, so it needs the namespace as
         // much as the real run does, and fails the same way (Specs/manager/apply.md).
-        let manager = try opts.manager(netnsFromOption: options.netns != nil, context: host)
+        let (manager, policy) = try opts.manager(netnsFromOption: options.netns != nil, context: host)
         let run = ApplyRun(manager: manager, desired: desired, remove: remove)
         let steps: [ApplyStep]
         do { steps = try run.steps() } catch {
@@ -87,17 +87,24 @@ struct ApplyCommand: ParsableCommand {
             return
         }
         if dryRun {
-            do { print(try run.dryRun(steps).lines(showKeys: options.showKeys).joined(separator: "\n")) } catch {
+            do {
+                let lines = try run.dryRun(steps).lines(showKeys: options.showKeys)
+                XfrmCommand.printPolicyLine(policy, options: options)
+                print(lines.joined(separator: "\n"))
+            } catch {
+                XfrmCommand.printPolicyLine(policy, options: options)
                 throw CommandFailure.denied("\(host): \(error) (dry run: nothing was sent)", records: error.records.map(\.description))
             }
             return
         }
         do {
             let auths = try manager.transact(steps)
+            XfrmCommand.printPolicyLine(policy, options: options)
             for a in auths where a.record != nil { print(a.record!.description) }
             for s in steps { print(s.summary) }
             print("\(host): \(steps.count) step(s) applied")
         } catch {
+            XfrmCommand.printPolicyLine(policy, options: options)
             throw CommandFailure.denied("\(host): \(error)", records: error.error.records.map(\.description))
         }
     }

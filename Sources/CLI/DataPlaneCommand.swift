@@ -5,6 +5,7 @@ import DecisionEngine
 import ESPDataPlane
 import IPsecModel
 import SecurityContexts
+import SELinuxKernel
 import XfrmManager
 
 /// `salabel dataplane …`: the userspace ESP data plane (Specs/dataplane/).
@@ -52,13 +53,14 @@ struct DataPlaneCommand: ParsableCommand {
                 guard let a = IPAddress(b) else { throw CommandFailure.error("--bind \(b) is not an address") }
                 return a
             }
-            let server: SecurityServer
-            do { server = try policy.loadServer() } catch { throw CommandFailure.error("\(error)") }
+            // A host decides with the policy the system runs, where there is one (Specs/engine/policy-sources.md).
+            let loaded: LoadedPolicy
+            do { loaded = try policy.load(default: .liveDefault) } catch { throw CommandFailure.error("\(error)") }
             setup.netns = netns
             setup.pcap = pcap
             let stopper = HostStopper()
             let (dataPlane, address): (DataPlaneHost, IPAddress)
-            do { (dataPlane, address) = try setup.make(server: server) } catch { throw CommandFailure.error(error.description) }
+            do { (dataPlane, address) = try setup.make(server: loaded.server) } catch { throw CommandFailure.error(error.description) }
             dataPlane.log = { e in
                 for (i, line) in e.lines.enumerated() { print(i == 0 ? line : "  " + line) }
                 flushOutput()
@@ -66,6 +68,7 @@ struct DataPlaneCommand: ParsableCommand {
             print(
                 "salabel dataplane: host \(host) (\(address)), ESP in UDP at \(dataPlane.espAddress), clear at \(dataPlane.clearAddress), local socket \(control)"
             )
+            print("policy: \(loaded)")
             flushOutput()
             stopper.attach(dataPlane)
             dataPlane.run()

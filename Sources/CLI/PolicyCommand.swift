@@ -21,7 +21,7 @@ struct PolicyCommand: ParsableCommand {
         line: @escaping (PolicyQueries, [String]) -> PolicyAnswer
     ) throws {
         let server: SecurityServer
-        do { server = try options.loadServer() } catch {
+        do { server = try options.load().server } catch {
             if options.json { throw CommandFailure(status: Status.error, output: jsonText(["error": error.description])) }
             throw CommandFailure.error(error.description)
         }

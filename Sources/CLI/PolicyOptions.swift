@@ -1,12 +1,15 @@
 import ArgumentParser
 import DecisionEngine
 import Foundation
+import SELinuxKernel
 
 /// Options shared by every `salabel policy` command.
 struct PolicyOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "A policy file: the kernel policy language or the binary form (policy.NN), told apart by its magic number (default: the embedded policy).")
+        help: ArgumentHelp(
+            "A policy file (the kernel policy language or the binary form, policy.NN, told apart by its magic number), running (the policy the kernel has loaded, /sys/fs/selinux/policy) or embedded (default: the embedded policy; for dataplane run, the running policy where SELinux is enabled).",
+            valueName: "FILE|running|embedded"))
     var policy: String?
 
     @Option(name: .customLong("bool"), help: ArgumentHelp("Set a boolean (repeatable).", valueName: "NAME=VALUE"))
@@ -39,18 +42,26 @@ struct PolicyOptions: ParsableArguments {
         return out
     }
 
-    /// Loads the policy and sets booleans and mode.
-    func loadServer() throws(PolicyLoadError) -> SecurityServer {
+    /// The source --policy names, else `fallback`.
+    func source(default fallback: PolicyOrigin = .embedded) -> PolicyOrigin {
+        policy.map(PolicyOrigin.init(option:)) ?? fallback
+    }
+
+    /// Loads the policy (--policy's, else `fallback`) and sets booleans and mode.
+    func load(default fallback: PolicyOrigin = .embedded) throws(PolicyOriginError) -> LoadedPolicy {
         let booleans: [String: Bool]
-        do { booleans = try parsedBooleans() } catch { throw .io("\(error)") }
-        if let policy {
-            return try SecurityServer.load(path: policy, enforcing: !permissive, booleans: booleans)
-        }
-        return try SecurityServer.embedded(enforcing: !permissive, booleans: booleans)
+        do { booleans = try parsedBooleans() } catch { throw .load(.io("\(error)")) }
+        return try source(default: fallback).load(enforcing: !permissive, booleans: booleans)
     }
 
     /// The policy's name for reports.
-    var policyName: String { policy ?? "embedded:\(EmbeddedPolicy.fileName)" }
+    var policyName: String {
+        switch source() {
+        case .embedded: return "embedded:\(EmbeddedPolicy.fileName)"
+        case .running: return "running:\(PolicyOrigin.runningPath)"
+        case .file(let path): return path
+        }
+    }
 }
 
 /// Flushes standard output (lines printed by one thread while others run).

@@ -4,6 +4,7 @@ import IPsecModel
 import Resolver
 import Scenario
 import SecurityContexts
+import SELinuxKernel
 import XfrmManager
 import XfrmNetlink
 
@@ -11,7 +12,10 @@ import XfrmNetlink
 struct ResolverOptions: ParsableArguments {
     @Option(help: "A scenario file (Specs/scenarios/README.md): its policy, mode and hosts (default: the embedded echo example).")
     var scenario: String?
-    @Option(help: "The policy (default: the scenario's, else the embedded policy).") var policy: String?
+    @Option(
+        help: ArgumentHelp(
+            "The policy: a file (policy.conf or binary), running (the kernel's loaded policy, /sys/fs/selinux/policy) or embedded (default: with --netns the running policy where SELinux is enabled, else the embedded one; with a scenario, the scenario's).",
+            valueName: "FILE|running|embedded")) var policy: String?
     @Option(help: "Read the SAD/SPD of this network namespace (a name or path) instead of a scenario.") var netns: String?
     @Flag(help: "Permissive mode.") var permissive = false
     @Flag(help: "JSON output.") var json = false
@@ -26,13 +30,28 @@ struct ResolverOptions: ParsableArguments {
         do { return try Scenario.echoExample() } catch { throw CommandFailure.error("\(error)") }
     }
 
-    func authorizer(_ scenario: Scenario?) throws -> AssociationAuthorizer {
+    /// The engine's checks and, when they decide with a policy source rather than the scenario's
+    /// policy, the policy loaded: --policy's, else with --netns (live state) the live default.
+    func authorizer(_ scenario: Scenario?) throws -> (authorizer: AssociationAuthorizer, policy: LoadedPolicy?) {
+        let source = policy.map(PolicyOrigin.init(option:)) ?? (scenario == nil ? PolicyOrigin.liveDefault : nil)
         do {
-            return AssociationAuthorizer(
-                cache: AccessVectorCache(server: try Scenario.securityServer(policyPath: policy, scenario: scenario, permissive: permissive)))
+            if let source {
+                let loaded = try source.load(enforcing: !permissive, booleans: scenario?.booleans ?? [:])
+                return (AssociationAuthorizer(cache: AccessVectorCache(server: loaded.server)), loaded)
+            }
+            let server = try Scenario.securityServer(policyPath: nil, scenario: scenario, permissive: permissive)
+            return (AssociationAuthorizer(cache: AccessVectorCache(server: server)), nil)
         } catch {
             throw CommandFailure.error("\(error)")
         }
+    }
+
+    /// The output with the policy decided with, for live state (--netns): a first line
+    /// `policy: …` in text, a `policy` field in JSON.
+    func output(lines: [String], json: [String: Any], policy loaded: LoadedPolicy?) -> String {
+        guard netns != nil, let loaded else { return self.json ? jsonText(json) : lines.joined(separator: "\n") }
+        if self.json { return jsonText(json.merging(["policy": loaded.json]) { _, new in new }) }
+        return (["policy: \(loaded)"] + lines).joined(separator: "\n")
     }
 
     /// The SAD/SPD of the host with `address`: the scenario's host, or the live namespace.
@@ -89,12 +108,13 @@ struct ResolveCommand: ParsableCommand {
         } else {
             throw CommandFailure.error("--spi: \(host.name) has no SA to \(d) proto \(p); give one")
         }
-        let resolver = Resolver(mirror: host.mirror, authorizer: try options.authorizer(scenario))
+        let decider = try options.authorizer(scenario)
+        let resolver = Resolver(mirror: host.mirror, authorizer: decider.authorizer)
         let inbound = resolver.inbound(destination: d, spi: spiValue, proto: p)
         let report = SADeliveryReport(
             host: host.name, destination: d, spi: spiValue, proto: p, socket: socket, inbound: inbound,
             delivery: resolver.deliver(inbound, to: try parseContext(socket, "--socket"), interface: interface, source: source))
-        print(options.json ? jsonText(report.json) : report.lines.joined(separator: "\n"))
+        print(options.output(lines: report.lines, json: report.json, policy: decider.policy))
         if !report.delivery.delivered { throw CommandFailure.exit(Status.denied) }
     }
 }
@@ -137,14 +157,14 @@ struct TraceCommand: ParsableCommand {
         }
         let flow = Flow(context: try parseContext(from, "--from"), source: s, destination: d, upperProtocol: upper, sourcePort: sport, destinationPort: dport)
         let scenario = try options.loadScenario()
-        let authorizer = try options.authorizer(scenario)
+        let (authorizer, loaded) = try options.authorizer(scenario)
         let sender = try options.mirror(for: s, in: scenario)
         let receiver = try options.mirror(for: d, in: scenario, namespace: peerNetns ?? options.netns)
         let trace = PathTrace.trace(
             flow, sender: Resolver(mirror: sender.mirror, authorizer: authorizer),
             receiver: Resolver(mirror: receiver.mirror, authorizer: authorizer),
             socket: try parseContext(to, "--to"), reply: !noReply)
-        print(options.json ? jsonText(trace.json) : trace.lines(names: [s: sender.name, d: receiver.name]).joined(separator: "\n"))
+        print(options.output(lines: trace.lines(names: [s: sender.name, d: receiver.name]), json: trace.json, policy: loaded))
         if !trace.roundTrip { throw CommandFailure.exit(Status.denied) }
     }
 }

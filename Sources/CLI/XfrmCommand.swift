@@ -19,7 +19,10 @@ struct XfrmOptions: ParsableArguments {
     )
     var subject: String?
 
-    @Option(help: "The policy the setcontext checks are made with (default: the embedded policy).")
+    @Option(
+        help: ArgumentHelp(
+            "The policy the setcontext checks are made with: a file (policy.conf or binary), running (the kernel's loaded policy, /sys/fs/selinux/policy) or embedded (default: the running policy where SELinux is enabled, else the embedded one, loaded when a label is checked).",
+            valueName: "FILE|running|embedded"))
     var policy: String?
 
     @Flag(help: "Skip the decision engine's setcontext checks (the kernel still makes its own).")
@@ -32,8 +35,9 @@ struct XfrmOptions: ParsableArguments {
     var showKeys = false
 
     /// The manager over the kernel of the chosen namespace (`netnsFromOption`: whether --netns named
-    /// it, for the error message; `context`: what a failure is about, e.g. the apply file's host).
-    func manager(netnsFromOption: Bool = true, context: String? = nil) throws -> XfrmManager {
+    /// it, for the error message; `context`: what a failure is about, e.g. the apply file's host),
+    /// and the policy its checks are made with once loaded.
+    func manager(netnsFromOption: Bool = true, context: String? = nil) throws -> (XfrmManager, LivePolicy) {
         var settings: LiveManagerSettings
         if let subject {
             do { settings = LiveManagerSettings(subject: try SecurityContext(parsing: subject)) } catch { throw ValidationError("--as: \(error)") }
@@ -42,9 +46,14 @@ struct XfrmOptions: ParsableArguments {
         }
         settings.netns = netns
         settings.netnsFromOption = netnsFromOption
-        settings.policyPath = policy
+        settings.policy = policy.map(PolicyOrigin.init(option:))
         settings.authorize = !noAuthorize
-        do { return try XfrmManager.live(settings, auditSubject: AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel")) } catch {
+        let livePolicy = LivePolicy()
+        do {
+            let manager = try XfrmManager.live(
+                settings, auditSubject: AuditSubject(pid: ProcessInfo.processInfo.processIdentifier, comm: "salabel"), policy: livePolicy)
+            return (manager, livePolicy)
+        } catch {
             throw CommandFailure.error((context.map { "\($0): " } ?? "") + error.description)
         }
     }
@@ -65,7 +74,7 @@ struct XfrmCommand: ParsableCommand {
     /// Runs one operation and prints its outcome; a policy listing in text is written as the
     /// kernel's dump is read (``XfrmManager/policyText(matching:partSize:)``).
     static func run(_ op: XfrmOperation, options: XfrmOptions) throws {
-        let manager = try options.manager()
+        let (manager, policy) = try options.manager()
         do {
             if case .listPolicies(let filter) = op, !options.json {
                 let parts = try manager.policyText(matching: filter)
@@ -74,12 +83,26 @@ struct XfrmCommand: ParsableCommand {
                 return
             }
             let (result, auths) = try manager.perform(op)
+            printPolicyLine(policy, options: options)
             for a in auths where a.record != nil && !options.json { print(a.record!.description) }
             let out = render(result, options: options)
             if !out.isEmpty { print(out) }
         } catch {
-            throw failure(error, json: options.json)
+            printPolicyLine(policy, options: options)
+            throw failure(error, json: options.json, policy: policy)
         }
+    }
+
+    /// `policy: …`, the policy the engine decided with, when it decided (text output only).
+    static func printPolicyLine(_ policy: LivePolicy, options: XfrmOptions) {
+        if !options.json, let loaded = policy.loaded { print("policy: \(loaded)") }
+    }
+
+    /// A JSON report (a refusal, a batch's summary; never an SA or SPD entry, whose own fields these
+    /// are) with a `policy` field when the engine decided with a loaded policy.
+    static func withPolicy(_ json: Any, _ policy: LivePolicy) -> Any {
+        guard let loaded = policy.loaded, let object = json as? [String: Any] else { return json }
+        return object.merging(["policy": loaded.json]) { _, new in new }
     }
 
     /// A result as the command prints it: text in `ip xfrm` layout, or JSON.
@@ -89,9 +112,9 @@ struct XfrmCommand: ParsableCommand {
 
     /// The manager's refusal, status 1: `error: …` and the AVC records, or with --json the error
     /// as JSON on standard output.
-    static func failure(_ error: XfrmManagerError, json: Bool) -> CommandFailure {
+    static func failure(_ error: XfrmManagerError, json: Bool, policy: LivePolicy = LivePolicy()) -> CommandFailure {
         json
-            ? CommandFailure(status: Status.denied, output: jsonText(XfrmFormatter.json(error)))
+            ? CommandFailure(status: Status.denied, output: jsonText(withPolicy(XfrmFormatter.json(error), policy)))
             : .denied("\(error)", records: error.records.map(\.description))
     }
 
@@ -228,10 +251,11 @@ extension XfrmCommand {
             do { batch = try IPXfrmSyntax.batch(text) } catch {
                 throw CommandFailure.error("\(file): \(error)")
             }
-            let manager = try options.manager()
+            let (manager, policy) = try options.manager()
             batch.mode = keepGoing ? .continueOnError : .transaction
             let report = batch.run(with: manager)
-            try XfrmCommand.printBatch(report, options: options)
+            XfrmCommand.printPolicyLine(policy, options: options)
+            try XfrmCommand.printBatch(report, options: options, policy: policy)
         }
     }
 }
@@ -239,7 +263,7 @@ extension XfrmCommand {
 extension XfrmCommand {
     /// Prints a batch's outcome: the answers of gets and lists, every failure with its command and
     /// line, the rollback, and how many commands took effect.
-    static func printBatch(_ outcome: XfrmBatchReport, options: XfrmOptions) throws {
+    static func printBatch(_ outcome: XfrmBatchReport, options: XfrmOptions, policy: LivePolicy) throws {
         for (_, result) in outcome.answers {
             let out = render(result, options: options)
             if !out.isEmpty { Swift.print(out) }
@@ -248,7 +272,7 @@ extension XfrmCommand {
             printError("error: " + XfrmFormatter.heading(f, total: outcome.total))
             failure(f.error, json: options.json).write()
         }
-        if options.json { Swift.print(jsonText(XfrmFormatter.json(outcome))) } else { printError(XfrmFormatter.summary(outcome)) }
+        if options.json { Swift.print(jsonText(withPolicy(XfrmFormatter.json(outcome), policy))) } else { printError(XfrmFormatter.summary(outcome)) }
         if !outcome.succeeded { throw CommandFailure.exit(Status.denied) }
     }
 }

@@ -1,7 +1,8 @@
 // `salabel demo` on a kernel that can carry it (Debian's 6.1 kernel under QEMU, Tests/VM/README.md):
 // booted with the demo scenario's policy (the embedded policy and the harness domain the demo runs
 // in), enforcing, it must choose the kernel's data plane, say so, make every path behave as the
-// policy intends with the kernel's own AVC records, and leave no namespace behind.
+// policy intends with the kernel's own AVC records, name the running policy it decides with, and leave
+// no namespace behind.
 
 import Foundation
 import Scenario
@@ -41,6 +42,8 @@ import VMHarness
         #expect(v["demo_rc"] == "0", "\(out)")
         #expect(out.contains("| data plane: the kernel's"), "\(out)")
         #expect(out.contains("under the loaded policy (enforcing)"), "\(out)")
+        // The policy the kernel decides with, read from selinuxfs (Specs/engine/policy-sources.md).
+        #expect(out.contains("| policy: running (/sys/fs/selinux/policy, version 33, MLS)"), "\(out)")
         #expect(
             out.contains(
                 "avc:  denied { recv } scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:system_r:echo_other_t:s0 tclass=peer permissive=0"),

@@ -13,7 +13,7 @@
 // other (`allow domain unconfined_domain_type:peer recv`). Two different types make the two directions'
 // labels distinguishable. Who may label what: kernel_t may not setcontext init_t and init_t may not
 // setcontext kernel_t, so each SA is added by its own domain (the kernel checks it; --no-authorize only
-// skips salabel's engine, which would use its embedded policy).
+// skips salabel's engine, which would check with the running policy).
 //
 // Checks (Specs/kernel/labeled-ipsec.md §b.4, §c.3; edges 17, 23, 24, 25):
 //   a. TCP: the server's SO_PEERSEC is exactly the c→s SA's context (the returned length counts one NUL,
@@ -31,8 +31,9 @@
 //   e. --sockcreate: a kernel_t process whose socket is labeled init_t uses the init_t SA.
 //
 // Predictions are computed in the guest by salabel itself, before the kernel is asked: four runs of
-// `salabel trace --netns c --peer-netns s` (each loads the 10 MB policy.conf, the policy the guest
-// enforces, so they run two at a time), each following a request to the receiver and its reply back.
+// `salabel trace --netns c --peer-netns s` with no --policy, so that each decides with the policy the
+// guest kernel runs, read from /sys/fs/selinux/policy (Specs/engine/policy-sources.md; each says so in
+// its JSON), each following a request to the receiver and its reply back.
 
 import Foundation
 import Testing
@@ -107,17 +108,17 @@ private let guestScript = #"""
 
     # ---------------------------------------------------------------------------------------------
     # What the resolver predicts, from the live namespaces as configured (before the kernel is asked,
-    # so that the ACQUIRE's larval SA is not in ns c yet), with the policy the kernel enforces. Each run
-    # loads the 10 MB policy.conf, so four runs: each `trace` follows the request from ns c to ns s and
+    # so that the ACQUIRE's larval SA is not in ns c yet), with the policy the kernel enforces: no
+    # --policy, so the running one. Four runs: each `trace` follows the request from ns c to ns s and
     # its reply back (TCP: classified with the server's connection context).
     #   pa: init_t → kernel_t on the labeled SAs (a; also b and e: the same SA label is the flow label);
     #   pu: init_t → kernel_t on the unlabeled SAs (c: the request; c5: the reply to the init_t client);
     #   pn: kernel_t → kernel_t without IPsec (c: bypass both ways);
     #   pd: kernel_t → kernel_t on the labeled path (d: ACQUIRE).
     # ---------------------------------------------------------------------------------------------
-    T="$S trace --netns c --peer-netns s --policy $POLICY_CONF --json"
+    T="$S trace --netns c --peer-netns s --json"
     # predict NAME ARGS…: one salabel run; its exit status and time in /tmp/NAME.kv, its JSON in /tmp/NAME.json.
-    # Two at a time (the guest has two CPUs and 1 GB; each run holds ~210 MB).
+    # Two at a time.
     predict() {
       name=$1; shift
       { t0=$(now); "$@" >/tmp/$name.json 2>/tmp/$name.err; echo "${name}_rc=$?"; echo "t_${name}=$(( $(now) - t0 ))"; } >/tmp/$name.kv
@@ -214,12 +215,11 @@ struct ResolverVMTests {
         let clock = ContinuousClock()
         let binary = try GuestSalabel.binary()
         print("salabel for the guest: \(binary) (built in \(GuestSalabel.buildDuration))")
-        let conf = try GuestSalabel.referencePolicyConf()
-        let header = "S=\(GuestSalabel.guestPath)\nPOLICY_CONF=\(GuestSalabel.guestPolicyPath)\n"
+        let header = "S=\(GuestSalabel.guestPath)\n"
         let start = clock.now
         let result = try VM.run(
             script: header + guestScript,
-            files: [(source: binary, dest: GuestSalabel.guestPath), (source: conf, dest: GuestSalabel.guestPolicyPath)],
+            files: [(source: binary, dest: GuestSalabel.guestPath)],
             timeout: 1200)
         print("VM boot with the resolver checks: \(clock.now - start)")
         let saved = repositoryRoot.appendingPathComponent(GuestSalabel.scratchPath).appendingPathComponent("resolver-vm-output.txt")
@@ -241,6 +241,12 @@ struct ResolverVMTests {
         // Every prediction is a JSON object; exit status 0 for a round trip, 1 otherwise, never 2.
         for name in ["pa", "pu", "pn", "pd"] {
             #expect(object(v[name]) != nil, "\(name): no JSON: \(v[name] ?? "nil")\n\(log)")
+            // No --policy on an SELinux host: the running policy (Specs/engine/policy-sources.md).
+            let policy = object(v[name])?["policy"] as? [String: Any]
+            #expect(
+                policy?["source"] as? String == "running" && policy?["path"] as? String == "/sys/fs/selinux/policy"
+                    && policy?["version"] as? Int == 33 && policy?["mls"] as? Bool == true,
+                "\(name) decided with \(String(describing: policy))")
         }
 
         checkLabeled(v, log: log)

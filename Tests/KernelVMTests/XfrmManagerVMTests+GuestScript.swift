@@ -25,8 +25,8 @@ let xfrmManagerGuestScript = #"""
     $S --version >/dev/null 2>&1; echo "version_rc=$?"
 
     # ---------------------------------------------------------------------------------------------
-    # 1. Round trip of labeled SAs and policies (the default engine: the embedded policy, --as ipsec_mgmt_t,
-    #    which may setcontext ipsec_spd_t; the kernel runs as kernel_t, which may too).
+    # 1. Round trip of labeled SAs and policies (the default engine: the running policy, the reference
+    #    policy the guest loaded, and the caller's own domain, kernel_t, which may setcontext ipsec_spd_t).
     # ---------------------------------------------------------------------------------------------
     $S xfrm state add src $A dst $B proto esp spi 0x1000 reqid 1 mode transport \
       aead 'rfc4106(gcm(aes))' $KEY 128 ctx $SPD >/tmp/rt_add_gcm 2>&1
@@ -118,8 +118,8 @@ let xfrmManagerGuestScript = #"""
     # 2. Invalid contexts: the kernel answers EINVAL; salabel reports its errno and the engine side.
     # ---------------------------------------------------------------------------------------------
     # A type the embedded policy has (the engine allows it for its key manager, named with --as) but
-    # the reference policy does not.
-    $S xfrm state add --as system_u:system_r:ipsec_mgmt_t:s0 src $A dst $B proto esp spi 0x1002 mode transport aead 'rfc4106(gcm(aes))' $KEY 128 \
+    # the reference policy does not: --policy embedded, since the default here is the running policy.
+    $S xfrm state add --policy embedded --as system_u:system_r:ipsec_mgmt_t:s0 src $A dst $B proto esp spi 0x1002 mode transport aead 'rfc4106(gcm(aes))' $KEY 128 \
       ctx system_u:object_r:ipsec_restricted_spd_t:s0 >/tmp/inv_engine 2>&1
     echo "inv_engine_rc=$?"
     echo "inv_engine_err=$(grep '^error:' /tmp/inv_engine)"
@@ -299,9 +299,9 @@ let xfrmManagerGuestScript = #"""
         selector: { proto: udp, port: 9 }
     key_file: bad.keys
     YAML
-    # --as: the embedded policy's key manager may label echoclient_t, so the engine allows the step
+    # --policy embedded --as: the embedded policy's key manager may label echoclient_t, so the engine allows the step
     # and the kernel (whose policy has no echoclient_t) refuses it with EINVAL: the rollback is the kernel's doing.
-    $S apply /tmp/apply/bad.yaml --host left --as system_u:system_r:ipsec_mgmt_t:s0 >/tmp/ap4 2>&1; echo "ap4_rc=$?"
+    $S apply /tmp/apply/bad.yaml --host left --policy embedded --as system_u:system_r:ipsec_mgmt_t:s0 >/tmp/ap4 2>&1; echo "ap4_rc=$?"
     echo "ap4_err=$(grep '^error:' /tmp/ap4)"
     echo "ap4_states=$(states)"
     echo "ap4_policies=$(policies)"

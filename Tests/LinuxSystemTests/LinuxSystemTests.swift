@@ -102,3 +102,32 @@ struct LinuxSystemTests {
         #expect(String(decoding: buffer[..<n], as: UTF8.self) == "ping" && source == aAddress)
     }
 }
+
+@Suite("LinuxSystem: reading a whole file")
+struct FileContentsTests {
+    @Test("a kernel file whose stat size is 0 is read to its end")
+    func procfs() throws {
+        var st = stat()
+        #expect(stat("/proc/self/status", &st) == 0 && st.st_size == 0)
+        let bytes = try readFileContents(atPath: "/proc/self/status")
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("Name:") && text.contains("\nPid:") && text.hasSuffix("\n"))
+    }
+
+    @Test("a file larger than one read, byte for byte; the limit is EFBIG")
+    func largeFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-read-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let data = (0..<200_003).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(data).write(to: URL(fileURLWithPath: path))
+        #expect(try readFileContents(atPath: path) == data)
+        let tooLarge = #expect(throws: SystemError.self) { try readFileContents(atPath: path, limit: 100_000) }
+        #expect(tooLarge?.operation == "read" && tooLarge?.errno == .fileTooLarge && tooLarge?.detail == path)
+    }
+
+    @Test("a missing file: open, the path, ENOENT")
+    func missing() {
+        let error = #expect(throws: SystemError.self) { try readFileContents(atPath: "/nonexistent/salabel") }
+        #expect(error?.description == "open /nonexistent/salabel: No such file or directory (ENOENT)")
+    }
+}

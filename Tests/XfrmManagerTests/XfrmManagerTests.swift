@@ -50,7 +50,32 @@ struct XfrmManagerTests {
         #expect(made.withLock { $0 } == 1)
         #expect(k.sas.map(\.spi) == [0x100])
         let unchecked = XfrmManager(kernel: SimulatedXfrmKernel(), authorizer: nil, subject: Self.client)
-        #expect(!unchecked.checksLabels && unchecked.authorizer == nil)
+        #expect(try !unchecked.checksLabels && unchecked.authorizer == nil)
+    }
+
+    /// A deferred engine whose policy cannot be loaded (the running policy unreadable): unlabeled
+    /// operations go through, each labeled one fails with the reason and sends nothing; the loader
+    /// is asked once.
+    @Test func aDeferredEngineThatCannotLoadFailsLabeledOperationsOnly() throws {
+        let made = Mutex(0)
+        let k = SimulatedXfrmKernel()
+        let m = XfrmManager(
+            kernel: k,
+            deferredAuthorizer: { () throws(XfrmManagerError) -> AssociationAuthorizer in
+                made.withLock { $0 += 1 }
+                throw .engineUnavailable("cannot read the running policy")
+            }, subject: Self.client)
+        try m.perform(.addSA(Self.sa(0x100, nil)))
+        for spi: UInt32 in [0x101, 0x102] {
+            #expect {
+                try m.perform(.addSA(Self.sa(spi, Self.client)))
+            } throws: { error in
+                (error as? XfrmManagerError)?.description
+                    == "the decision engine has no policy to check labels with: cannot read the running policy"
+            }
+        }
+        #expect(made.withLock { $0 } == 1)
+        #expect(k.sas.map(\.spi) == [0x100])
     }
 
     @Test func aDeniedAddChangesNothingAndCarriesTheAVCRecord() throws {

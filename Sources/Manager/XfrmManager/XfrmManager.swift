@@ -15,6 +15,8 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
     /// right after): no security module implements the xfrm hooks, as on a kernel without SELinux.
     /// Labeled IPsec cannot work there; the manager removes what it added and fails closed.
     case labelNotStored(SecurityContext, object: String, kernel: String?)
+    /// The engine could not be made (its policy could not be read or loaded): nothing was sent.
+    case engineUnavailable(String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,8 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
         case .labelNotStored(let label, let object, let why):
             return "the kernel accepted the label \(label) on \(object) but stored none (read back without a context)"
                 + (why.map { ": \($0)" } ?? "") + "; labeled IPsec needs SELinux enabled in the kernel"
+        case .engineUnavailable(let why):
+            return "the decision engine has no policy to check labels with: \(why)"
         }
     }
 
@@ -37,7 +41,7 @@ public enum XfrmManagerError: Error, Sendable, CustomStringConvertible {
     public var records: [AuditRecord] {
         switch self {
         case .denied(let a), .kernel(_, let a): return a.compactMap(\.record)
-        case .labelNotStored: return []
+        case .labelNotStored, .engineUnavailable: return []
         }
     }
 }
@@ -78,7 +82,8 @@ public final class XfrmManager: Sendable {
 
     private enum Engine {
         case ready(AssociationAuthorizer?)
-        case deferred(@Sendable () -> AssociationAuthorizer)
+        case deferred(@Sendable () throws(XfrmManagerError) -> AssociationAuthorizer)
+        case failed(XfrmManagerError)
     }
 
     public init(kernel: any XfrmKernel, authorizer: AssociationAuthorizer?, subject: SecurityContext, auditSubject: AuditSubject? = nil) {
@@ -92,9 +97,10 @@ public final class XfrmManager: Sendable {
     /// A manager whose engine is made the first time an operation has a label to check: a run
     /// that installs, lists or removes only unlabeled entries never compiles a policy (the
     /// embedded policy is most of a short command's start-up). `makeAuthorizer` is called at most
-    /// once.
+    /// once; when it throws (a policy that cannot be read), every operation that has a label to
+    /// check fails with its error.
     public init(
-        kernel: any XfrmKernel, deferredAuthorizer makeAuthorizer: @escaping @Sendable () -> AssociationAuthorizer,
+        kernel: any XfrmKernel, deferredAuthorizer makeAuthorizer: @escaping @Sendable () throws(XfrmManagerError) -> AssociationAuthorizer,
         subject: SecurityContext, auditSubject: AuditSubject? = nil
     ) {
         self.kernel = kernel
@@ -106,14 +112,23 @@ public final class XfrmManager: Sendable {
 
     /// The engine's association checks; `nil` skips the early check (the kernel still makes it).
     /// A deferred engine is made here, on first use.
+    /// - Throws: the error a deferred engine failed with.
     public var authorizer: AssociationAuthorizer? {
-        engine.withLock { state in
-            switch state {
-            case .ready(let a): return a
-            case .deferred(let make):
-                let a = make()
-                state = .ready(a)
-                return a
+        get throws(XfrmManagerError) {
+            try engine.withLock { (state) throws(XfrmManagerError) -> AssociationAuthorizer? in
+                switch state {
+                case .ready(let a): return a
+                case .failed(let e): throw e
+                case .deferred(let make):
+                    do throws(XfrmManagerError) {
+                        let a = try make()
+                        state = .ready(a)
+                        return a
+                    } catch {
+                        state = .failed(error)
+                        throw error
+                    }
+                }
             }
         }
     }
@@ -168,7 +183,7 @@ public final class XfrmManager: Sendable {
     public func authorize(_ op: XfrmOperation) throws(XfrmManagerError) -> [Authorization] {
         guard checksLabels else { return [] }
         let labels = try labelsToCheck(op)
-        guard !labels.isEmpty, let authorizer else { return [] }
+        guard !labels.isEmpty, let authorizer = try authorizer else { return [] }
         var seen = Set<SecurityContext>()
         var auths: [Authorization] = []
         for label in labels where seen.insert(label).inserted {

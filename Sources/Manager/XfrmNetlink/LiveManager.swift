@@ -1,7 +1,9 @@
-import DecisionEngine
+public import DecisionEngine
 import Glibc
 import LinuxSystem
+import SELinuxKernel
 public import SecurityContexts
+import Synchronization
 public import XfrmManager
 
 /// How `salabel xfrm` and `salabel apply` make a manager over a live kernel: the network namespace,
@@ -13,9 +15,10 @@ public struct LiveManagerSettings: Sendable {
     public var netnsFromOption = true
     /// The caller's context for the setcontext checks.
     public var subject: SecurityContext
-    /// A policy file the checks are made with; nil for the embedded policy (compiled only when a
-    /// label needs checking).
-    public var policyPath: String?
+    /// The policy the checks are made with, loaded when the manager is made; nil for the live
+    /// default (`PolicyOrigin.liveDefault`, SELinuxKernel: the running policy where SELinux is enabled, else the
+    /// embedded one), loaded only when a label needs checking.
+    public var policy: PolicyOrigin?
     /// False to skip the engine's checks (the kernel still makes its own).
     public var authorize = true
 
@@ -27,13 +30,33 @@ public struct LiveManagerError: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
+/// The policy a live manager's checks were made with, once it is loaded (for the `policy:` line
+/// of the commands that print it).
+public final class LivePolicy: Sendable {
+    private let state = Mutex<LoadedPolicy?>(nil)
+
+    public init() {}
+
+    /// The loaded policy; nil while no label has been checked.
+    public var loaded: LoadedPolicy? { state.withLock { $0 } }
+
+    func record(_ policy: LoadedPolicy) { state.withLock { $0 = policy } }
+}
+
 extension XfrmManager {
     /// A manager over the kernel of `settings.netns`. A policy named in the settings is loaded now,
-    /// so that a bad file is an error whatever the command then does.
-    public static func live(_ settings: LiveManagerSettings, auditSubject: AuditSubject? = nil) throws(LiveManagerError) -> XfrmManager {
+    /// so that a bad file is an error whatever the command then does; the default one on the first
+    /// label to check. `policy` learns which was loaded.
+    public static func live(
+        _ settings: LiveManagerSettings, auditSubject: AuditSubject? = nil, policy: LivePolicy = LivePolicy()
+    ) throws(LiveManagerError) -> XfrmManager {
         var authorizer: AssociationAuthorizer?
-        if settings.authorize, let policy = settings.policyPath {
-            do { authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.load(path: policy))) } catch {
+        if settings.authorize, let source = settings.policy {
+            do {
+                let loaded = try source.load()
+                policy.record(loaded)
+                authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: loaded.server))
+            } catch {
                 throw LiveManagerError(description: "\(error)")
             }
         }
@@ -47,9 +70,13 @@ extension XfrmManager {
         }
         return XfrmManager(
             kernel: kernel,
-            deferredAuthorizer: {
-                do { return AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded())) } catch {
-                    fatalError("salabel's embedded policy does not load: \(error)")  // AssociationAuthorizerTests load it
+            deferredAuthorizer: { () throws(XfrmManagerError) -> AssociationAuthorizer in
+                do throws(PolicyOriginError) {
+                    let loaded = try PolicyOrigin.liveDefault.load()
+                    policy.record(loaded)
+                    return AssociationAuthorizer(cache: AccessVectorCache(server: loaded.server))
+                } catch {
+                    throw .engineUnavailable(error.description)
                 }
             }, subject: settings.subject, auditSubject: auditSubject)
     }

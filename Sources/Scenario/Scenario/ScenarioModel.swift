@@ -127,6 +127,9 @@ public struct ScenarioModel: StepPlayer {
             case .labelNotStored:
                 // The model's kernel stores every label; a kernel that drops them is no SELinux host.
                 return refused("EOPNOTSUPP", error.description)
+            case .engineUnavailable:
+                // The model's engine is made before the steps run.
+                return refused("EACCES", error.description)
             }
         }
         switch operation {

@@ -1,3 +1,4 @@
+import DecisionEngine
 import Foundation
 import Glibc
 import LinuxSystem
@@ -62,6 +63,7 @@ public struct KernelDemo {
         let myType = KernelBackend.currentContext()?.type ?? "unconfined_t"
         let enforcing = kernel.enforcing
         say("salabel demo: labeled IPsec between two hosts, under the loaded policy (\(enforcing ? "enforcing" : "permissive"))")
+        say("policy: \(Self.runningPolicySummary(enforcing: enforcing))")
         say("data plane: the kernel's (ESP and SELinux are here, and the loaded policy has the demo's domains)")
         let runner = try GuestRunner(
             plan: GuestPlan(scenarios: [], settle: 0.3), namespacePrefix: "salabel-demo-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))-")
@@ -83,5 +85,13 @@ public struct KernelDemo {
         )
         if unexpected == 0 { say("\nAll \(outcomes.count) paths behave as the embedded policy intends, in the kernel (Specs/dataplane/demo.md).") }
         return unexpected
+    }
+
+    /// The running policy as the `policy:` line names it (`running (/sys/fs/selinux/policy,
+    /// version 33, MLS)`), or why it could not be read: the kernel decides either way.
+    static func runningPolicySummary(enforcing: Bool) -> String {
+        do { return try PolicyOrigin.running.load(enforcing: enforcing).description } catch {
+            return "running (\(RunningPolicy.path); not read: \(error))"
+        }
     }
 }
