@@ -9,7 +9,7 @@ import TestSupport
 
 @Suite(.serialized)
 struct PolicySourceCLITests {
-    static let embeddedLine = "policy: embedded (default-policy.conf, MLS)"
+    static let embeddedLine = "policy: embedded (default-policy.conf, version 33, MLS)"
 
     static var noSELinux: Bool { !FileManager.default.fileExists(atPath: "/sys/fs/selinux/policy") }
 
@@ -35,8 +35,10 @@ struct PolicySourceCLITests {
         let json = try CLITests.salabel("trace", "--netns", ns.name, "--no-reply", "--json")
         let object = try CLITests.json(json.stdout)
         let policy = object["policy"] as? [String: Any]
-        #expect(policy?["source"] as? String == "embedded" && policy?["form"] as? String == "text" && policy?["mls"] as? Bool == true, "\(json.stdout)")
-        #expect(policy?["version"] == nil && policy?["path"] as? String == "default-policy.conf")
+        #expect(
+            policy?["source"] as? String == "embedded" && policy?["form"] as? String == "binary" && policy?["version"] as? Int == 33
+                && policy?["mls"] as? Bool == true, "\(json.stdout)")
+        #expect(policy?["path"] as? String == "default-policy.conf")
         let resolve = try CLITests.salabel("resolve", "--netns", ns.name, "--spi", "0x100")
         #expect(resolve.stdout.split(separator: "\n").first.map(String.init) == Self.embeddedLine, "\(resolve.stdout)\(resolve.stderr)")
         // Not live: the embedded example, as before, with no policy line.

@@ -23,9 +23,9 @@ struct PolicyOriginTests {
     @Test("the embedded policy names itself, its form and MLS")
     func embedded() throws {
         let loaded = try #require(try LoadedPolicy.loadWithoutKernel(.embedded))
-        #expect(loaded.description == "embedded (default-policy.conf, MLS)")
-        #expect(loaded.form == .text && loaded.version == nil && loaded.mls)
-        #expect(loaded.json["source"] as? String == "embedded" && loaded.json["version"] == nil && loaded.json["mls"] as? Bool == true)
+        #expect(loaded.description == "embedded (default-policy.conf, version 33, MLS)")
+        #expect(loaded.form == .binary && loaded.version == 33 && loaded.mls)
+        #expect(loaded.json["source"] as? String == "embedded" && loaded.json["version"] as? Int == 33 && loaded.json["mls"] as? Bool == true)
         #expect(try PolicyOrigin.embedded.load().description == loaded.description)
     }
 

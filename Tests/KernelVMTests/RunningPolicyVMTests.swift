@@ -98,7 +98,7 @@ struct RunningPolicyVMTests {
         let policy = trace["policy"] as? [String: Any]
         #expect(policy?["source"] as? String == "running" && policy?["version"] as? Int == 33 && policy?["form"] as? String == "binary", "\(trace)")
         #expect(trace["delivered"] as? Bool == true && trace["peer"] as? String == "system_u:system_r:kernel_t:s0", "\(trace)")
-        #expect(v["trace_embedded"] == "policy: embedded (default-policy.conf, MLS)", "\(log)")
+        #expect(v["trace_embedded"] == "policy: embedded (default-policy.conf, version 33, MLS)", "\(log)")
     }
 
     /// seinfo's "Label: N" pairs for a binary policy.

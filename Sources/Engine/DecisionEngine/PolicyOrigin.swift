@@ -72,7 +72,7 @@ public struct LoadedPolicy: Sendable, CustomStringConvertible {
     /// Whether the policy has MLS.
     public var mls: Bool { server.policy.mlsEnabled }
 
-    /// `running (/sys/fs/selinux/policy, version 33, MLS)`, `embedded (default-policy.conf, MLS)`,
+    /// `running (/sys/fs/selinux/policy, version 33, MLS)`, `embedded (default-policy.conf, version 33, MLS)`,
     /// `file (/etc/selinux/default/policy/policy.33, version 33, MLS)`: the binary form's version,
     /// none for policy.conf text.
     public var description: String {
@@ -122,7 +122,8 @@ public struct LoadedPolicy: Sendable, CustomStringConvertible {
     ) throws(PolicyLoadError) -> LoadedPolicy? {
         switch source {
         case .embedded:
-            return try load(bytes: EmbeddedPolicy.bytes, source: .embedded, enforcing: enforcing, booleans: booleans)
+            // The precompiled binary (EmbeddedPolicy.binaryBytes): read, not compiled.
+            return try load(bytes: EmbeddedPolicy.binaryBytes, source: .embedded, enforcing: enforcing, booleans: booleans)
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else { throw .io("cannot read policy file \(path)") }
             return try load(bytes: [UInt8](data), source: source, enforcing: enforcing, booleans: booleans)
