@@ -60,7 +60,11 @@ struct PolicyConversionConformanceTests {
         guard FileManager.default.isExecutableFile(atPath: sediff) else {
             throw OracleError("sediff is not installed (Debian package setools; scripts/deps test installs it)")
         }
-        let r = try runProcess(URL(fileURLWithPath: sediff), ["--stats", a, b], standardError: .standardOutput)
+        // A fixed hash seed: setools' comparison of constraint name sets depends on it
+        // (BinaryPolicyWriterConformanceTests.sediff).
+        let r = try runProcess(
+            URL(fileURLWithPath: sediff), ["--stats", a, b], environment: ["PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"],
+            standardError: .standardOutput)
         guard r.status == 0 else { throw OracleError("sediff \(a) \(b) failed (\(r.status)):\n\(r.stdout)") }
         return r.stdout.split(separator: "\n").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     }

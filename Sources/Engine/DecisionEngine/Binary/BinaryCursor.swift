@@ -32,26 +32,28 @@ struct BinaryCursor {
         return bytes[offset]
     }
 
+    /// A little-endian integer at the offset, after `need` has checked the bytes exist.
+    @inline(__always)
+    private func load<T: FixedWidthInteger>(_: T.Type) -> T {
+        bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+
     mutating func u16() throws(BinaryPolicyError) -> UInt16 {
         try need(2)
         defer { offset += 2 }
-        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+        return load(UInt16.self)
     }
 
     mutating func u32() throws(BinaryPolicyError) -> UInt32 {
         try need(4)
         defer { offset += 4 }
-        var v: UInt32 = 0
-        for i in 0..<4 { v |= UInt32(bytes[offset + i]) << UInt32(8 * i) }
-        return v
+        return load(UInt32.self)
     }
 
     mutating func u64() throws(BinaryPolicyError) -> UInt64 {
         try need(8)
         defer { offset += 8 }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[offset + i]) << UInt64(8 * i) }
-        return v
+        return load(UInt64.self)
     }
 
     /// `n` raw bytes (addresses, masks: network order, §1.1).

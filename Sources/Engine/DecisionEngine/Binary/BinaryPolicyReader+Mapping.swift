@@ -37,32 +37,37 @@ extension BinaryPolicyReader {
 
     // MARK: Commons and classes (§3.3.1, §3.3.2)
 
-    /// Permission names in value order; the values must be exactly 1…n (§4.3).
-    func densePermissions(_ perms: [RawPermission], count: UInt32, owner: String, at offset: Int, in section: BinaryPolicySection) throws(BinaryPolicyError)
-        -> [String]
+    /// Permission names in value order, and each name's bit; the values must be exactly 1…n and
+    /// the names unique (§4.3).
+    func densePermissions(_ perms: [RawPermission], count: UInt32, owner: @autoclosure () -> String, at offset: Int, in section: BinaryPolicySection)
+        throws(BinaryPolicyError) -> (names: [String], bits: [String: Int])
     {
         var slots = Array(repeating: String?.none, count: Int(count))
-        var names = Set<String>()
+        var bits: [String: Int] = [:]
+        bits.reserveCapacity(perms.count)
         for p in perms {
             guard p.value >= 1, p.value <= count, slots[Int(p.value) - 1] == nil else {
-                throw error(.duplicate("permission value \(p.value) in \(owner)"), at: offset, in: section)
+                throw error(.duplicate("permission value \(p.value) in \(owner())"), at: offset, in: section)
             }
-            guard names.insert(p.name).inserted else { throw error(.duplicate("permission \(p.name) in \(owner)"), at: offset, in: section) }
+            guard bits.updateValue(Int(p.value) - 1, forKey: p.name) == nil else {
+                throw error(.duplicate("permission \(p.name) in \(owner())"), at: offset, in: section)
+            }
             slots[Int(p.value) - 1] = p.name
         }
         var out: [String] = []
+        out.reserveCapacity(slots.count)
         for (i, s) in slots.enumerated() {
-            guard let s else { throw error(.invalid("\(owner) has no permission with value \(i + 1)"), at: offset, in: section) }
+            guard let s else { throw error(.invalid("\(owner()) has no permission with value \(i + 1)"), at: offset, in: section) }
             out.append(s)
         }
-        return out
+        return (out, bits)
     }
 
     mutating func mapClasses() throws(BinaryPolicyError) {
         var commonPerms: [String: [RawPermission]] = [:]
         for cm in try primaries(commons, .commons, isPrimary: { _ in true }, value: \.value, name: \.name, offset: \.offset) {
             let perms = try densePermissions(cm.permissions, count: UInt32(cm.permissions.count), owner: "common \(cm.name)", at: cm.offset, in: .commons)
-            db.commons[cm.name] = perms
+            db.commons[cm.name] = perms.names
             commonPerms[cm.name] = cm.permissions
         }
         let sorted = try primaries(classes, .classes, isPrimary: { _ in true }, value: \.value, name: \.name, offset: \.offset)
@@ -78,7 +83,7 @@ extension BinaryPolicyReader {
                 }
                 perms = inherited + perms
             }
-            let names = try densePermissions(perms, count: cls.permissionCount, owner: "class \(cls.name)", at: cls.offset, in: .classes)
+            let (names, bits) = try densePermissions(perms, count: cls.permissionCount, owner: "class \(cls.name)", at: cls.offset, in: .classes)
             func object(_ v: UInt32) -> DefaultObject? { v == 1 ? .source : v == 2 ? .target : nil }
             let ranges: [DefaultRange?] = [nil, .sourceLow, .sourceHigh, .sourceLowHigh, .targetLow, .targetHigh, .targetLowHigh, .glblub]
             if cls.defaults.range != 0 && !header.mls {
@@ -87,7 +92,7 @@ extension BinaryPolicyReader {
             db.classes.append(
                 PolicyClass(
                     name: cls.name, value: Int(cls.value), permissions: names,
-                    permissionBits: Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) }), common: cls.common,
+                    permissionBits: bits, common: cls.common,
                     defaultUser: object(cls.defaults.user), defaultRole: object(cls.defaults.role), defaultType: object(cls.defaults.type),
                     defaultRange: ranges[Int(cls.defaults.range)], constraints: [], validateTrans: [],
                     isSocket: cls.name == "socket" || cls.name.hasSuffix("_socket"), isDefined: true))
