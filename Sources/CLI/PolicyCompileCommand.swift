@@ -1,6 +1,7 @@
 import ArgumentParser
 import DecisionEngine
 import Foundation
+import SELinuxKernel
 
 extension PolicyCommand {
     /// `salabel policy compile IN -o OUT`: the kernel binary policy, as checkpolicy writes it.
@@ -29,9 +30,10 @@ extension PolicyCommand {
         }
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: input) else { throw CommandFailure.error("cannot read policy file \(input)") }
+            let data: [UInt8]
+            do { data = try PolicyFileForm.readFile(atPath: input) } catch { throw CommandFailure.error(error.description) }
             let policy: PolicyDB
-            do { policy = try PolicyDB.load(bytes: [UInt8](data), file: input) } catch { throw CommandFailure.error(error.description) }
+            do { policy = try PolicyDB.load(bytes: data, file: input) } catch { throw CommandFailure.error(error.description) }
             if mls && !policy.mlsEnabled { throw CommandFailure.error("\(input): --mls, but the policy declares no sensitivity") }
             let bytes: [UInt8]
             do { bytes = try policy.binaryPolicy(version: version) } catch { throw CommandFailure.error("\(input): \(error)") }
@@ -40,9 +42,7 @@ extension PolicyCommand {
                 return
             }
             // Written to a temporary file beside OUT and renamed over it: whole or not at all.
-            do { try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-                throw CommandFailure.error("cannot write \(output): \(error.localizedDescription)")
-            }
+            do { try PolicyFileForm.writeFile(atPath: output, bytes: bytes) } catch { throw CommandFailure.error(error.description) }
         }
     }
 }

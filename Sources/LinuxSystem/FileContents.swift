@@ -1,4 +1,5 @@
-// Reading a whole file with read(2) until end of file. Kernel files (selinuxfs, procfs, sysfs) may
+// Reading a whole file with read(2) until end of file, and replacing a file whole (a new file
+// renamed over it). Kernel files (selinuxfs, procfs, sysfs) may
 // report a size of 0 or a size that is only known once the file is open, so the size stat gives is
 // a hint for the first allocation and never the amount read.
 
@@ -33,4 +34,41 @@ package func readFileContents(atPath path: String, limit: Int = 1 << 30) throws(
             throw SystemError(operation: "read", errno: code, detail: path)
         }
     }
+}
+
+/// Replaces the file at `path` with `bytes`, whole or not at all: the bytes go to a new file in the
+/// same directory (`mkstemp`, mode 0666 less the umask), are synced, and the new file is renamed
+/// over `path`. On any failure the new file is removed and `path` is unchanged.
+/// - Throws: ``SystemError`` naming the step (`create` in the directory, `write`, `fsync`,
+///   `rename`) and the path.
+package func replaceFileContents(atPath path: String, with bytes: [UInt8]) throws(SystemError) {
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[..<$0]) } ?? "."
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    var template = Array(((directory.isEmpty ? "" : directory) + "/." + name + ".salabel-XXXXXX").utf8CString)
+    let fd: Int32
+    switch template.withUnsafeMutableBufferPointer({ buffer in valueOrErrno { mkstemp(buffer.baseAddress!) } }) {
+    case .success(let d): fd = d
+    case .failure(let code): throw SystemError(operation: "create a file in", errno: code, detail: directory.isEmpty ? "/" : directory)
+    }
+    let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    var renamed = false
+    defer {
+        close(fd)
+        if !renamed { unlink(temporary) }
+    }
+    let mask = umask(0)
+    umask(mask)
+    _ = fchmod(fd, 0o666 & ~mask)
+    var offset = 0
+    while offset < bytes.count {
+        let result = bytes[offset...].withUnsafeBytes { buffer in valueOrErrno { write(fd, buffer.baseAddress, buffer.count) } }
+        switch result {
+        case .success(let n): offset += n
+        case .failure(let code): throw SystemError(operation: "write", errno: code, detail: path)
+        }
+    }
+    if case .failure(let code) = zeroOrErrno({ fsync(fd) }) { throw SystemError(operation: "fsync", errno: code, detail: path) }
+    if case .failure(let code) = zeroOrErrno({ rename(temporary, path) }) { throw SystemError(operation: "rename onto", errno: code, detail: path) }
+    renamed = true
 }

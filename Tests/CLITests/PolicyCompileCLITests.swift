@@ -53,7 +53,7 @@ struct PolicyCompileCLITests {
             ([permissive, "-o", out, "--version", "22"], "permissive types, which needs version 23 or later"),
             ([Self.conf, "-o", out, "--version", "14"], "salabel writes versions 15–33"),
             ([Self.conf, "-o", out, "--version", "18"], "MLS, which needs version 19 or later"),
-            ([dir.appendingPathComponent("missing.conf").path, "-o", out], "cannot read policy file"),
+            ([dir.appendingPathComponent("missing.conf").path, "-o", out], "cannot read "),
             ([permissive, "-o", out, "--mls"], "--mls, but the policy declares no sensitivity"),
             ([Self.conf, "-o", dir.appendingPathComponent("no/such/dir/out").path], "cannot write"),
         ]

@@ -83,7 +83,9 @@ struct PolicyConvertCLITests {
     @Test func anUnwritableDirectoryIsAnError() throws {
         let r = try CLITests.salabel("policy", "convert", Self.embedded, "-o", "/nonexistent-salabel-dir/out.conf")
         #expect(r.status == 2)
-        #expect(r.stderr == "error: cannot write to /nonexistent-salabel-dir: No such file or directory\n", "\(r.stderr)")
+        #expect(
+            r.stderr == "error: cannot write /nonexistent-salabel-dir/out.conf: create a file in /nonexistent-salabel-dir: No such file or directory\n",
+            "\(r.stderr)")
     }
 }
 

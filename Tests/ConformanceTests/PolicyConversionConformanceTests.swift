@@ -117,15 +117,8 @@ struct PolicyConversionConformanceTests {
         #expect(counts(original) == counts(server.policy), "refpolicy: policy info counts differ after conversion")
 
         let oracle = try Oracle(binaryPolicy: binary)
-        var rng = SplitMix64(seed: 0xC0_4BE7)
-        let domains = RefpolicyConformanceTests.domainContexts(oracle)
-        let types = oracle.symbols(0), classes = oracle.symbols(4)
         var differential = Differential(server: server, oracle: oracle)
-        for _ in 0..<20_000 {
-            let s = rng.pick(domains)
-            let t = rng.next() % 2 == 0 ? rng.pick(domains) : "system_u:object_r:\(rng.pick(types)):s0"
-            differential.compareAccessVectors(pairs: [(s, t)], cls: rng.pick(classes))
-        }
+        differential.compareRandomAccessVectors(20_000, seed: 0xC0_4BE7)
         #expect(differential.nonEmptyGrants >= 200, "random queries must include granted permissions")
         #expect(differential.mismatchCount == 0, "\(differential.summary)")
     }

@@ -1,6 +1,7 @@
 import DecisionEngine
 import Foundation
 import SecurityContexts
+import TestSupport
 
 /// Differential comparison of salabel's security server with libsepol on the same policy source:
 /// the engine compiles the policy.conf itself, libsepol loads what checkpolicy compiled from it.
@@ -127,6 +128,20 @@ struct Differential {
                     }
                 }
             }
+        }
+    }
+
+    /// Compares `count` random access vectors on a reference-policy-sized policy: a source from the
+    /// policy's own domains (every user × role × role type at s0), a target that is another domain or
+    /// an object of any type, and any class, drawn from a seeded generator so a failure repeats.
+    mutating func compareRandomAccessVectors(_ count: Int, seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let domains = RefpolicyConformanceTests.domainContexts(oracle)
+        let types = oracle.symbols(0), classes = oracle.symbols(4)
+        for _ in 0..<count {
+            let s = rng.pick(domains)
+            let t = rng.next() % 2 == 0 ? rng.pick(domains) : "system_u:object_r:\(rng.pick(types)):s0"
+            compareAccessVectors(pairs: [(s, t)], cls: rng.pick(classes))
         }
     }
 

@@ -112,14 +112,20 @@ extension BinaryPolicyWriter {
         out.u32(op)
     }
 
+    /// The head of a role or user record: name length, value, the bounding symbol's value from
+    /// version 24 (0 for none), the name (§3.3.4, §3.3.6).
+    mutating func recordHead(_ name: String, value: Int, bounds: Int?) {
+        out.u32(name.utf8.count)
+        out.u32(value)
+        if version >= 24 { out.u32(bounds.map { $0 + 1 } ?? 0) }
+        out.nameBytes(name)
+    }
+
     /// Roles: `object_r` first (value 1) with empty sets; every other role dominates itself (§6 item 6).
     mutating func writeRoles() {
         tableHeader(values: db.roles.count, records: db.roles.count)
         for (i, role) in db.roles.enumerated() {
-            out.u32(role.name.utf8.count)
-            out.u32(i + 1)
-            if version >= 24 { out.u32(role.bounds.map { $0 + 1 } ?? 0) }
-            out.nameBytes(role.name)
+            recordHead(role.name, value: i + 1, bounds: role.bounds)
             if i == 0 {
                 out.ebitmap([Int]())
                 out.ebitmap([Int]())
@@ -161,10 +167,7 @@ extension BinaryPolicyWriter {
     mutating func writeUsers() {
         tableHeader(values: db.users.count, records: db.users.count)
         for (i, user) in db.users.enumerated() {
-            out.u32(user.name.utf8.count)
-            out.u32(i + 1)
-            if version >= 24 { out.u32(user.bounds.map { $0 + 1 } ?? 0) }
-            out.nameBytes(user.name)
+            recordHead(user.name, value: i + 1, bounds: user.bounds)
             out.ebitmap(user.roles)
             if version >= 19 {
                 if mls, let range = user.range, let level = user.defaultLevel {

@@ -1,4 +1,4 @@
-public import SecurityContexts
+import SecurityContexts
 import SELinuxPolicy
 
 // The policy language written back from a compiled policy (`checkpolicy -b -F`): the sections in
