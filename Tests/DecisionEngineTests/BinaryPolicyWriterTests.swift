@@ -76,4 +76,18 @@ struct BinaryPolicyWriterTests {
             #expect(r.status == 0, "\(name) v\(version): checkpolicy -b refused salabel's file: \(r.stdout)")
         }
     }
+
+    /// FuzzBinaryPolicy's first run with the writer: a file whose only avtab entry grants bits its
+    /// class lacks reads (the bits are masked away), and its table then says nothing; the writer
+    /// wrote an empty avtab, which no reader accepts. It refuses now.
+    @Test func aRuleTableThatSaysNothingIsRefusedNotWrittenEmpty() throws {
+        let url = repositoryRoot.appendingPathComponent("Fuzz/corpus/binary/finding-avtab-says-nothing.33")
+        let db = try PolicyDB(binary: [UInt8](try Data(contentsOf: url)))
+        let result = Result { () throws(BinaryPolicyWriteError) in try db.binaryPolicy() }
+        guard case .failure(.invalid(let why)) = result else {
+            Issue.record("expected a refusal, got \(result)")
+            return
+        }
+        #expect(why.contains("no unconditional rule"))
+    }
 }

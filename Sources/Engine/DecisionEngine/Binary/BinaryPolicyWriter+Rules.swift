@@ -93,12 +93,15 @@ extension BinaryPolicyWriter {
         }
     }
 
-    mutating func writeAVTab() {
+    mutating func writeAVTab() throws(BinaryPolicyWriteError) {
         var types: [(kind: TransitionKind, key: UInt64, newType: Int)] = []
         for kind in TransitionKind.allCases { for (k, n) in typeRules[kind]! { types.append((kind, k, n)) } }
         var av: [(key: UInt64, entry: AVEntry)] = []
         avTable.forEach { av.append(($0, $1)) }
         let recs = records(av: av, types: types)
+        // Entries that say nothing (no permission, or an attribute with no member below 20) are
+        // not written; the kernel refuses a table left empty (§6 item 7).
+        guard !recs.isEmpty else { throw .invalid("the policy has no unconditional rule (the kernel refuses an empty rule table)") }
         out.u32(entryCount(recs, conditional: false))
         writeEntries(recs, conditional: false, enabled: false)
     }

@@ -236,7 +236,7 @@ struct BinaryPolicyWriter {
             writeSensitivities()
             writeCategories()
         }
-        writeAVTab()
+        try writeAVTab()
         if version >= 16 { writeConditionals() }
         writeRoleTransitions()
         writeRoleAllows()
