@@ -241,6 +241,24 @@ struct BinaryPolicyHostileTests {
         }
     }
 
+    /// Every (key, kind) of the rule table appears once (libsepol's `avtab_insert` refuses a
+    /// repeat): a record repeated, access vector or type rule, is refused with its offset.
+    @Test func aRepeatedRuleTableRecordIsRefused() throws {
+        let bytes = try Self.tiny()
+        let avtab = try BinaryPolicyReader.sectionStarts(bytes)[.avtab]!
+        let n = Int(Self.word(bytes, at: avtab))
+        let records = (0..<n).map { avtab + 4 + 12 * $0 }
+        // The first access-vector record and the first type record, each written twice.
+        let picks = [records.first { bytes[$0 + 6] & 0x7 != 0 }, records.first { bytes[$0 + 6] & 0x70 != 0 }].compactMap { $0 }
+        #expect(picks.count == 2, "tiny has an allow and a type_transition")
+        for record in picks {
+            var damaged = Array(bytes[..<(avtab + 4 + 12 * n)]) + bytes[record..<(record + 12)] + bytes[(avtab + 4 + 12 * n)...]
+            Self.setWord(&damaged, at: avtab, UInt32(n + 1))
+            let e = try #require(Self.refusal(damaged), "a repeated record at \(record) was accepted")
+            #expect(e.kind == .duplicate("avtab entry") && e.section == .avtab && e.offset == avtab + 4 + 12 * n, "\(e)")
+        }
+    }
+
     @Test func boundsCyclesAreRefused() throws {
         let bytes = try Self.tiny()
         let kernel = try Self.find("kernel_t", in: bytes), child = try Self.find("child_t", in: bytes)

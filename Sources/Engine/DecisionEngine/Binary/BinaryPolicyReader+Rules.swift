@@ -120,23 +120,34 @@ extension BinaryPolicyReader {
         let at = c.offset
         let n = try c.count(minimumSize: avEntryMinimum)
         guard n >= 1 else { throw c.error(.invalid("the rule table is empty"), at: at) }
-        db.avTable = AVTable(minimumCapacity: n)
-        var seen = KeySet(minimumCapacity: n)
-        func place(_ e: RawAVEntry, _ reader: inout BinaryPolicyReader) throws(BinaryPolicyError) {
-            let k = try reader.key(e)
-            guard seen.insert(k | UInt64(e.kind) << 48) else { throw reader.c.error(.duplicate("avtab entry"), at: e.offset) }
-            if let kind = Self.transitionKind(e.kind) {
-                reader.db.typeRules[kind]![k] = try reader.concreteType(e.data, at: e.offset, what: "new type")
-            } else {
-                reader.db.avTable.merge(k, Self.avEntry(reader.masked(e, classValue: Int(k & 0xFFFF))))
-            }
-        }
+        // One table, sized for every entry (each has one key, whatever its kinds, §3.4.2), with the
+        // kinds seen per slot: a repeated (key, kind) is found while placing (§4.4).
+        var (table, kinds) = AVTable.forReading(entries: n)
+        var typeRules = db.typeRules
         // From version 20 one record is one entry: read without building an array per record.
         for _ in 0..<n {
             if version >= 20 {
-                if let e = try avEntry20(conditional: false) { try place(e, &self) }
+                if let e = try avEntry20(conditional: false) { try place(e, &table, &kinds, &typeRules) }
             } else {
-                for e in try avEntries(conditional: false) { try place(e, &self) }
+                for e in try avEntries(conditional: false) { try place(e, &table, &kinds, &typeRules) }
+            }
+        }
+        db.avTable = table
+        db.typeRules = typeRules
+    }
+
+    /// One unconditional record into the table or the type rules; a repeated (key, kind) is refused.
+    @inline(__always)
+    func place(_ e: RawAVEntry, _ table: inout AVTable, _ kinds: inout [UInt8], _ typeRules: inout [TransitionKind: [UInt64: Int]])
+        throws(BinaryPolicyError)
+    {
+        let k = try key(e)
+        if let kind = Self.transitionKind(e.kind) {
+            let new = try concreteType(e.data, at: e.offset, what: "new type")
+            guard typeRules[kind]!.updateValue(new, forKey: k) == nil else { throw c.error(.duplicate("avtab entry"), at: e.offset) }
+        } else {
+            guard table.placeRecord(k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))), kindBit: UInt8(e.kind), kinds: &kinds) else {
+                throw c.error(.duplicate("avtab entry"), at: e.offset)
             }
         }
     }
@@ -348,44 +359,5 @@ extension BinaryPolicyReader {
             db.typeAttributeMap[t] = row.sorted()
         }
         for a in db.types.indices where db.types[a].isAttribute && !members[a].isEmpty { db.attributeMembers[a] = members[a] }
-    }
-}
-
-/// A set of nonzero 64-bit keys (tagged avtab keys), open addressing with the avtab's hash: the
-/// duplicate check on the read's hot path without hashing through `Hasher`.
-struct KeySet {
-    private var keys: [UInt64]
-    private var mask: Int
-    private var count = 0
-
-    init(minimumCapacity: Int) {
-        var cap = 16
-        while cap < minimumCapacity * 2 { cap <<= 1 }
-        keys = Array(repeating: 0, count: cap)
-        mask = cap - 1
-    }
-
-    /// Inserts `key` (nonzero); false when it was already there.
-    mutating func insert(_ key: UInt64) -> Bool {
-        if (count + 1) * 2 > keys.count { grow() }
-        var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
-        while true {
-            let k = keys[i]
-            if k == key { return false }
-            if k == 0 {
-                keys[i] = key
-                count += 1
-                return true
-            }
-            i = (i + 1) & mask
-        }
-    }
-
-    private mutating func grow() {
-        let old = keys
-        keys = Array(repeating: 0, count: old.count * 2)
-        mask = keys.count - 1
-        count = 0
-        for k in old where k != 0 { _ = insert(k) }
     }
 }

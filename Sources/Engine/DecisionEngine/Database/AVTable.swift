@@ -32,7 +32,7 @@ public struct AVTable: Sendable {
     @usableFromInline var keys: [UInt64]
     @usableFromInline var values: [AVEntry]
     @usableFromInline var mask: Int
-    public private(set) var count: Int
+    public internal(set) var count: Int
 
     public init(minimumCapacity: Int = 16) {
         var cap = 16
