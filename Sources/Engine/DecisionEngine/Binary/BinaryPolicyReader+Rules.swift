@@ -218,24 +218,40 @@ extension BinaryPolicyReader {
         var rules = ConditionalRules()
         var avSlot: [UInt64: Int] = [:]
         for _ in 0..<n {
-            for e in try avEntries(conditional: true) {
-                let k = try key(e)
-                if let kind = Self.transitionKind(e.kind) {
-                    let tagged = k | UInt64(e.kind) << 48
-                    let repeatsOwnTrue = sameNodeTrue?.contains(tagged) ?? false
-                    guard repeatsOwnTrue || !placed.contains(tagged), keys.insert(tagged).inserted else {
-                        throw c.error(.duplicate("conditional type rule (it conflicts with an earlier one)"), at: e.offset)
-                    }
-                    rules.typeRules.append((kind, k, try concreteType(e.data, at: e.offset, what: "new type")))
-                } else if let slot = avSlot[k] {
-                    rules.av[slot].entry.merge(Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))))
-                } else {
-                    avSlot[k] = rules.av.count
-                    rules.av.append((k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF)))))
+            // From version 20 one record is one entry: read without an array per record.
+            if version >= 20 {
+                if let e = try avEntry20(conditional: true) {
+                    try placeConditional(e, &rules, &avSlot, &keys, placed: placed, sameNodeTrue: sameNodeTrue)
+                }
+            } else {
+                for e in try avEntries(conditional: true) {
+                    try placeConditional(e, &rules, &avSlot, &keys, placed: placed, sameNodeTrue: sameNodeTrue)
                 }
             }
         }
         return rules
+    }
+
+    /// One record of a conditional list: access vectors merged per key, type rules checked (§3.5).
+    @inline(__always)
+    func placeConditional(
+        _ e: RawAVEntry, _ rules: inout ConditionalRules, _ avSlot: inout [UInt64: Int], _ keys: inout Set<UInt64>, placed: Set<UInt64>,
+        sameNodeTrue: Set<UInt64>?
+    ) throws(BinaryPolicyError) {
+        let k = try key(e)
+        if let kind = Self.transitionKind(e.kind) {
+            let tagged = k | UInt64(e.kind) << 48
+            let repeatsOwnTrue = sameNodeTrue?.contains(tagged) ?? false
+            guard repeatsOwnTrue || !placed.contains(tagged), keys.insert(tagged).inserted else {
+                throw c.error(.duplicate("conditional type rule (it conflicts with an earlier one)"), at: e.offset)
+            }
+            rules.typeRules.append((kind, k, try concreteType(e.data, at: e.offset, what: "new type")))
+        } else if let slot = avSlot[k] {
+            rules.av[slot].entry.merge(Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))))
+        } else {
+            avSlot[k] = rules.av.count
+            rules.av.append((k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF)))))
+        }
     }
 
     // MARK: Role transitions and allows (§3.6, §3.7)
