@@ -8,8 +8,8 @@ extension PolicyDB {
     ///
     /// Symbols are numbered densely in the database's order (value = index + 1), records are
     /// written in value order, so the output is the same on every run. Tunables are folded into
-    /// the unconditional rules and conditionals with equal expressions are merged, as checkpolicy
-    /// does.
+    /// the unconditional rules, as checkpolicy does; conditionals are written as the database holds
+    /// them, already merged the way checkpolicy merges them.
     /// - Parameter version: the format version, 15…33 (default 33, the newest the kernels of
     ///   Debian 12 and 13 read).
     /// - Throws: ``BinaryPolicyWriteError`` when the version cannot carry something the policy
@@ -30,8 +30,8 @@ struct WrittenConditional {
     var falseTypes: [(kind: TransitionKind, key: UInt64, newType: Int)] = []
 }
 
-/// The writer: the database checked against the version, tunables folded and conditionals
-/// merged (§6 items 8, 9, 11), then one pass in the reader's section order (§3).
+/// The writer: the database checked against the version, tunables folded and each conditional
+/// branch merged per key (§6 items 8, 9, 11), then one pass in the reader's section order (§3).
 struct BinaryPolicyWriter {
     let db: PolicyDB
     let version: UInt32
@@ -57,7 +57,7 @@ struct BinaryPolicyWriter {
             boolValue[i] = writtenBools.count + 1
             writtenBools.append(b)
         }
-        try foldAndMergeConditionals()
+        try foldConditionals()
         try checkVersion()
         try checkWritable()
     }
@@ -115,11 +115,10 @@ struct BinaryPolicyWriter {
 
     // MARK: Conditionals (§6 items 8, 9)
 
-    /// Folds tunable-only conditionals into the unconditional rules, merges conditionals with equal
-    /// expressions, and refuses what libsepol and the kernel would reject.
-    mutating func foldAndMergeConditionals() throws(BinaryPolicyWriteError) {
+    /// Folds tunable-only conditionals into the unconditional rules, merges each branch's entries
+    /// per key, and refuses what libsepol and the kernel would reject.
+    mutating func foldConditionals() throws(BinaryPolicyWriteError) {
         let defaults = db.bools.map(\.defaultValue)
-        var identities: [ConditionalIdentity] = []
         var lists: [(expression: [ConditionalNode], branches: [ConditionalRules])] = []
         for cond in db.conditionals {
             var tunables = 0, booleans = 0
@@ -138,24 +137,13 @@ struct BinaryPolicyWriter {
                 }
                 continue
             }
-            // Normalized and merged as libsepol does (the compiler has done it already; a database
-            // built otherwise gets the same file).
-            let (normalized, swapped) = ConditionalIdentity.normalized(cond.expression)
-            let branches = swapped ? [cond.falseRules, cond.trueRules] : [cond.trueRules, cond.falseRules]
-            let identity = ConditionalIdentity(normalized)
-            let expression = normalized.map { node -> ConditionalNode in
+            // The compiler and the reader hold conditionals as libsepol stores them, normalized and
+            // merged (ConditionalIdentity, §3.5): written as they are.
+            let expression = cond.expression.map { node -> ConditionalNode in
                 if case .bool(let b) = node { return .bool(boolValue[b]!) }
                 return node
             }
-            if let i = identities.firstIndex(where: { $0.isSame(as: identity) }) {
-                for b in 0..<2 {
-                    lists[i].branches[b].av += branches[b].av
-                    lists[i].branches[b].typeRules += branches[b].typeRules
-                }
-            } else {
-                identities.append(identity)
-                lists.append((expression, branches))
-            }
+            lists.append((expression, [cond.trueRules, cond.falseRules]))
         }
         // A type rule may be placed once: not also unconditional, not in two conditionals (the
         // false list of its own conditional may repeat its true list), §3.5.

@@ -389,10 +389,5 @@ public struct PolicyCompiler {
     }
 
     /// The policy capabilities the kernel knows (security/selinux/include/policycap_names.h).
-    static let knownCapabilities: Set<String> = [
-        "network_peer_controls", "open_perms", "extended_socket_class", "always_check_network",
-        "cgroup_seclabel", "nnp_nosuid_transition", "genfs_seclabel_symlinks", "ioctl_skip_cloexec",
-        "userspace_initial_context", "netlink_xperm", "netif_wildcard", "genfs_seclabel_wildcard",
-        "functionfs_seclabel", "memfd_class",
-    ]
+    static let knownCapabilities = Set(BinaryPolicyReader.capabilityNames)
 }
