@@ -3,7 +3,7 @@
 // shared machine hits both alike; every figure is the median of the runs, and the ratios are what
 // to compare across machines.
 //
-//   swift run -c release salabel-bench [--runs N] [--queries N] [--json]
+//   swift run -c release salabel-bench [--runs N] [--queries N] [--json] [--binary-read-only]
 //
 // Measures:
 //   1. policy load: salabel parsing + compiling refpolicy.conf, against checkpolicy compiling the
@@ -13,6 +13,7 @@
 //   2. uncached access-vector computation per query (SIDs and class resolved beforehand), against
 //      libsepol's sepol_compute_av on the same queries;
 //   3. cached AVC lookup (a hit), salabel's AccessVectorCache.
+// --binary-read-only runs 1b alone (the reader against policydb_read), for work on the reader.
 
 import DecisionEngine
 import Foundation
@@ -28,6 +29,7 @@ func now() -> UInt64 {
 
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
+    if s.isEmpty { return .nan }
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
@@ -60,14 +62,15 @@ struct SplitMix {
 
 // MARK: - Arguments
 
-var runs = 7, queryCount = 100_000, jsonOutput = false
+var runs = 7, queryCount = 100_000, jsonOutput = false, binaryReadOnly = false
 var argv = CommandLine.arguments.dropFirst().makeIterator()
 while let a = argv.next() {
     switch a {
     case "--runs": runs = Int(argv.next() ?? "") ?? runs
     case "--queries": queryCount = Int(argv.next() ?? "") ?? queryCount
     case "--json": jsonOutput = true
-    default: fail("unknown argument \(a); usage: salabel-bench [--runs N] [--queries N] [--json]")
+    case "--binary-read-only": binaryReadOnly = true
+    default: fail("unknown argument \(a); usage: salabel-bench [--runs N] [--queries N] [--json] [--binary-read-only]")
     }
 }
 
@@ -87,7 +90,7 @@ guard let oracle = sepol_oracle_open(binaryPolicy, &errbuf, errbuf.count) else {
 
 var ours: [Double] = [], checkpolicy: [Double] = [], sepolRead: [Double] = []
 var db = PolicyDB()
-for _ in 0..<max(3, runs / 2) {
+for _ in 0..<(binaryReadOnly ? 0 : max(3, runs / 2)) {
     var t = now()
     do { db = try PolicyCompiler.compile(bytes: confBytes, file: confPath) } catch { fail("salabel cannot load the policy: \(error)") }
     ours.append(Double(now() - t) / 1e9)
@@ -125,6 +128,14 @@ for _ in 0..<runs {
     heapSepol = heap
 }
 let binaryLoadOurs = median(binaryOurs), binaryLoadSepol = median(binarySepol)
+let binaryReadLine = String(
+    format: "binary read        salabel %.3f s   libsepol policydb_read %.3f s   ratio %.2f   heap held: salabel %.1f MB, libsepol %.1f MB",
+    binaryLoadOurs, binaryLoadSepol, binaryLoadOurs / binaryLoadSepol, Double(heapOurs) / 1e6, Double(heapSepol) / 1e6)
+if binaryReadOnly {
+    print("salabel-bench on \(binaryPolicy), medians of \(runs) runs")
+    print(binaryReadLine)
+    exit(0)
+}
 
 // MARK: 2. Uncached access vectors
 
@@ -218,10 +229,7 @@ if jsonOutput {
         String(
             format: "policy load        salabel %.3f s   checkpolicy (same .conf) %.3f s   ratio %.2f   (libsepol reading the binary: %.3f s)",
             loadOurs, loadCheckpolicy, loadOurs / loadCheckpolicy, loadSepol))
-    print(
-        String(
-            format: "binary read        salabel %.3f s   libsepol policydb_read %.3f s   ratio %.2f   heap held: salabel %.1f MB, libsepol %.1f MB",
-            binaryLoadOurs, binaryLoadSepol, binaryLoadOurs / binaryLoadSepol, Double(heapOurs) / 1e6, Double(heapSepol) / 1e6))
+    print(binaryReadLine)
     print(
         String(
             format: "uncached AV/query  salabel %.0f ns   libsepol %.0f ns   ratio %.2f   (%d random queries)",

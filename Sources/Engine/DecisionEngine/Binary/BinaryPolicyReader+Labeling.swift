@@ -17,13 +17,19 @@ extension BinaryPolicyReader {
     /// A context: read, resolved and validated as the kernel validates it (§1.7).
     mutating func context() throws(BinaryPolicyError) -> SecurityContext {
         let at = c.offset
-        let u = try user(try c.u32(), at: at)
-        let r = try role(try c.u32(), at: at)
-        let t = try type(try c.u32(), at: at)
+        let uValue = try c.u32()
+        let u = try user(uValue, at: at)
+        let rValue = try c.u32()
+        let r = try role(rValue, at: at)
+        let tValue = try c.u32()
+        let t = try type(tValue, at: at)
         var resolved = ResolvedContext(user: Int32(u), role: Int32(r), type: Int32(t))
-        if version >= 19, let range = try range(try range()) {
-            resolved.low = range.low
-            resolved.high = range.high
+        if version >= 19 {
+            let raw = try range()
+            if let range = try range(raw) {
+                resolved.low = range.low
+                resolved.high = range.high
+            }
         }
         if let why = db.invalidityReason(resolved) { throw c.error(.invalid("invalid context: \(why)"), at: at) }
         return db.context(resolved)

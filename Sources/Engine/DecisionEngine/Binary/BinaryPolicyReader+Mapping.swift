@@ -6,22 +6,37 @@ import SELinuxPolicy
 
 extension BinaryPolicyReader {
     /// Primary records sorted by value, checked unique and within 1…`valueCount`; names unique.
+    /// Inlined so that each table's record type and accessors are specialized.
+    @inline(__always)
     func primaries<R>(
         _ table: RawTable<R>, _ section: BinaryPolicySection, isPrimary: (R) -> Bool, value: (R) -> UInt32, name: (R) -> String,
         offset: (R) -> Int
     ) throws(BinaryPolicyError) -> [R] {
-        var names = Set<String>()
-        var values = Set<UInt32>()
+        var names = Set<String>(minimumCapacity: table.records.count)
+        // Values seen: a bit per value where the value space is small (every table but categories
+        // and sensitivities is capped at 65535, §4.3), a set beyond, so memory follows the records.
+        var seen = table.valueCount <= 65536 ? [Bool](repeating: false, count: Int(table.valueCount) + 1) : []
+        var seenSparse = Set<UInt32>()
         var out: [R] = []
+        out.reserveCapacity(table.records.count)
+        var inOrder = true
         for r in table.records {
             guard names.insert(name(r)).inserted else { throw error(.duplicate("name \(name(r))"), at: offset(r), in: section) }
             guard isPrimary(r) else { continue }
             let v = value(r)
             guard v >= 1, v <= table.valueCount else { throw error(.indexOutOfRange(what: "\(section) \(name(r))", value: v), at: offset(r), in: section) }
-            guard values.insert(v).inserted else { throw error(.duplicate("value \(v) (\(name(r)))"), at: offset(r), in: section) }
+            let fresh: Bool
+            if seen.isEmpty {
+                fresh = seenSparse.insert(v).inserted
+            } else {
+                fresh = !seen[Int(v)]
+                seen[Int(v)] = true
+            }
+            guard fresh else { throw error(.duplicate("value \(v) (\(name(r)))"), at: offset(r), in: section) }
+            if let last = out.last, value(last) > v { inOrder = false }
             out.append(r)
         }
-        return out.sorted { value($0) < value($1) }
+        return inOrder ? out : out.sorted { value($0) < value($1) }
     }
 
     mutating func mapSymbols() throws(BinaryPolicyError) {
@@ -164,19 +179,25 @@ extension BinaryPolicyReader {
         // type-attribute map refer to. They are read as attributes with synthetic names (§3.3.5).
         let unnamedAttributes = version >= 20 && version < 24
         typeOf = ValueMap(valueCount: types.valueCount)
-        var byValue: [UInt32: RawType] = [:]
-        for t in prims { byValue[t.value] = t }
-        // The names in use, to keep synthetic names apart from them (only needed for 20–23).
-        var names = unnamedAttributes ? Set(types.records.map(\.name)) : []
-        var order: [UInt32] = prims.map(\.value)
-        if unnamedAttributes { order = Array(1..<types.valueCount + 1) }
-        for v in order {
-            if let t = byValue[v] {
-                typeOf[v] = db.types.count
-                typeOffsets.append(t.offset)
-                db.types.append(PolicyType(name: t.name, isAttribute: t.isAttribute, aliases: [], bounds: nil, isPermissive: false))
-                db.typeIndex[t.name] = typeOf[v]
-            } else {
+        db.types.reserveCapacity(Int(types.valueCount))
+        typeOffsets.reserveCapacity(Int(types.valueCount))
+        db.typeIndex.reserveCapacity(types.records.count)
+        func append(_ t: RawType) {
+            typeOf[t.value] = db.types.count
+            typeOffsets.append(t.offset)
+            db.types.append(PolicyType(name: t.name, isAttribute: t.isAttribute, aliases: [], bounds: nil, isPermissive: false))
+            db.typeIndex[t.name] = db.types.count - 1
+        }
+        if unnamedAttributes {
+            // The names in use, to keep synthetic names apart from them.
+            var names = Set(types.records.map(\.name))
+            var next = 0
+            for v in 1..<types.valueCount + 1 {
+                if next < prims.count, prims[next].value == v {
+                    append(prims[next])
+                    next += 1
+                    continue
+                }
                 var name = "attribute_\(v)"
                 while names.contains(name) { name += "_" }
                 names.insert(name)
@@ -185,6 +206,8 @@ extension BinaryPolicyReader {
                 db.types.append(PolicyType(name: name, isAttribute: true, aliases: [], bounds: nil, isPermissive: false))
                 db.typeIndex[name] = typeOf[v]
             }
+        } else {
+            for t in prims { append(t) }
         }
         for t in types.records where !t.isPrimary {
             guard let i = typeOf[t.value], !db.types[i].isAttribute else {

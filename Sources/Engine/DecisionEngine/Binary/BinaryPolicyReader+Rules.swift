@@ -24,6 +24,59 @@ enum AVKind {
     static let oldOrder: [UInt32] = [0x1, 0x4, 0x2, 0x10, 0x40, 0x20]
 }
 
+/// What placing an avtab record needs from the reader, held apart from it. The reader is a large
+/// value, and a non-mutating method of it called from a mutating loop copies all of it per call
+/// (Specs/engine/binary-policy.md §5.1); this value is a few references.
+struct AVRecordMapper {
+    let typeOf: ValueMap
+    let types: [PolicyType]
+    /// Each class's permission bits, by class value − 1.
+    let classMasks: [UInt32]
+    let section: BinaryPolicySection
+
+    func error(_ kind: BinaryPolicyError.Kind, at offset: Int) -> BinaryPolicyError {
+        BinaryPolicyError(offset: offset, section: section, kind: kind)
+    }
+
+    @inline(__always)
+    func type(_ value: UInt32, at offset: Int, what: String) throws(BinaryPolicyError) -> Int {
+        guard let t = typeOf[value] else { throw error(.indexOutOfRange(what: what, value: value), at: offset) }
+        return t
+    }
+
+    /// The index of a type value that is not an attribute.
+    func concreteType(_ value: UInt32, at offset: Int, what: String) throws(BinaryPolicyError) -> Int {
+        let t = try type(value, at: offset, what: what)
+        guard !types[t].isAttribute else { throw error(.invalid("\(what) \(types[t].name) is an attribute"), at: offset) }
+        return t
+    }
+
+    /// The key of an entry, checked (§4.4).
+    @inline(__always)
+    func key(_ e: RawAVEntry) throws(BinaryPolicyError) -> UInt64 {
+        let source = try type(e.source, at: e.offset, what: "source type")
+        let target = try type(e.target, at: e.offset, what: "target type")
+        guard e.objectClass >= 1, Int(e.objectClass) <= classMasks.count else {
+            throw error(.indexOutOfRange(what: "class", value: e.objectClass), at: e.offset)
+        }
+        return AVTable.key(source: source, target: target, classValue: Int(e.objectClass))
+    }
+
+    /// The record's access vector as an entry. An `allow` or `auditallow` vector keeps only the
+    /// class's permissions: checkpolicy writes `allow … *` and `~{…}` with all 32 bits set, and the
+    /// kernel never grants a bit the class lacks. (A `dontaudit` vector is a complement: its other
+    /// bits stay set.)
+    @inline(__always)
+    func entry(_ e: RawAVEntry) -> AVEntry {
+        let mask = classMasks[Int(e.objectClass) - 1]
+        switch e.kind {
+        case AVKind.allowed: return AVEntry(allowed: e.data & mask, auditAllow: 0, auditDeny: ~0)
+        case AVKind.auditAllow: return AVEntry(allowed: 0, auditAllow: e.data & mask, auditDeny: ~0)
+        default: return AVEntry(allowed: 0, auditAllow: 0, auditDeny: e.data)
+        }
+    }
+}
+
 extension BinaryPolicyReader {
     var avEntryMinimum: Int { version >= 20 ? 12 : 24 }
 
@@ -79,37 +132,12 @@ extension BinaryPolicyReader {
         return RawAVEntry(source: UInt32(source), target: UInt32(target), objectClass: UInt32(cls), kind: spec, data: try c.u32(), offset: at)
     }
 
-    /// The key of an entry, checked (§4.4).
-    func key(_ e: RawAVEntry) throws(BinaryPolicyError) -> UInt64 {
-        AVTable.key(
-            source: try type(e.source, at: e.offset, what: "source type"), target: try type(e.target, at: e.offset, what: "target type"),
-            classValue: try objectClass(e.objectClass, at: e.offset))
-    }
-
-    /// An `allow` or `auditallow` vector keeps only the class's permissions: checkpolicy writes
-    /// `allow … *` and `~{…}` with all 32 bits set, and the kernel never grants a bit the class lacks.
-    /// (A `dontaudit` vector is a complement: its other bits stay set.)
-    func masked(_ e: RawAVEntry, classValue: Int) -> RawAVEntry {
-        guard e.kind == AVKind.allowed || e.kind == AVKind.auditAllow else { return e }
-        var out = e
-        out.data &= db.classes[classValue - 1].allPermissions
-        return out
-    }
-
     static func transitionKind(_ kind: UInt16) -> TransitionKind? {
         switch kind {
         case AVKind.transition: .transition
         case AVKind.member: .member
         case AVKind.change: .change
         default: nil
-        }
-    }
-
-    static func avEntry(_ e: RawAVEntry) -> AVEntry {
-        switch e.kind {
-        case AVKind.allowed: AVEntry(allowed: e.data, auditAllow: 0, auditDeny: ~0)
-        case AVKind.auditAllow: AVEntry(allowed: 0, auditAllow: e.data, auditDeny: ~0)
-        default: AVEntry(allowed: 0, auditAllow: 0, auditDeny: e.data)
         }
     }
 
@@ -120,34 +148,63 @@ extension BinaryPolicyReader {
         let at = c.offset
         let n = try c.count(minimumSize: avEntryMinimum)
         guard n >= 1 else { throw c.error(.invalid("the rule table is empty"), at: at) }
-        // One table, sized for every entry (each has one key, whatever its kinds, §3.4.2), with the
-        // kinds seen per slot: a repeated (key, kind) is found while placing (§4.4).
-        var (table, kinds) = AVTable.forReading(entries: n)
-        var typeRules = db.typeRules
+        // One table, sized for every entry (each has one key, whatever its kinds, §3.4.2), whose
+        // slots keep the kinds seen: a repeated (key, kind) is found while placing (§4.4).
+        var table = AVTable.forReading(entries: n)
+        var transitions = TypeRuleTables(db.typeRules)
+        let mapper = avRecordMapper()
         // From version 20 one record is one entry: read without building an array per record.
         for _ in 0..<n {
             if version >= 20 {
-                if let e = try avEntry20(conditional: false) { try place(e, &table, &kinds, &typeRules) }
+                if let e = try avEntry20(conditional: false) { try Self.place(e, mapper, &table, &transitions) }
             } else {
-                for e in try avEntries(conditional: false) { try place(e, &table, &kinds, &typeRules) }
+                for e in try avEntries(conditional: false) { try Self.place(e, mapper, &table, &transitions) }
             }
         }
         db.avTable = table
-        db.typeRules = typeRules
+        db.typeRules = transitions.byKind
+    }
+
+    /// The type rules of the three kinds while the avtab is read: one dictionary each, not a
+    /// dictionary of them, so that a record costs one hash lookup.
+    struct TypeRuleTables {
+        var transition: [UInt64: Int], member: [UInt64: Int], change: [UInt64: Int]
+
+        init(_ rules: [TransitionKind: [UInt64: Int]]) {
+            transition = rules[.transition] ?? [:]
+            member = rules[.member] ?? [:]
+            change = rules[.change] ?? [:]
+        }
+
+        var byKind: [TransitionKind: [UInt64: Int]] { [.transition: transition, .member: member, .change: change] }
+
+        /// False when the key already has a rule of this kind.
+        mutating func insert(_ kind: UInt16, _ key: UInt64, _ new: Int) -> Bool {
+            switch kind {
+            case AVKind.transition: transition.updateValue(new, forKey: key) == nil
+            case AVKind.member: member.updateValue(new, forKey: key) == nil
+            default: change.updateValue(new, forKey: key) == nil
+            }
+        }
+    }
+
+    /// The mapper for the current section's records.
+    func avRecordMapper() -> AVRecordMapper {
+        AVRecordMapper(typeOf: typeOf, types: db.types, classMasks: db.classes.map(\.allPermissions), section: c.section)
     }
 
     /// One unconditional record into the table or the type rules; a repeated (key, kind) is refused.
     @inline(__always)
-    func place(_ e: RawAVEntry, _ table: inout AVTable, _ kinds: inout [UInt8], _ typeRules: inout [TransitionKind: [UInt64: Int]])
+    static func place(_ e: RawAVEntry, _ mapper: AVRecordMapper, _ table: inout AVTable, _ transitions: inout TypeRuleTables)
         throws(BinaryPolicyError)
     {
-        let k = try key(e)
-        if let kind = Self.transitionKind(e.kind) {
-            let new = try concreteType(e.data, at: e.offset, what: "new type")
-            guard typeRules[kind]!.updateValue(new, forKey: k) == nil else { throw c.error(.duplicate("avtab entry"), at: e.offset) }
+        let k = try mapper.key(e)
+        if e.kind & (AVKind.transition | AVKind.member | AVKind.change) != 0 {
+            let new = try mapper.concreteType(e.data, at: e.offset, what: "new type")
+            guard transitions.insert(e.kind, k, new) else { throw mapper.error(.duplicate("avtab entry"), at: e.offset) }
         } else {
-            guard table.placeRecord(k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))), kindBit: UInt8(e.kind), kinds: &kinds) else {
-                throw c.error(.duplicate("avtab entry"), at: e.offset)
+            guard table.placeRecord(k, mapper.entry(e), kindBit: UInt8(e.kind)) else {
+                throw mapper.error(.duplicate("avtab entry"), at: e.offset)
             }
         }
     }
@@ -158,10 +215,8 @@ extension BinaryPolicyReader {
         c.section = .conditionals
         let n = try c.count(minimumSize: 16)
         // Type rules already placed: unconditional ones, and those of earlier nodes (cond_insertf).
-        var placed = Set<UInt64>()
-        for (kind, rules) in db.typeRules {
-            for k in rules.keys { placed.insert(k | UInt64(Self.kindBit(kind)) << 48) }
-        }
+        var placed = PlacedTypeRules(unconditional: TypeRuleTables(db.typeRules))
+        let mapper = avRecordMapper()
         for _ in 0..<n {
             let nodeAt = c.offset
             let state = try c.u32()
@@ -192,12 +247,30 @@ extension BinaryPolicyReader {
             }
             guard depth == 1 else { throw c.error(.invalid("conditional expression leaves \(depth) values"), at: nodeAt) }
             var trueKeys = Set<UInt64>()
-            let trueRules = try conditionalList(placed: placed, sameNodeTrue: nil, into: &trueKeys)
+            let trueRules = try conditionalList(placed: placed, sameNodeTrue: nil, into: &trueKeys, mapper: mapper)
             var falseKeys = Set<UInt64>()
-            let falseRules = try conditionalList(placed: placed, sameNodeTrue: trueKeys, into: &falseKeys)
-            placed.formUnion(trueKeys)
-            placed.formUnion(falseKeys)
+            let falseRules = try conditionalList(placed: placed, sameNodeTrue: trueKeys, into: &falseKeys, mapper: mapper)
+            placed.conditional.formUnion(trueKeys)
+            placed.conditional.formUnion(falseKeys)
             db.conditionals.append(CompiledConditional(expression: expression, trueRules: trueRules, falseRules: falseRules))
+        }
+    }
+
+    /// The type rules a conditional list may not repeat, by key tagged with its kind bit (`key |
+    /// kind << 48`): the unconditional ones, looked up where they are, and earlier nodes' ones.
+    struct PlacedTypeRules {
+        var unconditional: TypeRuleTables
+        var conditional = Set<UInt64>()
+
+        func contains(_ tagged: UInt64) -> Bool {
+            let key = tagged & 0xFFFF_FFFF_FFFF
+            let found: Int? =
+                switch UInt16(truncatingIfNeeded: tagged >> 48) {
+                case AVKind.transition: unconditional.transition[key]
+                case AVKind.member: unconditional.member[key]
+                default: unconditional.change[key]
+                }
+            return found != nil || conditional.contains(tagged)
         }
     }
 
@@ -211,21 +284,23 @@ extension BinaryPolicyReader {
 
     /// A true or false list; type rules may not repeat one placed before, except that a false list
     /// may repeat its own node's true list (§3.5).
-    mutating func conditionalList(placed: Set<UInt64>, sameNodeTrue: Set<UInt64>?, into keys: inout Set<UInt64>) throws(BinaryPolicyError)
-        -> ConditionalRules
-    {
+    mutating func conditionalList(
+        placed: PlacedTypeRules, sameNodeTrue: Set<UInt64>?, into keys: inout Set<UInt64>, mapper: AVRecordMapper
+    ) throws(BinaryPolicyError) -> ConditionalRules {
         let n = try c.count(minimumSize: avEntryMinimum)
         var rules = ConditionalRules()
+        rules.av.reserveCapacity(n)
         var avSlot: [UInt64: Int] = [:]
+        avSlot.reserveCapacity(n)
         for _ in 0..<n {
             // From version 20 one record is one entry: read without an array per record.
             if version >= 20 {
                 if let e = try avEntry20(conditional: true) {
-                    try placeConditional(e, &rules, &avSlot, &keys, placed: placed, sameNodeTrue: sameNodeTrue)
+                    try Self.placeConditional(e, mapper, &rules, &avSlot, &keys, placed: placed, sameNodeTrue: sameNodeTrue)
                 }
             } else {
                 for e in try avEntries(conditional: true) {
-                    try placeConditional(e, &rules, &avSlot, &keys, placed: placed, sameNodeTrue: sameNodeTrue)
+                    try Self.placeConditional(e, mapper, &rules, &avSlot, &keys, placed: placed, sameNodeTrue: sameNodeTrue)
                 }
             }
         }
@@ -234,23 +309,23 @@ extension BinaryPolicyReader {
 
     /// One record of a conditional list: access vectors merged per key, type rules checked (§3.5).
     @inline(__always)
-    func placeConditional(
-        _ e: RawAVEntry, _ rules: inout ConditionalRules, _ avSlot: inout [UInt64: Int], _ keys: inout Set<UInt64>, placed: Set<UInt64>,
-        sameNodeTrue: Set<UInt64>?
+    static func placeConditional(
+        _ e: RawAVEntry, _ mapper: AVRecordMapper, _ rules: inout ConditionalRules, _ avSlot: inout [UInt64: Int], _ keys: inout Set<UInt64>,
+        placed: PlacedTypeRules, sameNodeTrue: Set<UInt64>?
     ) throws(BinaryPolicyError) {
-        let k = try key(e)
+        let k = try mapper.key(e)
         if let kind = Self.transitionKind(e.kind) {
             let tagged = k | UInt64(e.kind) << 48
             let repeatsOwnTrue = sameNodeTrue?.contains(tagged) ?? false
             guard repeatsOwnTrue || !placed.contains(tagged), keys.insert(tagged).inserted else {
-                throw c.error(.duplicate("conditional type rule (it conflicts with an earlier one)"), at: e.offset)
+                throw mapper.error(.duplicate("conditional type rule (it conflicts with an earlier one)"), at: e.offset)
             }
-            rules.typeRules.append((kind, k, try concreteType(e.data, at: e.offset, what: "new type")))
+            rules.typeRules.append((kind, k, try mapper.concreteType(e.data, at: e.offset, what: "new type")))
         } else if let slot = avSlot[k] {
-            rules.av[slot].entry.merge(Self.avEntry(masked(e, classValue: Int(k & 0xFFFF))))
+            rules.av[slot].entry.merge(mapper.entry(e))
         } else {
             avSlot[k] = rules.av.count
-            rules.av.append((k, Self.avEntry(masked(e, classValue: Int(k & 0xFFFF)))))
+            rules.av.append((k, mapper.entry(e)))
         }
     }
 
@@ -261,10 +336,17 @@ extension BinaryPolicyReader {
         let n = try c.count(minimumSize: version >= 26 ? 16 : 12)
         for _ in 0..<n {
             let at = c.offset
-            let r = try role(try c.u32(), at: at)
-            let t = try type(try c.u32(), at: at)
-            let nr = try role(try c.u32(), at: at)
-            let cls = version >= 26 ? try objectClass(try c.u32(), at: at) : db.processClass
+            let rValue = try c.u32()
+            let r = try role(rValue, at: at)
+            let tValue = try c.u32()
+            let t = try type(tValue, at: at)
+            let nrValue = try c.u32()
+            let nr = try role(nrValue, at: at)
+            var cls = db.processClass
+            if version >= 26 {
+                let clsValue = try c.u32()
+                cls = try objectClass(clsValue, at: at)
+            }
             let k = AVTable.key(source: r, target: t, classValue: cls)
             guard db.roleTransitions.updateValue(nr, forKey: k) == nil else { throw c.error(.duplicate("role transition"), at: at) }
         }
@@ -275,8 +357,10 @@ extension BinaryPolicyReader {
         let n = try c.count(minimumSize: 8)
         for _ in 0..<n {
             let at = c.offset
-            let r1 = try role(try c.u32(), at: at)
-            let r2 = try role(try c.u32(), at: at)
+            let r1Value = try c.u32()
+            let r1 = try role(r1Value, at: at)
+            let r2Value = try c.u32()
+            let r2 = try role(r2Value, at: at)
             db.roleAllows.insert(UInt64(r1) << 32 | UInt64(r2))
         }
     }
@@ -292,17 +376,23 @@ extension BinaryPolicyReader {
             let len = try c.nameLength()
             let name = try c.name(len)
             if version < 33 {
-                let s = try concreteType(try c.u32(), at: at, what: "source type")
-                let t = try type(try c.u32(), at: at, what: "target type")
-                let cls = try objectClass(try c.u32(), at: at)
-                let o = try concreteType(try c.u32(), at: at, what: "new type")
+                let sValue = try c.u32()
+                let s = try concreteType(sValue, at: at, what: "source type")
+                let tValue = try c.u32()
+                let t = try type(tValue, at: at, what: "target type")
+                let clsValue = try c.u32()
+                let cls = try objectClass(clsValue, at: at)
+                let oValue = try c.u32()
+                let o = try concreteType(oValue, at: at, what: "new type")
                 // A repeated rule is ignored; the first one wins (§3.8).
                 let key = FilenameTransitionKey(source: s, target: t, classValue: cls, name: name)
                 if db.filenameTransitions[key] == nil { db.filenameTransitions[key] = o }
                 continue
             }
-            let t = try type(try c.u32(), at: at, what: "target type")
-            let cls = try objectClass(try c.u32(), at: at)
+            let tValue = try c.u32()
+            let t = try type(tValue, at: at, what: "target type")
+            let clsValue = try c.u32()
+            let cls = try objectClass(clsValue, at: at)
             // Each (target, class, name) once (the kernel: "Duplicate filename transition key").
             guard keys.insert(FilenameTransitionKey(source: 0, target: t, classValue: cls, name: name)).inserted else {
                 throw c.error(.duplicate("filename transition key \(db.types[t].name) \"\(name)\""), at: at)
@@ -314,7 +404,8 @@ extension BinaryPolicyReader {
             for _ in 0..<ndatum {
                 let datumAt = c.offset
                 let sources = try c.ebitmap()
-                let o = try concreteType(try c.u32(), at: datumAt, what: "new type")
+                let oValue = try c.u32()
+                let o = try concreteType(oValue, at: datumAt, what: "new type")
                 guard otypes.insert(o).inserted else { throw c.error(.duplicate("new type in one filename transition key"), at: datumAt) }
                 for s in try mapped(sources, typeOf, what: "source type").members {
                     guard !db.types[s].isAttribute else { throw c.error(.invalid("source type \(db.types[s].name) is an attribute"), at: datumAt) }
@@ -335,10 +426,17 @@ extension BinaryPolicyReader {
         guard n == 0 || header.mls else { throw c.error(.invalid("range transitions in a policy without MLS"), at: c.offset - 4) }
         for _ in 0..<n {
             let at = c.offset
-            let s = try type(try c.u32(), at: at, what: "source type")
-            let t = try type(try c.u32(), at: at, what: "target type")
-            let cls = version >= 21 ? try objectClass(try c.u32(), at: at) : db.processClass
-            let r = try range(try range())!
+            let sValue = try c.u32()
+            let s = try type(sValue, at: at, what: "source type")
+            let tValue = try c.u32()
+            let t = try type(tValue, at: at, what: "target type")
+            var cls = db.processClass
+            if version >= 21 {
+                let clsValue = try c.u32()
+                cls = try objectClass(clsValue, at: at)
+            }
+            let rawRange = try range()
+            let r = try range(rawRange)!
             let k = AVTable.key(source: s, target: t, classValue: cls)
             guard db.rangeTransitions.updateValue(r, forKey: k) == nil else { throw c.error(.duplicate("range transition"), at: at) }
         }
@@ -350,6 +448,8 @@ extension BinaryPolicyReader {
         guard version >= 20 else { return }
         c.section = .typeAttributeMap
         var members = Array(repeating: Bitset(), count: db.types.count)
+        let isAttribute = db.types.map(\.isAttribute)
+        var row: [Int32] = []
         for v in 1..<types.valueCount + 1 {
             let bitmap = try c.ebitmap()
             guard let t = typeOf[v] else {
@@ -357,23 +457,30 @@ extension BinaryPolicyReader {
                 guard bitmap.bits.allSatisfy({ $0 == Int(v) - 1 }) else { throw c.error(.invalid("map of unused type value \(v)"), at: bitmap.offset) }
                 continue
             }
-            let set = try mapped(bitmap, typeOf, what: "type-attribute map bit")
-            if db.types[t].isAttribute {
-                guard set.members.allSatisfy({ $0 == t }) else {
+            // The row: the type, then its attributes; each bit mapped and checked as it comes.
+            row.removeAll(keepingCapacity: true)
+            row.append(Int32(t))
+            var sorted = true
+            try bitmap.forEachBit { (bit) throws(BinaryPolicyError) in
+                guard bit < Int(UInt32.max), let a = typeOf[UInt32(bit + 1)] else {
+                    throw c.error(.indexOutOfRange(what: "type-attribute map bit", value: UInt32(truncatingIfNeeded: bit + 1)), at: bitmap.offset)
+                }
+                guard a != t else { return }
+                guard !isAttribute[t] else {
                     throw c.error(.invalid("map of attribute \(db.types[t].name) names others"), at: bitmap.offset)
                 }
-                continue
-            }
-            var row: [Int32] = [Int32(t)]
-            for a in set.members where a != t {
-                guard db.types[a].isAttribute else {
+                guard isAttribute[a] else {
                     throw c.error(.invalid("map of \(db.types[t].name) names type \(db.types[a].name), not an attribute"), at: bitmap.offset)
                 }
+                if a < Int(row.last!) { sorted = false }
                 row.append(Int32(a))
-                members[a].insert(t)
             }
-            db.typeAttributeMap[t] = row.sorted()
+            guard !isAttribute[t] else { continue }
+            // Bits map in value order, and values are in database order from version 24.
+            if !sorted { row.sort() }
+            for a in row where a != Int32(t) { members[Int(a)].insert(t) }
+            db.typeAttributeMap[t] = row
         }
-        for a in db.types.indices where db.types[a].isAttribute && !members[a].isEmpty { db.attributeMembers[a] = members[a] }
+        for a in db.types.indices where isAttribute[a] && !members[a].isEmpty { db.attributeMembers[a] = members[a] }
     }
 }

@@ -27,18 +27,27 @@ public struct AVEntry: Sendable, Hashable {
 
 /// The TE access-vector table: (source type or attribute, target type or attribute, class) →
 /// ``AVEntry``, like the kernel's `avtab`. Open addressing with linear probing over a power-of-two
-/// table; keys pack three 16-bit values (the kernel's avtab keys are 16-bit too).
+/// table; keys pack three 16-bit values (the kernel's avtab keys are 16-bit too). A slot holds its
+/// key and entry together, so that a probe touches one cache line rather than one per array.
 public struct AVTable: Sendable {
-    @usableFromInline var keys: [UInt64]
-    @usableFromInline var values: [AVEntry]
+    /// One slot: the key (0 when empty), its entry, and — while a binary policy is read — the
+    /// record kinds seen for the key (AVTable+Reading.swift). The kinds fill the slot's padding.
+    @usableFromInline struct Slot: Sendable {
+        @usableFromInline var key: UInt64
+        @usableFromInline var entry: AVEntry
+        @usableFromInline var kinds: UInt8
+
+        @usableFromInline static let empty = Slot(key: 0, entry: .empty, kinds: 0)
+    }
+
+    @usableFromInline var slots: [Slot]
     @usableFromInline var mask: Int
     public internal(set) var count: Int
 
     public init(minimumCapacity: Int = 16) {
         var cap = 16
         while cap < minimumCapacity * 2 { cap <<= 1 }
-        keys = Array(repeating: 0, count: cap)
-        values = Array(repeating: .empty, count: cap)
+        slots = Array(repeating: .empty, count: cap)
         mask = cap - 1
         count = 0
     }
@@ -49,38 +58,61 @@ public struct AVTable: Sendable {
         UInt64(truncatingIfNeeded: source) << 32 | UInt64(truncatingIfNeeded: target) << 16 | UInt64(truncatingIfNeeded: classValue)
     }
 
+    /// The slot a key hashes to: the kernel's and libsepol's avtab hash (MurmurHash3's 32-bit
+    /// block mix over the class, the target type and the source type, then its finalizer), over the
+    /// binary policy's 1-based values. Binary policies list their avtab in the writer's hash order,
+    /// so with the same hash a table read from one fills nearly in slot order instead of at random
+    /// (Specs/engine/binary-policy.md §5.1).
     @usableFromInline @inline(__always)
     static func slot(_ key: UInt64, _ mask: Int) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+        @inline(__always) func mix(_ hash: inout UInt32, _ input: UInt32) {
+            var v = input &* 0xCC9E_2D51
+            v = v << 15 | v >> 17
+            v = v &* 0x1B87_3593
+            hash ^= v
+            hash = hash << 13 | hash >> 19
+            hash = hash &* 5 &+ 0xE654_6B64
+        }
+        var hash: UInt32 = 0
+        mix(&hash, UInt32(truncatingIfNeeded: key & 0xFFFF))
+        mix(&hash, UInt32(truncatingIfNeeded: key >> 16 & 0xFFFF) &+ 1)
+        mix(&hash, UInt32(truncatingIfNeeded: key >> 32 & 0xFFFF) &+ 1)
+        hash ^= hash >> 16
+        hash = hash &* 0x85EB_CA6B
+        hash ^= hash >> 13
+        hash = hash &* 0xC2B2_AE35
+        hash ^= hash >> 16
+        return Int(hash) & mask
     }
 
     /// The entry for a key, if any rule produced one.
     @inlinable @inline(__always)
     public func lookup(_ key: UInt64) -> AVEntry? {
-        var i = AVTable.slot(key, mask)
-        while true {
-            let k = keys[i]
-            if k == key { return values[i] }
-            if k == 0 { return nil }
-            i = (i + 1) & mask
+        slots.withUnsafeBufferPointer { slots in
+            var i = AVTable.slot(key, mask)
+            while true {
+                let k = slots[i].key
+                if k == key { return slots[i].entry }
+                if k == 0 { return nil }
+                i = (i + 1) & mask
+            }
         }
     }
 
     /// Merges `entry` into the entry for `key`.
     public mutating func merge(_ key: UInt64, _ entry: AVEntry) {
-        if (count + 1) * 2 > keys.count { grow() }
+        if (count + 1) * 2 > slots.count { grow() }
         var i = AVTable.slot(key, mask)
         while true {
-            let k = keys[i]
+            let k = slots[i].key
             if k == key {
-                values[i].merge(entry)
+                slots[i].entry.merge(entry)
                 return
             }
             if k == 0 {
-                keys[i] = key
                 var v = AVEntry.empty
                 v.merge(entry)
-                values[i] = v
+                slots[i] = Slot(key: key, entry: v, kinds: 0)
                 count += 1
                 return
             }
@@ -90,16 +122,15 @@ public struct AVTable: Sendable {
 
     /// Every (key, entry) pair, in table order.
     public func forEach(_ body: (UInt64, AVEntry) -> Void) {
-        for i in keys.indices where keys[i] != 0 { body(keys[i], values[i]) }
+        for slot in slots where slot.key != 0 { body(slot.key, slot.entry) }
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldValues = values
-        let cap = keys.count * 2
-        keys = Array(repeating: 0, count: cap)
-        values = Array(repeating: .empty, count: cap)
+        let old = slots
+        let cap = slots.count * 2
+        slots = Array(repeating: .empty, count: cap)
         mask = cap - 1
         count = 0
-        for i in oldKeys.indices where oldKeys[i] != 0 { merge(oldKeys[i], oldValues[i]) }
+        for slot in old where slot.key != 0 { merge(slot.key, slot.entry) }
     }
 }
