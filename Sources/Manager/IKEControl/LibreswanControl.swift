@@ -1,0 +1,43 @@
+import LinuxSystem
+
+/// libreswan's control commands as salabel runs them: `ipsec auto` (`--add` through `addconn` with
+/// salabel's conns file, `--route`, `--delete` and `--rereadsecrets` through `whack`), only while
+/// pluto is running (its control socket exists).
+public struct LibreswanControl: Sendable, Hashable {
+    /// Debian's `ipsec` command.
+    public static let defaultCommand = "/usr/sbin/ipsec"
+    /// pluto's control socket (`--ctlsocket`'s default).
+    public static let defaultControlSocket = "/run/pluto/pluto.ctl"
+
+    /// The `ipsec` command (a path).
+    public var command: String
+    /// pluto's control socket: loading is skipped when there is nothing at this path.
+    public var controlSocket: String
+
+    public init(command: String = LibreswanControl.defaultCommand, controlSocket: String = LibreswanControl.defaultControlSocket) {
+        self.command = command
+        self.controlSocket = controlSocket
+    }
+
+    /// One command run, and how it ended.
+    public struct Step: Sendable, Hashable {
+        public var arguments: [String]
+        /// The exit status; -1 when it could not be started.
+        public var status: Int32
+        /// What it printed (libreswan's messages; never a key: the commands are given none).
+        public var output: String
+
+        public var succeeded: Bool { status == 0 }
+        /// The command as a line for people.
+        public var commandLine: String { arguments.joined(separator: " ") }
+    }
+
+    /// Whether pluto is running: its control socket exists.
+    public var plutoRunning: Bool { fileExists(atPath: controlSocket) }
+
+    func run(_ words: [String]) -> Step {
+        let arguments = [command, "auto", "--ctlsocket", controlSocket] + words
+        let r = ChildProcess.run(arguments)
+        return Step(arguments: arguments, status: r.status, output: r.output)
+    }
+}
