@@ -88,7 +88,7 @@ package func removeFile(atPath path: String) throws(SystemError) {
 }
 
 /// Whether something (a file, a socket, a directory) is at `path`.
-package func fileExists(atPath path: String) -> Bool {
+package func entryExists(atPath path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0
 }

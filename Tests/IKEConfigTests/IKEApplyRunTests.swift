@@ -77,9 +77,10 @@ struct IKEApplyRunTests {
         // The same configuration again: nothing to change, nothing run.
         let again = try s.run.plan(try s.configuration())
         #expect(!again.changesFiles)
-        #expect(try s.run.execute(again).lines(files: s.run.files, host: "client") == [
-            "client: libreswan: nothing to change (\(s.run.files.confPath) and \(s.run.files.secretsPath) are up to date)"
-        ])
+        #expect(
+            try s.run.execute(again).lines(files: s.run.files, host: "client") == [
+                "client: libreswan: nothing to change (\(s.run.files.confPath) and \(s.run.files.secretsPath) are up to date)"
+            ])
         #expect(s.calls.count == 3)
         // A changed conn is deleted and loaded again.
         let changed = try IKETestSupport.file(IKEApplyFileTests.ike("    ike: { auto: add }"))
@@ -166,7 +167,9 @@ struct IKEApplyRunTests {
         let dry = plan.dryRunLines(files: s.run.files, host: "client").joined(separator: "\n")
         #expect(dry.contains("PSK \"[censored]\""))
         let outcome = try s.run.execute(plan)
-        for text in [dry, outcome.lines(files: s.run.files, host: "client").joined(separator: "\n"), "\(plan)", "\(config)", "\(outcome)", try config.confText()] {
+        for text in [
+            dry, outcome.lines(files: s.run.files, host: "client").joined(separator: "\n"), "\(plan)", "\(config)", "\(outcome)", try config.confText(),
+        ] {
             #expect(!text.contains(key))
         }
     }

@@ -65,7 +65,7 @@ struct LibreswanParserTests {
             #expect(IKETestSupport.value(conn, "ikev2") != nil)
             // readwriteconf writes protocols by their upper-case names and the port, 0 for any.
             let proto = [6: "TCP", 17: "UDP", 1: "ICMP"][Int(a.upperProtocol)]
-            let responderPort = proto.map { "\($0)/\(a.port)" }, anyPort = proto.map { "\($0)/0" }
+            let responderPort = proto.map { name in "\(name)/\(a.port)" }, anyPort = proto.map { name in "\(name)/0" }
             #expect(IKETestSupport.value(conn, "leftprotoport") == (initiator ? anyPort : responderPort), "\(a.name) on \(host)")
             #expect(IKETestSupport.value(conn, "rightprotoport") == (initiator ? responderPort : anyPort), "\(a.name) on \(host)")
             if case .ike(let options) = a.keying {

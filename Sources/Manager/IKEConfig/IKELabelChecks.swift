@@ -44,7 +44,8 @@ public struct IKELabelCheck: Sendable, Hashable, CustomStringConvertible {
         return "warning: \(association): \(what): no (\(authorization.reason)); \(consequence)"
     }
 
-    /// The audit record the kernel would write for a denial (none when the policy does not audit it).
+    /// The audit record the kernel would write for a denial (none when the policy does not audit it),
+    /// without `pid=` and `comm=`: the daemon's process is not known here.
     public var record: AuditRecord? { granted ? nil : authorization.record }
 }
 
@@ -59,7 +60,6 @@ public enum IKELabelChecks {
         _ file: ApplyFile, host: String, daemon: SecurityContext, authorizer: AssociationAuthorizer
     ) -> [IKELabelCheck] {
         var out: [IKELabelCheck] = []
-        let subject = AuditSubject(pid: 0, comm: "pluto")
         for a in file.associations where a.between.0 == host || a.between.1 == host {
             guard case .ike = a.keying, let spd = a.policyContext else { continue }
             var flows = [a.context]
@@ -70,7 +70,7 @@ public enum IKELabelChecks {
                 out.append(
                     IKELabelCheck(
                         association: a.name, kind: .daemonSetcontext,
-                        authorization: authorizer.setcontext(subject: daemon, label: l, auditSubject: subject)))
+                        authorization: authorizer.setcontext(subject: daemon, label: l)))
             }
             for f in flows {
                 out.append(IKELabelCheck(association: a.name, kind: .flowPolmatch, authorization: authorizer.polmatch(flow: f, policyLabel: spd)))

@@ -33,7 +33,7 @@ public struct LibreswanControl: Sendable, Hashable {
     }
 
     /// Whether pluto is running: its control socket exists.
-    public var plutoRunning: Bool { fileExists(atPath: controlSocket) }
+    public var plutoRunning: Bool { entryExists(atPath: controlSocket) }
 
     func run(_ words: [String]) -> Step {
         let arguments = [command, "auto", "--ctlsocket", controlSocket] + words

@@ -24,7 +24,7 @@ public struct LibreswanFiles: Sendable, Hashable {
 
     /// The text of a file, nil when there is none.
     func read(_ path: String) throws(IKEControlError) -> [UInt8]? {
-        guard fileExists(atPath: path) else { return nil }
+        guard entryExists(atPath: path) else { return nil }
         do { return try readFileContents(atPath: path, limit: 1 << 20) } catch { throw .files(error.description, keptOldFiles: true) }
     }
 

@@ -68,7 +68,9 @@ extension ApplyFile {
         let ike = try keyingWord(top["keying"], at: "keying") ?? false
         var options: [String: Any] = [:]
         if let o = top["ike"] {
-            guard let map = o as? [String: Any] else { throw Error(path: "ike", message: "expected a mapping of IKE options (\(ikeOptionFields.sorted().joined(separator: ", ")))") }
+            guard let map = o as? [String: Any] else {
+                throw Error(path: "ike", message: "expected a mapping of IKE options (\(ikeOptionFields.sorted().joined(separator: ", ")))")
+            }
             try onlyKeys(map, ikeOptionFields, at: "ike")
             options = map
         }
