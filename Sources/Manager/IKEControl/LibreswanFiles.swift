@@ -63,7 +63,9 @@ public enum IKEControlError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .files(let why, let kept): return why + (kept ? " (nothing was changed)" : "")
-        case .load(let step): return "\(step.commandLine) failed (status \(step.status)): \(step.output.trimmingTrailingNewlines)"
+        case .load(let step):
+            return
+                "\(step.commandLine) failed (status \(step.status)): \(step.output.trimmingTrailingNewlines) (the files are written; pluto holds what the commands before it loaded)"
         case .config(let e): return e.description
         }
     }
