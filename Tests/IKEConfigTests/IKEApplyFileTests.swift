@@ -48,8 +48,8 @@ struct IKEApplyFileTests {
         #expect(e?.message.contains("sec-label") == true)
     }
 
-    @Test func rsaIsNotYet() {
-        #expect(IKETestSupport.refusal(Self.ike("    ike: { authentication: rsa }"))?.message.contains("not yet") == true)
+    @Test func rsaNeedsBothHostsKeys() {
+        #expect(IKETestSupport.refusal(Self.ike("    ike: { authentication: rsa }"))?.message.contains("hosts.client.rsasigkey") == true)
         // A file-wide default names the file's field.
         #expect(IKETestSupport.refusal(Self.ike(), top: "ike: { authentication: rsa }")?.path == "ike.authentication")
     }

@@ -7,8 +7,9 @@ import IPsecModel
 extension LibreswanConfiguration {
     /// The configuration `host` needs for the associations of `file` keyed by IKE: a conn per
     /// association (left = `host`, right = the peer), and per pair of hosts one secret, the pre-shared
-    /// key of the pair's first association by name (both hosts choose the same one). Empty when the
-    /// host has no such association.
+    /// key of the pair's first association by name that authenticates with one (both hosts choose the
+    /// same one); associations with raw RSA keys carry the hosts' public keys in their conns instead.
+    /// Empty when the host has no such association.
     /// - Throws: `ApplyFile.Error` with the field's path: an unknown host, a name that cannot name a
     ///   conn, a value libreswan could not read back, a missing pre-shared key.
     public static func forHost(_ file: ApplyFile, host: String, psks: [String: KeyMaterial]) throws(ApplyFile.Error) -> LibreswanConfiguration {
@@ -37,9 +38,12 @@ extension LibreswanConfiguration {
             let conn = LibreswanConn(
                 name: name, type: a.mode == .tunnel ? .tunnel : .transport, left: me.address, right: peer.address, secLabel: label,
                 authBy: options.authentication == .rsa ? .rsasig : .secret, leftProtoPort: mine, rightProtoPort: theirs,
-                auto: LibreswanConn.Auto(rawValue: options.auto.rawValue)!, esp: options.esp)
+                auto: LibreswanConn.Auto(rawValue: options.auto.rawValue)!, esp: options.esp,
+                leftRSASigKey: options.authentication == .rsa ? me.rsaSigKey : nil, rightRSASigKey: options.authentication == .rsa ? peer.rsaSigKey : nil)
             do { _ = try conn.text() } catch { throw ApplyFile.Error(path: path, message: error.description) }
             conns.append(conn)
+            // Raw RSA keys need no secret here: the private key is in pluto's NSS database.
+            guard options.authentication == .psk else { continue }
             let pair = [host, peerName].sorted().joined(separator: "\u{0}")
             guard let psk = psks[a.name] else {
                 throw ApplyFile.Error(path: "key file", message: "no pre-shared key for association \(a.name) (run salabel keygen)")

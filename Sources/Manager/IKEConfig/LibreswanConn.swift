@@ -57,6 +57,10 @@ public struct LibreswanConn: Sendable, Hashable {
     /// the flow whose ACQUIRE started it.
     public var secLabel: SecurityContext
     public var authBy: AuthBy
+    /// `leftrsasigkey=`/`rightrsasigkey=`: the hosts' raw RSA public keys (`0s…`), with `authby=rsasig`;
+    /// pluto finds this host's private key in its NSS database by the public key.
+    public var leftRSASigKey: String?
+    public var rightRSASigKey: String?
     public var leftProtoPort: ProtoPort?
     public var rightProtoPort: ProtoPort?
     public var auto: Auto
@@ -65,8 +69,11 @@ public struct LibreswanConn: Sendable, Hashable {
 
     public init(
         name: LibreswanConnName, type: ConnType, left: IPAddress, right: IPAddress, secLabel: SecurityContext, authBy: AuthBy = .secret,
-        leftProtoPort: ProtoPort? = nil, rightProtoPort: ProtoPort? = nil, auto: Auto = .ondemand, esp: String? = nil
+        leftProtoPort: ProtoPort? = nil, rightProtoPort: ProtoPort? = nil, auto: Auto = .ondemand, esp: String? = nil,
+        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil
     ) {
+        self.leftRSASigKey = leftRSASigKey
+        self.rightRSASigKey = rightRSASigKey
         self.name = name
         self.type = type
         self.left = left
@@ -84,8 +91,11 @@ public struct LibreswanConn: Sendable, Hashable {
     public var keywords: [(keyword: String, value: String)] {
         var out: [(String, String)] = [
             ("type", type.rawValue), ("left", left.description), ("right", right.description), ("ikev2", "insist"),
-            ("authby", authBy.rawValue), ("sec-label", secLabel.description),
+            ("authby", authBy.rawValue),
         ]
+        if let k = leftRSASigKey { out.append(("leftrsasigkey", k)) }
+        if let k = rightRSASigKey { out.append(("rightrsasigkey", k)) }
+        out.append(("sec-label", secLabel.description))
         if let p = leftProtoPort { out.append(("leftprotoport", p.written)) }
         if let p = rightProtoPort { out.append(("rightprotoport", p.written)) }
         if let esp { out.append(("esp", esp)) }

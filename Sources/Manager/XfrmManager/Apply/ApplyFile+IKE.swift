@@ -14,7 +14,8 @@ extension ApplyFile {
     public enum IKEAuthentication: String, Sendable, Hashable, CaseIterable {
         /// A pre-shared key from the key file (`authby=secret`, `A B : PSK "…"` in the secrets file).
         case psk
-        /// Raw RSA keys (`authby=rsasig`): not supported yet.
+        /// Raw RSA keys (`authby=rsasig`): each host's public key is its `rsasigkey` in the file, its
+        /// private key in its own NSS database (`ipsec newhostkey`), where pluto finds it.
         case rsa
     }
 
@@ -88,7 +89,7 @@ extension ApplyFile {
     }
 
     /// The association's keying: its own `keying:` or the file's, with its `ike:` options over the file's.
-    static func keying(_ a: [String: Any], at path: String, default file: KeyingDefault) throws(ApplyFile.Error) -> Keying {
+    static func keying(_ a: [String: Any], at path: String, default file: KeyingDefault, hosts: [String: Host]) throws(ApplyFile.Error) -> Keying {
         let ike = try keyingWord(a["keying"], at: "\(path).keying") ?? file.ike
         guard ike else {
             if a["ike"] != nil { throw Error(path: "\(path).ike", message: "IKE options on an association keyed statically (set keying: ike)") }
@@ -107,14 +108,13 @@ extension ApplyFile {
             }
         }
         var options = IKEOptions()
+        var authenticationPath = "\(path).ike.authentication"
         if let v = merged["authentication"] {
             guard let auth = IKEAuthentication(rawValue: "\(v)") else {
                 throw Error(path: origin["authentication"]!, message: "expected psk or rsa, found \(v)")
             }
-            guard auth == .psk else {
-                throw Error(path: origin["authentication"]!, message: "not yet: raw RSA keys (authby=rsasig) are not supported; use psk")
-            }
             options.authentication = auth
+            authenticationPath = origin["authentication"]!
         }
         if let v = merged["auto"] {
             guard let auto = IKEAuto(rawValue: "\(v)") else {
@@ -131,7 +131,25 @@ extension ApplyFile {
             }
             options.esp = text
         }
+        if options.authentication == .rsa, let between = a["between"] as? [Any] {
+            for h in between.map({ "\($0)" }) where hosts[h] != nil && hosts[h]!.rsaSigKey == nil {
+                throw Error(
+                    path: authenticationPath,
+                    message: "authentication rsa needs each host's public key: hosts.\(h).rsasigkey (ipsec showhostkey --left --ckaid CKAID prints it)")
+            }
+        }
         return .ike(options)
+    }
+
+    /// A host's `rsasigkey`: libreswan's `0s` and base64.
+    static func rsaSigKey(_ value: Any?, at path: String) throws(ApplyFile.Error) -> String? {
+        guard let value else { return nil }
+        let text = "\(value)"
+        let base64 = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=")
+        guard text.hasPrefix("0s"), text.count > 2, text.count <= 8192, text.dropFirst(2).allSatisfy({ base64.contains($0) }) else {
+            throw Error(path: path, message: "expected a raw RSA public key as libreswan writes it: 0s and base64 (ipsec showhostkey --left --ckaid CKAID)")
+        }
+        return text
     }
 
     /// Refuses the fields that make no sense when libreswan keys the association, and requires the

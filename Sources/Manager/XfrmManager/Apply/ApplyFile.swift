@@ -22,6 +22,9 @@ public struct ApplyFile: Sendable, Hashable {
         public var address: IPAddress
         /// A network namespace name (`/run/netns/NAME`) or path to install into.
         public var netns: String?
+        /// The host's raw RSA public key in libreswan's form (`0s` and base64, as `ipsec showhostkey
+        /// --left --ckaid CKAID` prints it), for IKE associations with `authentication: rsa`.
+        public var rsaSigKey: String? = nil
     }
 
     /// One labeled SA pair (one SA each way) between two hosts, and the policies that use it.
@@ -132,11 +135,12 @@ public struct ApplyFile: Sendable, Hashable {
         for (name, value) in hostMap {
             let path = "hosts.\(name)"
             guard let h = value as? [String: Any] else { throw Error(path: path, message: "expected { address, netns }") }
-            try ApplyFile.onlyKeys(h, Set(["address", "netns"]).union(ext.hostFields), at: path)
+            try ApplyFile.onlyKeys(h, Set(["address", "netns"]).union(ext.hostFields).union(ext.ikeKeying ? ["rsasigkey"] : []), at: path)
             guard let a = (h["address"]).map({ "\($0)" }), let address = IPAddress(a) else {
                 throw Error(path: "\(path).address", message: "expected an IPv4 or IPv6 address")
             }
-            hosts[name] = Host(name: name, address: address, netns: h["netns"].map { "\($0)" })
+            hosts[name] = Host(
+                name: name, address: address, netns: h["netns"].map { "\($0)" }, rsaSigKey: try ApplyFile.rsaSigKey(h["rsasigkey"], at: "\(path).rsasigkey"))
         }
         let list: [Any]
         if let l = top["associations"] as? [Any], !l.isEmpty {
@@ -187,7 +191,7 @@ public struct ApplyFile: Sendable, Hashable {
                 "name", "between", "context", "reply_context", "policy_context", "proto", "mode", "aead", "encryption", "authentication",
                 "icv", "key_bits", "spi", "reqid", "selector", "priority", "lifetime",
             ]).union(ikeFields), at: path)
-        let keying = try keying(a, at: path, default: keyingDefault)
+        let keying = try keying(a, at: path, default: keyingDefault, hosts: hosts)
         if keying != .static { try checkIKEFields(a, at: path) }
         guard let name = a["name"].map({ "\($0)" }), !name.isEmpty else { throw Error(path: "\(path).name", message: "expected a name") }
         guard let between = a["between"] as? [Any], between.count == 2 else {

@@ -48,7 +48,8 @@ public struct KeyFile: Sendable, Hashable {
     /// (OpenSSL's RNG in salabel; a function from a byte count to that many random bytes).
     public static func generate(for file: ApplyFile, keeping existing: KeyFile? = nil, random: (Int) throws -> [UInt8]) rethrows -> KeyFile {
         var out = existing ?? KeyFile(keys: [:])
-        for a in file.associations where a.keying != .static && out.psks[a.name] == nil {
+        for a in file.associations where out.psks[a.name] == nil {
+            guard case .ike(let options) = a.keying, options.authentication == .psk else { continue }
             out.psks[a.name] = KeyMaterial(try random(pskBytes))
         }
         for a in file.associations where a.keying == .static && out.keys[a.name] == nil {
