@@ -22,7 +22,9 @@ struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
         abstract: "Write the key file of an apply file (mode 0600) with fresh keys from OpenSSL's RNG.",
-        discussion: "Keys already in the key file are kept unless --force. Copy the key file to the peer host; it is secret.")
+        discussion:
+            "Keys already in the key file are kept unless --force; an association keyed by IKE (pre-shared key) gets a 256-bit PSK. Copy the key file to the peer host; it is secret."
+    )
 
     @Argument(help: "The apply file.") var file: String
     @Flag(help: "Replace every key.") var force = false
@@ -32,7 +34,7 @@ struct KeygenCommand: ParsableCommand {
         let path = apply.keyFilePath(relativeTo: file)
         do {
             let keys = try KeyFile.writeFresh(for: apply, at: path, keepingExisting: !force, random: opensslRandom)
-            print("wrote keys for \(keys.keys.count) association(s) to \(path) (mode 0600)")
+            print("wrote keys for \(keys.keys.count + keys.psks.count) association(s) to \(path) (mode 0600)")
         } catch {
             throw CommandFailure.error("\(error)")
         }
