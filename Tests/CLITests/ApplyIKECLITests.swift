@@ -97,4 +97,29 @@ struct ApplyIKECLITests {
             ))
         #expect(FileManager.default.fileExists(atPath: p.ikeDir + "/salabel.conf"))
     }
+
+    /// A file that mixes both kinds: the dry run plans the static association's SAs and SPD entries
+    /// in the host's namespace (as without IKE) and prints the libreswan files for the other.
+    @Test func aMixedFilePlansBoth() throws {
+        let ns = try XfrmCLITests.Namespace()
+        let p = try Self.place()
+        defer { try? FileManager.default.removeItem(at: p.dir) }
+        try
+            (Self.file.replacingOccurrences(of: "client: { address: 10.0.0.1 }", with: "client: { address: 10.0.0.1, netns: \(ns.name) }")
+                + """
+
+                  - name: static-echo
+                    between: [client, server]
+                    keying: static
+                    context: system_u:system_r:echoclient_t:s0
+                    policy_context: system_u:object_r:ipsec_spd_t:s0
+                    selector: { proto: udp, port: 7 }
+                """).write(toFile: p.apply, atomically: true, encoding: .utf8)
+        #expect(try CLITests.run(CLITests.binary, ["keygen", p.apply]).status == 0)
+        let dry = try p.salabel(["--ike-daemon-context", "system_u:system_r:ipsec_mgmt_t:s0", "--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.split(separator: "\n").filter { $0.hasPrefix("would ") }.count == 4, "\(dry.stdout)")
+        #expect(dry.stdout.contains("client: libreswan: would add conn salabel-echo"))
+        #expect(!dry.stdout.contains("salabel-static-echo"))
+    }
 }
