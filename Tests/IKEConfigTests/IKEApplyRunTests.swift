@@ -173,4 +173,24 @@ struct IKEApplyRunTests {
             #expect(!text.contains(key))
         }
     }
+
+    /// `addconn --checkconfig` does not parse `esp=`; libreswan's algparse does, and a proposal it
+    /// refuses is refused before anything is written. One it takes goes through.
+    @Test func aProposalLibreswanRefusesIsRefusedBeforeWriting() throws {
+        let s = try Self.setup()
+        defer { try? FileManager.default.removeItem(at: s.dir) }
+        #expect(FileManager.default.fileExists(atPath: s.run.control.algparse), "libreswan's algparse is missing")
+        let bad = try s.configuration(try IKETestSupport.file(IKEApplyFileTests.ike("    ike: { esp: \"aes_gcm128-null;bogus\" }")))
+        let r = Result { () throws(IKEControlError) in try s.run.plan(bad) }
+        guard case .failure(let e) = r, case .proposal(let conn, _, let why) = e else {
+            Issue.record("not refused: \(r)")
+            return
+        }
+        #expect(conn.text == "salabel-echo" && why.contains("bogus"), "\(e)")
+        #expect(!FileManager.default.fileExists(atPath: s.run.files.confPath))
+        for esp in ["aes_gcm128-null", "aes256-sha2_256;modp2048", "aes_gcm256-null,aes128-sha2_256"] {
+            let good = try s.configuration(try IKETestSupport.file(IKEApplyFileTests.ike("    ike: { esp: \"\(esp)\" }")))
+            #expect(try s.run.plan(good).changesFiles, "\(esp)")
+        }
+    }
 }

@@ -33,10 +33,14 @@ public struct IKEApplyRun: Sendable {
         public var censoredSecretsText: String? { configuration?.secretsText(censored: true) }
     }
 
-    /// The plan that brings salabel's files to `configuration`.
+    /// The plan that brings salabel's files to `configuration`, after libreswan's proposal parser has
+    /// accepted each conn's `esp=`.
     public func plan(_ configuration: LibreswanConfiguration) throws(IKEControlError) -> Plan {
         let conf: String
         do { conf = try configuration.confText() } catch { throw .config(error) }
+        for conn in configuration.conns {
+            if let esp = conn.esp, let why = control.proposalError(esp: esp) { throw .proposal(conn: conn.name, esp: esp, why: why) }
+        }
         let oldConf = try files.read(files.confPath)
         var oldSecrets = try files.read(files.secretsPath)
         defer { if oldSecrets != nil { for i in oldSecrets!.indices { oldSecrets![i] = 0 } } }

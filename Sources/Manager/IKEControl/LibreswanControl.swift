@@ -1,3 +1,4 @@
+import Foundation
 import LinuxSystem
 
 /// libreswan's control commands as salabel runs them: `ipsec auto` (`--add` through `addconn` with
@@ -30,6 +31,19 @@ public struct LibreswanControl: Sendable, Hashable {
         public var succeeded: Bool { status == 0 }
         /// The command as a line for people.
         public var commandLine: String { arguments.joined(separator: " ") }
+    }
+
+    /// libreswan's proposal parser, which `addconn --checkconfig` does not run on `esp=`.
+    public var algparse = "/usr/libexec/ipsec/algparse"
+
+    /// libreswan's word on an ESP proposal for IKEv2 (`algparse -v2 esp=…`): nil when it accepts it,
+    /// or when algparse is not installed (nothing to ask); else its error.
+    public func proposalError(esp: String) -> String? {
+        guard entryExists(atPath: algparse) else { return nil }
+        let r = ChildProcess.run([algparse, "-v2", "esp=\(esp)"])
+        guard r.status != 0 else { return nil }
+        let lines = r.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        return lines.first { $0.hasPrefix("ERROR") } ?? "algparse exited with status \(r.status)"
     }
 
     /// Whether pluto is running: its control socket exists.

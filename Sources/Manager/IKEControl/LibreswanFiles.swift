@@ -59,6 +59,8 @@ public enum IKEControlError: Error, Sendable, Hashable, CustomStringConvertible 
     case load(LibreswanControl.Step)
     /// The configuration could not be written as text.
     case config(LibreswanConfigError)
+    /// libreswan's proposal parser refused a conn's `esp=` (the association's `ike.esp`).
+    case proposal(conn: LibreswanConnName, esp: String, why: String)
 
     public var description: String {
         switch self {
@@ -67,6 +69,8 @@ public enum IKEControlError: Error, Sendable, Hashable, CustomStringConvertible 
             return
                 "\(step.commandLine) failed (status \(step.status)): \(step.output.trimmingTrailingNewlines) (the files are written; pluto holds what the commands before it loaded)"
         case .config(let e): return e.description
+        case .proposal(let conn, let esp, let why):
+            return "\(conn): ike.esp \(esp) is no ESP proposal libreswan takes (algparse: \(why)); nothing was changed"
         }
     }
 }
