@@ -7,7 +7,8 @@
 //   Sources/Engine/DecisionEngine     the decision engine: security server, AVC, audit records, association API
 //   Sources/Engine/SELinuxKernel  the same decisions asked of the running kernel (libselinux)
 //   Sources/Manager           the xfrm manager: pure codecs and operations (NetlinkProtocol, XfrmWire, XfrmManager),
-//                             the socket (NetlinkSocket, libmnl) and the live-kernel pieces (XfrmNetlink)
+//                             the socket (NetlinkSocket, libmnl) and the live-kernel pieces (XfrmNetlink);
+//                             libreswan's configuration (IKEConfig) and its files and control commands (IKEControl)
 //   Sources/Resolver          the resolver: inbound labels by SA, outbound SPD/SA choices, with reasons (no I/O)
 //   Sources/DataPlane         the userspace ESP data plane (libcrypto)
 //   Sources/Scenario          scenario files and their players: the model, the data plane, a real kernel
@@ -38,6 +39,8 @@ let package = Package(
         .library(name: "XfrmWire", targets: ["XfrmWire"]),
         .library(name: "XfrmManager", targets: ["XfrmManager"]),
         .library(name: "XfrmNetlink", targets: ["XfrmNetlink"]),
+        .library(name: "IKEConfig", targets: ["IKEConfig"]),
+        .library(name: "IKEControl", targets: ["IKEControl"]),
         .library(name: "Resolver", targets: ["Resolver"]),
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "ScenarioKernel", targets: ["ScenarioKernel"]),
@@ -133,6 +136,16 @@ let package = Package(
             dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine", .product(name: "Yams", package: "Yams")],
             path: "Sources/Manager/XfrmManager", swiftSettings: swiftSettings),
 
+        // libreswan's configuration from an apply file's associations keyed by IKE: conns, secrets and
+        // the engine's checks of the labels the daemon will install, as values and text; no I/O.
+        .target(
+            name: "IKEConfig", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts", "DecisionEngine"],
+            path: "Sources/Manager/IKEConfig", swiftSettings: swiftSettings),
+        // That configuration on a host: its files written whole (the secrets 0600) and loaded through
+        // libreswan's control commands.
+        .target(
+            name: "IKEControl", dependencies: ["IKEConfig", "LinuxSystem"], path: "Sources/Manager/IKEControl", swiftSettings: swiftSettings),
+
         // The resolver: labels inbound traffic by its SA and explains outbound choices; no I/O.
         .target(
             name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine"],
@@ -187,7 +200,7 @@ let package = Package(
             name: "salabel",
             dependencies: [
                 "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager",
-                "XfrmNetlink", "XfrmWire", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "ScenarioDemo", "LinuxSystem",
+                "XfrmNetlink", "XfrmWire", "IKEConfig", "IKEControl", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "ScenarioDemo", "LinuxSystem",
                 "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -255,6 +268,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "XfrmManagerTests", dependencies: ["XfrmManager", "IPsecModel", "SecurityContexts", "DecisionEngine", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // libreswan's configuration from apply files, checked with libreswan's own parser (addconn, readwriteconf).
+        .testTarget(
+            name: "IKEConfigTests",
+            dependencies: ["IKEConfig", "IKEControl", "XfrmManager", "IPsecModel", "SecurityContexts", "DecisionEngine", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ResolverTests",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ESPCrypto
+import IKEConfig
 import IPsecModel
 import XfrmManager
 import XfrmNetlink
@@ -21,7 +22,9 @@ struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
         abstract: "Write the key file of an apply file (mode 0600) with fresh keys from OpenSSL's RNG.",
-        discussion: "Keys already in the key file are kept unless --force. Copy the key file to the peer host; it is secret.")
+        discussion:
+            "Keys already in the key file are kept unless --force; an association keyed by IKE (pre-shared key) gets a 256-bit PSK. Copy the key file to the peer host; it is secret."
+    )
 
     @Argument(help: "The apply file.") var file: String
     @Flag(help: "Replace every key.") var force = false
@@ -31,7 +34,7 @@ struct KeygenCommand: ParsableCommand {
         let path = apply.keyFilePath(relativeTo: file)
         do {
             let keys = try KeyFile.writeFresh(for: apply, at: path, keepingExisting: !force, random: opensslRandom)
-            print("wrote keys for \(keys.keys.count) association(s) to \(path) (mode 0600)")
+            print("wrote keys for \(keys.keys.count + keys.psks.count) association(s) to \(path) (mode 0600)")
         } catch {
             throw CommandFailure.error("\(error)")
         }
@@ -44,7 +47,7 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Install (or remove) one host's labeled SAs and SPD entries from an apply file, as one transaction.",
         discussion: """
-            Applying the same file twice changes nothing; a failure rolls back what was installed. Keys come from the file's key file (written first, mode 0600, if missing). Specs/manager/apply.md describes the file.
+            Applying the same file twice changes nothing; a failure rolls back what was installed. Keys come from the file's key file (written first, mode 0600, if missing). Associations with keying: ike are libreswan's: their conns and pre-shared keys are written to salabel.conf and salabel.secrets (mode 0600) in --ike-dir and loaded into pluto. Specs/manager/apply.md describes the file.
 
             Exit status: 0 applied (or nothing to change), 1 refused or rolled back, 2 bad input.
             """)
@@ -54,6 +57,7 @@ struct ApplyCommand: ParsableCommand {
     @Flag(help: "Make every check the real run makes before the kernel (same exit status), then print the steps without sending anything.") var dryRun = false
     @Flag(help: "Take the host's half away instead.") var remove = false
     @OptionGroup var options: XfrmOptions
+    @OptionGroup var ike: IKEApplyOptions
 
     func run() throws {
         let apply = try loadApplyFile(file)
@@ -69,9 +73,21 @@ struct ApplyCommand: ParsableCommand {
             throw CommandFailure.error("\(error)")
         }
         let desired: (sas: [SecurityAssociation], policies: [PolicyEntry])
-        do { desired = try ApplyPlanner.desired(apply, host: host, keys: keys) } catch {
+        let libreswan: LibreswanConfiguration
+        do {
+            desired = try ApplyPlanner.desired(apply, host: host, keys: keys)
+            libreswan = try LibreswanConfiguration.forHost(apply, host: host, psks: keys.psks)
+        } catch {
             throw CommandFailure.error("\(error)")
         }
+        // The engine's checks of the labels the IKE daemon will install come before anything is changed.
+        if !libreswan.conns.isEmpty && !remove && !options.noAuthorize { try ike.checkLabels(apply, host: host, options: options) }
+        if !desired.sas.isEmpty { try applyStatic(apply, desired: desired) }
+        if !libreswan.conns.isEmpty { try ike.run(libreswan, host: host, remove: remove, dryRun: dryRun) }
+    }
+
+    /// The associations salabel keys itself: SAs and SPD entries through netlink, as one transaction.
+    private func applyStatic(_ apply: ApplyFile, desired: (sas: [SecurityAssociation], policies: [PolicyEntry])) throws {
         var opts = options
         if opts.netns == nil { opts.netns = apply.hosts[host]?.netns }
         // A dry run plans against the namespace's current SAD and SPD, so it needs the namespace as

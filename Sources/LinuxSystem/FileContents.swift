@@ -37,11 +37,13 @@ package func readFileContents(atPath path: String, limit: Int = 1 << 30) throws(
 }
 
 /// Replaces the file at `path` with `bytes`, whole or not at all: the bytes go to a new file in the
-/// same directory (`mkstemp`, mode 0666 less the umask), are synced, and the new file is renamed
-/// over `path`. On any failure the new file is removed and `path` is unchanged.
+/// same directory (`mkstemp`, mode 0666 less the umask, or `mode` when given: `mkstemp` creates it
+/// 0600, so a secret is never readable by others, even before the `fchmod`), are synced, and the new
+/// file is renamed over `path` (a symlink there is replaced, never followed). On any failure the new
+/// file is removed and `path` is unchanged.
 /// - Throws: ``SystemError`` naming the step (`create` in the directory, `write`, `fsync`,
 ///   `rename`) and the path.
-package func replaceFileContents(atPath path: String, with bytes: [UInt8]) throws(SystemError) {
+package func replaceFileContents(atPath path: String, with bytes: [UInt8], mode: UInt32? = nil) throws(SystemError) {
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { String(path[..<$0]) } ?? "."
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -57,9 +59,13 @@ package func replaceFileContents(atPath path: String, with bytes: [UInt8]) throw
         close(fd)
         if !renamed { unlink(temporary) }
     }
-    let mask = umask(0)
-    umask(mask)
-    _ = fchmod(fd, 0o666 & ~mask)
+    if let mode {
+        if case .failure(let code) = zeroOrErrno({ fchmod(fd, mode_t(mode)) }) { throw SystemError(operation: "chmod", errno: code, detail: path) }
+    } else {
+        let mask = umask(0)
+        umask(mask)
+        _ = fchmod(fd, 0o666 & ~mask)
+    }
     var offset = 0
     while offset < bytes.count {
         let result = bytes[offset...].withUnsafeBytes { buffer in valueOrErrno { write(fd, buffer.baseAddress, buffer.count) } }
@@ -71,4 +77,18 @@ package func replaceFileContents(atPath path: String, with bytes: [UInt8]) throw
     if case .failure(let code) = zeroOrErrno({ fsync(fd) }) { throw SystemError(operation: "fsync", errno: code, detail: path) }
     if case .failure(let code) = zeroOrErrno({ rename(temporary, path) }) { throw SystemError(operation: "rename onto", errno: code, detail: path) }
     renamed = true
+}
+
+/// Removes the file at `path`; a file that is not there is no error.
+/// - Throws: ``SystemError`` naming `unlink` and the path.
+package func removeFile(atPath path: String) throws(SystemError) {
+    if case .failure(let code) = zeroOrErrno({ unlink(path) }), code != .noSuchFileOrDirectory {
+        throw SystemError(operation: "unlink", errno: code, detail: path)
+    }
+}
+
+/// Whether something (a file, a socket, a directory) is at `path`.
+package func entryExists(atPath path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
 }

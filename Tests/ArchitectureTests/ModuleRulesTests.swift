@@ -63,10 +63,12 @@ struct ModuleRulesTests {
     /// manager's operations, the resolver, the data plane's transform and node, the scenarios.
     static let ioFree: Set<String> = [
         "SecurityContexts", "IPsecModel", "SELinuxPolicy", "DecisionEngine", "NetlinkProtocol", "XfrmWire",
-        "XfrmManager", "Resolver", "ESPDataPlane", "DataPlaneNode", "Scenario",
+        "XfrmManager", "IKEConfig", "Resolver", "ESPDataPlane", "DataPlaneNode", "Scenario",
     ]
     /// The modules that talk to the system: sockets, libmnl, libselinux, the live kernel.
-    static let system: Set<String> = ["LinuxSystem", "NetlinkSocket", "SELinuxKernel", "XfrmNetlink", "DataPlaneHost", "ScenarioKernel", "ScenarioDemo"]
+    static let system: Set<String> = [
+        "LinuxSystem", "NetlinkSocket", "SELinuxKernel", "XfrmNetlink", "IKEControl", "DataPlaneHost", "ScenarioKernel", "ScenarioDemo",
+    ]
     /// The system layer at the bottom, which the I/O-free modules may depend on for its `Errno` alone
     /// (``theIOFreeModulesUseOnlyErrnoOfTheSystemLayer()``).
     static let systemLayer = "LinuxSystem"
@@ -76,7 +78,7 @@ struct ModuleRulesTests {
     ]
     /// The parts, by the folder under Sources/ their modules live in.
     static let engine: Set<String> = ["SELinuxPolicy", "DecisionEngine", "SELinuxKernel"]
-    static let manager: Set<String> = ["NetlinkProtocol", "NetlinkSocket", "XfrmWire", "XfrmManager", "XfrmNetlink"]
+    static let manager: Set<String> = ["NetlinkProtocol", "NetlinkSocket", "XfrmWire", "XfrmManager", "XfrmNetlink", "IKEConfig", "IKEControl"]
     static let dataPlane: Set<String> = ["ESPCrypto", "ESPDataPlane", "DataPlaneNode", "DataPlaneHost"]
     static let values: Set<String> = ["SecurityContexts", "IPsecModel"]
     /// Targets only tests, benchmarks and fuzzers may depend on.

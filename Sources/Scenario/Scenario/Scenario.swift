@@ -66,7 +66,7 @@ public struct Scenario: Sendable {
                 document: document,
                 extension: ApplyFile.Extension(
                     topLevelFields: Self.topLevelFields, hostFields: Self.hostFields,
-                    associationsOptional: true))
+                    associationsOptional: true, ikeKeying: false))
         } catch {
             throw fail(error.path, error.message)
         }

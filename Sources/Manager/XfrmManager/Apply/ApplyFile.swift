@@ -22,6 +22,9 @@ public struct ApplyFile: Sendable, Hashable {
         public var address: IPAddress
         /// A network namespace name (`/run/netns/NAME`) or path to install into.
         public var netns: String?
+        /// The host's raw RSA public key in libreswan's form (`0s` and base64, as `ipsec showhostkey
+        /// --left --ckaid CKAID` prints it), for IKE associations with `authentication: rsa`.
+        public var rsaSigKey: String? = nil
     }
 
     /// One labeled SA pair (one SA each way) between two hosts, and the policies that use it.
@@ -61,13 +64,16 @@ public struct ApplyFile: Sendable, Hashable {
         public var priority: UInt32
         /// Both SAs' lifetime limits (`lifetime:` with `ip xfrm state`'s `limit` names); none by default.
         public var lifetime: LifetimeConfig
+        /// Who keys the association: salabel with the key file's keys (`static`, the default), or an IKE
+        /// daemon (libreswan) that negotiates a child SA per flow label (`keying: ike`).
+        public var keying: Keying = .static
 
         public static func == (a: Association, b: Association) -> Bool {
             a.name == b.name && a.between == b.between && a.context == b.context && a.replyContext == b.replyContext && a.policyContext == b.policyContext
                 && a.proto == b.proto && a.mode == b.mode && a.aead == b.aead && a.encryption == b.encryption
                 && a.authentication == b.authentication && a.icvBits == b.icvBits && a.keyBits == b.keyBits
                 && a.spis == b.spis && a.reqid == b.reqid && a.upperProtocol == b.upperProtocol && a.port == b.port && a.priority == b.priority
-                && a.lifetime == b.lifetime
+                && a.lifetime == b.lifetime && a.keying == b.keying
         }
 
         public func hash(into h: inout Hasher) { h.combine(name) }
@@ -83,6 +89,11 @@ public struct ApplyFile: Sendable, Hashable {
         public var path: String
         public var message: String
         public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+
+        public init(path: String, message: String) {
+            self.path = path
+            self.message = message
+        }
     }
 
     /// What a format that extends the apply file (a scenario) adds: top-level and host fields the
@@ -92,10 +103,14 @@ public struct ApplyFile: Sendable, Hashable {
         public var topLevelFields: Set<String>
         public var hostFields: Set<String>
         public var associationsOptional: Bool
-        public init(topLevelFields: Set<String> = [], hostFields: Set<String> = [], associationsOptional: Bool = false) {
+        /// Whether `keying: ike` (and `ike:`) may be used; a format whose players install only static
+        /// SAs (scenarios, today) says no, and the fields are then unknown.
+        public var ikeKeying: Bool
+        public init(topLevelFields: Set<String> = [], hostFields: Set<String> = [], associationsOptional: Bool = false, ikeKeying: Bool = true) {
             self.topLevelFields = topLevelFields
             self.hostFields = hostFields
             self.associationsOptional = associationsOptional
+            self.ikeKeying = ikeKeying
         }
     }
 
@@ -112,17 +127,20 @@ public struct ApplyFile: Sendable, Hashable {
     /// Checks an apply file already parsed from YAML (a format that extends it parses once).
     public init(document root: Any?, defaultKeyFile: String = "salabel.keys", extension ext: Extension = Extension()) throws(ApplyFile.Error) {
         guard let top = root as? [String: Any] else { throw Error(path: "", message: "expected a mapping with 'hosts' and 'associations'") }
-        try ApplyFile.onlyKeys(top, Set(["hosts", "associations", "key_file"]).union(ext.topLevelFields), at: "")
+        let ikeFields: Set<String> = ext.ikeKeying ? ["keying", "ike"] : []
+        try ApplyFile.onlyKeys(top, Set(["hosts", "associations", "key_file"]).union(ext.topLevelFields).union(ikeFields), at: "")
+        let keyingDefault = try ApplyFile.keyingDefault(top)
         guard let hostMap = top["hosts"] as? [String: Any], !hostMap.isEmpty else { throw Error(path: "hosts", message: "expected a mapping of host names") }
         var hosts: [String: Host] = [:]
         for (name, value) in hostMap {
             let path = "hosts.\(name)"
             guard let h = value as? [String: Any] else { throw Error(path: path, message: "expected { address, netns }") }
-            try ApplyFile.onlyKeys(h, Set(["address", "netns"]).union(ext.hostFields), at: path)
+            try ApplyFile.onlyKeys(h, Set(["address", "netns"]).union(ext.hostFields).union(ext.ikeKeying ? ["rsasigkey"] : []), at: path)
             guard let a = (h["address"]).map({ "\($0)" }), let address = IPAddress(a) else {
                 throw Error(path: "\(path).address", message: "expected an IPv4 or IPv6 address")
             }
-            hosts[name] = Host(name: name, address: address, netns: h["netns"].map { "\($0)" })
+            hosts[name] = Host(
+                name: name, address: address, netns: h["netns"].map { "\($0)" }, rsaSigKey: try ApplyFile.rsaSigKey(h["rsasigkey"], at: "\(path).rsasigkey"))
         }
         let list: [Any]
         if let l = top["associations"] as? [Any], !l.isEmpty {
@@ -134,20 +152,21 @@ public struct ApplyFile: Sendable, Hashable {
         }
         var associations: [Association] = []
         for (i, value) in list.enumerated() {
-            associations.append(try ApplyFile.association(value, at: "associations[\(i)]", hosts: hosts))
+            associations.append(try ApplyFile.association(value, at: "associations[\(i)]", hosts: hosts, keying: keyingDefault, ikeFields: ikeFields))
         }
         let names = associations.map(\.name)
         if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
             throw Error(path: "associations", message: "the name \(dup) is used twice")
         }
-        let spis = associations.flatMap { [$0.spis.0, $0.spis.1] }
+        // An IKE daemon chooses its SPIs: only the static associations' must differ.
+        let spis = associations.filter { $0.keying == .static }.flatMap { [$0.spis.0, $0.spis.1] }
         if Set(spis).count != spis.count { throw Error(path: "associations", message: "two SAs share an SPI") }
         self.hosts = hosts
         self.associations = associations
         self.keyFile = (top["key_file"]).map { "\($0)" } ?? defaultKeyFile
     }
 
-    private static func onlyKeys(_ map: [String: Any], _ allowed: Set<String>, at path: String) throws(ApplyFile.Error) {
+    static func onlyKeys(_ map: [String: Any], _ allowed: Set<String>, at path: String) throws(ApplyFile.Error) {
         for key in map.keys where !allowed.contains(key) {
             throw Error(path: path.isEmpty ? key : "\(path).\(key)", message: "unknown field (expected one of \(allowed.sorted().joined(separator: ", ")))")
         }
@@ -162,14 +181,18 @@ public struct ApplyFile: Sendable, Hashable {
         return n
     }
 
-    private static func association(_ value: Any, at path: String, hosts: [String: Host]) throws(ApplyFile.Error) -> Association {
+    private static func association(
+        _ value: Any, at path: String, hosts: [String: Host], keying keyingDefault: KeyingDefault, ikeFields: Set<String>
+    ) throws(ApplyFile.Error) -> Association {
         guard let a = value as? [String: Any] else { throw Error(path: path, message: "expected a mapping") }
         try onlyKeys(
             a,
-            [
+            Set([
                 "name", "between", "context", "reply_context", "policy_context", "proto", "mode", "aead", "encryption", "authentication",
                 "icv", "key_bits", "spi", "reqid", "selector", "priority", "lifetime",
-            ], at: path)
+            ]).union(ikeFields), at: path)
+        let keying = try keying(a, at: path, default: keyingDefault, hosts: hosts)
+        if keying != .static { try checkIKEFields(a, at: path) }
         guard let name = a["name"].map({ "\($0)" }), !name.isEmpty else { throw Error(path: "\(path).name", message: "expected a name") }
         guard let between = a["between"] as? [Any], between.count == 2 else {
             throw Error(path: "\(path).between", message: "expected [initiator, responder]")
@@ -263,11 +286,12 @@ public struct ApplyFile: Sendable, Hashable {
         return Association(
             name: name, between: (h1, h2), context: try ctx("context", required: true)!, replyContext: try ctx("reply_context", required: false),
             policyContext: try ctx("policy_context", required: false),
-            proto: proto, mode: mode, aead: aead, encryption: enc, authentication: auth, icvBits: icv,
+            // An IKE association has no static algorithms: libreswan negotiates them (`ike.esp` proposes).
+            proto: proto, mode: mode, aead: keying == .static ? aead : nil, encryption: enc, authentication: auth, icvBits: icv,
             keyBits: keyBits, spis: spis,
             reqid: try number(a["reqid"], at: "\(path).reqid") ?? 0, upperProtocol: upper, port: port,
             priority: try number(a["priority"], at: "\(path).priority") ?? 0,
-            lifetime: try lifetime(a["lifetime"], at: "\(path).lifetime"))
+            lifetime: try lifetime(a["lifetime"], at: "\(path).lifetime"), keying: keying)
     }
 
     /// The limit names of `ip xfrm state … limit`, each with its field of `xfrm_lifetime_cfg`

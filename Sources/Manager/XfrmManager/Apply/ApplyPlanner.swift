@@ -27,14 +27,18 @@ public struct ApplyStep: Sendable, Hashable {
 ///   SPD entry that differs is replaced with UPDPOLICY;
 /// - every step carries its inverse, so a failed apply can be rolled back to the state before it.
 public enum ApplyPlanner {
-    /// What `host` must hold for `file`.
+    /// What `host` must hold for `file`: its static associations' SAs and SPD entries (empty when every
+    /// association of the host is keyed by IKE).
     public static func desired(_ file: ApplyFile, host: String, keys: KeyFile) throws(ApplyFile.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry])
     {
         guard let me = file.hosts[host] else {
             throw ApplyFile.Error(path: "--host", message: "no host \(host) in the file (hosts: \(file.hosts.keys.sorted().joined(separator: ", ")))")
         }
         var sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []
-        for a in file.associations where a.between.0 == host || a.between.1 == host {
+        let mine = file.associations.filter { $0.between.0 == host || $0.between.1 == host }
+        guard !mine.isEmpty else { throw ApplyFile.Error(path: "--host", message: "host \(host) takes part in no association") }
+        // An association keyed by IKE is libreswan's to install (IKEConfig writes its conn).
+        for a in mine where a.keying == .static {
             guard let pair = keys.keys[a.name] else {
                 throw ApplyFile.Error(path: "key file", message: "no keys for association \(a.name) (run salabel keygen)")
             }
@@ -61,7 +65,6 @@ public enum ApplyPlanner {
                     templates: [PolicyTemplate(source: peer.address, destination: me.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
                     securityContext: a.policyContext))
         }
-        guard !sas.isEmpty else { throw ApplyFile.Error(path: "--host", message: "host \(host) takes part in no association") }
         // Associations between the same hosts with the same selector and SPD label (e.g. one per
         // domain, told apart by the SAs' labels) share one SPD entry: the kernel refuses a second
         // identical one (EEXIST).

@@ -18,9 +18,16 @@ public struct KeyFile: Sendable, Hashable {
 
     /// Association name → (initiator→responder, responder→initiator).
     public var keys: [String: (forward: Keys, reverse: Keys)]
+    /// Association name → the pre-shared key of an association keyed by IKE (`name: { psk: 0x… }`),
+    /// which libreswan authenticates the peers with.
+    public var psks: [String: KeyMaterial] = [:]
+
+    /// The bytes of a fresh pre-shared key: 256 bits.
+    public static let pskBytes = 32
 
     public static func == (a: KeyFile, b: KeyFile) -> Bool {
         a.keys.count == b.keys.count && a.keys.allSatisfy { k, v in b.keys[k].map { $0.forward == v.forward && $0.reverse == v.reverse } ?? false }
+            && a.psks == b.psks
     }
 
     public func hash(into h: inout Hasher) { h.combine(keys.count) }
@@ -41,7 +48,11 @@ public struct KeyFile: Sendable, Hashable {
     /// (OpenSSL's RNG in salabel; a function from a byte count to that many random bytes).
     public static func generate(for file: ApplyFile, keeping existing: KeyFile? = nil, random: (Int) throws -> [UInt8]) rethrows -> KeyFile {
         var out = existing ?? KeyFile(keys: [:])
-        for a in file.associations where out.keys[a.name] == nil {
+        for a in file.associations where out.psks[a.name] == nil {
+            guard case .ike(let options) = a.keying, options.authentication == .psk else { continue }
+            out.psks[a.name] = KeyMaterial(try random(pskBytes))
+        }
+        for a in file.associations where a.keying == .static && out.keys[a.name] == nil {
             let bits = defaultBits(aead: a.aead, encryption: a.encryption, authentication: a.authentication)
             func one() throws -> Keys {
                 Keys(
@@ -82,7 +93,15 @@ public struct KeyFile: Sendable, Hashable {
         }
         guard let top = root as? [String: Any] else { throw ApplyFile.Error(path: "key file", message: "expected a mapping of association names") }
         var keys: [String: (Keys, Keys)] = [:]
+        var psks: [String: KeyMaterial] = [:]
         for (name, value) in top {
+            if let entry = value as? [String: Any], entry["psk"] != nil {
+                guard entry.count == 1, let key = KeyMaterial(hex: "\(entry["psk"]!)"), key.count > 0, key.count <= 1024 else {
+                    throw ApplyFile.Error(path: "key file: \(name).psk", message: "expected { psk: 0x… } with a hex key of at most 1024 bytes")
+                }
+                psks[name] = key
+                continue
+            }
             guard let dirs = value as? [String: Any], let f = dirs["forward"] as? [String: Any], let r = dirs["reverse"] as? [String: Any], dirs.count == 2
             else {
                 throw ApplyFile.Error(path: "key file: \(name)", message: "expected { forward: {…}, reverse: {…} }")
@@ -113,9 +132,13 @@ public struct KeyFile: Sendable, Hashable {
             keys[name] = (try parse(f, "forward"), try parse(r, "reverse"))
         }
         self.keys = keys
+        self.psks = psks
     }
 
-    public init(keys: [String: (forward: Keys, reverse: Keys)]) { self.keys = keys }
+    public init(keys: [String: (forward: Keys, reverse: Keys)], psks: [String: KeyMaterial] = [:]) {
+        self.keys = keys
+        self.psks = psks
+    }
 
     /// The file's text. It holds secrets: write it only with ``write(to:)``.
     func yamlText() -> String {
@@ -131,6 +154,7 @@ public struct KeyFile: Sendable, Hashable {
             }
             text += "\(name):\n  forward: \(line(f))\n  reverse: \(line(r))\n"
         }
+        for name in psks.keys.sorted() { text += "\(name):\n  psk: \"\(psks[name]!.exposedHex)\"\n" }
         return text
     }
 

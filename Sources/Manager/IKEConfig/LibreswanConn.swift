@@ -1,0 +1,113 @@
+public import IPsecModel
+public import SecurityContexts
+
+/// One libreswan conn as salabel writes it: an IKEv2 host-to-host conn between this host (`left`)
+/// and its peer (`right`) whose child SAs carry SELinux labels. Each property is named after the
+/// keyword it becomes (`configs/d.ipsec.conf/*.xml` @v4.10 describes them).
+public struct LibreswanConn: Sendable, Hashable {
+    /// `type=`: transport or tunnel mode for the child SAs.
+    public enum ConnType: String, Sendable, Hashable {
+        case transport, tunnel
+    }
+
+    /// `authby=`: a pre-shared key (`secret`) or RSA signatures (`rsasig`).
+    public enum AuthBy: String, Sendable, Hashable {
+        case secret, rsasig
+    }
+
+    /// `auto=`: what pluto does when the conn is loaded (`ondemand`: route it, and negotiate on the
+    /// first ACQUIRE; `route`: the older name; `add`: only load it).
+    public enum Auto: String, Sendable, Hashable {
+        case ondemand, route, add
+
+        /// Whether loading the conn also routes it (installs its SPD entries).
+        public var routes: Bool { self != .add }
+    }
+
+    /// `leftprotoport=`/`rightprotoport=`: an upper-layer protocol and a port (0: any port).
+    public struct ProtoPort: Sendable, Hashable {
+        public var proto: UInt8
+        public var port: UInt16
+
+        public init(proto: UInt8, port: UInt16 = 0) {
+            self.proto = proto
+            self.port = port
+        }
+
+        /// libreswan's form: `tcp`, `udp/7`, `icmp`, or the protocol's number.
+        public var written: String {
+            let name: String
+            switch proto {
+            case 6: name = "tcp"
+            case 17: name = "udp"
+            case 1: name = "icmp"
+            default: name = String(proto)
+            }
+            return port == 0 ? name : "\(name)/\(port)"
+        }
+    }
+
+    public var name: LibreswanConnName
+    public var type: ConnType
+    /// This host's address (`left=`).
+    public var left: IPAddress
+    /// The peer's address (`right=`).
+    public var right: IPAddress
+    /// `sec-label=`: the SPD entry's generic label; each child SA pluto negotiates carries the label of
+    /// the flow whose ACQUIRE started it.
+    public var secLabel: SecurityContext
+    public var authBy: AuthBy
+    /// `leftrsasigkey=`/`rightrsasigkey=`: the hosts' raw RSA public keys (`0s…`), with `authby=rsasig`;
+    /// pluto finds this host's private key in its NSS database by the public key.
+    public var leftRSASigKey: String?
+    public var rightRSASigKey: String?
+    public var leftProtoPort: ProtoPort?
+    public var rightProtoPort: ProtoPort?
+    public var auto: Auto
+    /// `esp=`: the ESP proposal; nil for libreswan's defaults.
+    public var esp: String?
+
+    public init(
+        name: LibreswanConnName, type: ConnType, left: IPAddress, right: IPAddress, secLabel: SecurityContext, authBy: AuthBy = .secret,
+        leftProtoPort: ProtoPort? = nil, rightProtoPort: ProtoPort? = nil, auto: Auto = .ondemand, esp: String? = nil,
+        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil
+    ) {
+        self.leftRSASigKey = leftRSASigKey
+        self.rightRSASigKey = rightRSASigKey
+        self.name = name
+        self.type = type
+        self.left = left
+        self.right = right
+        self.secLabel = secLabel
+        self.authBy = authBy
+        self.leftProtoPort = leftProtoPort
+        self.rightProtoPort = rightProtoPort
+        self.auto = auto
+        self.esp = esp
+    }
+
+    /// The conn's keywords and values in the order they are written. `ikev2=insist`: labeled IPsec
+    /// is IKEv2's (RFC 9478's `TS_SECLABEL`).
+    public var keywords: [(keyword: String, value: String)] {
+        var out: [(String, String)] = [
+            ("type", type.rawValue), ("left", left.description), ("right", right.description), ("ikev2", "insist"),
+            ("authby", authBy.rawValue),
+        ]
+        if let k = leftRSASigKey { out.append(("leftrsasigkey", k)) }
+        if let k = rightRSASigKey { out.append(("rightrsasigkey", k)) }
+        out.append(("sec-label", secLabel.description))
+        if let p = leftProtoPort { out.append(("leftprotoport", p.written)) }
+        if let p = rightProtoPort { out.append(("rightprotoport", p.written)) }
+        if let esp { out.append(("esp", esp)) }
+        out.append(("auto", auto.rawValue))
+        return out
+    }
+
+    /// The conn section: `conn NAME` and a tab-indented `keyword=value` line per keyword.
+    /// - Throws: a value libreswan could not read back (``LibreswanValue/written(_:keyword:)``).
+    public func text() throws(LibreswanConfigError) -> String {
+        var out = "conn \(name.text)\n"
+        for (keyword, value) in keywords { out += "\t\(keyword)=\(try LibreswanValue.written(value, keyword: keyword))\n" }
+        return out
+    }
+}
