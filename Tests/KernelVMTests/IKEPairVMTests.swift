@@ -96,8 +96,9 @@ struct IKEPairVMTests {
             right: VMSide(script: right, files: files, policyConf: policy, libreswan: true), timeout: 240)
         let l = r.left.keyValues, rv = r.right.keyValues
         let context = "left:\n\(r.left.output)\nright:\n\(r.right.output)"
-        print("IKEPairVMTests: pair wall time \(String(format: "%.1f", r.wallSeconds)) s, ping across at uptime \(l["ping_at"] ?? "?") s,"
-            + " on-demand child SA + TCP connect \(l["client_seconds"] ?? "?") s")
+        print(
+            "IKEPairVMTests: pair wall time \(String(format: "%.1f", r.wallSeconds)) s, ping across at uptime \(l["ping_at"] ?? "?") s,"
+                + " on-demand child SA + TCP connect \(l["client_seconds"] ?? "?") s")
 
         // Both kernels enforce; each pluto runs in ipsec_t and took the conn.
         for v in [l, rv] {
