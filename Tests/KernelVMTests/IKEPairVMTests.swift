@@ -66,6 +66,9 @@ struct IKEPairVMTests {
             echo "enforce=$(cat /sys/fs/selinux/enforce)"
             ike_prepare 192.0.2.1 192.0.2.2 && echo "prepare=ok"
             ike_start_pluto
+            /bin/ip xfrm monitor acquire > /tmp/acquire.log 2>&1 &
+            monitor=$!
+            sleep 1   # the monitor subscribes before the first flow
             # The peer answers once its pluto runs: the ping itself (kernel_t) is the first labeled flow.
             for i in $(seq 90); do ping -c1 -W1 192.0.2.2 >/dev/null 2>&1 && break; done
             echo "ping_at=$(ike_uptime)"
@@ -76,6 +79,8 @@ struct IKEPairVMTests {
             runcon -d system_u:system_r:init_t:s0 runcon system_u:system_r:netutils_t:s0 /run/cl/nc -w 5 192.0.2.2 4301 </dev/null
             echo "netutils_client=$?"
             sleep 1
+            kill $monitor
+            echo "@@ACQUIRE"; cat /tmp/acquire.log; echo "@@END"
             \(dump)
             """
         let right = """
@@ -113,6 +118,12 @@ struct IKEPairVMTests {
         #expect(leftLog.contains("initiate on-demand for packet 192.0.2.1-TCP->192.0.2.2:4300 sec_label=\(Self.client)"), "\(context)")
         #expect(leftLog.contains("initiator established Child SA"), "\(context)")
         #expect(!leftLog.contains("FATAL"), "\(context)")
+        // The kernel's own ACQUIRE messages: one for the ping's context, one for the client's, none for netutils_t.
+        let acquires = Self.lines(r.left.output, between: "@@ACQUIRE", and: "@@END")
+        let acquireMessages = acquires.components(separatedBy: "acquire ").dropFirst()
+        #expect(acquireMessages.contains { $0.contains("security context \(Self.client)") }, "\(acquires)")
+        #expect(acquireMessages.contains { $0.contains("security context system_u:system_r:kernel_t:s0") }, "\(acquires)")
+        #expect(!acquires.contains("netutils_t"), "\(acquires)")
         // The client's connection went through, and the server's getpeercon saw the client's context.
         #expect(l["client"] == "0", "\(context)")
         #expect(rv["server"] == "connect(192.0.2.1,\(Self.client))", "\(context)")
