@@ -82,6 +82,8 @@ public struct VM {
     ///   - contexts: contexts the guest's init moves to, in order, before the script
     ///     (`/proc/self/attr/current`); empty: the script runs as the kernel's initial SID.
     ///   - binaryPolicyPath: a binary policy file to load (excludes `policyConf`).
+    ///   - libreswan: add libreswan's pluto, whack, addconn, getpeercon_server and an NSS database
+    ///     (`scripts/vm --libreswan`).
     public static func run(
         script: String,
         files: [(source: String, dest: String)] = [],
@@ -89,7 +91,8 @@ public struct VM {
         enforcing: Bool = true,
         timeout: Double = 120,
         contexts: [String] = [],
-        binaryPolicyPath: String? = nil
+        binaryPolicyPath: String? = nil,
+        libreswan: Bool = false
     ) throws -> VMResult {
         try checkDependencies()
         let fm = FileManager.default
@@ -107,6 +110,7 @@ public struct VM {
         }
         if let binaryPolicyPath { arguments += ["--binary-policy", binaryPolicyPath] }
         if !enforcing { arguments.append("--permissive") }
+        if libreswan { arguments.append("--libreswan") }
         for context in contexts { arguments += ["--context", context] }
         for file in files {
             guard !file.source.contains(":") else {
