@@ -75,7 +75,7 @@ let package = Package(
             name: "FuzzConfigInput",
             dependencies: [
                 .product(name: "XfrmManager", package: "salabel"), .product(name: "Scenario", package: "salabel"),
-                .product(name: "IPsecModel", package: "salabel"),
+                .product(name: "IPsecModel", package: "salabel"), .product(name: "IKEConfig", package: "salabel"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DecisionEngine
+import IKEConfig
 import IPsecModel
 import Resolver
 import Scenario
@@ -119,6 +120,32 @@ struct ResolveCommand: ParsableCommand {
     }
 }
 
+/// For each leg of `trace` (the request, then its reply) whose sender sends an ACQUIRE: which conn
+/// of that host's IKE associations in the apply file answers it.
+func ikePredictions(_ trace: PathTrace, applyPath: String) throws -> [(line: String, json: [String: Any])] {
+    let file = try loadApplyFile(applyPath)
+    var out: [(line: String, json: [String: Any])] = []
+    for leg in [trace] + trace.reply {
+        guard case .acquire(let entry, let label?) = leg.outbound else { continue }
+        let f = leg.flow
+        guard let host = file.hosts.first(where: { $0.value.address == f.source })?.key else {
+            out.append(("ike: no host of \(applyPath) has the address \(f.source), the ACQUIRE's sender", ["label": label.description]))
+            continue
+        }
+        let config: LibreswanConfiguration
+        do { config = try LibreswanConfiguration.forHost(file, host: host, psks: nil) } catch { throw CommandFailure.error("\(applyPath): \(error)") }
+        let match = config.acquireMatch(
+            AcquireFlow(
+                source: f.source, destination: f.destination, upperProtocol: f.upperProtocol, sourcePort: f.sourcePort,
+                destinationPort: f.destinationPort, context: label),
+            entryLabel: entry.securityContext)
+        var json = match.json
+        json["host"] = host
+        out.append((match.line(host: host, file: applyPath), json))
+    }
+    return out
+}
+
 /// `salabel trace`: one flow's whole path of decisions, like a traceroute of decisions.
 struct TraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -143,6 +170,11 @@ struct TraceCommand: ParsableCommand {
     @Option(help: "The flow's destination port.") var dport: UInt16 = 7
     @Option(help: "The flow's source port (0: any, as an unbound socket's).") var sport: UInt16 = 0
     @Flag(help: "Do not trace the reply.") var noReply = false
+    @Option(
+        help: ArgumentHelp(
+            "An apply file whose associations keyed by IKE say which libreswan conn answers each ACQUIRE of the trace (the sending host is the one with the flow's source address).",
+            valueName: "FILE"))
+    var apply: String?
 
     func run() throws {
         guard let s = IPAddress(src), let d = IPAddress(dst) else { throw ValidationError("--src/--dst: addresses") }
@@ -164,7 +196,14 @@ struct TraceCommand: ParsableCommand {
             flow, sender: Resolver(mirror: sender.mirror, authorizer: authorizer),
             receiver: Resolver(mirror: receiver.mirror, authorizer: authorizer),
             socket: try parseContext(to, "--to"), reply: !noReply)
-        print(options.output(lines: trace.lines(names: [s: sender.name, d: receiver.name]), json: trace.json, policy: loaded))
+        var lines = trace.lines(names: [s: sender.name, d: receiver.name])
+        var json = trace.json
+        if let apply {
+            let predictions = try ikePredictions(trace, applyPath: apply)
+            lines += predictions.map(\.line)
+            json["ike"] = predictions.map(\.json)
+        }
+        print(options.output(lines: lines, json: json, policy: loaded))
         if !trace.roundTrip { throw CommandFailure.exit(Status.denied) }
     }
 }

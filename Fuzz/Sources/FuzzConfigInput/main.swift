@@ -7,8 +7,14 @@
 // a fixed apply file. For arbitrary bytes: no crash and no hang; an apply file that parses keeps its
 // lifetime rule (every soft limit below its hard one) and plans every host; a scenario that parses
 // has hosts; an `ip xfrm` line that parses is an operation; a key file that parses has only
-// non-empty keys, and planning with it gives SAs whose keys are the file's.
+// non-empty keys, and planning with it gives SAs whose keys are the file's. An apply file with
+// associations keyed by IKE (`keying: ike`) is also written as each host's libreswan configuration:
+// every line of the conns file is the header, a blank line, `conn NAME` or a tab-indented
+// `keyword=value` with no control character (a value cannot start a line of its own: no injected
+// conn or keyword), the conns read back by name are the conns written, and the censored secrets
+// text holds no key.
 // The YAML parsers read anchors and aliases (seeds apply-aliases, key-aliases, scenario-aliases).
+import IKEConfig
 import IPsecModel
 import Scenario
 import XfrmManager
@@ -35,6 +41,7 @@ public func fuzzConfigInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
             }
         }
         for host in file.hosts.keys { _ = try? ApplyPlanner.desired(file, host: host, keys: keys) }
+        checkLibreswanConfiguration(file)
     case 1:
         guard let scenario = try? Scenario(yaml: text) else { return 0 }
         if scenario.hosts.isEmpty { fatalError("a scenario without hosts parsed") }
@@ -77,3 +84,38 @@ let keyedFile = try! ApplyFile(
               reply_context: system_u:system_r:echoserver_t:s0, encryption: cbc(aes), authentication: hmac(sha256),
               selector: { proto: udp, port: 9 } }
         """)
+
+/// The libreswan files of every host of `file` are well formed (see the header).
+func checkLibreswanConfiguration(_ file: ApplyFile) {
+    var n: UInt8 = 0x40
+    let psks = KeyFile.generate(for: file) { count in
+        (0..<count).map { _ in
+            n &+= 1; return n
+        }
+    }.psks
+    for host in file.hosts.keys {
+        guard let config = try? LibreswanConfiguration.forHost(file, host: host, psks: psks),
+            let text = try? config.confText()
+        else { continue }
+        var names: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.isEmpty || line.hasPrefix("# Written by salabel") { continue }
+            if line.hasPrefix("conn ") {
+                names.append(String(line.dropFirst(5)))
+                continue
+            }
+            guard line.hasPrefix("\t"), line.dropFirst().contains("="),
+                !line.unicodeScalars.dropFirst().contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+            else { fatalError("conns file line \(line.debugDescription) is not a keyword=value line") }
+        }
+        let written = config.conns.map(\.name.text)
+        if names != written { fatalError("conns \(names) in the text, \(written) written") }
+        if Set(LibreswanConfiguration.conns(inWritten: text).keys.map(\.text)) != Set(written) {
+            fatalError("the conns read back are not the conns written")
+        }
+        let censored = config.secretsText(censored: true)
+        for s in config.secrets where censored.contains(String(s.psk.exposedHex.dropFirst(2))) {
+            fatalError("a key in the censored secrets text")
+        }
+    }
+}

@@ -9,10 +9,11 @@ extension LibreswanConfiguration {
     /// association (left = `host`, right = the peer), and per pair of hosts one secret, the pre-shared
     /// key of the pair's first association by name that authenticates with one (both hosts choose the
     /// same one); associations with raw RSA keys carry the hosts' public keys in their conns instead.
-    /// Empty when the host has no such association.
+    /// Empty when the host has no such association. With `psks` nil, the conns alone (no secrets:
+    /// what predicting a negotiation needs, without the key file).
     /// - Throws: `ApplyFile.Error` with the field's path: an unknown host, a name that cannot name a
     ///   conn, a value libreswan could not read back, a missing pre-shared key.
-    public static func forHost(_ file: ApplyFile, host: String, psks: [String: KeyMaterial]) throws(ApplyFile.Error) -> LibreswanConfiguration {
+    public static func forHost(_ file: ApplyFile, host: String, psks: [String: KeyMaterial]?) throws(ApplyFile.Error) -> LibreswanConfiguration {
         guard let me = file.hosts[host] else {
             throw ApplyFile.Error(path: "--host", message: "no host \(host) in the file (hosts: \(file.hosts.keys.sorted().joined(separator: ", ")))")
         }
@@ -43,7 +44,7 @@ extension LibreswanConfiguration {
             do { _ = try conn.text() } catch { throw ApplyFile.Error(path: path, message: error.description) }
             conns.append(conn)
             // Raw RSA keys need no secret here: the private key is in pluto's NSS database.
-            guard options.authentication == .psk else { continue }
+            guard options.authentication == .psk, let psks else { continue }
             let pair = [host, peerName].sorted().joined(separator: "\u{0}")
             guard let psk = psks[a.name] else {
                 throw ApplyFile.Error(path: "key file", message: "no pre-shared key for association \(a.name) (run salabel keygen)")
