@@ -15,7 +15,8 @@ public enum NetlinkSender {
         guard portID != 0 else { return .kernel }
         let table: [UInt8]?
         if let netns {
-            table = try? NetworkNamespace(nameOrPath: netns).run { try? readFileContents(atPath: "/proc/thread-self/net/netlink") }
+            table =
+                try? NetworkNamespace(nameOrPath: netns).run { try? readFileContents(atPath: "/proc/thread-self/net/netlink") }
                 ?? nil
         } else {
             table = try? readFileContents(atPath: "/proc/thread-self/net/netlink")

@@ -57,7 +57,9 @@ public enum StatusChange: Sendable {
                     replaces: old?.spi)
             }
         case .policy(let type, let p):
-            self = type == .delPolicy ? .policyDeleted(p, label: label(p.securityContext)) : .policyAdded(p, label: label(p.securityContext), updated: type == .updPolicy)
+            self =
+                type == .delPolicy
+                ? .policyDeleted(p, label: label(p.securityContext)) : .policyAdded(p, label: label(p.securityContext), updated: type == .updPolicy)
         case .acquire(let src, let dst, let proto, let seq, _, let policy, let ctx):
             let t = policy?.templates.first { $0.proto == proto }
             let pending = PendingAcquire(source: src, destination: dst, proto: proto, mode: t?.mode, reqid: t?.reqid, label: ctx?.context, sequence: seq)

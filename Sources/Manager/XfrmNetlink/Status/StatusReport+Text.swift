@@ -36,7 +36,7 @@ extension StatusReport {
         var first = "dir \(p.direction) \(XfrmFormatter.selectorText(p.selector)) priority \(p.priority) index \(p.index)"
         if p.action != .allow { first += " action \(p.action)" }
         var lines = [first]
-        if let label { lines.append("    security context \(label.text)") }
+        lines.append("    security context " + (label?.text ?? "none (unlabeled)"))
         for t in p.templates {
             lines.append("    tmpl \(t.proto) \(t.mode) src \(t.source) dst \(t.destination) reqid \(t.reqid)\(t.optional ? " level use" : "")")
         }
@@ -67,8 +67,8 @@ extension StatusReport {
         case .unchecked(let reason): out.append("labels not checked: \(reason)")
         }
         out.append("")
-        out.append("labeled SPD entries: \(policies.count)" + (unlabeledPolicies > 0 ? " (\(unlabeledPolicies) unlabeled not shown)" : ""))
-        for e in policies { out += Self.policyLines(e.policy, e.label).enumerated().map { ($0.offset == 0 ? "  " : "  ") + $0.element } }
+        out.append("SPD entries: \(policies.count) (\(policies.count - unlabeledPolicies) labeled)")
+        for e in policies { out += Self.policyLines(e.policy, e.label).map { "  " + $0 } }
         out.append("SAs: \(sas.count)")
         for e in sas { out += Self.saLines(e.sa, e.label, installer: e.installer).map { "  " + $0 } }
         out.append("pending ACQUIREs: \(acquires.count)")

@@ -53,10 +53,10 @@ public enum SAInstaller: Sendable, Hashable {
 
 /// One snapshot of the SAD and SPD as `salabel status` shows it.
 public struct StatusReport: Sendable {
-    /// A labeled SPD entry.
+    /// An SPD entry and its label (nil: unlabeled, it matches flows of every context).
     public struct SPDEntry: Sendable, Hashable {
         public var policy: PolicyEntry
-        public var label: StatusLabel
+        public var label: StatusLabel?
     }
 
     /// An SA (labeled or not) and who installed it, as far as is known.
@@ -76,9 +76,9 @@ public struct StatusReport: Sendable {
 
     /// Whether the mirror the report was made from is current.
     public var mirrorStatus: MirrorSync.Status
-    /// The labeled SPD entries, in the kernel's order.
+    /// The SPD entries, labeled or not, in the kernel's order.
     public var policies: [SPDEntry]
-    /// How many SPD entries carry no label (not listed).
+    /// How many of them carry no label.
     public var unlabeledPolicies: Int
     /// The installed SAs (larval ones are ``acquires``).
     public var sas: [SAEntry]
@@ -100,7 +100,7 @@ public struct StatusReport: Sendable {
         func label(_ c: SecurityContext?) -> StatusLabel? { c.map { StatusLabel($0, verdict: verdict($0)) } }
         mirrorStatus = status
         self.labelCheck = labelCheck
-        policies = mirror.policies.compactMap { p in p.securityContext.map { SPDEntry(policy: p, label: StatusLabel($0, verdict: verdict($0))) } }
+        policies = mirror.policies.map { SPDEntry(policy: $0, label: label($0.securityContext)) }
         unlabeledPolicies = mirror.policies.count(where: { $0.securityContext == nil })
         var sas: [SAEntry] = []
         var acquires = mirror.acquires.map { AcquireEntry(acquire: $0, label: label($0.label)) }
@@ -109,7 +109,8 @@ public struct StatusReport: Sendable {
                 // A larval SA (dumped while its ACQUIRE is pending) carries the flow's label
                 // (xfrm_state_find → security_xfrm_state_alloc_acquire); one already seen as an
                 // ACQUIRE event is not listed twice.
-                guard !acquires.contains(where: { $0.acquire.source == sa.source && $0.acquire.destination == sa.destination && $0.acquire.proto == sa.proto }) else { continue }
+                guard !acquires.contains(where: { $0.acquire.source == sa.source && $0.acquire.destination == sa.destination && $0.acquire.proto == sa.proto })
+                else { continue }
                 acquires.append(
                     AcquireEntry(
                         acquire: PendingAcquire(
@@ -127,7 +128,7 @@ public struct StatusReport: Sendable {
     /// Labels the policy does not know, each once, in order of appearance.
     public var unknownLabels: [StatusLabel] {
         var seen = Set<SecurityContext>()
-        let all = policies.map(\.label) + sas.compactMap(\.label) + acquires.compactMap(\.label)
+        let all = policies.compactMap(\.label) + sas.compactMap(\.label) + acquires.compactMap(\.label)
         return all.filter { if case .unknown = $0.verdict { return seen.insert($0.context).inserted } else { return false } }
     }
 }

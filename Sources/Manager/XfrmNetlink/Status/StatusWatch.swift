@@ -31,7 +31,8 @@ public final class StatusWatch {
     ///   - labelCheck, verdict: whether labels are checked, and the policy's verdict on one.
     public init(
         netns: String?, labelCheck: StatusLabelCheck = .unchecked(reason: "no policy"),
-        verdict: @escaping @Sendable (SecurityContext) -> StatusLabelVerdict = { _ in .unchecked }) {
+        verdict: @escaping @Sendable (SecurityContext) -> StatusLabelVerdict = { _ in .unchecked }
+    ) {
         self.netns = netns
         self.labelCheck = labelCheck
         self.verdict = verdict
