@@ -124,6 +124,11 @@ import XfrmWire
         #expect(soft.line.hasSuffix("(rekey due)"))
         #expect(soft.json["hard"] as? Bool == false)
 
+        let larval = SecurityAssociation(source: Self.a, destination: Self.b, spi: 0, securityContext: Self.client)
+        #expect(
+            StatusChange(.expire(larval, hard: true), before: mirror, installer: .kernel).line
+                == "acquire-expired esp 10.0.0.1 -> 10.0.0.2 flow ctx system_u:system_r:echoclient_t:s0:c1,c5")
+
         let del = StatusChange(.sa(.delSA, old), before: mirror, installer: .kernel)
         #expect(del.eventName == "XFRM_MSG_DELSA")
         #expect(del.json["change"] as? String == "sa_deleted")

@@ -115,6 +115,9 @@ extension StatusChange {
             return "\(updated ? "sa-updated" : "sa-added") \(sa(e.sa))\(ctx(e.label)) by \(e.installer.text)"
                 + (replaces.map { " (rekey of spi \(hex($0)))" } ?? "")
         case .saDeleted(let s, let l): return "sa-deleted \(sa(s))\(ctx(l))"
+        case .saExpired(let s, let l, let hard) where s.spi == 0:
+            // A larval SA's hard expiry: its ACQUIRE went unanswered (net.core.xfrm_acq_expires).
+            return "acquire-expired \(s.proto) \(s.source) -> \(s.destination) flow\(ctx(l))\(hard ? "" : " (soft)")"
         case .saExpired(let s, let l, let hard):
             return hard ? "sa-expired hard \(sa(s))\(ctx(l)) (removed)" : "sa-expired soft \(sa(s))\(ctx(l)) (rekey due)"
         case .policyAdded(let p, let l, let updated): return "\(updated ? "policy-updated" : "policy-added") \(pol(p))\(ctx(l))"
