@@ -114,29 +114,29 @@ import XfrmWire
         #expect(rekey.eventName == "XFRM_MSG_NEWSA")
         #expect(
             rekey.line
-                == "sa-added esp spi 0x00000011 10.0.0.1 -> 10.0.0.2 reqid 5 ctx system_u:system_r:echoclient_t:s0:c1,c5 by netlink port 4242 (socket closed before it could be looked up) (rekey of spi 0x00000010)"
+                == "sa-added esp spi 0x00000011 10.0.0.1 -> 10.0.0.2 reqid 5 ctx system_u:system_r:echoclient_t:s0:c1,c5 by netlink port 4242 (no open socket has it) (rekey of spi 0x00000010)"
         )
         #expect(rekey.json["rekey_of_spi"] as? Int == 0x10)
         #expect(rekey.json["change"] as? String == "sa_added")
 
-        let soft = StatusChange(.expire(old, hard: false), before: mirror, installer: .kernel)
+        let soft = StatusChange(.expire(old, hard: false), before: mirror, installer: .portZero)
         #expect(soft.line.hasPrefix("sa-expired soft esp spi 0x00000010"))
         #expect(soft.line.hasSuffix("(rekey due)"))
         #expect(soft.json["hard"] as? Bool == false)
 
         let larval = SecurityAssociation(source: Self.a, destination: Self.b, spi: 0, securityContext: Self.client)
         #expect(
-            StatusChange(.expire(larval, hard: true), before: mirror, installer: .kernel).line
+            StatusChange(.expire(larval, hard: true), before: mirror, installer: .portZero).line
                 == "acquire-expired esp 10.0.0.1 -> 10.0.0.2 flow ctx system_u:system_r:echoclient_t:s0:c1,c5")
 
-        let del = StatusChange(.sa(.delSA, old), before: mirror, installer: .kernel)
+        let del = StatusChange(.sa(.delSA, old), before: mirror, installer: .portZero)
         #expect(del.eventName == "XFRM_MSG_DELSA")
         #expect(del.json["change"] as? String == "sa_deleted")
 
         let acq = StatusChange(
             .acquire(
                 source: Self.a6, destination: Self.b6, proto: .esp, sequence: 1, selector: nil, policy: Self.policy(Self.spd),
-                label: .selinux(Self.client)), before: mirror, installer: .kernel)
+                label: .selinux(Self.client)), before: mirror, installer: .portZero)
         #expect(acq.line == "acquire esp fd00::1 -> fd00::2 seq 0x00000001 flow ctx system_u:system_r:echoclient_t:s0:c1,c5")
         #expect((acq.json["acquire"] as? [String: Any])?["src"] as? String == "fd00::1")
 

@@ -116,10 +116,10 @@ public final class XfrmEventFeed {
         try nextWithSender()?.event
     }
 
-    /// The next notification as ``next()`` reads it, with its sender: the netlink header's port id
-    /// (`nlmsg_pid`), which for NEWSA, DELSA, NEWPOLICY, … is the port of the socket whose request
-    /// made the change (xfrm_user.c: `c.portid = nlh->nlmsg_pid`), 0 for the kernel's own (ACQUIRE,
-    /// EXPIRE); `nil` for an overflow.
+    /// The next notification as ``next()`` reads it, with the netlink header's port id (`nlmsg_pid`):
+    /// for NEWSA, DELSA, NEWPOLICY, … the port id the request that made the change carried in its own
+    /// header (xfrm_user.c: `c.portid = nlh->nlmsg_pid`; the requester writes it, iproute2 writes 0),
+    /// 0 for the kernel's own (ACQUIRE, EXPIRE); `nil` for an overflow.
     public func nextWithSender() throws(XfrmKernelError) -> (event: XfrmEvent, senderPortID: UInt32?)? {
         let notification: NetlinkNotification
         do {

@@ -12,7 +12,7 @@ public enum NetlinkSender {
     /// The installer of an SA whose NEWSA/UPDSA came from `portID`, in the namespace `netns` (nil:
     /// the caller's).
     public static func installer(portID: UInt32, netns: String?) -> SAInstaller {
-        guard portID != 0 else { return .kernel }
+        guard portID != 0 else { return .portZero }
         let table: [UInt8]?
         if let netns {
             table =

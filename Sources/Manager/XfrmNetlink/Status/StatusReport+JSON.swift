@@ -23,12 +23,12 @@ extension StatusLabel {
 
 extension SAInstaller {
     /// `{"kind": "process", "pid": …, "name": …, "port_id": …}`; kinds: `before_status_started`,
-    /// `process`, `kernel`, `port_only`.
+    /// `process`, `port_zero`, `port_only`.
     public var json: [String: Any] {
         switch self {
         case .beforeStatusStarted: ["kind": "before_status_started"]
         case .process(let pid, let name, let port): ["kind": "process", "pid": Int(pid), "name": name, "port_id": Int(port)]
-        case .kernel: ["kind": "kernel", "port_id": 0]
+        case .portZero: ["kind": "port_zero", "port_id": 0]
         case .portOnly(let port): ["kind": "port_only", "port_id": Int(port)]
         }
     }

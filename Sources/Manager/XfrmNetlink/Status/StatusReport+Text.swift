@@ -25,8 +25,8 @@ extension SAInstaller {
         switch self {
         case .beforeStatusStarted: "before status started (installer unknown)"
         case .process(let pid, let name, let port): "\(name) (pid \(pid), netlink port \(port))"
-        case .kernel: "the kernel (netlink port 0)"
-        case .portOnly(let port): "netlink port \(port) (socket closed before it could be looked up)"
+        case .portZero: "unknown (the request's netlink port id was 0)"
+        case .portOnly(let port): "netlink port \(port) (no open socket has it)"
         }
     }
 }

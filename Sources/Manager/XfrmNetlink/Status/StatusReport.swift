@@ -35,19 +35,21 @@ public struct StatusLabel: Sendable, Hashable {
     }
 }
 
-/// What is known of who installed an SA: the netlink sender of its `XFRM_MSG_NEWSA` (or `UPDSA`)
-/// notification — the kernel copies the requesting socket's port id into the notification's
-/// `nlmsg_pid` (`xfrm_add_sa`: `c.portid = nlh->nlmsg_pid`) — and the process that owned that socket
-/// when the notification was read (/proc/net/netlink, then /proc/PID/fd).
+/// What is known of who installed an SA: the port id in its `XFRM_MSG_NEWSA` (or `UPDSA`)
+/// notification — the kernel copies it from the request's own header (`xfrm_add_sa`:
+/// `c.portid = nlh->nlmsg_pid`), as the requester wrote it, unchecked — and the process that owned a
+/// `NETLINK_XFRM` socket bound to that port when the notification was read (/proc/net/netlink, then
+/// /proc/PID/fd).
 public enum SAInstaller: Sendable, Hashable {
     /// The SA was in the first dump: it was installed before `status` started, by whom is not known.
     case beforeStatusStarted
     /// The sending socket's owner, found through /proc while the socket was still open.
     case process(pid: Int32, name: String, portID: UInt32)
-    /// Port id 0: the kernel itself sent it (no user-space request).
-    case kernel
-    /// The sending socket was closed before it could be looked up (for example `ip xfrm state add`,
-    /// which exits at once), or its owner could not be read: only the port id is known.
+    /// Port id 0: the requester left `nlmsg_pid` 0 in its request (iproute2 does), so the
+    /// notification names no sender.
+    case portZero
+    /// No open `NETLINK_XFRM` socket is bound to the port id (the requester closed it first, or wrote
+    /// a port id that is not its socket's), or its owner could not be read: only the port id is known.
     case portOnly(portID: UInt32)
 }
 

@@ -77,12 +77,12 @@ public final class StatusWatch {
                     guard emit(.snapshot(report(sync, installers))), watching else { return }
                 case .receive:
                     guard let (event, port) = try Self.subscribed(feed).nextWithSender() else { continue }
-                    var installer = SAInstaller.kernel
+                    var installer = SAInstaller.portZero
                     if case .sa(let type, let sa) = event {
                         if type == .delSA {
                             installers[SADKey(sa)] = nil
                         } else {
-                            installer = port.map(lookUpSender) ?? .kernel
+                            installer = port.map(lookUpSender) ?? .portZero
                             installers[SADKey(sa)] = installer
                         }
                     }
