@@ -119,6 +119,12 @@ import XfrmWire
         #expect(rekey.json["rekey_of_spi"] as? Int == 0x10)
         #expect(rekey.json["change"] as? String == "sa_added")
 
+        // An EXPIRE carries no label: the mirror's is shown.
+        var bare = old
+        bare.securityContext = nil
+        let hard = StatusChange(.expire(bare, hard: true), before: mirror, installer: .portZero)
+        #expect(hard.line.hasSuffix("ctx system_u:system_r:echoclient_t:s0:c1,c5 (removed)"), "\(hard.line)")
+
         let soft = StatusChange(.expire(old, hard: false), before: mirror, installer: .portZero)
         #expect(soft.line.hasPrefix("sa-expired soft esp spi 0x00000010"))
         #expect(soft.line.hasSuffix("(rekey due)"))

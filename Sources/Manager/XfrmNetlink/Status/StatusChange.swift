@@ -43,9 +43,18 @@ public enum StatusChange: Sendable {
         verdict: (SecurityContext) -> StatusLabelVerdict = { _ in .unchecked }
     ) {
         func label(_ c: SecurityContext?) -> StatusLabel? { c.map { StatusLabel($0, verdict: verdict($0)) } }
+        // An EXPIRE carries the SA's id and lifetimes but no XFRMA_SEC_CTX (xfrm_user.c, build_expire):
+        // the label is the mirror's, from when the SA was added.
+        func mirrored(_ sa: SecurityAssociation) -> SecurityAssociation {
+            guard sa.securityContext == nil, let known = mirror.sas.first(where: { SADKey($0) == SADKey(sa) }) else { return sa }
+            var filled = sa
+            filled.securityContext = known.securityContext
+            return filled
+        }
         switch event {
         case .sa(let type, let sa):
             if type == .delSA {
+                let sa = mirrored(sa)
                 self = .saDeleted(sa, label: label(sa.securityContext))
             } else {
                 let old = mirror.sas.first {
@@ -64,7 +73,9 @@ public enum StatusChange: Sendable {
             let t = policy?.templates.first { $0.proto == proto }
             let pending = PendingAcquire(source: src, destination: dst, proto: proto, mode: t?.mode, reqid: t?.reqid, label: ctx?.context, sequence: seq)
             self = .acquire(StatusReport.AcquireEntry(acquire: pending, label: label(ctx?.context)))
-        case .expire(let sa, let hard): self = .saExpired(sa, label: label(sa.securityContext), hard: hard)
+        case .expire(let expired, let hard):
+            let sa = mirrored(expired)
+            self = .saExpired(sa, label: label(sa.securityContext), hard: hard)
         case .policyExpire(let p, let hard): self = .policyExpired(p, label: label(p.securityContext), hard: hard)
         case .flushSA(let proto): self = .flushedSAs(proto)
         case .flushPolicy: self = .flushedPolicies
