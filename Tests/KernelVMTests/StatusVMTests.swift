@@ -10,12 +10,15 @@
 //          sends an ACQUIRE carrying the flow's context (Specs/kernel/labeled-ipsec.md §c.3, edge 17);
 //       2. an SA c→s labeled kernel_t, SPI 0x100, reqid 7, is added with `ip xfrm state add … ctx …`;
 //       3. a second one, SPI 0x101 (the rekey of 0x100: same endpoints, reqid and label);
-//       4. both are deleted with `ip xfrm state del`.
+//       4. both are deleted with `ip xfrm state del`;
+//       5. an SA with `limit time-soft 2 limit time-hard 4` is added: soft EXPIRE, then hard EXPIRE;
+//     then SIGTERM stops the watch (exit status 0).
 //
 // Checked: the snapshot's SPD entry and SA are those `ip xfrm policy`/`ip xfrm state` show, with their
 // labels known to the running policy and the SA "before status started"; the watch records the ACQUIRE
 // with kernel_t (as `ip xfrm monitor` shows it), the two NEWSAs (labels as `ip xfrm state` shows them,
-// the second a rekey of the first, no installer named: iproute2's requests carry port id 0) and the two DELSAs, in order. The guest
+// the second a rekey of the first, no installer named: iproute2's requests carry port id 0), the two DELSAs
+// and the soft and hard EXPIREs (as `ip xfrm monitor` shows them), in order. The guest
 // fails loudly when QEMU or its packages are missing (VM.run throws), never skips.
 
 import Foundation
@@ -53,7 +56,7 @@ private let statusGuestScript = #"""
 
     ip -n c xfrm monitor >/tmp/mon.txt 2>&1 &
     mon=$!
-    $S status --netns c --watch --json --count 5 --duration 90 >/tmp/watch.json 2>/tmp/watch.err &
+    $S status --netns c --watch --json --duration 120 >/tmp/watch.json 2>/tmp/watch.err &
     watch=$!
     waitfor /tmp/watch.json snapshot
     sleep 1
@@ -71,7 +74,15 @@ private let statusGuestScript = #"""
     # 4. both deleted.
     ip -n c xfrm state del src $C dst $SV proto esp spi 0x100; echo "del_rc=$?"
     ip -n c xfrm state del src $C dst $SV proto esp spi 0x101; echo "del2_rc=$?"
-    wait $watch; echo "watch_rc=$?"
+    # 5. an SA with a short lifetime: soft EXPIRE (a rekey is due), then hard EXPIRE.
+    ip -n c xfrm state add src $C dst $SV proto esp spi 0x102 reqid 7 mode transport aead "$AEAD" $K1 128 ctx $KT \
+      limit time-soft 2 limit time-hard 4
+    echo "short_rc=$?"
+    waitfor /tmp/watch.json '"hard":true'
+    sleep 1
+    # SIGTERM ends the watch cleanly.
+    kill -TERM $watch; wait $watch; echo "watch_rc=$?"
+    echo "watch_err=$(tr '\n' ' ' </tmp/watch.err)"
     sleep 1; kill $mon 2>/dev/null; wait $mon 2>/dev/null
     n=0; while read -r line; do echo "w$n=$line"; n=$((n + 1)); done </tmp/watch.json
     echo "watch_lines=$n"
@@ -93,7 +104,7 @@ struct StatusVMTests {
         let v = result.keyValues, log = result.output
         #expect(result.exitStatus == 0, "\(log)")
         #expect(v["me"] == kernelDomain, "\(log)")
-        for key in ["net", "policy_rc", "before_rc", "snap_rc", "add_rc", "rekey_rc", "del_rc", "del2_rc", "watch_rc"] {
+        for key in ["net", "policy_rc", "before_rc", "snap_rc", "add_rc", "rekey_rc", "del_rc", "del2_rc", "short_rc", "watch_rc"] {
             #expect(v[key] == "0", "\(key): \(log)")
         }
         func block(_ prefix: String) -> String {
@@ -116,14 +127,16 @@ struct StatusVMTests {
         #expect((sas.first?["label"] as? [String: Any])?["context"] as? String == kernelDomain)
         #expect((sas.first?["installed_by"] as? [String: Any])?["kind"] as? String == "before_status_started")
 
-        // The watch: a snapshot, then five changes in order.
-        #expect(v["watch_lines"] == "6", "\(log)")
-        let lines = (0..<6).compactMap { object(v["w\($0)"]) }
-        try #require(lines.count == 6, "\(log)")
+        // The watch: a snapshot, then the changes in order, until SIGTERM.
+        let count = Int(v["watch_lines"] ?? "") ?? 0
+        let lines = (0..<count).compactMap { object(v["w\($0)"]) }
+        try #require(lines.count >= 9, "\(log)")
         #expect(lines[0]["type"] as? String == "snapshot")
-        #expect(lines.dropFirst().map { $0["event"] as? String } == [
+        #expect(lines[1..<9].map { $0["event"] as? String } == [
             "XFRM_MSG_ACQUIRE", "XFRM_MSG_NEWSA", "XFRM_MSG_NEWSA", "XFRM_MSG_DELSA", "XFRM_MSG_DELSA",
+            "XFRM_MSG_NEWSA", "XFRM_MSG_EXPIRE", "XFRM_MSG_EXPIRE",
         ], "\(log)")
+        #expect(v["watch_err"]?.contains("status: stopped") != true, "--json writes no stop line")
 
         // 1. the ACQUIRE carries the flow's label, as ip xfrm monitor shows it.
         let acquire = try #require(lines[1]["acquire"] as? [String: Any])
@@ -153,6 +166,14 @@ struct StatusVMTests {
         #expect((lines[4]["sa"] as? [String: Any])?["spi"] as? Int == 0x100)
         #expect((lines[5]["sa"] as? [String: Any])?["spi"] as? Int == 0x101)
         #expect(monitor.components(separatedBy: "Deleted src 10.77.0.1 dst 10.77.0.2").count - 1 == 2, "\(monitor)")
+
+        // 5. the short-lived SA: soft, then hard EXPIRE, as ip xfrm monitor saw them.
+        #expect((lines[6]["sa"] as? [String: Any])?["spi"] as? Int == 0x102)
+        #expect(lines[7]["change"] as? String == "sa_expired" && lines[7]["hard"] as? Bool == false, "\(lines[7])")
+        #expect(lines[8]["change"] as? String == "sa_expired" && lines[8]["hard"] as? Bool == true, "\(lines[8])")
+        #expect((lines[8]["sa"] as? [String: Any])?["spi"] as? Int == 0x102)
+        #expect(((lines[8]["sa"] as? [String: Any])?["label"] as? [String: Any])?["context"] as? String == kernelDomain)
+        #expect(monitor.components(separatedBy: "Expired").count - 1 >= 2, "ip xfrm monitor: \(monitor)")
     }
 
     private func object(_ text: String?) -> [String: Any]? {
