@@ -132,10 +132,11 @@ struct StatusVMTests {
         let lines = (0..<count).compactMap { object(v["w\($0)"]) }
         try #require(lines.count >= 9, "\(log)")
         #expect(lines[0]["type"] as? String == "snapshot")
-        #expect(lines[1..<9].map { $0["event"] as? String } == [
-            "XFRM_MSG_ACQUIRE", "XFRM_MSG_NEWSA", "XFRM_MSG_NEWSA", "XFRM_MSG_DELSA", "XFRM_MSG_DELSA",
-            "XFRM_MSG_NEWSA", "XFRM_MSG_EXPIRE", "XFRM_MSG_EXPIRE",
-        ], "\(log)")
+        #expect(
+            lines[1..<9].map { $0["event"] as? String } == [
+                "XFRM_MSG_ACQUIRE", "XFRM_MSG_NEWSA", "XFRM_MSG_NEWSA", "XFRM_MSG_DELSA", "XFRM_MSG_DELSA",
+                "XFRM_MSG_NEWSA", "XFRM_MSG_EXPIRE", "XFRM_MSG_EXPIRE",
+            ], "\(log)")
         #expect(v["watch_err"]?.contains("status: stopped") != true, "--json writes no stop line")
 
         // 1. the ACQUIRE carries the flow's label, as ip xfrm monitor shows it.
