@@ -24,19 +24,33 @@ public final class StatusWatch {
     public let netns: String?
     public let labelCheck: StatusLabelCheck
     private let verdict: @Sendable (SecurityContext) -> StatusLabelVerdict
+    private let makeFeed: () throws(XfrmKernelError) -> XfrmEventFeed
     private let lookUpSender: (UInt32) -> SAInstaller
 
     /// - Parameters:
     ///   - netns: the network namespace (name or path), nil for the caller's.
     ///   - labelCheck, verdict: whether labels are checked, and the policy's verdict on one.
+    ///   - makeFeed: opens a new feed for every (re)subscription (a fake kernel in tests).
     public init(
-        netns: String?, labelCheck: StatusLabelCheck = .unchecked(reason: "no policy"),
-        verdict: @escaping @Sendable (SecurityContext) -> StatusLabelVerdict = { _ in .unchecked }
+        netns: String?, labelCheck: StatusLabelCheck, verdict: @escaping @Sendable (SecurityContext) -> StatusLabelVerdict,
+        makeFeed: @escaping () throws(XfrmKernelError) -> XfrmEventFeed
     ) {
         self.netns = netns
         self.labelCheck = labelCheck
         self.verdict = verdict
+        self.makeFeed = makeFeed
         self.lookUpSender = { NetlinkSender.installer(portID: $0, netns: netns) }
+    }
+
+    /// A watch over a socket in `netns` (nil: the caller's namespace), whose receives wait at most
+    /// 200 ms so that the stop conditions are checked often.
+    public convenience init(
+        netns: String?, labelCheck: StatusLabelCheck = .unchecked(reason: "no policy"),
+        verdict: @escaping @Sendable (SecurityContext) -> StatusLabelVerdict = { _ in .unchecked }
+    ) {
+        self.init(netns: netns, labelCheck: labelCheck, verdict: verdict) { () throws(XfrmKernelError) in
+            try XfrmEventFeed(netns: netns, receiveTimeout: .milliseconds(200))
+        }
     }
 
     /// Syncs a mirror and hands each output to `emit` (which returns `false` to stop).
@@ -57,7 +71,7 @@ public final class StatusWatch {
                 case .subscribe(let delay):
                     if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18) }
                     feed = nil
-                    let fresh = try XfrmEventFeed(netns: netns, receiveTimeout: .milliseconds(200))
+                    let fresh = try makeFeed()
                     try fresh.subscribe()
                     feed = fresh
                     sync.handle(.subscribed)
