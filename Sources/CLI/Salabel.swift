@@ -61,7 +61,8 @@ struct Salabel: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, ScenarioCommand.self,
+            PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, StatusCommand.self,
+            ScenarioCommand.self,
             DemoCommand.self, DataPlaneCommand.self, ProbeCommand.self, ESPWireCommand.self,
         ])
 }

@@ -113,6 +113,14 @@ public final class XfrmEventFeed {
     /// nothing arrived before the receive timeout.
     /// - Throws: a transport error other than the timeout.
     public func next() throws(XfrmKernelError) -> XfrmEvent? {
+        try nextWithSender()?.event
+    }
+
+    /// The next notification as ``next()`` reads it, with the netlink header's port id (`nlmsg_pid`):
+    /// for NEWSA, DELSA, NEWPOLICY, … the port id the request that made the change carried in its own
+    /// header (xfrm_user.c: `c.portid = nlh->nlmsg_pid`; the requester writes it, iproute2 writes 0),
+    /// 0 for the kernel's own (ACQUIRE, EXPIRE); `nil` for an overflow.
+    public func nextWithSender() throws(XfrmKernelError) -> (event: XfrmEvent, senderPortID: UInt32?)? {
         let notification: NetlinkNotification
         do {
             notification = try connection.nextNotification()
@@ -123,12 +131,12 @@ public final class XfrmEventFeed {
         }
         switch notification {
         case .overflow:
-            return .overflow(resynchronized: nil)
+            return (.overflow(resynchronized: nil), nil)
         case .message(let message, _):
             do {
-                return XfrmEvent(try XfrmMessage(decoding: message))
+                return (XfrmEvent(try XfrmMessage(decoding: message)), message.header.portID)
             } catch {
-                return .other(XfrmMessageType(rawValue: message.header.type.rawValue), "cannot be decoded: \(error)")
+                return (.other(XfrmMessageType(rawValue: message.header.type.rawValue), "cannot be decoded: \(error)"), message.header.portID)
             }
         }
     }
