@@ -25,7 +25,7 @@ struct LibreswanParserTests {
             policy_context: system_u:object_r:ipsec_spd_t:s0-s15:c0.c1023
             mode: tunnel
             selector: { proto: udp, port: 53 }
-            ike: { esp: "aes_gcm128-null", auto: add }
+            ike: { esp: "aes_gcm128-null", auto: add, updown: false }
           - name: ping
             between: [client, server]
             keying: ike
@@ -71,6 +71,7 @@ struct LibreswanParserTests {
             if case .ike(let options) = a.keying {
                 #expect(IKETestSupport.value(conn, "auto") == options.auto.rawValue)
                 #expect(IKETestSupport.value(conn, "esp") == options.esp)
+                #expect(IKETestSupport.value(conn, "leftupdown") == (options.updown ? nil : "%disabled"), "\(a.name)")
             }
         }
     }

@@ -66,12 +66,16 @@ public struct LibreswanConn: Sendable, Hashable {
     public var auto: Auto
     /// `esp=`: the ESP proposal; nil for libreswan's defaults.
     public var esp: String?
+    /// false: `leftupdown=%disabled`, pluto runs no updown script for the conn (true: libreswan's
+    /// default script, which pluto runs through a shell when it routes the conn and adds its SAs).
+    public var updown: Bool
 
     public init(
         name: LibreswanConnName, type: ConnType, left: IPAddress, right: IPAddress, secLabel: SecurityContext, authBy: AuthBy = .secret,
         leftProtoPort: ProtoPort? = nil, rightProtoPort: ProtoPort? = nil, auto: Auto = .ondemand, esp: String? = nil,
-        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil
+        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil, updown: Bool = true
     ) {
+        self.updown = updown
         self.leftRSASigKey = leftRSASigKey
         self.rightRSASigKey = rightRSASigKey
         self.name = name
@@ -99,6 +103,7 @@ public struct LibreswanConn: Sendable, Hashable {
         if let p = leftProtoPort { out.append(("leftprotoport", p.written)) }
         if let p = rightProtoPort { out.append(("rightprotoport", p.written)) }
         if let esp { out.append(("esp", esp)) }
+        if !updown { out.append(("leftupdown", "%disabled")) }
         out.append(("auto", auto.rawValue))
         return out
     }

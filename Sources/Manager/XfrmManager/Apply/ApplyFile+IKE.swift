@@ -36,11 +36,16 @@ extension ApplyFile {
         public var auto: IKEAuto = .ondemand
         /// libreswan's ESP proposal (`esp=`, e.g. `aes_gcm128-null`); nil: libreswan's defaults.
         public var esp: String?
+        /// Whether pluto runs its updown script when it routes the conn and installs its SAs (`updown:
+        /// false` writes `leftupdown=%disabled`): a host whose IKE daemon may not run a shell, or
+        /// needs no routes or firewall rules for a transport conn, turns it off.
+        public var updown: Bool
 
-        public init(authentication: IKEAuthentication = .psk, auto: IKEAuto = .ondemand, esp: String? = nil) {
+        public init(authentication: IKEAuthentication = .psk, auto: IKEAuto = .ondemand, esp: String? = nil, updown: Bool = true) {
             self.authentication = authentication
             self.auto = auto
             self.esp = esp
+            self.updown = updown
         }
     }
 
@@ -50,7 +55,7 @@ extension ApplyFile {
         var options: [String: Any]
     }
 
-    static let ikeOptionFields: Set<String> = ["authentication", "auto", "esp"]
+    static let ikeOptionFields: Set<String> = ["authentication", "auto", "esp", "updown"]
 
     /// The fields a static association has and an IKE one has not, each with why.
     static let staticOnlyFields: [(field: String, why: String)] = [
@@ -130,6 +135,13 @@ extension ApplyFile {
                 throw Error(path: origin["esp"]!, message: "expected a libreswan ESP proposal such as aes_gcm128-null (letters, digits, _ - ; , +)")
             }
             options.esp = text
+        }
+        if let v = merged["updown"] {
+            switch "\(v)" {
+            case "true": options.updown = true
+            case "false": options.updown = false
+            case let other: throw Error(path: origin["updown"]!, message: "expected true or false, found \(other)")
+            }
         }
         if options.authentication == .rsa, let between = a["between"] as? [Any] {
             for h in between.map({ "\($0)" }) where hosts[h] != nil && hosts[h]!.rsaSigKey == nil {
