@@ -110,7 +110,8 @@ struct IKEApplyPairVMTests {
             // Loaded and routed: the two SPD entries of the conn carry the generic label.
             let loaded = Self.section(out, "LOADED-POLICY")
             #expect(loaded.components(separatedBy: "security context \(Self.spd)").count == 3, "\(name): \(loaded)")
-            #expect(loaded.contains("proto tcp"), "\(name): \(loaded)")
+            #expect(loaded.contains("src 192.0.2.1/32 dst 192.0.2.2/32 proto 6 dport 7"), "\(name): \(loaded)")
+            #expect(loaded.contains("src 192.0.2.2/32 dst 192.0.2.1/32 proto 6 sport 7"), "\(name): \(loaded)")
         }
         // (a) echoclient_t: the kernel's ACQUIRE carries the client's context; pluto negotiated on it.
         let acquires = Self.section(r.left.output, "ACQUIRE").components(separatedBy: "acquire ").dropFirst()
