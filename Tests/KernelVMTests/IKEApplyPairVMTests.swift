@@ -26,8 +26,9 @@ struct IKEApplyPairVMTests {
           left: { address: 192.0.2.1 }
           right: { address: 192.0.2.2 }
         keying: ike
-        # The guest's busybox is root_t, which ipsec_t may not execute: no updown script.
-        ike: { updown: false }
+        # The guest's busybox is root_t, which ipsec_t may not execute: no updown script. Child SAs
+        # last 30 s and are replaced 8-16 s before that (libreswan's rekeyfuzz doubles the margin at most).
+        ike: { updown: false, salifetime: 30, rekeymargin: 8 }
         associations:
           - name: echo
             between: [left, right]
@@ -67,6 +68,15 @@ struct IKEApplyPairVMTests {
         states.components(separatedBy: "\nsrc ").map { $0.hasPrefix("src ") ? $0 : "src " + $0 }.filter { $0.hasPrefix("src 192") }
     }
 
+    /// The SPIs of the SAs labeled `label`, by direction ("src A dst B").
+    static func spis(_ states: String, label: String) -> Set<String> {
+        Set(
+            sas(states).filter { $0.range(of: "security context \(label)\\s", options: .regularExpression) != nil }.compactMap { sa in
+                guard let r = sa.range(of: "spi 0x[0-9a-f]+", options: .regularExpression) else { return nil }
+                return String(sa.prefix { $0 != "\n" }) + " " + sa[r]
+            })
+    }
+
     /// The JSON events of a probe's output.
     static func events(_ text: String) -> [[String: Any]] {
         text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -75,7 +85,8 @@ struct IKEApplyPairVMTests {
     /// One pair boot for every case: salabel writes and loads the conns on both hosts; echoclient_t's
     /// connection gets a child SA with its label on both kernels, and each side's getpeercon reads the
     /// other's label; echo_other_t gets a child SA of its own that the server's kernel refuses (`peer
-    /// recv`); `apply --remove` takes the conns, SPD entries and SAs away.
+    /// recv`); the child SAs (salifetime 30 s) are replaced under the same labels and carry a new
+    /// connection; `apply --remove` takes the conns, SPD entries and SAs away.
     @Test func salabelApplyDrivesLibreswanOnBothHosts() throws {
         let salabel = try GuestSalabel.binary()
         let keyed = try Self.applyFileWithKeys(salabel: salabel)
@@ -107,6 +118,7 @@ struct IKEApplyPairVMTests {
             let conf = Self.section(out, "CONF")
             #expect(conf.contains("conn salabel-echo") && conf.contains("sec-label=\(Self.spd)"), "\(name): \(conf)")
             #expect(conf.contains("leftupdown=%disabled"), "\(name): \(conf)")
+            #expect(conf.contains("salifetime=30s") && conf.contains("rekeymargin=8s"), "\(name): \(conf)")
             // Loaded and routed: the two SPD entries of the conn carry the generic label.
             let loaded = Self.section(out, "LOADED-POLICY")
             #expect(loaded.components(separatedBy: "security context \(Self.spd)").count == 3, "\(name): \(loaded)")
@@ -150,7 +162,23 @@ struct IKEApplyPairVMTests {
         let refused = r.right.avcLines(containing: ["denied", "{ recv }", "scontext=\(Self.server)", "tcontext=\(Self.other)", "tclass=peer"])
         #expect(!refused.isEmpty, "\(r.right.avcLines)")
         #expect(refused.allSatisfy { $0.contains("permissive=0") }, "\(refused)")
-        // (c) apply --remove: the conn, its SPD entries and its SAs are gone on left; the peer's SAs went
+        // (c) Rekey: 32 s after the first connection the left kernel holds an echoclient_t SA pair again,
+        // with none of the first SPIs: pluto replaced the SAs (salifetime 30 s) under the same label.
+        let before = Self.spis(Self.section(r.left.output, "CASES-STATE"), label: Self.client)
+        let after = Self.spis(Self.section(r.left.output, "REKEYED-STATE"), label: Self.client)
+        let rekeyLog = Self.section(r.left.output, "PLUTO-LOG2")
+        #expect(after.contains { $0.hasPrefix("src 192.0.2.1 dst 192.0.2.2 ") }, "\(after)\n\(rekeyLog)")
+        #expect(after.contains { $0.hasPrefix("src 192.0.2.2 dst 192.0.2.1 ") }, "\(after)\n\(rekeyLog)")
+        #expect(after.isDisjoint(with: before), "before: \(before)\nafter: \(after)\n\(rekeyLog)")
+        #expect(!Self.spis(Self.section(r.right.output, "REKEYED-STATE"), label: Self.client).isDisjoint(with: after), "\(context)")
+        // The rekeyed SAs carry a new connection: both ends read the same labels as before.
+        let again = Self.events(Self.section(r.left.output, "CLIENT2")).first { $0["event"] as? String == "connected" }
+        #expect(
+            l["client2"] == "0" && again?["peer"] as? String == Self.server && again?["echo"] as? String == "again", "\(Self.section(r.left.output, "CLIENT2"))"
+        )
+        let accepted2 = Self.events(Self.section(r.right.output, "SERVER2")).filter { $0["event"] as? String == "accepted" }
+        #expect(accepted2.count == 2 && accepted2.allSatisfy { $0["peer"] as? String == Self.client }, "\(Self.section(r.right.output, "SERVER2"))")
+        // (d) apply --remove: the conn, its SPD entries and its SAs are gone on left; the peer's SAs went
         // with the IKE SA's deletion, and its own --remove took its SPD entries.
         #expect(l["remove"] == "0", "\(Self.section(r.left.output, "REMOVE"))")
         #expect(l["files_left"] == "0", "\(context)")
