@@ -170,6 +170,9 @@ struct IKEApplyPairVMTests {
         #expect(after.contains { $0.hasPrefix("src 192.0.2.1 dst 192.0.2.2 ") }, "\(after)\n\(rekeyLog)")
         #expect(after.contains { $0.hasPrefix("src 192.0.2.2 dst 192.0.2.1 ") }, "\(after)\n\(rekeyLog)")
         #expect(after.isDisjoint(with: before), "before: \(before)\nafter: \(after)\n\(rekeyLog)")
+        // pluto says so: a CREATE_CHILD_SA rekey of the first child SA (#2, echoclient_t's) on the IKE SA
+        // (the initiator rekeys, in every run so far; "responder rekeyed" if the peer's timer came first).
+        #expect(rekeyLog.contains("rekeyed Child SA #2 using #1"), "\(rekeyLog)")
         #expect(!Self.spis(Self.section(r.right.output, "REKEYED-STATE"), label: Self.client).isDisjoint(with: after), "\(context)")
         // The rekeyed SAs carry a new connection: both ends read the same labels as before.
         let again = Self.events(Self.section(r.left.output, "CLIENT2")).first { $0["event"] as? String == "connected" }
