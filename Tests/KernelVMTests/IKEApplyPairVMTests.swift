@@ -114,6 +114,10 @@ struct IKEApplyPairVMTests {
             #expect(v["enforce"] == "1" && v["prepare"] == "ok", "\(context)")
             #expect(v["pluto_ctl"] == "yes" && v["pluto_context"] == "system_u:system_r:ipsec_t:s0", "\(context)")
             #expect(v["apply"] == "0", "\(name): \(Self.section(out, "APPLY"))")
+            let applied = Self.section(out, "APPLY")
+            for step in ["--rereadsecrets", "--config /run/ipsec/ipsec.d/salabel.conf --add salabel-echo", "--route salabel-echo"] {
+                #expect(applied.contains("ran /usr/sbin/ipsec auto --ctlsocket /run/pluto/pluto.ctl \(step)"), "\(name): \(applied)")
+            }
             #expect(v["secrets_mode"] == "600", "\(context)")
             let conf = Self.section(out, "CONF")
             #expect(conf.contains("conn salabel-echo") && conf.contains("sec-label=\(Self.spd)"), "\(name): \(conf)")
@@ -184,6 +188,7 @@ struct IKEApplyPairVMTests {
         // (d) apply --remove: the conn, its SPD entries and its SAs are gone on left; the peer's SAs went
         // with the IKE SA's deletion, and its own --remove took its SPD entries.
         #expect(l["remove"] == "0", "\(Self.section(r.left.output, "REMOVE"))")
+        #expect(Self.section(r.left.output, "REMOVE").contains("ran /usr/sbin/ipsec auto --ctlsocket /run/pluto/pluto.ctl --delete salabel-echo"), "\(context)")
         #expect(l["files_left"] == "0", "\(context)")
         #expect(Self.sas(Self.section(r.left.output, "REMOVED-STATE")).isEmpty, "\(Self.section(r.left.output, "REMOVED-STATE"))")
         #expect(!Self.section(r.left.output, "REMOVED-POLICY").contains("security context"), "\(context)")
