@@ -35,6 +35,11 @@ struct IKEApplyFileTests {
         ("    ike: { auto: start }", "associations[0].ike.auto"),
         ("    ike: { esp: \"aes gcm\" }", "associations[0].ike.esp"),
         ("    ike: { pfs: no }", "associations[0].ike.pfs"),
+        ("    ike: { updown: maybe }", "associations[0].ike.updown"),
+        ("    ike: { salifetime: 0 }", "associations[0].ike.salifetime"),
+        ("    ike: { salifetime: 90000 }", "associations[0].ike.salifetime"),
+        ("    ike: { salifetime: 1h }", "associations[0].ike.salifetime"),
+        ("    ike: { salifetime: 30, rekeymargin: 30 }", "associations[0].ike.rekeymargin"),
         ("    ike: nope", "associations[0].ike"),
     ])
     func refusedFieldsNameTheirPath(extra: String, path: String) {
@@ -63,8 +68,10 @@ struct IKEApplyFileTests {
         // The file's keying and ike options are defaults; the association's own options win.
         let file = try IKETestSupport.file(
             Self.ike("    ike: { auto: route }").replacingOccurrences(of: "    keying: ike\n", with: ""),
-            top: "keying: ike\nike: { auto: add, esp: aes_gcm256-null }")
-        #expect(file.associations[0].keying == .ike(.init(authentication: .psk, auto: .route, esp: "aes_gcm256-null")))
+            top: "keying: ike\nike: { auto: add, esp: aes_gcm256-null, updown: false, salifetime: 60, rekeymargin: 20 }")
+        #expect(
+            file.associations[0].keying
+                == .ike(.init(authentication: .psk, auto: .route, esp: "aes_gcm256-null", updown: false, saLifetime: 60, rekeyMargin: 20)))
         #expect(file.associations[0].aead == nil)
     }
 

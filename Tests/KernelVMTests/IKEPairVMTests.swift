@@ -30,11 +30,13 @@ struct IKEPairVMTests {
         return (dir, file.path, psk)
     }
 
-    /// Debian's reference policy with Tests/VM/refpolicy-pluto.te inserted before its first `user` statement.
-    static func policyWithPlutoRules() throws -> String {
+    /// Debian's reference policy with Tests/VM/refpolicy-pluto.te (and `more`, paths under Tests/VM)
+    /// inserted before its first `user` statement.
+    static func policyWithPlutoRules(more: [String] = []) throws -> String {
         let conf = try String(contentsOfFile: try GuestSalabel.referencePolicyConf(), encoding: .utf8)
-        let rules = try String(
-            contentsOf: repositoryRoot.appendingPathComponent("Tests/VM/refpolicy-pluto.te"), encoding: .utf8)
+        let rules = try (["refpolicy-pluto.te"] + more).map {
+            try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/VM/\($0)"), encoding: .utf8)
+        }.joined(separator: "\n")
         guard let userLine = conf.range(of: "\nuser ") else {
             throw VMError.harnessFailed(status: -1, detail: "the decompiled reference policy has no user statement")
         }

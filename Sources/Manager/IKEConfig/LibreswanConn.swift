@@ -66,12 +66,23 @@ public struct LibreswanConn: Sendable, Hashable {
     public var auto: Auto
     /// `esp=`: the ESP proposal; nil for libreswan's defaults.
     public var esp: String?
+    /// false: `leftupdown=%disabled`, pluto runs no updown script for the conn (true: libreswan's
+    /// default script, which pluto runs through a shell when it routes the conn and adds its SAs).
+    public var updown: Bool
+    /// `salifetime=`: each child SA's lifetime in seconds; nil for libreswan's default (8 h).
+    public var saLifetime: Int?
+    /// `rekeymargin=`: how long before expiry pluto negotiates a replacement, in seconds; nil for
+    /// libreswan's default (9 min).
+    public var rekeyMargin: Int?
 
     public init(
         name: LibreswanConnName, type: ConnType, left: IPAddress, right: IPAddress, secLabel: SecurityContext, authBy: AuthBy = .secret,
         leftProtoPort: ProtoPort? = nil, rightProtoPort: ProtoPort? = nil, auto: Auto = .ondemand, esp: String? = nil,
-        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil
+        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil, updown: Bool = true, saLifetime: Int? = nil, rekeyMargin: Int? = nil
     ) {
+        self.updown = updown
+        self.saLifetime = saLifetime
+        self.rekeyMargin = rekeyMargin
         self.leftRSASigKey = leftRSASigKey
         self.rightRSASigKey = rightRSASigKey
         self.name = name
@@ -99,6 +110,9 @@ public struct LibreswanConn: Sendable, Hashable {
         if let p = leftProtoPort { out.append(("leftprotoport", p.written)) }
         if let p = rightProtoPort { out.append(("rightprotoport", p.written)) }
         if let esp { out.append(("esp", esp)) }
+        if !updown { out.append(("leftupdown", "%disabled")) }
+        if let saLifetime { out.append(("salifetime", "\(saLifetime)s")) }
+        if let rekeyMargin { out.append(("rekeymargin", "\(rekeyMargin)s")) }
         out.append(("auto", auto.rawValue))
         return out
     }

@@ -36,11 +36,27 @@ extension ApplyFile {
         public var auto: IKEAuto = .ondemand
         /// libreswan's ESP proposal (`esp=`, e.g. `aes_gcm128-null`); nil: libreswan's defaults.
         public var esp: String?
+        /// Whether pluto runs its updown script when it routes the conn and installs its SAs (`updown:
+        /// false` writes `leftupdown=%disabled`): a host whose IKE daemon may not run a shell, or
+        /// needs no routes or firewall rules for a transport conn, turns it off.
+        public var updown: Bool
+        /// How long each child SA lasts, in seconds (libreswan's `salifetime=`, at most 24 h); nil:
+        /// libreswan's default (8 h).
+        public var saLifetime: Int?
+        /// How long before a child SA expires pluto starts negotiating its replacement, in seconds
+        /// (libreswan's `rekeymargin=`, less than the SA lifetime); nil: libreswan's default (9 min).
+        public var rekeyMargin: Int?
 
-        public init(authentication: IKEAuthentication = .psk, auto: IKEAuto = .ondemand, esp: String? = nil) {
+        public init(
+            authentication: IKEAuthentication = .psk, auto: IKEAuto = .ondemand, esp: String? = nil, updown: Bool = true, saLifetime: Int? = nil,
+            rekeyMargin: Int? = nil
+        ) {
             self.authentication = authentication
             self.auto = auto
             self.esp = esp
+            self.updown = updown
+            self.saLifetime = saLifetime
+            self.rekeyMargin = rekeyMargin
         }
     }
 
@@ -50,7 +66,10 @@ extension ApplyFile {
         var options: [String: Any]
     }
 
-    static let ikeOptionFields: Set<String> = ["authentication", "auto", "esp"]
+    static let ikeOptionFields: Set<String> = ["authentication", "auto", "esp", "updown", "salifetime", "rekeymargin"]
+
+    /// libreswan's longest `salifetime=` (24 h).
+    static let maxSALifetime = 86_400
 
     /// The fields a static association has and an IKE one has not, each with why.
     static let staticOnlyFields: [(field: String, why: String)] = [
@@ -62,7 +81,7 @@ extension ApplyFile {
         ("key_bits", "libreswan derives the keys from the IKE exchange"),
         ("reqid", "libreswan chooses the reqid of its SAs and SPD entries"),
         ("priority", "libreswan chooses the priority of its SPD entries"),
-        ("lifetime", "not yet for IKE associations: libreswan's own lifetimes apply (salifetime=)"),
+        ("lifetime", "libreswan keeps the lifetimes of the SAs it negotiates: set ike.salifetime and ike.rekeymargin (seconds)"),
     ]
 
     static func keyingDefault(_ top: [String: Any]) throws(ApplyFile.Error) -> KeyingDefault {
@@ -130,6 +149,25 @@ extension ApplyFile {
                 throw Error(path: origin["esp"]!, message: "expected a libreswan ESP proposal such as aes_gcm128-null (letters, digits, _ - ; , +)")
             }
             options.esp = text
+        }
+        if let v = merged["updown"] {
+            switch "\(v)" {
+            case "true": options.updown = true
+            case "false": options.updown = false
+            case let other: throw Error(path: origin["updown"]!, message: "expected true or false, found \(other)")
+            }
+        }
+        for (field, limit) in [("salifetime", maxSALifetime), ("rekeymargin", maxSALifetime - 1)] {
+            guard let v = merged[field] else { continue }
+            guard let seconds = Int("\(v)"), seconds >= 1, seconds <= limit else {
+                throw Error(path: origin[field]!, message: "expected a whole number of seconds from 1 to \(limit), found \(v)")
+            }
+            if field == "salifetime" { options.saLifetime = seconds } else { options.rekeyMargin = seconds }
+        }
+        if let life = options.saLifetime, let margin = options.rekeyMargin, margin >= life {
+            throw Error(
+                path: origin["rekeymargin"]!,
+                message: "the rekey margin (\(margin) s) must be less than the SA lifetime (\(life) s): pluto starts the replacement that long before expiry")
         }
         if options.authentication == .rsa, let between = a["between"] as? [Any] {
             for h in between.map({ "\($0)" }) where hosts[h] != nil && hosts[h]!.rsaSigKey == nil {
