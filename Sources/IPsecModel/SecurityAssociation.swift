@@ -378,11 +378,17 @@ public struct PolicyEntry: Sendable, Hashable {
     public var securityContext: SecurityContext?
     /// `XFRM_POLICY_TYPE_MAIN` (0) or `SUB` (1), from `XFRMA_POLICY_TYPE`.
     public var policyType: UInt8
+    /// A per-socket policy (set with `setsockopt(IP_XFRM_POLICY)`, as IKE daemons do to let their own
+    /// packets bypass IPsec): the kernel dumps it with `dir` = `XFRM_POLICY_MAX` (3) + its direction,
+    /// and iproute2 prints `socket in`/`socket out`. It applies to its socket only, never to another
+    /// flow's SPD lookup (Specs/manager/wire-format.md, "Per-socket policies in a dump").
+    public var isSocketPolicy: Bool
 
     public init(
         selector: TrafficSelector, direction: PolicyDirection, priority: UInt32 = 0, index: UInt32 = 0, action: PolicyAction = .allow,
         flags: UInt8 = 0, share: UInt8 = 0, lifetime: LifetimeConfig = LifetimeConfig(), templates: [PolicyTemplate] = [],
-        mark: XfrmMark? = nil, interfaceID: UInt32? = nil, securityContext: SecurityContext? = nil, policyType: UInt8 = 0
+        mark: XfrmMark? = nil, interfaceID: UInt32? = nil, securityContext: SecurityContext? = nil, policyType: UInt8 = 0,
+        isSocketPolicy: Bool = false
     ) {
         self.selector = selector
         self.direction = direction
@@ -398,5 +404,6 @@ public struct PolicyEntry: Sendable, Hashable {
         self.interfaceID = interfaceID
         self.securityContext = securityContext
         self.policyType = policyType
+        self.isSocketPolicy = isSocketPolicy
     }
 }

@@ -158,14 +158,15 @@ public struct Resolver: Sendable {
 
     // MARK: - SPD lookup (Specs/kernel/labeled-ipsec.md §c.1)
 
-    /// The SPD lookup of one direction (`xfrm_policy_lookup`): entries whose direction and selector match,
+    /// The SPD lookup of one direction (`xfrm_policy_lookup`): entries whose direction and selector match
+    /// (per-socket policies apply to their own socket only, and are not looked up for other flows),
     /// smaller priority first, then insertion order. An unlabeled entry matches with no check
     /// (Specs/kernel/labeled-ipsec.md, edge 13); a labeled one needs `polmatch` from `subject` (the flow's
     /// label outbound, the SA's label inbound; `unlabeled` without one) to its label, and a denial only hides
     /// it (`-ESRCH`: the lookup goes on, edge 15). Each check made is appended to `checks`.
     func spdLookup(_ direction: PolicyDirection, _ flow: Flow, subject: SecurityContext?, checks: inout [ResolutionCheck]) -> PolicyEntry? {
         let candidates = mirror.policies.enumerated()
-            .filter { $0.element.direction == direction && $0.element.selector.matches(flow) }
+            .filter { !$0.element.isSocketPolicy && $0.element.direction == direction && $0.element.selector.matches(flow) }
             .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
             .map(\.element)
         let entry = direction == .in ? "inbound SPD entry" : "SPD entry"

@@ -77,6 +77,18 @@ struct IKEApplyPairVMTests {
             })
     }
 
+    /// The one JSON object of a section (`trace --json`).
+    static func object(_ text: String) -> [String: Any]? {
+        guard let start = text.firstIndex(of: "{") else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(text[start...].utf8)) as? [String: Any]
+    }
+
+    /// An SPI written in hex (`0x0000abcd` by iproute2, `0xabcd` by salabel) as a number.
+    static func spiValue(_ text: Substring) -> UInt32? { UInt32(text.drop { $0 != "x" }.dropFirst(), radix: 16) }
+
+    /// The context of a status object's `label` (`{"context": C, …}`).
+    static func labelContext(_ object: [String: Any]?) -> String? { (object?["label"] as? [String: Any])?["context"] as? String }
+
     /// The JSON events of a probe's output.
     static func events(_ text: String) -> [[String: Any]] {
         text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -158,6 +170,30 @@ struct IKEApplyPairVMTests {
                 #expect(labeled.allSatisfy { $0.contains("mode transport") }, "\(name) \(label): \(sas)")
             }
         }
+        // salabel's predictions agree with the kernel and pluto. Before any negotiation, trace (live
+        // SAD/SPD, the running policy, the apply file) predicts the ACQUIRE with the client's context
+        // and names the conn pluto then used; after it, the flow goes out on an SA pair labeled with
+        // its context, one the kernel holds; status lists the SPD entries and SAs with their labels.
+        let traceBefore = Self.object(Self.section(r.left.output, "TRACE-BEFORE"))
+        #expect(l["trace_before"] == "1" && traceBefore?["outcome"] as? String == "acquire", "\(Self.section(r.left.output, "TRACE-BEFORE"))")
+        #expect(traceBefore?["acquire_label"] as? String == Self.client, "\(Self.section(r.left.output, "TRACE-BEFORE"))")
+        let predicted = (traceBefore?["ike"] as? [[String: Any]])?.first
+        #expect(predicted?["conn"] as? String == "salabel-echo" && predicted?["label"] as? String == Self.client, "\(String(describing: predicted))")
+        #expect(leftLog.contains("\"salabel-echo\""), "pluto's log names the conn salabel predicted: \(leftLog)")
+        let traceAfter = Self.object(Self.section(r.left.output, "TRACE-AFTER"))
+        #expect(traceAfter?["outcome"] as? String == "protected", "\(Self.section(r.left.output, "TRACE-AFTER"))")
+        let sentOn = ((traceAfter?["steps"] as? [[String: Any]])?.first?["verdict"] as? String) ?? ""
+        #expect(sentOn.hasSuffix("labeled \(Self.client)"), "\(sentOn)")
+        let tracedSPI = sentOn.split(separator: " ").first { $0.hasPrefix("0x") }.flatMap(Self.spiValue)
+        let kernelSPIs = Self.spis(Self.section(r.left.output, "CASES-STATE"), label: Self.client).filter { $0.hasPrefix("src 192.0.2.1 dst 192.0.2.2 ") }
+            .compactMap { $0.split(separator: " ").last.flatMap(Self.spiValue) }
+        #expect(tracedSPI != nil && kernelSPIs.contains(tracedSPI!), "traced \(sentOn), kernel \(kernelSPIs)")
+        let snapshot = Self.events(Self.section(r.left.output, "STATUS")).first { $0["type"] as? String == "snapshot" }
+        #expect(l["status"] == "0" && snapshot?["status"] as? String == "synchronized", "\(Self.section(r.left.output, "STATUS"))")
+        let statusSAs = Set(((snapshot?["sas"] as? [[String: Any]]) ?? []).compactMap { Self.labelContext($0) })
+        #expect(statusSAs.isSuperset(of: [Self.client, Self.server, Self.other]), "\(statusSAs)")
+        let statusPolicies = ((snapshot?["policies"] as? [[String: Any]]) ?? []).compactMap { Self.labelContext($0) }
+        #expect(statusPolicies.filter { $0 == Self.spd }.count >= 2, "\(statusPolicies)")
         // (b) echo_other_t: its own ACQUIRE and child SA (above), and the server's kernel refuses its packets.
         #expect(acquires.contains { $0.contains("security context \(Self.other)") }, "\(acquires)")
         #expect(leftLog.contains("sec_label=\(Self.other)"), "\(leftLog)")
@@ -177,6 +213,11 @@ struct IKEApplyPairVMTests {
         // pluto says so: a CREATE_CHILD_SA rekey of the first child SA (#2, echoclient_t's) on the IKE SA
         // (the initiator rekeys, in every run so far; "responder rekeyed" if the peer's timer came first).
         #expect(rekeyLog.contains("rekeyed Child SA #2 using #1"), "\(rekeyLog)")
+        // status --watch saw it happen: a new echoclient_t SA named as the rekey of an old one.
+        let watched = Self.events(Self.section(r.left.output, "WATCH"))
+        let rekeys = watched.filter { $0["change"] as? String == "sa_added" && $0["rekey_of_spi"] != nil }
+        #expect(
+            l["watch"] == "0" && rekeys.contains { Self.labelContext($0["sa"] as? [String: Any]) == Self.client }, "\(Self.section(r.left.output, "WATCH"))")
         #expect(!Self.spis(Self.section(r.right.output, "REKEYED-STATE"), label: Self.client).isDisjoint(with: after), "\(context)")
         // The rekeyed SAs carry a new connection: both ends read the same labels as before.
         let again = Self.events(Self.section(r.left.output, "CLIENT2")).first { $0["event"] as? String == "connected" }

@@ -81,6 +81,22 @@ struct EdgeCaseTests {
         guard case .invalid = permissive.outbound(unlabeledFlow).outcome else { Issue.record("expected EINVAL"); return }
     }
 
+    /// A per-socket policy (an IKE daemon's bypass on its own socket: any to any, no template, first by
+    /// priority) applies to that socket only: the flow of another socket still finds the labeled SPD
+    /// entry and raises its ACQUIRE, where a system-wide entry like it would have let it bypass IPsec.
+    @Test func socketPoliciesAreNotLookedUpForOtherFlows() throws {
+        var bypass = PolicyEntry(
+            selector: TrafficSelector(source: IPPrefix("0.0.0.0/0")!, destination: IPPrefix("0.0.0.0/0")!),
+            direction: .out, priority: 0, index: 4, isSocketPolicy: true)
+        let labeled = Self.policy(Self.spd, priority: 100, index: 9)
+        let r = try Self.resolver(XfrmMirror(policies: [bypass, labeled]))
+        guard case .acquire(let entry, let label) = r.outbound(Self.flow).outcome else { Issue.record("not acquire"); return }
+        #expect(entry.index == 9 && label == Self.client)
+        bypass.isSocketPolicy = false
+        let systemWide = try Self.resolver(XfrmMirror(policies: [bypass, labeled]))
+        guard case .bypass = systemWide.outbound(Self.flow).outcome else { Issue.record("a system-wide entry like it: bypass"); return }
+    }
+
     /// Edge 20: nested SAs with different labels drop the packet; unlabeled SAs in between do not
     /// count; the innermost labeled SA gives the peer label.
     @Test func edge20NestedSAs() throws {

@@ -21,7 +21,12 @@ import XfrmNetlink
         var outputs: [StatusOutput] = []
         var turns = 0
         let watch = StatusWatch(netns: nil, labelCheck: .unchecked(reason: "test"), verdict: { _ in .unchecked }) { kernel.feed() }
-        try watch.run(watching: true, while: { turns += 1; return turns < 500 && outputs.count < expected }) { output in
+        try watch.run(
+            watching: true,
+            while: {
+                turns += 1; return turns < 500 && outputs.count < expected
+            }
+        ) { output in
             outputs.append(output)
             react(outputs.count, output)
             return true

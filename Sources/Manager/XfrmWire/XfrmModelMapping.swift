@@ -125,8 +125,10 @@ extension PolicyEntry {
     /// An SPD entry from its kernel struct and the attributes the model holds, with its label
     /// already read.
     init(xfrm info: XfrmUserPolicyInfo, _ found: PolicyEntryAttributes, securityContext: SecurityContext?) throws(XfrmWireError) {
-        guard let direction = PolicyDirection(rawValue: info.dir) else {
-            throw XfrmWireError(.valueOutOfRange, at: 160, "xfrm_userpolicy_info.dir: expected 0, 1 or 2, found \(info.dir)")
+        // 0–2: in, out, fwd; 3–4: a per-socket policy, XFRM_POLICY_MAX + in or out (sockets have no fwd).
+        let socket = info.dir == 3 || info.dir == 4
+        guard let direction = PolicyDirection(rawValue: socket ? info.dir - 3 : info.dir) else {
+            throw XfrmWireError(.valueOutOfRange, at: 160, "xfrm_userpolicy_info.dir: expected 0 to 4, found \(info.dir)")
         }
         guard let action = PolicyAction(rawValue: info.action) else {
             throw XfrmWireError(.valueOutOfRange, at: 161, "xfrm_userpolicy_info.action: expected 0 or 1, found \(info.action)")
@@ -140,7 +142,7 @@ extension PolicyEntry {
             selector: try info.selector.trafficSelector(), direction: direction, priority: info.priority, index: info.index,
             action: action, flags: info.flags, share: info.share, lifetime: info.lifetime, templates: templates,
             mark: found.mark, interfaceID: found.interfaceID, securityContext: securityContext,
-            policyType: found.policyType?.type ?? 0)
+            policyType: found.policyType?.type ?? 0, isSocketPolicy: socket)
         self.current = info.current
     }
 }

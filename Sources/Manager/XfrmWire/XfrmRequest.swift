@@ -121,7 +121,7 @@ public enum XfrmRequest {
         }
         let info = XfrmUserPolicyInfo(
             selector: XfrmSelector(p.selector), lifetime: p.lifetime, current: p.current, priority: p.priority,
-            index: p.index, dir: p.direction.rawValue, action: p.action.rawValue, flags: p.flags, share: p.share)
+            index: p.index, dir: p.direction.rawValue + (p.isSocketPolicy ? 3 : 0), action: p.action.rawValue, flags: p.flags, share: p.share)
         var attributes: [XfrmAttribute] = []
         if p.policyType != 0 { attributes.append(.policyType(XfrmUserPolicyType(type: p.policyType))) }
         if !p.templates.isEmpty { attributes.append(.templates(p.templates.map(XfrmUserTmpl.init))) }

@@ -109,8 +109,8 @@ public enum XfrmFormatter {
     /// An SPD entry as a JSON-ready dictionary.
     public static func json(_ p: PolicyEntry) -> [String: Any] {
         var o: [String: Any] = [
-            "selector": json(p.selector), "dir": p.direction.description, "priority": Int(p.priority), "index": Int(p.index),
-            "action": p.action.description, "ptype": p.policyType == 0 ? "main" : "sub",
+            "selector": json(p.selector), "dir": p.direction.description, "socket": p.isSocketPolicy, "priority": Int(p.priority),
+            "index": Int(p.index), "action": p.action.description, "ptype": p.policyType == 0 ? "main" : "sub",
             "templates": p.templates.map { t -> [String: Any] in
                 [
                     "src": t.source.description, "dst": t.destination.description, "proto": t.proto.description, "spi": Int(t.spi),
@@ -258,7 +258,8 @@ struct PolicyTextCursor {
             put("\n\tsecurity context ")
             put(label)
         }
-        put("\n\tdir ")
+        // iproute2 prints a per-socket policy's direction as `socket in|out`.
+        put(p.isSocketPolicy ? "\n\tsocket " : "\n\tdir ")
         switch p.direction {
         case .in: put("in ")
         case .out: put("out ")

@@ -33,7 +33,7 @@ extension SAInstaller {
 
 extension StatusReport {
     static func policyLines(_ p: PolicyEntry, _ label: StatusLabel?) -> [String] {
-        var first = "dir \(p.direction) \(XfrmFormatter.selectorText(p.selector)) priority \(p.priority) index \(p.index)"
+        var first = "\(p.isSocketPolicy ? "socket" : "dir") \(p.direction) \(XfrmFormatter.selectorText(p.selector)) priority \(p.priority) index \(p.index)"
         if p.action != .allow { first += " action \(p.action)" }
         var lines = [first]
         lines.append("    security context " + (label?.text ?? "none (unlabeled)"))
@@ -106,7 +106,9 @@ extension StatusChange {
     public var line: String {
         func ctx(_ l: StatusLabel?) -> String { l.map { " ctx \($0.text)" } ?? " unlabeled" }
         func sa(_ s: SecurityAssociation) -> String { "\(s.proto) spi \(hex(s.spi)) \(s.source) -> \(s.destination) reqid \(s.reqid)" }
-        func pol(_ p: PolicyEntry) -> String { "dir \(p.direction) \(XfrmFormatter.selectorText(p.selector)) index \(p.index)" }
+        func pol(_ p: PolicyEntry) -> String {
+            "\(p.isSocketPolicy ? "socket" : "dir") \(p.direction) \(XfrmFormatter.selectorText(p.selector)) index \(p.index)"
+        }
         switch self {
         case .acquire(let a):
             return "acquire \(a.acquire.proto) \(a.acquire.source) -> \(a.acquire.destination) seq \(hex(a.acquire.sequence)) flow"
