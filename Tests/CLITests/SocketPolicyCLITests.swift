@@ -14,7 +14,7 @@ struct SocketPolicyCLITests {
     /// selector's family at byte 40, `dir` at byte 160; Specs/manager/wire-format.md): priority 7,
     /// action allow, no template, out on an IPv4 socket and in on an IPv6 one.
     static let script = """
-        import socket, struct, subprocess, sys
+        socket, struct, subprocess, sys = map(__import__, ('socket', 'struct', 'subprocess', 'sys'))
         salabel, ns = sys.argv[1], sys.argv[2]
         held = []
         for direction, family, level, option in ((1, socket.AF_INET, socket.IPPROTO_IP, 17), (0, socket.AF_INET6, socket.IPPROTO_IPV6, 35)):
