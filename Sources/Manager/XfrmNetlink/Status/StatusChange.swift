@@ -36,6 +36,8 @@ public enum StatusChange: Sendable {
     /// The change a notification makes, given the mirror before it.
     ///
     /// - Parameters:
+    ///   - event: the notification.
+    ///   - mirror: the mirror before the notification (where a deleted or expired SA's label is).
     ///   - installer: who sent a NEWSA/UPDSA (``SAInstaller``).
     ///   - verdict: the policy's verdict on a label.
     public init(

@@ -90,6 +90,8 @@ public struct StatusReport: Sendable {
     /// A report of `mirror`.
     ///
     /// - Parameters:
+    ///   - mirror: the SAD, SPD and pending ACQUIREs to report.
+    ///   - status: whether the mirror is synchronized with the kernel.
     ///   - installers: who installed each SA seen arrive (by SAD key); an SA not in it was there
     ///     before (``SAInstaller/beforeStatusStarted``).
     ///   - labelCheck: whether labels were checked, and against what.

@@ -29,7 +29,8 @@ public final class StatusWatch {
 
     /// - Parameters:
     ///   - netns: the network namespace (name or path), nil for the caller's.
-    ///   - labelCheck, verdict: whether labels are checked, and the policy's verdict on one.
+    ///   - labelCheck: whether labels are checked, and against what.
+    ///   - verdict: the policy's verdict on one label.
     ///   - makeFeed: opens a new feed for every (re)subscription (a fake kernel in tests).
     public init(
         netns: String?, labelCheck: StatusLabelCheck, verdict: @escaping @Sendable (SecurityContext) -> StatusLabelVerdict,
@@ -58,6 +59,7 @@ public final class StatusWatch {
     /// - Parameters:
     ///   - watching: `false`: stop after the first snapshot.
     ///   - shouldContinue: checked between steps (at least every 200 ms while nothing arrives).
+    ///   - emit: takes each snapshot and change in order; `false` stops the run.
     /// - Throws: a failure before the first snapshot (the namespace, the socket, the dump); after it,
     ///   failures make the mirror stale and are reported as ``StatusChange/stale(_:)``, then retried.
     public func run(watching: Bool, while shouldContinue: () -> Bool, emit: (StatusOutput) -> Bool) throws(XfrmKernelError) {
