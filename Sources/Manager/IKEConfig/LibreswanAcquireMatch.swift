@@ -33,31 +33,18 @@ public struct LibreswanAcquireMatch: Sendable, Hashable {
         }
     }
 
+    /// One conn that does not serve the flow, and the first reason it does not.
+    public struct Miss: Sendable, Hashable {
+        public var conn: LibreswanConnName
+        public var why: Mismatch
+    }
+
     public enum Outcome: Sendable, Hashable {
         /// This conn answers: pluto negotiates a child SA labeled with the flow's context.
         case served(LibreswanConn)
         /// No conn answers: the ACQUIRE waits unanswered (unless a conn salabel did not write
         /// serves it), each conn with the first reason it does not.
-        case unserved([(conn: LibreswanConnName, why: Mismatch)])
-
-        public static func == (a: Outcome, b: Outcome) -> Bool {
-            switch (a, b) {
-            case (.served(let x), .served(let y)): x == y
-            case (.unserved(let x), .unserved(let y)): x.map(\.conn) == y.map(\.conn) && x.map(\.why) == y.map(\.why)
-            default: false
-            }
-        }
-
-        public func hash(into hasher: inout Hasher) {
-            switch self {
-            case .served(let c): hasher.combine(c)
-            case .unserved(let list):
-                for (c, w) in list {
-                    hasher.combine(c)
-                    hasher.combine(w)
-                }
-            }
-        }
+        case unserved([Miss])
     }
 
     /// The flow's context, which the ACQUIRE carries and the negotiated SAs will carry.
@@ -110,12 +97,12 @@ extension LibreswanConfiguration {
     /// first conn by name that holds it (libreswan would refuse two conns with the same ends and
     /// label as overlapping; salabel writes at most one per association).
     public func acquireMatch(_ flow: AcquireFlow, entryLabel: SecurityContext?) -> LibreswanAcquireMatch {
-        var misses: [(conn: LibreswanConnName, why: LibreswanAcquireMatch.Mismatch)] = []
+        var misses: [LibreswanAcquireMatch.Miss] = []
         for conn in conns {
             guard let why = conn.mismatch(flow, entryLabel: entryLabel) else {
                 return LibreswanAcquireMatch(label: flow.context, outcome: .served(conn))
             }
-            misses.append((conn.name, why))
+            misses.append(LibreswanAcquireMatch.Miss(conn: conn.name, why: why))
         }
         return LibreswanAcquireMatch(label: flow.context, outcome: .unserved(misses))
     }
