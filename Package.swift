@@ -166,7 +166,7 @@ let package = Package(
             name: "Scenario",
             dependencies: [
                 "Resolver", "XfrmManager", "IPsecModel", "DecisionEngine", "SecurityContexts", "LinuxSystem", "DataPlaneNode",
-                "ESPDataPlane",
+                "ESPDataPlane", "IKEConfig",
             ],
             path: "Sources/Scenario/Scenario", swiftSettings: swiftSettings),
         // The scenarios in a real kernel: the guest's player (namespaces, SAs, labeled sockets, AVC lines,

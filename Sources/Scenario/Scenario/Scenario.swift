@@ -4,6 +4,7 @@ import Foundation
 public import IPsecModel
 public import Resolver
 public import XfrmManager
+public import IKEConfig
 
 /// A scenario file (Specs/scenarios/README.md): the policy and mode, the hosts with the SAD and SPD
 /// each holds, written in the `salabel apply` format extended with per-host `ip xfrm` lines. The
@@ -43,6 +44,10 @@ public struct Scenario: Sendable {
     public var actors: [String: SecurityContext]
     /// What happens, in order, with what is expected (Specs/scenarios/README.md, "Steps").
     public var steps: [ScenarioStep]
+    /// The context each host's IKE daemon (pluto) runs in, for the hosts of associations keyed by
+    /// IKE (`ike_daemon:` at the top, or `hosts.NAME.ike_daemon`; Specs/scenarios/README.md,
+    /// "Associations keyed by IKE").
+    public var ikeDaemons: [String: SecurityContext]
 
     /// A scenario error: the file, where in it, and what was expected.
     public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
@@ -53,8 +58,8 @@ public struct Scenario: Sendable {
     }
 
     /// The fields a scenario adds to the apply format.
-    static let topLevelFields: Set<String> = ["description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps"]
-    static let hostFields: Set<String> = ["xfrm"]
+    static let topLevelFields: Set<String> = ["description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon"]
+    static let hostFields: Set<String> = ["xfrm", "ike_daemon"]
 
     /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
     public init(yaml text: String, file: String = "<scenario>") throws(Scenario.Error) {
@@ -66,7 +71,7 @@ public struct Scenario: Sendable {
                 document: document,
                 extension: ApplyFile.Extension(
                     topLevelFields: Self.topLevelFields, hostFields: Self.hostFields,
-                    associationsOptional: true, ikeKeying: false))
+                    associationsOptional: true, ikeKeying: true))
         } catch {
             throw fail(error.path, error.message)
         }
@@ -125,6 +130,10 @@ public struct Scenario: Sendable {
                 do { actors[k] = try SecurityContext(parsing: text) } catch { throw fail("actors.\(k)", "\(error)") }
             }
         }
+        ikeDaemons = try Self.ikeDaemons(top, layout: layout, fail: fail)
+        for host in Set(layout.associations.filter { $0.keying != .static }.flatMap { [$0.between.0, $0.between.1] }) {
+            do { _ = try LibreswanConfiguration.forHost(layout, host: host, psks: nil) } catch { throw fail(error.path, error.message) }
+        }
         steps = []
         if let s = top["steps"] {
             guard let list = s as? [Any] else { throw fail("steps", "expected a list of steps") }
@@ -164,7 +173,8 @@ public struct Scenario: Sendable {
     }
 
     /// What `host` holds, in the order it is installed: its associations' SAs and SPD entries (as
-    /// `salabel apply` plans them, with `keys`), then its own `xfrm` lines. The model and the
+    /// `salabel apply` plans them, with `keys`; for associations keyed by IKE, the SPD entries
+    /// pluto routes and no SA), then its own `xfrm` lines. The model and the
     /// resolver use zero keys (they never read them); the kernel run generates random ones.
     public func contents(host: String, keys: KeyFile? = nil) throws(Scenario.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry]) {
         guard layout.hosts[host] != nil else {
@@ -174,7 +184,7 @@ public struct Scenario: Sendable {
         if layout.associations.contains(where: { $0.between.0 == host || $0.between.1 == host }) {
             let keys = keys ?? KeyFile.generate(for: layout) { Array(repeating: 0, count: $0) }
             do {
-                (sas, policies) = try ApplyPlanner.desired(layout, host: host, keys: keys)
+                (sas, policies) = try ApplyPlanner.desired(layout, host: host, keys: keys, ikeRoutes: true)
             } catch {
                 throw Error(file: name, path: error.path, message: error.message)
             }

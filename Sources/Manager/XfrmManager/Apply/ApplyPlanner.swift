@@ -29,8 +29,14 @@ public struct ApplyStep: Sendable, Hashable {
 public enum ApplyPlanner {
     /// What `host` must hold for `file`: its static associations' SAs and SPD entries (empty when every
     /// association of the host is keyed by IKE).
-    public static func desired(_ file: ApplyFile, host: String, keys: KeyFile) throws(ApplyFile.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry])
-    {
+    ///
+    /// With `ikeRoutes`, also the SPD entries libreswan routes for the host's IKE associations that
+    /// it routes (`auto: ondemand` or `route`): the same `out` and `in` entries a static association
+    /// gets, labeled with the SPD label, with no SA behind them (Specs/manager/ike-handoff.md, step 1).
+    /// What a model of the host needs; `salabel apply` leaves them to pluto.
+    public static func desired(_ file: ApplyFile, host: String, keys: KeyFile, ikeRoutes: Bool = false) throws(ApplyFile.Error) -> (
+        sas: [SecurityAssociation], policies: [PolicyEntry]
+    ) {
         guard let me = file.hosts[host] else {
             throw ApplyFile.Error(path: "--host", message: "no host \(host) in the file (hosts: \(file.hosts.keys.sorted().joined(separator: ", ")))")
         }
@@ -38,12 +44,17 @@ public enum ApplyPlanner {
         let mine = file.associations.filter { $0.between.0 == host || $0.between.1 == host }
         guard !mine.isEmpty else { throw ApplyFile.Error(path: "--host", message: "host \(host) takes part in no association") }
         // An association keyed by IKE is libreswan's to install (IKEConfig writes its conn).
-        for a in mine where a.keying == .static {
+        for a in mine {
+            let initiator = a.between.0 == host
+            let peer = file.hosts[initiator ? a.between.1 : a.between.0]!
+            if case .ike(let options) = a.keying {
+                guard ikeRoutes, options.auto != .add else { continue }
+                policies += spdEntries(a, me: me.address, peer: peer.address, initiator: initiator)
+                continue
+            }
             guard let pair = keys.keys[a.name] else {
                 throw ApplyFile.Error(path: "key file", message: "no keys for association \(a.name) (run salabel keygen)")
             }
-            let initiator = a.between.0 == host
-            let peer = file.hosts[initiator ? a.between.1 : a.between.0]!
             // Forward = initiator → responder.
             let outKeys = initiator ? pair.forward : pair.reverse, inKeys = initiator ? pair.reverse : pair.forward
             let outSPI = initiator ? a.spis.0 : a.spis.1, inSPI = initiator ? a.spis.1 : a.spis.0
@@ -51,19 +62,7 @@ public enum ApplyPlanner {
             let reply = a.replyContext ?? a.context
             sas.append(try sa(a, from: me.address, to: peer.address, spi: outSPI, keys: outKeys, label: initiator ? a.context : reply))
             sas.append(try sa(a, from: peer.address, to: me.address, spi: inSPI, keys: inKeys, label: initiator ? reply : a.context))
-            // The responder's port is the destination port of initiator → responder traffic.
-            let outSel = selector(a, from: me.address, to: peer.address, peerIsResponder: initiator)
-            let inSel = selector(a, from: peer.address, to: me.address, peerIsResponder: !initiator)
-            policies.append(
-                PolicyEntry(
-                    selector: outSel, direction: .out, priority: a.priority,
-                    templates: [PolicyTemplate(source: me.address, destination: peer.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
-                    securityContext: a.policyContext))
-            policies.append(
-                PolicyEntry(
-                    selector: inSel, direction: .in, priority: a.priority,
-                    templates: [PolicyTemplate(source: peer.address, destination: me.address, proto: a.proto, mode: a.mode, reqid: a.reqid)],
-                    securityContext: a.policyContext))
+            policies += spdEntries(a, me: me.address, peer: peer.address, initiator: initiator)
         }
         // Associations between the same hosts with the same selector and SPD label (e.g. one per
         // domain, told apart by the SAs' labels) share one SPD entry: the kernel refuses a second
@@ -71,6 +70,23 @@ public enum ApplyPlanner {
         var unique: [PolicyEntry] = []
         for p in policies where !unique.contains(p) { unique.append(p) }
         return (sas, unique)
+    }
+
+    /// The `out` and `in` SPD entries of association `a` on the host at `me`. The responder's port
+    /// is the destination port of initiator → responder traffic.
+    private static func spdEntries(_ a: ApplyFile.Association, me: IPAddress, peer: IPAddress, initiator: Bool) -> [PolicyEntry] {
+        let outSel = selector(a, from: me, to: peer, peerIsResponder: initiator)
+        let inSel = selector(a, from: peer, to: me, peerIsResponder: !initiator)
+        return [
+            PolicyEntry(
+                selector: outSel, direction: .out, priority: a.priority,
+                templates: [PolicyTemplate(source: me, destination: peer, proto: a.proto, mode: a.mode, reqid: a.reqid)],
+                securityContext: a.policyContext),
+            PolicyEntry(
+                selector: inSel, direction: .in, priority: a.priority,
+                templates: [PolicyTemplate(source: peer, destination: me, proto: a.proto, mode: a.mode, reqid: a.reqid)],
+                securityContext: a.policyContext),
+        ]
     }
 
     private static func sa(_ a: ApplyFile.Association, from: IPAddress, to: IPAddress, spi: UInt32, keys: KeyFile.Keys, label: SecurityContext) throws(ApplyFile
