@@ -175,7 +175,7 @@ let package = Package(
             name: "ScenarioKernel",
             dependencies: [
                 "Scenario", "XfrmNetlink", "XfrmManager", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "IPsecModel",
-                "SecurityContexts", "LinuxSystem", "DecisionEngine",
+                "SecurityContexts", "LinuxSystem", "DecisionEngine", "IKEConfig",
             ],
             path: "Sources/Scenario/ScenarioKernel", swiftSettings: swiftSettings),
         // `salabel demo`: its scenario (Resources/demo.yaml), the userspace run (hosts, threads, the five paths),

@@ -55,3 +55,61 @@ public enum ChildProcess {
         return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: String(decoding: output, as: UTF8.self))
     }
 }
+
+extension ChildProcess {
+    /// A program started by ``spawn(_:output:)`` and left running (a daemon the caller stops).
+    public struct Running: Sendable, Hashable {
+        /// Its process id; the caller's child, so that ``stop(grace:)`` can reap it.
+        public let pid: Int32
+
+        /// The program with process id `pid` (one the caller spawned, e.g. read back from a pid file).
+        public init(pid: Int32) { self.pid = pid }
+
+        /// Its exit status when it has ended (reaping it), nil while it runs: the status as
+        /// ``ChildProcess/Result/status`` gives it.
+        public func ended() -> Int32? {
+            var status: Int32 = 0
+            guard case .success(let reaped) = valueOrErrno({ waitpid(pid, &status, WNOHANG) }), reaped == pid else { return nil }
+            return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+
+        /// Whether it is still running (it has not ended, or has ended and not been reaped).
+        public var isRunning: Bool { kill(pid, 0) == 0 }
+
+        /// Stops it: `SIGTERM`, up to `grace` seconds for it to end, then `SIGKILL`; reaps it and
+        /// returns its status (nil when it was no child of the caller's, or already reaped).
+        @discardableResult
+        public func stop(grace: Double) -> Int32? {
+            if let status = ended() { return status }
+            _ = kill(pid, SIGTERM)
+            for _ in 0..<max(1, Int((grace * 10).rounded(.up))) {
+                usleep(100_000)
+                if let status = ended() { return status }
+            }
+            _ = kill(pid, SIGKILL)
+            var status: Int32 = 0
+            guard case .success(let reaped) = valueOrErrno({ waitpid(pid, &status, 0) }), reaped == pid else { return nil }
+            return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+    }
+
+    /// Starts `arguments[0]` (a path) with the rest as its arguments and does not wait for it: a
+    /// daemon. Standard input from /dev/null; standard output and standard error appended to the
+    /// file `output` (created mode 0600). The child is forked from the calling thread, so it
+    /// inherits that thread's network namespace and its SELinux attributes (`attr/exec`: the
+    /// context it execs into).
+    /// - Returns: the running program, or why it could not be started.
+    public static func spawn(_ arguments: [String], output: String) -> Swift.Result<Running, Errno> {
+        precondition(!arguments.isEmpty, "ChildProcess.spawn needs a program")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        return zeroOrErrno { posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) }.map { Running(pid: pid) }
+    }
+}

@@ -27,10 +27,14 @@ public struct GuestPlan: Codable, Sendable {
     /// Seconds to wait after a step for the kernel's audit records (kauditd prints them
     /// asynchronously) and ACQUIREs.
     public var settle: Double
+    /// Also write the harness's own diagnostics on standard error (`--verbose`): what the kernel
+    /// logged while pluto started, and each pluto's log when it is stopped.
+    public var verbose: Bool?
 
-    public init(scenarios: [Entry], settle: Double) {
+    public init(scenarios: [Entry], settle: Double, verbose: Bool? = nil) {
         self.scenarios = scenarios
         self.settle = settle
+        self.verbose = verbose
     }
 }
 

@@ -99,12 +99,21 @@ extension GuestRunner {
         guard run.status == 0 else { throw ScenarioKernelError("disable IPv6 in \(ns): \(run.output)") }
     }
 
+    /// Fresh random keys for the scenario's associations: the static SAs' keys and the pre-shared
+    /// keys of those keyed by IKE (both hosts' pluto read the same one). Generated once per
+    /// scenario, never printed.
+    static func keys(for scenario: Scenario) -> KeyFile {
+        KeyFile.generate(for: scenario.layout) { n in (0..<n).map { _ in UInt8.random(in: 0...255) } }
+    }
+
     /// The scenario's SAs and SPD entries (`Scenario.contents(host:keys:)`), installed by the
-    /// harness (its own checks are not the scenario's): SAs, then SPD entries.
-    func install(_ scenario: Scenario) throws {
-        let keys = KeyFile.generate(for: scenario.layout) { n in (0..<n).map { _ in UInt8.random(in: 0...255) } }
+    /// harness (its own checks are not the scenario's): SAs, then SPD entries. The SPD entries of
+    /// associations keyed by IKE are left to pluto, which routes them (``startIKE(_:keys:)``).
+    func install(_ scenario: Scenario, keys: KeyFile) throws {
         for host in scenario.hosts {
-            let (sas, policies) = try scenario.contents(host: host, keys: keys)
+            var (sas, policies) = try scenario.contents(host: host, keys: keys)
+            let routes = try ikeRoutes(scenario, host: host, keys: keys)
+            policies.removeAll { routes.contains($0) }
             let ops = sas.map { XfrmOperation.addSA($0) } + policies.map { .addPolicy($0) }
             guard !ops.isEmpty else { continue }
             let kernel = NetlinkXfrmKernel(connection: try NetlinkConnection(namespace: .named(namespace(host))))
@@ -114,8 +123,10 @@ extension GuestRunner {
         }
     }
 
-    /// Removes every namespace a previous scenario left (their SAs and SPD entries go with them).
+    /// Stops every pluto a previous scenario started, then removes every namespace it left (their
+    /// SAs and SPD entries go with them).
     func teardown() throws {
+        stopIKE()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
         for n in names where n.hasPrefix(namespacePrefix) { try ip(["netns", "del", n]) }
     }

@@ -37,9 +37,14 @@ extension GuestRunner {
         socket.abort()
     }
 
+    /// The TCP probe's timeout in a scenario keyed by IKE: two negotiations (the client's ACQUIRE,
+    /// then the server's for its SYN-ACK) and TCP's SYN and SYN-ACK retransmissions after each
+    /// larval drop (2.5–6 s in Specs/kernel/two-hosts.md §6).
+    static let ikeConnectSeconds = 10.0
+
     func traffic(_ t: ScenarioStep.Traffic, scenario: Scenario) -> StepOutcome {
         let server = scenario.layout.hosts[t.to]!.address.description
-        let probe = SocketProbe(timeout: t.proto == .tcp ? 3 : 1.5, sockcreate: nil)
+        let probe = SocketProbe(timeout: t.proto == .tcp ? (scenario.usesIKE ? Self.ikeConnectSeconds : 3) : 1.5, sockcreate: nil)
         let kind: SocketDescriptor.Kind = t.proto == .tcp ? .stream : .datagram
         let listener: SocketDescriptor
         switch labeledSocket(kind, context: t.serverContext.description, host: t.to) {

@@ -45,6 +45,11 @@ public struct GuestRunner {
         FileHandle.standardOutput.write(Data((GuestReport.prefix + String(decoding: data, as: UTF8.self) + "\n").utf8))
     }
 
+    /// Writes a line of the harness's own diagnostics on standard error (``GuestPlan/verbose``).
+    func diagnose(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
     /// Runs every scenario of the plan, reporting each step on standard output (``GuestReport``).
     public func run() {
         do { try warmUp() } catch { report(GuestReport(scenario: "", error: "warm-up: \(error)")) }
@@ -61,13 +66,24 @@ public struct GuestRunner {
                 try teardown()
                 try load(policy: entry.policy, booleans: entry.booleans)
                 try network(scenario)
-                try install(scenario)
+                let keys = Self.keys(for: scenario)
+                try install(scenario, keys: keys)
                 for host in scenario.hosts {
                     monitors[host] = try NetlinkSocket(
                         protocol: .xfrm, namespace: .named(namespace(host)), groups: [1],
                         receiveTimeout: .milliseconds(1))
                 }
                 try write(Array((scenario.enforcing ? "1" : "0").utf8), to: "/sys/fs/selinux/enforce")
+                // pluto starts in the scenario's mode, as a daemon of that system would.
+                if scenario.usesIKE {
+                    try startIKE(scenario, keys: keys)
+                    if plan.verbose == true {
+                        settle()
+                        for line in log.drain() where line.contains("avc:") && !line.contains(":\(Scenario.harnessType):") {
+                            diagnose("\(scenario.name): while pluto started: \(line)")
+                        }
+                    }
+                }
             } catch {
                 report(GuestReport(scenario: scenario.name, error: "setup: \(error)"))
                 continue
@@ -81,20 +97,30 @@ public struct GuestRunner {
     }
 
     /// One step in this kernel: its outcome with the AVC lines it caused (not those of the domain
-    /// `ignoring`, the runner's own) and the ACQUIREs the hosts' monitors saw.
+    /// `ignoring`, the runner's own; pluto's are kept) and the ACQUIREs the hosts' monitors saw. In
+    /// a scenario keyed by IKE, a traffic step then waits for the SAs that answer its ACQUIREs
+    /// (``waitForNegotiations(_:scenario:)``) before the settle.
     func play(_ step: ScenarioStep, scenario: Scenario, monitors: [String: NetlinkSocket], ignoring: String) -> StepOutcome {
         settle()
         _ = log.drain()
         for m in monitors.values { _ = Self.acquires(m) }
         var outcome: StepOutcome
+        var acquired: [String: [String]] = [:]
+        func readAcquires() { for (host, m) in monitors { acquired[host, default: []] += Self.acquires(m) } }
         switch step.action {
         case .xfrm(let command): outcome = xfrm(command)
-        case .traffic(let traffic): outcome = self.traffic(traffic, scenario: scenario)
+        case .traffic(let traffic):
+            outcome = self.traffic(traffic, scenario: scenario)
+            if scenario.usesIKE {
+                readAcquires()
+                waitForNegotiations(acquired.filter { !$0.value.isEmpty }, scenario: scenario)
+            }
         }
         settle()
         let lines = log.drain().compactMap(AVCLine.init(parsing:))
         outcome.avc = Array(Set(lines.filter { !$0.scontext.contains(":\(ignoring):") })).sorted()
-        for (host, m) in monitors { if let label = Self.acquires(m).last { outcome.acquire[host] = label } }
+        readAcquires()
+        for (host, labels) in acquired { if let label = labels.last { outcome.acquire[host] = label } }
         return outcome
     }
 
@@ -102,10 +128,12 @@ public struct GuestRunner {
     /// in: the namespaces, SAs and SPD entries are made and removed here; nothing else of the
     /// system is changed (`salabel demo` on a kernel that can run it).
     public func playInLoadedPolicy(_ scenario: Scenario, ignoring: String) throws -> [StepOutcome] {
+        // Starting pluto writes /etc/selinux/config: a guest's business, not a host's.
+        guard !scenario.usesIKE else { throw ScenarioKernelError("scenarios keyed by IKE run in the VM only (salabel scenario run --kernel)") }
         try teardown()
         defer { try? teardown() }
         try network(scenario)
-        try install(scenario)
+        try install(scenario, keys: Self.keys(for: scenario))
         var monitors: [String: NetlinkSocket] = [:]
         for host in scenario.hosts {
             monitors[host] = try NetlinkSocket(protocol: .xfrm, namespace: .named(namespace(host)), groups: [1], receiveTimeout: .milliseconds(1))

@@ -35,6 +35,9 @@ public struct KernelRun {
         public init() {}
     }
 
+    /// The seconds a step of a scenario keyed by IKE adds to the VM's timeout.
+    public static let ikeStepSeconds = 15
+
     /// Where the guest's copy of salabel is.
     public static let guestBinaryPath = "/opt/salabel/salabel"
 
@@ -76,7 +79,9 @@ public struct KernelRun {
                 file: sids.first { $0.name == "file" }?.context?.type ?? "unlabeled_t",
                 kernel: sids.first { $0.name == "kernel" }?.context?.type ?? "kernel_t"
             )
-            do { text = try s.scenario.policyText(harness: true, harnessTypes: types).text } catch { throw ScenarioKernelError("\(s.path): \(error)") }
+            do {
+                text = try s.scenario.policyText(harness: true, harnessTypes: types, compiled: s.model.server.policy).text
+            } catch { throw ScenarioKernelError("\(s.path): \(error)") }
             try text.write(to: conf, atomically: true, encoding: .utf8)
             let mls = s.model.server.policy.mlsEnabled
             // The kernel loads the binary salabel writes (Specs/engine/binary-policy.md §6).
@@ -112,7 +117,7 @@ public struct KernelRun {
         }
         guard let firstPolicy else { return Result() }
         let plan = work.appendingPathComponent("plan.json")
-        try JSONEncoder().encode(GuestPlan(scenarios: entries, settle: settle)).write(to: plan)
+        try JSONEncoder().encode(GuestPlan(scenarios: entries, settle: settle, verbose: verbose)).write(to: plan)
         files.append((plan.path, "/vm/files/plan.json"))
         let script = work.appendingPathComponent("script.sh")
         // The guest's init stays in kernel_t, which the scenarios' policies do not provide for: back
@@ -126,13 +131,18 @@ public struct KernelRun {
         """.write(to: script, atomically: true, encoding: .utf8)
 
         let steps = scenarios.reduce(0) { $0 + $1.scenario.steps.count }
-        let timeout = 180 + 8 * steps
+        // A step of a scenario keyed by IKE may wait for negotiations (the TCP probe's longer
+        // timeout, then the SAs): `ikeStepSeconds` more.
+        let ikeSteps = scenarios.filter(\.scenario.usesIKE).reduce(0) { $0 + $1.scenario.steps.count }
+        let timeout = 180 + 8 * steps + Self.ikeStepSeconds * ikeSteps
         let resultDir = work.appendingPathComponent("result")
         var arguments = [
             "run", "--binary-policy", firstPolicy, "--permissive", "--context", harnessContext, "--module", "bridge",
             "--timeout", String(timeout), "--result-dir", resultDir.path,
         ]
         if verbose { arguments.append("--verbose") }
+        // pluto, whack, addconn and an empty NSS database for the scenarios keyed by IKE.
+        if scenarios.contains(where: \.scenario.usesIKE) { arguments.append("--libreswan") }
         for (source, dest) in files { arguments += ["--file", "\(source):\(dest)"] }
         arguments.append(script.path)
 
