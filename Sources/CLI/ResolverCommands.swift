@@ -198,8 +198,12 @@ struct TraceCommand: ParsableCommand {
         var lines = trace.lines(names: [s: sender.name, d: receiver.name])
         var json = trace.json
         // The conns come from --apply, else from a scenario with associations keyed by IKE.
-        let ike: (file: ApplyFile, name: String)? =
-            if let apply { (try loadApplyFile(apply), apply) } else if let scenario, scenario.usesIKE { (scenario.layout, scenario.name + ".yaml") } else { nil }
+        var ike: (file: ApplyFile, name: String)?
+        if let apply {
+            ike = (try loadApplyFile(apply), apply)
+        } else if let scenario, scenario.usesIKE {
+            ike = (scenario.layout, scenario.name + ".yaml")
+        }
         if let ike {
             let predictions = try ikePredictions(trace, file: ike.file, applyPath: ike.name)
             lines += predictions.map(\.line)

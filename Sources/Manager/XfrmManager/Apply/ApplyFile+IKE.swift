@@ -177,7 +177,8 @@ extension ApplyFile {
             guard let life, let margin = options.rekeyMargin, margin >= life else { continue }
             throw Error(
                 path: origin["rekeymargin"]!,
-                message: "the rekey margin (\(margin) s) must be less than the \(what) (\(life) s, \(field)): pluto starts the replacement that long before expiry")
+                message:
+                    "the rekey margin (\(margin) s) must be less than the \(what) (\(life) s, \(field)): pluto starts the replacement that long before expiry")
         }
         if options.authentication == .rsa, let between = a["between"] as? [Any] {
             for h in between.map({ "\($0)" }) where hosts[h] != nil && hosts[h]!.rsaSigKey == nil {
