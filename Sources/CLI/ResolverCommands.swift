@@ -121,9 +121,8 @@ struct ResolveCommand: ParsableCommand {
 }
 
 /// For each leg of `trace` (the request, then its reply) whose sender sends an ACQUIRE: which conn
-/// of that host's IKE associations in the apply file answers it.
-func ikePredictions(_ trace: PathTrace, applyPath: String) throws -> [(line: String, json: [String: Any])] {
-    let file = try loadApplyFile(applyPath)
+/// of that host's IKE associations in the apply file (or scenario) `file`, named `applyPath`, answers it.
+func ikePredictions(_ trace: PathTrace, file: ApplyFile, applyPath: String) throws -> [(line: String, json: [String: Any])] {
     var out: [(line: String, json: [String: Any])] = []
     for leg in [trace] + trace.reply {
         guard case .acquire(let entry, let label?) = leg.outbound else { continue }
@@ -198,8 +197,15 @@ struct TraceCommand: ParsableCommand {
             socket: try parseContext(to, "--to"), reply: !noReply)
         var lines = trace.lines(names: [s: sender.name, d: receiver.name])
         var json = trace.json
+        // The conns come from --apply, else from a scenario with associations keyed by IKE.
+        var ike: (file: ApplyFile, name: String)?
         if let apply {
-            let predictions = try ikePredictions(trace, applyPath: apply)
+            ike = (try loadApplyFile(apply), apply)
+        } else if let scenario, scenario.usesIKE {
+            ike = (scenario.layout, scenario.name + ".yaml")
+        }
+        if let ike {
+            let predictions = try ikePredictions(trace, file: ike.file, applyPath: ike.name)
             lines += predictions.map(\.line)
             json["ike"] = predictions.map(\.json)
         }

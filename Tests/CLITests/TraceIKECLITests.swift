@@ -61,4 +61,16 @@ struct TraceIKECLITests {
         let why = try #require((ike["mismatches"] as? [String: String])?["salabel-echo"])
         #expect(why.contains("the SPD entry's label is system_u:object_r:ipsec_spd_t:s0"))
     }
+
+    /// A scenario with associations keyed by IKE needs no --apply: its own conns answer.
+    @Test func anIKEScenarioPredictsWithItsOwnConns() throws {
+        let file = repositoryRoot.appendingPathComponent("Specs/scenarios/ike-on-demand.yaml").path
+        let run = try CLITests.run(CLITests.binary, ["trace", "--scenario", file, "--proto", "tcp", "--dport", "7", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let ike = try #require(object["ike"] as? [[String: Any]])
+        // The request's ACQUIRE only: its reply is traced once the request is delivered.
+        #expect(ike.count == 1)
+        #expect(ike.first?["conn"] as? String == "salabel-echo" && ike.first?["host"] as? String == "client")
+        #expect(ike.first?["label"] as? String == "system_u:system_r:echoclient_t:s0")
+    }
 }

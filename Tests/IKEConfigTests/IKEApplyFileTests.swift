@@ -40,6 +40,8 @@ struct IKEApplyFileTests {
         ("    ike: { salifetime: 90000 }", "associations[0].ike.salifetime"),
         ("    ike: { salifetime: 1h }", "associations[0].ike.salifetime"),
         ("    ike: { salifetime: 30, rekeymargin: 30 }", "associations[0].ike.rekeymargin"),
+        ("    ike: { ikelifetime: 86401 }", "associations[0].ike.ikelifetime"),
+        ("    ike: { ikelifetime: 20, rekeymargin: 20 }", "associations[0].ike.rekeymargin"),
         ("    ike: nope", "associations[0].ike"),
     ])
     func refusedFieldsNameTheirPath(extra: String, path: String) {

@@ -25,7 +25,7 @@ struct LibreswanParserTests {
             policy_context: system_u:object_r:ipsec_spd_t:s0-s15:c0.c1023
             mode: tunnel
             selector: { proto: udp, port: 53 }
-            ike: { esp: "aes_gcm128-null", auto: add, updown: false, salifetime: 30, rekeymargin: 10 }
+            ike: { esp: "aes_gcm128-null", auto: add, updown: false, salifetime: 30, rekeymargin: 10, ikelifetime: 45 }
           - name: ping
             between: [client, server]
             keying: ike
@@ -75,6 +75,7 @@ struct LibreswanParserTests {
                 // readwriteconf writes lifetimes in milliseconds.
                 #expect(IKETestSupport.value(conn, "salifetime") == options.saLifetime.map { "\($0 * 1000)" }, "\(a.name)")
                 #expect(IKETestSupport.value(conn, "rekeymargin") == options.rekeyMargin.map { "\($0 * 1000)" }, "\(a.name)")
+                #expect(IKETestSupport.value(conn, "ikelifetime") == options.ikeLifetime.map { "\($0 * 1000)" }, "\(a.name)")
             }
         }
     }

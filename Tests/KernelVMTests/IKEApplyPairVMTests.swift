@@ -28,7 +28,7 @@ struct IKEApplyPairVMTests {
         keying: ike
         # The guest's busybox is root_t, which ipsec_t may not execute: no updown script. Child SAs
         # last 30 s and are replaced 8-16 s before that (libreswan's rekeyfuzz doubles the margin at most).
-        ike: { updown: false, salifetime: 30, rekeymargin: 8 }
+        ike: { updown: false, salifetime: 30, rekeymargin: 8, ikelifetime: 40 }
         associations:
           - name: echo
             between: [left, right]
@@ -134,7 +134,7 @@ struct IKEApplyPairVMTests {
             let conf = Self.section(out, "CONF")
             #expect(conf.contains("conn salabel-echo") && conf.contains("sec-label=\(Self.spd)"), "\(name): \(conf)")
             #expect(conf.contains("leftupdown=%disabled"), "\(name): \(conf)")
-            #expect(conf.contains("salifetime=30s") && conf.contains("rekeymargin=8s"), "\(name): \(conf)")
+            #expect(conf.contains("salifetime=30s") && conf.contains("rekeymargin=8s") && conf.contains("ikelifetime=40s"), "\(name): \(conf)")
             // Loaded and routed: the two SPD entries of the conn carry the generic label.
             let loaded = Self.section(out, "LOADED-POLICY")
             #expect(loaded.components(separatedBy: "security context \(Self.spd)").count == 3, "\(name): \(loaded)")
@@ -202,7 +202,7 @@ struct IKEApplyPairVMTests {
         let refused = r.right.avcLines(containing: ["denied", "{ recv }", "scontext=\(Self.server)", "tcontext=\(Self.other)", "tclass=peer"])
         #expect(!refused.isEmpty, "\(r.right.avcLines)")
         #expect(refused.allSatisfy { $0.contains("permissive=0") }, "\(refused)")
-        // (c) Rekey: 32 s after the first connection the left kernel holds an echoclient_t SA pair again,
+        // (c) Rekey: 36 s after the first connection the left kernel holds an echoclient_t SA pair again,
         // with none of the first SPIs: pluto replaced the SAs (salifetime 30 s) under the same label.
         let before = Self.spis(Self.section(r.left.output, "CASES-STATE"), label: Self.client)
         let after = Self.spis(Self.section(r.left.output, "REKEYED-STATE"), label: Self.client)
@@ -213,11 +213,21 @@ struct IKEApplyPairVMTests {
         // pluto says so: a CREATE_CHILD_SA rekey of the first child SA (#2, echoclient_t's) on the IKE SA
         // (the initiator rekeys, in every run so far; "responder rekeyed" if the peer's timer came first).
         #expect(rekeyLog.contains("rekeyed Child SA #2 using #1"), "\(rekeyLog)")
+        // The IKE SA itself (ikelifetime 40 s, the same 8-16 s margin: 24-32 s after it was
+        // established, after the child rekeys) is rekeyed too; whichever end started it, both log
+        // "initiator|responder rekeyed IKE SA #1" (libreswan 4.10, ikev2_parent.c), and the new
+        // connection below runs on children of the new IKE SA with the same labels.
+        #expect(rekeyLog.contains("rekeyed IKE SA #1"), "\(rekeyLog)")
         // status --watch saw it happen: a new echoclient_t SA named as the rekey of an old one.
         let watched = Self.events(Self.section(r.left.output, "WATCH"))
         let rekeys = watched.filter { $0["change"] as? String == "sa_added" && $0["rekey_of_spi"] != nil }
         #expect(
             l["watch"] == "0" && rekeys.contains { Self.labelContext($0["sa"] as? [String: Any]) == Self.client }, "\(Self.section(r.left.output, "WATCH"))")
+        // Who installed them: pluto 4.10 leaves nlmsg_pid 0 in its requests (programs/pluto/kernel_xfrm.c
+        // never sets it), so the kernel's NEWSA names no sender and status says port_zero, as for
+        // iproute2 (Specs/manager/status.md, "Who installed an SA").
+        let installers = Set(rekeys.compactMap { (($0["sa"] as? [String: Any])?["installed_by"] as? [String: Any])?["kind"] as? String })
+        #expect(installers == ["port_zero"], "\(Self.section(r.left.output, "WATCH"))")
         #expect(!Self.spis(Self.section(r.right.output, "REKEYED-STATE"), label: Self.client).isDisjoint(with: after), "\(context)")
         // The rekeyed SAs carry a new connection: both ends read the same labels as before.
         let again = Self.events(Self.section(r.left.output, "CLIENT2")).first { $0["event"] as? String == "connected" }

@@ -41,7 +41,8 @@ extension LibreswanConfiguration {
                 authBy: options.authentication == .rsa ? .rsasig : .secret, leftProtoPort: mine, rightProtoPort: theirs,
                 auto: LibreswanConn.Auto(rawValue: options.auto.rawValue)!, esp: options.esp,
                 leftRSASigKey: options.authentication == .rsa ? me.rsaSigKey : nil, rightRSASigKey: options.authentication == .rsa ? peer.rsaSigKey : nil,
-                updown: options.updown, saLifetime: options.saLifetime, rekeyMargin: options.rekeyMargin)
+                updown: options.updown, saLifetime: options.saLifetime, rekeyMargin: options.rekeyMargin,
+                ikeLifetime: options.ikeLifetime)
             do { _ = try conn.text() } catch { throw ApplyFile.Error(path: path, message: error.description) }
             conns.append(conn)
             // Raw RSA keys need no secret here: the private key is in pluto's NSS database.

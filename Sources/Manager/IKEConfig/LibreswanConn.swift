@@ -74,12 +74,16 @@ public struct LibreswanConn: Sendable, Hashable {
     /// `rekeymargin=`: how long before expiry pluto negotiates a replacement, in seconds; nil for
     /// libreswan's default (9 min).
     public var rekeyMargin: Int?
+    /// `ikelifetime=`: the IKE SA's lifetime in seconds; nil for libreswan's default (8 h).
+    public var ikeLifetime: Int?
 
     public init(
         name: LibreswanConnName, type: ConnType, left: IPAddress, right: IPAddress, secLabel: SecurityContext, authBy: AuthBy = .secret,
         leftProtoPort: ProtoPort? = nil, rightProtoPort: ProtoPort? = nil, auto: Auto = .ondemand, esp: String? = nil,
-        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil, updown: Bool = true, saLifetime: Int? = nil, rekeyMargin: Int? = nil
+        leftRSASigKey: String? = nil, rightRSASigKey: String? = nil, updown: Bool = true, saLifetime: Int? = nil, rekeyMargin: Int? = nil,
+        ikeLifetime: Int? = nil
     ) {
+        self.ikeLifetime = ikeLifetime
         self.updown = updown
         self.saLifetime = saLifetime
         self.rekeyMargin = rekeyMargin
@@ -113,6 +117,7 @@ public struct LibreswanConn: Sendable, Hashable {
         if !updown { out.append(("leftupdown", "%disabled")) }
         if let saLifetime { out.append(("salifetime", "\(saLifetime)s")) }
         if let rekeyMargin { out.append(("rekeymargin", "\(rekeyMargin)s")) }
+        if let ikeLifetime { out.append(("ikelifetime", "\(ikeLifetime)s")) }
         out.append(("auto", auto.rawValue))
         return out
     }

@@ -19,6 +19,8 @@ public struct ScenarioModel: StepPlayer {
     let authorizer: AssociationAuthorizer
     var kernels: [String: SimulatedXfrmKernel] = [:]
     var acquires: [String: [PendingAcquire]] = [:]
+    /// How many SAs the model's IKE daemons have installed (their SPIs' source).
+    var negotiatedSPIs: UInt32 = 0
 
     /// The client's source port in the model (the kernel picks one from the local range).
     static let clientPort: UInt16 = 40000
@@ -184,13 +186,11 @@ public struct ScenarioModel: StepPlayer {
         let flow = Flow(
             context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,
             sourcePort: Self.clientPort, destinationPort: t.port)
-        let trace = PathTrace.trace(flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp)
+        var trace = PathTrace.trace(flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp)
         var acquire: [String: String] = [:]
-        var delivered = trace.delivered
-        var replyDelivered: Bool?
-        var replyPeer: String?
-        // Each leg's checks, then the egress checks of each packet sent.
-        func account(_ p: PathTrace, from: String, to: String, senderResolver: Resolver) -> Bool {
+        // Each leg's checks, then the egress checks of each packet sent; with `register`, the
+        // ACQUIRE a leg raises leaves a larval SA.
+        func account(_ p: PathTrace, from: String, to: String, senderResolver: Resolver, register: Bool = true) -> Bool {
             var ok = true
             for leg in p.legs {
                 // A failed check inside a leg may be a skip (a polmatch denial hides an entry); the
@@ -203,8 +203,10 @@ public struct ScenarioModel: StepPlayer {
                 if !ok { break }
             }
             switch p.outbound {
-            case .acquire(let entry, let label):
+            case .acquire(let entry, let label) where register:
                 acquire[from] = label?.description ?? "unlabeled"
+                // An ACQUIRE that pluto answered leaves no larval SA: its SAs replaced it.
+                if let label, established.contains(IKEAnswer(host: from, label: label)) { break }
                 let template = entry.templates.first
                 acquires[from, default: []].append(
                     PendingAcquire(
@@ -214,7 +216,29 @@ public struct ScenarioModel: StepPlayer {
             }
             return ok
         }
-        let requestOK = account(trace, from: t.from, to: t.to, senderResolver: sender)
+        // The hosts' plutos answer the ACQUIREs their conns hold; TCP sends the SYN (or SYN-ACK)
+        // again once the SAs are in, a UDP datagram that raised an ACQUIRE is lost.
+        var established: Set<IKEAnswer> = []
+        if scenario.usesIKE {
+            for _ in 0..<4 {
+                guard let (host, leg, entry, label) = Self.acquiring(trace, from: t.from, to: t.to) else { break }
+                _ = account(trace, from: t.from, to: t.to, senderResolver: resolver(t.from), register: false)
+                if let r = trace.reply.first, trace.delivered { _ = account(r, from: t.to, to: t.from, senderResolver: resolver(t.to), register: false) }
+                acquire[host] = label.description
+                guard let n = negotiate(host: host, flow: leg.flow, entry: entry, label: label) else { break }
+                records += n.records
+                notes += n.notes
+                guard n.established else { break }
+                established.insert(IKEAnswer(host: host, label: label))
+                if t.proto == .udp { break }
+                notes.append("sent again once the SAs are in:")
+                trace = PathTrace.trace(flow, sender: resolver(t.from), receiver: resolver(t.to), socket: t.serverContext, reply: true)
+            }
+        }
+        var delivered = trace.delivered
+        var replyDelivered: Bool?
+        var replyPeer: String?
+        let requestOK = account(trace, from: t.from, to: t.to, senderResolver: resolver(t.from))
         delivered = delivered && requestOK
         let sendError: String?
         switch trace.outbound {
@@ -224,7 +248,7 @@ public struct ScenarioModel: StepPlayer {
         default: sendError = nil
         }
         if let reply = trace.reply.first, delivered {
-            let ok = account(reply, from: t.to, to: t.from, senderResolver: receiver)
+            let ok = account(reply, from: t.to, to: t.from, senderResolver: resolver(t.to))
             replyDelivered = reply.delivered && ok
             if replyDelivered == true { replyPeer = reply.peerSeen?.description ?? "none" }
         }
@@ -245,6 +269,22 @@ public struct ScenarioModel: StepPlayer {
                 replyDelivered: delivered && t.reply ? replyDelivered : nil, replyPeer: delivered && t.reply ? replyPeer : nil,
                 acquire: acquire)
         }
+    }
+}
+
+/// An ACQUIRE a host's pluto answered with SAs, in one step.
+struct IKEAnswer: Hashable {
+    var host: String
+    var label: SecurityContext
+}
+
+extension ScenarioModel {
+    /// The first leg of `trace` that raises a labeled ACQUIRE: the request (sent by `from`), else
+    /// the reply of a delivered request (sent by `to`); with the entry it matched and its label.
+    static func acquiring(_ trace: PathTrace, from: String, to: String) -> (String, PathTrace, PolicyEntry, SecurityContext)? {
+        if case .acquire(let entry, let label?) = trace.outbound { return (from, trace, entry, label) }
+        if trace.delivered, let r = trace.reply.first, case .acquire(let entry, let label?) = r.outbound { return (to, r, entry, label) }
+        return nil
     }
 }
 

@@ -45,11 +45,15 @@ extension ApplyFile {
         public var saLifetime: Int?
         /// How long before a child SA expires pluto starts negotiating its replacement, in seconds
         /// (libreswan's `rekeymargin=`, less than the SA lifetime); nil: libreswan's default (9 min).
+        /// The same margin applies to the IKE SA.
         public var rekeyMargin: Int?
+        /// How long the IKE SA lasts before pluto rekeys it, in seconds (libreswan's `ikelifetime=`, at
+        /// most 24 h); nil: libreswan's default (8 h). Its child SAs and their labels stay.
+        public var ikeLifetime: Int?
 
         public init(
             authentication: IKEAuthentication = .psk, auto: IKEAuto = .ondemand, esp: String? = nil, updown: Bool = true, saLifetime: Int? = nil,
-            rekeyMargin: Int? = nil
+            rekeyMargin: Int? = nil, ikeLifetime: Int? = nil
         ) {
             self.authentication = authentication
             self.auto = auto
@@ -57,6 +61,7 @@ extension ApplyFile {
             self.updown = updown
             self.saLifetime = saLifetime
             self.rekeyMargin = rekeyMargin
+            self.ikeLifetime = ikeLifetime
         }
     }
 
@@ -66,7 +71,7 @@ extension ApplyFile {
         var options: [String: Any]
     }
 
-    static let ikeOptionFields: Set<String> = ["authentication", "auto", "esp", "updown", "salifetime", "rekeymargin"]
+    static let ikeOptionFields: Set<String> = ["authentication", "auto", "esp", "updown", "salifetime", "rekeymargin", "ikelifetime"]
 
     /// libreswan's longest `salifetime=` (24 h).
     static let maxSALifetime = 86_400
@@ -157,17 +162,23 @@ extension ApplyFile {
             case let other: throw Error(path: origin["updown"]!, message: "expected true or false, found \(other)")
             }
         }
-        for (field, limit) in [("salifetime", maxSALifetime), ("rekeymargin", maxSALifetime - 1)] {
+        for (field, limit) in [("salifetime", maxSALifetime), ("rekeymargin", maxSALifetime - 1), ("ikelifetime", maxSALifetime)] {
             guard let v = merged[field] else { continue }
             guard let seconds = Int("\(v)"), seconds >= 1, seconds <= limit else {
                 throw Error(path: origin[field]!, message: "expected a whole number of seconds from 1 to \(limit), found \(v)")
             }
-            if field == "salifetime" { options.saLifetime = seconds } else { options.rekeyMargin = seconds }
+            switch field {
+            case "salifetime": options.saLifetime = seconds
+            case "rekeymargin": options.rekeyMargin = seconds
+            default: options.ikeLifetime = seconds
+            }
         }
-        if let life = options.saLifetime, let margin = options.rekeyMargin, margin >= life {
+        for (field, what, life) in [("salifetime", "SA lifetime", options.saLifetime), ("ikelifetime", "IKE SA lifetime", options.ikeLifetime)] {
+            guard let life, let margin = options.rekeyMargin, margin >= life else { continue }
             throw Error(
                 path: origin["rekeymargin"]!,
-                message: "the rekey margin (\(margin) s) must be less than the SA lifetime (\(life) s): pluto starts the replacement that long before expiry")
+                message:
+                    "the rekey margin (\(margin) s) must be less than the \(what) (\(life) s, \(field)): pluto starts the replacement that long before expiry")
         }
         if options.authentication == .rsa, let between = a["between"] as? [Any] {
             for h in between.map({ "\($0)" }) where hosts[h] != nil && hosts[h]!.rsaSigKey == nil {

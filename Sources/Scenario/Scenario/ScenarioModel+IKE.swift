@@ -1,0 +1,125 @@
+import DecisionEngine
+import IKEConfig
+import IPsecModel
+import Resolver
+import SecurityContexts
+import XfrmManager
+
+// The model's IKE daemons (Specs/scenarios/README.md, "What the model predicts", IKE): an ACQUIRE
+// that one of the sending host's conns answers is negotiated with the peer's pluto, and the child
+// SA pair it installs on both hosts carries the flow's label (Specs/manager/ike-handoff.md).
+
+/// One negotiation the model played: who asked, for which label, and how it ended.
+struct IKENegotiation {
+    var initiator: String
+    var responder: String
+    var label: SecurityContext
+    /// The conn that answered the ACQUIRE, or nil when none did (then nothing was negotiated).
+    var conn: LibreswanConnName?
+    var established: Bool
+    /// What happened, in order, for the step's notes.
+    var notes: [String]
+    var records: [AuditRecord]
+}
+
+extension ScenarioModel {
+    /// The SPI the model gives the next negotiated SA (pluto's come from the kernel's ALLOCSPI;
+    /// the model's only need to be distinct).
+    static let firstNegotiatedSPI: UInt32 = 0xc000_0000
+
+    /// pluto's answer to the ACQUIRE `host` raised for `flow` under `entry`, in libreswan 4.10's
+    /// order: the initiator's conn for the flow (``LibreswanConfiguration/acquireMatch(_:entryLabel:)``);
+    /// the IKE datagrams both ways (unlabeled, on pluto's bypass sockets: under the peer checks, the
+    /// sender's `netif { egress }` and `node { sendto }`, the receiver's `netif { ingress }` and
+    /// `node { recvfrom }` with the unlabeled peer as subject, and pluto's `peer { recv }`); the
+    /// responder's conn for the received selectors, whose `sec-label=` the received label must
+    /// `polmatch` (pluto asks libselinux: no kernel record); then the responder's pluto installs its
+    /// SA pair (`association { setcontext }` on the label), then the initiator's. Any refusal ends the
+    /// negotiation with no SA on either host.
+    mutating func negotiate(host: String, flow: Flow, entry: PolicyEntry, label: SecurityContext) -> IKENegotiation? {
+        guard let daemon = scenario.ikeDaemons[host], let config = try? scenario.ikeConfiguration(host: host),
+            let peer = scenario.host(with: flow.destination), let peerDaemon = scenario.ikeDaemons[peer],
+            let peerConfig = try? scenario.ikeConfiguration(host: peer)
+        else { return nil }
+        let acquired = AcquireFlow(
+            source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol, sourcePort: flow.sourcePort,
+            destinationPort: flow.destinationPort, context: label)
+        var n = IKENegotiation(initiator: host, responder: peer, label: label, conn: nil, established: false, notes: [], records: [])
+        guard case .served(let conn) = config.acquireMatch(acquired, entryLabel: entry.securityContext).outcome else { return nil }
+        n.conn = conn.name
+        n.notes.append("ike: \(host)'s pluto answers the ACQUIRE carrying \(label) with conn \(conn.name)")
+        func run(_ checks: [ResolutionCheck]) -> Bool {
+            for c in checks {
+                if let r = c.record { n.records.append(r) }
+                n.notes.append("ike: " + c.description)
+                if !c.passed { return false }
+            }
+            return true
+        }
+        // IKE_SA_INIT and IKE_AUTH (or CREATE_CHILD_SA on an IKE SA already up): one datagram each way.
+        for (from, to, subject, receiverSubject) in [(host, peer, daemon, peerDaemon), (peer, host, peerDaemon, daemon)] {
+            let sender = resolver(from), receiver = resolver(to)
+            let dst = scenario.layout.hosts[to]!.address, src = scenario.layout.hosts[from]!.address
+            if !run(sender.egressChecks(subject, destination: dst)) { return refused(n, "an IKE datagram from \(from) is dropped on egress") }
+            let delivery = receiver.deliver(receiver.inbound(secPath: []), to: receiverSubject, source: src)
+            if !run(delivery.checks) { return refused(n, "\(to)'s pluto does not receive the IKE datagram") }
+        }
+        // The responder's conn for the received selectors (the flow seen from its side), and its
+        // libselinux question: may the received label polmatch the conn's sec-label?
+        let reversed = AcquireFlow(
+            source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol, sourcePort: flow.destinationPort,
+            destinationPort: flow.sourcePort, context: label)
+        guard let answering = peerConfig.conns.first(where: { $0.mismatch(reversed, entryLabel: $0.secLabel) == nil }) else {
+            return refused(n, "no conn of \(peer) holds the received traffic selectors (TS_UNACCEPTABLE)")
+        }
+        if !userspacePolmatch(label, answering.secLabel) {
+            return refused(n, "\(peer)'s pluto: \(label) may not polmatch its conn \(answering.name)'s sec-label=\(answering.secLabel) (TS_UNACCEPTABLE)")
+        }
+        n.notes.append("ike: \(peer)'s conn \(answering.name) accepts the received label \(label) (its sec-label=\(answering.secLabel))")
+        for (side, subject) in [(peer, peerDaemon), (host, daemon)] {
+            let a = authorizer.setcontext(subject: subject, label: label)
+            if let r = a.record { n.records.append(r) }
+            n.notes.append("ike: \(side)'s pluto: association { setcontext } \(subject) → \(label): \(a.reason)")
+            if !a.granted { return refused(n, "\(side)'s kernel refuses the SAs (NEWSA: EACCES)") }
+        }
+        // Both hosts get the pair: initiator → responder and back, each with the flow's label.
+        let template = entry.templates.first
+        let a = scenario.layout.hosts[host]!.address, b = scenario.layout.hosts[peer]!.address
+        for (from, to) in [(a, b), (b, a)] {
+            let sa = SecurityAssociation(
+                source: from, destination: to, spi: nextSPI(), proto: template?.proto ?? .esp, mode: template?.mode ?? .transport,
+                reqid: template?.reqid ?? 0, algorithms: Self.negotiatedAlgorithms, securityContext: label)
+            for side in [host, peer] { _ = try? kernels[side]!.perform(.addSA(sa)) }
+        }
+        acquires[host]?.removeAll { $0.source == a && $0.destination == b && $0.label == label }
+        n.established = true
+        n.notes.append("ike: child SA pair labeled \(label) installed on \(host) and \(peer)")
+        return n
+    }
+
+    private func refused(_ n: IKENegotiation, _ why: String) -> IKENegotiation {
+        var n = n
+        n.notes.append("ike: no child SA: " + why)
+        return n
+    }
+
+    /// Whether pluto accepts `label` for a conn with `sec-label=secLabel`: libreswan's
+    /// `sec_label_within_range` asks libselinux's `selinux_check_access` for `association { polmatch }`,
+    /// a userspace AVC over the kernel's security server that writes no kernel record; permissive mode
+    /// and permissive domains grant.
+    public func userspacePolmatch(_ label: SecurityContext, _ secLabel: SecurityContext) -> Bool {
+        guard let d = try? server.computeAccess(source: label, target: secLabel, objectClass: "association") else { return false }
+        return d.allowed.contains("polmatch") || d.permissiveDomain || !scenario.enforcing
+    }
+
+    /// The algorithm of the model's negotiated SAs, with a zero key as every key in the model:
+    /// AES-GCM with a 128-bit ICV, the one AEAD salabel's data plane carries, so that it can play the
+    /// steps after a negotiation (libreswan's proposal decides the kernel's; no outcome depends on it).
+    static let negotiatedAlgorithms = SAAlgorithms(
+        aead: XfrmAlgorithm(name: "rfc4106(gcm(aes))", key: KeyMaterial(Array(repeating: 0, count: 20)), truncationBits: 128))
+
+    mutating func nextSPI() -> UInt32 {
+        negotiatedSPIs += 1
+        return Self.firstNegotiatedSPI + negotiatedSPIs
+    }
+}
