@@ -99,6 +99,37 @@ struct ScenarioStepTests {
         #expect(throws: Never.self) { _ = try server.sid(forText: "system_u:system_r:spd_admin_t:s0") }
     }
 
+    /// A scenario keyed by IKE: in the VM's policy only, every type (the harness's too) is in
+    /// `salabel_harness_any`, and each `ike_daemon` type may do everything to it in every class but
+    /// the labeled-networking ones, which stay the scenario's rules; salabel's compiler takes it.
+    @Test func ikeDaemonHarnessRules() throws {
+        let s = try Scenario.load(path: Self.specs.appendingPathComponent("ike-setcontext.yaml").path)
+        let (plain, _) = try s.policyText()
+        let (vm, file) = try s.policyText(harness: true)
+        #expect(!plain.contains(Scenario.harnessAnyAttribute))
+        let lines = vm.components(separatedBy: "\n")
+        let allows = lines.filter { $0.hasPrefix("allow ") && $0.contains(Scenario.harnessAnyAttribute) }
+        #expect(allows.map { $0.split(separator: " ")[1] }.sorted() == ["ike_server_t", "ike_t"])
+        for line in allows {
+            #expect(line.hasSuffix(" *;") && line.contains(" file ") && line.contains(" security "), "\(line)")
+            for c in Scenario.labeledNetworkingClasses { #expect(!line.contains(" \(c) "), "\(line)") }
+        }
+        for t in ["ike_t", "ike_server_t", "echoclient_t", "unlabeled_t", "security_t", Scenario.harnessType] {
+            #expect(lines.contains("typeattribute \(t) \(Scenario.harnessAnyAttribute);"), "\(t)")
+        }
+        let server = try SecurityServer(policyText: vm, file: file)
+        func allowed(_ source: String, _ target: String, _ cls: String) throws -> [String] {
+            try server.computeAccess(
+                source: SecurityContext(parsing: "system_u:system_r:\(source):s0"),
+                target: SecurityContext(parsing: "system_u:object_r:\(target):s0"), objectClass: cls
+            ).allowed
+        }
+        #expect(try allowed("ike_server_t", "security_t", "security").contains("compute_av"))
+        #expect(try allowed("ike_server_t", Scenario.harnessType, "fd").contains("use"))
+        #expect(try !allowed("ike_server_t", "echo_other_t", "association").contains("setcontext"))
+        #expect(try allowed("ike_server_t", "echoclient_t", "association") == ["setcontext"])
+    }
+
     /// A kernel log line (captured from the VM: /dev/kmsg, Debian 6.1) and an expectation line read
     /// as the same record once the run's fields are set aside.
     @Test func avcLinesFromTheKernelLog() throws {

@@ -3,9 +3,11 @@ import DecisionEngine
 import LinuxSystem
 public import Scenario
 
-/// The host side of a kernel run: compiles each scenario's policy (with the harness rules) with
-/// `checkpolicy`, boots the VM once through `scripts/vm` with salabel, the scenarios and the
-/// policies, runs `salabel scenario guest-run` there, and reads back each step's outcome.
+/// The host side of a kernel run: compiles each scenario's policy (with the harness rules, and
+/// for a scenario keyed by IKE those of pluto's domains) with salabel's compiler and `checkpolicy`,
+/// boots the VM once through `scripts/vm` with salabel, the scenarios and the policies (and
+/// libreswan, `--libreswan`, when a scenario is keyed by IKE), runs `salabel scenario guest-run`
+/// there, and reads back each step's outcome.
 public struct KernelRun {
     /// scripts/vm.
     public var vmScript: String
