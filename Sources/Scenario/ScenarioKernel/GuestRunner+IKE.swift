@@ -15,8 +15,9 @@ import XfrmNetlink
 
 extension GuestRunner {
     /// Where each host's pluto keeps its configuration, NSS database, control socket and log:
-    /// `ikeRoot/HOST`, made by the harness and removed at teardown.
-    static let ikeRoot = "/run/salabel-ike"
+    /// `ikeRoot/HOST`, made by the harness and removed at teardown (`/run/salabel-ike` with the
+    /// default namespace prefix).
+    var ikeRoot: String { "/run/\(namespacePrefix)ike" }
     /// pluto, whack and addconn (`scripts/vm --libreswan`).
     static let ipsecLibexec = "/usr/libexec/ipsec"
     /// The empty NSS database `scripts/vm --libreswan` puts in the image; each pluto gets a copy.
@@ -31,7 +32,7 @@ extension GuestRunner {
     static let negotiationSeconds = 8.0
 
     /// The directory of `host`'s pluto.
-    func ikeDirectory(_ host: String) -> String { "\(Self.ikeRoot)/\(host)" }
+    func ikeDirectory(_ host: String) -> String { "\(ikeRoot)/\(host)" }
 
     /// The SPD entries pluto routes for `host`'s associations keyed by IKE (the harness leaves
     /// them to pluto; `Scenario.contents(host:keys:)` holds them for the model).
@@ -212,15 +213,17 @@ extension GuestRunner {
     }
 
     /// Stops every pluto the harness started (`SIGTERM`, 3 s, then `SIGKILL`) and removes their
-    /// directories: before the namespaces go. With ``GuestPlan/verbose``, each pluto's log goes to
-    /// standard error first (pluto logs which secrets it loaded, never their bytes).
+    /// directories: before the namespaces go. A pid file is trusted only for a child of this
+    /// process. With ``GuestPlan/verbose``, each pluto's log goes to standard error first (pluto
+    /// logs which secrets it loaded, never their bytes).
     func stopIKE() {
         let fm = FileManager.default
-        let hosts = (try? fm.contentsOfDirectory(atPath: Self.ikeRoot)) ?? []
+        let hosts = (try? fm.contentsOfDirectory(atPath: ikeRoot)) ?? []
         for host in hosts.sorted() {
-            let dir = "\(Self.ikeRoot)/\(host)"
+            let dir = "\(ikeRoot)/\(host)"
             if let data = fm.contents(atPath: "\(dir)/\(Self.plutoPidFile)"),
-                let pid = Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1
+                let pid = Int32(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+                Self.parent(of: pid) == getpid()
             {
                 let status = ChildProcess.Running(pid: pid).stop(grace: 3)
                 if plan.verbose == true { diagnose("pluto of \(host) stopped: status \(status.map(String.init) ?? "unknown")") }
@@ -230,6 +233,16 @@ extension GuestRunner {
             }
             try? fm.removeItem(atPath: dir)
         }
+    }
+
+    /// The parent process of `pid` (`/proc/PID/stat`'s fourth field), nil when it is gone.
+    static func parent(of pid: Int32) -> Int32? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        // PID (COMM) STATE PPID …: COMM may hold spaces and parentheses; the last ')' ends it.
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
     }
 
     /// After a traffic step of a scenario keyed by IKE: waits until each host that raised an
