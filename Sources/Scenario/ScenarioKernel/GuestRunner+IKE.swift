@@ -146,7 +146,7 @@ extension GuestRunner {
     func startPluto(host: String, context: SecurityContext, directory dir: String) throws -> ChildProcess.Running {
         let arguments = [
             "\(Self.ipsecLibexec)/pluto", "--nofork", "--config", "\(dir)/ipsec.conf", "--secretsfile", "\(dir)/ipsec.secrets",
-            "--ipsecdir", dir, "--nssdir", "\(dir)/nss", "--rundir", dir, "--logfile", "\(dir)/pluto.log", "--no-dnssec",
+            "--ipsecdir", dir, "--nssdir", "\(dir)/nss", "--rundir", dir, "--dumpdir", dir, "--logfile", "\(dir)/pluto.log", "--no-dnssec",
             "--log-no-audit",
         ]
         let spawned: Result<ChildProcess.Running, ScenarioKernelError>
@@ -196,18 +196,24 @@ extension GuestRunner {
         } while Date().timeIntervalSince(start) < 5
         throw plutoError(
             host,
-            "pluto routed the conns, but the kernel lacks \(wanted.subtracting(held).sorted().joined(separator: "; ")) "
+            "addconn loaded the conns, but the kernel lacks \(wanted.subtracting(held).sorted().joined(separator: "; ")) "
                 + "(it holds: \(held.sorted().joined(separator: "; ")))")
     }
 
-    /// A setup error about `host`'s pluto, with the end of its log and of its standard error.
+    /// A setup error about `host`'s pluto, with its log's errors and refusals, the end of its log
+    /// and its standard error (the start-up banner and the algorithm lists left out).
     func plutoError(_ host: String, _ message: String) -> ScenarioKernelError {
         let dir = ikeDirectory(host)
         var text = "host \(host): \(message)"
-        for file in ["pluto.log", "pluto.stderr"] {
-            guard let data = FileManager.default.contents(atPath: "\(dir)/\(file)"), !data.isEmpty else { continue }
-            let tail = String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(25).joined(separator: "\n")
-            text += "\n--- \(file) (end):\n\(tail)"
+        let fm = FileManager.default
+        if let data = fm.contents(atPath: "\(dir)/pluto.log"), !data.isEmpty {
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+            let errors = lines.filter { $0.contains("ERROR") || $0.contains("FATAL") || $0.contains("denied") }.suffix(10)
+            text += "\n--- pluto.log, errors and refusals:\n" + errors.joined(separator: "\n")
+            text += "\n--- pluto.log (end):\n" + lines.suffix(10).joined(separator: "\n")
+        }
+        if let data = fm.contents(atPath: "\(dir)/pluto.stderr"), !data.isEmpty {
+            text += "\n--- pluto's standard error (end):\n" + String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(10).joined(separator: "\n")
         }
         return ScenarioKernelError(text)
     }
