@@ -95,9 +95,10 @@ extension ChildProcess {
 
     /// Starts `arguments[0]` (a path) with the rest as its arguments and does not wait for it: a
     /// daemon. Standard input from /dev/null; standard output and standard error appended to the
-    /// file `output` (created mode 0600). The child is forked from the calling thread, so it
-    /// inherits that thread's network namespace and its SELinux attributes (`attr/exec`: the
-    /// context it execs into).
+    /// file `output` (created mode 0600); every signal at its default action and none blocked (the
+    /// caller may ignore `SIGPIPE` or block others; a daemon must still end on `SIGTERM`). The
+    /// child is forked from the calling thread, so it inherits that thread's network namespace and
+    /// its SELinux attributes (`attr/exec`: the context it execs into).
     /// - Returns: the running program, or why it could not be started.
     public static func spawn(_ arguments: [String], output: String) -> Swift.Result<Running, Errno> {
         precondition(!arguments.isEmpty, "ChildProcess.spawn needs a program")
@@ -107,9 +108,20 @@ extension ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        return zeroOrErrno { posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) }.map { Running(pid: pid) }
+        return zeroOrErrno { posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ) }.map { Running(pid: pid) }
     }
 }
