@@ -112,16 +112,28 @@ struct ScenarioIKETests {
         #expect(outcomes[1].acquire.isEmpty && outcomes[1].result == "ETIMEDOUT")
     }
 
-    @Test func theResponderAsksWhetherTheReceivedLabelFitsItsConn() throws {
-        // pluto's own polmatch question (libselinux, no kernel record): the echo domains may
-        // polmatch ipsec_spd_t in the embedded policy, ipsec_mgmt_t may not; permissive mode grants.
+    @Test func plutoAsksLibselinuxBothQuestionsBeforeTheKernelDoes() throws {
+        // libreswan 4.10's sec_label_within_range: may the label polmatch the conn's sec-label, and may
+        // pluto's domain setcontext it; no kernel record either way. The embedded policy lets the echo
+        // domains polmatch ipsec_spd_t, ipsec_mgmt_t not; ike_t may label SAs with echo domains only.
         let s = try Scenario(yaml: "ike_daemon: system_u:system_r:ike_t:s0\n" + Self.base, file: "ike.yaml")
         let model = try ScenarioModel(s)
-        let spd = try SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0")
-        #expect(model.userspacePolmatch(try SecurityContext(parsing: "system_u:system_r:echoclient_t:s0"), spd))
-        #expect(!model.userspacePolmatch(try SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0"), spd))
+        let conn = try #require(try s.ikeConfiguration(host: "server").conns.first)
+        let ike = try SecurityContext(parsing: "system_u:system_r:ike_t:s0"), kernel = try SecurityContext(parsing: "system_u:system_r:kernel_t:s0")
+        #expect(model.plutoRefuses(try SecurityContext(parsing: "system_u:system_r:echoclient_t:s0"), conn: conn, daemon: ike) == nil)
+        let mgmt = try SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")
+        #expect(model.plutoRefuses(mgmt, conn: conn, daemon: ike)?.contains("may not polmatch sec-label=system_u:object_r:ipsec_spd_t:s0") == true)
+        // kernel_t may polmatch ipsec_spd_t; ike_t may not label an SA with it.
+        #expect(model.plutoRefuses(kernel, conn: conn, daemon: ike)?.contains("its domain system_u:system_r:ike_t:s0 may not setcontext") == true)
+        // Permissive mode grants both.
         var permissive = s
         permissive.enforcing = false
-        #expect(try ScenarioModel(permissive).userspacePolmatch(try SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0"), spd))
+        #expect(try ScenarioModel(permissive).plutoRefuses(mgmt, conn: conn, daemon: ike) == nil)
+        // In a scenario: the responder's refusal ends the negotiation, and says why.
+        var setcontext = try ScenarioModel(try Scenario.load(path: ScenarioTests.specs.appendingPathComponent("ike-setcontext.yaml").path))
+        let refused = setcontext.run()[1]
+        #expect(
+            refused.notes.contains { $0.contains("server's pluto answers TS_UNACCEPTABLE: its domain system_u:system_r:ike_server_t:s0 may not setcontext") })
+        #expect(!setcontext.resolver("server").mirror.sas.contains { $0.securityContext?.type == "echo_other_t" })
     }
 }

@@ -13,6 +13,8 @@
 // `keyword=value` with no control character (a value cannot start a line of its own: no injected
 // conn or keyword), the conns read back by name are the conns written, and the censored secrets
 // text holds no key.
+// A scenario with associations keyed by IKE has an IKE daemon context and conns for each of their
+// hosts (seed scenario-ike).
 // The YAML parsers read anchors and aliases (seeds apply-aliases, key-aliases, scenario-aliases).
 import IKEConfig
 import IPsecModel
@@ -45,6 +47,11 @@ public func fuzzConfigInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     case 1:
         guard let scenario = try? Scenario(yaml: text) else { return 0 }
         if scenario.hosts.isEmpty { fatalError("a scenario without hosts parsed") }
+        // Keyed by IKE: every host of such an association has its pluto's context and its conns.
+        for host in scenario.ikeHosts {
+            if scenario.ikeDaemons[host] == nil { fatalError("IKE host \(host) parsed without an ike_daemon") }
+            if (try? scenario.ikeConfiguration(host: host))?.conns.isEmpty != false { fatalError("IKE host \(host) has no conn") }
+        }
     case 3:
         guard let keys = try? KeyFile(yaml: text) else { return 0 }
         for (name, (forward, reverse)) in keys.keys {

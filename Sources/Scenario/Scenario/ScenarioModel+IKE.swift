@@ -1,8 +1,8 @@
 import DecisionEngine
-import IKEConfig
+public import IKEConfig
 import IPsecModel
 import Resolver
-import SecurityContexts
+public import SecurityContexts
 import XfrmManager
 
 // The model's IKE daemons (Specs/scenarios/README.md, "What the model predicts", IKE): an ACQUIRE
@@ -28,14 +28,16 @@ extension ScenarioModel {
     static let firstNegotiatedSPI: UInt32 = 0xc000_0000
 
     /// pluto's answer to the ACQUIRE `host` raised for `flow` under `entry`, in libreswan 4.10's
-    /// order: the initiator's conn for the flow (``LibreswanConfiguration/acquireMatch(_:entryLabel:)``);
-    /// the IKE datagrams both ways (unlabeled, on pluto's bypass sockets: under the peer checks, the
+    /// order: the initiator's conn for the flow (``LibreswanConfiguration/acquireMatch(_:entryLabel:)``)
+    /// and its own question, before it sends anything (``plutoAccepts(_:conn:daemon:)``); the IKE
+    /// datagrams both ways (unlabeled, on pluto's bypass sockets: under the peer checks, the
     /// sender's `netif { egress }` and `node { sendto }`, the receiver's `netif { ingress }` and
     /// `node { recvfrom }` with the unlabeled peer as subject, and pluto's `peer { recv }`); the
-    /// responder's conn for the received selectors, whose `sec-label=` the received label must
-    /// `polmatch` (pluto asks libselinux: no kernel record); then the responder's pluto installs its
-    /// SA pair (`association { setcontext }` on the label), then the initiator's. Any refusal ends the
-    /// negotiation with no SA on either host.
+    /// responder's conn for the received selectors and the same question (refused:
+    /// TS_UNACCEPTABLE); then the responder's pluto installs its SA pair (the kernel's `association
+    /// { setcontext }` on the label, which writes a record only when it is audited: permissive
+    /// mode or domain, `auditallow`), then the initiator's. Any refusal ends the negotiation with no
+    /// SA on either host.
     mutating func negotiate(host: String, flow: Flow, entry: PolicyEntry, label: SecurityContext) -> IKENegotiation? {
         guard let daemon = scenario.ikeDaemons[host], let config = try? scenario.ikeConfiguration(host: host),
             let peer = scenario.host(with: flow.destination), let peerDaemon = scenario.ikeDaemons[peer],
@@ -48,6 +50,9 @@ extension ScenarioModel {
         guard case .served(let conn) = config.acquireMatch(acquired, entryLabel: entry.securityContext).outcome else { return nil }
         n.conn = conn.name
         n.notes.append("ike: \(host)'s pluto answers the ACQUIRE carrying \(label) with conn \(conn.name)")
+        if let why = plutoRefuses(label, conn: conn, daemon: daemon) {
+            return refused(n, "\(host)'s pluto refuses the ACQUIRE: \(why) (libselinux; no kernel record)")
+        }
         func run(_ checks: [ResolutionCheck]) -> Bool {
             for c in checks {
                 if let r = c.record { n.records.append(r) }
@@ -65,21 +70,21 @@ extension ScenarioModel {
             if !run(delivery.checks) { return refused(n, "\(to)'s pluto does not receive the IKE datagram") }
         }
         // The responder's conn for the received selectors (the flow seen from its side), and its
-        // libselinux question: may the received label polmatch the conn's sec-label?
+        // libselinux question on the received label.
         let reversed = AcquireFlow(
             source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol, sourcePort: flow.destinationPort,
             destinationPort: flow.sourcePort, context: label)
         guard let answering = peerConfig.conns.first(where: { $0.mismatch(reversed, entryLabel: $0.secLabel) == nil }) else {
             return refused(n, "no conn of \(peer) holds the received traffic selectors (TS_UNACCEPTABLE)")
         }
-        if !userspacePolmatch(label, answering.secLabel) {
-            return refused(n, "\(peer)'s pluto: \(label) may not polmatch its conn \(answering.name)'s sec-label=\(answering.secLabel) (TS_UNACCEPTABLE)")
+        if let why = plutoRefuses(label, conn: answering, daemon: peerDaemon) {
+            return refused(n, "\(peer)'s pluto answers TS_UNACCEPTABLE: \(why) (libselinux; no kernel record)")
         }
         n.notes.append("ike: \(peer)'s conn \(answering.name) accepts the received label \(label) (its sec-label=\(answering.secLabel))")
         for (side, subject) in [(peer, peerDaemon), (host, daemon)] {
             let a = authorizer.setcontext(subject: subject, label: label)
             if let r = a.record { n.records.append(r) }
-            n.notes.append("ike: \(side)'s pluto: association { setcontext } \(subject) → \(label): \(a.reason)")
+            n.notes.append("ike: \(side)'s pluto adds the SAs: association { setcontext } \(subject) → \(label): \(a.reason)")
             if !a.granted { return refused(n, "\(side)'s kernel refuses the SAs (NEWSA: EACCES)") }
         }
         // Both hosts get the pair: initiator → responder and back, each with the flow's label.
@@ -103,13 +108,26 @@ extension ScenarioModel {
         return n
     }
 
-    /// Whether pluto accepts `label` for a conn with `sec-label=secLabel`: libreswan's
-    /// `sec_label_within_range` asks libselinux's `selinux_check_access` for `association { polmatch }`,
-    /// a userspace AVC over the kernel's security server that writes no kernel record; permissive mode
-    /// and permissive domains grant.
-    public func userspacePolmatch(_ label: SecurityContext, _ secLabel: SecurityContext) -> Bool {
-        guard let d = try? server.computeAccess(source: label, target: secLabel, objectClass: "association") else { return false }
-        return d.allowed.contains("polmatch") || d.permissiveDomain || !scenario.enforcing
+    /// Why pluto refuses to negotiate `label` on `conn`, or nil: libreswan 4.10's
+    /// `sec_label_within_range` (`programs/pluto/labeled_ipsec.c`) asks libselinux's
+    /// `selinux_check_access` whether the label may `polmatch` the conn's `sec-label=`, then whether
+    /// pluto's own domain may `setcontext` it. The initiator asks when the ACQUIRE comes, before
+    /// any IKE datagram; the responder for the label it receives. libselinux's AVC asks the kernel's
+    /// security server and writes no kernel record; permissive mode and permissive domains grant.
+    public func plutoRefuses(_ label: SecurityContext, conn: LibreswanConn, daemon: SecurityContext) -> String? {
+        if !userspaceAllows(label, conn.secLabel, "polmatch") {
+            return "\(label) may not polmatch sec-label=\(conn.secLabel) of conn \(conn.name)"
+        }
+        if !userspaceAllows(daemon, label, "setcontext") {
+            return "its domain \(daemon) may not setcontext \(label)"
+        }
+        return nil
+    }
+
+    /// libselinux's answer (`selinux_check_access`) for `association { perm }`.
+    func userspaceAllows(_ source: SecurityContext, _ target: SecurityContext, _ perm: String) -> Bool {
+        guard let d = try? server.computeAccess(source: source, target: target, objectClass: "association") else { return false }
+        return d.allowed.contains(perm) || d.permissiveDomain || !scenario.enforcing
     }
 
     /// The algorithm of the model's negotiated SAs, with a zero key as every key in the model:
