@@ -119,22 +119,7 @@ extension GuestRunner {
             try Data((setup + "\n" + conf).utf8).write(to: URL(fileURLWithPath: "\(directory)/\(Self.connsFile)"))
             try fm.copyItem(atPath: Self.nssTemplate, toPath: "\(directory)/nss")
         } catch { throw ScenarioKernelError("host \(host): write pluto's files: \(error)") }
-        try writePrivate(Array(config.secretsText(censored: false).utf8), to: "\(directory)/ipsec.secrets")
-    }
-
-    /// Creates `path` with mode 0600 and writes `bytes` (a secret: never in an error).
-    func writePrivate(_ bytes: [UInt8], to path: String) throws {
-        let fd: Int32
-        switch valueOrErrno({ open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }) {
-        case .success(let opened): fd = opened
-        case .failure(let code): throw ScenarioKernelError("open \(path): \(code.message)")
-        }
-        defer { close(fd) }
-        switch bytes.withUnsafeBytes({ raw in valueOrErrno { Glibc.write(fd, raw.baseAddress, raw.count) } }) {
-        case .success(let n) where n == bytes.count: return
-        case .success: throw ScenarioKernelError("write \(path): short write")
-        case .failure(let code): throw ScenarioKernelError("write \(path): \(code.message)")
-        }
+        try write(Array(config.secretsText(censored: false).utf8), to: "\(directory)/ipsec.secrets", createMode: 0o600)
     }
 
     /// Starts pluto in `host`'s namespace, in `context`: a helper thread enters the namespace,

@@ -40,9 +40,13 @@ extension GuestRunner {
         }
     }
 
-    func write(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` to `path` in one write; with `createMode`, creates (or truncates) it with that
+    /// mode first. Errors name the path, never the bytes.
+    func write(_ bytes: [UInt8], to path: String, createMode: mode_t? = nil) throws {
         let fd: Int32
-        switch valueOrErrno({ open(path, O_WRONLY) }) {
+        let opened =
+            createMode.map { mode in valueOrErrno { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) } } ?? valueOrErrno { open(path, O_WRONLY) }
+        switch opened {
         case .success(let opened): fd = opened
         case .failure(let code): throw ScenarioKernelError("open \(path): \(code.message)")
         }
