@@ -51,12 +51,16 @@ public enum ChildProcess {
         close(pipeFDs[0])
         var status: Int32 = 0
         _ = valueOrErrno { waitpid(pid, &status, 0) }
-        let exited = status & 0x7f == 0
-        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: String(decoding: output, as: UTF8.self))
+        return Result(status: exitStatus(status), output: String(decoding: output, as: UTF8.self))
     }
 }
 
 extension ChildProcess {
+    /// A `waitpid` status as a shell gives it: the exit code, or 128 + the signal that ended it.
+    static func exitStatus(_ status: Int32) -> Int32 {
+        status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     /// A program started by ``spawn(_:output:)`` and left running (a daemon the caller stops).
     public struct Running: Sendable, Hashable {
         /// Its process id; the caller's child, so that ``stop(grace:)`` can reap it.
@@ -70,7 +74,7 @@ extension ChildProcess {
         public func ended() -> Int32? {
             var status: Int32 = 0
             guard case .success(let reaped) = valueOrErrno({ waitpid(pid, &status, WNOHANG) }), reaped == pid else { return nil }
-            return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return ChildProcess.exitStatus(status)
         }
 
         /// Whether it is still running (it has not ended, or has ended and not been reaped).
@@ -89,7 +93,7 @@ extension ChildProcess {
             _ = kill(pid, SIGKILL)
             var status: Int32 = 0
             guard case .success(let reaped) = valueOrErrno({ waitpid(pid, &status, 0) }), reaped == pid else { return nil }
-            return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return ChildProcess.exitStatus(status)
         }
     }
 

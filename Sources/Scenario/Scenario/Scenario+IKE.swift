@@ -13,7 +13,9 @@ extension Scenario {
     }
 
     /// The hosts that take part in an association keyed by IKE, sorted.
-    public var ikeHosts: [String] {
+    public var ikeHosts: [String] { Self.ikeHosts(of: layout) }
+
+    static func ikeHosts(of layout: ApplyFile) -> [String] {
         Set(layout.associations.filter { $0.keying != .static }.flatMap { [$0.between.0, $0.between.1] }).sorted()
     }
 

@@ -131,7 +131,7 @@ public struct Scenario: Sendable {
             }
         }
         ikeDaemons = try Self.ikeDaemons(top, layout: layout, fail: fail)
-        for host in Set(layout.associations.filter { $0.keying != .static }.flatMap { [$0.between.0, $0.between.1] }) {
+        for host in Self.ikeHosts(of: layout) {
             do { _ = try LibreswanConfiguration.forHost(layout, host: host, psks: nil) } catch { throw fail(error.path, error.message) }
         }
         steps = []
@@ -175,8 +175,11 @@ public struct Scenario: Sendable {
     /// What `host` holds, in the order it is installed: its associations' SAs and SPD entries (as
     /// `salabel apply` plans them, with `keys`; for associations keyed by IKE, the SPD entries
     /// pluto routes and no SA), then its own `xfrm` lines. The model and the
-    /// resolver use zero keys (they never read them); the kernel run generates random ones.
-    public func contents(host: String, keys: KeyFile? = nil) throws(Scenario.Error) -> (sas: [SecurityAssociation], policies: [PolicyEntry]) {
+    /// resolver use zero keys (they never read them); the kernel run generates random ones, and
+    /// leaves out the entries pluto routes (`ikeRoutes: false`).
+    public func contents(host: String, keys: KeyFile? = nil, ikeRoutes: Bool = true) throws(Scenario.Error) -> (
+        sas: [SecurityAssociation], policies: [PolicyEntry]
+    ) {
         guard layout.hosts[host] != nil else {
             throw Error(file: name, path: "hosts", message: "no host \(host) (hosts: \(hosts.joined(separator: ", ")))")
         }
@@ -184,7 +187,7 @@ public struct Scenario: Sendable {
         if layout.associations.contains(where: { $0.between.0 == host || $0.between.1 == host }) {
             let keys = keys ?? KeyFile.generate(for: layout) { Array(repeating: 0, count: $0) }
             do {
-                (sas, policies) = try ApplyPlanner.desired(layout, host: host, keys: keys, ikeRoutes: true)
+                (sas, policies) = try ApplyPlanner.desired(layout, host: host, keys: keys, ikeRoutes: ikeRoutes)
             } catch {
                 throw Error(file: name, path: error.path, message: error.message)
             }

@@ -9,17 +9,12 @@ import XfrmManager
 // that one of the sending host's conns answers is negotiated with the peer's pluto, and the child
 // SA pair it installs on both hosts carries the flow's label (Specs/manager/ike-handoff.md).
 
-/// One negotiation the model played: who asked, for which label, and how it ended.
+/// How one negotiation the model played ended, with what it checked on the way.
 struct IKENegotiation {
-    var initiator: String
-    var responder: String
-    var label: SecurityContext
-    /// The conn that answered the ACQUIRE, or nil when none did (then nothing was negotiated).
-    var conn: LibreswanConnName?
-    var established: Bool
+    var established = false
     /// What happened, in order, for the step's notes.
-    var notes: [String]
-    var records: [AuditRecord]
+    var notes: [String] = []
+    var records: [AuditRecord] = []
 }
 
 extension ScenarioModel {
@@ -39,16 +34,15 @@ extension ScenarioModel {
     /// mode or domain, `auditallow`), then the initiator's. Any refusal ends the negotiation with no
     /// SA on either host.
     mutating func negotiate(host: String, flow: Flow, entry: PolicyEntry, label: SecurityContext) -> IKENegotiation? {
-        guard let daemon = scenario.ikeDaemons[host], let config = try? scenario.ikeConfiguration(host: host),
+        guard let daemon = scenario.ikeDaemons[host], let config = ikeConfigurations[host],
             let peer = scenario.host(with: flow.destination), let peerDaemon = scenario.ikeDaemons[peer],
-            let peerConfig = try? scenario.ikeConfiguration(host: peer)
+            let peerConfig = ikeConfigurations[peer]
         else { return nil }
         let acquired = AcquireFlow(
             source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol, sourcePort: flow.sourcePort,
             destinationPort: flow.destinationPort, context: label)
-        var n = IKENegotiation(initiator: host, responder: peer, label: label, conn: nil, established: false, notes: [], records: [])
+        var n = IKENegotiation()
         guard case .served(let conn) = config.acquireMatch(acquired, entryLabel: entry.securityContext).outcome else { return nil }
-        n.conn = conn.name
         n.notes.append("ike: \(host)'s pluto answers the ACQUIRE carrying \(label) with conn \(conn.name)")
         if let why = plutoRefuses(label, conn: conn, daemon: daemon) {
             return refused(n, "\(host)'s pluto refuses the ACQUIRE: \(why) (libselinux; no kernel record)")

@@ -1,5 +1,6 @@
 public import DecisionEngine
 import Foundation
+import IKEConfig
 import IPsecModel
 import Resolver
 import SecurityContexts
@@ -21,6 +22,8 @@ public struct ScenarioModel: StepPlayer {
     var acquires: [String: [PendingAcquire]] = [:]
     /// How many SAs the model's IKE daemons have installed (their SPIs' source).
     var negotiatedSPIs: UInt32 = 0
+    /// Each IKE host's conns (``Scenario/ikeConfiguration(host:)``), made once.
+    var ikeConfigurations: [String: LibreswanConfiguration] = [:]
 
     /// The client's source port in the model (the kernel picks one from the local range).
     static let clientPort: UInt16 = 40000
@@ -36,6 +39,7 @@ public struct ScenarioModel: StepPlayer {
             let (sas, policies) = try scenario.contents(host: host)
             kernels[host] = SimulatedXfrmKernel(sas: sas, policies: policies)
         }
+        for host in scenario.ikeHosts { ikeConfigurations[host] = try scenario.ikeConfiguration(host: host) }
     }
 
     /// A context in the kernel's form (primary names, `c0.c3` category ranges); the text itself

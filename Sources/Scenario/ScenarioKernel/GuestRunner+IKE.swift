@@ -34,19 +34,6 @@ extension GuestRunner {
     /// The directory of `host`'s pluto.
     func ikeDirectory(_ host: String) -> String { "\(ikeRoot)/\(host)" }
 
-    /// The SPD entries pluto routes for `host`'s associations keyed by IKE (the harness leaves
-    /// them to pluto; `Scenario.contents(host:keys:)` holds them for the model).
-    func ikeRoutes(_ scenario: Scenario, host: String, keys: KeyFile) throws -> [PolicyEntry] {
-        guard scenario.ikeHosts.contains(host) else { return [] }
-        do {
-            let all = try ApplyPlanner.desired(scenario.layout, host: host, keys: keys, ikeRoutes: true).policies
-            let harness = try ApplyPlanner.desired(scenario.layout, host: host, keys: keys, ikeRoutes: false).policies
-            return all.filter { !harness.contains($0) }
-        } catch {
-            throw ScenarioKernelError("host \(host): \(error.path): \(error.message)")
-        }
-    }
-
     /// Starts a pluto for every host of `scenario.ikeHosts` and loads its conns: the files, pluto
     /// in the host's namespace and `ike_daemon` context, `whack --listen`, `addconn --autoall`
     /// (which routes the `ondemand` and `route` conns), then checks that the kernel holds the SPD
@@ -69,7 +56,7 @@ extension GuestRunner {
             guard addconn.status == 0, pluto.isRunning else {
                 throw plutoError(host, "addconn --autoall: exit \(addconn.status): \(addconn.output)")
             }
-            try waitForRoutes(scenario, host: host, keys: keys)
+            try waitForRoutes(scenario, host: host)
         }
     }
 
@@ -160,8 +147,8 @@ extension GuestRunner {
 
     /// Waits up to 5 s until `host`'s kernel holds every SPD entry pluto was to route (same
     /// selector, direction and label; the priority is pluto's own).
-    func waitForRoutes(_ scenario: Scenario, host: String, keys: KeyFile) throws {
-        let routes = try ikeRoutes(scenario, host: host, keys: keys)
+    func waitForRoutes(_ scenario: Scenario, host: String) throws {
+        let routes = ApplyPlanner.ikeRoutes(scenario.layout, host: host)
         func key(_ p: PolicyEntry) -> String {
             let s = p.selector
             return "\(p.direction) \(s.source) → \(s.destination) proto \(s.upperProtocol) sport \(s.sourcePort)/\(s.sourcePortMask) "
@@ -250,11 +237,15 @@ extension GuestRunner {
         }
         let start = Date()
         while !pending.isEmpty && Date().timeIntervalSince(start) < Self.negotiationSeconds {
+            // One SAD dump per host and round.
+            var sads: [String: [SecurityAssociation]] = [:]
+            for host in Set(pending.map(\.host)) {
+                if let kernel = try? NetlinkXfrmKernel(netns: namespace(host)), case .sas(let sas) = try? kernel.perform(.listSA(XfrmFilter())) {
+                    sads[host] = sas
+                }
+            }
             pending.removeAll { p in
-                guard let kernel = try? NetlinkXfrmKernel(netns: namespace(p.host)),
-                    case .sas(let sas) = try? kernel.perform(.listSA(XfrmFilter()))
-                else { return false }
-                return sas.contains { $0.source == p.address && $0.spi != 0 && !$0.algorithms.isEmpty && $0.securityContext == p.label }
+                (sads[p.host] ?? []).contains { $0.source == p.address && $0.spi != 0 && !$0.algorithms.isEmpty && $0.securityContext == p.label }
             }
             if !pending.isEmpty { usleep(100_000) }
         }

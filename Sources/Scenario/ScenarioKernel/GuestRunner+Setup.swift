@@ -115,9 +115,7 @@ extension GuestRunner {
     /// associations keyed by IKE are left to pluto, which routes them (``startIKE(_:keys:)``).
     func install(_ scenario: Scenario, keys: KeyFile) throws {
         for host in scenario.hosts {
-            var (sas, policies) = try scenario.contents(host: host, keys: keys)
-            let routes = try ikeRoutes(scenario, host: host, keys: keys)
-            policies.removeAll { routes.contains($0) }
+            let (sas, policies) = try scenario.contents(host: host, keys: keys, ikeRoutes: false)
             let ops = sas.map { XfrmOperation.addSA($0) } + policies.map { .addPolicy($0) }
             guard !ops.isEmpty else { continue }
             let kernel = NetlinkXfrmKernel(connection: try NetlinkConnection(namespace: .named(namespace(host))))

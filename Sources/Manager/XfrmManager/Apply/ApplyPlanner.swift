@@ -44,14 +44,10 @@ public enum ApplyPlanner {
         let mine = file.associations.filter { $0.between.0 == host || $0.between.1 == host }
         guard !mine.isEmpty else { throw ApplyFile.Error(path: "--host", message: "host \(host) takes part in no association") }
         // An association keyed by IKE is libreswan's to install (IKEConfig writes its conn).
-        for a in mine {
+        if ikeRoutes { policies = Self.ikeRoutes(file, host: host) }
+        for a in mine where a.keying == .static {
             let initiator = a.between.0 == host
             let peer = file.hosts[initiator ? a.between.1 : a.between.0]!
-            if case .ike(let options) = a.keying {
-                guard ikeRoutes, options.auto != .add else { continue }
-                policies += spdEntries(a, me: me.address, peer: peer.address, initiator: initiator)
-                continue
-            }
             guard let pair = keys.keys[a.name] else {
                 throw ApplyFile.Error(path: "key file", message: "no keys for association \(a.name) (run salabel keygen)")
             }
@@ -70,6 +66,20 @@ public enum ApplyPlanner {
         var unique: [PolicyEntry] = []
         for p in policies where !unique.contains(p) { unique.append(p) }
         return (sas, unique)
+    }
+
+    /// The SPD entries pluto routes on `host` for its associations keyed by IKE that it routes
+    /// (`auto: ondemand` or `route`): what ``desired(_:host:keys:ikeRoutes:)`` adds with `ikeRoutes`.
+    public static func ikeRoutes(_ file: ApplyFile, host: String) -> [PolicyEntry] {
+        guard let me = file.hosts[host] else { return [] }
+        var routes: [PolicyEntry] = []
+        for a in file.associations where a.between.0 == host || a.between.1 == host {
+            guard case .ike(let options) = a.keying, options.auto != .add else { continue }
+            let initiator = a.between.0 == host
+            let peer = file.hosts[initiator ? a.between.1 : a.between.0]!
+            for p in spdEntries(a, me: me.address, peer: peer.address, initiator: initiator) where !routes.contains(p) { routes.append(p) }
+        }
+        return routes
     }
 
     /// The `out` and `in` SPD entries of association `a` on the host at `me`. The responder's port

@@ -57,6 +57,13 @@ extension StatusReport {
         return o
     }
 
+    /// An SA entry with who installed it (`installed_by`).
+    static func json(_ e: SAEntry) -> [String: Any] {
+        var s = json(e.sa, e.label)
+        s["installed_by"] = e.installer.json
+        return s
+    }
+
     static func json(_ sa: SecurityAssociation, _ label: StatusLabel?) -> [String: Any] {
         var o = XfrmFormatter.json(sa)  // no keys
         o.removeValue(forKey: "context")
@@ -76,11 +83,7 @@ extension StatusReport {
         var o: [String: Any] = [
             "type": "snapshot", "status": mirrorStatus.jsonName,
             "policies": policies.map { Self.json($0.policy, $0.label) }, "unlabeled_policies": unlabeledPolicies,
-            "sas": sas.map { e in
-                var s = Self.json(e.sa, e.label)
-                s["installed_by"] = e.installer.json
-                return s
-            },
+            "sas": sas.map(Self.json),
             "acquires": acquires.map(Self.json),
             "unknown_labels": unknownLabels.map { $0.context.description },
         ]
@@ -107,9 +110,7 @@ extension StatusChange {
         case .saAdded(let e, let updated, let replaces):
             o["change"] = "sa_added"
             o["updated"] = updated
-            var s = StatusReport.json(e.sa, e.label)
-            s["installed_by"] = e.installer.json
-            o["sa"] = s
+            o["sa"] = StatusReport.json(e)
             if let replaces { o["rekey_of_spi"] = Int(replaces) }
         case .saDeleted(let s, let l):
             o["change"] = "sa_deleted"
