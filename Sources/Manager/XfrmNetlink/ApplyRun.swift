@@ -9,7 +9,7 @@ public import XfrmWire
 /// kernel, and the real run as one transaction (`XfrmManager/transact(_:)`).
 public struct ApplyRun {
     public let manager: XfrmManager
-    /// The host's half: its SAs and SPD entries with their keys (`ApplyPlanner/desired(_:host:keys:)`).
+    /// The host's half: its SAs and SPD entries with their keys (`ApplyPlanner/desired(_:host:keys:ikeRoutes:)`).
     public let desired: (sas: [SecurityAssociation], policies: [PolicyEntry])
     /// Take the half away instead of installing it.
     public let remove: Bool

@@ -202,7 +202,7 @@ public struct Scenario: Sendable {
         return (sas, policies)
     }
 
-    /// What `host` holds, as the resolver sees it (``contents(host:keys:)`` with zero keys).
+    /// What `host` holds, as the resolver sees it (``contents(host:keys:ikeRoutes:)`` with zero keys).
     public func mirror(host: String) throws(Scenario.Error) -> XfrmMirror {
         let (sas, policies) = try contents(host: host)
         return XfrmMirror(sas: sas, policies: policies)

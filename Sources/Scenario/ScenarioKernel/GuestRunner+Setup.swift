@@ -110,7 +110,7 @@ extension GuestRunner {
         KeyFile.generate(for: scenario.layout) { n in (0..<n).map { _ in UInt8.random(in: 0...255) } }
     }
 
-    /// The scenario's SAs and SPD entries (`Scenario.contents(host:keys:)`), installed by the
+    /// The scenario's SAs and SPD entries (`Scenario.contents(host:keys:ikeRoutes:)`), installed by the
     /// harness (its own checks are not the scenario's): SAs, then SPD entries. The SPD entries of
     /// associations keyed by IKE are left to pluto, which routes them (``startIKE(_:keys:)``).
     func install(_ scenario: Scenario, keys: KeyFile) throws {
