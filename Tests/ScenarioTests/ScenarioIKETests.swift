@@ -120,15 +120,17 @@ struct ScenarioIKETests {
         let model = try ScenarioModel(s)
         let conn = try #require(try s.ikeConfiguration(host: "server").conns.first)
         let ike = try SecurityContext(parsing: "system_u:system_r:ike_t:s0"), kernel = try SecurityContext(parsing: "system_u:system_r:kernel_t:s0")
-        #expect(model.plutoRefuses(try SecurityContext(parsing: "system_u:system_r:echoclient_t:s0"), conn: conn, daemon: ike) == nil)
+        #expect(model.plutoRefuses(try SecurityContext(parsing: "system_u:system_r:echoclient_t:s0"), conn: conn, daemon: ike, host: "server") == nil)
         let mgmt = try SecurityContext(parsing: "system_u:system_r:ipsec_mgmt_t:s0")
-        #expect(model.plutoRefuses(mgmt, conn: conn, daemon: ike)?.contains("may not polmatch sec-label=system_u:object_r:ipsec_spd_t:s0") == true)
+        #expect(
+            model.plutoRefuses(mgmt, conn: conn, daemon: ike, host: "server")?.contains("may not polmatch sec-label=system_u:object_r:ipsec_spd_t:s0") == true)
         // kernel_t may polmatch ipsec_spd_t; ike_t may not label an SA with it.
-        #expect(model.plutoRefuses(kernel, conn: conn, daemon: ike)?.contains("its domain system_u:system_r:ike_t:s0 may not setcontext") == true)
+        #expect(
+            model.plutoRefuses(kernel, conn: conn, daemon: ike, host: "server")?.contains("its domain system_u:system_r:ike_t:s0 may not setcontext") == true)
         // Permissive mode grants both.
         var permissive = s
         permissive.enforcing = false
-        #expect(try ScenarioModel(permissive).plutoRefuses(mgmt, conn: conn, daemon: ike) == nil)
+        #expect(try ScenarioModel(permissive).plutoRefuses(mgmt, conn: conn, daemon: ike, host: "server") == nil)
         // In a scenario: the responder's refusal ends the negotiation, and says why.
         var setcontext = try ScenarioModel(try Scenario.load(path: ScenarioTests.specs.appendingPathComponent("ike-setcontext.yaml").path))
         let refused = setcontext.run()[1]

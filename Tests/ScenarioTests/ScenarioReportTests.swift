@@ -42,7 +42,7 @@ struct ScenarioReportTests {
         #expect(text.contains("     ✗ kernel does not meet the expectation: result: expected EACCES, got ok"))
         let table = report.table([result], modelSeconds: 0.5)
         #expect(table.contains("| echo-confined | 3 | 3/3 | 2/3 | 2/3 |"))
-        #expect(table.hasSuffix("model: 0.50 s; kernel (one VM boot, all scenarios): 12.3 s"))
+        #expect(table.hasSuffix("model: 0.50 s; kernel: 12.3 s (one VM boot, all scenarios)"))
         #expect(report.json([result], modelSeconds: 0)["passed"] as? Bool == false)
 
         let failed = ScenarioReport(modelOutcomes: nil, kernelOutcomes: [:], kernelErrors: [s.name: "boom"], kernelSeconds: 1)

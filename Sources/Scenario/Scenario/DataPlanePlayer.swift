@@ -12,8 +12,9 @@ import SecurityContexts
 /// with the kernel on every step (scripts/conformance): so the data plane is checked against the
 /// kernel's behaviour on every scenario that sends datagrams (Specs/dataplane/node.md).
 ///
-/// The data plane has its own access vector cache over the scenario's security server, kept across
-/// the steps as a kernel keeps its AVC (a permissive denial is audited once).
+/// The data plane has its own access vector cache over each kernel's security server (one for every
+/// host, or one per host on kernels of their own), kept across the steps as a kernel keeps its AVC
+/// (a permissive denial is audited once).
 public struct DataPlanePlayer: StepPlayer {
     public struct Step: Sendable {
         public var step: ScenarioStep
@@ -28,12 +29,18 @@ public struct DataPlanePlayer: StepPlayer {
 
     public let scenario: Scenario
     private var model: ScenarioModel
-    private let authorizer: AssociationAuthorizer
+    private let authorizers: [String: AssociationAuthorizer]
 
     public init(_ scenario: Scenario) throws(Scenario.Error) {
         self.scenario = scenario
-        model = try ScenarioModel(scenario)
-        authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: model.server))
+        let model = try ScenarioModel(scenario)
+        var authorizers: [String: AssociationAuthorizer] = [:]
+        for group in scenario.kernelGroups {
+            let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: model.server(of: group[0])))
+            for host in group { authorizers[host] = authorizer }
+        }
+        self.model = model
+        self.authorizers = authorizers
     }
 
     /// Plays every step.
@@ -65,7 +72,7 @@ public struct DataPlanePlayer: StepPlayer {
 
     /// One UDP step on two nodes built from the model's hosts as they are now.
     private func carry(_ t: ScenarioStep.Traffic) -> StepOutcome {
-        var records: [AuditRecord] = []
+        var records: [AVCLine] = []
         var notes: [String] = []
         func outcome(
             _ result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,
@@ -73,14 +80,14 @@ public struct DataPlanePlayer: StepPlayer {
         ) -> StepOutcome {
             StepOutcome(
                 result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
-                acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
+                acquire: acquire, avc: records, notes: notes)
         }
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "data plane")
         }
         func node(_ host: String, _ address: IPAddress) throws(DataPlaneError) -> DataPlaneNode {
             let m = model.resolver(host)
-            var r = Resolver(mirror: m.mirror, authorizer: authorizer)
+            var r = Resolver(mirror: m.mirror, authorizer: authorizers[host]!)
             r.keyManagerListening = m.keyManagerListening
             r.netLabelConfigured = m.netLabelConfigured
             r.labeledXfrmElsewhere = m.labeledXfrmElsewhere
@@ -97,9 +104,9 @@ public struct DataPlanePlayer: StepPlayer {
         // The server binds the port; the client sends from an unbound socket (autobind).
         do {
             let (_, checks) = try server.bind(port: t.port, context: t.serverContext)
-            records += checks.compactMap(\.record)
+            records += checks.compactMap(\.record).map { model.line($0, on: t.to) }
         } catch {
-            if case .bindDenied(_, _, let r) = error { records += r }
+            if case .bindDenied(_, _, let r) = error { records += r.map { model.line($0, on: t.to) } }
             notes.append("\(error)")
             return outcome(error == .portInUse(t.port) ? "EADDRINUSE" : "EACCES", stage: "bind", delivered: false)
         }
@@ -113,10 +120,10 @@ public struct DataPlanePlayer: StepPlayer {
         /// seen, and the errno of the send (nil when the send succeeded or only waits for an SA).
         func move(
             _ data: [UInt8], from sender: DataPlaneNode, _ senderHost: String, port: UInt16, to receiver: DataPlaneNode,
-            dport: UInt16
+            _ receiverHost: String, dport: UInt16
         ) -> (delivered: Bool, peer: SecurityContext?, error: String?) {
             let out = sender.send(data, from: port, to: receiver.address, port: dport)
-            records += out.records
+            records += out.records.map { model.line($0, on: senderHost) }
             notes += out.checks.map(\.description)
             let inbound: InboundResult
             switch out.outcome {
@@ -131,17 +138,17 @@ public struct DataPlanePlayer: StepPlayer {
                 // it); an in-progress ACQUIRE only makes the datagram wait.
                 return (false, nil, errno == "ECONNREFUSED" || (errno == "EAGAIN" && reason.contains("in progress")) ? nil : errno)
             }
-            records += inbound.records
+            records += inbound.records.map { model.line($0, on: receiverHost) }
             notes += inbound.checks.map(\.description)
             if case .dropped(let why) = inbound.outcome { notes.append("dropped: \(why)") }
             return (inbound.delivery != nil, inbound.delivery?.peer, nil)
         }
-        let request = move(Array("salabel".utf8), from: client, t.from, port: clientPort, to: server, dport: t.port)
+        let request = move(Array("salabel".utf8), from: client, t.from, port: clientPort, to: server, t.to, dport: t.port)
         if let e = request.error { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
         guard request.delivered else { return outcome("ok", delivered: false, acquire: acquire) }
         let peer = request.peer?.description ?? "none"
         guard t.reply else { return outcome("ok", delivered: true, peer: peer, acquire: acquire) }
-        let reply = move(Array("salabel".utf8), from: server, t.to, port: t.port, to: client, dport: clientPort)
+        let reply = move(Array("salabel".utf8), from: server, t.to, port: t.port, to: client, t.from, dport: clientPort)
         return outcome(
             "ok", delivered: true, peer: peer, replyDelivered: reply.delivered,
             replyPeer: reply.delivered ? (reply.peer?.description ?? "none") : nil, acquire: acquire)

@@ -48,6 +48,12 @@ public struct Scenario: Sendable {
     /// IKE (`ike_daemon:` at the top, or `hosts.NAME.ike_daemon`; Specs/scenarios/README.md,
     /// "Associations keyed by IKE").
     public var ikeDaemons: [String: SecurityContext]
+    /// Whether the hosts are namespaces of one kernel or each a kernel of its own (`kernels:`;
+    /// Specs/scenarios/README.md, "Hosts on kernels of their own").
+    public var kernels: Kernels
+    /// Each host's own policy statements and mode, for hosts on kernels of their own
+    /// (`hosts.NAME.policy_rules`, `hosts.NAME.enforcing`).
+    public var hostPolicies: [String: HostPolicy]
 
     /// A scenario error: the file, where in it, and what was expected.
     public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
@@ -58,8 +64,8 @@ public struct Scenario: Sendable {
     }
 
     /// The fields a scenario adds to the apply format.
-    static let topLevelFields: Set<String> = ["description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon"]
-    static let hostFields: Set<String> = ["xfrm", "ike_daemon"]
+    static let topLevelFields: Set<String> = ["description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon", "kernels"]
+    static let hostFields: Set<String> = ["xfrm", "ike_daemon", "policy_rules", "enforcing"]
 
     /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
     public init(yaml text: String, file: String = "<scenario>") throws(Scenario.Error) {
@@ -131,6 +137,7 @@ public struct Scenario: Sendable {
             }
         }
         ikeDaemons = try Self.ikeDaemons(top, layout: layout, fail: fail)
+        (kernels, hostPolicies) = try Self.kernels(top, layout: layout, fail: fail)
         for host in Self.ikeHosts(of: layout) {
             do { _ = try LibreswanConfiguration.forHost(layout, host: host, psks: nil) } catch { throw fail(error.path, error.message) }
         }
@@ -141,6 +148,7 @@ public struct Scenario: Sendable {
             for (i, item) in list.enumerated() {
                 steps.append(try ScenarioStep.parse(item, index: i, hosts: hostNames, actors: actors, fail: fail))
             }
+            try checkKernelNames(fail: fail)
         }
     }
 

@@ -14,7 +14,8 @@ struct IKENegotiation {
     var established = false
     /// What happened, in order, for the step's notes.
     var notes: [String] = []
-    var records: [AuditRecord] = []
+    /// The AVC records, each naming its kernel's host when the hosts have kernels of their own.
+    var records: [AVCLine] = []
 }
 
 extension ScenarioModel {
@@ -44,12 +45,12 @@ extension ScenarioModel {
         var n = IKENegotiation()
         guard case .served(let conn) = config.acquireMatch(acquired, entryLabel: entry.securityContext).outcome else { return nil }
         n.notes.append("ike: \(host)'s pluto answers the ACQUIRE carrying \(label) with conn \(conn.name)")
-        if let why = plutoRefuses(label, conn: conn, daemon: daemon) {
+        if let why = plutoRefuses(label, conn: conn, daemon: daemon, host: host) {
             return refused(n, "\(host)'s pluto refuses the ACQUIRE: \(why) (libselinux; no kernel record)")
         }
-        func run(_ checks: [ResolutionCheck]) -> Bool {
+        func run(_ checks: [ResolutionCheck], on side: String) -> Bool {
             for c in checks {
-                if let r = c.record { n.records.append(r) }
+                if let r = c.record { n.records.append(line(r, on: side)) }
                 n.notes.append("ike: " + c.description)
                 if !c.passed { return false }
             }
@@ -59,9 +60,9 @@ extension ScenarioModel {
         for (from, to, subject, receiverSubject) in [(host, peer, daemon, peerDaemon), (peer, host, peerDaemon, daemon)] {
             let sender = resolver(from), receiver = resolver(to)
             let dst = scenario.layout.hosts[to]!.address, src = scenario.layout.hosts[from]!.address
-            if !run(sender.egressChecks(subject, destination: dst)) { return refused(n, "an IKE datagram from \(from) is dropped on egress") }
+            if !run(sender.egressChecks(subject, destination: dst), on: from) { return refused(n, "an IKE datagram from \(from) is dropped on egress") }
             let delivery = receiver.deliver(receiver.inbound(secPath: []), to: receiverSubject, source: src)
-            if !run(delivery.checks) { return refused(n, "\(to)'s pluto does not receive the IKE datagram") }
+            if !run(delivery.checks, on: to) { return refused(n, "\(to)'s pluto does not receive the IKE datagram") }
         }
         // The responder's conn for the received selectors (the flow seen from its side), and its
         // libselinux question on the received label.
@@ -71,13 +72,13 @@ extension ScenarioModel {
         guard let answering = peerConfig.conns.first(where: { $0.mismatch(reversed, entryLabel: $0.secLabel) == nil }) else {
             return refused(n, "no conn of \(peer) holds the received traffic selectors (TS_UNACCEPTABLE)")
         }
-        if let why = plutoRefuses(label, conn: answering, daemon: peerDaemon) {
+        if let why = plutoRefuses(label, conn: answering, daemon: peerDaemon, host: peer) {
             return refused(n, "\(peer)'s pluto answers TS_UNACCEPTABLE: \(why) (libselinux; no kernel record)")
         }
         n.notes.append("ike: \(peer)'s conn \(answering.name) accepts the received label \(label) (its sec-label=\(answering.secLabel))")
         for (side, subject) in [(peer, peerDaemon), (host, daemon)] {
-            let a = authorizer.setcontext(subject: subject, label: label)
-            if let r = a.record { n.records.append(r) }
+            let a = authorizers[side]!.setcontext(subject: subject, label: label)
+            if let r = a.record { n.records.append(line(r, on: side)) }
             n.notes.append("ike: \(side)'s pluto adds the SAs: association { setcontext } \(subject) → \(label): \(a.reason)")
             if !a.granted { return refused(n, "\(side)'s kernel refuses the SAs (NEWSA: EACCES)") }
         }
@@ -108,20 +109,21 @@ extension ScenarioModel {
     /// pluto's own domain may `setcontext` it. The initiator asks when the ACQUIRE comes, before
     /// any IKE datagram; the responder for the label it receives. libselinux's AVC asks the kernel's
     /// security server and writes no kernel record; permissive mode and permissive domains grant.
-    public func plutoRefuses(_ label: SecurityContext, conn: LibreswanConn, daemon: SecurityContext) -> String? {
-        if !userspaceAllows(label, conn.secLabel, "polmatch") {
+    /// `host` is the daemon's: libselinux asks that host's kernel.
+    public func plutoRefuses(_ label: SecurityContext, conn: LibreswanConn, daemon: SecurityContext, host: String) -> String? {
+        if !userspaceAllows(label, conn.secLabel, "polmatch", host: host) {
             return "\(label) may not polmatch sec-label=\(conn.secLabel) of conn \(conn.name)"
         }
-        if !userspaceAllows(daemon, label, "setcontext") {
+        if !userspaceAllows(daemon, label, "setcontext", host: host) {
             return "its domain \(daemon) may not setcontext \(label)"
         }
         return nil
     }
 
     /// libselinux's answer (`selinux_check_access`) for `association { perm }`.
-    func userspaceAllows(_ source: SecurityContext, _ target: SecurityContext, _ perm: String) -> Bool {
-        guard let d = try? server.computeAccess(source: source, target: target, objectClass: "association") else { return false }
-        return d.allowed.contains(perm) || d.permissiveDomain || !scenario.enforcing
+    func userspaceAllows(_ source: SecurityContext, _ target: SecurityContext, _ perm: String, host: String) -> Bool {
+        guard let d = try? servers[host]!.computeAccess(source: source, target: target, objectClass: "association") else { return false }
+        return d.allowed.contains(perm) || d.permissiveDomain || !scenario.enforcing(host: host)
     }
 
     /// The algorithm of the model's negotiated SAs, with a zero key as every key in the model:

@@ -8,16 +8,21 @@ import XfrmManager
 import LinuxSystem  // Errno: the C names of error numbers
 
 /// A scenario played through salabel's model, without a kernel: the decision engine for every permission
-/// check, the manager's rules for xfrm requests, the resolver for traffic. The hosts are network namespaces
-/// of one kernel, as in the VM: they share one policy, one access vector cache and the kernel-wide count of
-/// labeled xfrm objects (Specs/kernel/labeled-ipsec.md, edge 26). The rules are in Specs/scenarios/README.md,
+/// check, the manager's rules for xfrm requests, the resolver for traffic. By default the hosts are network
+/// namespaces of one kernel, as in the VM: they share one policy, one access vector cache and the kernel-wide
+/// count of labeled xfrm objects (Specs/kernel/labeled-ipsec.md, edge 26). Hosts on kernels of their own
+/// (``Scenario/Kernels/perHost``) have one of each apiece, and each AVC record names the host whose kernel
+/// wrote it. The rules are in Specs/scenarios/README.md,
 /// "What the model predicts". "edge N" in this file's comments and refusal reasons is edge N of
 /// Specs/kernel/labeled-ipsec.md §g.
 public struct ScenarioModel: StepPlayer {
     public let scenario: Scenario
+    /// The security server of the first host's kernel: every host's, when they share one.
     public let server: SecurityServer
-    let cache: AccessVectorCache
-    let authorizer: AssociationAuthorizer
+    /// Each host's kernel: its security server, and the authorizer over its access vector cache
+    /// (the same for every host when they share one kernel).
+    let servers: [String: SecurityServer]
+    let authorizers: [String: AssociationAuthorizer]
     var kernels: [String: SimulatedXfrmKernel] = [:]
     var acquires: [String: [PendingAcquire]] = [:]
     /// How many SAs the model's IKE daemons have installed (their SPIs' source).
@@ -30,11 +35,22 @@ public struct ScenarioModel: StepPlayer {
 
     public init(_ scenario: Scenario) throws(Scenario.Error) {
         self.scenario = scenario
-        do { server = try scenario.securityServer() } catch {
-            throw Scenario.Error(file: scenario.name, path: "policy", message: "\(error)")
+        var servers: [String: SecurityServer] = [:], authorizers: [String: AssociationAuthorizer] = [:]
+        for group in scenario.kernelGroups {
+            let server: SecurityServer
+            do { server = try scenario.securityServer(host: group[0]) } catch {
+                let path = scenario.kernels == .shared ? "policy" : "hosts.\(group[0]).policy_rules"
+                throw Scenario.Error(file: scenario.name, path: path, message: "\(error)")
+            }
+            let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: server))
+            for host in group {
+                servers[host] = server
+                authorizers[host] = authorizer
+            }
         }
-        cache = AccessVectorCache(server: server)
-        authorizer = AssociationAuthorizer(cache: cache)
+        self.servers = servers
+        self.authorizers = authorizers
+        server = servers[scenario.hosts[0]]!
         for host in scenario.hosts {
             let (sas, policies) = try scenario.contents(host: host)
             kernels[host] = SimulatedXfrmKernel(sas: sas, policies: policies)
@@ -47,6 +63,14 @@ public struct ScenarioModel: StepPlayer {
     public func canonical(_ text: String) -> String {
         guard let sid = try? server.sid(forText: text), let c = server.context(of: sid) else { return text }
         return c.description
+    }
+
+    /// The security server of `host`'s kernel.
+    public func server(of host: String) -> SecurityServer { servers[host]! }
+
+    /// An engine record as a scenario line, naming `host` when the hosts have kernels of their own.
+    func line(_ record: AuditRecord, on host: String) -> AVCLine {
+        AVCLine(record).on(scenario.kernels == .perHost ? host : nil)
     }
 
     /// Plays every step, in order.
@@ -66,9 +90,12 @@ public struct ScenarioModel: StepPlayer {
     /// hosts), as the resolver sees it.
     public func resolver(_ host: String) -> Resolver {
         let kernel = kernels[host]!
-        var r = Resolver(mirror: XfrmMirror(sas: kernel.sas, policies: kernel.policies, acquires: acquires[host] ?? []), authorizer: authorizer)
+        var r = Resolver(
+            mirror: XfrmMirror(sas: kernel.sas, policies: kernel.policies, acquires: acquires[host] ?? []), authorizer: authorizers[host]!)
+        // The count of labeled xfrm objects is a kernel's: only the hosts that share this one add to it.
+        let sameKernel = Set(scenario.kernelGroups.first { $0.contains(host) } ?? [host])
         r.labeledXfrmElsewhere = kernels.contains { name, k in
-            name != host
+            name != host && sameKernel.contains(name)
                 && (k.sas.contains { $0.securityContext != nil } || k.policies.contains { $0.securityContext != nil }
                     || (acquires[name] ?? []).contains { $0.label != nil })
         }
@@ -86,10 +113,12 @@ public struct ScenarioModel: StepPlayer {
     mutating func xfrm(_ command: ScenarioStep.XfrmCommand) -> StepOutcome {
         let r = resolver(command.host)
         let actor = command.actorContext
+        let server = servers[command.host]!, authorizer = authorizers[command.host]!
         var records: [AuditRecord] = []
         var notes: [String] = []
+        func lines() -> [AVCLine] { records.map { line($0, on: command.host) } }
         func refused(_ errno: String, _ why: String) -> StepOutcome {
-            StepOutcome(result: errno, avc: records.map(AVCLine.init), notes: notes + [why])
+            StepOutcome(result: errno, avc: lines(), notes: notes + [why])
         }
         for perm in ["create", "bind", "getattr", "setopt", "write", "nlmsg_write"] {
             let c = r.check(actor, actor, "netlink_xfrm_socket", perm, what: "netlink_xfrm_socket { \(perm) }")
@@ -147,7 +176,7 @@ public struct ScenarioModel: StepPlayer {
         let read = r.check(actor, actor, "netlink_xfrm_socket", "read", what: "netlink_xfrm_socket { read }")
         if let rec = read.record { records.append(rec) }
         if !read.passed { return refused("EACCES", "the change was made; reading the answer: \(read.reason)") }
-        return StepOutcome(result: "ok", avc: records.map(AVCLine.init), notes: notes)
+        return StepOutcome(result: "ok", avc: lines(), notes: notes)
     }
 
     // MARK: - Traffic
@@ -160,10 +189,10 @@ public struct ScenarioModel: StepPlayer {
     mutating func traffic(_ t: ScenarioStep.Traffic) -> StepOutcome {
         let sender = resolver(t.from), receiver = resolver(t.to)
         let cls = t.proto == .tcp ? "tcp_socket" : "udp_socket"
-        var records: [AuditRecord] = []
+        var records: [AVCLine] = []
         var notes: [String] = []
-        func run(_ c: ResolutionCheck) -> Bool {
-            if let rec = c.record { records.append(rec) }
+        func run(_ c: ResolutionCheck, on host: String) -> Bool {
+            if let rec = c.record { records.append(line(rec, on: host)) }
             notes.append(c.description)
             return c.passed
         }
@@ -173,17 +202,17 @@ public struct ScenarioModel: StepPlayer {
         ) -> StepOutcome {
             StepOutcome(
                 result: result, stage: stage, delivered: delivered, peer: peer, replyDelivered: replyDelivered, replyPeer: replyPeer,
-                acquire: acquire, avc: records.map(AVCLine.init), notes: notes)
+                acquire: acquire, avc: records, notes: notes)
         }
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "model")
         }
         // The server's socket: bind to the port on any address.
-        for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue) where !run(c) {
+        for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue) where !run(c, on: t.to) {
             return outcome("EACCES", stage: "bind", delivered: false)
         }
         if t.proto == .tcp, let port = sender.portLabel(t.port, protocol: "tcp") {
-            if !run(sender.check(t.actorContext, port, cls, "name_connect", what: "tcp_socket { name_connect } port \(t.port)")) {
+            if !run(sender.check(t.actorContext, port, cls, "name_connect", what: "tcp_socket { name_connect } port \(t.port)"), on: t.from) {
                 return outcome("EACCES", stage: "connect", delivered: false)
             }
         }
@@ -198,11 +227,12 @@ public struct ScenarioModel: StepPlayer {
             var ok = true
             for leg in p.legs {
                 // A failed check inside a leg may be a skip (a polmatch denial hides an entry); the
-                // leg says whether the packet went on.
-                for c in leg.checks { _ = run(c) }
+                // leg says whether the packet went on. Each leg's checks are its host's kernel's.
+                let at = scenario.host(with: leg.host) ?? (leg.stage == .outbound ? from : to)
+                for c in leg.checks { _ = run(c, on: at) }
                 if !leg.passed { ok = false }
                 if leg.stage == .outbound, leg.passed, let ctx = p.flow.context {
-                    for c in senderResolver.egressChecks(ctx, destination: p.flow.destination) where !run(c) { ok = false }
+                    for c in senderResolver.egressChecks(ctx, destination: p.flow.destination) where !run(c, on: from) { ok = false }
                 }
                 if !ok { break }
             }

@@ -61,9 +61,11 @@ extension Scenario {
     /// the scenario's policy as compiled without the harness, compiled here when nil) inserted
     /// before the first `user` statement, where the policy language's type-enforcement part ends.
     /// `file` names the result in errors. `harnessTypes` are the types of the policy's `file` and
-    /// `kernel` initial SIDs, for ``harnessRules(fileType:kernelType:)``.
+    /// `kernel` initial SIDs, for ``harnessRules(fileType:kernelType:)``. With `host`, the host's
+    /// own `policy_rules` follow the scenario's (hosts on kernels of their own).
     public func policyText(
-        harness: Bool = false, harnessTypes: (file: String, kernel: String) = ("unlabeled_t", "kernel_t"), compiled: PolicyDB? = nil
+        host: String? = nil, harness: Bool = false, harnessTypes: (file: String, kernel: String) = ("unlabeled_t", "kernel_t"),
+        compiled: PolicyDB? = nil
     ) throws(PolicyLoadError) -> (text: String, file: String) {
         let base: String, file: String
         switch policy {
@@ -77,10 +79,17 @@ extension Scenario {
         }
         var added: [String] = []
         if let policyRules { added.append("# policy_rules of scenario \(name)\n" + policyRules) }
+        if let host, let rules = hostPolicies[host]?.rules { added.append("# policy_rules of host \(host) of scenario \(name)\n" + rules) }
         if harness { added.append(Self.harnessRules(fileType: harnessTypes.file, kernelType: harnessTypes.kernel)) }
         if harness && usesIKE {
             let db: PolicyDB
-            if let compiled { db = compiled } else { db = try securityServer().policy }
+            if let compiled {
+                db = compiled
+            } else if let host {
+                db = try securityServer(host: host).policy
+            } else {
+                db = try securityServer().policy
+            }
             added.append(
                 Self.ikeDaemonRules(
                     daemonTypes: ikeDaemons.values.map(\.type),

@@ -226,7 +226,7 @@ extension StepExpectation {
             var lines: [AVCLine] = []
             for (i, item) in list.enumerated() {
                 guard let text = item as? String, let line = AVCLine(parsing: text) else {
-                    throw fail("\(path).avc[\(i)]", "expected `denied|granted { perm … } scontext=… tcontext=… tclass=…[ permissive=0|1]`")
+                    throw fail("\(path).avc[\(i)]", "expected `denied|granted { perm … } scontext=… tcontext=… tclass=…[ permissive=0|1][ host=HOST]`")
                 }
                 lines.append(line)
             }

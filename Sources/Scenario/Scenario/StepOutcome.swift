@@ -1,8 +1,10 @@
 /// One AVC record reduced to what a scenario compares: the result, the permissions, the two
 /// contexts, the class and (for denials) `permissive=`. `pid=`, `comm=` and the network fields
-/// (`saddr=`, `netif=`, …) depend on the run and are left out.
+/// (`saddr=`, `netif=`, …) depend on the run and are left out. In a scenario whose hosts are
+/// kernels of their own (``Scenario/Kernels/perHost``), `host=` names the kernel that wrote it.
 ///
 ///     denied { setcontext } scontext=system_u:system_r:echoclient_t:s0 tcontext=… tclass=association permissive=0
+///     denied { recv } scontext=… tcontext=… tclass=peer permissive=0 host=server
 public struct AVCLine: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public var result: String
     /// The permissions, sorted.
@@ -12,14 +14,20 @@ public struct AVCLine: Sendable, Hashable, Comparable, Codable, CustomStringConv
     public var tclass: String
     /// `permissive=` of a denial; nil for a grant.
     public var permissive: Bool?
+    /// The host whose kernel wrote the record, in a scenario whose hosts are kernels of their own;
+    /// nil when the hosts share one kernel.
+    public var host: String?
 
-    public init(result: String, permissions: [String], scontext: String, tcontext: String, tclass: String, permissive: Bool?) {
+    public init(
+        result: String, permissions: [String], scontext: String, tcontext: String, tclass: String, permissive: Bool?, host: String? = nil
+    ) {
         self.result = result
         self.permissions = permissions.sorted()
         self.scontext = scontext
         self.tcontext = tcontext
         self.tclass = tclass
         self.permissive = result == "denied" ? (permissive ?? false) : nil
+        self.host = host
     }
 
     /// Reads the normalized form, a kernel log line (`audit: type=1400 audit(…): avc:  denied  { … } for  pid=…`)
@@ -40,12 +48,22 @@ public struct AVCLine: Sendable, Hashable, Comparable, Codable, CustomStringConv
             guard p == "0" || p == "1" else { return nil }
             permissive = p == "1"
         }
-        self.init(result: words[r], permissions: Array(words[(r + 2)..<close]), scontext: s, tcontext: t, tclass: c, permissive: permissive)
+        // `host=` is the scenario's own field; no kernel record has one.
+        self.init(
+            result: words[r], permissions: Array(words[(r + 2)..<close]), scontext: s, tcontext: t, tclass: c, permissive: permissive,
+            host: fields["host"])
     }
 
     public var description: String {
         "\(result) { \(permissions.joined(separator: " ")) } scontext=\(scontext) tcontext=\(tcontext) tclass=\(tclass)"
-            + (permissive.map { " permissive=\($0 ? 1 : 0)" } ?? "")
+            + (permissive.map { " permissive=\($0 ? 1 : 0)" } ?? "") + (host.map { " host=\($0)" } ?? "")
+    }
+
+    /// The same line, written by `host`'s kernel.
+    public func on(_ host: String?) -> AVCLine {
+        var line = self
+        line.host = host
+        return line
     }
 
     /// The same line with both contexts rewritten by `canonical` (e.g. `c0,c1` and `c0.c1` alike).

@@ -15,13 +15,24 @@ public struct GuestPlan: Codable, Sendable {
         /// boolean values across a policy reload (`security_preserve_bools`), so the runner sets
         /// them all, not only the scenario's.
         public var booleans: [String: Bool]
+        /// The host this guest plays, for a scenario whose hosts have kernels of their own (one
+        /// guest of a pair each); nil: every host, as namespaces of this kernel.
+        public var host: String?
 
-        public init(name: String, file: String, policy: String, booleans: [String: Bool]) {
+        /// An entry; `host` for one guest of a pair.
+        public init(name: String, file: String, policy: String, booleans: [String: Bool], host: String? = nil) {
             self.name = name
             self.file = file
             self.policy = policy
             self.booleans = booleans
+            self.host = host
         }
+    }
+
+    /// Which guest of a pair this plan is for (`scripts/vm pair`): left leads, reports every
+    /// step's outcome, and makes the keys both sides use.
+    public enum Side: String, Codable, Sendable {
+        case left, right
     }
     public var scenarios: [Entry]
     /// Seconds to wait after a step for the kernel's audit records (kauditd prints them
@@ -30,11 +41,16 @@ public struct GuestPlan: Codable, Sendable {
     /// Also write the harness's own diagnostics on standard error (`--verbose`): what the kernel
     /// logged while pluto started, and each pluto's log when it is stopped.
     public var verbose: Bool?
+    /// Set for the guests of a pair: their scenarios' hosts have kernels of their own, and the two
+    /// runners play each step together over the peer channel (``GuestRunner``, GuestRunner+Pair.swift).
+    public var side: Side?
 
-    public init(scenarios: [Entry], settle: Double, verbose: Bool? = nil) {
+    /// A plan; `side` for a guest of a pair.
+    public init(scenarios: [Entry], settle: Double, verbose: Bool? = nil, side: Side? = nil) {
         self.scenarios = scenarios
         self.settle = settle
         self.verbose = verbose
+        self.side = side
     }
 }
 

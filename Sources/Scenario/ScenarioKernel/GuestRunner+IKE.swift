@@ -34,13 +34,13 @@ extension GuestRunner {
     /// The directory of `host`'s pluto.
     func ikeDirectory(_ host: String) -> String { "\(ikeRoot)/\(host)" }
 
-    /// Starts a pluto for every host of `scenario.ikeHosts` and loads its conns: the files, pluto
+    /// Starts a pluto for every host of `scenario.ikeHosts` (of `hosts`, when given) and loads its conns: the files, pluto
     /// in the host's namespace and `ike_daemon` context, `whack --listen`, `addconn --autoall`
     /// (which routes the `ondemand` and `route` conns), then checks that the kernel holds the SPD
     /// entries pluto was to route. Any failure is a setup error with the tail of pluto's log.
-    func startIKE(_ scenario: Scenario, keys: KeyFile) throws {
+    func startIKE(_ scenario: Scenario, keys: KeyFile, hosts: [String]? = nil) throws {
         try prepareIKEHost()
-        for host in scenario.ikeHosts {
+        for host in scenario.ikeHosts where hosts?.contains(host) ?? true {
             guard let context = scenario.ikeDaemons[host] else { throw ScenarioKernelError("host \(host): no ike_daemon context") }
             let dir = ikeDirectory(host)
             try writeIKEFiles(scenario, host: host, keys: keys, directory: dir)

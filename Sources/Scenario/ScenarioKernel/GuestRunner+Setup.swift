@@ -93,6 +93,31 @@ extension GuestRunner {
         }
     }
 
+    /// `host`'s namespace for a guest of a pair: the link to the other guest (eth0) moves into it,
+    /// with the host's address as /32 and a route to the other host. A removed namespace gives
+    /// eth0 back to the guest's own (asynchronously: this waits for it).
+    func attach(_ scenario: Scenario, host: String) throws {
+        guard let address = scenario.layout.hosts[host]?.address, address.family == .inet else {
+            throw ScenarioKernelError("host \(host): the kernel run supports IPv4 hosts only")
+        }
+        var waited = 0
+        while !FileManager.default.fileExists(atPath: "/sys/class/net/eth0") {
+            guard waited < 100 else { throw ScenarioKernelError("eth0 did not come back from the previous scenario's namespace") }
+            usleep(50_000)
+            waited += 1
+        }
+        let ns = namespace(host)
+        try ip(["netns", "add", ns])
+        try noIPv6(ns)
+        try ip(["-n", ns, "link", "set", "lo", "up"])
+        try ip(["link", "set", "eth0", "netns", ns])
+        try ip(["-n", ns, "addr", "add", "\(address)/32", "dev", "eth0"])
+        try ip(["-n", ns, "link", "set", "eth0", "up"])
+        for other in scenario.hosts where other != host {
+            try ip(["-n", ns, "route", "add", "\(scenario.layout.hosts[other]!.address)/32", "dev", "eth0"])
+        }
+    }
+
     /// No IPv6 in a namespace: its neighbour discovery would put the kernel's own packets
     /// (kernel_t) through the peer checks, AVC lines no scenario is about.
     func noIPv6(_ ns: String) throws {
@@ -112,9 +137,9 @@ extension GuestRunner {
 
     /// The scenario's SAs and SPD entries (`Scenario.contents(host:keys:ikeRoutes:)`), installed by the
     /// harness (its own checks are not the scenario's): SAs, then SPD entries. The SPD entries of
-    /// associations keyed by IKE are left to pluto, which routes them (``startIKE(_:keys:)``).
-    func install(_ scenario: Scenario, keys: KeyFile) throws {
-        for host in scenario.hosts {
+    /// associations keyed by IKE are left to pluto, which routes them (``startIKE(_:keys:hosts:)``). With `hosts`, only theirs.
+    func install(_ scenario: Scenario, keys: KeyFile, hosts: [String]? = nil) throws {
+        for host in hosts ?? scenario.hosts {
             let (sas, policies) = try scenario.contents(host: host, keys: keys, ikeRoutes: false)
             let ops = sas.map { XfrmOperation.addSA($0) } + policies.map { .addPolicy($0) }
             guard !ops.isEmpty else { continue }

@@ -26,6 +26,11 @@ extension GuestRunner {
         return .success(socket)
     }
 
+    /// The step's outcome when the server's socket cannot be made.
+    struct ListenerFailure: Error {
+        var outcome: StepOutcome
+    }
+
     struct StepFailure: Error {
         var errno: String
         var stage: String
@@ -42,24 +47,45 @@ extension GuestRunner {
     /// larval drop (2.5–6 s in Specs/kernel/two-hosts.md §6).
     static let ikeConnectSeconds = 10.0
 
-    func traffic(_ t: ScenarioStep.Traffic, scenario: Scenario) -> StepOutcome {
-        let server = scenario.layout.hosts[t.to]!.address.description
-        let probe = SocketProbe(timeout: t.proto == .tcp ? (scenario.usesIKE ? Self.ikeConnectSeconds : 3) : 1.5, sockcreate: nil)
+    /// The probe of a traffic step: TCP's connect waits longer in a scenario keyed by IKE.
+    func probe(_ t: ScenarioStep.Traffic, scenario: Scenario) -> SocketProbe {
+        SocketProbe(timeout: t.proto == .tcp ? (scenario.usesIKE ? Self.ikeConnectSeconds : 3) : 1.5, sockcreate: nil)
+    }
+
+    /// The server's socket of a traffic step, bound to the port on any address (and listening, for
+    /// TCP; with `IP_PASSSEC`, for UDP); the step's outcome when it cannot be made.
+    func openListener(_ t: ScenarioStep.Traffic) -> Result<SocketDescriptor, ListenerFailure> {
         let kind: SocketDescriptor.Kind = t.proto == .tcp ? .stream : .datagram
         let listener: SocketDescriptor
         switch labeledSocket(kind, context: t.serverContext.description, host: t.to) {
         case .success(let socket): listener = socket
-        case .failure(let f): return StepOutcome(result: f.errno, stage: "server \(f.stage)", delivered: false)
+        case .failure(let f): return .failure(ListenerFailure(outcome: StepOutcome(result: f.errno, stage: "server \(f.stage)", delivered: false)))
         }
-        defer { abort(listener) }
         do { try listener.bind(to: .internet(address: [0, 0, 0, 0], port: t.port)) } catch {
-            return StepOutcome(result: error.name, stage: "bind", delivered: false)
+            abort(listener)
+            return .failure(ListenerFailure(outcome: StepOutcome(result: error.name, stage: "bind", delivered: false)))
         }
         if t.proto == .tcp {
-            do { try listener.listen(backlog: 8) } catch { return StepOutcome(result: error.name, stage: "listen", delivered: false) }
+            do { try listener.listen(backlog: 8) } catch {
+                abort(listener)
+                return .failure(ListenerFailure(outcome: StepOutcome(result: error.name, stage: "listen", delivered: false)))
+            }
         } else {
             try? listener.setOption(level: solIP, ipPassSec, 1)
         }
+        return .success(listener)
+    }
+
+    func traffic(_ t: ScenarioStep.Traffic, scenario: Scenario) -> StepOutcome {
+        let server = scenario.layout.hosts[t.to]!.address.description
+        let probe = probe(t, scenario: scenario)
+        let kind: SocketDescriptor.Kind = t.proto == .tcp ? .stream : .datagram
+        let listener: SocketDescriptor
+        switch openListener(t) {
+        case .success(let socket): listener = socket
+        case .failure(let f): return f.outcome
+        }
+        defer { abort(listener) }
         let client: SocketDescriptor
         switch labeledSocket(kind, context: t.actorContext.description, host: t.from) {
         case .success(let socket): client = socket

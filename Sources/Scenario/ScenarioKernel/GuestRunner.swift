@@ -18,7 +18,9 @@ import XfrmWire
 /// - sockets are created with the actor's context (`/proc/thread-self/attr/sockcreate`), so every
 ///   network check names it.
 /// AVC records are read from /dev/kmsg, ACQUIREs from an `XFRMNLGRP_ACQUIRE` socket per host.
-/// For a scenario keyed by IKE, a pluto per host negotiates the SAs (GuestRunner+IKE.swift).
+/// For a scenario keyed by IKE, a pluto per host negotiates the SAs (GuestRunner+IKE.swift). On a
+/// guest of a pair (``GuestPlan/side``), it plays one host of each scenario with the other guest
+/// (GuestRunner+Pair.swift).
 public struct GuestRunner {
     let plan: GuestPlan
     let salabel: String
@@ -53,6 +55,7 @@ public struct GuestRunner {
 
     /// Runs every scenario of the plan, reporting each step on standard output (``GuestReport``).
     public func run() {
+        if let side = plan.side { return runPair(side: side) }
         do { try warmUp() } catch { report(GuestReport(scenario: "", error: "warm-up: \(error)")) }
         for entry in plan.scenarios {
             var scenario: Scenario

@@ -7,7 +7,8 @@ public import Scenario
 /// for a scenario keyed by IKE those of pluto's domains) with salabel's compiler and `checkpolicy`,
 /// boots the VM once through `scripts/vm` with salabel, the scenarios and the policies (and
 /// libreswan, `--libreswan`, when a scenario is keyed by IKE), runs `salabel scenario guest-run`
-/// there, and reads back each step's outcome.
+/// there, and reads back each step's outcome. Scenarios whose hosts have kernels of their own run
+/// on a pair of VMs (`scripts/vm pair`), one host and its policy in each.
 public struct KernelRun {
     /// scripts/vm.
     public var vmScript: String
@@ -31,8 +32,11 @@ public struct KernelRun {
         public var outcomes: [String: [StepOutcome]] = [:]
         /// Scenarios the guest could not run, with why.
         public var errors: [String: String] = [:]
-        /// How long the VM ran.
+        /// How long the VMs ran, in all.
         public var seconds: Double = 0
+        /// How long the pair of VMs ran (scenarios whose hosts have kernels of their own); 0
+        /// when there were none.
+        public var pairSeconds: Double = 0
 
         public init() {}
     }
@@ -61,69 +65,69 @@ public struct KernelRun {
         return nil
     }
 
-    /// Boots the VM once and plays every scenario in it.
+    /// Plays every scenario: those whose hosts share a kernel in one VM, booted once; those whose
+    /// hosts have kernels of their own (``Scenario/Kernels/perHost``) in a pair of VMs, booted once
+    /// after it, one host in each (``Result/pairSeconds``).
     public func run(_ scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)]) throws -> Result {
         let fm = FileManager.default
         let work = fm.temporaryDirectory.appendingPathComponent("salabel-scenarios-\(UUID().uuidString)")
         try fm.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: work) }
+        var result = Result()
+        let shared = scenarios.filter { $0.scenario.kernels == .shared }
+        let perHost = scenarios.filter { $0.scenario.kernels == .perHost }
+        if !shared.isEmpty { try runOne(shared, work: work, into: &result) }
+        if !perHost.isEmpty { try runPair(perHost, work: work, into: &result) }
+        return result
+    }
 
-        var files: [(String, String)] = [(guestBinary, Self.guestBinaryPath)]
-        var entries: [GuestPlan.Entry] = []
-        var firstPolicy: String?
-        var harnessContext = "system_u:system_r:\(Scenario.harnessType)"
-        for (i, s) in scenarios.enumerated() {
-            let conf = work.appendingPathComponent("policy-\(i).conf")
-            let binary = work.appendingPathComponent("policy-\(i).bin")
-            let text: String
-            let sids = s.model.server.policy.initialSIDs
-            let types = (
-                file: sids.first { $0.name == "file" }?.context?.type ?? "unlabeled_t",
-                kernel: sids.first { $0.name == "kernel" }?.context?.type ?? "kernel_t"
-            )
-            do {
-                text = try s.scenario.policyText(harness: true, harnessTypes: types, compiled: s.model.server.policy).text
-            } catch { throw ScenarioKernelError("\(s.path): \(error)") }
-            try text.write(to: conf, atomically: true, encoding: .utf8)
-            let mls = s.model.server.policy.mlsEnabled
-            // The kernel loads the binary salabel writes (Specs/engine/binary-policy.md §6).
-            // checkpolicy cross-checks it: it compiles the same text, and libsepol loads salabel's file.
-            do {
-                let db = try PolicyCompiler.compile(text: text, file: conf.lastPathComponent)
-                try Data(try db.binaryPolicy(version: 33)).write(to: binary)
-            } catch {
-                throw ScenarioKernelError("\(s.path): salabel cannot write the scenario's policy: \(error)")
-            }
-            let checks = [
-                ["checkpolicy"] + (mls ? ["-M"] : []) + ["-c", "33", "-o", "/dev/null", conf.path],
-                ["checkpolicy"] + (mls ? ["-M"] : []) + ["-b", "-o", "/dev/null", binary.path],
-            ]
-            for check in checks {
-                let (status, log) = Self.tool(check)
-                guard status == 0 else {
-                    if status == 127 { throw ScenarioKernelError("checkpolicy not found (package checkpolicy); install the VM packages with: scripts/deps vm") }
-                    throw ScenarioKernelError("\(s.path): checkpolicy refused the scenario's policy (\(check.joined(separator: " "))):\n\(log)")
-                }
-            }
-            if firstPolicy == nil {
-                firstPolicy = binary.path
-                if mls { harnessContext += ":s0" }
-            }
-            let yaml = work.appendingPathComponent("scenario-\(i).yaml")
-            try fm.copyItem(atPath: s.path, toPath: yaml.path)
-            files += [(yaml.path, "/vm/files/scenario-\(i).yaml"), (binary.path, "/vm/files/policy-\(i).bin")]
-            entries.append(
-                GuestPlan.Entry(
-                    name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
-                    booleans: s.model.server.booleans))
+    /// A scenario's policy for the VM (for `host`'s kernel, when given): the text with the harness
+    /// rules, written as a binary by salabel and cross-checked by `checkpolicy`; the binary's path,
+    /// and whether the policy is MLS.
+    func compilePolicy(
+        _ s: (path: String, scenario: Scenario, model: ScenarioModel), host: String?, name: String, work: URL
+    ) throws -> (binary: String, mls: Bool) {
+        let conf = work.appendingPathComponent("\(name).conf")
+        let binary = work.appendingPathComponent("\(name).bin")
+        let server = host.map { s.model.server(of: $0) } ?? s.model.server
+        let sids = server.policy.initialSIDs
+        let types = (
+            file: sids.first { $0.name == "file" }?.context?.type ?? "unlabeled_t",
+            kernel: sids.first { $0.name == "kernel" }?.context?.type ?? "kernel_t"
+        )
+        let text: String
+        do {
+            text = try s.scenario.policyText(host: host, harness: true, harnessTypes: types, compiled: server.policy).text
+        } catch { throw ScenarioKernelError("\(s.path): \(error)") }
+        try text.write(to: conf, atomically: true, encoding: .utf8)
+        let mls = server.policy.mlsEnabled
+        // The kernel loads the binary salabel writes (Specs/engine/binary-policy.md §6).
+        // checkpolicy cross-checks it: it compiles the same text, and libsepol loads salabel's file.
+        do {
+            let db = try PolicyCompiler.compile(text: text, file: conf.lastPathComponent)
+            try Data(try db.binaryPolicy(version: 33)).write(to: binary)
+        } catch {
+            throw ScenarioKernelError("\(s.path): salabel cannot write the scenario's policy: \(error)")
         }
-        guard let firstPolicy else { return Result() }
-        let plan = work.appendingPathComponent("plan.json")
-        try JSONEncoder().encode(GuestPlan(scenarios: entries, settle: settle, verbose: verbose)).write(to: plan)
-        files.append((plan.path, "/vm/files/plan.json"))
+        let checks = [
+            ["checkpolicy"] + (mls ? ["-M"] : []) + ["-c", "33", "-o", "/dev/null", conf.path],
+            ["checkpolicy"] + (mls ? ["-M"] : []) + ["-b", "-o", "/dev/null", binary.path],
+        ]
+        for check in checks {
+            let (status, log) = Self.tool(check)
+            guard status == 0 else {
+                if status == 127 { throw ScenarioKernelError("checkpolicy not found (package checkpolicy); install the VM packages with: scripts/deps vm") }
+                throw ScenarioKernelError("\(s.path): checkpolicy refused the scenario's policy (\(check.joined(separator: " "))):\n\(log)")
+            }
+        }
+        return (binary.path, mls)
+    }
+
+    /// The guest's script: salabel's runner on the plan. The guest's init stays in kernel_t, which
+    /// the scenarios' policies do not provide for: back to permissive before the script returns,
+    /// or init could not report and power off.
+    func writeScript(_ work: URL) throws -> URL {
         let script = work.appendingPathComponent("script.sh")
-        // The guest's init stays in kernel_t, which the scenarios' policies do not provide for: back
-        // to permissive before the script returns, or init could not report and power off.
         try """
         \(Self.guestBinaryPath) scenario guest-run /vm/files/plan.json
         status=$?
@@ -131,16 +135,47 @@ public struct KernelRun {
         exit $status
 
         """.write(to: script, atomically: true, encoding: .utf8)
+        return script
+    }
 
+    /// The VM's timeout for `scenarios`: a step of a scenario keyed by IKE may wait for
+    /// negotiations (the TCP probe's longer timeout, then the SAs): ``ikeStepSeconds`` more.
+    static func timeout(_ scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)]) -> Int {
         let steps = scenarios.reduce(0) { $0 + $1.scenario.steps.count }
-        // A step of a scenario keyed by IKE may wait for negotiations (the TCP probe's longer
-        // timeout, then the SAs): `ikeStepSeconds` more.
         let ikeSteps = scenarios.filter(\.scenario.usesIKE).reduce(0) { $0 + $1.scenario.steps.count }
-        let timeout = 180 + 8 * steps + Self.ikeStepSeconds * ikeSteps
+        return 180 + 8 * steps + ikeStepSeconds * ikeSteps
+    }
+
+    /// The scenarios whose hosts share a kernel, in one VM.
+    func runOne(_ scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)], work: URL, into result: inout Result) throws {
+        let fm = FileManager.default
+        var files: [(String, String)] = [(guestBinary, Self.guestBinaryPath)]
+        var entries: [GuestPlan.Entry] = []
+        var firstPolicy: String?
+        var harnessContext = "system_u:system_r:\(Scenario.harnessType)"
+        for (i, s) in scenarios.enumerated() {
+            let (binary, mls) = try compilePolicy(s, host: nil, name: "policy-\(i)", work: work)
+            if firstPolicy == nil {
+                firstPolicy = binary
+                if mls { harnessContext += ":s0" }
+            }
+            let yaml = work.appendingPathComponent("scenario-\(i).yaml")
+            try fm.copyItem(atPath: s.path, toPath: yaml.path)
+            files += [(yaml.path, "/vm/files/scenario-\(i).yaml"), (binary, "/vm/files/policy-\(i).bin")]
+            entries.append(
+                GuestPlan.Entry(
+                    name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
+                    booleans: s.model.server.booleans))
+        }
+        guard let firstPolicy else { return }
+        let plan = work.appendingPathComponent("plan.json")
+        try JSONEncoder().encode(GuestPlan(scenarios: entries, settle: settle, verbose: verbose)).write(to: plan)
+        files.append((plan.path, "/vm/files/plan.json"))
+        let script = try writeScript(work)
         let resultDir = work.appendingPathComponent("result")
         var arguments = [
             "run", "--binary-policy", firstPolicy, "--permissive", "--context", harnessContext, "--module", "bridge",
-            "--timeout", String(timeout), "--result-dir", resultDir.path,
+            "--timeout", String(Self.timeout(scenarios)), "--result-dir", resultDir.path,
         ]
         if verbose { arguments.append("--verbose") }
         // pluto, whack, addconn and an empty NSS database for the scenarios keyed by IKE.
@@ -150,9 +185,63 @@ public struct KernelRun {
 
         let start = Date()
         let (status, log) = Self.tool([vmScript] + arguments, passStderr: verbose)
-        var result = Result()
-        result.seconds = Date().timeIntervalSince(start)
-        guard status != 124, status != 125, let output = try? String(contentsOf: resultDir.appendingPathComponent("output"), encoding: .utf8) else {
+        result.seconds += Date().timeIntervalSince(start)
+        try read(resultDir.appendingPathComponent("output"), status: status, log: log, scenarios: scenarios, into: &result)
+    }
+
+    /// The scenarios whose hosts have kernels of their own, in a pair of VMs (`scripts/vm pair`):
+    /// the first host (sorted) on the left guest, the second on the right, each with its policy.
+    func runPair(_ scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)], work: URL, into result: inout Result) throws {
+        let fm = FileManager.default
+        let sides: [GuestPlan.Side] = [.left, .right]
+        var arguments = ["pair", "--permissive", "--file", "\(guestBinary):\(Self.guestBinaryPath)"]
+        var entries: [GuestPlan.Side: [GuestPlan.Entry]] = [:]
+        var firstPolicy: [GuestPlan.Side: String] = [:]
+        var contexts: [GuestPlan.Side: String] = [:]
+        for (i, s) in scenarios.enumerated() {
+            let yaml = work.appendingPathComponent("pair-scenario-\(i).yaml")
+            try fm.copyItem(atPath: s.path, toPath: yaml.path)
+            arguments += ["--file", "\(yaml.path):/vm/files/scenario-\(i).yaml"]
+            for (side, host) in zip(sides, s.scenario.hosts) {
+                let (binary, mls) = try compilePolicy(s, host: host, name: "pair-policy-\(i)-\(side.rawValue)", work: work)
+                if firstPolicy[side] == nil {
+                    firstPolicy[side] = binary
+                    contexts[side] = "system_u:system_r:\(Scenario.harnessType)" + (mls ? ":s0" : "")
+                }
+                arguments += ["--\(side.rawValue)-file", "\(binary):/vm/files/policy-\(i).bin"]
+                entries[side, default: []].append(
+                    GuestPlan.Entry(
+                        name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
+                        booleans: s.model.server(of: host).booleans, host: host))
+            }
+        }
+        for side in sides {
+            let plan = work.appendingPathComponent("plan-\(side.rawValue).json")
+            try JSONEncoder().encode(GuestPlan(scenarios: entries[side] ?? [], settle: settle, verbose: verbose, side: side)).write(to: plan)
+            arguments += [
+                "--\(side.rawValue)-file", "\(plan.path):/vm/files/plan.json", "--\(side.rawValue)-binary-policy", firstPolicy[side]!,
+                "--\(side.rawValue)-context", contexts[side]!,
+            ]
+        }
+        if scenarios.contains(where: \.scenario.usesIKE) { arguments.append("--libreswan") }
+        if verbose { arguments.append("--verbose") }
+        let resultDir = work.appendingPathComponent("pair-result")
+        let script = try writeScript(work)
+        arguments += ["--timeout", String(Self.timeout(scenarios)), "--result-dir", resultDir.path, script.path, script.path]
+
+        let start = Date()
+        let (status, log) = Self.tool([vmScript] + arguments, passStderr: verbose)
+        result.pairSeconds = Date().timeIntervalSince(start)
+        result.seconds += result.pairSeconds
+        try read(resultDir.appendingPathComponent("left/output"), status: status, log: log, scenarios: scenarios, into: &result)
+    }
+
+    /// Reads the guest's reports (`output`, written by scripts/vm) into `result`: each step's
+    /// outcome, and an error for each scenario the guest could not play in full.
+    func read(
+        _ output: URL, status: Int32, log: String, scenarios: [(path: String, scenario: Scenario, model: ScenarioModel)], into result: inout Result
+    ) throws {
+        guard status != 124, status != 125, let output = try? String(contentsOf: output, encoding: .utf8) else {
             throw ScenarioKernelError("the VM run failed (scripts/vm exit \(status)):\n\(log.suffix(4000))")
         }
         if verbose { FileHandle.standardError.write(Data(("guest output:\n" + output).utf8)) }
@@ -168,7 +257,6 @@ public struct KernelRun {
                 "the guest reported \(got) of \(s.scenario.steps.count) steps (scripts/vm exit \(status))\n"
                 + output.split(separator: "\n").filter { !$0.hasPrefix(GuestReport.prefix) }.suffix(20).joined(separator: "\n")
         }
-        return result
     }
 
     /// Runs a tool from PATH (or a path); its exit status and output (stdout and stderr). 127, as a
