@@ -283,7 +283,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["Scenario", "Resolver", "DecisionEngine", "IKEConfig", "IPsecModel", "SecurityContexts", "TestSupport"],
+            dependencies: ["Scenario", "ScenarioKernel", "Resolver", "DecisionEngine", "IKEConfig", "IPsecModel", "SecurityContexts", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests", dependencies: ["salabel", "association-check", "labeled-echo", "TestSupport"], swiftSettings: swiftSettings),

@@ -86,7 +86,10 @@ struct ScenarioKernelsTests {
         }
         #expect(!model.server(of: "client").enforcing && model.server(of: "server").enforcing)
         // The same hosts on one kernel: one policy, the scenario's.
-        let shared = try ScenarioModel(try Scenario(yaml: Self.base.replacingOccurrences(of: "      allow echoserver_t echo_other_t:peer recv;\n", with: "").replacingOccurrences(of: "    policy_rules: |\n", with: "")))
+        let shared = try ScenarioModel(
+            try Scenario(
+                yaml: Self.base.replacingOccurrences(of: "      allow echoserver_t echo_other_t:peer recv;\n", with: "").replacingOccurrences(
+                    of: "    policy_rules: |\n", with: "")))
         #expect(shared.scenario.kernelGroups == [["client", "server"]])
     }
 

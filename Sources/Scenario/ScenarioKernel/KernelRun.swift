@@ -233,6 +233,10 @@ public struct KernelRun {
         let (status, log) = Self.tool([vmScript] + arguments, passStderr: verbose)
         result.pairSeconds = Date().timeIntervalSince(start)
         result.seconds += result.pairSeconds
+        // Left reports the steps; right's output holds only its harness diagnostics (--verbose).
+        if verbose, let right = try? String(contentsOf: resultDir.appendingPathComponent("right/output"), encoding: .utf8) {
+            FileHandle.standardError.write(Data(("right guest output:\n" + right).utf8))
+        }
         try read(resultDir.appendingPathComponent("left/output"), status: status, log: log, scenarios: scenarios, into: &result)
     }
 

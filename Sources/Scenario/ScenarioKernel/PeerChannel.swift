@@ -61,7 +61,9 @@ final class PeerChannel {
         let ports = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         guard
             let port = ports.sorted().first(where: { p in
-                FileManager.default.contents(atPath: "\(dir)/\(p)/name").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+                FileManager.default.contents(atPath: "\(dir)/\(p)/name").map {
+                    String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
                     == Self.portName
             })
         else {
