@@ -32,7 +32,7 @@ struct IKEApplyFileTests {
         ("    proto: ah", "associations[0].proto"),
         ("    ike: { authentication: rsa }", "associations[0].ike.authentication"),
         ("    ike: { authentication: cert }", "associations[0].ike.authentication"),
-        ("    ike: { auto: start }", "associations[0].ike.auto"),
+        ("    ike: { auto: begin }", "associations[0].ike.auto"),
         ("    ike: { esp: \"aes gcm\" }", "associations[0].ike.esp"),
         ("    ike: { pfs: no }", "associations[0].ike.pfs"),
         ("    ike: { updown: maybe }", "associations[0].ike.updown"),

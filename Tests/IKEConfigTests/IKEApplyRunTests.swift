@@ -88,6 +88,15 @@ struct IKEApplyRunTests {
         #expect(plan3.changed.map(\.text) == ["salabel-echo"] && plan3.added.isEmpty)
         _ = try s.run.execute(plan3)
         #expect(Array(s.calls.dropFirst(3)) == ["--delete salabel-echo", "--rereadsecrets", "--config \(s.run.files.confPath) --add salabel-echo"])
+        // auto: start is routed, then its IKE SA brought up in the background (childless).
+        let started = try IKETestSupport.file(IKEApplyFileTests.ike("    ike: { auto: start }"))
+        _ = try s.run.execute(try s.run.plan(try s.configuration(started)))
+        #expect(
+            Array(s.calls.dropFirst(6)) == [
+                "--delete salabel-echo", "--rereadsecrets", "--config \(s.run.files.confPath) --add salabel-echo", "--route salabel-echo",
+                "--asynchronous --up salabel-echo",
+            ])
+        #expect(s.text(s.run.files.confPath)?.contains("auto=start") == true)
     }
 
     @Test func removeTakesFilesAndConnsAway() throws {

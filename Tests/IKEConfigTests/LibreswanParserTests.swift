@@ -32,6 +32,7 @@ struct LibreswanParserTests {
             context: system_u:system_r:echoclient_t:s0
             policy_context: system_u:object_r:ipsec_spd_t:s0
             selector: { proto: icmp }
+            ike: { auto: start }
           - name: any
             between: [client, server]
             keying: ike

@@ -16,12 +16,19 @@ public struct LibreswanConn: Sendable, Hashable {
     }
 
     /// `auto=`: what pluto does when the conn is loaded (`ondemand`: route it, and negotiate on the
-    /// first ACQUIRE; `route`: the older name; `add`: only load it).
+    /// first ACQUIRE; `route`: the older name; `add`: only load it; `start`: load it and bring its
+    /// IKE SA up at once, childless: a labeled conn has no label to negotiate a child SA for until
+    /// an ACQUIRE brings one).
     public enum Auto: String, Sendable, Hashable {
-        case ondemand, route, add
+        case ondemand, route, add, start
 
-        /// Whether loading the conn also routes it (installs its SPD entries).
+        /// Whether salabel's loading routes the conn (installs its SPD entries) after adding it.
+        /// For `start`, pluto 4.10 would install them only once the IKE SA is up
+        /// (`install_sec_label_connection_policies`); routing first leaves no window in which a
+        /// flow finds no SPD entry and leaves in the clear.
         public var routes: Bool { self != .add }
+        /// Whether salabel's loading also brings the IKE SA up (`ipsec auto --asynchronous --up`).
+        public var initiates: Bool { self == .start }
     }
 
     /// `leftprotoport=`/`rightprotoport=`: an upper-layer protocol and a port (0: any port).

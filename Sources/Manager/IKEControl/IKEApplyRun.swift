@@ -82,7 +82,9 @@ public struct IKEApplyRun: Sendable {
 
     /// Writes (or removes) the files, then loads the change into pluto when it runs:
     /// `--rereadsecrets`, `--delete` of removed and changed conns, `--add` (with salabel's conns file)
-    /// of added and changed ones, and `--route` of those with `auto=ondemand` or `route`.
+    /// of added and changed ones, `--route` of those with `auto=ondemand`, `route` or `start`, and
+    /// `--asynchronous --up` of those with `auto=start` (the IKE SA is brought up in the background:
+    /// a peer that does not answer yet is pluto's to retry, not a failed apply).
     /// - Throws: a file that cannot be written (the old files then stand) or a control command that
     ///   failed (the files are written; the step says what pluto answered).
     public func execute(_ plan: Plan) throws(IKEControlError) -> Outcome {
@@ -108,7 +110,9 @@ public struct IKEApplyRun: Sendable {
         let reread = control.run(["--rereadsecrets"])
         steps.append(reread)
         guard reread.succeeded else { throw .load(reread) }
-        let routed = Set((plan.configuration?.conns ?? []).filter { $0.auto.routes }.map(\.name))
+        let conns = plan.configuration?.conns ?? []
+        let routed = Set(conns.filter { $0.auto.routes }.map(\.name))
+        let initiated = Set(conns.filter { $0.auto.initiates }.map(\.name))
         for name in plan.added + plan.changed {
             let add = control.run(["--config", files.confPath, "--add", name.text])
             steps.append(add)
@@ -117,6 +121,11 @@ public struct IKEApplyRun: Sendable {
                 let route = control.run(["--route", name.text])
                 steps.append(route)
                 guard route.succeeded else { throw .load(route) }
+            }
+            if initiated.contains(name) {
+                let up = control.run(["--asynchronous", "--up", name.text])
+                steps.append(up)
+                guard up.succeeded else { throw .load(up) }
             }
         }
         return Outcome(plan: plan, loading: .loaded(steps))

@@ -1,5 +1,5 @@
 public import IKEConfig
-public import SecurityContexts
+import SecurityContexts
 import XfrmManager
 
 // Associations keyed by IKE in a scenario (Specs/scenarios/README.md, "Associations keyed by IKE"):

@@ -4,7 +4,7 @@ import Foundation
 public import IPsecModel
 public import Resolver
 public import XfrmManager
-public import IKEConfig
+import IKEConfig
 
 /// A scenario file (Specs/scenarios/README.md): the policy and mode, the hosts with the SAD and SPD
 /// each holds, written in the `salabel apply` format extended with per-host `ip xfrm` lines. The

@@ -36,8 +36,9 @@ extension GuestRunner {
 
     /// Starts a pluto for every host of `scenario.ikeHosts` (of `hosts`, when given) and loads its conns: the files, pluto
     /// in the host's namespace and `ike_daemon` context, `whack --listen`, `addconn --autoall`
-    /// (which routes the `ondemand` and `route` conns), then checks that the kernel holds the SPD
-    /// entries pluto was to route. Any failure is a setup error with the tail of pluto's log.
+    /// (which routes the `ondemand` and `route` conns and initiates the `start` ones, which the
+    /// harness routes), then checks that the kernel holds the SPD entries pluto was to route; once
+    /// every pluto is up, it waits for the childless IKE SAs of the `start` conns. Any failure is a setup error with the tail of pluto's log.
     func startIKE(_ scenario: Scenario, keys: KeyFile, hosts: [String]? = nil) throws {
         try prepareIKEHost()
         for host in scenario.ikeHosts where hosts?.contains(host) ?? true {
@@ -56,7 +57,43 @@ extension GuestRunner {
             guard addconn.status == 0, pluto.isRunning else {
                 throw plutoError(host, "addconn --autoall: exit \(addconn.status): \(addconn.output)")
             }
+            // addconn initiates `auto=start` conns and routes none of them; salabel apply routes
+            // them too (Specs/manager/apply.md, "Loading"), and so does the harness.
+            for conn in try scenario.ikeConfiguration(host: host).conns where conn.auto.initiates {
+                let route = ChildProcess.run(["\(Self.ipsecLibexec)/whack", "--ctlsocket", control, "--name", conn.name.text, "--route"])
+                guard route.status == 0 else { throw plutoError(host, "whack --route \(conn.name.text): exit \(route.status): \(route.output)") }
+            }
             try waitForRoutes(scenario, host: host)
+        }
+        // The childless IKE SAs of `auto=start` conns, once every pluto of this guest is up: the
+        // steps begin with them established, as libreswan's childless tests do.
+        for host in scenario.ikeHosts where hosts?.contains(host) ?? true {
+            try waitForChildlessIKESA(scenario, host: host)
+        }
+    }
+
+    /// How long the childless IKE SA of an `auto=start` conn may take: the peer's pluto may start
+    /// after this one, and pluto's retransmissions back off (0.5 s, 1 s, 2 s, …).
+    static let childlessSeconds = 40.0
+
+    /// Waits until `host`'s pluto has an established IKE SA for each of its `auto=start` conns
+    /// (`whack --showstates`: `STATE_V2_ESTABLISHED_IKE_SA` on a line naming the conn).
+    func waitForChildlessIKESA(_ scenario: Scenario, host: String) throws {
+        let started = try scenario.ikeConfiguration(host: host).conns.filter { $0.auto.initiates }.map(\.name.text)
+        guard !started.isEmpty else { return }
+        let control = "\(ikeDirectory(host))/pluto.ctl"
+        let start = Date()
+        var pending = Set(started)
+        while !pending.isEmpty {
+            let states = ChildProcess.run(["\(Self.ipsecLibexec)/whack", "--ctlsocket", control, "--showstates"]).output
+            for line in states.split(separator: "\n") where line.contains("STATE_V2_ESTABLISHED_IKE_SA") {
+                pending = pending.filter { !line.contains("\"\($0)\"") }
+            }
+            guard !pending.isEmpty else { return }
+            guard Date().timeIntervalSince(start) < Self.childlessSeconds else {
+                throw plutoError(host, "no IKE SA established for \(pending.sorted().joined(separator: ", ")) (auto=start) in \(Int(Self.childlessSeconds)) s")
+            }
+            usleep(250_000)
         }
     }
 

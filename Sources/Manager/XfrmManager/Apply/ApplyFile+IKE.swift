@@ -28,6 +28,10 @@ extension ApplyFile {
         case route
         /// Loaded only: nothing is negotiated until someone asks (`ipsec auto --up`).
         case add
+        /// Routed as `ondemand`, and the IKE SA brought up at once, with no child SA (libreswan's
+        /// childless start: there is no label to negotiate one for until a flow's ACQUIRE brings
+        /// it); each label's child SA then needs only a CREATE_CHILD_SA exchange.
+        case start
     }
 
     /// The `ike:` options of an association (or of the whole file, as defaults).
@@ -142,7 +146,7 @@ extension ApplyFile {
         }
         if let v = merged["auto"] {
             guard let auto = IKEAuto(rawValue: "\(v)") else {
-                throw Error(path: origin["auto"]!, message: "expected ondemand, route or add, found \(v)")
+                throw Error(path: origin["auto"]!, message: "expected ondemand, route, add or start, found \(v)")
             }
             options.auto = auto
         }
