@@ -5,10 +5,17 @@ public import SecurityContexts
 // as JSON-ready dictionaries (strings, numbers, booleans, arrays), which the caller serializes.
 
 extension ResolutionCheck {
-    /// The check as a dictionary: `check`, `passed`, `reason`, and `avc` when it wrote a record.
-    public var json: [String: Any] {
+    /// The check as a dictionary: `check`, `passed`, `reason`, `avc` when it wrote a record, and for
+    /// a permission check `access` (``AccessQuery/json``).
+    public var json: [String: Any] { json(stage: nil) }
+
+    /// The same, with the `stage` of the path it belongs to (`outbound`, `inbound-policy`,
+    /// `delivery`).
+    public func json(stage: String?) -> [String: Any] {
         var o: [String: Any] = ["check": what, "passed": passed, "reason": reason]
+        if let stage { o["stage"] = stage }
         if let record { o["avc"] = record.description }
+        if let access { o["access"] = access.json }
         return o
     }
 }
@@ -77,15 +84,19 @@ public struct SADeliveryReport {
 
 extension PathTrace {
     /// The trace as a dictionary: `flow`, `delivered`, `round_trip`, `outcome` (the outbound
-    /// outcome's case name), `steps` (stage, host, passed, verdict, checks), and when they apply
+    /// outcome's case name), `steps` (stage, host, passed, verdict, checks, each naming its stage),
+    /// and when they apply
     /// `peer`, `acquire_label` and `reply` (the reply's trace, the same way).
     public var json: [String: Any] {
         var o: [String: Any] = [
             "flow": flow.description, "delivered": delivered, "round_trip": roundTrip,
             "outcome": String("\(outbound)".prefix { $0 != "(" }),
             "steps": legs.map {
-                ["step": $0.stage.rawValue, "host": $0.host.description, "passed": $0.passed, "verdict": $0.verdict, "checks": $0.checks.map(\.json)]
-                    as [String: Any]
+                leg in
+                [
+                    "step": leg.stage.rawValue, "host": leg.host.description, "passed": leg.passed, "verdict": leg.verdict,
+                    "checks": leg.checks.map { $0.json(stage: leg.stage.rawValue) },
+                ] as [String: Any]
             },
         ]
         if let p = peerSeen { o["peer"] = p.description }

@@ -14,11 +14,13 @@ extension Resolver {
     /// One permission check of any class through the shared AVC, as a `ResolutionCheck`.
     public func check(_ source: SecurityContext, _ target: SecurityContext, _ cls: String, _ perm: String, what: String) -> ResolutionCheck {
         let server = authorizer.cache.server
+        func query(_ check: AccessCheck?, undecided: String? = nil) -> AccessQuery {
+            AccessQuery(objectClass: cls, permissions: [perm], source: source, target: target, check: check, undecided: undecided)
+        }
         guard let (c, bit) = server.permission(cls, perm) else {
             let allowed = server.policy.handleUnknown == .allow
-            return ResolutionCheck(
-                what: what, passed: allowed,
-                reason: "\(cls) { \(perm) } is not in the policy: " + (allowed ? "allowed (handle_unknown allow)" : "denied"), record: nil)
+            let reason = "\(cls) { \(perm) } is not in the policy: " + (allowed ? "allowed (handle_unknown allow)" : "denied")
+            return ResolutionCheck(what: what, passed: allowed, reason: reason, record: nil, access: query(nil, undecided: reason))
         }
         do {
             let s = try server.sid(for: source), t = try server.sid(for: target)
@@ -29,9 +31,9 @@ extension Resolver {
                 : r.granted
                     ? "allowed (not enforced: denial \(r.denialStages.joined(separator: ", ")) audited)"
                     : "denied (\(r.denialStages.joined(separator: ", "))\(r.record == nil ? ", dontaudit" : ""))"
-            return ResolutionCheck(what: what, passed: r.granted, reason: reason, record: r.record)
+            return ResolutionCheck(what: what, passed: r.granted, reason: reason, record: r.record, access: query(r))
         } catch {
-            return ResolutionCheck(what: what, passed: false, reason: "no decision: \(error)", record: nil)
+            return ResolutionCheck(what: what, passed: false, reason: "no decision: \(error)", record: nil, access: query(nil, undecided: "\(error)"))
         }
     }
 

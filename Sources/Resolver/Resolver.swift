@@ -3,12 +3,26 @@ public import IPsecModel
 public import SecurityContexts
 
 /// One check a resolution made: what was asked, the answer, and the AVC record the kernel would
-/// log for it (`nil` when nothing is logged: granted without auditallow, or dontaudit).
+/// log for it (`nil` when nothing is logged: granted without auditallow, or dontaudit). When the
+/// check is a permission check, ``access`` holds it as values: the class, permissions, contexts and
+/// the policy's answer with its reasons.
 public struct ResolutionCheck: Sendable, Hashable, CustomStringConvertible {
     public var what: String
     public var passed: Bool
     public var reason: String
     public var record: AuditRecord?
+    /// The permission check behind it; nil for the resolver's other steps (a selector, a label
+    /// compared, a template matched).
+    public var access: AccessQuery?
+
+    /// A check; `access` when it is a permission check.
+    public init(what: String, passed: Bool, reason: String, record: AuditRecord?, access: AccessQuery? = nil) {
+        self.what = what
+        self.passed = passed
+        self.reason = reason
+        self.record = record
+        self.access = access
+    }
 
     public var description: String {
         "\(passed ? "✓" : "✗") \(what): \(reason)" + (record.map { "\n    \($0)" } ?? "")
@@ -93,7 +107,11 @@ public struct Resolver: Sendable {
 
     /// An authorization as a check named `what`.
     public static func check(_ a: Authorization, _ what: String) -> ResolutionCheck {
-        ResolutionCheck(what: what, passed: a.granted, reason: a.reason, record: a.record)
+        ResolutionCheck(
+            what: what, passed: a.granted, reason: a.reason, record: a.record,
+            access: AccessQuery(
+                objectClass: "association", permissions: [a.permission.rawValue], source: a.source, target: a.target,
+                check: a.check, undecided: a.check == nil ? a.reason : nil))
     }
 
     // MARK: - Inbound (§b.1, §b.2)

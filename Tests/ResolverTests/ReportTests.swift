@@ -74,6 +74,41 @@ struct ReportTests {
         let denied = s.check(Self.server, Self.other, "peer", "recv", what: "peer { recv }")
         #expect(!denied.passed && denied.record != nil)
         #expect(denied.json["avc"] as? String == denied.record?.description)
+        // The same check as values: the embedded policy grants echoserver_t nothing from
+        // echo_other_t (Resources/default-policy.conf, 6g), so no allow rule: TERULE, enforced.
+        let access = try #require(denied.access)
+        #expect(access.objectClass == "peer" && access.permissions == ["recv"] && access.source == Self.server && access.target == Self.other)
+        #expect(access.decision == .denied(stages: ["TERULE"]) && access.enforced)
+        let o = try #require(denied.json["access"] as? [String: Any])
+        #expect(o["result"] as? String == "denied" && o["denial_stages"] as? [String] == ["TERULE"] && o["enforced"] as? Bool == true)
+        #expect(o["class"] as? String == "peer" && o["source"] as? String == Self.server.description)
+        // In permissive mode the denial is audited, not enforced.
+        let permissive = Resolver(
+            mirror: s.mirror, authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: try SecurityServer.embedded(enforcing: false))))
+        let waived = permissive.check(Self.server, Self.other, "peer", "recv", what: "peer { recv }")
+        #expect(waived.passed && waived.access?.decision == .denied(stages: ["TERULE"]) && waived.access?.enforced == false)
+        // An MLS constraint: the embedded policy's mlsconstrain on association polmatch wants the
+        // flow's range inside the entry's (Specs/scenarios/mls-range.yaml), and echo_domain has
+        // the allow rule.
+        let s2 = try SecurityContext(parsing: "system_u:system_r:echoclient_t:s2")
+        let spd = try SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0-s1")
+        let constrained = Resolver.check(s.authorizer.polmatch(flow: s2, policyLabel: spd), "polmatch")
+        #expect(constrained.access?.decision == .denied(stages: ["CONSTRAINT"]) && constrained.access?.objectClass == "association")
+        #expect(constrained.access?.permissions == ["polmatch"] && constrained.access?.target == spd)
+        // Allowed, and a check that is no permission check.
+        #expect(s.check(Self.server, Self.client, "peer", "recv", what: "peer { recv }").access?.decision == .allowed)
+        #expect(plain.access == nil && plain.json["access"] == nil)
+    }
+
+    @Test func eachCheckOfATraceNamesItsStage() throws {
+        let steps = try #require(try Self.trace(from: Self.client).json["steps"] as? [[String: Any]])
+        for step in steps {
+            let checks = try #require(step["checks"] as? [[String: Any]])
+            #expect(!checks.isEmpty && checks.allSatisfy { $0["stage"] as? String == step["step"] as? String })
+        }
+        let polmatch = try #require((steps[0]["checks"] as? [[String: Any]])?.first?["access"] as? [String: Any])
+        #expect(polmatch["class"] as? String == "association" && polmatch["permissions"] as? [String] == ["polmatch"])
+        #expect(polmatch["result"] as? String == "allowed" && polmatch["source"] as? String == Self.client.description)
     }
 
     @Test func deliveryOnAnSA() throws {
