@@ -15,6 +15,11 @@ let package = Package(
             name: "FuzzContextParser",
             dependencies: [.product(name: "SecurityContexts", package: "salabel")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // AVC records read back from logs (`salabel why`).
+        .executableTarget(
+            name: "FuzzAuditLog",
+            dependencies: [.product(name: "DecisionEngine", package: "salabel")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(
             name: "FuzzPolicyParser",
             dependencies: [.product(name: "SELinuxPolicy", package: "salabel")],
