@@ -41,10 +41,11 @@ struct AuditRecordParsingTests {
         let user =
             "type=USER_AVC msg=audit(1796593300.001:300): pid=1 uid=81 auid=4294967295 ses=4294967295 subj=system_u:system_r:system_dbusd_t:s0 "
             + "msg='avc:  denied  { send_msg } for  scontext=system_u:system_r:a_t:s0 tcontext=system_u:system_r:b_t:s0 tclass=dbus permissive=0  "
-            + #"exe="/usr/bin/dbus-daemon" sauid=81 hostname=? addr=? terminal=?'"#
+            + #"exe="dbus-daemon" sauid=81 hostname=? addr=? terminal=?'"#
         let dbus = try #require(try AuditRecord(logLine: user))
         #expect(dbus.tclass == "dbus" && dbus.subject == nil && dbus.permissions == ["send_msg"])
-        let (records, errors) = AuditRecord.records(inLog: [Self.kernel[0], "----", "type=AVC msg=audit(1796593274.504:203): " + body, interpreted, user].joined(separator: "\n"))
+        let (records, errors) = AuditRecord.records(
+            inLog: [Self.kernel[0], "----", "type=AVC msg=audit(1796593274.504:203): " + body, interpreted, user].joined(separator: "\n"))
         #expect(errors.isEmpty)
         #expect(records.map(\.line) == [1, 3, 4, 5])
         #expect(records.map(\.event) == ["1796593274.504:203", "1796593274.504:203", "12/06/2026 21:31:14.504:203", "1796593300.001:300"])

@@ -73,7 +73,8 @@ extension AuditRecord {
         guard let close = words.firstIndex(of: "}") else { throw fail("the permission list has no closing brace") }
         let permissions = Array(words[2..<close])
         guard !permissions.isEmpty else { throw fail("the permission list is empty") }
-        guard permissions.allSatisfy({ p in !p.isEmpty && p.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" } }) else {
+        guard permissions.allSatisfy({ p in !p.isEmpty && p.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" } })
+        else {
             throw fail("a permission that is not a name in { \(permissions.joined(separator: " ")) }")
         }
         var values: [String: String] = [:]
