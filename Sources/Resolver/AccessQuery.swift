@@ -1,4 +1,4 @@
-public import DecisionEngine
+import DecisionEngine
 public import SecurityContexts
 
 /// A permission check the resolver asked the policy, as values a program can use: the class and

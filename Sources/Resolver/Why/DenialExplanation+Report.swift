@@ -1,4 +1,4 @@
-public import IPsecModel
+import IPsecModel
 
 // What `salabel why` prints: each explanation as lines for people and as a JSON-ready dictionary.
 

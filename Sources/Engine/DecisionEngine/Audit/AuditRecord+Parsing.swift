@@ -1,4 +1,4 @@
-public import SecurityContexts
+import SecurityContexts
 
 /// An AVC record read back from a log, with the event it belongs to and where it was.
 public struct LoggedAuditRecord: Sendable, Hashable {
