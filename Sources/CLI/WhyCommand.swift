@@ -11,7 +11,8 @@ import XfrmNetlink
 struct WhyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "why",
-        abstract: "Explain AVC records of labeled networking: the kernel check, the policy's answer and reasons, what carries the labels, what would change it.",
+        abstract:
+            "Explain AVC records of labeled networking: the kernel check, the policy's answer and reasons, what carries the labels, what would change it.",
         discussion: """
             Reads AVC records (the kernel log, an audit log, ausearch -i output, one record a line; other lines are skipped) from FILE or standard input, and explains each record of classes association, peer, netif, node and packet against the host's SAs, SPD entries and pending ACQUIREs (--netns: a live namespace; --scenario: a scenario's host, or all of its hosts) and the policy (--policy; default: the scenario's, or with --netns the running one).
 

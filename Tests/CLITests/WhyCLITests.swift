@@ -27,7 +27,8 @@ struct WhyCLITests {
 
     @Test func whyAgreesWithAudit2allowAndAudit2why() throws {
         let audit2why = URL(fileURLWithPath: "/usr/bin/audit2why"), audit2allow = URL(fileURLWithPath: "/usr/bin/audit2allow")
-        try #require(FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
         let conf = repositoryRoot.appendingPathComponent("Sources/Engine/DecisionEngine/Resources/default-policy.conf").path
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-why-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -56,10 +57,14 @@ struct WhyCLITests {
                 #expect(allow.stdout.split(separator: "\n").contains { $0 == rule }, "salabel: \(rule)\naudit2allow:\n\(allow.stdout)")
             }
             if c.audit2why.hasPrefix("The boolean") {
-                #expect(fixes.contains { $0["kind"] as? String == "boolean" && $0["name"] as? String == "echo_allow_unlabeled" && $0["value"] as? Bool == true })
+                #expect(
+                    fixes.contains { $0["kind"] as? String == "boolean" && $0["name"] as? String == "echo_allow_unlabeled" && $0["value"] as? Bool == true })
             }
             if c.stages == ["CONSTRAINT"] {
-                #expect(fixes.contains { $0["kind"] as? String == "constraint" && ($0["statement"] as? String)?.hasPrefix("mlsconstrain association { polmatch }") == true })
+                #expect(
+                    fixes.contains {
+                        $0["kind"] as? String == "constraint" && ($0["statement"] as? String)?.hasPrefix("mlsconstrain association { polmatch }") == true
+                    })
             }
         }
     }

@@ -44,7 +44,9 @@ struct DenialExplainerTests {
             try Self.record("avc:  denied  { sendto } for  scontext=\(ReportTests.client) tcontext=\(ReportTests.other) tclass=association permissive=0"))
         #expect(e.check?.id == "D2" && e.decision?.decision == .denied(stages: ["TERULE"]))
         #expect(e.carriers.contains(.acquire(acquire)) && e.fixes.contains(.keyManager(acquire)))
-        #expect(e.fixes.first == .allowRule("allow echoclient_t echo_other_t:association sendto;", neverallow: .notChecked("a binary policy carries no neverallow rules")))
+        #expect(
+            e.fixes.first
+                == .allowRule("allow echoclient_t echo_other_t:association sendto;", neverallow: .notChecked("a binary policy carries no neverallow rules")))
     }
 
     @Test func aRefusedSPDLabelPointsAtOnesTheDomainMayMatch() throws {

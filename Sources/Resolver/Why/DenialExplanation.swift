@@ -21,7 +21,8 @@ public struct DenialExplanation: Sendable {
         /// A policy statement, as audit2allow would write it; `neverallow` says whether the
         /// policy's source text takes it (checked by compiling it).
         case allowRule(String, neverallow: NeverallowCheck)
-        /// A boolean that, set alone to `value`, grants the permissions.
+        /// A boolean that, set alone to `value`, grants the permissions (the first of
+        /// `SecurityServer.booleansGranting`).
         case boolean(name: String, value: Bool)
         /// A constraint denies it: the constraint as written; no rule can change that, only
         /// contexts (levels, users, roles, types) that satisfy it.
@@ -84,7 +85,8 @@ public struct DenialExplainer: Sendable {
                 tclass: r.tclass, permissions: r.permissions, peerControls: policy.hasCapability("network_peer_controls"),
                 targetIsUnlabeled: unlabeled.map { Self.sameLabel($0, r.tcontext) } ?? false)
         else {
-            e.unexplained = "\(r.tclass) { \(r.permissions.joined(separator: " ")) } is not a check of labeled networking: "
+            e.unexplained =
+                "\(r.tclass) { \(r.permissions.joined(separator: " ")) } is not a check of labeled networking: "
                 + "salabel why explains association, peer, netif, node and packet records"
             return e
         }
@@ -197,20 +199,9 @@ public struct DenialExplainer: Sendable {
         }
     }
 
-    /// A boolean that, flipped alone, grants the denied permissions (tried on a copy of the policy).
+    /// A boolean that, set alone, grants the denied permissions (SecurityServer.booleansGranting).
     func boolean(_ r: AuditRecord, denied: [String]) -> DenialExplanation.Fix? {
-        let current = server.booleans
-        guard !current.isEmpty, let scratch = try? SecurityServer(policy: server.policy, enforcing: true, booleans: current) else { return nil }
-        for name in current.keys.sorted() {
-            let value = !current[name]!
-            guard (try? scratch.setBooleans([name: value])) != nil else { continue }
-            defer { try? scratch.setBooleans([name: !value]) }
-            if let d = try? scratch.computeAccess(source: r.scontext, target: r.tcontext, objectClass: r.tclass),
-                denied.allSatisfy({ d.allowed.contains($0) })
-            {
-                return .boolean(name: name, value: value)
-            }
-        }
-        return nil
+        let found = try? server.booleansGranting(source: r.scontext, target: r.tcontext, objectClass: r.tclass, permissions: denied)
+        return found?.first.map { .boolean(name: $0.name, value: $0.value) }
     }
 }
