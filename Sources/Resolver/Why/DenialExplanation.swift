@@ -21,8 +21,8 @@ public struct DenialExplanation: Sendable {
         /// A policy statement, as audit2allow would write it; `neverallow` says whether the
         /// policy's source text takes it (checked by compiling it).
         case allowRule(String, neverallow: NeverallowCheck)
-        /// A boolean that, set alone to `value`, grants the permissions (the first of
-        /// `SecurityServer.booleansGranting`).
+        /// A boolean that, set alone to `value`, grants the permissions (one fix for each of
+        /// `SecurityServer.booleansGranting`, as audit2why lists "one of the following booleans").
         case boolean(name: String, value: Bool)
         /// A constraint denies it: the constraint as written; no rule can change that, only
         /// contexts (levels, users, roles, types) that satisfy it.
@@ -160,7 +160,7 @@ public struct DenialExplainer: Sendable {
             let perms = denied.count == 1 ? denied[0] : "{ \(denied.joined(separator: " ")) }"
             let rule = "allow \(r.scontext.type) \(r.tcontext.type):\(r.tclass) \(perms);"
             out.append(.allowRule(rule, neverallow: neverallowCheck(rule)))
-            if let b = boolean(r, denied: denied) { out.append(b) }
+            out += booleans(r, denied: denied)
         }
         if stages.contains("CONSTRAINT") {
             let failing = (try? server.failingConstraints(source: r.scontext, target: r.tcontext, objectClass: r.tclass, permissions: denied)) ?? []
@@ -199,9 +199,9 @@ public struct DenialExplainer: Sendable {
         }
     }
 
-    /// A boolean that, set alone, grants the denied permissions (SecurityServer.booleansGranting).
-    func boolean(_ r: AuditRecord, denied: [String]) -> DenialExplanation.Fix? {
-        let found = try? server.booleansGranting(source: r.scontext, target: r.tcontext, objectClass: r.tclass, permissions: denied)
-        return found?.first.map { .boolean(name: $0.name, value: $0.value) }
+    /// The booleans that, each set alone, grant the denied permissions (SecurityServer.booleansGranting).
+    func booleans(_ r: AuditRecord, denied: [String]) -> [DenialExplanation.Fix] {
+        let found = (try? server.booleansGranting(source: r.scontext, target: r.tcontext, objectClass: r.tclass, permissions: denied)) ?? []
+        return found.map { .boolean(name: $0.name, value: $0.value) }
     }
 }
