@@ -294,7 +294,10 @@ let package = Package(
         .target(name: "VMHarness", dependencies: ["TestSupport"], path: "Tests/VMHarness", swiftSettings: swiftSettings),
         .testTarget(
             name: "KernelVMTests",
-            dependencies: ["VMHarness", "Scenario", "DataPlaneNode", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "TestSupport"],
+            dependencies: [
+                "VMHarness", "Scenario", "ScenarioKernel", "Resolver", "DataPlaneNode", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager",
+                "TestSupport",
+            ],
             swiftSettings: swiftSettings),
         // A scripted fake kernel at message level, and throwaway network namespaces, for tests of code that talks netlink.
         .target(

@@ -21,14 +21,16 @@ struct BooleanFixConformanceTests {
     @Test(arguments: cases)
     func theBooleansAreAudit2whys(c: (s: String, t: String, cls: String, perm: String)) throws {
         let audit2why = URL(fileURLWithPath: "/usr/bin/audit2why")
-        try #require(FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: audit2why.path), "audit2why is missing (scripts/deps test installs policycoreutils-python-utils)")
         try #require(FileManager.default.fileExists(atPath: Self.policy), "\(Self.policy) is missing (scripts/deps test installs selinux-policy-default)")
         let loaded = try #require(try LoadedPolicy.loadWithoutKernel(.file(Self.policy)))
         let ours = try loaded.server.booleansGranting(
             source: try SecurityContext(parsing: c.s), target: try SecurityContext(parsing: c.t), objectClass: c.cls, permissions: [c.perm])
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-bool-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
-        try "type=AVC msg=audit(1700000000.123:42): avc:  denied  { \(c.perm) } for  pid=7 comm=\"x\" scontext=\(c.s) tcontext=\(c.t) tclass=\(c.cls) permissive=0\n"
+        try
+            "type=AVC msg=audit(1700000000.123:42): avc:  denied  { \(c.perm) } for  pid=7 comm=\"x\" scontext=\(c.s) tcontext=\(c.t) tclass=\(c.cls) permissive=0\n"
             .write(to: log, atomically: true, encoding: .utf8)
         let run = try runProcess(audit2why, ["-p", Self.policy, "-i", log.path], input: .text(""))
         // "# setsebool -P NAME 1" lines: the booleans and the values audit2why would set.

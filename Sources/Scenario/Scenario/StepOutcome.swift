@@ -96,6 +96,9 @@ public struct StepOutcome: Sendable, Hashable, Codable {
     /// The AVC records the step caused, sorted, each once.
     public var avc: [AVCLine]
     public var notes: [String]
+    /// Kernel runs: the step's AVC records as the kernel wrote them (its log lines, from `avc:`
+    /// on), for `salabel why` and people; never compared. Nil from the model.
+    public var records: [String]?
 
     public init(
         result: String, stage: String? = nil, delivered: Bool? = nil, peer: String? = nil, replyDelivered: Bool? = nil,

@@ -134,8 +134,9 @@ extension GuestRunner {
             }
         }
         settle()
-        let lines = log.drain().compactMap(AVCLine.init(parsing:))
-        outcome.avc = Array(Set(lines.filter { !$0.scontext.contains(":\(Scenario.harnessType):") }.map { $0.on(host) })).sorted()
+        let (lines, records) = Self.avcLines(log.drain(), ignoring: Scenario.harnessType)
+        outcome.avc = lines.map { $0.on(host) }
+        outcome.records = records
         acquired += Self.acquires(monitor)
         if let label = acquired.last { outcome.acquire[host] = label }
         return outcome

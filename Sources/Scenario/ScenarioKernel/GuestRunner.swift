@@ -126,8 +126,9 @@ public struct GuestRunner {
             }
         }
         settle()
-        let lines = log.drain().compactMap(AVCLine.init(parsing:))
-        outcome.avc = Array(Set(lines.filter { !$0.scontext.contains(":\(ignoring):") })).sorted()
+        let (lines, records) = Self.avcLines(log.drain(), ignoring: ignoring)
+        outcome.avc = lines
+        outcome.records = records
         readAcquires()
         for (host, labels) in acquired { if let label = labels.last { outcome.acquire[host] = label } }
         return outcome

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Scenario
 
 /// The kernel log's new records (/dev/kmsg, read without blocking from where it was opened).
 final class KernelLog {
@@ -34,5 +35,21 @@ final class KernelLog {
             if let semicolon = first.firstIndex(of: ";") { messages.append(String(first[first.index(after: semicolon)...])) }
         }
         return messages
+    }
+}
+
+extension GuestRunner {
+    /// The AVC lines of a step's kernel log lines, those of the domain `ignoring` (the runner's
+    /// own) left out: the normalized lines, sorted and each once, and the records as the kernel
+    /// wrote them (from `avc:` on), in order.
+    static func avcLines(_ raw: [String], ignoring: String) -> (lines: [AVCLine], records: [String]) {
+        var lines = Set<AVCLine>()
+        var records: [String] = []
+        for text in raw {
+            guard let line = AVCLine(parsing: text), !line.scontext.contains(":\(ignoring):") else { continue }
+            lines.insert(line)
+            if let at = text.range(of: "avc:") { records.append(String(text[at.lowerBound...])) }
+        }
+        return (lines.sorted(), records)
     }
 }
