@@ -61,11 +61,13 @@ import VMHarness
     /// The four cases, each a scenario of one step.
     static let cases: [(name: String, yaml: String)] = [
         (
-            "why-peer", association("other", "system_u:system_r:echo_other_t:s0", port: 7)
+            "why-peer",
+            association("other", "system_u:system_r:echo_other_t:s0", port: 7)
                 + "steps:\n  - udp: { from: client, to: server, port: 7, as: other, server_as: server, reply: false }\n"
         ),
         (
-            "why-unlabeled", association("echo", "system_u:system_r:echoclient_t:s0", port: 7)
+            "why-unlabeled",
+            association("echo", "system_u:system_r:echoclient_t:s0", port: 7)
                 + "steps:\n  - udp: { from: client, to: server, port: 40007, as: client, server_as: server, reply: false }\n"
         ),
         (
@@ -73,7 +75,8 @@ import VMHarness
             "steps:\n  - host: client\n    as: spd_admin\n    xfrm: state add src 10.77.0.1 dst 10.77.0.2 proto esp spi 0x100 mode transport aead \"rfc4106(gcm(aes))\" 0x0102030405060708090a0b0c0d0e0f1011121314 128 ctx \"system_u:system_r:echoclient_t:s0\"\n"
         ),
         (
-            "why-mls", association("mls", "system_u:system_r:echoclient_t:s1", port: 7, spd: "system_u:object_r:ipsec_spd_t:s0-s1")
+            "why-mls",
+            association("mls", "system_u:system_r:echoclient_t:s1", port: 7, spd: "system_u:object_r:ipsec_spd_t:s0-s1")
                 + "steps:\n  - udp: { from: client, to: server, port: 7, as: client_s2, server_as: server, reply: false }\n"
         ),
     ]
