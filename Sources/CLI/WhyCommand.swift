@@ -1,6 +1,5 @@
 import ArgumentParser
 import DecisionEngine
-import IPsecModel
 import Foundation
 import Resolver
 import Scenario
@@ -45,14 +44,7 @@ struct WhyCommand: ParsableCommand {
             } else {
                 hosts = scenario.hosts
             }
-            var sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []
-            for h in hosts {
-                let m: XfrmMirror
-                do { m = try scenario.mirror(host: h) } catch { throw CommandFailure.error("\(error)") }
-                sas += m.sas.filter { sa in !sas.contains { $0.destination == sa.destination && $0.spi == sa.spi && $0.proto == sa.proto } }
-                policies += m.policies
-            }
-            mirror = XfrmMirror(sas: sas, policies: policies)
+            do { mirror = try scenario.mirror(hosts: hosts) } catch { throw CommandFailure.error("\(error)") }
         } else {
             guard host == nil else { throw ValidationError("--host names a scenario's host: give --scenario") }
             let ns = options.netns!

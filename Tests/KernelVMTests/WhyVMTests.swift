@@ -103,10 +103,9 @@ import VMHarness
         let records = try #require(outcome.records, "the kernel runner gave no records")
         let (parsed, errors) = AuditRecord.records(inLog: records.joined(separator: "\n"))
         #expect(errors.isEmpty, "\(errors)")
-        let model = try ScenarioModel(s)
-        let client = model.resolver("client"), server = model.resolver("server")
-        let mirror = XfrmMirror(sas: client.mirror.sas + server.mirror.sas, policies: client.mirror.policies + server.mirror.policies)
-        let explainer = DenialExplainer(resolver: Resolver(mirror: mirror, authorizer: client.authorizer), policyText: try s.policyText().text)
+        let authorizer = try ScenarioModel(s).resolver("client").authorizer
+        let explainer = DenialExplainer(
+            resolver: Resolver(mirror: try s.mirror(hosts: s.hosts), authorizer: authorizer), policyText: try s.policyText().text)
         return explainer.explain(parsed)
     }
 

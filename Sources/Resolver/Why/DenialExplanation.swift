@@ -91,7 +91,7 @@ public struct DenialExplainer: Sendable {
             return e
         }
         e.check = check
-        e.carriers = carriers(r, check: check)
+        e.carriers = carriers(r)
         // The policy's answer now, as the record's permissions are asked (a cache of its own: the
         // host's AVC is left as it was).
         let named: NamedAccessCheck
@@ -112,7 +112,7 @@ public struct DenialExplainer: Sendable {
             }
             return e
         }
-        e.fixes = fixes(r, check: check, denied: named.denied, stages: stages, unlabeled: unlabeled)
+        e.fixes = fixes(r, denied: named.denied, stages: stages, unlabeled: unlabeled)
         return e
     }
 
@@ -125,7 +125,7 @@ public struct DenialExplainer: Sendable {
 
     /// The host's SAs, SPD entries and pending ACQUIREs with the record's labels, as the check
     /// reads them (addresses from `saddr`/`daddr` narrow the SAs when the record has them).
-    func carriers(_ r: AuditRecord, check: KernelCheck) -> [DenialExplanation.Carrier] {
+    func carriers(_ r: AuditRecord) -> [DenialExplanation.Carrier] {
         let mirror = resolver.mirror
         let field = Dictionary(r.fields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         let saddr = field["saddr"].flatMap(IPAddress.init), daddr = field["daddr"].flatMap(IPAddress.init)
@@ -138,8 +138,7 @@ public struct DenialExplainer: Sendable {
         func entries(labeled label: SecurityContext) -> [DenialExplanation.Carrier] {
             mirror.policies.filter { $0.securityContext.map { Self.sameLabel($0, label) } == true }.map { .policy($0) }
         }
-        let acquires = mirror.acquires.filter { a in a.label.map { Self.sameLabel($0, r.scontext) || Self.sameLabel($0, r.tcontext) } == true }
-            .map { DenialExplanation.Carrier.acquire($0) }
+        let acquires = pendingAcquires(r).map { DenialExplanation.Carrier.acquire($0) }
         switch (r.tclass, r.permissions.first ?? "") {
         case ("association", "setcontext"): return sas(labeled: r.tcontext) + entries(labeled: r.tcontext) + acquires
         case ("association", "polmatch"): return entries(labeled: r.tcontext) + sas(labeled: r.scontext) + acquires
@@ -151,9 +150,7 @@ public struct DenialExplainer: Sendable {
 
     // MARK: - What would change it
 
-    func fixes(
-        _ r: AuditRecord, check: KernelCheck, denied: [String], stages: [String], unlabeled: SecurityContext?
-    ) -> [DenialExplanation.Fix] {
+    func fixes(_ r: AuditRecord, denied: [String], stages: [String], unlabeled: SecurityContext?) -> [DenialExplanation.Fix] {
         var out: [DenialExplanation.Fix] = []
         if stages.contains("TERULE") {
             // audit2allow's form: one permission bare, several in braces.
@@ -168,30 +165,32 @@ public struct DenialExplainer: Sendable {
         }
         // Labeled networking's own ways out.
         if r.tclass == "association", r.permissions.contains("polmatch") {
-            let labels = Set(resolver.mirror.policies.compactMap(\.securityContext).map(\.description)).sorted()
-                .compactMap { try? SecurityContext(parsing: $0) }
+            var seen = Set<String>()
+            let labels = resolver.mirror.policies.compactMap(\.securityContext).filter { seen.insert($0.description).inserted }
+                .sorted { $0.description < $1.description }
                 .filter { !Self.sameLabel($0, r.tcontext) && resolver.authorizer.polmatch(flow: r.scontext, policyLabel: $0).check?.denied == 0 }
             if !labels.isEmpty { out.append(.spdLabel(allowed: labels)) }
         }
         let unlabeledPeer = unlabeled.map { Self.sameLabel($0, r.tcontext) && (r.tclass == "peer" || r.tclass == "association") } ?? false
         let unlabeledSubject = unlabeled.map { Self.sameLabel($0, r.scontext) && (r.tclass == "netif" || r.tclass == "node") } ?? false
         if unlabeledPeer || unlabeledSubject { out.append(.labelTheTraffic) }
-        for a in resolver.mirror.acquires where a.label.map({ Self.sameLabel($0, r.scontext) || Self.sameLabel($0, r.tcontext) }) == true {
-            out.append(.keyManager(a))
-        }
+        out += pendingAcquires(r).map { .keyManager($0) }
         return out
+    }
+
+    /// The host's pending ACQUIREs carrying either of the record's labels.
+    func pendingAcquires(_ r: AuditRecord) -> [PendingAcquire] {
+        resolver.mirror.acquires.filter { a in a.label.map { Self.sameLabel($0, r.scontext) || Self.sameLabel($0, r.tcontext) } == true }
     }
 
     /// Compiles the policy's source text with `rule` added: whether a `neverallow` refuses it.
     func neverallowCheck(_ rule: String) -> DenialExplanation.NeverallowCheck {
         guard let policyText else { return .notChecked("a binary policy carries no neverallow rules") }
-        var lines = policyText.components(separatedBy: "\n")
-        guard let at = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("user ") }) else {
+        guard let text = PolicyConfRules.adding(rule, to: policyText) else {
             return .notChecked("the policy text has no `user` statement to add the rule before")
         }
-        lines.insert(rule, at: at)
         do {
-            _ = try PolicyCompiler.compile(text: lines.joined(separator: "\n"), file: "policy + fix")
+            _ = try PolicyCompiler.compile(text: text, file: "policy + fix")
             return .passes
         } catch {
             let text = "\(error)"

@@ -33,14 +33,8 @@ public struct DataPlanePlayer: StepPlayer {
 
     public init(_ scenario: Scenario) throws(Scenario.Error) {
         self.scenario = scenario
-        let model = try ScenarioModel(scenario)
-        var authorizers: [String: AssociationAuthorizer] = [:]
-        for group in scenario.kernelGroups {
-            let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: model.server(of: group[0])))
-            for host in group { authorizers[host] = authorizer }
-        }
-        self.model = model
-        self.authorizers = authorizers
+        model = try ScenarioModel(scenario)
+        authorizers = model.newAuthorizers()
     }
 
     /// Plays every step.

@@ -215,4 +215,16 @@ public struct Scenario: Sendable {
         let (sas, policies) = try contents(host: host)
         return XfrmMirror(sas: sas, policies: policies)
     }
+
+    /// What `hosts` hold together (`salabel why` on a scenario's records): their SPD entries, and
+    /// their SAs each once (an association's SA stands on both of its hosts).
+    public func mirror(hosts: [String]) throws(Scenario.Error) -> XfrmMirror {
+        var sas: [SecurityAssociation] = [], policies: [PolicyEntry] = []
+        for h in hosts {
+            let m = try mirror(host: h)
+            sas += m.sas.filter { sa in !sas.contains { $0.destination == sa.destination && $0.spi == sa.spi && $0.proto == sa.proto } }
+            policies += m.policies
+        }
+        return XfrmMirror(sas: sas, policies: policies)
+    }
 }

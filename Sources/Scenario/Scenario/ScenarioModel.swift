@@ -35,21 +35,17 @@ public struct ScenarioModel: StepPlayer {
 
     public init(_ scenario: Scenario) throws(Scenario.Error) {
         self.scenario = scenario
-        var servers: [String: SecurityServer] = [:], authorizers: [String: AssociationAuthorizer] = [:]
+        var servers: [String: SecurityServer] = [:]
         for group in scenario.kernelGroups {
             let server: SecurityServer
             do { server = try scenario.securityServer(host: group[0]) } catch {
                 let path = scenario.kernels == .shared ? "policy" : "hosts.\(group[0]).policy_rules"
                 throw Scenario.Error(file: scenario.name, path: path, message: "\(error)")
             }
-            let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: server))
-            for host in group {
-                servers[host] = server
-                authorizers[host] = authorizer
-            }
+            for host in group { servers[host] = server }
         }
         self.servers = servers
-        self.authorizers = authorizers
+        authorizers = Self.authorizers(servers, groups: scenario.kernelGroups)
         server = servers[scenario.hosts[0]]!
         for host in scenario.hosts {
             let (sas, policies) = try scenario.contents(host: host)
@@ -67,6 +63,20 @@ public struct ScenarioModel: StepPlayer {
 
     /// The security server of `host`'s kernel.
     public func server(of host: String) -> SecurityServer { servers[host]! }
+
+    /// Authorizers over new access vector caches, one per kernel: what another player of the same
+    /// hosts needs to keep an AVC of its own (DataPlanePlayer).
+    func newAuthorizers() -> [String: AssociationAuthorizer] { Self.authorizers(servers, groups: scenario.kernelGroups) }
+
+    /// One authorizer over one new cache per group of hosts sharing a kernel, for each host.
+    static func authorizers(_ servers: [String: SecurityServer], groups: [[String]]) -> [String: AssociationAuthorizer] {
+        var out: [String: AssociationAuthorizer] = [:]
+        for group in groups {
+            let authorizer = AssociationAuthorizer(cache: AccessVectorCache(server: servers[group[0]]!))
+            for host in group { out[host] = authorizer }
+        }
+        return out
+    }
 
     /// An engine record as a scenario line, naming `host` when the hosts have kernels of their own.
     func line(_ record: AuditRecord, on host: String) -> AVCLine {

@@ -97,11 +97,9 @@ extension Scenario {
                     classes: db.classes.filter { $0.isDefined && $0.allPermissions != 0 }.map(\.name)))
         }
         guard !added.isEmpty else { return (base, file) }
-        var lines = base.components(separatedBy: "\n")
-        guard let at = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("user ") }) else {
+        guard let text = PolicyConfRules.adding(added.joined(separator: "\n"), to: base) else {
             throw .io("\(file): no `user` statement to insert the scenario's rules before")
         }
-        lines.insert(contentsOf: added.joined(separator: "\n").components(separatedBy: "\n"), at: at)
-        return (lines.joined(separator: "\n"), "\(file) + \(name) policy_rules")
+        return (text, "\(file) + \(name) policy_rules")
     }
 }

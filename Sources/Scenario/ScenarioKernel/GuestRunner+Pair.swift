@@ -160,24 +160,16 @@ extension GuestRunner {
         _ = try channel.expect(.sent, step: step)
         // The client's connect has returned (its final ACK is on the wire) or its datagram left.
         let wait = SocketProbe(timeout: t.proto == .tcp ? 1 : 1.5, sockcreate: nil)
-        var delivered = false
-        var peer: String?
+        let peer: String?
         switch t.proto {
         case .tcp:
-            if wait.waitReadable(listener), let (accepted, _) = try? listener.accept() {
-                delivered = true
-                peer = (wait.peerSecurity(accepted)["peer"] as? String) ?? "none"
-                abort(accepted)
-            }
+            peer = acceptedPeer(listener, wait)
         case .udp:
-            if wait.waitReadable(listener), let request = try? wait.receiveDatagram(listener) {
-                delivered = true
-                peer = (request.fields["peer"] as? String) ?? "none"
-                if t.reply, let back = request.source {
-                    _ = Array("pong".utf8).withUnsafeBytes { b in try? listener.send(b, to: back) }
-                }
-            }
+            let request = receivedDatagram(listener, wait)
+            if t.reply, let request { echo(listener, to: request.source) }
+            peer = request?.peer
         }
+        let delivered = peer != nil
         var served = PeerMessage(.served, step: step)
         served.delivered = delivered
         try channel.send(served)
@@ -209,23 +201,18 @@ extension GuestRunner {
                     outcome = StepOutcome(result: failure.name, stage: "connect")
                 } else {
                     outcome.replyDelivered = true
-                    outcome.replyPeer = (probe.peerSecurity(client)["peer"] as? String) ?? "none"
+                    outcome.replyPeer = peerLabel(client, probe)
                 }
             case .udp:
-                try? client.setOption(level: solIP, ipPassSec, 1)
-                let sent = Array("ping".utf8).withUnsafeBytes { b in Result { () throws(Errno) in try client.send(b, to: address) } }
-                if case .failure(let code) = sent { outcome = StepOutcome(result: code.name, stage: "sendto") }
+                if let code = sendDatagram(client, to: address) { outcome = StepOutcome(result: code.name, stage: "sendto") }
             }
         }
         try channel.send(PeerMessage(.sent, step: step))
         let served = try channel.expect(.served, step: step)
         if t.proto == .udp, t.reply, served.delivered == true, let client, outcome.result == "ok" {
-            if probe.waitReadable(client), let answer = try? probe.receiveDatagram(client) {
-                outcome.replyDelivered = true
-                outcome.replyPeer = (answer.fields["peer"] as? String) ?? "none"
-            } else {
-                outcome.replyDelivered = false
-            }
+            let answer = receivedDatagram(client, probe)
+            outcome.replyDelivered = answer != nil
+            outcome.replyPeer = answer?.peer
         }
         return outcome
     }

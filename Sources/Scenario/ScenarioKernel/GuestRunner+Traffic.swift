@@ -98,34 +98,53 @@ extension GuestRunner {
             if let failure = probe.connect(client, address) {
                 return StepOutcome(result: failure.name, stage: "connect", delivered: false)
             }
-            var peer = "none"
-            var delivered = false
-            if probe.waitReadable(listener) {
-                if let (accepted, _) = try? listener.accept() {
-                    delivered = true
-                    peer = (probe.peerSecurity(accepted)["peer"] as? String) ?? "none"
-                    abort(accepted)
-                }
-            }
-            let replyPeer = (probe.peerSecurity(client)["peer"] as? String) ?? "none"
-            return StepOutcome(result: "ok", delivered: delivered, peer: delivered ? peer : nil, replyDelivered: true, replyPeer: replyPeer)
+            let peer = acceptedPeer(listener, probe)
+            return StepOutcome(result: "ok", delivered: peer != nil, peer: peer, replyDelivered: true, replyPeer: peerLabel(client, probe))
         case .udp:
-            try? client.setOption(level: solIP, ipPassSec, 1)
-            let sent = Array("ping".utf8).withUnsafeBytes { b in Result { () throws(Errno) in try client.send(b, to: address) } }
-            if case .failure(let code) = sent { return StepOutcome(result: code.name, stage: "sendto", delivered: false) }
-            guard probe.waitReadable(listener), let request = try? probe.receiveDatagram(listener) else {
-                return StepOutcome(result: "ok", delivered: false)
+            if let code = sendDatagram(client, to: address) { return StepOutcome(result: code.name, stage: "sendto", delivered: false) }
+            guard let request = receivedDatagram(listener, probe) else { return StepOutcome(result: "ok", delivered: false) }
+            guard t.reply else { return StepOutcome(result: "ok", delivered: true, peer: request.peer) }
+            echo(listener, to: request.source)
+            guard let answer = receivedDatagram(client, probe) else {
+                return StepOutcome(result: "ok", delivered: true, peer: request.peer, replyDelivered: false)
             }
-            let peer = (request.fields["peer"] as? String) ?? "none"
-            guard t.reply else { return StepOutcome(result: "ok", delivered: true, peer: peer) }
-            // The echo: back to the datagram's source, from the server's socket.
-            if let back = request.source {
-                _ = Array("pong".utf8).withUnsafeBytes { b in try? listener.send(b, to: back) }
-            }
-            guard probe.waitReadable(client), let answer = try? probe.receiveDatagram(client) else {
-                return StepOutcome(result: "ok", delivered: true, peer: peer, replyDelivered: false)
-            }
-            return StepOutcome(result: "ok", delivered: true, peer: peer, replyDelivered: true, replyPeer: (answer.fields["peer"] as? String) ?? "none")
+            return StepOutcome(result: "ok", delivered: true, peer: request.peer, replyDelivered: true, replyPeer: answer.peer)
         }
+    }
+
+    // The socket calls of a traffic step, shared by the one-kernel runner and the pair's halves.
+
+    /// The peer label (getpeercon) of the connection waiting on `listener`, accepted then closed;
+    /// nil when none came within the probe's timeout.
+    func acceptedPeer(_ listener: SocketDescriptor, _ probe: SocketProbe) -> String? {
+        guard probe.waitReadable(listener), let (accepted, _) = try? listener.accept() else { return nil }
+        defer { abort(accepted) }
+        return peerLabel(accepted, probe)
+    }
+
+    /// A connected socket's peer label (getpeercon), `none` when it has none.
+    func peerLabel(_ socket: SocketDescriptor, _ probe: SocketProbe) -> String {
+        (probe.peerSecurity(socket)["peer"] as? String) ?? "none"
+    }
+
+    /// Sends the request datagram, with `IP_PASSSEC` on for the echo; the errno when `sendto` failed.
+    func sendDatagram(_ client: SocketDescriptor, to address: SocketEndpoint) -> Errno? {
+        try? client.setOption(level: solIP, ipPassSec, 1)
+        let sent = Array("ping".utf8).withUnsafeBytes { b in Result { () throws(Errno) in try client.send(b, to: address) } }
+        if case .failure(let code) = sent { return code }
+        return nil
+    }
+
+    /// A datagram that reached `socket` within the probe's timeout: its peer label (SCM_SECURITY,
+    /// `none` without one) and its source.
+    func receivedDatagram(_ socket: SocketDescriptor, _ probe: SocketProbe) -> (peer: String, source: SocketEndpoint?)? {
+        guard probe.waitReadable(socket), let d = try? probe.receiveDatagram(socket) else { return nil }
+        return ((d.fields["peer"] as? String) ?? "none", d.source)
+    }
+
+    /// The echo: back to the datagram's source, from the server's socket.
+    func echo(_ listener: SocketDescriptor, to source: SocketEndpoint?) {
+        guard let source else { return }
+        _ = Array("pong".utf8).withUnsafeBytes { b in try? listener.send(b, to: source) }
     }
 }

@@ -49,21 +49,21 @@ extension AuditRecord {
     /// back to its text (quoted, or hex-encoded by the kernel's `audit_log_untrustedstring`).
     public init?(logLine: String, lineNumber: Int = 1) throws(AuditRecordParseError) {
         func fail(_ message: String) -> AuditRecordParseError { AuditRecordParseError(line: lineNumber, message: message) }
-        let scalars = Array(logLine.unicodeScalars)
         // `avc:` as a word of its own (after the start, a blank, `'` or `:`), followed by the result.
-        var start: Int?
-        var i = 0
-        while i + 4 <= scalars.count {
-            if String(String.UnicodeScalarView(scalars[i..<(i + 4)])) == "avc:", i == 0 || " \t':".unicodeScalars.contains(scalars[i - 1]) {
-                start = i + 4
+        var start: String.Index?
+        var from = logLine.startIndex
+        while let r = logLine[from...].firstRange(of: "avc:") {
+            if r.lowerBound == logLine.startIndex || " \t':".contains(logLine[logLine.index(before: r.lowerBound)]) {
+                start = r.upperBound
                 break
             }
-            i += 1
+            from = r.upperBound
         }
         guard let start else { return nil }
-        guard let words = Self.tokens(Array(scalars[start...])) else {
+        let rest = logLine[start...]
+        guard let words = Self.tokens(Array(rest.unicodeScalars)) else {
             // Only a record's own words count: a notice with an odd quote is still no record.
-            if let first = String(String.UnicodeScalarView(scalars[start...])).split(separator: " ").first, Result(rawValue: String(first)) != nil {
+            if let first = rest.split(separator: " ").first, Result(rawValue: String(first)) != nil {
                 throw fail("a quoted value is not closed")
             }
             return nil

@@ -13,8 +13,7 @@ extension SecurityServer {
         let policy = snap.policy
         let s = try policy.resolve(source), t = try policy.resolve(target)
         guard let c = policy.classValues[objectClass] else { throw .unknownClass(objectClass) }
-        var bits: UInt32 = 0
-        for p in permissions { if let (_, bit) = permission(objectClass, p) { bits |= bit } }
+        let bits = permissionBits(objectClass, permissions)
         guard bits != 0 else { return [] }
         var keys = Set<UInt64>()
         for i in policy.typeAttributeMap[Int(s.type)] {

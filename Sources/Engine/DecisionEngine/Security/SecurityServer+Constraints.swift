@@ -23,8 +23,7 @@ extension SecurityServer {
         let snap = snapshot
         let s = try snap.policy.resolve(source), t = try snap.policy.resolve(target)
         guard let c = snap.policy.classValues[objectClass] else { throw .unknownClass(objectClass) }
-        var bits: UInt32 = 0
-        for p in permissions { if let (_, bit) = permission(objectClass, p) { bits |= bit } }
+        let bits = permissionBits(objectClass, permissions)
         let writer = PolicyTextWriter(snap.policy)
         return snap.policy.classes[c - 1].constraints.filter { $0.permissions & bits != 0 && !snap.evaluate($0.expression, s, t, nil) }.map {
             let perms = snap.policy.permissionNames($0.permissions & bits, classValue: c)

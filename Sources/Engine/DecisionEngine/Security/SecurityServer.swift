@@ -151,6 +151,11 @@ public final class SecurityServer: DecisionBackend, Sendable {
         return (c, 1 << UInt32(b))
     }
 
+    /// The access-vector bits of the permissions of `cls` the policy defines (others add nothing).
+    func permissionBits(_ cls: String, _ permissions: [String]) -> UInt32 {
+        permissions.reduce(0) { $0 | (permission(cls, $1)?.bit ?? 0) }
+    }
+
     /// The resolved context of a SID; an unknown SID is the unlabeled context, as in the kernel.
     func resolved(_ sid: SID, _ snapshot: PolicySnapshot) -> ResolvedContext? {
         state.withLock { $0.sids.entry(sid)?.resolved } ?? SecurityServer.unlabeled(snapshot.policy)
