@@ -1,4 +1,5 @@
 import IPsecModel
+public import DecisionEngine
 
 // What `salabel why` prints: each explanation as lines for people and as a JSON-ready dictionary.
 
@@ -60,6 +61,9 @@ extension DenialExplanation.Fix {
             return "the domain may polmatch these SPD labels of this host instead: \(allowed.map(\.description).joined(separator: ", "))"
         case .labelTheTraffic:
             return "the peer is unlabeled: the packet came on no labeled SA; give the flow a labeled SPD entry and an SA with the sender's label"
+        case .bounds(let parent, let target, let stages):
+            return "typebounds: the bounding type \(parent) is refused it on \(target) (\(stages.isEmpty ? "no decision" : stages.joined(separator: ", "))); "
+                + "a bounded type gets no more than its bounding type, so the bounding type needs it first:"
         case .keyManager(let a):
             return "ACQUIRE seq \(a.sequence) for \(a.label?.description ?? "no label") is pending: no key manager has installed its SA"
         }
@@ -81,9 +85,13 @@ extension DenialExplanation.Fix {
             return o
         case .boolean(let name, let value): return ["kind": "boolean", "name": name, "value": value]
         case .constraint(let c):
-            return ["kind": "constraint", "mls": c.isMLS, "permissions": c.permissions, "expression": c.expression, "statement": c.statement]
+            return [
+                "kind": "constraint", "mls": c.isMLS, "permissions": c.permissions, "expression": c.expression, "statement": c.statement,
+                "terms": c.terms.map(\.json),
+            ]
         case .spdLabel(let allowed): return ["kind": "spd_label", "allowed": allowed.map(\.description)]
         case .labelTheTraffic: return ["kind": "label_the_traffic"]
+        case .bounds(let parent, let target, let stages): return ["kind": "bounds", "parent": parent, "target": target, "parent_stages": stages]
         case .keyManager(let a): return ["kind": "key_manager", "acquire": DenialExplanation.Carrier.acquire(a).json]
         }
     }
@@ -109,7 +117,12 @@ extension DenialExplanation {
         }
         for c in carriers { out.append("  carrier: \(c.line)") }
         if carriers.isEmpty && check != nil { out.append("  carrier: none on this host carries these labels") }
-        for f in fixes { out.append("  fix: \(f.line)") }
+        for f in fixes {
+            out.append("  fix: \(f.line)")
+            if case .constraint(let c) = f {
+                for t in c.terms { out.append("    `\(t.text)` \(t.holds ? "holds" : "fails"): \(t.explanation)") }
+            }
+        }
         if let unexplained { out.append("  not explained: \(unexplained)") }
         return out
     }
@@ -127,6 +140,24 @@ extension DenialExplanation {
         }
         if let decision { o["policy"] = decision.json }
         if let unexplained { o["unexplained"] = unexplained }
+        return o
+    }
+}
+
+extension ConstraintTerm {
+    /// `text`, `holds`, `left` and `right` ({`name`, `value`}), `levels` for two levels
+    /// ({`relation`, `sensitivity`, `other_sensitivity`, `sensitivity_order`, `lacking`, `extra`}),
+    /// `explanation`.
+    public var json: [String: Any] {
+        func operand(_ o: Operand) -> [String: Any] { o.value.map { ["name": o.name, "value": $0] } ?? ["name": o.name] }
+        var o: [String: Any] = ["text": text, "holds": holds, "left": operand(left), "right": operand(right), "explanation": explanation]
+        if let l = levels {
+            o["levels"] =
+                [
+                    "relation": l.relation.rawValue, "sensitivity": l.sensitivity, "other_sensitivity": l.otherSensitivity,
+                    "sensitivity_order": l.sensitivityOrder.signum(), "lacking": l.lacking, "extra": l.extra,
+                ] as [String: Any]
+        }
         return o
     }
 }

@@ -35,6 +35,11 @@ public struct DenialExplanation: Sendable {
         case labelTheTraffic
         /// An ACQUIRE for the label is pending: no key manager has installed the SA.
         case keyManager(PendingAcquire)
+        /// typebounds: a bounded type gets only what its bounding type gets on the same target
+        /// (on the target's bounding type when the target is bounded too); the bounding type
+        /// `parent` is refused it on `target` at `parentStages`. The fixes after it are the
+        /// bounding type's.
+        case bounds(parent: String, target: String, parentStages: [String])
     }
 
     /// Whether a proposed rule survives the policy's `neverallow` rules.
@@ -151,18 +156,7 @@ public struct DenialExplainer: Sendable {
     // MARK: - What would change it
 
     func fixes(_ r: AuditRecord, denied: [String], stages: [String], unlabeled: SecurityContext?) -> [DenialExplanation.Fix] {
-        var out: [DenialExplanation.Fix] = []
-        if stages.contains("TERULE") {
-            // audit2allow's form: one permission bare, several in braces.
-            let perms = denied.count == 1 ? denied[0] : "{ \(denied.joined(separator: " ")) }"
-            let rule = "allow \(r.scontext.type) \(r.tcontext.type):\(r.tclass) \(perms);"
-            out.append(.allowRule(rule, neverallow: neverallowCheck(rule)))
-            out += booleans(r, denied: denied)
-        }
-        if stages.contains("CONSTRAINT") {
-            let failing = (try? server.failingConstraints(source: r.scontext, target: r.tcontext, objectClass: r.tclass, permissions: denied)) ?? []
-            for c in failing { out.append(.constraint(c)) }
-        }
+        var out = policyFixes(r, denied: denied, stages: stages)
         // Labeled networking's own ways out.
         if r.tclass == "association", r.permissions.contains("polmatch") {
             var seen = Set<String>()
@@ -176,6 +170,43 @@ public struct DenialExplainer: Sendable {
         if unlabeledPeer || unlabeledSubject { out.append(.labelTheTraffic) }
         out += pendingAcquires(r).map { .keyManager($0) }
         return out
+    }
+
+    /// What the policy's statements could change, stage by stage: the allow rule and booleans for
+    /// a TE denial, the failing constraints, and for a typebounds denial the bounding type's own
+    /// answer with its fixes (security/selinux/ss/services.c: `type_attribute_bounds_av`).
+    func policyFixes(_ r: AuditRecord, denied: [String], stages: [String]) -> [DenialExplanation.Fix] {
+        var out: [DenialExplanation.Fix] = []
+        if stages.contains("TERULE") {
+            // audit2allow's form: one permission bare, several in braces.
+            let perms = denied.count == 1 ? denied[0] : "{ \(denied.joined(separator: " ")) }"
+            let rule = "allow \(r.scontext.type) \(r.tcontext.type):\(r.tclass) \(perms);"
+            out.append(.allowRule(rule, neverallow: neverallowCheck(rule)))
+            out += booleans(r, denied: denied)
+        }
+        if stages.contains("CONSTRAINT") {
+            let failing = (try? server.failingConstraints(source: r.scontext, target: r.tcontext, objectClass: r.tclass, permissions: denied)) ?? []
+            for c in failing { out.append(.constraint(c)) }
+        }
+        if stages.contains("BOUNDS"), let parent = boundingRecord(r) {
+            let named = try? AccessVectorCache(server: server).check(
+                source: parent.scontext.description, target: parent.tcontext.description, objectClass: r.tclass, permissions: denied)
+            let parentStages = named?.reasons ?? []
+            out.append(.bounds(parent: parent.scontext.type, target: parent.tcontext.type, parentStages: parentStages))
+            if let named, !named.denied.isEmpty { out += policyFixes(parent, denied: named.denied, stages: parentStages) }
+        }
+        return out
+    }
+
+    /// The record as the bounding types see it: the source's bounding type, and the target's when
+    /// it is bounded too; nil when the source is not bounded.
+    func boundingRecord(_ r: AuditRecord) -> AuditRecord? {
+        let db = server.policy
+        guard let s = db.typeIndex[r.scontext.type], let b = db.types[s].bounds else { return nil }
+        var parent = r
+        parent.scontext.type = db.types[b].name
+        if let t = db.typeIndex[r.tcontext.type], let tb = db.types[t].bounds { parent.tcontext.type = db.types[tb].name }
+        return parent
     }
 
     /// The host's pending ACQUIREs carrying either of the record's labels.

@@ -137,7 +137,7 @@ public final class PolicySnapshot: Sendable {
         return stack.last ?? false
     }
 
-    private func compare(_ attribute: ConstraintAttribute, _ op: ConstraintOperator, _ s: ResolvedContext, _ t: ResolvedContext) -> Bool {
+    func compare(_ attribute: ConstraintAttribute, _ op: ConstraintOperator, _ s: ResolvedContext, _ t: ResolvedContext) -> Bool {
         switch attribute {
         case .user: return op == .eq ? s.user == t.user : s.user != t.user
         case .type: return op == .eq ? s.type == t.type : s.type != t.type

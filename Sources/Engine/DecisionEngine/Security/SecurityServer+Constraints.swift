@@ -11,6 +11,9 @@ public struct FailingConstraint: Sendable, Hashable {
     public var expression: String
     /// The whole statement: `mlsconstrain CLASS { PERMS } EXPRESSION;`.
     public var statement: String
+    /// Each comparison of the expression, in the order written, with the values it compared and
+    /// whether it held.
+    public var terms: [ConstraintTerm]
 }
 
 extension SecurityServer {
@@ -30,7 +33,8 @@ extension SecurityServer {
             let expression = writer.expressionText($0.expression, written: $0.writtenTypeSets)
             return FailingConstraint(
                 isMLS: $0.isMLS, permissions: perms, expression: expression,
-                statement: "\($0.isMLS ? "mlsconstrain" : "constrain") \(objectClass) { \(perms.joined(separator: " ")) } \(expression);")
+                statement: "\($0.isMLS ? "mlsconstrain" : "constrain") \(objectClass) { \(perms.joined(separator: " ")) } \(expression);",
+                terms: snap.terms($0.expression, written: $0.writtenTypeSets, s, t))
         }
     }
 }
