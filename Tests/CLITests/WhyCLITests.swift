@@ -18,6 +18,11 @@ struct WhyCLITests {
         (avc("recv", server, CLITests.other, "peer"), ["TERULE"], "Missing type enforcement (TE) allow rule"),
         (avc("polmatch", CLITests.other, "system_u:object_r:ipsec_restricted_spd_t:s0", "association"), ["TERULE"], "Missing type enforcement (TE) allow rule"),
         (avc("sendto", CLITests.client, CLITests.other, "association"), ["TERULE"], "Missing type enforcement (TE) allow rule"),
+        // The kernel's own D2 check compares a flow with an SA of its own label: audit2allow writes `self`.
+        (
+            avc("sendto", "system_u:system_r:ipsec_mgmt_t:s0", "system_u:system_r:ipsec_mgmt_t:s0", "association"), ["TERULE"],
+            "Missing type enforcement (TE) allow rule"
+        ),
         (avc("recv", server, "system_u:object_r:unlabeled_t:s0", "peer"), ["TERULE"], "The boolean echo_allow_unlabeled was set incorrectly"),
         (
             avc("polmatch", "system_u:system_r:echoclient_t:s3", "system_u:object_r:ipsec_spd_t:s0-s2:c0.c7", "association"), ["CONSTRAINT"],

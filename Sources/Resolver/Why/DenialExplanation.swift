@@ -178,9 +178,10 @@ public struct DenialExplainer: Sendable {
     func policyFixes(_ r: AuditRecord, denied: [String], stages: [String]) -> [DenialExplanation.Fix] {
         var out: [DenialExplanation.Fix] = []
         if stages.contains("TERULE") {
-            // audit2allow's form: one permission bare, several in braces.
+            // audit2allow's form: one permission bare, several in braces; `self` for the source's own type.
             let perms = denied.count == 1 ? denied[0] : "{ \(denied.joined(separator: " ")) }"
-            let rule = "allow \(r.scontext.type) \(r.tcontext.type):\(r.tclass) \(perms);"
+            let target = r.tcontext.type == r.scontext.type ? "self" : r.tcontext.type
+            let rule = "allow \(r.scontext.type) \(target):\(r.tclass) \(perms);"
             out.append(.allowRule(rule, neverallow: neverallowCheck(rule)))
             out += booleans(r, denied: denied)
         }
