@@ -23,6 +23,13 @@ public struct LabelGraph: Sendable, Hashable {
         public var host: String
         /// What the node shows, one item a line.
         public var lines: [String]
+
+        public init(id: String, kind: Kind, host: String, lines: [String]) {
+            self.id = id
+            self.kind = kind
+            self.host = host
+            self.lines = lines
+        }
     }
 
     /// One edge: a check of the kernel's path between two nodes, or where an SA leads.
@@ -56,6 +63,15 @@ public struct LabelGraph: Sendable, Hashable {
         public var receiver: String?
         /// The check that decided the edge: the failing one when the edge is denied.
         public var check: ResolutionCheck
+        public init(from: String, to: String, kind: Kind, sender: String, receiver: String?, check: ResolutionCheck) {
+            self.from = from
+            self.to = to
+            self.kind = kind
+            self.sender = sender
+            self.receiver = receiver
+            self.check = check
+        }
+
         /// The edge holds: the check passed (a denial not enforced passes, as in the kernel).
         public var allowed: Bool { check.passed }
 
