@@ -29,7 +29,7 @@ struct GraphCommand: ParsableCommand {
             valueName: "FILE|running|embedded")) var policy: String?
     @Flag(help: "Permissive mode.") var permissive = false
     @Option(help: "dot, svg, png or json.") var format: String = "dot"
-    @Option(name: .shortAndLong, help: "Write to this file (default: standard output).") var output: String?
+    @Option(name: .shortAndLong, help: "Write to this file (- or none: standard output).") var output: String?
     @Option(help: "Without traffic steps: at most this many domains a host's SPD labels let polmatch, besides its SAs' labels.") var limit: Int = 8
 
     func validate() throws {
@@ -84,14 +84,16 @@ struct GraphCommand: ParsableCommand {
     }
 
     func write(_ data: Data) throws {
-        guard let output else { return FileHandle.standardOutput.write(data) }
+        guard let output, output != "-" else { return FileHandle.standardOutput.write(data) }
         guard FileManager.default.createFile(atPath: output, contents: data) else { throw CommandFailure.error("cannot write \(output)") }
     }
 
     /// `dot` text rendered by Graphviz's `dot -T<format>` through files in a scratch directory.
     static func render(_ dot: String, format: String) throws -> Data {
         guard let program = findDot() else {
-            throw CommandFailure.error("--format \(format) needs Graphviz's dot, which is not in PATH: install the Debian package graphviz (apt-get install graphviz), or use --format dot")
+            throw CommandFailure.error(
+                "--format \(format) needs Graphviz's dot, which is not in PATH: install the Debian package graphviz (apt-get install graphviz), or use --format dot"
+            )
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-graph-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false) } catch {

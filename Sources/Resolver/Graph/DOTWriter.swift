@@ -50,7 +50,9 @@ public enum DOTWriter {
             // The traffic of a later host to an earlier one is drawn from right to left (the edge
             // reversed, its arrow at the tail), so both directions keep the hosts in order.
             let back = e.receiver.flatMap { hosts.firstIndex(of: $0) }.map { hosts.firstIndex(of: e.sender)! > $0 } ?? false
-            let label = e.allowed ? e.permission + (e.check.access.map { $0.decision == .allowed ? "" : "\n" + e.reason } ?? "") : "\(e.permission)\ndenied: \(e.reason)"
+            let label =
+                e.allowed
+                ? e.permission + (e.check.access.map { $0.decision == .allowed ? "" : "\n" + e.reason } ?? "") : "\(e.permission)\ndenied: \(e.reason)"
             let style = e.allowed ? "style=solid" : "style=dashed, color=red, fontcolor=red"
             let (tail, head) = back ? (e.to, e.from) : (e.from, e.to)
             lines.append("  \(quoted(tail)) -> \(quoted(head)) [label=\(quoted(label)), \(style)\(back ? ", dir=back" : "")];")

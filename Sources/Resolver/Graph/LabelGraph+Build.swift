@@ -73,7 +73,8 @@ extension LabelGraph {
                             record: nil)
                     }
                     let receiver = e.templates.first.flatMap { t in hosts.first { $0.name != h.name && $0.addresses.contains(t.destination) }?.name }
-                    edges.append(Edge(from: domainID(h.name, d), to: spdID(h.name, e, ordinal: n), kind: .polmatch, sender: h.name, receiver: receiver, check: check))
+                    edges.append(
+                        Edge(from: domainID(h.name, d), to: spdID(h.name, e, ordinal: n), kind: .polmatch, sender: h.name, receiver: receiver, check: check))
                 }
                 for sa in h.outboundSAs where sa.securityContext == d {
                     let check = Resolver.check(r.authorizer.sendto(flow: d, saLabel: d), "sendto on SA spi 0x\(String(sa.spi, radix: 16)) \(d)")
@@ -97,7 +98,10 @@ extension LabelGraph {
                     let check = Resolver.check(
                         peer.resolver.authorizer.polmatch(flow: subject, policyLabel: label),
                         "polmatch \(subject) → inbound SPD entry #\(n) \(label) (subject: the SA's label, edge 21)")
-                    edges.append(Edge(from: saID(h.name, sa), to: spdID(peer.name, e, ordinal: n), kind: .inboundPolmatch, sender: h.name, receiver: peer.name, check: check))
+                    edges.append(
+                        Edge(
+                            from: saID(h.name, sa), to: spdID(peer.name, e, ordinal: n), kind: .inboundPolmatch, sender: h.name, receiver: peer.name,
+                            check: check))
                 }
                 for d in Set(peer.receivers).sorted(by: { $0.description < $1.description }) {
                     let delivery = peer.resolver.deliver(inbound, to: d, source: sa.source)

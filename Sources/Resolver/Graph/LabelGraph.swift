@@ -1,4 +1,3 @@
-
 /// Who may talk to whom over labeled SAs, as a graph (Specs/resolver/graph.md): the hosts, the
 /// domains on each, their SPD entries and SAs as nodes; the kernel's checks between them as edges,
 /// each with the policy's decision and its reason.
@@ -115,7 +114,8 @@ public struct LabelGraph: Sendable, Hashable {
             "nodes": nodes.map { ["id": $0.id, "kind": $0.kind.rawValue, "host": $0.host, "lines": $0.lines] as [String: Any] },
             "edges": edges.map { e -> [String: Any] in
                 var o: [String: Any] = [
-                    "from": e.from, "to": e.to, "kind": e.kind.rawValue, "sender": e.sender, "permission": e.permission, "allowed": e.allowed, "reason": e.reason,
+                    "from": e.from, "to": e.to, "kind": e.kind.rawValue, "sender": e.sender, "permission": e.permission, "allowed": e.allowed,
+                    "reason": e.reason,
                 ]
                 if let r = e.receiver { o["receiver"] = r }
                 if let a = e.check.access { o["check"] = a.json }
