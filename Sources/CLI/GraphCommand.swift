@@ -1,7 +1,6 @@
 import ArgumentParser
 import DecisionEngine
 import Foundation
-import LinuxSystem
 import Resolver
 import Scenario
 import XfrmNetlink
@@ -50,7 +49,7 @@ struct GraphCommand: ParsableCommand {
         default: text = DOTWriter.dot(graph, comments: comments)
         }
         guard format == "svg" || format == "png" else { return try write(Data(text.utf8)) }
-        try write(try Self.render(text, format: format))
+        do { try write(try Graphviz.render(text, format: format)) } catch let e as Graphviz.Error { throw CommandFailure.error(e.description) }
     }
 
     /// The graph, the comments above it (the policy of live state, domains left out) and the
@@ -86,32 +85,5 @@ struct GraphCommand: ParsableCommand {
     func write(_ data: Data) throws {
         guard let output, output != "-" else { return FileHandle.standardOutput.write(data) }
         guard FileManager.default.createFile(atPath: output, contents: data) else { throw CommandFailure.error("cannot write \(output)") }
-    }
-
-    /// `dot` text rendered by Graphviz's `dot -T<format>` through files in a scratch directory.
-    static func render(_ dot: String, format: String) throws -> Data {
-        guard let program = findDot() else {
-            throw CommandFailure.error(
-                "--format \(format) needs Graphviz's dot, which is not in PATH: install the Debian package graphviz (apt-get install graphviz), or use --format dot"
-            )
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-graph-\(UUID().uuidString)")
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false) } catch {
-            throw CommandFailure.error("cannot make a scratch directory: \(error)")
-        }
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let input = dir.appendingPathComponent("graph.dot").path, rendered = dir.appendingPathComponent("graph.\(format)").path
-        guard FileManager.default.createFile(atPath: input, contents: Data(dot.utf8)) else { throw CommandFailure.error("cannot write \(input)") }
-        let run = ChildProcess.run([program, "-T\(format)", "-o", rendered, input])
-        guard run.status == 0, let data = FileManager.default.contents(atPath: rendered) else {
-            throw CommandFailure.error("\(program) -T\(format) failed (status \(run.status)): \(run.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return data
-    }
-
-    /// The first executable `dot` in PATH.
-    static func findDot() -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/dot" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
