@@ -3,6 +3,7 @@ import DecisionEngine
 import Foundation
 import Resolver
 import Scenario
+import ScenarioDemo
 import XfrmNetlink
 
 /// `salabel graph`: who may talk to whom over labeled SAs, as Graphviz DOT, SVG or PNG

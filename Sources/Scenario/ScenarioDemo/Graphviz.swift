@@ -2,7 +2,9 @@ import Foundation
 import LinuxSystem
 
 /// Graphviz's `dot`, which renders `salabel graph`'s DOT text as SVG or PNG (Specs/resolver/graph.md,
-/// "Formats"); the Debian package `graphviz` installs it.
+/// "Formats"); the Debian package `graphviz` installs it. It lives here, beside the demo's other
+/// programs (`ip`, `modprobe`), because the command starts no process itself and the scenario
+/// libraries below do no I/O.
 public enum Graphviz {
     /// Why a rendering failed: `dot` is missing, or it failed, with what it said.
     public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
@@ -19,7 +21,10 @@ public enum Graphviz {
     /// files in a scratch directory that is removed afterwards.
     public static func render(_ text: String, format: String) throws(Graphviz.Error) -> Data {
         guard let program = dot() else {
-            throw Error(description: "--format \(format) needs Graphviz's dot, which is not in PATH: install the Debian package graphviz (apt-get install graphviz), or use --format dot")
+            throw Error(
+                description:
+                    "--format \(format) needs Graphviz's dot, which is not in PATH: install the Debian package graphviz (apt-get install graphviz), or use --format dot"
+            )
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("salabel-graph-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false) } catch {
