@@ -1,15 +1,15 @@
 public import DecisionEngine
 public import Resolver
-public import SecurityContexts
+import SecurityContexts
 
 extension Scenario {
-    /// The hosts of the scenario's ``LabelGraph`` (Specs/resolver/graph.md, "Domains"), in the
+    /// The hosts of the scenario's `LabelGraph` (Specs/resolver/graph.md, "Domains"), in the
     /// order of their names, deciding with `authorizer`. The domains are the traffic steps':
     /// the client's context sends from its host and the server's receives on its host; with a
     /// reply, the server's reply context (its connection context for TCP, edge 23 of
     /// Specs/kernel/labeled-ipsec.md; its socket's for UDP) sends back and the client receives it.
     /// A scenario without traffic steps (an apply file) takes each host's
-    /// ``Resolver/polmatchDomains(addresses:limit:)``; `omitted` counts, by host, the domains left
+    /// `Resolver.polmatchDomains(addresses:limit:)`; `omitted` counts, by host, the domains left
     /// out beyond `limit`.
     public func graphHosts(authorizer: AssociationAuthorizer, limit: Int = 8) throws(Scenario.Error) -> (hosts: [GraphHost], omitted: [String: Int]) {
         var resolvers: [String: Resolver] = [:]
