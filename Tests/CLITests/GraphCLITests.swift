@@ -83,6 +83,16 @@ struct GraphCLITests {
         }
     }
 
+    @Test func limitBoundsTheDomainsAndSaysHowManyWereLeftOut() throws {
+        // echo.dot has four domains a host (GraphConformanceTests lists them with libsepol): the
+        // SA's label and three more; --limit 1 keeps the SA's label and the first of the three.
+        let r = try Self.graph(["Specs/scenarios/echo.yaml", "--limit", "1"])
+        let text = String(decoding: r.stdout, as: UTF8.self)
+        #expect(text.contains("// host client: 2 more domain(s) polmatch the SPD labels (--limit)\n"), "\(text)")
+        let clientDomains = text.split(separator: "\n").filter { $0.hasPrefix("    \"domain client ") }
+        #expect(clientDomains.count == 2 && clientDomains.contains { $0.contains("echoclient_t") }, "\(clientDomains)")
+    }
+
     @Test func jsonCarriesEachEdgesCheck() throws {
         let r = try Self.graph(["Specs/scenarios/mls-range.yaml", "--format", "json"])
         let json = try CLITests.json(String(decoding: r.stdout, as: UTF8.self))
