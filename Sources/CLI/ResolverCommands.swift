@@ -34,6 +34,11 @@ struct ResolverOptions: ParsableArguments {
     /// The engine's checks and, when they decide with a policy source rather than the scenario's
     /// policy, the policy loaded: --policy's, else with --netns (live state) the live default.
     func authorizer(_ scenario: Scenario?) throws -> (authorizer: AssociationAuthorizer, policy: LoadedPolicy?) {
+        try Self.authorizer(scenario, policy: policy, permissive: permissive)
+    }
+
+    /// ``authorizer(_:)`` for a command with options of its own (`graph`): `policy` as --policy gives it.
+    static func authorizer(_ scenario: Scenario?, policy: String?, permissive: Bool) throws -> (authorizer: AssociationAuthorizer, policy: LoadedPolicy?) {
         let source = policy.map(PolicyOrigin.init(option:)) ?? (scenario == nil ? PolicyOrigin.liveDefault : nil)
         do {
             if let source {
