@@ -82,7 +82,9 @@ struct DoctorTests {
         #expect(f.fix == "setenforce 1 (now); SELINUX=enforcing in /etc/selinux/config (at boot)")
         // The VM's command line has enforcing=0 (its init sets the mode after loading the policy).
         facts.cmdline = try fixture("cmdline-6.1")
-        #expect(findings(facts).first { $0.check == .selinuxEnforcing }?.fix?.hasSuffix("remove enforcing=0 from the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and a reboot)") == true)
+        #expect(
+            findings(facts).first { $0.check == .selinuxEnforcing }?.fix?.hasSuffix(
+                "remove enforcing=0 from the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and a reboot)") == true)
         // Enforcing now, permissive at the next boot: a warning naming the file.
         facts.enforce = "1"
         let next = try #require(findings(facts).first { $0.check == .selinuxEnforcing })
@@ -95,7 +97,10 @@ struct DoctorTests {
         facts.lsm = "lockdown,capability,yama,apparmor"
         facts.cmdline = "console=ttyS0 lsm=lockdown,yama,apparmor,selinux"
         let f = try #require(findings(facts).first { $0.check == .lsmOrder })
-        #expect(f.seen == "apparmor is the active exclusive LSM and selinux is not in the LSM order (lockdown,capability,yama,apparmor, from /sys/kernel/security/lsm)")
+        #expect(
+            f.seen
+                == "apparmor is the active exclusive LSM and selinux is not in the LSM order (lockdown,capability,yama,apparmor, from /sys/kernel/security/lsm)"
+        )
         #expect(f.fix?.hasPrefix("boot with lsm=lockdown,capability,yama,selinux instead of lsm=lockdown,yama,apparmor,selinux") == true, "\(f.fix ?? "")")
     }
 
@@ -163,7 +168,10 @@ struct DoctorTests {
         #expect(none.fix?.contains("allow DOMAIN_t security_t:association polmatch;") == true)
         // Only echoserver_t may polmatch ipsec_restricted_spd_t.
         let restricted = try SecurityContext(parsing: "system_u:object_r:ipsec_restricted_spd_t:s0")
-        #expect(Doctor.polmatchDomains(restricted, server: embedded, authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: embedded))).map(\.type) == ["echoserver_t"])
+        #expect(
+            Doctor.polmatchDomains(restricted, server: embedded, authorizer: AssociationAuthorizer(cache: AccessVectorCache(server: embedded))).map(\.type) == [
+                "echoserver_t"
+            ])
     }
 
     @Test func staleSALabel() throws {

@@ -51,7 +51,8 @@ extension Doctor {
             out.append(
                 DoctorFinding(
                     check: .modules, severity: .warning,
-                    seen: "module \(name) is neither loaded (/proc/modules) nor built in (/sys/module/\(name), modules.builtin\(config == nil ? "" : ", \(option)"))",
+                    seen:
+                        "module \(name) is neither loaded (/proc/modules) nor built in (/sys/module/\(name), modules.builtin\(config == nil ? "" : ", \(option)"))",
                     meaning: meaning, fix: "modprobe \(name) (at boot: a line \(name) in /etc/modules-load.d/ipsec.conf)", subject: name))
         }
         return out
@@ -73,7 +74,9 @@ extension Doctor {
                         : "the running policy lacks network_peer_controls (/sys/fs/selinux/policy_capabilities/network_peer_controls is 0)",
                     meaning:
                         "the kernel uses the old checks: each packet delivered to an INET socket is checked association recvfrom against the first labeled SA's label (unlabeled_t without one), each outgoing packet association sendto against unlabeled_t (D3 and D4, Specs/kernel/labeled-ipsec.md §a.2); peer recv, netif and node are not checked",
-                    fix: "add `policycap network_peer_controls;` to the policy (refpolicy: policy/policy_capabilities), rebuild it and load it (semodule -B, or load_policy)"))
+                    fix:
+                        "add `policycap network_peer_controls;` to the policy (refpolicy: policy/policy_capabilities), rebuild it and load it (semodule -B, or load_policy)"
+                ))
         }
         let labeled = facts.sas.filter { $0.securityContext != nil }.count + facts.policies.filter { $0.securityContext != nil }.count
         let always = caps["always_check_network"] == true

@@ -36,7 +36,8 @@ extension Doctor {
                     DoctorFinding(
                         check: .spdLabel, severity: .error, seen: "\(where_): its label is not valid in the running policy (\(why))",
                         meaning: "no flow can be allowed polmatch on it: the entry matches nothing, and the key manager cannot negotiate SAs for it",
-                        fix: "relabel the entry with a context the policy defines (ip xfrm policy update … ctx CONTEXT), or load a policy that defines \(label.type)",
+                        fix:
+                            "relabel the entry with a context the policy defines (ip xfrm policy update … ctx CONTEXT), or load a policy that defines \(label.type)",
                         subject: label.description))
                 continue
             }
@@ -46,8 +47,10 @@ extension Doctor {
                 out.append(
                     DoctorFinding(
                         check: .spdLabel, severity: .error, seen: "\(where_): no local domain may polmatch its label",
-                        meaning: "the entry applies to no flow (each lookup skips it, D1 of Specs/kernel/labeled-ipsec.md §a.2): traffic meant for it goes out unprotected or by another entry",
-                        fix: "allow the sending domain polmatch on it, e.g. `allow DOMAIN_t \(label.type):association polmatch;`, or label the entry with a type the domains may polmatch",
+                        meaning:
+                            "the entry applies to no flow (each lookup skips it, D1 of Specs/kernel/labeled-ipsec.md §a.2): traffic meant for it goes out unprotected or by another entry",
+                        fix:
+                            "allow the sending domain polmatch on it, e.g. `allow DOMAIN_t \(label.type):association polmatch;`, or label the entry with a type the domains may polmatch",
                         subject: label.description))
             } else {
                 let names = domains.map(\.type)
@@ -67,7 +70,8 @@ extension Doctor {
                     check: .staleSALabel, severity: .error,
                     seen: "SA \(sa.source) → \(sa.destination) \(spi): its label \(label) is not valid in the running policy (\(why))",
                     meaning: "the label is stale (a policy reload dropped it): no flow can match the SA, and traffic on it is refused",
-                    fix: "delete the SA (ip xfrm state delete src \(sa.source) dst \(sa.destination) proto \(sa.proto) spi \(spi.dropFirst(4))) and let the key manager negotiate a new one, or load a policy that defines \(label.type)",
+                    fix:
+                        "delete the SA (ip xfrm state delete src \(sa.source) dst \(sa.destination) proto \(sa.proto) spi \(spi.dropFirst(4))) and let the key manager negotiate a new one, or load a policy that defines \(label.type)",
                     subject: spi))
         }
         return out

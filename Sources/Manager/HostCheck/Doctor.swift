@@ -46,7 +46,8 @@ public enum Doctor {
                         fix: "mount -t selinuxfs selinuxfs /sys/fs/selinux")
                 ]
             }
-            var fix = "boot with security=selinux selinux=1 (\(grub)), with a policy installed (Debian: apt install selinux-basics selinux-policy-default; selinux-activate)"
+            var fix =
+                "boot with security=selinux selinux=1 (\(grub)), with a policy installed (Debian: apt install selinux-basics selinux-policy-default; selinux-activate)"
             if cmdline?.value(of: "selinux") == "0" { fix = "remove selinux=0 from the kernel command line and " + fix }
             return [
                 DoctorFinding(

@@ -10,7 +10,7 @@ import SecurityContexts
 import SELinuxKernel
 import DecisionEngine
 
-/// Reads the ``HostFacts`` of this host, or of one network namespace of it.
+/// Reads the `HostFacts` of this host, or of one network namespace of it.
 public enum HostFactsReader {
     /// Everything `salabel doctor` checks: what cannot be read stays nil (the doctor says so).
     /// - Parameter netns: a network namespace (name or path) whose SAD/SPD and xfrm_stat to read;
