@@ -150,7 +150,7 @@ let package = Package(
         // `salabel doctor`'s checks of a host for labeled IPsec over the facts read from it (kernel
         // files, SAD/SPD, the running policy), each finding with its fix; no I/O (Specs/manager/doctor.md).
         .target(
-            name: "HostCheck", dependencies: ["DecisionEngine", "IPsecModel", "SecurityContexts"], path: "Sources/Manager/HostCheck",
+            name: "HostCheck", dependencies: ["DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager"], path: "Sources/Manager/HostCheck",
             swiftSettings: swiftSettings),
 
         // The resolver: labels inbound traffic by its SA and explains outbound choices; no I/O.
@@ -283,7 +283,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         // salabel doctor's checks over host facts broken on purpose, with the VM kernel's files as vectors.
         .testTarget(
-            name: "HostCheckTests", dependencies: ["HostCheck", "DecisionEngine", "IPsecModel", "SecurityContexts", "TestSupport"],
+            name: "HostCheckTests", dependencies: ["HostCheck", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ResolverTests",

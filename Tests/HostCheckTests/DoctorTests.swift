@@ -220,3 +220,36 @@ struct KernelFileFormatTests {
         #expect(builtinModules("kernel/net/ipv4/esp4.ko\nkernel/net/xfrm/xfrm-user.ko\n") == ["esp4", "xfrm_user"])
     }
 }
+
+@Suite("salabel doctor's NetLabel check, over netlabelctl's output in the VM")
+struct NetLabelCheckTests {
+    @Test func mappingsParsed() throws {
+        let cipso = NetLabelMapping.parse(try fixture("netlabel-map-cipso"))
+        #expect(
+            cipso.map(\.description) == [
+                "domain echoclient_t: CIPSO, DOI = 16", "domain DEFAULT address 10.77.0.0/24: CIPSO, DOI = 16",
+                "domain DEFAULT address 0.0.0.0/0: UNLABELED", "domain DEFAULT address ::/0: UNLABELED",
+            ])
+        #expect(NetLabelMapping.parse(try fixture("netlabel-map-default")).map(\.description) == ["domain DEFAULT: UNLABELED"])
+    }
+
+    @Test func cipsoBesideLabeledSAs() throws {
+        var facts = try healthy()
+        facts.netlabelMaps = try fixture("netlabel-map-default")
+        #expect(findings(facts).isEmpty)
+        facts.netlabelMaps = try fixture("netlabel-map-cipso")
+        let f = try #require(findings(facts).first { $0.check == .netlabel })
+        #expect(f.severity == .warning)
+        #expect(
+            f.seen
+                == "NetLabel labels on the wire beside 1 labeled SA(s): domain echoclient_t: CIPSO, DOI = 16; domain DEFAULT address 10.77.0.0/24: CIPSO, DOI = 16"
+        )
+        #expect(f.fix?.contains("netlabelctl map add default address:ADDR protocol:unlbl") == true)
+        // Without a labeled SA it is a note.
+        facts.sas = []
+        #expect(findings(facts).isEmpty)
+        // netlabelctl not installed: a note.
+        facts.netlabelMaps = nil
+        #expect(Doctor.check(facts).contains { $0.check == .netlabel && $0.severity == .note && $0.seen.contains("not installed") })
+    }
+}

@@ -11,6 +11,8 @@
 //        3. permissive (setenforce 0): selinux-enforcing, fix `setenforce 1`;
 //        4. a stale label: an SA labeled stale_t, then the same policy without stale_t written to
 //           /sys/fs/selinux/load: stale-sa-label names the SA's SPI and the delete.
+//        5. NetLabel: a CIPSO mapping for 10.77.0.0/24 (netlabelctl, copied in) beside the labeled
+//           SAs: a netlabel warning naming the mapping and the netlabelctl fix.
 //   B. The same policy without `policycap network_peer_controls`, and `rmmod esp4`:
 //      network-peer-controls (fix: the policycap statement) and ipsec-modules (fix: modprobe esp4).
 //   C. `--kernel-arg lsm=lockdown,yama,apparmor,selinux`: apparmor wins, the kernel has no SELinux:
@@ -103,11 +105,12 @@ struct DoctorVMTests {
             files: [
                 (source: try GuestSalabel.binary(), dest: GuestSalabel.guestPath), (source: config.path, dest: "/boot/config-\(config.release)"),
                 (source: work.appendingPathComponent("reload.33").path, dest: "/opt/salabel/reload.33"),
+                (source: "/usr/sbin/netlabelctl", dest: "/usr/sbin/netlabelctl"),
             ],
             policyConf: withStale, enforcing: false, timeout: 400, contexts: [harnessContext])
         let v = result.keyValues, log = result.output
         #expect(result.exitStatus == 0, "\(log)")
-        for key in ["net", "policy_rc", "sa_rc", "send_rc", "stale_sa_rc", "reload_rc"] { #expect(v[key] == "0", "\(key): \(log)") }
+        for key in ["net", "policy_rc", "sa_rc", "send_rc", "stale_sa_rc", "reload_rc", "cipso_rc"] { #expect(v[key] == "0", "\(key): \(log)") }
         func block(_ prefix: String) -> [String] {
             log.split(separator: "\n").filter { $0.hasPrefix("\(prefix)| ") }.map { String($0.dropFirst(prefix.count + 2)) }
         }
@@ -145,6 +148,12 @@ struct DoctorVMTests {
         #expect(stale.count == 1 && stale.first?["subject"] as? String == "SPI 0x400", "\(log)")
         #expect((stale.first?["fix"] as? String)?.contains("ip xfrm state delete src 10.77.0.2 dst 10.77.0.1 proto esp spi 0x400") == true, "\(log)")
         #expect(v["stale_rc"] == "1")
+
+        // 5. NetLabel's CIPSO mapping beside the labeled SAs (0x200, and the stale 0x400).
+        let netlabel = findings(object(v["netlabel"])).first { $0["id"] as? String == "netlabel" }
+        #expect(netlabel?["severity"] as? String == "warning", "\(log)")
+        #expect((netlabel?["seen"] as? String)?.contains("domain DEFAULT address 10.77.0.0/24: CIPSO, DOI = 16") == true, "\(log)")
+        #expect((netlabel?["fix"] as? String)?.contains("netlabelctl map add default address:ADDR protocol:unlbl") == true, "\(log)")
     }
 
     @Test func peerControlsOffAndEsp4Removed() throws {

@@ -91,3 +91,46 @@ extension Doctor {
         return out
     }
 }
+
+extension Doctor {
+    // MARK: 8. NetLabel
+
+    static func netlabelCheck(_ facts: HostFacts) -> [DoctorFinding] {
+        guard let text = facts.netlabelMaps else {
+            return [
+                DoctorFinding(
+                    check: .netlabel, severity: .note,
+                    seen: "NetLabel's configuration was not read: \(facts.netlabelError ?? "netlabelctl (Debian netlabel-tools) is not installed")",
+                    meaning: "whether CIPSO/CALIPSO labels packets beside the labeled SAs is not known", fix: nil)
+            ]
+        }
+        let labeling = NetLabelMapping.parse(text).filter(\.labels)
+        guard !labeling.isEmpty else {
+            return [
+                DoctorFinding(
+                    check: .netlabel, severity: .note, seen: "NetLabel maps no domain or address to CIPSO or CALIPSO (netlabelctl -p map list)",
+                    meaning: "peer labels come from the labeled SAs alone", fix: nil)
+            ]
+        }
+        let mappings = labeling.map(\.description).joined(separator: "; ")
+        let labeled = facts.sas.filter { $0.securityContext != nil }.count
+        guard labeled > 0 else {
+            return [
+                DoctorFinding(
+                    check: .netlabel, severity: .note, seen: "NetLabel labels on the wire: \(mappings)",
+                    meaning:
+                        "no labeled SA here: peer labels come from NetLabel alone, and its configuration turns the peer checks on for all traffic (edge 26, Specs/kernel/labeled-ipsec.md)",
+                    fix: nil)
+            ]
+        }
+        return [
+            DoctorFinding(
+                check: .netlabel, severity: .warning, seen: "NetLabel labels on the wire beside \(labeled) labeled SA(s): \(mappings)",
+                meaning:
+                    "a packet that comes over a labeled SA and carries a CIPSO/CALIPSO option has two peer labels: the kernel takes the SA's only when the two have the same MLS level (security_net_peersid_resolve), else selinux_skb_peerlbl_sid fails and the packet is dropped",
+                fix:
+                    "label each peer one way: for the peers reached over labeled SAs, map their addresses to unlabeled (netlabelctl map add default address:ADDR protocol:unlbl) or delete the CIPSO/CALIPSO mapping (netlabelctl map del …)"
+            )
+        ]
+    }
+}

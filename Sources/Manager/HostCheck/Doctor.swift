@@ -27,6 +27,7 @@ public enum Doctor {
         out += policyCapabilities(facts)
         out += labelChecks(facts)
         out += counterChecks(facts)
+        out += netlabelCheck(facts)
         return out.enumerated().sorted { ($0.element.severity, $0.offset) < ($1.element.severity, $1.offset) }.map(\.element)
     }
 

@@ -13,7 +13,9 @@ public struct DoctorFinding: Sendable, Hashable {
         case spdLabel = "spd-label"
         case staleSALabel = "stale-sa-label"
         case xfrmStat = "xfrm-stat"
+        case netlabel = "netlabel"
         case hostState = "host-state"
+        case applyFiles = "apply-files"
     }
 
     /// How much it matters.

@@ -48,6 +48,11 @@ public struct HostFacts: Sendable {
     public var policyError: String?
     /// The network namespace read (`--netns`), nil for the caller's own.
     public var namespace: String?
+    /// `netlabelctl -p map list` (NetLabel's domain mappings, for the whole host); nil when
+    /// netlabelctl (Debian netlabel-tools) is not installed or failed (``netlabelError``).
+    public var netlabelMaps: String? = nil
+    /// Why `netlabelctl` gave no mapping list: not installed, or its error.
+    public var netlabelError: String? = nil
 
     public init(
         kernelRelease: String? = nil, enforce: String? = nil, filesystems: String? = nil, selinuxConfig: String? = nil, lsm: String? = nil,

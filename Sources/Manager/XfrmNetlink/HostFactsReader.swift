@@ -55,6 +55,13 @@ public enum HostFactsReader {
                 }
             }
         }
+        // NetLabel's configuration is the host's (its generic netlink family is not per namespace).
+        let maps = ChildProcess.run(["netlabelctl", "-p", "map", "list"], searchPath: true)
+        if maps.status == 0 {
+            facts.netlabelMaps = maps.output
+        } else {
+            facts.netlabelError = maps.status == -1 ? "netlabelctl (Debian netlabel-tools) is not installed" : "netlabelctl -p map list: \(maps.output)"
+        }
         if RunningPolicy.isAvailable {
             do { facts.policy = try PolicyOrigin.running.load().server } catch { facts.policyError = "\(error)" }
         } else {
