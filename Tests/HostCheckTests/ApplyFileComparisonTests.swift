@@ -42,7 +42,7 @@ struct ApplyFileComparisonTests {
               - name: echo-extra
                 between: [client, server]
                 context: system_u:system_r:echoclient_t:s0
-                spis: [0x500, 0x501]
+                spi: [0x500, 0x501]
                 aead: rfc4106(gcm(aes))
                 icv: 128
             key_file: echo.keys
