@@ -98,6 +98,14 @@ struct DoctorVMTests {
                 dd if=/opt/salabel/reload.33 of=/sys/fs/selinux/load bs="$size" count=1 2>/dev/null; echo "reload_rc=$?"
                 ip -n c xfrm state | sed 's/^/state| /'
                 doctor stale
+                # 5. NetLabel: CIPSO on the wire for 10.77.0.0/24, beside the labeled SAs.
+                netlabelctl cipsov4 add pass doi:16 tags:1 && netlabelctl map del default \
+                  && netlabelctl map add default address:10.77.0.0/24 protocol:cipsov4,16 \
+                  && netlabelctl map add default address:0.0.0.0/0 protocol:unlbl && netlabelctl map add default address:::/0 protocol:unlbl
+                echo "cipso_rc=$?"
+                doctor netlabel
+                # The guest's init (kernel_t, which this policy does not provide for) prints the results: permissive again.
+                setenforce 0
                 exit 0
                 """#
         let result = try VM.run(
@@ -168,6 +176,7 @@ struct DoctorVMTests {
                 echo "esp4_sys=$(ls -d /sys/module/esp4 2>/dev/null | wc -l)"
                 echo "peer_cap=$(cat /sys/fs/selinux/policy_capabilities/network_peer_controls)"
                 doctor broken
+                setenforce 0
                 exit 0
                 """#
         let result = try VM.run(
