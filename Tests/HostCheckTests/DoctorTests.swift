@@ -118,6 +118,23 @@ struct DoctorTests {
         #expect(findings(facts).isEmpty)
     }
 
+    @Test func lsmOrderSkipsLSMsNotBuiltIn() throws {
+        // A kernel like this machine's 6.18: SELinux built in but not in CONFIG_LSM, smack listed but not built.
+        var facts = try healthy()
+        facts.lsm = nil
+        facts.cmdline = "console=ttyS0"
+        facts.kernelConfig = (
+            "/proc/config.gz",
+            "CONFIG_SECURITY_NETWORK_XFRM=y\nCONFIG_SECURITY_SELINUX=y\n# CONFIG_SECURITY_SMACK is not set\nCONFIG_LSM=\"landlock,lockdown,smack,bpf\"\n"
+        )
+        let f = try #require(findings(facts).first { $0.check == .lsmOrder })
+        #expect(f.seen == "selinux is not in the LSM order (landlock,lockdown,bpf, from CONFIG_LSM)")
+        #expect(f.fix?.hasPrefix("boot with security=selinux, or lsm=landlock,lockdown,bpf,selinux") == true, "\(f.fix ?? "")")
+        // A kernel without SELinux: the fix is another kernel.
+        facts.kernelConfig!.text = facts.kernelConfig!.text.replacingOccurrences(of: "CONFIG_SECURITY_SELINUX=y", with: "# CONFIG_SECURITY_SELINUX is not set")
+        #expect(findings(facts).first { $0.check == .lsmOrder }?.fix == "boot a kernel built with CONFIG_SECURITY_SELINUX=y (this one has it not set)")
+    }
+
     @Test func xfrmHookMissingOrUnknown() throws {
         var facts = try healthy()
         facts.kernelConfig = ("/boot/config-x", "# CONFIG_SECURITY_NETWORK_XFRM is not set\n")

@@ -92,6 +92,7 @@ public enum Doctor {
 
     static func lsmOrder(_ facts: HostFacts) -> [DoctorFinding] {
         let cmdline = KernelCommandLine(facts.cmdline ?? "")
+        let config = facts.kernelConfig.map { KernelConfig(parsing: $0.text) }
         let order: [String]
         let from: String
         var out: [DoctorFinding] = []
@@ -99,13 +100,15 @@ public enum Doctor {
             order = lsmList(lsm)
             from = "/sys/kernel/security/lsm"
         } else {
-            let configOrder = facts.kernelConfig.flatMap { KernelConfig(parsing: $0.text)["CONFIG_LSM"] }.map(lsmList)
+            let configOrder = config?["CONFIG_LSM"].map(lsmList)
+            // An exclusive LSM the kernel was built without is skipped wherever it is listed.
+            func built(_ lsm: String) -> Bool { !exclusiveLSMs.contains(lsm) || config.map { $0["CONFIG_SECURITY_\(lsm.uppercased())"] == "y" } ?? true }
             if let asked = cmdline.lsmOrder {
-                order = asked
+                order = asked.filter(built)
                 from = "lsm= on the kernel command line"
             } else if let configOrder {
                 // security=NAME puts that LSM first (security/security.c, ordered_lsm_init).
-                order = cmdline.security.map { s in [s] + configOrder.filter { $0 != s } } ?? configOrder
+                order = (cmdline.security.map { s in [s] + configOrder.filter { $0 != s } } ?? configOrder).filter(built)
                 from = "CONFIG_LSM" + (cmdline.security.map { " with security=\($0)" } ?? "")
             } else {
                 return [
@@ -139,7 +142,9 @@ public enum Doctor {
             fixed.insert("selinux", at: at)
         }
         let fix: String
-        if let asked = cmdline.value(of: "lsm") {
+        if let config, config["CONFIG_SECURITY_SELINUX"] != "y" {
+            fix = "boot a kernel built with CONFIG_SECURITY_SELINUX=y (this one has \(config["CONFIG_SECURITY_SELINUX"] == "n" ? "it not set" : "none"))"
+        } else if let asked = cmdline.value(of: "lsm") {
             fix = "boot with lsm=\(fixed.joined(separator: ",")) instead of lsm=\(asked) (\(grub))"
         } else {
             fix = "boot with security=selinux, or lsm=\(fixed.joined(separator: ",")) (\(grub))"

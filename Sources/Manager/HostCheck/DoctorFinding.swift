@@ -63,7 +63,7 @@ public struct DoctorFinding: Sendable, Hashable {
     /// The block printed for people: `error [id] subject: seen`, the meaning, `fix: …`.
     public var lines: [String] {
         let head = "\(severity.rawValue) [\(check.rawValue)]" + (subject.map { " \($0)" } ?? "") + ": " + seen
-        return [head, "  " + meaning] + (fix.map { ["  fix: " + $0] } ?? [])
+        return [head] + (meaning.isEmpty ? [] : ["  " + meaning]) + (fix.map { ["  fix: " + $0] } ?? [])
     }
 
     /// The same as a JSON object: `id`, `severity`, `subject` (when there is one), `seen`, `meaning`, `fix`.
