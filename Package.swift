@@ -41,6 +41,7 @@ let package = Package(
         .library(name: "XfrmNetlink", targets: ["XfrmNetlink"]),
         .library(name: "IKEConfig", targets: ["IKEConfig"]),
         .library(name: "IKEControl", targets: ["IKEControl"]),
+        .library(name: "HostCheck", targets: ["HostCheck"]),
         .library(name: "Resolver", targets: ["Resolver"]),
         .library(name: "Scenario", targets: ["Scenario"]),
         .library(name: "ScenarioKernel", targets: ["ScenarioKernel"]),
@@ -146,6 +147,12 @@ let package = Package(
         .target(
             name: "IKEControl", dependencies: ["IKEConfig", "LinuxSystem"], path: "Sources/Manager/IKEControl", swiftSettings: swiftSettings),
 
+        // `salabel doctor`'s checks of a host for labeled IPsec over the facts read from it (kernel
+        // files, SAD/SPD, the running policy), each finding with its fix; no I/O (Specs/manager/doctor.md).
+        .target(
+            name: "HostCheck", dependencies: ["DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager"], path: "Sources/Manager/HostCheck",
+            swiftSettings: swiftSettings),
+
         // The resolver: labels inbound traffic by its SA and explains outbound choices; no I/O.
         .target(
             name: "Resolver", dependencies: ["IPsecModel", "SecurityContexts", "DecisionEngine"],
@@ -158,7 +165,7 @@ let package = Package(
             name: "XfrmNetlink",
             dependencies: [
                 "XfrmManager", "Resolver", "XfrmWire", "NetlinkSocket", "NetlinkProtocol", "LinuxSystem", "DecisionEngine", "IPsecModel",
-                "SecurityContexts", "SELinuxKernel",
+                "SecurityContexts", "SELinuxKernel", "HostCheck",
             ],
             path: "Sources/Manager/XfrmNetlink", swiftSettings: swiftSettings),
         // Scenario files and the players that run them without a kernel: the model and the data plane.
@@ -201,7 +208,7 @@ let package = Package(
             dependencies: [
                 "SecurityContexts", "SELinuxPolicy", "DecisionEngine", "SELinuxKernel", "IPsecModel", "NetlinkProtocol", "NetlinkSocket", "XfrmManager",
                 "XfrmNetlink", "XfrmWire", "IKEConfig", "IKEControl", "ESPCrypto", "Resolver", "Scenario", "ScenarioKernel", "ScenarioDemo", "LinuxSystem",
-                "ESPDataPlane", "DataPlaneNode", "DataPlaneHost",
+                "ESPDataPlane", "DataPlaneNode", "DataPlaneHost", "HostCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI", swiftSettings: swiftSettings),
@@ -273,6 +280,10 @@ let package = Package(
         .testTarget(
             name: "IKEConfigTests",
             dependencies: ["IKEConfig", "IKEControl", "XfrmManager", "IPsecModel", "SecurityContexts", "DecisionEngine", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // salabel doctor's checks over host facts broken on purpose, with the VM kernel's files as vectors.
+        .testTarget(
+            name: "HostCheckTests", dependencies: ["HostCheck", "DecisionEngine", "IPsecModel", "SecurityContexts", "XfrmManager", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ResolverTests",

@@ -62,7 +62,7 @@ struct Salabel: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             PolicyCommand.self, XfrmCommand.self, ApplyCommand.self, KeygenCommand.self, ResolveCommand.self, TraceCommand.self, StatusCommand.self,
-            ScenarioCommand.self, WhyCommand.self, GraphCommand.self,
+            ScenarioCommand.self, WhyCommand.self, GraphCommand.self, DoctorCommand.self,
             DemoCommand.self, DataPlaneCommand.self, ProbeCommand.self, ESPWireCommand.self,
         ])
 }

@@ -63,7 +63,7 @@ struct ModuleRulesTests {
     /// manager's operations, the resolver, the data plane's transform and node, the scenarios.
     static let ioFree: Set<String> = [
         "SecurityContexts", "IPsecModel", "SELinuxPolicy", "DecisionEngine", "NetlinkProtocol", "XfrmWire",
-        "XfrmManager", "IKEConfig", "Resolver", "ESPDataPlane", "DataPlaneNode", "Scenario",
+        "XfrmManager", "IKEConfig", "HostCheck", "Resolver", "ESPDataPlane", "DataPlaneNode", "Scenario",
     ]
     /// The modules that talk to the system: sockets, libmnl, libselinux, the live kernel.
     static let system: Set<String> = [
@@ -78,7 +78,9 @@ struct ModuleRulesTests {
     ]
     /// The parts, by the folder under Sources/ their modules live in.
     static let engine: Set<String> = ["SELinuxPolicy", "DecisionEngine", "SELinuxKernel"]
-    static let manager: Set<String> = ["NetlinkProtocol", "NetlinkSocket", "XfrmWire", "XfrmManager", "XfrmNetlink", "IKEConfig", "IKEControl"]
+    static let manager: Set<String> = [
+        "NetlinkProtocol", "NetlinkSocket", "XfrmWire", "XfrmManager", "XfrmNetlink", "IKEConfig", "IKEControl", "HostCheck",
+    ]
     static let dataPlane: Set<String> = ["ESPCrypto", "ESPDataPlane", "DataPlaneNode", "DataPlaneHost"]
     static let values: Set<String> = ["SecurityContexts", "IPsecModel"]
     /// Targets only tests, benchmarks and fuzzers may depend on.

@@ -24,6 +24,8 @@ struct ReadmeExamplesTests {
             "changes the kernel's SAD/SPD in namespaces client and server, needs ESP in the kernel, and monitors until interrupted; XfrmCLITests and XfrmManagerVMTests run these",
         "live-namespaces":
             "needs namespaces client and server holding the example's SAs (salabel apply, which needs ESP in the kernel); ResolverVMTests runs it",
+        "live-host":
+            "reads this host's SELinux, LSM order, modules and a namespace's SAD/SPD, whatever state they are in; DoctorVMTests runs it on guests healthy and broken",
     ]
 
     /// One ```sh block of the README.

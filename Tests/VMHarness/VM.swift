@@ -84,6 +84,9 @@ public struct VM {
     ///   - binaryPolicyPath: a binary policy file to load (excludes `policyConf`).
     ///   - libreswan: add libreswan's pluto, whack, addconn, getpeercon_server and an NSS database
     ///     (`scripts/vm --libreswan`).
+    ///   - kernelArguments: kernel command-line words instead of `security=selinux`
+    ///     (`scripts/vm --kernel-arg`), e.g. an `lsm=` that puts another LSM first; the script then
+    ///     runs even when the kernel has no SELinux.
     public static func run(
         script: String,
         files: [(source: String, dest: String)] = [],
@@ -92,7 +95,8 @@ public struct VM {
         timeout: Double = 120,
         contexts: [String] = [],
         binaryPolicyPath: String? = nil,
-        libreswan: Bool = false
+        libreswan: Bool = false,
+        kernelArguments: [String] = []
     ) throws -> VMResult {
         try checkDependencies()
         let fm = FileManager.default
@@ -111,6 +115,7 @@ public struct VM {
         if let binaryPolicyPath { arguments += ["--binary-policy", binaryPolicyPath] }
         if !enforcing { arguments.append("--permissive") }
         if libreswan { arguments.append("--libreswan") }
+        for argument in kernelArguments { arguments += ["--kernel-arg", argument] }
         for context in contexts { arguments += ["--context", context] }
         for file in files {
             guard !file.source.contains(":") else {
