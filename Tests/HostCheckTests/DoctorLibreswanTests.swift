@@ -72,7 +72,10 @@ struct DoctorLibreswanTests {
         let f = try #require(found.first)
         #expect(found.count == 1)
         #expect(f.seen.hasPrefix("pluto's domain echoclient_t may not set its sec-label \(spd)"), "\(f.seen)")
-        #expect(f.fix == "`allow echoclient_t ipsec_spd_t:association setcontext;` in the policy, or correct sec-label= of conn salabel-echo in /etc/ipsec.d/salabel.conf")
+        #expect(
+            f.fix
+                == "`allow echoclient_t ipsec_spd_t:association setcontext;` in the policy, or correct sec-label= of conn salabel-echo in /etc/ipsec.d/salabel.conf"
+        )
         // kernel_t may set ipsec_spd_t but label no child SA with the echo domains: a note says so.
         let all = Doctor.check(try withPluto([conn(spd)], plutoContext: "system_u:system_r:kernel_t:s0"))
         #expect(all.filter { $0.check == .libreswan && $0.isFinding }.isEmpty)
@@ -85,7 +88,10 @@ struct DoctorLibreswanTests {
         facts.libreswan?.pluto?.alive = false
         let f = try #require(findings(facts).first { $0.check == .libreswan })
         #expect(f.subject == "pluto" && f.severity == .error)
-        #expect(f.seen == "pluto is not running (/run/pluto/pluto.pid names pid 4242, which is not running (a stale pid file)) while 1 conn(s) have a sec-label: salabel-echo")
+        #expect(
+            f.seen
+                == "pluto is not running (/run/pluto/pluto.pid names pid 4242, which is not running (a stale pid file)) while 1 conn(s) have a sec-label: salabel-echo"
+        )
         #expect(f.fix?.hasPrefix("systemctl start ipsec") == true)
         // No pid file: the same finding; the label checks still run (no setcontext check without pluto's domain).
         facts.libreswan?.pluto = nil

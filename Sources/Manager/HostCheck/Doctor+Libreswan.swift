@@ -39,7 +39,8 @@ extension Doctor {
         } else if swan.conns.isEmpty {
             out.append(
                 DoctorFinding(
-                    check: .libreswan, severity: .note, seen: "no conn in \(swan.config) has a sec-label (pluto: \(running ? plutoState : "not running, \(plutoState)"))",
+                    check: .libreswan, severity: .note,
+                    seen: "no conn in \(swan.config) has a sec-label (pluto: \(running ? plutoState : "not running, \(plutoState)"))",
                     meaning: "libreswan negotiates no labeled SA here", fix: nil))
         }
         guard !swan.conns.isEmpty else { return out }
@@ -109,7 +110,8 @@ extension Doctor {
                     check: .libreswan, severity: .error, seen: "pluto's domain \(plutoContext.type) may not set its sec-label \(label) (\(setLabel.reason))",
                     meaning:
                         "the kernel refuses the SPD entry pluto installs when it routes the conn (association setcontext, C2 of Specs/kernel/labeled-ipsec.md §a.2)",
-                    fix: "`allow \(plutoContext.type) \(label.type):association setcontext;` in the policy, or correct sec-label= of conn \(conn.name) in \(file)",
+                    fix:
+                        "`allow \(plutoContext.type) \(label.type):association setcontext;` in the policy, or correct sec-label= of conn \(conn.name) in \(file)",
                     subject: subject))
         }
         // pluto also labels each child SA with the flow's label: the domains it may not set.
