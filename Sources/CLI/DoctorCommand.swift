@@ -9,7 +9,7 @@ struct DoctorCommand: ParsableCommand {
         commandName: "doctor",
         abstract: "Check this host for labeled IPsec and say what to fix, item by item.",
         discussion: """
-            Checks: SELinux enabled and enforcing; the LSM order (another exclusive LSM before selinux); the kernel's xfrm LSM hook (CONFIG_SECURITY_NETWORK_XFRM) and the modules esp4, esp6, xfrm_user; the policy capabilities network_peer_controls and always_check_network; each labeled SPD entry's label valid in the running policy and which local domains may polmatch it; SAs whose labels the running policy no longer knows; nonzero /proc/net/xfrm_stat counters; NetLabel's CIPSO/CALIPSO mappings beside labeled SAs (netlabelctl). Each finding names what was seen and the fix (the file, command or boot parameter).
+            Checks: SELinux enabled and enforcing; the LSM order (another exclusive LSM before selinux); the kernel's xfrm LSM hook (CONFIG_SECURITY_NETWORK_XFRM) and the modules esp4, esp6, xfrm_user; the policy capabilities network_peer_controls and always_check_network; each labeled SPD entry's label valid in the running policy and which local domains may polmatch it; SAs whose labels the running policy no longer knows; nonzero /proc/net/xfrm_stat counters; NetLabel's CIPSO/CALIPSO mappings beside labeled SAs (netlabelctl); libreswan's labeled conns (read with libreswan's readwriteconf from --ipsec-conf): pluto running, each sec-label valid, polmatched by some local domain and settable by pluto's domain. Each finding names what was seen and the fix (the file, command or boot parameter).
 
             --netns reads the SAD/SPD and /proc/net/xfrm_stat of that network namespace; the rest is the host's. --verbose also prints the notes (facts that need no fix: which domains may polmatch each SPD label, what always_check_network means here, what could not be read).
 
@@ -21,11 +21,15 @@ struct DoctorCommand: ParsableCommand {
     @Option(help: "Read the SAD/SPD and xfrm_stat of this network namespace (a name or path).") var netns: String?
     @Flag(help: "Also print the notes, facts that need no fix.") var verbose = false
     @Flag(help: "JSON output: {findings, notes, ok}.") var json = false
+    @Option(help: ArgumentHelp("libreswan's configuration, read with libreswan's own parser (readwriteconf).", valueName: "FILE"))
+    var ipsecConf = LibreswanFacts.defaultConfig
     @Option(help: ArgumentHelp("Two hosts' apply files to compare (give it twice).", valueName: "FILE")) var apply: [String] = []
 
     func validate() throws {
         guard apply.isEmpty || apply.count == 2 else { throw ValidationError("--apply: give two files, one per host (got \(apply.count))") }
         guard apply.isEmpty || netns == nil else { throw ValidationError("--apply and --netns exclude each other") }
+        // A namespace that is not there is a bad argument, not a finding about the host.
+        if let netns, let why = HostFactsReader.namespaceProblem(netns) { throw ValidationError("--netns \(netns): \(why)") }
     }
 
     func run() throws {
@@ -33,7 +37,7 @@ struct DoctorCommand: ParsableCommand {
         if apply.count == 2 {
             results = ApplyFileComparison.compare(try loadApplyFile(apply[0]), named: apply[0], try loadApplyFile(apply[1]), named: apply[1])
         } else {
-            results = Doctor.check(HostFactsReader.read(netns: netns))
+            results = Doctor.check(HostFactsReader.read(netns: netns, ipsecConf: ipsecConf))
         }
         let findings = results.filter(\.isFinding), notes = results.filter { !$0.isFinding }
         let ok = findings.isEmpty

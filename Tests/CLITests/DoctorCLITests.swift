@@ -32,5 +32,14 @@ struct DoctorCLITests {
         #expect(both.status == 2 && both.stderr.contains("exclude each other"), "\(both.stderr)")
         let missing = try CLITests.salabel("doctor", "--apply", "/nonexistent/a.yaml", "--apply", "/nonexistent/b.yaml")
         #expect(missing.status == 2, "\(missing.stderr)")
+        // A namespace that does not exist is a bad argument (exit 2), not a finding about the host.
+        let name = "salabel-no-such-\(UUID().uuidString.prefix(8))"
+        let noNamespace = try CLITests.salabel("doctor", "--netns", name)
+        #expect(noNamespace.status == 2 && noNamespace.stdout.isEmpty, "\(noNamespace.stdout)")
+        #expect(noNamespace.stderr.contains("--netns \(name): no such network namespace (/run/netns/\(name) does not exist"), "\(noNamespace.stderr)")
+        let noPath = try CLITests.salabel("doctor", "--netns", "/nonexistent/ns/net", "--json")
+        #expect(noPath.status == 2 && noPath.stderr.contains("no such network namespace (/nonexistent/ns/net does not exist"), "\(noPath.stderr)")
+        let dots = try CLITests.salabel("doctor", "--netns", "..")
+        #expect(dots.status == 2 && dots.stderr.contains("--netns ..: not a namespace name"), "\(dots.stderr)")
     }
 }

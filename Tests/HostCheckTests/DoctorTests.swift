@@ -15,11 +15,11 @@ import SecurityContexts
 import Testing
 import TestSupport
 
-private func fixture(_ name: String) throws -> String {
+func fixture(_ name: String) throws -> String {
     try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/Fixtures/doctor/\(name)"), encoding: .utf8)
 }
 
-private let embedded: SecurityServer = try! LoadedPolicy.loadWithoutKernel(.embedded)!.server
+let embedded: SecurityServer = try! LoadedPolicy.loadWithoutKernel(.embedded)!.server
 private let spdLabel = try! SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0")
 private let flowLabel = try! SecurityContext(parsing: "system_u:system_r:echoclient_t:s0")
 
@@ -27,7 +27,7 @@ private func prefix(_ text: String) -> IPPrefix { IPPrefix(address: IPAddress(te
 
 /// A healthy host: the VM kernel's own files, enforcing, the embedded policy (network_peer_controls),
 /// esp4/esp6/xfrm_user loaded, one labeled SPD entry and one labeled SA, no drop counted.
-private func healthy() throws -> HostFacts {
+func healthy() throws -> HostFacts {
     HostFacts(
         kernelRelease: "6.1.0-57-amd64", enforce: "1", filesystems: "nodev\tsysfs\nnodev\tselinuxfs\n",
         selinuxConfig: "SELINUX=enforcing\nSELINUXTYPE=default\n", lsm: try fixture("lsm-6.1"), cmdline: try fixture("cmdline-6.1"),
@@ -44,7 +44,7 @@ private func healthy() throws -> HostFacts {
         xfrmStat: try fixture("xfrm_stat-6.1"), policy: embedded)
 }
 
-private func findings(_ facts: HostFacts) -> [DoctorFinding] { Doctor.check(facts).filter(\.isFinding) }
+func findings(_ facts: HostFacts) -> [DoctorFinding] { Doctor.check(facts).filter(\.isFinding) }
 
 @Suite("salabel doctor's checks over host facts")
 struct DoctorTests {

@@ -1,6 +1,6 @@
 // `salabel doctor` in a real SELinux kernel (Debian's 6.1 kernel under QEMU, Tests/VM/README.md), on
 // a healthy guest and on guests broken on purpose (Specs/manager/doctor.md). salabel runs inside the
-// guest as the other VM tests run it (GuestSalabel). Three boots:
+// guest as the other VM tests run it (GuestSalabel). Four boots:
 //
 //   A. The echo example's policy (the embedded policy with network_peer_controls) plus a type stale_t,
 //      enforcing, esp4 loaded, the kernel's own /boot/config in the guest, securityfs mounted; ns c
@@ -17,6 +17,8 @@
 //      network-peer-controls (fix: the policycap statement) and ipsec-modules (fix: modprobe esp4).
 //   C. `--kernel-arg lsm=lockdown,yama,apparmor,selinux`: apparmor wins, the kernel has no SELinux:
 //      selinux-enabled and lsm-order, whose fix names an lsm= with selinux and without apparmor.
+//   D. `--libreswan`, Debian's reference policy: pluto in ipsec_t with a conn labeled etc_t: the
+//      libreswan findings (no domain may polmatch the label, pluto may not set it).
 // Each boot fails loudly when QEMU or its packages are missing (VM.run throws), never skips.
 
 import DecisionEngine
@@ -224,5 +226,44 @@ struct DoctorVMTests {
         let asked = fix.dropFirst("boot with lsm=".count).prefix { $0 != " " }.split(separator: ",")
         #expect(asked.contains("selinux") && !asked.contains("apparmor"), "\(fix)")
         #expect(found.contains { $0["id"] as? String == "selinux-enabled" && ($0["fix"] as? String)?.contains("security=selinux") == true }, "\(log)")
+    }
+
+    /// libreswan (`--libreswan`, Debian's reference policy with Tests/VM/refpolicy-pluto.te): pluto
+    /// started in ipsec_t as IKEPairVMTests starts it, its one conn labeled etc_t. Expected by hand from
+    /// Debian's policy.33 (`sesearch -A -c association -p polmatch -t etc_t` finds no rule;
+    /// `sesearch -A -c association -p setcontext -s ipsec_t` gives ipsec_t setcontext on `domain` and
+    /// `ipsec_spd_type` only) and refpolicy-pluto.te (no association rule): no domain may polmatch the
+    /// label, and pluto's domain may not set it. The doctor reads the conn with the guest's readwriteconf.
+    @Test func libreswanConnNoDomainMayPolmatch() throws {
+        let secret = try IKEPairVMTests.makePSK()
+        defer { try? FileManager.default.removeItem(at: secret.dir) }
+        let label = "system_u:object_r:etc_t:s0"
+        let script = """
+            . /vm/files/ike-host
+            ike_prepare 192.0.2.1 192.0.2.2 \(label) && echo "prepare=ok"
+            ike_start_pluto
+            echo "pid_file=$(cat /run/pluto/pluto.pid 2>/dev/null)"
+            \(GuestSalabel.guestPath) doctor --ipsec-conf /run/ipsec/ipsec.conf --json >/tmp/d.json 2>/tmp/d.err; echo "d_rc=$?"; echo "d=$(cat /tmp/d.json)"
+            sed 's/^/err| /' /tmp/d.err
+            exit 0
+            """
+        let result = try VM.run(
+            script: script,
+            files: [
+                (source: try GuestSalabel.binary(), dest: GuestSalabel.guestPath),
+                (source: repositoryRoot.appendingPathComponent("Tests/VM/ike-host").path, dest: "/vm/files/ike-host"),
+                (source: secret.file, dest: "/vm/files/psk"),
+            ],
+            policyConf: try IKEPairVMTests.policyWithPlutoRules(), enforcing: false, timeout: 300, libreswan: true)
+        let v = result.keyValues, log = result.output
+        #expect(v["prepare"] == "ok" && v["pluto_ctl"] == "yes", "\(log)")
+        #expect(v["pluto_context"] == "system_u:system_r:ipsec_t:s0", "\(log)")
+        #expect(v["d_rc"] == "1", "\(log)")
+        let conn = findings(object(v["d"])).filter { $0["id"] as? String == "libreswan" }
+        #expect(conn.allSatisfy { $0["subject"] as? String == "conn labeled" }, "\(conn)")
+        #expect(conn.contains { $0["seen"] as? String == "no local domain may polmatch its sec-label \(label)" }, "\(log)")
+        #expect(conn.contains { ($0["seen"] as? String)?.hasPrefix("pluto's domain ipsec_t may not set its sec-label \(label)") == true }, "\(log)")
+        #expect(conn.count == 2, "\(conn)")
+        #expect(!log.contains(secret.psk) && !result.dmesg.contains(secret.psk))
     }
 }

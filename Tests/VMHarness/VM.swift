@@ -82,7 +82,7 @@ public struct VM {
     ///   - contexts: contexts the guest's init moves to, in order, before the script
     ///     (`/proc/self/attr/current`); empty: the script runs as the kernel's initial SID.
     ///   - binaryPolicyPath: a binary policy file to load (excludes `policyConf`).
-    ///   - libreswan: add libreswan's pluto, whack, addconn, getpeercon_server and an NSS database
+    ///   - libreswan: add libreswan's pluto, whack, addconn, getpeercon_server, readwriteconf and an NSS database
     ///     (`scripts/vm --libreswan`).
     ///   - kernelArguments: kernel command-line words instead of `security=selinux`
     ///     (`scripts/vm --kernel-arg`), e.g. an `lsm=` that puts another LSM first; the script then

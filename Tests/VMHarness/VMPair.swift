@@ -17,7 +17,7 @@ public struct VMSide: Sendable {
     /// The text of a policy.conf to compile and load instead of Debian's reference policy.
     public var policyConf: String?
     public var enforcing: Bool
-    /// Adds libreswan's pluto, whack, addconn, getpeercon_server and an NSS database (`--libreswan`).
+    /// Adds libreswan's pluto, whack, addconn, getpeercon_server, readwriteconf and an NSS database (`--libreswan`).
     public var libreswan: Bool
 
     public init(

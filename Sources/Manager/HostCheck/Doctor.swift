@@ -28,6 +28,7 @@ public enum Doctor {
         out += labelChecks(facts)
         out += counterChecks(facts)
         out += netlabelCheck(facts)
+        out += libreswanChecks(facts)
         return out.enumerated().sorted { ($0.element.severity, $0.offset) < ($1.element.severity, $1.offset) }.map(\.element)
     }
 

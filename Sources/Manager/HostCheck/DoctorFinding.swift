@@ -14,6 +14,7 @@ public struct DoctorFinding: Sendable, Hashable {
         case staleSALabel = "stale-sa-label"
         case xfrmStat = "xfrm-stat"
         case netlabel = "netlabel"
+        case libreswan = "libreswan"
         case hostState = "host-state"
         case applyFiles = "apply-files"
     }

@@ -53,6 +53,9 @@ public struct HostFacts: Sendable {
     public var netlabelMaps: String? = nil
     /// Why `netlabelctl` gave no mapping list: not installed, or its error.
     public var netlabelError: String? = nil
+    /// libreswan: pluto and its labeled conns; nil when libreswan is not installed and pluto does
+    /// not run (check 9).
+    public var libreswan: LibreswanFacts? = nil
 
     public init(
         kernelRelease: String? = nil, enforce: String? = nil, filesystems: String? = nil, selinuxConfig: String? = nil, lsm: String? = nil,

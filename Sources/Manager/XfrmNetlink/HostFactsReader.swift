@@ -15,7 +15,8 @@ public enum HostFactsReader {
     /// Everything `salabel doctor` checks: what cannot be read stays nil (the doctor says so).
     /// - Parameter netns: a network namespace (name or path) whose SAD/SPD and xfrm_stat to read;
     ///   nil: the caller's.
-    public static func read(netns: String? = nil) -> HostFacts {
+    /// - Parameter ipsecConf: libreswan's configuration, read with its own parser (readwriteconf).
+    public static func read(netns: String? = nil, ipsecConf: String = LibreswanFacts.defaultConfig) -> HostFacts {
         var facts = HostFacts(namespace: netns)
         let release = text("/proc/sys/kernel/osrelease")?.trimmingCharacters(in: .whitespacesAndNewlines)
         facts.kernelRelease = release
@@ -44,8 +45,10 @@ public enum HostFactsReader {
         }
         facts.xfrmStat = namespaceText("xfrm_stat", netns: netns)
 
+        facts.libreswan = libreswan(config: ipsecConf)
         if KernelBackend.isActive, let kernel = try? KernelBackend() {
-            let labels = Set(facts.sas.compactMap(\.securityContext) + facts.policies.compactMap(\.securityContext))
+            let connLabels = (facts.libreswan?.conns ?? []).compactMap { try? SecurityContext(parsing: $0.label) }
+            let labels = Set(facts.sas.compactMap(\.securityContext) + facts.policies.compactMap(\.securityContext) + connLabels)
             for label in labels {
                 do {
                     try kernel.validate(label)
@@ -68,6 +71,17 @@ public enum HostFactsReader {
             facts.policyError = RunningPolicyError.notEnabled.description
         }
         return facts
+    }
+
+    /// Why `netns` (a name or path, as `--netns` takes it) names no network namespace: not a name
+    /// (empty, `.`, `..`), or its file (`/run/netns/NAME`, or the path) does not exist; nil when it does.
+    public static func namespaceProblem(_ netns: String) -> String? {
+        let namespace = NetworkNamespace(nameOrPath: netns)
+        if case .named(let name) = namespace, name.isEmpty || name == "." || name == ".." { return "not a namespace name" }
+        guard entryExists(atPath: namespace.path) else {
+            return "no such network namespace (\(namespace.path) does not exist; ip netns list shows the named ones)"
+        }
+        return nil
     }
 
     /// A file's text, nil when it cannot be read.
