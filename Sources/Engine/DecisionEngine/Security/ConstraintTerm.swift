@@ -82,11 +82,11 @@ public struct LevelComparison: Sendable, Hashable {
 extension PolicySnapshot {
     /// Each comparison of a postfix constraint expression, in the order written, evaluated for
     /// `s` and `t` as `evaluate` evaluates it (comparisons of a third context are left out: a
-    /// constraint has none).
+    /// constraint has none); `writer` (over this snapshot's policy) prints each one.
     func terms(
-        _ expression: [ConstraintNode], written: [Int: ConstraintTypeSet], _ s: ResolvedContext, _ t: ResolvedContext
+        _ expression: [ConstraintNode], written: [Int: ConstraintTypeSet], _ s: ResolvedContext, _ t: ResolvedContext,
+        writer: PolicyTextWriter
     ) -> [ConstraintTerm] {
-        let writer = PolicyTextWriter(policy)
         var out: [ConstraintTerm] = []
         for (index, node) in expression.enumerated() {
             let text = writer.expressionText([node], written: written[index].map { [0: $0] } ?? [:])

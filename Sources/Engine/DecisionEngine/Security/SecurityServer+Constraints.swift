@@ -34,7 +34,7 @@ extension SecurityServer {
             return FailingConstraint(
                 isMLS: $0.isMLS, permissions: perms, expression: expression,
                 statement: "\($0.isMLS ? "mlsconstrain" : "constrain") \(objectClass) { \(perms.joined(separator: " ")) } \(expression);",
-                terms: snap.terms($0.expression, written: $0.writtenTypeSets, s, t))
+                terms: snap.terms($0.expression, written: $0.writtenTypeSets, s, t, writer: writer))
         }
     }
 }
