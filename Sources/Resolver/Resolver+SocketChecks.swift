@@ -10,19 +10,22 @@ extension Resolver {
     /// (`selinux_socket_bind` skips ports in the ephemeral range).
     public static let localPorts: ClosedRange<UInt16> = 32768...60999
 
-    /// Binding a socket labeled `context` to `port` on the wildcard address
-    /// (`selinux_socket_bind`): `name_bind` on the port's label when the port is outside
+    /// Binding a socket labeled `context` to `port` on the wildcard address of `family` (0.0.0.0 or
+    /// ::; `selinux_socket_bind`): `name_bind` on the port's label when the port is outside
     /// ``localPorts``, then `node_bind` on the wildcard node's label. Stops at the first denial,
     /// as `bind(2)` returns at once (`EACCES`).
-    public func bindChecks(_ context: SecurityContext, port: UInt16, protocol proto: String) -> [ResolutionCheck] {
+    public func bindChecks(
+        _ context: SecurityContext, port: UInt16, protocol proto: String, family: IPAddress.Family = .inet
+    ) -> [ResolutionCheck] {
         let cls = proto + "_socket"
         var checks: [ResolutionCheck] = []
         if !Self.localPorts.contains(port), let label = portLabel(port, protocol: proto) {
             checks.append(check(context, label, cls, "name_bind", what: "\(cls) { name_bind } port \(port)"))
             if !checks[0].passed { return checks }
         }
-        if let node = nodeLabel(IPAddress.any(.inet)) {
-            checks.append(check(context, node, cls, "node_bind", what: "\(cls) { node_bind } 0.0.0.0"))
+        let wildcard = IPAddress.any(family)
+        if let node = nodeLabel(wildcard) {
+            checks.append(check(context, node, cls, "node_bind", what: "\(cls) { node_bind } \(wildcard)"))
         }
         return checks
     }

@@ -225,7 +225,7 @@ public final class DataPlaneNode {
             endpoints[free] = Endpoint(port: free, context: context, sid: sid)
             return (free, [])
         }
-        let checks = resolver.bindChecks(context, port: port, protocol: "udp")
+        let checks = resolver.bindChecks(context, port: port, protocol: "udp", family: address.family)
         if let denied = checks.first(where: { !$0.passed }) {
             throw .bindDenied(port: port, reason: "\(denied.what): \(denied.reason)", records: checks.compactMap(\.record))
         }

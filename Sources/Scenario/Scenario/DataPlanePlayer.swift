@@ -140,11 +140,12 @@ public struct DataPlanePlayer: StepPlayer {
         let request = move(Array("salabel".utf8), from: client, t.from, port: clientPort, to: server, t.to, dport: t.port)
         if let e = request.error { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
         guard request.delivered else { return outcome("ok", delivered: false, acquire: acquire) }
-        let peer = request.peer?.description ?? "none"
+        // What the server's socket reads: SCM_SECURITY is IPv4 only (ScenarioModel.peerRead).
+        let peer = ScenarioModel.peerRead(request.peer, proto: .udp, family: dst.family)
         guard t.reply else { return outcome("ok", delivered: true, peer: peer, acquire: acquire) }
         let reply = move(Array("salabel".utf8), from: server, t.to, port: t.port, to: client, t.from, dport: clientPort)
         return outcome(
             "ok", delivered: true, peer: peer, replyDelivered: reply.delivered,
-            replyPeer: reply.delivered ? (reply.peer?.description ?? "none") : nil, acquire: acquire)
+            replyPeer: reply.delivered ? ScenarioModel.peerRead(reply.peer, proto: .udp, family: src.family) : nil, acquire: acquire)
     }
 }

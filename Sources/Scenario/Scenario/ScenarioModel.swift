@@ -218,7 +218,7 @@ public struct ScenarioModel: StepPlayer {
             return outcome("EINVAL", stage: "model")
         }
         // The server's socket: bind to the port on any address.
-        for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue) where !run(c, on: t.to) {
+        for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue, family: dst.family) where !run(c, on: t.to) {
             return outcome("EACCES", stage: "bind", delivered: false)
         }
         if t.proto == .tcp, let port = sender.portLabel(t.port, protocol: "tcp") {
@@ -294,7 +294,7 @@ public struct ScenarioModel: StepPlayer {
         if let reply = trace.reply.first, delivered {
             let ok = account(reply, from: t.to, to: t.from, senderResolver: resolver(t.to))
             replyDelivered = reply.delivered && ok
-            if replyDelivered == true { replyPeer = reply.peerSeen?.description ?? "none" }
+            if replyDelivered == true { replyPeer = Self.peerRead(reply.peerSeen, proto: t.proto, family: src.family) }
         }
         switch t.proto {
         case .tcp:
@@ -309,7 +309,7 @@ public struct ScenarioModel: StepPlayer {
         case .udp:
             if let e = sendError { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
             return outcome(
-                "ok", delivered: delivered, peer: delivered ? (trace.peerSeen?.description ?? "none") : nil,
+                "ok", delivered: delivered, peer: delivered ? Self.peerRead(trace.peerSeen, proto: .udp, family: dst.family) : nil,
                 replyDelivered: delivered && t.reply ? replyDelivered : nil, replyPeer: delivered && t.reply ? replyPeer : nil,
                 acquire: acquire)
         }
@@ -323,6 +323,15 @@ struct IKEAnswer: Hashable {
 }
 
 extension ScenarioModel {
+    /// The peer label a socket of the step reads: getpeercon for TCP; for UDP the `SCM_SECURITY`
+    /// message, which only IPv4 datagrams carry (`udpv6_recvmsg` passes IPv4 control messages for
+    /// v4-mapped datagrams only; Specs/kernel/labeled-ipsec.md, edge 25), so an IPv6 datagram is
+    /// read with none, whatever SA it came on. `none` when there is no label.
+    static func peerRead(_ label: SecurityContext?, proto: ScenarioStep.Traffic.Proto, family: IPAddress.Family) -> String {
+        guard proto == .tcp || family == .inet else { return "none" }
+        return label?.description ?? "none"
+    }
+
     /// The first leg of `trace` that raises a labeled ACQUIRE: the request (sent by `from`), else
     /// the reply of a delivered request (sent by `to`); with the entry it matched and its label.
     static func acquiring(_ trace: PathTrace, from: String, to: String) -> (String, PathTrace, PolicyEntry, SecurityContext)? {

@@ -148,7 +148,7 @@ extension GuestRunner {
     func serve(_ t: ScenarioStep.Traffic, step: Int, scenario: Scenario, channel: PeerChannel) throws -> StepOutcome {
         var listening = PeerMessage(.listening, step: step)
         let listener: SocketDescriptor
-        switch openListener(t) {
+        switch openListener(t, family: scenario.layout.hosts[t.to]!.address.family) {
         case .success(let socket): listener = socket
         case .failure(let f):
             listening.failed = true
@@ -185,7 +185,7 @@ extension GuestRunner {
         let kind: SocketDescriptor.Kind = t.proto == .tcp ? .stream : .datagram
         var outcome = StepOutcome(result: "ok")
         let client: SocketDescriptor?
-        switch labeledSocket(kind, context: t.actorContext.description, host: t.from) {
+        switch labeledSocket(kind, context: t.actorContext.description, host: t.from, family: scenario.layout.hosts[t.to]!.address.family) {
         case .success(let socket): client = socket
         case .failure(let f):
             client = nil
@@ -193,7 +193,7 @@ extension GuestRunner {
         }
         defer { if let client { abort(client) } }
         let probe = probe(t, scenario: scenario)
-        let address = SocketProbe.socketAddress(scenario.layout.hosts[t.to]!.address.description, t.port)!
+        let address = SocketEndpoint.internet(address: scenario.layout.hosts[t.to]!.address.bytes, port: t.port)
         if let client {
             switch t.proto {
             case .tcp:

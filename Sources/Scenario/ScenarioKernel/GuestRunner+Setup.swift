@@ -59,15 +59,14 @@ extension GuestRunner {
     }
 
     /// One namespace per host, with `eth0` on a veth pair (two hosts) or on a bridge in
-    /// `salabel-hub` (more); each host has its address as /32 and a route to every other host.
+    /// `salabel-hub` (more); each host has its address as a host route (/32, /128) and a route to
+    /// every other host. The hosts are all IPv4 or all IPv6 (``addressing(_:)``).
     func network(_ scenario: Scenario) throws {
         let hosts = scenario.hosts
+        let family = try addressing(scenario)
         for h in hosts {
-            guard let address = scenario.layout.hosts[h]?.address, address.family == .inet else {
-                throw ScenarioKernelError("host \(h): the kernel run supports IPv4 hosts only")
-            }
             try ip(["netns", "add", namespace(h)])
-            try noIPv6(namespace(h))
+            try quietIPv6(namespace(h), family: family)
             try ip(["-n", namespace(h), "link", "set", "lo", "up"])
         }
         if hosts.count == 2 {
@@ -75,7 +74,7 @@ extension GuestRunner {
         } else {
             let hub = namespacePrefix + "hub"
             try ip(["netns", "add", hub])
-            try noIPv6(hub)
+            try quietIPv6(hub, family: .inet)
             try ip(["-n", hub, "link", "add", "br0", "type", "bridge"])
             try ip(["-n", hub, "link", "set", "br0", "up"])
             for (i, h) in hosts.enumerated() {
@@ -83,23 +82,14 @@ extension GuestRunner {
                 try ip(["-n", hub, "link", "set", "p\(i)", "master", "br0", "up"])
             }
         }
-        for h in hosts {
-            let address = scenario.layout.hosts[h]!.address
-            try ip(["-n", namespace(h), "addr", "add", "\(address)/32", "dev", "eth0"])
-            try ip(["-n", namespace(h), "link", "set", "eth0", "up"])
-            for other in hosts where other != h {
-                try ip(["-n", namespace(h), "route", "add", "\(scenario.layout.hosts[other]!.address)/32", "dev", "eth0"])
-            }
-        }
+        for h in hosts { try address(scenario, host: h, in: namespace(h)) }
     }
 
     /// `host`'s namespace for a guest of a pair: the link to the other guest (eth0) moves into it,
-    /// with the host's address as /32 and a route to the other host. A removed namespace gives
-    /// eth0 back to the guest's own (asynchronously: this waits for it).
+    /// with the host's address as a host route and a route to the other host. A removed namespace
+    /// gives eth0 back to the guest's own (asynchronously: this waits for it).
     func attach(_ scenario: Scenario, host: String) throws {
-        guard let address = scenario.layout.hosts[host]?.address, address.family == .inet else {
-            throw ScenarioKernelError("host \(host): the kernel run supports IPv4 hosts only")
-        }
+        let family = try addressing(scenario)
         var waited = 0
         while !FileManager.default.fileExists(atPath: "/sys/class/net/eth0") {
             guard waited < 100 else { throw ScenarioKernelError("eth0 did not come back from the previous scenario's namespace") }
@@ -108,24 +98,64 @@ extension GuestRunner {
         }
         let ns = namespace(host)
         try ip(["netns", "add", ns])
-        try noIPv6(ns)
+        try quietIPv6(ns, family: family)
         try ip(["-n", ns, "link", "set", "lo", "up"])
         try ip(["link", "set", "eth0", "netns", ns])
-        try ip(["-n", ns, "addr", "add", "\(address)/32", "dev", "eth0"])
+        try address(scenario, host: host, in: ns)
+    }
+
+    /// The scenario's address family: every host's address is IPv4, or every one is IPv6.
+    func addressing(_ scenario: Scenario) throws -> IPAddress.Family {
+        let families = Set(scenario.hosts.compactMap { scenario.layout.hosts[$0]?.address.family })
+        guard families.count == 1, let family = families.first else {
+            throw ScenarioKernelError("the kernel run wants every host's address of one family, IPv4 or IPv6")
+        }
+        return family
+    }
+
+    /// A fixed MAC address per host (its place among the scenario's hosts, sorted), so that each
+    /// host can know its peers' without asking: IPv6 hosts get them as permanent neighbours.
+    static func mac(_ scenario: Scenario, _ host: String) -> String {
+        let n = (scenario.hosts.sorted().firstIndex(of: host) ?? 0) + 1
+        return String(format: "02:5a:00:00:00:%02x", n)
+    }
+
+    /// `host`'s address, link and routes on `eth0` in `ns`. IPv6 addresses are added with `nodad`
+    /// and every other host is a permanent neighbour (``quietIPv6(_:family:)`` says why).
+    func address(_ scenario: Scenario, host: String, in ns: String) throws {
+        let address = scenario.layout.hosts[host]!.address
+        let prefix = address.family == .inet ? 32 : 128
+        try ip(["-n", ns, "link", "set", "eth0", "address", Self.mac(scenario, host)])
+        try ip(["-n", ns, "addr", "add", "\(address)/\(prefix)", "dev", "eth0"] + (address.family == .inet6 ? ["nodad"] : []))
         try ip(["-n", ns, "link", "set", "eth0", "up"])
         for other in scenario.hosts where other != host {
-            try ip(["-n", ns, "route", "add", "\(scenario.layout.hosts[other]!.address)/32", "dev", "eth0"])
+            let peer = scenario.layout.hosts[other]!.address
+            try ip(["-n", ns, "route", "add", "\(peer)/\(prefix)", "dev", "eth0"])
+            if peer.family == .inet6 {
+                try ip(["-n", ns, "neigh", "add", "\(peer)", "lladdr", Self.mac(scenario, other), "dev", "eth0", "nud", "permanent"])
+            }
         }
     }
 
-    /// No IPv6 in a namespace: its neighbour discovery would put the kernel's own packets
-    /// (kernel_t) through the peer checks, AVC lines no scenario is about.
-    func noIPv6(_ ns: String) throws {
-        let run = ChildProcess.run([
-            "/bin/ip", "netns", "exec", ns, "/bin/sh", "-c",
-            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
-        ])
-        guard run.status == 0 else { throw ScenarioKernelError("disable IPv6 in \(ns): \(run.output)") }
+    /// IPv6 in a namespace, off for IPv4 scenarios, and for IPv6 ones on without any packet of the
+    /// kernel's own. Neighbour discovery, duplicate address detection and router solicitations
+    /// would send packets as `kernel_t` (the kernel's own sockets), through the peer checks and
+    /// the SPD, AVC lines no scenario is about. So an IPv6 host gets no link-local address
+    /// (`addr_gen_mode` 1), no DAD (`accept_dad` 0, addresses added `nodad`), no router
+    /// solicitation or advertisement (`router_solicitations` 0, `accept_ra` 0), and its peers as
+    /// permanent neighbours (``address(_:host:in:)``): no neighbour solicitation is ever needed.
+    /// The settings are the namespace's defaults, which a link takes when it enters it.
+    func quietIPv6(_ ns: String, family: IPAddress.Family) throws {
+        let conf = "/proc/sys/net/ipv6/conf"
+        let script =
+            family == .inet
+            ? "echo 1 > \(conf)/all/disable_ipv6 && echo 1 > \(conf)/default/disable_ipv6"
+            : ["addr_gen_mode 1", "accept_dad 0", "dad_transmits 0", "router_solicitations 0", "accept_ra 0"].map {
+                let kv = $0.split(separator: " ")
+                return "echo \(kv[1]) > \(conf)/default/\(kv[0])"
+            }.joined(separator: " && ") + " && echo 0 > \(conf)/all/accept_dad && echo 0 > \(conf)/all/accept_ra"
+        let run = ChildProcess.run(["/bin/ip", "netns", "exec", ns, "/bin/sh", "-c", script])
+        guard run.status == 0 else { throw ScenarioKernelError("set up IPv6 in \(ns): \(run.output)") }
     }
 
     /// Fresh random keys for the scenario's associations: the static SAs' keys and the pre-shared

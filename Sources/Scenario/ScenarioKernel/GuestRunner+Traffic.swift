@@ -15,13 +15,15 @@ extension GuestRunner {
         (try? NetworkNamespace.path(path).enterOnCurrentThread()) != nil
     }
 
-    /// A socket of `type` labeled `context` in `host`'s namespace; the errno name on failure.
-    func labeledSocket(_ kind: SocketDescriptor.Kind, context: String, host: String) -> Result<SocketDescriptor, StepFailure> {
+    /// A socket of `kind` and `family` labeled `context` in `host`'s namespace; the errno name on failure.
+    func labeledSocket(
+        _ kind: SocketDescriptor.Kind, context: String, host: String, family: IPAddress.Family
+    ) -> Result<SocketDescriptor, StepFailure> {
         defer { _ = SocketProbe.setSocketCreateContext(""); try? NetworkNamespace.enterOnCurrentThread(descriptor: originalNamespace) }
         guard enter("/run/netns/\(namespace(host))") else { return .failure(StepFailure("EHARNESS", "setns")) }
         guard SocketProbe.setSocketCreateContext(context) == nil else { return .failure(StepFailure("EHARNESS", "sockcreate")) }
         let socket: SocketDescriptor
-        do { socket = try .open(.ipv4, kind) } catch { return .failure(StepFailure(error.name, "socket")) }
+        do { socket = try .open(family == .inet ? .ipv4 : .ipv6, kind) } catch { return .failure(StepFailure(error.name, "socket")) }
         try? socket.setOption(level: SOL_SOCKET, SO_REUSEADDR, 1)
         return .success(socket)
     }
@@ -52,16 +54,17 @@ extension GuestRunner {
         SocketProbe(timeout: t.proto == .tcp ? (scenario.usesIKE ? Self.ikeConnectSeconds : 3) : 1.5, sockcreate: nil)
     }
 
-    /// The server's socket of a traffic step, bound to the port on any address (and listening, for
-    /// TCP; with `IP_PASSSEC`, for UDP); the step's outcome when it cannot be made.
-    func openListener(_ t: ScenarioStep.Traffic) -> Result<SocketDescriptor, ListenerFailure> {
+    /// The server's socket of a traffic step, bound to the port on any address of `family` (and
+    /// listening, for TCP; with `IP_PASSSEC`, for UDP: an IPv6 socket takes it too, and gets
+    /// `SCM_SECURITY` for IPv4 datagrams only); the step's outcome when it cannot be made.
+    func openListener(_ t: ScenarioStep.Traffic, family: IPAddress.Family) -> Result<SocketDescriptor, ListenerFailure> {
         let kind: SocketDescriptor.Kind = t.proto == .tcp ? .stream : .datagram
         let listener: SocketDescriptor
-        switch labeledSocket(kind, context: t.serverContext.description, host: t.to) {
+        switch labeledSocket(kind, context: t.serverContext.description, host: t.to, family: family) {
         case .success(let socket): listener = socket
         case .failure(let f): return .failure(ListenerFailure(outcome: StepOutcome(result: f.errno, stage: "server \(f.stage)", delivered: false)))
         }
-        do { try listener.bind(to: .internet(address: [0, 0, 0, 0], port: t.port)) } catch {
+        do { try listener.bind(to: .internet(address: IPAddress.any(family).bytes, port: t.port)) } catch {
             abort(listener)
             return .failure(ListenerFailure(outcome: StepOutcome(result: error.name, stage: "bind", delivered: false)))
         }
@@ -77,22 +80,22 @@ extension GuestRunner {
     }
 
     func traffic(_ t: ScenarioStep.Traffic, scenario: Scenario) -> StepOutcome {
-        let server = scenario.layout.hosts[t.to]!.address.description
+        let server = scenario.layout.hosts[t.to]!.address
         let probe = probe(t, scenario: scenario)
         let kind: SocketDescriptor.Kind = t.proto == .tcp ? .stream : .datagram
         let listener: SocketDescriptor
-        switch openListener(t) {
+        switch openListener(t, family: server.family) {
         case .success(let socket): listener = socket
         case .failure(let f): return f.outcome
         }
         defer { abort(listener) }
         let client: SocketDescriptor
-        switch labeledSocket(kind, context: t.actorContext.description, host: t.from) {
+        switch labeledSocket(kind, context: t.actorContext.description, host: t.from, family: server.family) {
         case .success(let socket): client = socket
         case .failure(let f): return StepOutcome(result: f.errno, stage: "client \(f.stage)", delivered: false)
         }
         defer { abort(client) }
-        guard let address = SocketProbe.socketAddress(server, t.port) else { return StepOutcome(result: "EINVAL", stage: "harness") }
+        let address = SocketEndpoint.internet(address: server.bytes, port: t.port)
         switch t.proto {
         case .tcp:
             if let failure = probe.connect(client, address) {
