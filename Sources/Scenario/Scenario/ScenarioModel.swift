@@ -117,7 +117,8 @@ public struct ScenarioModel: StepPlayer {
     /// An `ip xfrm` request by `actor` over NETLINK_XFRM, in the kernel's order: the socket's own checks
     /// (`netlink_xfrm_socket` create, bind, getattr, setopt as libmnl opens it; write and nlmsg_write on
     /// send; EACCES), CAP_NET_ADMIN's `capability net_admin` (EPERM; Specs/kernel/labeled-ipsec.md, edge 30),
-    /// the context's length (ENOMEM at 4096 with the NUL, edge 4) and validity (EINVAL, edge 8), then
+    /// the SA's shape (``newSAShapeError(_:hasContext:)``: EINVAL, edges 31 and 32), the context's
+    /// length (ENOMEM at 4096 with the NUL, edge 4) and validity (EINVAL, edge 8), then
     /// `association setcontext` on every label the request creates, looks up or removes (EACCES, edges 9 and
     /// 12), then the SAD/SPD rules (EEXIST, ESRCH, ENOENT), then `read` of the answer.
     mutating func xfrm(_ command: ScenarioStep.XfrmCommand) -> StepOutcome {
@@ -138,6 +139,7 @@ public struct ScenarioModel: StepPlayer {
         let cap = r.check(actor, actor, "capability", "net_admin", what: "capability { net_admin }")
         if let rec = cap.record { records.append(rec) }
         if !cap.passed { return refused("EPERM", "\(cap.what): \(cap.reason)") }
+        if let why = Self.newSAShapeError(command.operation, hasContext: command.rawContext != nil) { return refused("EINVAL", why) }
 
         var operation = command.operation
         if let raw = command.rawContext {
@@ -187,6 +189,24 @@ public struct ScenarioModel: StepPlayer {
         if let rec = read.record { records.append(rec) }
         if !read.passed { return refused("EACCES", "the change was made; reading the answer: \(read.reason)") }
         return StepOutcome(result: "ok", avc: lines(), notes: notes)
+    }
+
+    /// Why `verify_newsa_info` refuses an SA (NEWSA or UPDSA) before SELinux reads its context, for
+    /// the shapes a scenario's `ip xfrm` line can give: a ROUTING (`route2`, 43) or DSTOPTS (`hao`,
+    /// 60) SA may carry no algorithm and no security context ("Invalid attributes for
+    /// DSTOPTS/ROUTING", Specs/kernel/labeled-ipsec.md, edge 31), and it needs a care-of address,
+    /// which the syntax cannot give (`coa` is refused by name). Either way EINVAL, before any
+    /// setcontext check (edge 32). nil for every other request.
+    static func newSAShapeError(_ operation: XfrmOperation, hasContext: Bool) -> String? {
+        let sa: SecurityAssociation
+        switch operation {
+        case .addSA(let s), .updateSA(let s): sa = s
+        default: return nil
+        }
+        guard sa.proto.rawValue == 43 || sa.proto.rawValue == 60 else { return nil }
+        return hasContext
+            ? "a \(sa.proto) SA with a security context: Invalid attributes for DSTOPTS/ROUTING (edge 31), before SELinux sees it (edge 32)"
+            : "a \(sa.proto) SA without a care-of address: Missing required COADDR attribute for DSTOPTS/ROUTING"
     }
 
     // MARK: - Traffic
