@@ -262,10 +262,9 @@ public struct Resolver: Sendable {
                 bundle.append(sa)
                 (local, remote) = (src, dst)
             case .missing(let outcome):
-                guard t.optional else { return OutboundResolution(outcome: outcome, checks: checks, template: n) }
-                // `level use`: the kernel goes on without it (its `xfrm_state_find` may still have
-                // raised an ACQUIRE, which is not modelled).
-                checks.append(ResolutionCheck(what: prefix + "optional template", passed: true, reason: "no usable SA: skipped (level use)", record: nil))
+                // Not modelled: an optional template (`level use`), which the kernel passes over
+                // after its `xfrm_state_find` raised the ACQUIRE, sending the packet on without it.
+                return OutboundResolution(outcome: outcome, checks: checks, template: n)
             }
         }
         guard let first = bundle.first else { return OutboundResolution(outcome: .bypass, checks: checks) }
