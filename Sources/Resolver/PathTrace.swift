@@ -121,6 +121,7 @@ public struct PathTrace: Sendable, Hashable {
             replies.append(trace(back, sender: receiver, receiver: sender, socket: flow.context ?? socket, reply: false))
         }
         return PathTrace(
-            flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: delivery.delivered, peerSeen: delivery.delivered ? seen : nil, reply: replies)
+            flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: delivery.delivered,
+            peerSeen: delivery.delivered ? seen : nil, reply: replies)
     }
 }

@@ -99,9 +99,11 @@ struct NestedSATests {
             r.labeledXfrmElsewhere = true
             return r
         }
-        let same = PathTrace.trace(Self.flow, sender: sender, receiver: try receiver(transport: Self.client, tunnel: Self.client), socket: Self.server, reply: false)
+        let same = PathTrace.trace(
+            Self.flow, sender: sender, receiver: try receiver(transport: Self.client, tunnel: Self.client), socket: Self.server, reply: false)
         #expect(same.delivered && same.peerSeen == Self.client)
-        let differ = PathTrace.trace(Self.flow, sender: sender, receiver: try receiver(transport: Self.client, tunnel: Self.other), socket: Self.server, reply: false)
+        let differ = PathTrace.trace(
+            Self.flow, sender: sender, receiver: try receiver(transport: Self.client, tunnel: Self.other), socket: Self.server, reply: false)
         #expect(!differ.delivered && differ.legs.last?.stage == .inboundPolicy)
         #expect(differ.legs.last?.checks.last?.reason.contains("XFRMINHDRERROR") == true)
         // One unlabeled copy: the other's label, inside or outside (the embedded policy refuses

@@ -63,7 +63,8 @@ struct DataPlanePlayerTests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
             .replacingOccurrences(of: "proto tcp", with: "proto udp")
         let head = try #require(text.range(of: "steps:\n"))
-        let yaml = String(text[..<head.upperBound])
+        let yaml =
+            String(text[..<head.upperBound])
             + "  - udp: { from: client, to: server, port: 7, as: client, server_as: server, reply: false }\n"
         var player = try DataPlanePlayer(Scenario(yaml: yaml, file: "nested-udp.yaml"))
         let r = try #require(player.run().first)
