@@ -25,6 +25,9 @@ public struct PathTrace: Sendable, Hashable {
     public var legs: [Leg]
     /// The outbound outcome at the sender.
     public var outbound: OutboundResolution.Outcome
+    /// For an outcome of a missing SA: the index of the entry's template that found none
+    /// (``OutboundResolution/template``).
+    public var outboundTemplate: Int?
     /// The packet reached the receiving socket.
     public var delivered: Bool
     /// The peer label the receiving socket sees (getpeercon / SCM_SECURITY); `nil` when not
@@ -55,25 +58,36 @@ public struct PathTrace: Sendable, Hashable {
             verdict = "no usable SA; ACQUIRE seq \(pending.sequence) already in progress: no new ACQUIRE, the packet waits"
         case .noKeyManager: verdict = "no usable SA and no key manager: no ACQUIRE (EAGAIN)"
         case .protected(_, let sa):
-            verdict = "sent on SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " labeled \($0)" } ?? " (unlabeled)")
-            // The receiver finds the SA by its SAD key; a packet for an SA it lacks is dropped.
-            secPath = receiver.mirror.sa(destination: sa.destination, spi: sa.spi, proto: sa.proto).map { [$0] }
-            if secPath == nil {
-                legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: true, verdict: verdict))
-                legs.append(
-                    Leg(
-                        stage: .inboundPolicy, host: flow.destination,
-                        checks: [
-                            ResolutionCheck(
-                                what: "SA dst \(sa.destination) spi 0x\(String(sa.spi, radix: 16)) proto \(sa.proto)", passed: false,
-                                reason: "the receiver has no such SA: dropped (XFRMINNOSTATES)", record: nil)
-                        ], passed: false, verdict: "dropped"))
-                return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
+            let bundle = out.bundle.isEmpty ? [sa] : out.bundle
+            verdict =
+                bundle.count == 1
+                ? "sent on SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " labeled \($0)" } ?? " (unlabeled)")
+                : "sent on nested SAs "
+                    + bundle.map { "spi 0x\(String($0.spi, radix: 16)) \($0.mode)" + ($0.securityContext.map { " labeled \($0)" } ?? " (unlabeled)") }
+                    .joined(separator: " inside ")
+            // The receiver decapsulates the outermost SA first and stores the path in that order
+            // (`sec_path`); it finds each SA by its SAD key, and a packet for an SA it lacks is dropped.
+            var path: [SecurityAssociation] = []
+            for s in bundle.reversed() {
+                guard let mine = receiver.mirror.sa(destination: s.destination, spi: s.spi, proto: s.proto) else {
+                    legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: true, verdict: verdict))
+                    legs.append(
+                        Leg(
+                            stage: .inboundPolicy, host: flow.destination,
+                            checks: [
+                                ResolutionCheck(
+                                    what: "SA dst \(s.destination) spi 0x\(String(s.spi, radix: 16)) proto \(s.proto)", passed: false,
+                                    reason: "the receiver has no such SA: dropped (XFRMINNOSTATES)", record: nil)
+                            ], passed: false, verdict: "dropped"))
+                    return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+                }
+                path.append(mine)
             }
+            secPath = path
         }
         legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: secPath != nil, verdict: verdict))
         guard let path = secPath else {
-            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
+            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
         }
         let packet = Flow(
             context: nil, source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol,
@@ -84,7 +98,7 @@ public struct PathTrace: Sendable, Hashable {
                 stage: .inboundPolicy, host: flow.destination, checks: policyCheck.checks, passed: policyCheck.accepted,
                 verdict: policyCheck.accepted ? "accepted by the inbound policy check" : "dropped by the inbound policy check"))
         guard policyCheck.accepted else {
-            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, delivered: false, peerSeen: nil, reply: [])
+            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
         }
         let inbound = receiver.inbound(secPath: path)
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
@@ -107,6 +121,7 @@ public struct PathTrace: Sendable, Hashable {
             replies.append(trace(back, sender: receiver, receiver: sender, socket: flow.context ?? socket, reply: false))
         }
         return PathTrace(
-            flow: flow, legs: legs, outbound: out.outcome, delivered: delivery.delivered, peerSeen: delivery.delivered ? seen : nil, reply: replies)
+            flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: delivery.delivered,
+            peerSeen: delivery.delivered ? seen : nil, reply: replies)
     }
 }

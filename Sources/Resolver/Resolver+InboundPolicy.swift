@@ -22,9 +22,10 @@ extension Resolver {
     ///    denial hides the entry, an unlabeled entry matches every packet;
     /// 4. no entry: accepted, unless a tunnel-mode SA was used without a policy, or the namespace's
     ///    default for `in` is block (`inboundDefaultBlock`);
-    /// 5. an entry: `block` drops; `allow` needs every non-optional template matched, in order, by
-    ///    an SA of the path (protocol, mode, reqid, SPI, and the addresses for tunnel mode; labels
-    ///    are never compared), and no tunnel SA left unmatched (`XFRMINTMPLMISMATCH`).
+    /// 5. an entry: `block` drops; `allow` needs every non-optional template matched by an SA of the
+    ///    path (protocol, mode, reqid, SPI, and the addresses for tunnel mode; labels are never
+    ///    compared), the last template against the outermost SA, then each template before it further
+    ///    in, and no tunnel SA left unmatched (`XFRMINTMPLMISMATCH`).
     public func inboundPolicy(_ packet: Flow, secPath: [SecurityAssociation], inboundDefaultBlock: Bool = false) -> InboundPolicyCheck {
         var checks: [ResolutionCheck] = []
         func drop(_ what: String, _ why: String, entry: PolicyEntry? = nil) -> InboundPolicyCheck {
@@ -52,7 +53,10 @@ extension Resolver {
         // 5. The entry's action and templates.
         if policy.action == .block { return drop("inbound SPD entry index \(policy.index)", "its action is block: dropped", entry: policy) }
         var next = 0
-        for (n, t) in policy.templates.enumerated() {
+        // The last template is the outermost transform, met first in the path: the kernel walks the
+        // templates from the last to the first (`for (i = xfrm_nr-1, k = 0; i >= 0; i--)
+        // k = xfrm_policy_ok(tpp[i], sp, k, …)` in `__xfrm_policy_check`).
+        for (n, t) in policy.templates.enumerated().reversed() {
             let found = secPath[next...].firstIndex { sa in
                 sa.proto == t.proto && sa.mode == t.mode && (t.reqid == 0 || sa.reqid == t.reqid) && (t.spi == 0 || sa.spi == t.spi)
                     && (t.mode != .tunnel || (sa.source == t.source && sa.destination == t.destination))

@@ -47,7 +47,8 @@ public struct OutboundResolution: Sendable, Hashable {
         case bypass
         /// The entry's action is block.
         case blocked(PolicyEntry)
-        /// An SA serves the flow.
+        /// An SA serves the flow: the first template's (the innermost); with several templates,
+        /// ``OutboundResolution/bundle`` holds each template's SA.
         case protected(PolicyEntry, SecurityAssociation)
         /// No usable SA: the kernel sends an ACQUIRE carrying `label` (the flow's context for a
         /// labeled entry, none for an unlabeled one) and the packet waits (`-EAGAIN`/`-EREMOTE`).
@@ -65,6 +66,22 @@ public struct OutboundResolution: Sendable, Hashable {
 
     public var outcome: Outcome
     public var checks: [ResolutionCheck]
+    /// With ``Outcome/protected(_:_:)``: the SA of each of the entry's templates, in the entry's
+    /// order, which is the order the kernel applies them (`xfrm_tmpl_resolve_one` fills `xfrm[]` by
+    /// template, `xfrm_bundle_create` chains `xfrm[0]` first): the innermost first, the outermost
+    /// last. One SA for a one-template entry; `.protected`'s SA is the first. Empty otherwise.
+    public var bundle: [SecurityAssociation]
+    /// With the outcomes of a missing SA (`acquire`, `acquireInProgress`, `noKeyManager`): the index
+    /// in the entry's templates of the template that found none (the kernel stops at the first).
+    public var template: Int?
+
+    /// A resolution; `bundle` for `.protected`, `template` for a missing SA.
+    public init(outcome: Outcome, checks: [ResolutionCheck], bundle: [SecurityAssociation] = [], template: Int? = nil) {
+        self.outcome = outcome
+        self.checks = checks
+        self.bundle = bundle
+        self.template = template
+    }
 }
 
 /// Answers "what label does this traffic get, and may it pass?" from a mirror of the SAD/SPD and the shared
@@ -226,12 +243,47 @@ public struct Resolver: Sendable {
                     reason: "a labeled entry and a flow without a label (SID 0): EINVAL, no ACQUIRE (edge 17)", record: nil))
             return OutboundResolution(outcome: .invalid(policy), checks: checks)
         }
-        // SA selection for the first template (one template per entry in salabel's setups).
-        guard let t = policy.templates.first else {
+        // Every template in order, each resolved to an SA with the flow (its label included, edge
+        // 14): `xfrm_tmpl_resolve_one`. The first template is the first transform applied, so the
+        // innermost (`xfrm_bundle_create` chains `xfrm[0]` first); a tunnel template's endpoints
+        // become the addresses of the templates after it.
+        guard !policy.templates.isEmpty else {
             return OutboundResolution(outcome: .bypass, checks: checks)
         }
-        let src = t.source == .any(t.family) ? flow.source : t.source
-        let dst = t.destination == .any(t.family) ? flow.destination : t.destination
+        var bundle: [SecurityAssociation] = []
+        var (local, remote) = (flow.source, flow.destination)
+        let nested = policy.templates.count > 1
+        for (n, t) in policy.templates.enumerated() {
+            let src = t.source == .any(t.family) ? local : t.source
+            let dst = t.destination == .any(t.family) ? remote : t.destination
+            let prefix = nested ? "template \(n + 1) (\(t.proto) \(t.mode)): " : ""
+            switch selectSA(t, policy: policy, flow: flow, source: src, destination: dst, prefix: prefix, checks: &checks) {
+            case .found(let sa):
+                bundle.append(sa)
+                (local, remote) = (src, dst)
+            case .missing(let outcome):
+                // Not modelled: an optional template (`level use`), which the kernel passes over
+                // after its `xfrm_state_find` raised the ACQUIRE, sending the packet on without it.
+                return OutboundResolution(outcome: outcome, checks: checks, template: n)
+            }
+        }
+        guard let first = bundle.first else { return OutboundResolution(outcome: .bypass, checks: checks) }
+        return OutboundResolution(outcome: .protected(policy, first), checks: checks, bundle: bundle)
+    }
+
+    /// What one template resolves to: an SA, or the outcome of its missing one.
+    enum TemplateSA {
+        case found(SecurityAssociation)
+        case missing(OutboundResolution.Outcome)
+    }
+
+    /// SA selection for one template (`xfrm_state_find`, `xfrm_state_look_at`; Specs/kernel/labeled-ipsec.md
+    /// §c.2): each candidate SA is checked on its own, `sendto` included, so every template of a nested
+    /// entry needs an SA carrying the flow's label; without one, the ACQUIRE logic of §c.3 for this template.
+    func selectSA(
+        _ t: PolicyTemplate, policy: PolicyEntry, flow: Flow, source src: IPAddress, destination dst: IPAddress, prefix: String,
+        checks: inout [ResolutionCheck]
+    ) -> TemplateSA {
         // The kernel prefers the most recently added SA (`curlft.add_time`); SAs from a scenario
         // (add time 0) or with equal times go by the mirror's order, the newest first.
         let candidatesSA = mirror.newestFirst().filter {
@@ -241,7 +293,7 @@ public struct Resolver: Sendable {
         // An SA with SPI 0 in a dump is a larval SA (state ACQ): an ACQUIRE in progress, never used.
         let larval = candidatesSA.first { $0.spi == 0 }
         for sa in candidatesSA where sa.spi != 0 {  // the most recently added first
-            let what = "SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " \($0)" } ?? " (unlabeled)")
+            let what = prefix + "SA spi 0x\(String(sa.spi, radix: 16))" + (sa.securityContext.map { " \($0)" } ?? " (unlabeled)")
             guard sa.selector.matches(flow) || sa.selector == TrafficSelector.any(sa.family) else {
                 checks.append(ResolutionCheck(what: what, passed: false, reason: "its selector does not match the flow", record: nil))
                 continue
@@ -249,7 +301,7 @@ public struct Resolver: Sendable {
             switch (policy.securityContext, sa.securityContext) {
             case (nil, nil):
                 checks.append(ResolutionCheck(what: what, passed: true, reason: "unlabeled entry, unlabeled SA: match", record: nil))
-                return OutboundResolution(outcome: .protected(policy, sa), checks: checks)
+                return .found(sa)
             case (nil, _?):
                 checks.append(ResolutionCheck(what: what, passed: false, reason: "a labeled SA never serves an unlabeled entry (edge 13)", record: nil))
             case (_?, nil):
@@ -263,7 +315,7 @@ public struct Resolver: Sendable {
                 }
                 let a = authorizer.sendto(flow: flow.context!, saLabel: saCtx)
                 checks.append(Self.check(a, "sendto on \(what)"))
-                if a.granted { return OutboundResolution(outcome: .protected(policy, sa), checks: checks) }
+                if a.granted { return .found(sa) }
             }
         }
         let inProgress =
@@ -276,23 +328,23 @@ public struct Resolver: Sendable {
         if let pending = inProgress {
             checks.append(
                 ResolutionCheck(
-                    what: "SA selection", passed: false,
+                    what: prefix + "SA selection", passed: false,
                     reason: "no usable SA; a larval SA (ACQUIRE seq \(pending.sequence)" + (pending.label.map { " for \($0)" } ?? "")
                         + ") is in progress for these endpoints: no new ACQUIRE, whatever the label (edge 18)", record: nil))
-            return OutboundResolution(outcome: .acquireInProgress(policy, pending), checks: checks)
+            return .missing(.acquireInProgress(policy, pending))
         }
         guard keyManagerListening else {
             checks.append(
                 ResolutionCheck(
-                    what: "SA selection", passed: false,
+                    what: prefix + "SA selection", passed: false,
                     reason: "no usable SA and no key manager listening: no larval SA, no ACQUIRE (ESRCH → EAGAIN, edge 18)", record: nil))
-            return OutboundResolution(outcome: .noKeyManager(policy), checks: checks)
+            return .missing(.noKeyManager(policy))
         }
         let label = policy.securityContext == nil ? nil : flow.context
         checks.append(
             ResolutionCheck(
-                what: "SA selection", passed: false,
+                what: prefix + "SA selection", passed: false,
                 reason: "no usable SA: ACQUIRE " + (label.map { "carrying the flow's label \($0) (edge 17)" } ?? "without a label"), record: nil))
-        return OutboundResolution(outcome: .acquire(policy, label: label), checks: checks)
+        return .missing(.acquire(policy, label: label))
     }
 }

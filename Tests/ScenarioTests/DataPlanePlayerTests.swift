@@ -54,4 +54,26 @@ struct DataPlanePlayerTests {
         }
         #expect(steps.contains { $0.agrees })
     }
+
+    /// Nested SAs (Specs/kernel/labeled-ipsec.md, edge 20): the data plane applies one SA per
+    /// packet, so a datagram whose SPD entry resolves to two SAs is refused with EOPNOTSUPP, naming
+    /// both, where the model delivers it; nested-sas.yaml itself has TCP steps only.
+    @Test func aNestedBundleIsRefusedNotMisplayed() throws {
+        let file = ScenarioTests.specs.appendingPathComponent("nested-sas.yaml").path
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+            .replacingOccurrences(of: "proto tcp", with: "proto udp")
+        let head = try #require(text.range(of: "steps:\n"))
+        let yaml =
+            String(text[..<head.upperBound])
+            + "  - udp: { from: client, to: server, port: 7, as: client, server_as: server, reply: false }\n"
+        var player = try DataPlanePlayer(Scenario(yaml: yaml, file: "nested-udp.yaml"))
+        let r = try #require(player.run().first)
+        #expect(r.model.result == "ok" && r.model.peer == "system_u:system_r:echoclient_t:s0")
+        let dp = try #require(r.dataPlane)
+        #expect(dp.result == "EOPNOTSUPP" && dp.stage == "sendto")
+        #expect(
+            dp.notes.contains {
+                $0.contains("the SPD entry's 2 templates nest SAs (spi 0x400 transport inside spi 0x401 tunnel): the data plane applies one SA per packet")
+            }, "\(dp.notes)")
+    }
 }

@@ -255,7 +255,7 @@ public final class DataPlaneNode {
         if let cached = resolver.route(
             source: address, destination: destination, sourcePort: sourcePort, destinationPort: destinationPort,
             sender: endpoint.sid),
-            case .protected(_, let sa) = cached.resolution.outcome, let esp = outbound[SADKey(sa)]
+            case .protected(_, let sa) = cached.resolution.outcome, cached.resolution.bundle.count <= 1, let esp = outbound[SADKey(sa)]
         {
             return seal(datagram, on: sa, esp, cached.resolution.checks)
         }
@@ -272,6 +272,15 @@ public final class DataPlaneNode {
             counters.sentClear += 1
             return OutboundResult(outcome: .clear(segment: datagram.segment(), destination: destination), checks: checks)
         case .protected(_, let sa):
+            // One ESP transform per packet: an entry whose templates nest SAs (transport inside
+            // tunnel) is refused rather than sealed on its innermost SA alone.
+            guard out.bundle.count <= 1 else {
+                return refuse(
+                    "EOPNOTSUPP",
+                    "the SPD entry's \(out.bundle.count) templates nest SAs ("
+                        + out.bundle.map { "spi 0x\(String($0.spi, radix: 16)) \($0.mode)" }.joined(separator: " inside ")
+                        + "): the data plane applies one SA per packet", checks)
+            }
             guard let esp = outbound[SADKey(sa)] else {
                 return refuse("EAFNOSUPPORT", "SA spi 0x\(String(sa.spi, radix: 16)) is \(sa.proto), which the data plane does not run", checks)
             }
@@ -282,7 +291,7 @@ public final class DataPlaneNode {
             resolver.remember(resolved, for: flow, sender: endpoint.sid, generation: generation)
             return seal(datagram, on: sa, esp, checks)
         case .acquire(let policy, let label):
-            let t = policy.templates[0]
+            let t = policy.templates[out.template ?? 0]
             acquireSequence &+= 1
             let event = AcquireEvent(
                 source: t.source == .any(t.family) ? address : t.source,

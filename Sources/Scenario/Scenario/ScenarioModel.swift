@@ -271,7 +271,7 @@ public struct ScenarioModel: StepPlayer {
                 acquire[from] = label?.description ?? "unlabeled"
                 // An ACQUIRE that pluto answered leaves no larval SA: its SAs replaced it.
                 if let label, established.contains(IKEAnswer(host: from, label: label)) { break }
-                let template = entry.templates.first
+                let template = p.outboundTemplate.map { entry.templates[$0] } ?? entry.templates.first
                 acquires[from, default: []].append(
                     PendingAcquire(
                         source: template?.source ?? p.flow.source, destination: template?.destination ?? p.flow.destination,
