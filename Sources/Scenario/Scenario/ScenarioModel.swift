@@ -124,7 +124,7 @@ public struct ScenarioModel: StepPlayer {
     /// changed, and tells everyone (`selinux_notify_policy_change`): `avc_ss_reset` empties the
     /// access vector cache, so a permissive denial cached as granted is audited again, and
     /// `selinux_xfrm_notify_policyload` bumps every namespace's route generation, so flows are
-    /// looked up again (`polmatch` on the new rules). ``SecurityServer/setBooleans(_:)`` does the
+    /// looked up again (`polmatch` on the new rules). `SecurityServer.setBooleans` does the
     /// same: a new sequence number, told to every cache over the server (this model's, and a data
     /// plane player's). The harness's own checks are not the scenario's: no record.
     mutating func setBooleans(_ values: [String: Bool]) -> StepOutcome {
@@ -139,7 +139,7 @@ public struct ScenarioModel: StepPlayer {
     }
 
     /// The hosts whose kernels' access vector cache `step` resets by switching the mode: an
-    /// `enforcing: true` step on a kernel in permissive mode (``setEnforcing(_:)``). A player
+    /// `enforcing: true` step on a kernel in permissive mode (`setEnforcing`). A player
     /// that keeps caches of its own over the same servers (DataPlanePlayer) resets them too.
     func modeFlushes(_ step: ScenarioStep) -> [String] {
         guard case .enforcing(true) = step.action else { return [] }
