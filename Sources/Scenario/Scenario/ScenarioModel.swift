@@ -17,7 +17,9 @@ import LinuxSystem  // Errno: the C names of error numbers
 /// Specs/kernel/labeled-ipsec.md §g.
 public struct ScenarioModel: StepPlayer {
     public let scenario: Scenario
-    /// The security server of the first host's kernel: every host's, when they share one.
+    /// The security server of the first host's kernel: every host's, when they share one. Boolean
+    /// and enforcing steps change its booleans and mode as the model plays them
+    /// (``booleansAtStart(of:)`` keeps the values it started with).
     public let server: SecurityServer
     /// Each host's kernel: its security server, and the authorizer over its access vector cache
     /// (the same for every host when they share one kernel).
