@@ -52,7 +52,8 @@ struct ScenarioReportTests {
         #expect(failed.json(r)["kernel_error"] as? String == "boom")
     }
 
-    /// Traffic in full; an `ip xfrm` line cut at 110 characters.
+    /// Traffic in full; an `ip xfrm` line cut at 110 characters; the policy-state steps as the
+    /// commands that make them by hand.
     @Test func stepsInAFewWords() throws {
         var cut = 0
         for file in try FileManager.default.contentsOfDirectory(atPath: ScenarioTests.specs.path) where file.hasSuffix(".yaml") {
@@ -69,9 +70,18 @@ struct ScenarioReportTests {
                     } else {
                         #expect(words == head + c.line)
                     }
+                case .booleans(let values):
+                    // As setsebool takes them: NAME=on|off, sorted by name.
+                    #expect(words == "setsebool " + values.keys.sorted().map { "\($0)=\(values[$0]! ? "on" : "off")" }.joined(separator: " "))
+                case .enforcing(let on):
+                    #expect(words == (on ? "setenforce 1" : "setenforce 0"))
                 }
             }
         }
         #expect(cut > 0, "no scenario has an xfrm line long enough to be cut")
+        let polmatch = try Scenario.load(path: ScenarioTests.specs.appendingPathComponent("boolean-polmatch.yaml").path)
+        #expect(ScenarioReport.describe(polmatch.steps[1].action) == "setsebool echo_allow_unlabeled=on flow_uses_sa=off")
+        let toggle = try Scenario.load(path: ScenarioTests.specs.appendingPathComponent("permissive-toggle.yaml").path)
+        #expect(ScenarioReport.describe(toggle.steps[2].action) == "setenforce 1")
     }
 }

@@ -46,7 +46,10 @@ struct ScenarioStepTests {
     @Test(arguments: [
         ("steps: [{ xfrm: \"state flush\", host: a, as: nobody }]", "steps[0].as: no actor 'nobody'"),
         ("steps: [{ xfrm: \"state flush\", host: z, as: m }]", "steps[0].host: expected a host"),
-        ("steps: [{ xfrm: \"state flush\", tcp: {}, host: a, as: m }]", "steps[0]: expected exactly one of xfrm, tcp, udp; found xfrm, tcp"),
+        (
+            "steps: [{ xfrm: \"state flush\", tcp: {}, host: a, as: m }]",
+            "steps[0]: expected exactly one of xfrm, tcp, udp, boolean, enforcing; found xfrm, tcp"
+        ),
         ("steps: [{ xfrm: \"state list\", host: a, as: m }]", "steps[0].xfrm: expected a command that changes the SAD or SPD"),
         ("steps: [{ xfrm: \"state flush\", host: a, as: m, context_length: 4096 }]", "steps[0].context_length: expected a length"),
         ("steps: [{ tcp: { from: a, to: a, port: 7, as: c, server_as: c } }]", "steps[0].tcp: from and to must be different hosts"),

@@ -14,7 +14,8 @@ import SecurityContexts
 ///
 /// The data plane has its own access vector cache over each kernel's security server (one for every
 /// host, or one per host on kernels of their own), kept across the steps as a kernel keeps its AVC
-/// (a permissive denial is audited once).
+/// (a permissive denial is audited once), and reset when the kernel's is: by a boolean step, and by
+/// a step that switches permissive mode to enforcing (``ScenarioModel``'s policy-state steps).
 public struct DataPlanePlayer: StepPlayer {
     public struct Step: Sendable {
         public var step: ScenarioStep
@@ -46,7 +47,12 @@ public struct DataPlanePlayer: StepPlayer {
     /// they differ.
     public mutating func playBeside(_ step: ScenarioStep) -> Step {
         guard case .traffic(let t) = step.action, t.proto == .udp else {
-            return Step(step: step, model: model.play(step), dataPlane: nil, differences: [], unmet: [])
+            // A step that switches a kernel to enforcing resets this player's caches as the
+            // model's (a boolean step resets every cache over the server by itself).
+            let flushed = model.modeFlushes(step)
+            let outcome = model.play(step)
+            for host in flushed { authorizers[host]!.cache.reset(seqno: 0) }
+            return Step(step: step, model: outcome, dataPlane: nil, differences: [], unmet: [])
         }
         let mine = carry(t)
         let theirs = model.play(step)

@@ -74,9 +74,19 @@ extension Scenario {
     }
 
     /// Each expected AVC line names the kernel that writes it (`host=`) when the hosts have kernels
-    /// of their own, and none when they share one.
+    /// of their own, and none when they share one; booleans and the mode change only in a
+    /// scenario whose hosts share one kernel.
     func checkKernelNames(fail: (String, String) -> Scenario.Error) throws(Scenario.Error) {
         for (i, step) in steps.enumerated() {
+            // A change of the policy's state is a kernel's; the pair runner has no step that makes
+            // it on one guest (Specs/scenarios/README.md, "Steps").
+            switch (kernels, step.action) {
+            case (.perHost, .booleans):
+                throw fail("steps[\(i)].boolean", "not supported with kernels: per_host (a boolean step changes the one kernel the hosts share)")
+            case (.perHost, .enforcing):
+                throw fail("steps[\(i)].enforcing", "not supported with kernels: per_host (an enforcing step changes the one kernel the hosts share)")
+            default: break
+            }
             for (j, line) in (step.expect.avc ?? []).enumerated() {
                 let path = "steps[\(i)].expect.avc[\(j)]"
                 switch (kernels, line.host) {

@@ -17,7 +17,9 @@ import LinuxSystem  // Errno: the C names of error numbers
 /// Specs/kernel/labeled-ipsec.md §g.
 public struct ScenarioModel: StepPlayer {
     public let scenario: Scenario
-    /// The security server of the first host's kernel: every host's, when they share one.
+    /// The security server of the first host's kernel: every host's, when they share one. Boolean
+    /// and enforcing steps change its booleans and mode as the model plays them
+    /// (``booleansAtStart(of:)`` keeps the values it started with).
     public let server: SecurityServer
     /// Each host's kernel: its security server, and the authorizer over its access vector cache
     /// (the same for every host when they share one kernel).
@@ -25,6 +27,9 @@ public struct ScenarioModel: StepPlayer {
     let authorizers: [String: AssociationAuthorizer]
     var kernels: [String: SimulatedXfrmKernel] = [:]
     var acquires: [String: [PendingAcquire]] = [:]
+    /// Each host's kernel's booleans before the first step: what the kernel run sets at load
+    /// (boolean steps change the servers' as the model plays).
+    let startingBooleans: [String: [String: Bool]]
     /// How many SAs the model's IKE daemons have installed (their SPIs' source).
     var negotiatedSPIs: UInt32 = 0
     /// Each IKE host's conns (``Scenario/ikeConfiguration(host:)``), made once.
@@ -47,6 +52,18 @@ public struct ScenarioModel: StepPlayer {
         self.servers = servers
         authorizers = Self.authorizers(servers, groups: scenario.kernelGroups)
         server = servers[scenario.hosts[0]]!
+        startingBooleans = servers.mapValues(\.booleans)
+        // A boolean step names booleans of the policy (the parser has not seen the policy).
+        for (i, step) in scenario.steps.enumerated() {
+            guard case .booleans(let values) = step.action else { continue }
+            let known = server.booleans
+            if let unknown = values.keys.sorted().first(where: { known[$0] == nil }) {
+                let names = known.keys.sorted().joined(separator: ", ")
+                throw Scenario.Error(
+                    file: scenario.name, path: "steps[\(i)].boolean.\(unknown)",
+                    message: "the policy has no boolean \(unknown) (its booleans: \(names.isEmpty ? "none" : names))")
+            }
+        }
         for host in scenario.hosts {
             let (sas, policies) = try scenario.contents(host: host)
             kernels[host] = SimulatedXfrmKernel(sas: sas, policies: policies)
@@ -63,6 +80,10 @@ public struct ScenarioModel: StepPlayer {
 
     /// The security server of `host`'s kernel.
     public func server(of host: String) -> SecurityServer { servers[host]! }
+
+    /// The values of every boolean of `host`'s kernel before the first step (the scenario's
+    /// `booleans` over the policy's defaults): what the kernel run sets when it loads the policy.
+    public func booleansAtStart(of host: String) -> [String: Bool] { startingBooleans[host]! }
 
     /// Authorizers over new access vector caches, one per kernel: what another player of the same
     /// hosts needs to keep an AVC of its own (DataPlanePlayer).
@@ -93,7 +114,64 @@ public struct ScenarioModel: StepPlayer {
         switch step.action {
         case .xfrm(let command): xfrm(command)
         case .traffic(let traffic): self.traffic(traffic)
+        case .booleans(let values): setBooleans(values)
+        case .enforcing(let on): setEnforcing(on)
         }
+    }
+
+    // MARK: - The policy's state
+
+    /// A boolean step: the harness sets the booleans and commits them (`sel_commit_bools_write` →
+    /// `security_set_bools`). The kernel makes a new policy with the values, whether or not one
+    /// changed, and tells everyone (`selinux_notify_policy_change`): `avc_ss_reset` empties the
+    /// access vector cache, so a permissive denial cached as granted is audited again, and
+    /// `selinux_xfrm_notify_policyload` bumps every namespace's route generation, so flows are
+    /// looked up again (`polmatch` on the new rules). `SecurityServer.setBooleans` does the
+    /// same: a new sequence number, told to every cache over the server (this model's, and a data
+    /// plane player's). The harness's own checks are not the scenario's: no record.
+    mutating func setBooleans(_ values: [String: Bool]) -> StepOutcome {
+        let text = values.keys.sorted().map { "\($0)=\(values[$0]! ? 1 : 0)" }.joined(separator: " ")
+        for group in scenario.kernelGroups {
+            // Names were checked against the policy when the model was made.
+            do { try servers[group[0]]!.setBooleans(values) } catch {
+                return StepOutcome(result: "EINVAL", stage: "model", notes: ["setsebool \(text): \(error)"])
+            }
+        }
+        return StepOutcome(result: "ok", notes: ["setsebool \(text): committed; the access vector cache is reset (security_set_bools)"])
+    }
+
+    /// The hosts whose kernels' access vector cache `step` resets by switching the mode: an
+    /// `enforcing: true` step on a kernel in permissive mode (`setEnforcing`). A player
+    /// that keeps caches of its own over the same servers (DataPlanePlayer) resets them too.
+    func modeFlushes(_ step: ScenarioStep) -> [String] {
+        guard case .enforcing(true) = step.action else { return [] }
+        return scenario.kernelGroups.filter { !servers[$0[0]]!.enforcing }.flatMap { $0 }
+    }
+
+    /// An enforcing step: the harness writes `/sys/fs/selinux/enforce` (`sel_write_enforce`).
+    /// Nothing happens when the mode does not change. Switched to enforcing, the kernel resets the
+    /// access vector cache (`avc_ss_reset(0)`), so the permissive denials cached as granted are
+    /// denied again; switched to permissive, it does not: decisions cached while enforcing are
+    /// still there, and a denial among them is audited once more, with permissive=1, when it is
+    /// next met (then cached as granted, `avc_denied` → `avc_update_node(AVC_CALLBACK_GRANT)`).
+    /// The same in Linux 6.1 and 6.12.
+    mutating func setEnforcing(_ on: Bool) -> StepOutcome {
+        var notes: [String] = []
+        for group in scenario.kernelGroups {
+            let server = servers[group[0]]!
+            guard server.enforcing != on else {
+                notes.append("enforce=\(on ? 1 : 0): already; nothing changes")
+                continue
+            }
+            server.setEnforcing(on)
+            if on {
+                authorizers[group[0]]!.cache.reset(seqno: 0)
+                notes.append("enforce=1: the access vector cache is reset (sel_write_enforce → avc_ss_reset)")
+            } else {
+                notes.append("enforce=0: the cached decisions stay")
+            }
+        }
+        return StepOutcome(result: "ok", notes: notes)
     }
 
     /// What `host` holds now (SAs, SPD entries, pending ACQUIREs, whether labels exist on other

@@ -14,6 +14,15 @@ public struct ScenarioStep: Sendable, Hashable {
         /// `actor` on `from` to a server socket labeled `serverActor` on `to`, and the server's
         /// answer back (the echo).
         case traffic(Traffic)
+        /// Booleans set and committed at once, by the harness (`setsebool` without `-P`: each
+        /// `/sys/fs/selinux/booleans/NAME` written, then `commit_pending_bools`). The kernel's
+        /// `security_set_bools` makes a new policy with the values and resets the access vector
+        /// cache (`selinux_notify_policy_change` → `avc_ss_reset`), whether or not a value changed.
+        case booleans([String: Bool])
+        /// The global mode switched by the harness (`/sys/fs/selinux/enforce`). The kernel's
+        /// `sel_write_enforce` resets the access vector cache only when the mode changes to
+        /// enforcing (`avc_ss_reset(0)`); back to permissive, the cached decisions stay.
+        case enforcing(Bool)
     }
 
     /// An `ip xfrm` command whose context is kept as written: the kernel sees exactly these bytes
@@ -95,14 +104,20 @@ extension ScenarioStep {
         fail: (String, String) -> Scenario.Error
     ) throws(Scenario.Error) -> ScenarioStep {
         let path = "steps[\(index)]"
-        guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping (name, one of xfrm/tcp/udp, expect)") }
-        let known: Set<String> = ["name", "host", "as", "xfrm", "context_length", "tcp", "udp", "expect"]
+        guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping (name, one of xfrm/tcp/udp/boolean/enforcing, expect)") }
+        let known: Set<String> = ["name", "host", "as", "xfrm", "context_length", "tcp", "udp", "boolean", "enforcing", "expect"]
         if let unknown = map.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("\(path).\(unknown)", "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
         }
-        let kinds = ["xfrm", "tcp", "udp"].filter { map[$0] != nil }
+        let kinds = ["xfrm", "tcp", "udp", "boolean", "enforcing"].filter { map[$0] != nil }
         guard kinds.count == 1 else {
-            throw fail(path, "expected exactly one of xfrm, tcp, udp; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
+            throw fail(path, "expected exactly one of xfrm, tcp, udp, boolean, enforcing; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
+        }
+        // `host`, `as` and `context_length` belong to xfrm requests only.
+        if kinds[0] != "xfrm", let field = ["host", "as", "context_length"].first(where: { map[$0] != nil }) {
+            let who =
+                kinds[0] == "boolean" || kinds[0] == "enforcing" ? "the harness makes this change, as no actor on no host" : "not a field of a \(kinds[0]) step"
+            throw fail("\(path).\(field)", who)
         }
         let name = (map["name"] as? String) ?? "step \(index + 1)"
 
@@ -149,6 +164,18 @@ extension ScenarioStep {
             default: throw fail("\(path).xfrm", "expected a command that changes the SAD or SPD (add, update, delete, deleteall, flush)")
             }
             action = .xfrm(XfrmCommand(host: h, actor: actorName, actorContext: actorContext, line: line, operation: operation, rawContext: raw))
+        } else if let b = map["boolean"] {
+            // The names are checked against the policy when it is loaded (ScenarioModel).
+            guard let m = b as? [String: Any], !m.isEmpty else { throw fail("\(path).boolean", "expected { NAME: true|false, … } with at least one boolean") }
+            var values: [String: Bool] = [:]
+            for (k, v) in m {
+                guard let value = v as? Bool else { throw fail("\(path).boolean.\(k)", "expected true or false") }
+                values[k] = value
+            }
+            action = .booleans(values)
+        } else if let e = map["enforcing"] {
+            guard let value = e as? Bool else { throw fail("\(path).enforcing", "expected true or false") }
+            action = .enforcing(value)
         } else {
             let proto: Traffic.Proto = map["tcp"] != nil ? .tcp : .udp
             let field = proto.rawValue

@@ -132,6 +132,9 @@ extension GuestRunner {
                 acquired += Self.acquires(monitor)
                 if !acquired.isEmpty { waitForNegotiations([host: acquired], scenario: scenario) }
             }
+        case .booleans, .enforcing:
+            // Scenario refuses these steps when the hosts have kernels of their own.
+            outcome = StepOutcome(result: "EHARNESS", stage: "harness", notes: ["the pair runner does not change a kernel's booleans or mode"])
         }
         settle()
         let (lines, records) = Self.avcLines(log.drain(), ignoring: Scenario.harnessType)
@@ -226,6 +229,8 @@ extension GuestRunner {
         switch step.action {
         case .xfrm(let command):
             merged = command.host == host ? mine : other
+        case .booleans, .enforcing:
+            merged = mine
         case .traffic(let t):
             let server = t.to == host ? mine : other, client = t.to == host ? other : mine
             if server.result != "ok" {

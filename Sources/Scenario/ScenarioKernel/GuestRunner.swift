@@ -124,6 +124,8 @@ public struct GuestRunner {
                 readAcquires()
                 waitForNegotiations(acquired.filter { !$0.value.isEmpty }, scenario: scenario)
             }
+        case .booleans(let values): outcome = setBooleans(values)
+        case .enforcing(let on): outcome = setEnforcing(on)
         }
         settle()
         let (lines, records) = Self.avcLines(log.drain(), ignoring: ignoring)
@@ -136,10 +138,15 @@ public struct GuestRunner {
 
     /// Plays a scenario in the running kernel under the policy already loaded, in the mode it is
     /// in: the namespaces, SAs and SPD entries are made and removed here; nothing else of the
-    /// system is changed (`salabel demo` on a kernel that can run it).
+    /// system is changed (`salabel demo` on a kernel that can run it), so a scenario with boolean
+    /// or enforcing steps is refused.
     public func playInLoadedPolicy(_ scenario: Scenario, ignoring: String) throws -> [StepOutcome] {
         // Starting pluto writes /etc/selinux/config: a guest's business, not a host's.
         guard !scenario.usesIKE else { throw ScenarioKernelError("scenarios keyed by IKE run in the VM only (salabel scenario run --kernel)") }
+        // Booleans and the mode are the system's: a scenario that changes them runs in the VM only.
+        if let i = scenario.steps.firstIndex(where: { if case .traffic = $0.action { false } else if case .xfrm = $0.action { false } else { true } }) {
+            throw ScenarioKernelError("step \(i + 1) changes the policy's booleans or mode: such scenarios run in the VM only (salabel scenario run --kernel)")
+        }
         try teardown()
         defer { try? teardown() }
         try network(scenario)

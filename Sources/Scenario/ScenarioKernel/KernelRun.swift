@@ -165,7 +165,7 @@ public struct KernelRun {
             entries.append(
                 GuestPlan.Entry(
                     name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
-                    booleans: s.model.server.booleans))
+                    booleans: s.model.booleansAtStart(of: s.scenario.hosts[0])))
         }
         guard let firstPolicy else { return }
         let plan = work.appendingPathComponent("plan.json")
@@ -212,7 +212,7 @@ public struct KernelRun {
                 entries[side, default: []].append(
                     GuestPlan.Entry(
                         name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
-                        booleans: s.model.server(of: host).booleans, host: host))
+                        booleans: s.model.booleansAtStart(of: host), host: host))
             }
         }
         for side in sides {
