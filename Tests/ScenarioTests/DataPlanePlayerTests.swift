@@ -26,8 +26,8 @@ struct DataPlanePlayerTests {
                 #expect(r.unmet.isEmpty, "\(path): \(r.step.name): \(r.unmet)")
             }
         }
-        // The README's conformance table: 42 UDP steps in Specs/scenarios and the demo.
-        #expect(carried >= 42)
+        // The README's conformance table: 56 UDP steps in Specs/scenarios and the demo.
+        #expect(carried >= 56)
     }
 
     /// What `salabel scenario dataplane` prints of a step (`DataPlanePlayer.Step.lines`): both
