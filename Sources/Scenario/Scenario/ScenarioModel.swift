@@ -241,6 +241,16 @@ public struct ScenarioModel: StepPlayer {
         for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue, family: dst.family) where !run(c, on: t.to) {
             return outcome("EACCES", stage: "bind", delivered: false)
         }
+        // The client's socket policy, set before it connects or sends.
+        var socketPolicy: PolicyEntry?
+        if let sp = t.socketPolicy {
+            switch setSocketPolicy(sp, t, resolver: sender, run: { run($0, on: t.from) }) {
+            case .success(let entry): socketPolicy = entry
+            case .failure(let refusal):
+                notes.append(refusal.why)
+                return outcome(refusal.errno, stage: "setsockopt", delivered: false)
+            }
+        }
         if t.proto == .tcp, let port = sender.portLabel(t.port, protocol: "tcp") {
             if !run(sender.check(t.actorContext, port, cls, "name_connect", what: "tcp_socket { name_connect } port \(t.port)"), on: t.from) {
                 return outcome("EACCES", stage: "connect", delivered: false)
@@ -249,7 +259,8 @@ public struct ScenarioModel: StepPlayer {
         let flow = Flow(
             context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,
             sourcePort: Self.clientPort, destinationPort: t.port)
-        var trace = PathTrace.trace(flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp)
+        var trace = PathTrace.trace(
+            flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp, socketPolicy: socketPolicy)
         var acquire: [String: String] = [:]
         // Each leg's checks, then the egress checks of each packet sent; with `register`, the
         // ACQUIRE a leg raises leaves a larval SA.
@@ -296,7 +307,8 @@ public struct ScenarioModel: StepPlayer {
                 established.insert(IKEAnswer(host: host, label: label))
                 if t.proto == .udp { break }
                 notes.append("sent again once the SAs are in:")
-                trace = PathTrace.trace(flow, sender: resolver(t.from), receiver: resolver(t.to), socket: t.serverContext, reply: true)
+                trace = PathTrace.trace(
+                    flow, sender: resolver(t.from), receiver: resolver(t.to), socket: t.serverContext, reply: true, socketPolicy: socketPolicy)
             }
         }
         var delivered = trace.delivered
