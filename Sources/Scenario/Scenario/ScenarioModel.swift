@@ -261,6 +261,14 @@ public struct ScenarioModel: StepPlayer {
             sourcePort: Self.clientPort, destinationPort: t.port)
         var trace = PathTrace.trace(
             flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp, socketPolicy: socketPolicy)
+        // A PF_KEY socket policy (the labeled kind) has an all-zero selector (`pfkey_compile_policy`
+        // sets none), and `xfrm_bundle_create` allocates the bundle in `policy->selector.family`:
+        // AF_UNSPEC has no afinfo, so once its SAs are found the call fails with EINVAL, nothing sent.
+        if t.socketPolicy?.rawContext != nil, case .protected(let entry, _) = trace.outbound, entry.isSocketPolicy {
+            for c in trace.legs.first?.checks ?? [] { _ = run(c, on: t.from) }
+            notes.append("the socket policy's SAs are found, but PF_KEY left its selector's family AF_UNSPEC: xfrm_bundle_create fails (EINVAL)")
+            return outcome("EINVAL", stage: t.proto == .tcp ? "connect" : "sendto", delivered: false)
+        }
         var acquire: [String: String] = [:]
         // Each leg's checks, then the egress checks of each packet sent; with `register`, the
         // ACQUIRE a leg raises leaves a larval SA.
@@ -321,6 +329,11 @@ public struct ScenarioModel: StepPlayer {
         case .blocked: sendError = "EPERM"
         case .invalid: sendError = "EINVAL"
         case .noKeyManager: sendError = "EAGAIN"
+        // A socket policy's missing SA fails the call itself: `xfrm_lookup_with_ifid` returns the
+        // bundle's -EAGAIN for it (`dropdst`), where an SPD entry's makes a dummy bundle and, with
+        // `xfrm_larval_drop`, a blackhole route (the packet lost, the call successful).
+        case .acquire(let entry, _) where entry.isSocketPolicy: sendError = "EAGAIN"
+        case .acquireInProgress(let entry, _) where entry.isSocketPolicy: sendError = "EAGAIN"
         default: sendError = nil
         }
         if let reply = trace.reply.first, delivered {
