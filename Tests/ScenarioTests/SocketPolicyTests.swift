@@ -68,8 +68,9 @@ struct SocketPolicyTests {
         let sp = try ScenarioStep.SocketPolicy.parse("tmpl proto esp mode transport")
         let (name, b) = SocketPolicyOption.value(sp)
         #expect(name == 17 && b.count == 168 + 64)
-        #expect(b[0..<48].allSatisfy { $0 == 0 })  // any address, any port
-        #expect(b[48] == 2 && b[49] == 0)  // sel.family AF_INET
+        #expect(b[0..<40].allSatisfy { $0 == 0 })  // daddr, saddr, dport, dport_mask, sport, sport_mask: any
+        #expect(b[40] == 2 && b[41] == 0)  // sel.family AF_INET (what PF_KEY's socket policy lacks)
+        #expect(b[42..<56].allSatisfy { $0 == 0 })  // prefix lengths 0, any proto, ifindex, user
         #expect(b[160] == 1 && b[161] == 0)  // dir XFRM_POLICY_OUT, action allow
         #expect(b[168 + 20] == 50)  // id.proto ESP
         #expect(b[168 + 24] == 2)  // family AF_INET
