@@ -259,7 +259,7 @@ public struct Resolver: Sendable {
 
     /// The SPD lookup, SA selection and ACQUIRE prediction for an outbound flow; `socketPolicy` is
     /// the sending socket's outbound per-socket policy (`IP_IPSEC_POLICY`/`IP_XFRM_POLICY`), looked
-    /// up first (``socketPolicyLookup(_:_:subject:checks:)``).
+    /// up first (`socketPolicyLookup`).
     public func outbound(_ flow: Flow, socketPolicy: PolicyEntry? = nil) -> OutboundResolution {
         var checks: [ResolutionCheck] = []
         let subject = flow.context ?? unlabeled

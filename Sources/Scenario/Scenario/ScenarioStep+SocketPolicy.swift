@@ -11,7 +11,7 @@ extension ScenarioStep {
         /// The words as written.
         public var line: String
         /// The policy: direction out, a selector matching every flow of its family (PF_KEY's socket
-        /// policies have no selector), ``PolicyEntry/isSocketPolicy`` set; its label is a placeholder
+        /// policies have no selector), `isSocketPolicy` set; its label is a placeholder
         /// when ``rawContext`` is given (the model reads the label from it).
         public var entry: PolicyEntry
         /// The `ctx` word as written, or nil for an unlabeled socket policy.
