@@ -98,6 +98,8 @@ struct SocketPolicyTests {
         // The socket policy's missing SA fails connect at once (EAGAIN), where an SPD entry's times out.
         #expect(outcomes[6].acquire == ["client": "unlabeled"] && outcomes[6].result == "EAGAIN")
         #expect(outcomes[6].notes.contains { $0.contains("a labeled SA never serves an unlabeled entry (edge 13)") })
+        // After the flush, a labeled socket policy with no SA: an ACQUIRE with the flow's label (edge 17).
+        #expect(outcomes[8].result == "EAGAIN" && outcomes[8].acquire == ["client": "system_u:system_r:sockpol_t:s0"])
     }
 
     /// The data plane's sockets have no per-socket policies: a UDP step with one is refused, named.
