@@ -252,7 +252,8 @@ public struct Resolver: Sendable {
         let a = authorizer.polmatch(flow: subject, policyLabel: label)
         checks.append(
             Self.check(
-                a, "polmatch \(subject) → socket policy \(label)"
+                a,
+                "polmatch \(subject) → socket policy \(label)"
                     + (a.granted ? "" : " (ESRCH: as if the socket had none, the SPD is looked up, edge 15)")))
         return a.granted ? policy : nil
     }
