@@ -226,6 +226,7 @@ public struct KernelRun {
             ]
         }
         if scenarios.contains(where: \.scenario.usesIKE) { arguments.append("--libreswan") }
+        if scenarios.contains(where: \.scenario.usesPFKey) { arguments += ["--module", "af_key"] }
         if verbose { arguments.append("--verbose") }
         let resultDir = work.appendingPathComponent("pair-result")
         let script = try writeScript(work)
