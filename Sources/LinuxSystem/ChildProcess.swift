@@ -18,13 +18,29 @@ public enum ChildProcess {
     /// Runs `arguments[0]` (a path; with `searchPath`, a name looked up in `PATH` as `execvp` does)
     /// with the rest as its arguments, standard input from /dev/null, and waits for it.
     /// `standardErrorToCaller` leaves standard error on the caller's (to show a long run's progress).
-    public static func run(_ arguments: [String], searchPath: Bool = false, standardErrorToCaller: Bool = false) -> Result {
+    /// The descriptors in `inheriting` are the child's 3, 4, … (each a copy without close-on-exec).
+    public static func run(
+        _ arguments: [String], searchPath: Bool = false, standardErrorToCaller: Bool = false, inheriting: [Int32] = []
+    ) -> Result {
         precondition(!arguments.isEmpty, "ChildProcess.run needs a program")
         var pipeFDs: [Int32] = [0, 0]
         if case .failure(let code) = valueOrErrno({ pipe(&pipeFDs) }) { return Result(status: -1, output: "pipe: \(code.message)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        // Copies above the child's numbers first, so that dup2 never gets the same number twice
+        // (which would keep close-on-exec).
+        var copies: [Int32] = []
+        defer { for c in copies { close(c) } }
+        for fd in inheriting {
+            guard case .success(let c) = valueOrErrno({ fcntl(fd, F_DUPFD_CLOEXEC, Int32(10 + inheriting.count)) }) else {
+                close(pipeFDs[0])
+                close(pipeFDs[1])
+                return Result(status: -1, output: "cannot pass descriptor \(fd)")
+            }
+            copies.append(c)
+        }
+        for (i, c) in copies.enumerated() { posix_spawn_file_actions_adddup2(&actions, c, Int32(3 + i)) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
         if !standardErrorToCaller { posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2) }

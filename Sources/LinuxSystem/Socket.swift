@@ -258,6 +258,11 @@ package struct SocketDescriptor: Hashable, Sendable {
         _ = try valueOrErrno { setsockopt(rawValue, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) }.get()
     }
 
+    /// Sets a socket option to the bytes of a struct. The corresponding C function is `setsockopt`.
+    package func setOption(level: Int32, _ name: Int32, bytes: [UInt8]) throws(Errno) {
+        _ = try valueOrErrno { bytes.withUnsafeBytes { setsockopt(rawValue, level, name, $0.baseAddress, socklen_t($0.count)) } }.get()
+    }
+
     /// Sets `SO_RCVTIMEO` and `SO_SNDTIMEO` to `seconds` (down to microseconds); failures are ignored.
     package func setTimeouts(seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))

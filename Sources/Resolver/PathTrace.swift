@@ -40,10 +40,13 @@ public struct PathTrace: Sendable, Hashable {
     public var roundTrip: Bool { delivered && reply.allSatisfy(\.roundTrip) }
 
     /// Traces `flow` from `sender` to `receiver`, delivered to a socket labeled `socket`; with
-    /// `reply`, also the socket's answer back to the flow's socket.
-    public static func trace(_ flow: Flow, sender: Resolver, receiver: Resolver, socket: SecurityContext, reply: Bool = true) -> PathTrace {
+    /// `reply`, also the socket's answer back to the flow's socket. `socketPolicy` is the sending
+    /// socket's outbound per-socket policy, for the request only (the answering socket has none).
+    public static func trace(
+        _ flow: Flow, sender: Resolver, receiver: Resolver, socket: SecurityContext, reply: Bool = true, socketPolicy: PolicyEntry? = nil
+    ) -> PathTrace {
         var legs: [Leg] = []
-        let out = sender.outbound(flow)
+        let out = sender.outbound(flow, socketPolicy: socketPolicy)
         var secPath: [SecurityAssociation]?
         let verdict: String
         switch out.outcome {

@@ -126,7 +126,7 @@ extension Resolver {
 
     /// The cached resolution of an outbound flow (its addresses and UDP ports) from a socket with
     /// SID `sender`: an SA that serves it, with the checks its first datagram made. `nil`: ask
-    /// ``outbound(_:)``. (`mutating` for the same reason as
+    /// ``outbound(_:socketPolicy:)``. (`mutating` for the same reason as
     /// ``admitsFromCache(source:destination:sourcePort:destinationPort:through:socket:)``.)
     public mutating func route(
         source: IPAddress, destination: IPAddress, sourcePort: UInt16, destinationPort: UInt16,

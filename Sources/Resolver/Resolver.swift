@@ -227,10 +227,46 @@ public struct Resolver: Sendable {
 
     // MARK: - Outbound (Specs/kernel/labeled-ipsec.md §c.1, §c.2, §c.3)
 
-    /// The SPD lookup, SA selection and ACQUIRE prediction for an outbound flow.
-    public func outbound(_ flow: Flow) -> OutboundResolution {
+    /// The per-socket policy lookup (`xfrm_sk_policy_lookup`, run before the SPD's for a socket
+    /// that has one): when `policy`'s selector matches the flow, an unlabeled policy applies with no
+    /// check (Specs/kernel/labeled-ipsec.md, edge 13); a labeled one needs `polmatch` from `subject`
+    /// to its label (`security_xfrm_policy_lookup`), and a denial (`-ESRCH`) leaves the socket as if
+    /// it had none: the SPD lookup follows (edge 15). Each check made is appended to `checks`.
+    func socketPolicyLookup(_ policy: PolicyEntry, _ flow: Flow, subject: SecurityContext?, checks: inout [ResolutionCheck]) -> PolicyEntry? {
+        guard policy.selector.matches(flow) else {
+            checks.append(
+                ResolutionCheck(what: "socket policy", passed: false, reason: "its selector does not match the flow: the SPD is looked up", record: nil))
+            return nil
+        }
+        guard let label = policy.securityContext else {
+            checks.append(
+                ResolutionCheck(
+                    what: "socket policy (unlabeled)", passed: true,
+                    reason: "an unlabeled policy matches every flow of its socket, no check (edge 13); the SPD is not looked up", record: nil))
+            return policy
+        }
+        guard let subject else {
+            checks.append(ResolutionCheck(what: "polmatch on socket policy \(label)", passed: false, reason: "no label and no unlabeled context", record: nil))
+            return nil
+        }
+        let a = authorizer.polmatch(flow: subject, policyLabel: label)
+        checks.append(
+            Self.check(
+                a,
+                "polmatch \(subject) → socket policy \(label)"
+                    + (a.granted ? "" : " (ESRCH: as if the socket had none, the SPD is looked up, edge 15)")))
+        return a.granted ? policy : nil
+    }
+
+    /// The SPD lookup, SA selection and ACQUIRE prediction for an outbound flow; `socketPolicy` is
+    /// the sending socket's outbound per-socket policy (`IP_IPSEC_POLICY`/`IP_XFRM_POLICY`), looked
+    /// up first (`socketPolicyLookup`).
+    public func outbound(_ flow: Flow, socketPolicy: PolicyEntry? = nil) -> OutboundResolution {
         var checks: [ResolutionCheck] = []
-        let chosen = spdLookup(.out, flow, subject: flow.context ?? unlabeled, checks: &checks)
+        let subject = flow.context ?? unlabeled
+        let chosen =
+            socketPolicy.flatMap { socketPolicyLookup($0, flow, subject: subject, checks: &checks) }
+            ?? spdLookup(.out, flow, subject: subject, checks: &checks)
         guard let policy = chosen else {
             checks.append(ResolutionCheck(what: "SPD lookup", passed: true, reason: "no entry applies: the flow leaves unprotected", record: nil))
             return OutboundResolution(outcome: .bypass, checks: checks)

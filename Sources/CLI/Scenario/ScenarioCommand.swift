@@ -9,7 +9,7 @@ struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenario",
         abstract: "Run scenario files: salabel's model, the VM's SELinux kernel, or both side by side.",
-        subcommands: [Run.self, ScenarioDataPlaneCommand.self, GuestRun.self, GuestActCommand.self])
+        subcommands: [Run.self, ScenarioDataPlaneCommand.self, GuestRun.self, GuestActCommand.self, GuestSetSocketOptionCommand.self])
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -108,6 +108,20 @@ struct ScenarioCommand: ParsableCommand {
             do { try GuestRunner(plan: p).run() } catch {
                 throw CommandFailure.error("\(error)")
             }
+        }
+    }
+
+    struct GuestSetSocketOptionCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "guest-setsockopt",
+            abstract: "Inside the VM: set one SOL_IP option on descriptor 3 as an actor; the exit status is the errno.", shouldDisplay: false)
+        @Option(help: "The actor's context: the process moves to it before the call.") var context: String
+        @Option(help: "The SOL_IP option's number.") var option: Int32
+        @Option(help: "The option's value, as hexadecimal bytes.") var value: String
+
+        func run() throws {
+            guard let bytes = GuestRunner.bytes(hex: value) else { throw CommandFailure.exit(GuestRunner.actFailure) }
+            GuestSetSocketOption.run(context: context, name: option, value: bytes)
         }
     }
 

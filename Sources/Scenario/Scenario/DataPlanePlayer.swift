@@ -85,6 +85,12 @@ public struct DataPlanePlayer: StepPlayer {
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "data plane")
         }
+        // A node's sockets carry no per-socket policy: such a step is refused rather than played
+        // without it.
+        if let sp = t.socketPolicy {
+            notes.append("the client's socket policy (\(sp.line)): the data plane's sockets have no per-socket policies")
+            return outcome("EOPNOTSUPP", stage: "setsockopt", delivered: false)
+        }
         func node(_ host: String, _ address: IPAddress) throws(DataPlaneError) -> DataPlaneNode {
             let m = model.resolver(host)
             var r = Resolver(mirror: m.mirror, authorizer: authorizers[host]!)

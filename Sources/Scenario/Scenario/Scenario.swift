@@ -146,7 +146,7 @@ public struct Scenario: Sendable {
             guard let list = s as? [Any] else { throw fail("steps", "expected a list of steps") }
             let hostNames = Set(layout.hosts.keys)
             for (i, item) in list.enumerated() {
-                steps.append(try ScenarioStep.parse(item, index: i, hosts: hostNames, actors: actors, fail: fail))
+                steps.append(try ScenarioStep.parse(item, index: i, hosts: hostNames, actors: actors, addresses: layout.hosts.mapValues(\.address), fail: fail))
             }
             try checkKernelNames(fail: fail)
         }

@@ -319,6 +319,16 @@ public struct ScenarioModel: StepPlayer {
         for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue, family: dst.family) where !run(c, on: t.to) {
             return outcome("EACCES", stage: "bind", delivered: false)
         }
+        // The client's socket policy, set before it connects or sends.
+        var socketPolicy: PolicyEntry?
+        if let sp = t.socketPolicy {
+            switch setSocketPolicy(sp, t, resolver: sender, run: { run($0, on: t.from) }) {
+            case .success(let entry): socketPolicy = entry
+            case .failure(let refusal):
+                notes.append(refusal.why)
+                return outcome(refusal.errno, stage: "setsockopt", delivered: false)
+            }
+        }
         if t.proto == .tcp, let port = sender.portLabel(t.port, protocol: "tcp") {
             if !run(sender.check(t.actorContext, port, cls, "name_connect", what: "tcp_socket { name_connect } port \(t.port)"), on: t.from) {
                 return outcome("EACCES", stage: "connect", delivered: false)
@@ -327,7 +337,16 @@ public struct ScenarioModel: StepPlayer {
         let flow = Flow(
             context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,
             sourcePort: Self.clientPort, destinationPort: t.port)
-        var trace = PathTrace.trace(flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp)
+        var trace = PathTrace.trace(
+            flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp, socketPolicy: socketPolicy)
+        // A PF_KEY socket policy (the labeled kind) has an all-zero selector (`pfkey_compile_policy`
+        // sets none), and `xfrm_bundle_create` allocates the bundle in `policy->selector.family`:
+        // AF_UNSPEC has no afinfo, so once its SAs are found the call fails with EINVAL, nothing sent.
+        if t.socketPolicy?.rawContext != nil, case .protected(let entry, _) = trace.outbound, entry.isSocketPolicy {
+            for c in trace.legs.first?.checks ?? [] { _ = run(c, on: t.from) }
+            notes.append("the socket policy's SAs are found, but PF_KEY left its selector's family AF_UNSPEC: xfrm_bundle_create fails (EINVAL)")
+            return outcome("EINVAL", stage: t.proto == .tcp ? "connect" : "sendto", delivered: false)
+        }
         var acquire: [String: String] = [:]
         // Each leg's checks, then the egress checks of each packet sent; with `register`, the
         // ACQUIRE a leg raises leaves a larval SA.
@@ -374,7 +393,8 @@ public struct ScenarioModel: StepPlayer {
                 established.insert(IKEAnswer(host: host, label: label))
                 if t.proto == .udp { break }
                 notes.append("sent again once the SAs are in:")
-                trace = PathTrace.trace(flow, sender: resolver(t.from), receiver: resolver(t.to), socket: t.serverContext, reply: true)
+                trace = PathTrace.trace(
+                    flow, sender: resolver(t.from), receiver: resolver(t.to), socket: t.serverContext, reply: true, socketPolicy: socketPolicy)
             }
         }
         var delivered = trace.delivered
@@ -387,6 +407,11 @@ public struct ScenarioModel: StepPlayer {
         case .blocked: sendError = "EPERM"
         case .invalid: sendError = "EINVAL"
         case .noKeyManager: sendError = "EAGAIN"
+        // A socket policy's missing SA fails the call itself: `xfrm_lookup_with_ifid` returns the
+        // bundle's -EAGAIN for it (`dropdst`), where an SPD entry's makes a dummy bundle and, with
+        // `xfrm_larval_drop`, a blackhole route (the packet lost, the call successful).
+        case .acquire(let entry, _) where entry.isSocketPolicy: sendError = "EAGAIN"
+        case .acquireInProgress(let entry, _) where entry.isSocketPolicy: sendError = "EAGAIN"
         default: sendError = nil
         }
         if let reply = trace.reply.first, delivered {

@@ -53,6 +53,8 @@ public struct ScenarioStep: Sendable, Hashable {
         public var serverContext: SecurityContext
         /// Whether the server answers (the echo); default true.
         public var reply: Bool
+        /// The client socket's outbound per-socket policy, set before it connects or sends; nil: none.
+        public var socketPolicy: SocketPolicy? = nil
     }
 
     public var name: String
@@ -100,7 +102,7 @@ extension XfrmOperation {
 extension ScenarioStep {
     /// Parses `steps[index]`; `fail` builds the error for a path and message.
     static func parse(
-        _ value: Any, index: Int, hosts: Set<String>, actors: [String: SecurityContext],
+        _ value: Any, index: Int, hosts: Set<String>, actors: [String: SecurityContext], addresses: [String: IPAddress] = [:],
         fail: (String, String) -> Scenario.Error
     ) throws(Scenario.Error) -> ScenarioStep {
         let path = "steps[\(index)]"
@@ -180,9 +182,9 @@ extension ScenarioStep {
             let proto: Traffic.Proto = map["tcp"] != nil ? .tcp : .udp
             let field = proto.rawValue
             guard let t = map[field] as? [String: Any] else {
-                throw fail("\(path).\(field)", "expected { from, to, port, as, server_as[, reply] }")
+                throw fail("\(path).\(field)", "expected { from, to, port, as, server_as[, reply][, socket_policy] }")
             }
-            let knownTraffic: Set<String> = ["from", "to", "port", "as", "server_as", "reply"]
+            let knownTraffic: Set<String> = ["from", "to", "port", "as", "server_as", "reply", "socket_policy"]
             if let unknown = t.keys.filter({ !knownTraffic.contains($0) }).sorted().first {
                 throw fail("\(path).\(field).\(unknown)", "unknown field (expected one of \(knownTraffic.sorted().joined(separator: ", ")))")
             }
@@ -196,10 +198,19 @@ extension ScenarioStep {
                 guard let b = r as? Bool else { throw fail("\(path).\(field).reply", "expected true or false") }
                 reply = b
             }
+            var socketPolicy: SocketPolicy?
+            if let sp = t["socket_policy"] {
+                guard let text = sp as? String else { throw fail("\(path).\(field).socket_policy", "expected `[ctx CONTEXT] tmpl …`") }
+                do { socketPolicy = try SocketPolicy.parse(text) } catch { throw fail("\(path).\(field).socket_policy", error.description) }
+                let family = socketPolicy?.entry.selector.source.address.family
+                if let to = addresses[to], to.family != family {
+                    throw fail("\(path).\(field).socket_policy", "its templates are \(family.map { "\($0)" } ?? "-"), the hosts \(to.family)")
+                }
+            }
             action = .traffic(
                 Traffic(
                     proto: proto, from: from, to: to, port: UInt16(port), actor: a, actorContext: ac,
-                    serverActor: s, serverContext: sc, reply: reply))
+                    serverActor: s, serverContext: sc, reply: reply, socketPolicy: socketPolicy))
         }
         let expect = try StepExpectation.parse(map["expect"], path: "\(path).expect", hosts: hosts, fail: fail)
         return ScenarioStep(name: name, action: action, expect: expect)

@@ -38,3 +38,28 @@ public enum GuestAct {
         _exit(GuestRunner.actFailure + 6)
     }
 }
+
+/// `guest-setsockopt`: in a fresh single-threaded process, become the actor and set one `SOL_IP`
+/// option on the socket the harness passed as descriptor 3, then exit with the kernel's errno (0:
+/// set). The harness made the socket (labeled the actor through `sockcreate`), but the option's
+/// checks are the caller's: `{tcp,udp}_socket { setopt }`, `capability { net_admin }` and, for a
+/// labeled socket policy, `association { setcontext }` (`selinux_xfrm_alloc_user`), so they must
+/// be the actor's. A socket call on an inherited descriptor checks no `fd { use }`
+/// (`sock_has_perm` looks at the socket only), unlike a write to the harness's streams.
+public enum GuestSetSocketOption {
+    /// The descriptor the socket arrives on.
+    public static let socketDescriptor: Int32 = 3
+
+    /// Never returns: the process exits with the errno (0: set) or a harness status at or above
+    /// ``GuestRunner/actFailure``.
+    public static func run(context: String, name: Int32, value: [UInt8]) -> Never {
+        let attr = open("/proc/self/attr/current", O_WRONLY)
+        guard attr >= 0 else { exit(GuestRunner.actFailure + 2) }
+        let written = context.withCString { Glibc.write(attr, $0, strlen($0)) }
+        guard written >= 0 else { exit(GuestRunner.actFailure + 3) }
+        close(attr)
+        // From here on the actor: only the socket, and the exit status.
+        do { try SocketDescriptor(rawValue: socketDescriptor).setOption(level: solIP, name, bytes: value) } catch { _exit(error.rawValue) }
+        _exit(0)
+    }
+}

@@ -197,7 +197,8 @@ extension GuestRunner {
         defer { if let client { abort(client) } }
         let probe = probe(t, scenario: scenario)
         let address = SocketEndpoint.internet(address: scenario.layout.hosts[t.to]!.address.bytes, port: t.port)
-        if let client {
+        if let client, let sp = t.socketPolicy, let failure = setSocketPolicy(sp, on: client, actor: t.actorContext) { outcome = failure }
+        if let client, outcome.result == "ok" {
             switch t.proto {
             case .tcp:
                 if let failure = probe.connect(client, address) {

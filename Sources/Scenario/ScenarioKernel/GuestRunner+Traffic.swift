@@ -95,6 +95,7 @@ extension GuestRunner {
         case .failure(let f): return StepOutcome(result: f.errno, stage: "client \(f.stage)", delivered: false)
         }
         defer { abort(client) }
+        if let sp = t.socketPolicy, let failure = setSocketPolicy(sp, on: client, actor: t.actorContext) { return failure }
         let address = SocketEndpoint.internet(address: server.bytes, port: t.port)
         switch t.proto {
         case .tcp:
@@ -116,6 +117,37 @@ extension GuestRunner {
     }
 
     // The socket calls of a traffic step, shared by the one-kernel runner and the pair's halves.
+
+    /// Sets the step's socket policy on the client's socket as the actor, through a
+    /// `guest-setsockopt` child that gets the socket as its descriptor 3 (``GuestSetSocketOption``);
+    /// nil when set, else the step's outcome (the errno, stage `setsockopt`).
+    func setSocketPolicy(_ sp: ScenarioStep.SocketPolicy, on socket: SocketDescriptor, actor: SecurityContext) -> StepOutcome? {
+        let (name, bytes) = SocketPolicyOption.value(sp)
+        let run = ChildProcess.run(
+            [
+                salabel, "scenario", "guest-setsockopt", "--context", actor.description, "--option", String(name),
+                "--value", bytes.map { String(format: "%02x", $0) }.joined(),
+            ], inheriting: [socket.rawValue])
+        if run.status == 0 { return nil }
+        if run.status > 0 && run.status < Self.actFailure {
+            return StepOutcome(
+                result: Errno(rawValue: run.status).name, stage: "setsockopt", delivered: false,
+                notes: ["setsockopt(SOL_IP, \(sp.optionName)) as \(actor): exit \(run.status)"])
+        }
+        return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["guest-setsockopt exit \(run.status): \(run.output)"])
+    }
+
+    /// Bytes from hexadecimal text (an odd digit count is completed with a 0); nil on a non-hex digit.
+    public static func bytes(hex text: String) -> [UInt8]? {
+        var chars = Array(text.utf8)
+        if chars.count % 2 == 1 { chars.append(UInt8(ascii: "0")) }
+        var bytes: [UInt8] = []
+        for i in stride(from: 0, to: chars.count, by: 2) {
+            guard let b = UInt8(String(decoding: chars[i...(i + 1)], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(b)
+        }
+        return bytes
+    }
 
     /// The peer label (getpeercon) of the connection waiting on `listener`, accepted then closed;
     /// nil when none came within the probe's timeout.

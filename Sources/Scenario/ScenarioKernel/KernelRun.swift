@@ -180,6 +180,8 @@ public struct KernelRun {
         if verbose { arguments.append("--verbose") }
         // pluto, whack, addconn and an empty NSS database for the scenarios keyed by IKE.
         if scenarios.contains(where: \.scenario.usesIKE) { arguments.append("--libreswan") }
+        // PF_KEY compiles the labeled socket policies (IP_IPSEC_POLICY; Specs/scenarios/README.md).
+        if scenarios.contains(where: \.scenario.usesPFKey) { arguments += ["--module", "af_key"] }
         for (source, dest) in files { arguments += ["--file", "\(source):\(dest)"] }
         arguments.append(script.path)
 
@@ -224,6 +226,7 @@ public struct KernelRun {
             ]
         }
         if scenarios.contains(where: \.scenario.usesIKE) { arguments.append("--libreswan") }
+        if scenarios.contains(where: \.scenario.usesPFKey) { arguments += ["--module", "af_key"] }
         if verbose { arguments.append("--verbose") }
         let resultDir = work.appendingPathComponent("pair-result")
         let script = try writeScript(work)
