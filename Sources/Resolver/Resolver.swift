@@ -321,10 +321,12 @@ public struct Resolver: Sendable {
         checks: inout [ResolutionCheck]
     ) -> TemplateSA {
         // The kernel prefers the most recently added SA (`curlft.add_time`); SAs from a scenario
-        // (add time 0) or with equal times go by the mirror's order, the newest first.
+        // (add time 0) or with equal times go by the mirror's order, the newest first. The reqid
+        // must be the template's exactly (`xfrm_state_find`: `x->props.reqid == tmpl->reqid`, so a
+        // template's reqid 0 finds only SAs of reqid 0); the SPI only when the template names one.
         let candidatesSA = mirror.newestFirst().filter {
             $0.proto == t.proto && $0.mode == t.mode && $0.source == src && $0.destination == dst
-                && (t.reqid == 0 || $0.reqid == t.reqid) && (t.spi == 0 || $0.spi == t.spi)
+                && $0.reqid == t.reqid && (t.spi == 0 || $0.spi == t.spi)
         }.enumerated().sorted { ($0.element.current.addTime, -$0.offset) > ($1.element.current.addTime, -$1.offset) }.map(\.element)
         // An SA with SPI 0 in a dump is a larval SA (state ACQ): an ACQUIRE in progress, never used.
         let larval = candidatesSA.first { $0.spi == 0 }
