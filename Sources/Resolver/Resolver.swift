@@ -205,24 +205,36 @@ public struct Resolver: Sendable {
             .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
             .map(\.element)
         let entry = direction == .in ? "inbound SPD entry" : "SPD entry"
-        for p in candidates {
-            guard let spd = p.securityContext else {
-                checks.append(
-                    ResolutionCheck(
-                        what: "\(entry) index \(p.index) (unlabeled)", passed: true,
-                        reason: "an unlabeled entry matches every flow, no check (edge 13)", record: nil))
-                return p
-            }
-            guard let subject else {
-                checks.append(ResolutionCheck(what: "polmatch on \(spd)", passed: false, reason: "no label and no unlabeled context", record: nil))
-                continue
-            }
-            let a = authorizer.polmatch(flow: subject, policyLabel: spd)
-            checks.append(
-                Self.check(a, "polmatch \(subject) → \(entry) index \(p.index) \(spd)" + (direction == .in ? " (subject: the SA's label, edge 21)" : "")))
-            if a.granted { return p }
+        for p in candidates
+        where matches(
+            p, subject: subject, name: "\(entry) index \(p.index)", unlabeled: "an unlabeled entry matches every flow, no check (edge 13)",
+            note: { _ in direction == .in ? " (subject: the SA's label, edge 21)" : "" }, checks: &checks)
+        {
+            return p
         }
         return nil
+    }
+
+    /// Whether one SPD entry or socket policy applies to a flow whose label is `subject`
+    /// (`security_xfrm_policy_lookup`): an unlabeled one with no check (Specs/kernel/labeled-ipsec.md,
+    /// edge 13, `unlabeled` saying why), a labeled one when `polmatch` from `subject` to its label
+    /// is granted (a denial is `-ESRCH`, edge 15; `note(granted)` is added to the check's
+    /// description). The check made is appended to `checks`; `name` names the entry in it.
+    func matches(
+        _ p: PolicyEntry, subject: SecurityContext?, name: String, unlabeled: String, note: (Bool) -> String,
+        checks: inout [ResolutionCheck]
+    ) -> Bool {
+        guard let label = p.securityContext else {
+            checks.append(ResolutionCheck(what: "\(name) (unlabeled)", passed: true, reason: unlabeled, record: nil))
+            return true
+        }
+        guard let subject else {
+            checks.append(ResolutionCheck(what: "polmatch on \(label)", passed: false, reason: "no label and no unlabeled context", record: nil))
+            return false
+        }
+        let a = authorizer.polmatch(flow: subject, policyLabel: label)
+        checks.append(Self.check(a, "polmatch \(subject) → \(name) \(label)" + note(a.granted)))
+        return a.granted
     }
 
     // MARK: - Outbound (Specs/kernel/labeled-ipsec.md §c.1, §c.2, §c.3)
@@ -238,24 +250,11 @@ public struct Resolver: Sendable {
                 ResolutionCheck(what: "socket policy", passed: false, reason: "its selector does not match the flow: the SPD is looked up", record: nil))
             return nil
         }
-        guard let label = policy.securityContext else {
-            checks.append(
-                ResolutionCheck(
-                    what: "socket policy (unlabeled)", passed: true,
-                    reason: "an unlabeled policy matches every flow of its socket, no check (edge 13); the SPD is not looked up", record: nil))
-            return policy
-        }
-        guard let subject else {
-            checks.append(ResolutionCheck(what: "polmatch on socket policy \(label)", passed: false, reason: "no label and no unlabeled context", record: nil))
-            return nil
-        }
-        let a = authorizer.polmatch(flow: subject, policyLabel: label)
-        checks.append(
-            Self.check(
-                a,
-                "polmatch \(subject) → socket policy \(label)"
-                    + (a.granted ? "" : " (ESRCH: as if the socket had none, the SPD is looked up, edge 15)")))
-        return a.granted ? policy : nil
+        let applies = matches(
+            policy, subject: subject, name: "socket policy",
+            unlabeled: "an unlabeled policy matches every flow of its socket, no check (edge 13); the SPD is not looked up",
+            note: { $0 ? "" : " (ESRCH: as if the socket had none, the SPD is looked up, edge 15)" }, checks: &checks)
+        return applies ? policy : nil
     }
 
     /// The SPD lookup, SA selection and ACQUIRE prediction for an outbound flow; `socketPolicy` is
