@@ -16,21 +16,12 @@ public struct KeyMaterial: Sendable, Hashable, CustomStringConvertible, CustomDe
     public init(_ bytes: [UInt8]) { storage = Storage(bytes) }
 
     /// Parses a hex key (`0x` prefix optional, as iproute2 writes keys): hex digits only, two a byte
-    /// (no sign, no blank: `UInt8(_:radix:)` alone would take `+f` as a byte).
+    /// (`[UInt8](hexDigits:)`).
     public init?(hex: String) {
         var text = Substring(hex)
         if text.hasPrefix("0x") || text.hasPrefix("0X") { text = text.dropFirst(2) }
-        guard text.count % 2 == 0, text.utf8.allSatisfy({ $0 < 0x80 && Character(Unicode.Scalar($0)).isHexDigit }) else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 2)
-        var i = text.startIndex
-        while i < text.endIndex {
-            let j = text.index(i, offsetBy: 2)
-            guard let b = UInt8(text[i..<j], radix: 16) else { return nil }
-            out.append(b)
-            i = j
-        }
-        self.init(out)
+        guard let bytes = [UInt8](hexDigits: text) else { return nil }
+        self.init(bytes)
     }
 
     /// The number of bytes.

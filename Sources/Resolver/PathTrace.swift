@@ -47,6 +47,10 @@ public struct PathTrace: Sendable, Hashable {
     ) -> PathTrace {
         var legs: [Leg] = []
         let out = sender.outbound(flow, socketPolicy: socketPolicy)
+        // The trace of a packet that does not reach the socket, with the legs it went through.
+        func undelivered(_ legs: [Leg]) -> PathTrace {
+            PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+        }
         var secPath: [SecurityAssociation]?
         let verdict: String
         switch out.outcome {
@@ -82,7 +86,7 @@ public struct PathTrace: Sendable, Hashable {
                                     what: "SA dst \(s.destination) spi 0x\(String(s.spi, radix: 16)) proto \(s.proto)", passed: false,
                                     reason: "the receiver has no such SA: dropped (XFRMINNOSTATES)", record: nil)
                             ], passed: false, verdict: "dropped"))
-                    return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+                    return undelivered(legs)
                 }
                 path.append(mine)
             }
@@ -90,7 +94,7 @@ public struct PathTrace: Sendable, Hashable {
         }
         legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: secPath != nil, verdict: verdict))
         guard let path = secPath else {
-            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+            return undelivered(legs)
         }
         let packet = Flow(
             context: nil, source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol,
@@ -101,7 +105,7 @@ public struct PathTrace: Sendable, Hashable {
                 stage: .inboundPolicy, host: flow.destination, checks: policyCheck.checks, passed: policyCheck.accepted,
                 verdict: policyCheck.accepted ? "accepted by the inbound policy check" : "dropped by the inbound policy check"))
         guard policyCheck.accepted else {
-            return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+            return undelivered(legs)
         }
         let inbound = receiver.inbound(secPath: path)
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IPsecModel
 import Scenario
 import ScenarioKernel
 
@@ -120,7 +121,7 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "The option's value, as hexadecimal bytes.") var value: String
 
         func run() throws {
-            guard let bytes = GuestRunner.bytes(hex: value) else { throw CommandFailure.exit(GuestRunner.actFailure) }
+            guard let bytes = [UInt8](hexDigits: value) else { throw CommandFailure.exit(GuestRunner.actFailure) }
             GuestSetSocketOption.run(context: context, name: option, value: bytes)
         }
     }
@@ -134,13 +135,7 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "The xfrm request, as hexadecimal bytes.") var message: String
 
         func run() throws {
-            var bytes: [UInt8] = []
-            var chars = Array(message.utf8)
-            if chars.count % 2 == 1 { chars.append(UInt8(ascii: "0")) }
-            for i in stride(from: 0, to: chars.count, by: 2) {
-                guard let b = UInt8(String(decoding: chars[i...(i + 1)], as: UTF8.self), radix: 16) else { throw CommandFailure.exit(GuestRunner.actFailure) }
-                bytes.append(b)
-            }
+            guard let bytes = [UInt8](hexDigits: message) else { throw CommandFailure.exit(GuestRunner.actFailure) }
             GuestAct.run(netns: netns, context: context, message: bytes)
         }
     }

@@ -4,12 +4,6 @@ import Resolver
 import SecurityContexts
 
 extension ScenarioModel {
-    /// Why the model's `setsockopt` refused a socket policy: the errno's name and the reason.
-    struct SocketPolicyRefusal: Error {
-        var errno: String
-        var why: String
-    }
-
     /// The client's `setsockopt(SOL_IP, IP_IPSEC_POLICY | IP_XFRM_POLICY)` of a traffic step, as the
     /// actor, in the kernel's order: `security_socket_setsockopt` (`{tcp,udp}_socket { setopt }` on
     /// the socket, labeled the actor), then `do_ip_setsockopt`'s `CAP_NET_ADMIN` (`capability
@@ -20,23 +14,24 @@ extension ScenarioModel {
     /// passed. The entry, labeled, on success.
     func setSocketPolicy(
         _ sp: ScenarioStep.SocketPolicy, _ t: ScenarioStep.Traffic, resolver r: Resolver, run: (ResolutionCheck) -> Bool
-    ) -> Result<PolicyEntry, SocketPolicyRefusal> {
+    ) -> Result<PolicyEntry, Refusal> {
         let actor = t.actorContext
         let cls = t.proto == .tcp ? "tcp_socket" : "udp_socket"
         let setopt = r.check(actor, actor, cls, "setopt", what: "\(cls) { setopt }")
-        if !run(setopt) { return .failure(SocketPolicyRefusal(errno: "EACCES", why: "\(setopt.what): \(setopt.reason)")) }
+        if !run(setopt) { return .failure(Refusal(errno: "EACCES", why: "\(setopt.what): \(setopt.reason)")) }
         let cap = r.check(actor, actor, "capability", "net_admin", what: "capability { net_admin }")
-        if !run(cap) { return .failure(SocketPolicyRefusal(errno: "EPERM", why: "\(cap.what): \(cap.reason)")) }
+        if !run(cap) { return .failure(Refusal(errno: "EPERM", why: "\(cap.what): \(cap.reason)")) }
         var entry = sp.entry
         guard let raw = sp.rawContext else { return .success(entry) }
-        if raw.utf8.count + 1 >= 4096 { return .failure(SocketPolicyRefusal(errno: "ENOMEM", why: "ctx_len \(raw.utf8.count + 1) ≥ PAGE_SIZE")) }
-        let server = servers[t.from]!, authorizer = authorizers[t.from]!
-        guard let context = try? SecurityContext(parsing: raw), (try? server.validate(context)) != nil else {
-            return .failure(SocketPolicyRefusal(errno: "EINVAL", why: "the policy does not accept the context \(raw) (edge 8)"))
+        let context: SecurityContext
+        switch allocateContext(raw, server: servers[t.from]!) {
+        case .success(let c): context = c
+        case .failure(let refusal): return .failure(refusal)
         }
+        let authorizer = authorizers[t.from]!
         let a = authorizer.setcontext(subject: actor, label: context)
         if !run(Resolver.check(a, "association { setcontext } \(actor) → \(context)")) {
-            return .failure(SocketPolicyRefusal(errno: "EACCES", why: "association { setcontext } on the socket policy's \(context): \(a.reason)"))
+            return .failure(Refusal(errno: "EACCES", why: "association { setcontext } on the socket policy's \(context): \(a.reason)"))
         }
         entry.securityContext = context
         return .success(entry)

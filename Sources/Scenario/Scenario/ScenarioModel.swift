@@ -221,11 +221,10 @@ public struct ScenarioModel: StepPlayer {
 
         var operation = command.operation
         if let raw = command.rawContext {
-            if raw.utf8.count + 1 >= 4096 { return refused("ENOMEM", "ctx_len \(raw.utf8.count + 1) ≥ PAGE_SIZE (edge 4)") }
-            guard let context = try? SecurityContext(parsing: raw), (try? server.validate(context)) != nil else {
-                return refused("EINVAL", "the policy does not accept the context \(raw) (edge 8)")
+            switch allocateContext(raw, server: server) {
+            case .success(let context): operation = operation.replacingContext(with: context)
+            case .failure(let refusal): return refused(refusal.errno, refusal.why)
             }
-            operation = operation.replacingContext(with: context)
         }
         let kernel = kernels[command.host]!
         let manager = XfrmManager(kernel: kernel, authorizer: authorizer, subject: actor)
@@ -285,6 +284,24 @@ public struct ScenarioModel: StepPlayer {
         return hasContext
             ? "a \(sa.proto) SA with a security context: Invalid attributes for DSTOPTS/ROUTING (edge 31), before SELinux sees it (edge 32)"
             : "a \(sa.proto) SA without a care-of address: Missing required COADDR attribute for DSTOPTS/ROUTING"
+    }
+
+    /// A call the model refuses: the errno's name and the reason.
+    struct Refusal: Error {
+        var errno: String
+        var why: String
+    }
+
+    /// The context of an xfrm request or a socket policy as `selinux_xfrm_alloc_user` takes it, before
+    /// any setcontext check: `ctx_len` (the text and iproute2's NUL) of PAGE_SIZE or more is ENOMEM
+    /// (Specs/kernel/labeled-ipsec.md, edge 4), a string `server`'s policy does not accept as a
+    /// context is EINVAL (edge 8).
+    func allocateContext(_ raw: String, server: SecurityServer) -> Result<SecurityContext, Refusal> {
+        if raw.utf8.count + 1 >= 4096 { return .failure(Refusal(errno: "ENOMEM", why: "ctx_len \(raw.utf8.count + 1) ≥ PAGE_SIZE (edge 4)")) }
+        guard let context = try? SecurityContext(parsing: raw), (try? server.validate(context)) != nil else {
+            return .failure(Refusal(errno: "EINVAL", why: "the policy does not accept the context \(raw) (edge 8)"))
+        }
+        return .success(context)
     }
 
     // MARK: - Traffic

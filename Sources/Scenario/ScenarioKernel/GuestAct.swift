@@ -19,11 +19,7 @@ public enum GuestAct {
     /// at or above ``GuestRunner/actFailure``.
     public static func run(netns: String, context: String, message: [UInt8]) -> Never {
         guard (try? NetworkNamespace.path(netns).enterOnCurrentThread()) != nil else { exit(GuestRunner.actFailure + 1) }
-        let attr = open("/proc/self/attr/current", O_WRONLY)
-        guard attr >= 0 else { exit(GuestRunner.actFailure + 2) }
-        let written = context.withCString { Glibc.write(attr, $0, strlen($0)) }
-        guard written >= 0 else { exit(GuestRunner.actFailure + 3) }
-        close(attr)
+        become(context)
         // From here on the actor: only its socket, and the exit status.
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket(protocol: .xfrm, receiveTimeout: .seconds(5)) } catch { _exit(error.errno.rawValue) }
@@ -36,6 +32,16 @@ public enum GuestAct {
             _exit(e.errno?.rawValue ?? 0)
         }
         _exit(GuestRunner.actFailure + 6)
+    }
+
+    /// Moves this single-threaded process to `context` (`/proc/self/attr/current`); on failure it
+    /// exits with a harness status (``GuestRunner/actFailure`` + 2 or + 3).
+    static func become(_ context: String) {
+        let attr = open("/proc/self/attr/current", O_WRONLY)
+        guard attr >= 0 else { exit(GuestRunner.actFailure + 2) }
+        let written = context.withCString { Glibc.write(attr, $0, strlen($0)) }
+        guard written >= 0 else { exit(GuestRunner.actFailure + 3) }
+        close(attr)
     }
 }
 
@@ -53,11 +59,7 @@ public enum GuestSetSocketOption {
     /// Never returns: the process exits with the errno (0: set) or a harness status at or above
     /// ``GuestRunner/actFailure``.
     public static func run(context: String, name: Int32, value: [UInt8]) -> Never {
-        let attr = open("/proc/self/attr/current", O_WRONLY)
-        guard attr >= 0 else { exit(GuestRunner.actFailure + 2) }
-        let written = context.withCString { Glibc.write(attr, $0, strlen($0)) }
-        guard written >= 0 else { exit(GuestRunner.actFailure + 3) }
-        close(attr)
+        GuestAct.become(context)
         // From here on the actor: only the socket, and the exit status.
         do { try SocketDescriptor(rawValue: socketDescriptor).setOption(level: solIP, name, bytes: value) } catch { _exit(error.rawValue) }
         _exit(0)

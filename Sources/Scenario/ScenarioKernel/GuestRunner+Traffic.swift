@@ -137,18 +137,6 @@ extension GuestRunner {
         return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["guest-setsockopt exit \(run.status): \(run.output)"])
     }
 
-    /// Bytes from hexadecimal text (an odd digit count is completed with a 0); nil on a non-hex digit.
-    public static func bytes(hex text: String) -> [UInt8]? {
-        var chars = Array(text.utf8)
-        if chars.count % 2 == 1 { chars.append(UInt8(ascii: "0")) }
-        var bytes: [UInt8] = []
-        for i in stride(from: 0, to: chars.count, by: 2) {
-            guard let b = UInt8(String(decoding: chars[i...(i + 1)], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(b)
-        }
-        return bytes
-    }
-
     /// The peer label (getpeercon) of the connection waiting on `listener`, accepted then closed;
     /// nil when none came within the probe's timeout.
     func acceptedPeer(_ listener: SocketDescriptor, _ probe: SocketProbe) -> String? {
