@@ -52,8 +52,8 @@ struct SocketPolicyTests {
     /// `ip xfrm` nor `setkey` prints the setsockopt value, so there are no reference bytes from a tool.
     @Test func pfkeyBytes() throws {
         let sp = try ScenarioStep.SocketPolicy.parse("ctx \"u:r:t:s0\" tmpl proto esp mode transport")
-        let (name, bytes) = SocketPolicyOption.value(sp)
-        #expect(name == 16)
+        let (level, name, bytes) = SocketPolicyOption.value(sp)
+        #expect(level == 0 && name == 16)
         let expected: [UInt8] =
             [0x04, 0x00, 0x12, 0x00, 0x02, 0x00, 0x02, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]  // sadb_x_policy: 4 × 8 bytes
             + [0x10, 0x00, 0x32, 0x00, 0x01, 0x02, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]  // request: 16 bytes, ESP 50
@@ -62,12 +62,25 @@ struct SocketPolicyTests {
         #expect(bytes == expected)
     }
 
+    /// An IPv6 socket's options (linux/in6.h: `SOL_IPV6` 41, `IPV6_IPSEC_POLICY` 34,
+    /// `IPV6_XFRM_POLICY` 35): the compilers refuse the other family's option (EINVAL), so the
+    /// templates' family picks them; xfrm_user's selector says AF_INET6 (10).
+    @Test func ipv6SocketsTakeTheIPv6Options() throws {
+        let labeled = try ScenarioStep.SocketPolicy.parse("ctx \"u:r:t:s0\" tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode transport")
+        let l = SocketPolicyOption.value(labeled)
+        #expect(l.level == 41 && l.name == 34 && labeled.optionName == "IPV6_IPSEC_POLICY")
+        let unlabeled = try ScenarioStep.SocketPolicy.parse("tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode transport")
+        let u = SocketPolicyOption.value(unlabeled)
+        #expect(u.level == 41 && u.name == 35 && unlabeled.optionName == "IPV6_XFRM_POLICY")
+        #expect(u.bytes[40] == 10 && u.bytes[41] == 0)
+    }
+
     /// xfrm_user's bytes: `struct xfrm_userpolicy_info` (168 bytes) then `struct xfrm_user_tmpl`
     /// (64), at the offsets of include/uapi/linux/xfrm.h on x86-64 (Specs/kernel/layouts.md).
     @Test func xfrmUserBytes() throws {
         let sp = try ScenarioStep.SocketPolicy.parse("tmpl proto esp mode transport")
-        let (name, b) = SocketPolicyOption.value(sp)
-        #expect(name == 17 && b.count == 168 + 64)
+        let (level, name, b) = SocketPolicyOption.value(sp)
+        #expect(level == 0 && name == 17 && b.count == 168 + 64)
         #expect(b[0..<40].allSatisfy { $0 == 0 })  // daddr, saddr, dport, dport_mask, sport, sport_mask: any
         #expect(b[40] == 2 && b[41] == 0)  // sel.family AF_INET (what PF_KEY's socket policy lacks)
         #expect(b[42..<56].allSatisfy { $0 == 0 })  // prefix lengths 0, any proto, ifindex, user

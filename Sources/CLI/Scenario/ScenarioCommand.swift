@@ -115,14 +115,16 @@ struct ScenarioCommand: ParsableCommand {
     struct GuestSetSocketOptionCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "guest-setsockopt",
-            abstract: "Inside the VM: set one SOL_IP option on descriptor 3 as an actor; the exit status is the errno.", shouldDisplay: false)
+            abstract: "Inside the VM: set one SOL_IP or SOL_IPV6 option on descriptor 3 as an actor; the exit status is the errno.",
+            shouldDisplay: false)
         @Option(help: "The actor's context: the process moves to it before the call.") var context: String
-        @Option(help: "The SOL_IP option's number.") var option: Int32
+        @Option(help: "The option's level: 0 (SOL_IP) or 41 (SOL_IPV6).") var level: Int32 = 0
+        @Option(help: "The option's number.") var option: Int32
         @Option(help: "The option's value, as hexadecimal bytes.") var value: String
 
         func run() throws {
             guard let bytes = [UInt8](hexDigits: value) else { throw CommandFailure.exit(GuestRunner.actFailure) }
-            GuestSetSocketOption.run(context: context, name: option, value: bytes)
+            GuestSetSocketOption.run(context: context, level: level, name: option, value: bytes)
         }
     }
 

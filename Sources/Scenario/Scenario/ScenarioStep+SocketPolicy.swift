@@ -17,8 +17,11 @@ extension ScenarioStep {
         /// The `ctx` word as written, or nil for an unlabeled socket policy.
         public var rawContext: String?
 
-        /// The option the kernel run sets: `IP_IPSEC_POLICY` (16) with a context, else `IP_XFRM_POLICY` (17).
-        public var optionName: String { rawContext == nil ? "IP_XFRM_POLICY" : "IP_IPSEC_POLICY" }
+        /// The option the kernel run sets: `IP_IPSEC_POLICY` (16) with a context, else `IP_XFRM_POLICY` (17); `IPV6_…` for IPv6 templates.
+        public var optionName: String {
+            let prefix = entry.selector.source.address.family == .inet6 ? "IPV6" : "IP"
+            return prefix + (rawContext == nil ? "_XFRM_POLICY" : "_IPSEC_POLICY")
+        }
 
         /// Parses `[ctx CONTEXT] tmpl …` (transport-mode templates, without `spi`, `reqid` or
         /// `level use`: what PF_KEY's `sadb_x_ipsecrequest` carries without addresses); the error

@@ -46,7 +46,7 @@ public enum GuestAct {
 }
 
 /// `guest-setsockopt`: in a fresh single-threaded process, become the actor and set one `SOL_IP`
-/// option on the socket the harness passed as descriptor 3, then exit with the kernel's errno (0:
+/// or `SOL_IPV6` option on the socket the harness passed as descriptor 3, then exit with the kernel's errno (0:
 /// set). The harness made the socket (labeled the actor through `sockcreate`), but the option's
 /// checks are the caller's: `{tcp,udp}_socket { setopt }`, `capability { net_admin }` and, for a
 /// labeled socket policy, `association { setcontext }` (`selinux_xfrm_alloc_user`), so they must
@@ -58,10 +58,10 @@ public enum GuestSetSocketOption {
 
     /// Never returns: the process exits with the errno (0: set) or a harness status at or above
     /// ``GuestRunner/actFailure``.
-    public static func run(context: String, name: Int32, value: [UInt8]) -> Never {
+    public static func run(context: String, level: Int32, name: Int32, value: [UInt8]) -> Never {
         GuestAct.become(context)
         // From here on the actor: only the socket, and the exit status.
-        do { try SocketDescriptor(rawValue: socketDescriptor).setOption(level: solIP, name, bytes: value) } catch { _exit(error.rawValue) }
+        do { try SocketDescriptor(rawValue: socketDescriptor).setOption(level: level, name, bytes: value) } catch { _exit(error.rawValue) }
         _exit(0)
     }
 }

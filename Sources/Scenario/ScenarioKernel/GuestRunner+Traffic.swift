@@ -122,17 +122,17 @@ extension GuestRunner {
     /// `guest-setsockopt` child that gets the socket as its descriptor 3 (``GuestSetSocketOption``);
     /// nil when set, else the step's outcome (the errno, stage `setsockopt`).
     func setSocketPolicy(_ sp: ScenarioStep.SocketPolicy, on socket: SocketDescriptor, actor: SecurityContext) -> StepOutcome? {
-        let (name, bytes) = SocketPolicyOption.value(sp)
+        let (level, name, bytes) = SocketPolicyOption.value(sp)
         let run = ChildProcess.run(
             [
-                salabel, "scenario", "guest-setsockopt", "--context", actor.description, "--option", String(name),
+                salabel, "scenario", "guest-setsockopt", "--context", actor.description, "--level", String(level), "--option", String(name),
                 "--value", bytes.map { String(format: "%02x", $0) }.joined(),
             ], inheriting: [socket.rawValue])
         if run.status == 0 { return nil }
         if run.status > 0 && run.status < Self.actFailure {
             return StepOutcome(
                 result: Errno(rawValue: run.status).name, stage: "setsockopt", delivered: false,
-                notes: ["setsockopt(SOL_IP, \(sp.optionName)) as \(actor): exit \(run.status)"])
+                notes: ["setsockopt(\(level == 0 ? "SOL_IP" : "SOL_IPV6"), \(sp.optionName)) as \(actor): exit \(run.status)"])
         }
         return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["guest-setsockopt exit \(run.status): \(run.output)"])
     }

@@ -2,7 +2,7 @@ import IPsecModel
 import Scenario
 import XfrmWire
 
-/// The value of a socket policy's `setsockopt(SOL_IP, …)`, in the format of the key manager that
+/// The value of a socket policy's `setsockopt(SOL_IP or SOL_IPV6, …)`, in the format of the key manager that
 /// compiles it (`xfrm_user_policy` offers the bytes to each registered manager's `compile_policy`).
 public enum SocketPolicyOption {
     /// `IP_IPSEC_POLICY` (linux/in.h): PF_KEY's format, compiled by `pfkey_compile_policy`
@@ -11,12 +11,23 @@ public enum SocketPolicyOption {
     /// `IP_XFRM_POLICY` (linux/in.h): xfrm_user's format, compiled by `xfrm_compile_policy`
     /// (net/xfrm/xfrm_user.c), which has no security context.
     public static let xfrmPolicy: Int32 = 17
+    /// `SOL_IPV6` (linux/socket.h), the level of an IPv6 socket's options.
+    public static let solIPv6: Int32 = 41
+    /// `IPV6_IPSEC_POLICY` (linux/in6.h): PF_KEY's format on an IPv6 socket.
+    public static let ipv6IPsecPolicy: Int32 = 34
+    /// `IPV6_XFRM_POLICY` (linux/in6.h): xfrm_user's format on an IPv6 socket.
+    public static let ipv6XfrmPolicy: Int32 = 35
 
-    /// The option and its bytes: PF_KEY's with a context (the only format that carries one), else
-    /// xfrm_user's.
-    public static func value(_ sp: ScenarioStep.SocketPolicy) -> (name: Int32, bytes: [UInt8]) {
-        if let raw = sp.rawContext { return (ipsecPolicy, pfkey(sp.entry, context: Array(raw.utf8) + [0])) }
-        return (xfrmPolicy, xfrmUser(sp.entry))
+    /// The level, option and bytes: PF_KEY's with a context (the only format that carries one),
+    /// else xfrm_user's; `SOL_IP` for IPv4 templates, `SOL_IPV6` for IPv6 ones. Each compiler
+    /// wants the option of its socket's family (`pfkey_compile_policy`, `xfrm_compile_policy`:
+    /// EINVAL otherwise), and the socket's family is its templates' (the scenario's hosts').
+    public static func value(_ sp: ScenarioStep.SocketPolicy) -> (level: Int32, name: Int32, bytes: [UInt8]) {
+        let v6 = sp.entry.selector.source.address.family == .inet6
+        if let raw = sp.rawContext {
+            return (v6 ? solIPv6 : 0, v6 ? ipv6IPsecPolicy : ipsecPolicy, pfkey(sp.entry, context: Array(raw.utf8) + [0]))
+        }
+        return (v6 ? solIPv6 : 0, v6 ? ipv6XfrmPolicy : xfrmPolicy, xfrmUser(sp.entry))
     }
 
     /// PF_KEY's outbound IPsec policy (include/uapi/linux/pfkeyv2.h, every field host order, packed):
