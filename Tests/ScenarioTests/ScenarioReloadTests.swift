@@ -18,7 +18,10 @@ struct ScenarioReloadTests {
         ("steps: [{ reload: { policy_rules: [a] } }]", "steps[0].reload.policy_rules: expected policy statements as text"),
         ("steps: [{ reload: { policy_rules: '', policy: x.conf } }]", "steps[0].reload.policy: unknown field (expected policy_rules)"),
         ("steps: [{ reload: { policy_rules: '' }, host: a }]", "steps[0].host: the harness makes this change, as no actor on no host"),
-        ("steps: [{ reload: { policy_rules: '' }, enforcing: true }]", "steps[0]: expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found enforcing, reload"),
+        (
+            "steps: [{ reload: { policy_rules: '' }, enforcing: true }]",
+            "steps[0]: expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found enforcing, reload"
+        ),
     ])
     func badReloadStepsSayWhereAndWhy(text: String, message: String) {
         ScenarioTests.expectRefused(Self.header + text, shown: text, message: message)
@@ -31,7 +34,8 @@ struct ScenarioReloadTests {
 
     /// The parser has not seen the policies: the model compiles each reload's and names the step.
     @Test func aReloadPolicyThatDoesNotCompileIsNamedWithItsPath() throws {
-        let s = try Scenario(yaml: Self.header + "steps: [{ enforcing: true }, { reload: { policy_rules: 'allow no_such_t self:file read;' } }]", file: "r.yaml")
+        let s = try Scenario(
+            yaml: Self.header + "steps: [{ enforcing: true }, { reload: { policy_rules: 'allow no_such_t self:file read;' } }]", file: "r.yaml")
         do {
             _ = try ScenarioModel(s)
             Issue.record("accepted")

@@ -159,6 +159,7 @@ public struct DataPlanePlayer: StepPlayer {
         let reply = move(Array("salabel".utf8), from: server, t.to, port: t.port, to: client, t.from, dport: clientPort)
         return outcome(
             "ok", delivered: true, peer: peer, replyDelivered: reply.delivered,
-            replyPeer: reply.delivered ? ScenarioModel.peerRead(model.peerContext(reply.peer, on: t.from), proto: .udp, family: src.family) : nil, acquire: acquire)
+            replyPeer: reply.delivered ? ScenarioModel.peerRead(model.peerContext(reply.peer, on: t.from), proto: .udp, family: src.family) : nil,
+            acquire: acquire)
     }
 }

@@ -129,12 +129,14 @@ extension ScenarioStep {
         }
         let kinds = ["xfrm", "tcp", "udp", "boolean", "enforcing", "reload"].filter { map[$0] != nil }
         guard kinds.count == 1 else {
-            throw fail(path, "expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
+            throw fail(
+                path, "expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
         }
         // `host`, `as` and `context_length` belong to xfrm requests only.
         if kinds[0] != "xfrm", let field = ["host", "as", "context_length"].first(where: { map[$0] != nil }) {
             let who =
-                ["boolean", "enforcing", "reload"].contains(kinds[0]) ? "the harness makes this change, as no actor on no host" : "not a field of a \(kinds[0]) step"
+                ["boolean", "enforcing", "reload"].contains(kinds[0])
+                ? "the harness makes this change, as no actor on no host" : "not a field of a \(kinds[0]) step"
             throw fail("\(path).\(field)", who)
         }
         let name = (map["name"] as? String) ?? "step \(index + 1)"

@@ -148,7 +148,8 @@ public struct GuestRunner {
         guard !scenario.usesIKE else { throw ScenarioKernelError("scenarios keyed by IKE run in the VM only (salabel scenario run --kernel)") }
         // Booleans and the mode are the system's: a scenario that changes them runs in the VM only.
         if let i = scenario.steps.firstIndex(where: { if case .traffic = $0.action { false } else if case .xfrm = $0.action { false } else { true } }) {
-            throw ScenarioKernelError("step \(i + 1) changes the policy, its booleans or the mode: such scenarios run in the VM only (salabel scenario run --kernel)")
+            throw ScenarioKernelError(
+                "step \(i + 1) changes the policy, its booleans or the mode: such scenarios run in the VM only (salabel scenario run --kernel)")
         }
         try teardown()
         defer { try? teardown() }
