@@ -92,6 +92,9 @@ public struct DataPlanePlayer: StepPlayer {
             notes.append("the client's socket policy (\(sp.line)): the data plane's sockets have no per-socket policies")
             return outcome("EOPNOTSUPP", stage: "setsockopt", delivered: false)
         }
+        // A context the policy in force does not know labels no socket (ScenarioModel.sockcreateRefuses).
+        if model.sockcreateRefuses(t.serverContext, on: t.to) { return outcome("EINVAL", stage: "server sockcreate", delivered: false) }
+        if model.sockcreateRefuses(t.actorContext, on: t.from) { return outcome("EINVAL", stage: "client sockcreate", delivered: false) }
         func node(_ host: String, _ address: IPAddress) throws(DataPlaneError) -> DataPlaneNode {
             let m = model.resolver(host)
             var r = Resolver(mirror: m.mirror, authorizer: authorizers[host]!)

@@ -96,6 +96,14 @@ extension ScenarioModel {
         return StepOutcome(result: "ok", notes: notes)
     }
 
+    /// Whether `host`'s kernel refuses to label a socket with `context`: writing it to
+    /// `/proc/thread-self/attr/sockcreate` parses it against the policy in force
+    /// (`selinux_setprocattr` → `security_context_to_sid`), which does not look at the SID table, so
+    /// a domain a reload took away is EINVAL even while labels of it live on (edge 8).
+    func sockcreateRefuses(_ context: SecurityContext, on host: String) -> Bool {
+        (try? servers[host]!.validate(context)) == nil
+    }
+
     /// What a socket reads as its peer's label (getpeercon, `SCM_SECURITY`): the label's context in
     /// `host`'s kernel now, `security_sid_to_context` of its SID, which for a label the policy no
     /// longer knows is the unlabeled context (edge 29); the label as it is when it has no SID.

@@ -330,10 +330,13 @@ public struct ScenarioModel: StepPlayer {
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "model")
         }
+        // Each socket is labeled through `sockcreate` first (the server's, then the client's).
+        if sockcreateRefuses(t.serverContext, on: t.to) { return outcome("EINVAL", stage: "server sockcreate", delivered: false) }
         // The server's socket: bind to the port on any address.
         for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue, family: dst.family) where !run(c, on: t.to) {
             return outcome("EACCES", stage: "bind", delivered: false)
         }
+        if sockcreateRefuses(t.actorContext, on: t.from) { return outcome("EINVAL", stage: "client sockcreate", delivered: false) }
         // The client's socket policy, set before it connects or sends.
         var socketPolicy: PolicyEntry?
         if let sp = t.socketPolicy {
