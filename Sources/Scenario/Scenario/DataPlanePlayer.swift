@@ -16,7 +16,7 @@ import SecurityContexts
 /// host, or one per host on kernels of their own), kept across the steps as a kernel keeps its AVC
 /// (a permissive denial is audited once), and reset when the kernel's is: by a boolean step, and by
 /// a step that switches permissive mode to enforcing (``ScenarioModel``'s policy-state steps); a
-/// reload step resets them by itself too (``SecurityServer/reload(_:)`` tells every cache).
+/// reload step resets them by itself too (`SecurityServer.reload` tells every cache).
 public struct DataPlanePlayer: StepPlayer {
     public struct Step: Sendable {
         public var step: ScenarioStep

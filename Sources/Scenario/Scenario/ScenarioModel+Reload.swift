@@ -62,7 +62,7 @@ extension ScenarioModel {
     ///   SAs), allocated when they were added (the model's SID table learns them here);
     /// - booleans the old policy also had keep their values (`security_preserve_bools`);
     /// - `selinux_notify_policy_change`: `avc_ss_reset` empties the access vector cache (every
-    ///   cache over the server, through ``SecurityServer/reload(_:)``), and
+    ///   cache over the server, through `SecurityServer.reload`), and
     ///   `selinux_xfrm_notify_policyload` bumps every namespace's route generation, so flows are
     ///   looked up again (the model looks every flow up anew at each step).
     /// The harness's own checks (`security { load_policy }`) are not the step's: no record.
