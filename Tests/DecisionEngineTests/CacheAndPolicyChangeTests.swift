@@ -72,6 +72,24 @@ struct CacheAndPolicyChangeTests {
         #expect(s.computeAV(a, b, classValue: 1).allowed == 0b01)
     }
 
+    /// The kernel's `security_preserve_bools` (security/selinux/ss/services.c): a boolean the new
+    /// policy also has keeps its running value, whatever the new policy's default; one only the new
+    /// policy has takes its default. A context the new policy lacks keeps its SID, and a later
+    /// policy that knows it maps the SID back (`convert_context` parses the kept string).
+    @Test func reloadKeepsBooleansByNameAndMapsLostContextsBack() throws {
+        let s = try SecurityServer(policyText: Self.policy, file: "t.conf")
+        try s.setBooleans(["writable": true])
+        let b = try s.sid(forText: "u:r:b_t")
+        let withoutB = Self.policy.replacingOccurrences(of: "type b_t;", with: "type c_t;\nbool other true;")
+            .replacingOccurrences(of: "b_t", with: "c_t")
+        try s.reload(PolicyCompiler.compile(text: withoutB, file: "t2.conf"))
+        #expect(s.booleans == ["writable": true, "other": true])
+        try s.reload(PolicyCompiler.compile(text: Self.policy, file: "t.conf"))
+        #expect(s.booleans == ["writable": true])
+        #expect(s.context(of: b)?.type == "b_t")
+        #expect(s.computeAV(try s.sid(forText: "u:r:a_t"), b, classValue: 1).allowed == 0b11)
+    }
+
     @Test func invalidContextsAreRefusedWithTheReason() throws {
         let s = try SecurityServer(policyText: Self.policy, file: "t.conf")
         for (text, reason) in [

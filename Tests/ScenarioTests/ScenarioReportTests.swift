@@ -75,6 +75,8 @@ struct ScenarioReportTests {
                     #expect(words == "setsebool " + values.keys.sorted().map { "\($0)=\(values[$0]! ? "on" : "off")" }.joined(separator: " "))
                 case .enforcing(let on):
                     #expect(words == (on ? "setenforce 1" : "setenforce 0"))
+                case .reload:
+                    #expect(words.hasPrefix("load_policy ("))
                 }
             }
         }
@@ -83,5 +85,8 @@ struct ScenarioReportTests {
         #expect(ScenarioReport.describe(polmatch.steps[1].action) == "setsebool echo_allow_unlabeled=on flow_uses_sa=off")
         let toggle = try Scenario.load(path: ScenarioTests.specs.appendingPathComponent("permissive-toggle.yaml").path)
         #expect(ScenarioReport.describe(toggle.steps[2].action) == "setenforce 1")
+        let reload = try Scenario.load(path: ScenarioTests.specs.appendingPathComponent("policy-reload.yaml").path)
+        #expect(ScenarioReport.describe(reload.steps[2].action) == "load_policy (9 lines of policy_rules)")
+        #expect(ScenarioReport.describe(ScenarioStep.Action.reload(.init(policyRules: nil))) == "load_policy (no policy_rules)")
     }
 }

@@ -48,7 +48,7 @@ struct ScenarioStepTests {
         ("steps: [{ xfrm: \"state flush\", host: z, as: m }]", "steps[0].host: expected a host"),
         (
             "steps: [{ xfrm: \"state flush\", tcp: {}, host: a, as: m }]",
-            "steps[0]: expected exactly one of xfrm, tcp, udp, boolean, enforcing; found xfrm, tcp"
+            "steps[0]: expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found xfrm, tcp"
         ),
         ("steps: [{ xfrm: \"state list\", host: a, as: m }]", "steps[0].xfrm: expected a command that changes the SAD or SPD"),
         ("steps: [{ xfrm: \"state flush\", host: a, as: m, context_length: 4096 }]", "steps[0].context_length: expected a length"),

@@ -15,7 +15,8 @@ import SecurityContexts
 /// The data plane has its own access vector cache over each kernel's security server (one for every
 /// host, or one per host on kernels of their own), kept across the steps as a kernel keeps its AVC
 /// (a permissive denial is audited once), and reset when the kernel's is: by a boolean step, and by
-/// a step that switches permissive mode to enforcing (``ScenarioModel``'s policy-state steps).
+/// a step that switches permissive mode to enforcing (``ScenarioModel``'s policy-state steps); a
+/// reload step resets them by itself too (`SecurityServer.reload` tells every cache).
 public struct DataPlanePlayer: StepPlayer {
     public struct Step: Sendable {
         public var step: ScenarioStep
@@ -88,6 +89,9 @@ public struct DataPlanePlayer: StepPlayer {
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "data plane")
         }
+        // A context the policy in force does not know labels no socket (ScenarioModel.sockcreateRefuses).
+        if model.sockcreateRefuses(t.serverContext, on: t.to) { return outcome("EINVAL", stage: "server sockcreate", delivered: false) }
+        if model.sockcreateRefuses(t.actorContext, on: t.from) { return outcome("EINVAL", stage: "client sockcreate", delivered: false) }
         func node(_ host: String, _ address: IPAddress) throws(DataPlaneError) -> DataPlaneNode {
             let m = model.resolver(host)
             var r = Resolver(mirror: m.mirror, authorizer: authorizers[host]!)
@@ -150,11 +154,12 @@ public struct DataPlanePlayer: StepPlayer {
         if let e = request.error { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
         guard request.delivered else { return outcome("ok", delivered: false, acquire: acquire) }
         // What the server's socket reads: SCM_SECURITY is IPv4 only (ScenarioModel.peerRead).
-        let peer = ScenarioModel.peerRead(request.peer, proto: .udp, family: dst.family)
+        let peer = ScenarioModel.peerRead(model.peerContext(request.peer, on: t.to), proto: .udp, family: dst.family)
         guard t.reply else { return outcome("ok", delivered: true, peer: peer, acquire: acquire) }
         let reply = move(Array("salabel".utf8), from: server, t.to, port: t.port, to: client, t.from, dport: clientPort)
         return outcome(
             "ok", delivered: true, peer: peer, replyDelivered: reply.delivered,
-            replyPeer: reply.delivered ? ScenarioModel.peerRead(reply.peer, proto: .udp, family: src.family) : nil, acquire: acquire)
+            replyPeer: reply.delivered ? ScenarioModel.peerRead(model.peerContext(reply.peer, on: t.from), proto: .udp, family: src.family) : nil,
+            acquire: acquire)
     }
 }

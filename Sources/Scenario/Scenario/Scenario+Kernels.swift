@@ -85,6 +85,8 @@ extension Scenario {
                 throw fail("steps[\(i)].boolean", "not supported with kernels: per_host (a boolean step changes the one kernel the hosts share)")
             case (.perHost, .enforcing):
                 throw fail("steps[\(i)].enforcing", "not supported with kernels: per_host (an enforcing step changes the one kernel the hosts share)")
+            case (.perHost, .reload):
+                throw fail("steps[\(i)].reload", "not supported with kernels: per_host (a reload step loads the one kernel's policy the hosts share)")
             default: break
             }
             for (j, line) in (step.expect.avc ?? []).enumerated() {

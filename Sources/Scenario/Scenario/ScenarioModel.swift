@@ -34,6 +34,8 @@ public struct ScenarioModel: StepPlayer {
     var negotiatedSPIs: UInt32 = 0
     /// Each IKE host's conns (``Scenario/ikeConfiguration(host:)``), made once.
     var ikeConfigurations: [String: LibreswanConfiguration] = [:]
+    /// The policy of each reload step, compiled when the model is made (ScenarioModel+Reload.swift).
+    let reloadPolicies: [ScenarioStep.PolicyReload: PolicyDB]
 
     /// The client's source port in the model (the kernel picks one from the local range).
     static let clientPort: UInt16 = 40000
@@ -53,17 +55,10 @@ public struct ScenarioModel: StepPlayer {
         authorizers = Self.authorizers(servers, groups: scenario.kernelGroups)
         server = servers[scenario.hosts[0]]!
         startingBooleans = servers.mapValues(\.booleans)
-        // A boolean step names booleans of the policy (the parser has not seen the policy).
-        for (i, step) in scenario.steps.enumerated() {
-            guard case .booleans(let values) = step.action else { continue }
-            let known = server.booleans
-            if let unknown = values.keys.sorted().first(where: { known[$0] == nil }) {
-                let names = known.keys.sorted().joined(separator: ", ")
-                throw Scenario.Error(
-                    file: scenario.name, path: "steps[\(i)].boolean.\(unknown)",
-                    message: "the policy has no boolean \(unknown) (its booleans: \(names.isEmpty ? "none" : names))")
-            }
-        }
+        // Each reload's policy compiles, and a boolean step names booleans of the policy in force
+        // then (the parser has not seen the policies).
+        reloadPolicies = try scenario.reloadPolicies()
+        try scenario.checkBooleanSteps(server.policy, reloads: reloadPolicies)
         for host in scenario.hosts {
             let (sas, policies) = try scenario.contents(host: host)
             kernels[host] = SimulatedXfrmKernel(sas: sas, policies: policies)
@@ -72,10 +67,12 @@ public struct ScenarioModel: StepPlayer {
     }
 
     /// A context in the kernel's form (primary names, `c0.c3` category ranges); the text itself
-    /// when the policy does not know it.
+    /// when the policy in force does not know it. Read from the policy, not the SID table, so that
+    /// a label a reload left without meaning (judged as the unlabeled context) keeps its own text.
     public func canonical(_ text: String) -> String {
-        guard let sid = try? server.sid(forText: text), let c = server.context(of: sid) else { return text }
-        return c.description
+        let policy = server.policy
+        guard let context = try? SecurityContext(parsing: text), let resolved = try? policy.resolve(context) else { return text }
+        return policy.context(resolved).description
     }
 
     /// The security server of `host`'s kernel.
@@ -116,6 +113,7 @@ public struct ScenarioModel: StepPlayer {
         case .traffic(let traffic): self.traffic(traffic)
         case .booleans(let values): setBooleans(values)
         case .enforcing(let on): setEnforcing(on)
+        case .reload(let r): reload(r)
         }
     }
 
@@ -332,10 +330,13 @@ public struct ScenarioModel: StepPlayer {
         guard let src = scenario.layout.hosts[t.from]?.address, let dst = scenario.layout.hosts[t.to]?.address else {
             return outcome("EINVAL", stage: "model")
         }
+        // Each socket is labeled through `sockcreate` first (the server's, then the client's).
+        if sockcreateRefuses(t.serverContext, on: t.to) { return outcome("EINVAL", stage: "server sockcreate", delivered: false) }
         // The server's socket: bind to the port on any address.
         for c in receiver.bindChecks(t.serverContext, port: t.port, protocol: t.proto.rawValue, family: dst.family) where !run(c, on: t.to) {
             return outcome("EACCES", stage: "bind", delivered: false)
         }
+        if sockcreateRefuses(t.actorContext, on: t.from) { return outcome("EINVAL", stage: "client sockcreate", delivered: false) }
         // The client's socket policy, set before it connects or sends.
         var socketPolicy: PolicyEntry?
         if let sp = t.socketPolicy {
@@ -434,7 +435,7 @@ public struct ScenarioModel: StepPlayer {
         if let reply = trace.reply.first, delivered {
             let ok = account(reply, from: t.to, to: t.from, senderResolver: resolver(t.to))
             replyDelivered = reply.delivered && ok
-            if replyDelivered == true { replyPeer = Self.peerRead(reply.peerSeen, proto: t.proto, family: src.family) }
+            if replyDelivered == true { replyPeer = Self.peerRead(peerContext(reply.peerSeen, on: t.from), proto: t.proto, family: src.family) }
         }
         switch t.proto {
         case .tcp:
@@ -444,12 +445,12 @@ public struct ScenarioModel: StepPlayer {
                 return outcome("ETIMEDOUT", stage: "connect", delivered: false, acquire: acquire)
             }
             return outcome(
-                "ok", delivered: true, peer: trace.peerSeen?.description ?? "none", replyDelivered: t.reply ? true : nil,
+                "ok", delivered: true, peer: peerContext(trace.peerSeen, on: t.to)?.description ?? "none", replyDelivered: t.reply ? true : nil,
                 replyPeer: t.reply ? replyPeer : nil, acquire: acquire)
         case .udp:
             if let e = sendError { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
             return outcome(
-                "ok", delivered: delivered, peer: delivered ? Self.peerRead(trace.peerSeen, proto: .udp, family: dst.family) : nil,
+                "ok", delivered: delivered, peer: delivered ? Self.peerRead(peerContext(trace.peerSeen, on: t.to), proto: .udp, family: dst.family) : nil,
                 replyDelivered: delivered && t.reply ? replyDelivered : nil, replyPeer: delivered && t.reply ? replyPeer : nil,
                 acquire: acquire)
         }

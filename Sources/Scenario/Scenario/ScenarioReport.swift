@@ -96,14 +96,15 @@ public struct ScenarioReport {
     }
 
     /// A step's action in a few words: `HOST as ACTOR: ip xfrm LINE` (long lines cut at 110
-    /// characters), `PROTO FROM → TO:PORT as ACTOR, server as ACTOR`, `setsebool NAME=on|off …` or
-    /// `setenforce 0|1`.
+    /// characters), `PROTO FROM → TO:PORT as ACTOR, server as ACTOR`, `setsebool NAME=on|off …`,
+    /// `setenforce 0|1` or `load_policy (N lines of policy_rules)`.
     public static func describe(_ a: ScenarioStep.Action) -> String {
         switch a {
         case .xfrm(let c): "\(c.host) as \(c.actor): ip xfrm \(c.line.count > 110 ? String(c.line.prefix(107)) + "…" : c.line)"
         case .traffic(let t): "\(t.proto.rawValue) \(t.from) → \(t.to):\(t.port) as \(t.actor), server as \(t.serverActor)"
         case .booleans(let values): "setsebool " + values.keys.sorted().map { "\($0)=\(values[$0]! ? "on" : "off")" }.joined(separator: " ")
         case .enforcing(let on): "setenforce \(on ? 1 : 0)"
+        case .reload(let r): "load_policy (\(r.policyRules.map { "\($0.split(separator: "\n").count) lines of" } ?? "no") policy_rules)"
         }
     }
 

@@ -23,6 +23,22 @@ public struct ScenarioStep: Sendable, Hashable {
         /// `sel_write_enforce` resets the access vector cache only when the mode changes to
         /// enforcing (`avc_ss_reset(0)`); back to permissive, the cached decisions stay.
         case enforcing(Bool)
+        /// Another policy loaded by the harness (`/sys/fs/selinux/load`, `sel_write_load` →
+        /// `security_load_policy`): the scenario's policy with other `policy_rules`. The kernel keeps
+        /// the booleans' values by name (`security_preserve_bools`), converts the SID table (a
+        /// label the new policy no longer knows keeps its SID and is judged as the unlabeled
+        /// context), resets the access vector cache and bumps every namespace's route generation
+        /// (`selinux_notify_policy_change`).
+        case reload(PolicyReload)
+    }
+
+    /// A `reload` step: the statements that take the place of the scenario's `policy_rules`.
+    public struct PolicyReload: Sendable, Hashable {
+        /// The new policy's rules, inserted where the scenario's `policy_rules` are (nil: the
+        /// scenario's policy without them).
+        public var policyRules: String?
+
+        public init(policyRules: String?) { self.policyRules = policyRules }
     }
 
     /// An `ip xfrm` command whose context is kept as written: the kernel sees exactly these bytes
@@ -106,19 +122,21 @@ extension ScenarioStep {
         fail: (String, String) -> Scenario.Error
     ) throws(Scenario.Error) -> ScenarioStep {
         let path = "steps[\(index)]"
-        guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping (name, one of xfrm/tcp/udp/boolean/enforcing, expect)") }
-        let known: Set<String> = ["name", "host", "as", "xfrm", "context_length", "tcp", "udp", "boolean", "enforcing", "expect"]
+        guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping (name, one of xfrm/tcp/udp/boolean/enforcing/reload, expect)") }
+        let known: Set<String> = ["name", "host", "as", "xfrm", "context_length", "tcp", "udp", "boolean", "enforcing", "reload", "expect"]
         if let unknown = map.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("\(path).\(unknown)", "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
         }
-        let kinds = ["xfrm", "tcp", "udp", "boolean", "enforcing"].filter { map[$0] != nil }
+        let kinds = ["xfrm", "tcp", "udp", "boolean", "enforcing", "reload"].filter { map[$0] != nil }
         guard kinds.count == 1 else {
-            throw fail(path, "expected exactly one of xfrm, tcp, udp, boolean, enforcing; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
+            throw fail(
+                path, "expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
         }
         // `host`, `as` and `context_length` belong to xfrm requests only.
         if kinds[0] != "xfrm", let field = ["host", "as", "context_length"].first(where: { map[$0] != nil }) {
             let who =
-                kinds[0] == "boolean" || kinds[0] == "enforcing" ? "the harness makes this change, as no actor on no host" : "not a field of a \(kinds[0]) step"
+                ["boolean", "enforcing", "reload"].contains(kinds[0])
+                ? "the harness makes this change, as no actor on no host" : "not a field of a \(kinds[0]) step"
             throw fail("\(path).\(field)", who)
         }
         let name = (map["name"] as? String) ?? "step \(index + 1)"
@@ -178,6 +196,19 @@ extension ScenarioStep {
         } else if let e = map["enforcing"] {
             guard let value = e as? Bool else { throw fail("\(path).enforcing", "expected true or false") }
             action = .enforcing(value)
+        } else if let r = map["reload"] {
+            // The rules are compiled with the scenario's policy when the model is made (ScenarioModel).
+            guard let m = r as? [String: Any] else {
+                throw fail("\(path).reload", "expected { policy_rules: TEXT }: the scenario's policy with these rules in place of its policy_rules")
+            }
+            if let unknown = m.keys.filter({ $0 != "policy_rules" }).sorted().first {
+                throw fail("\(path).reload.\(unknown)", "unknown field (expected policy_rules)")
+            }
+            switch m["policy_rules"] {
+            case nil: throw fail("\(path).reload.policy_rules", "required: the rules in place of the scenario's policy_rules (\"\" for none)")
+            case let text as String: action = .reload(PolicyReload(policyRules: text.isEmpty ? nil : text))
+            default: throw fail("\(path).reload.policy_rules", "expected policy statements as text (a YAML block: policy_rules: |)")
+            }
         } else {
             let proto: Traffic.Proto = map["tcp"] != nil ? .tcp : .udp
             let field = proto.rawValue

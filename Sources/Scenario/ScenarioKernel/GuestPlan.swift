@@ -1,7 +1,8 @@
 public import Scenario
 
 /// What the host asks the guest to run: each scenario file with its compiled policy (the
-/// scenario's policy and the harness rules, `checkpolicy` output).
+/// scenario's policy and the harness rules, `checkpolicy` output), and the policies its reload
+/// steps load.
 public struct GuestPlan: Codable, Sendable {
     /// One scenario of the run.
     public struct Entry: Codable, Sendable {
@@ -18,14 +19,31 @@ public struct GuestPlan: Codable, Sendable {
         /// The host this guest plays, for a scenario whose hosts have kernels of their own (one
         /// guest of a pair each); nil: every host, as namespaces of this kernel.
         public var host: String?
+        /// The policies the scenario's reload steps load, each with the rules it was compiled from.
+        public var reloads: [Reload]?
 
         /// An entry; `host` for one guest of a pair.
-        public init(name: String, file: String, policy: String, booleans: [String: Bool], host: String? = nil) {
+        public init(name: String, file: String, policy: String, booleans: [String: Bool], host: String? = nil, reloads: [Reload]? = nil) {
             self.name = name
             self.file = file
             self.policy = policy
             self.booleans = booleans
             self.host = host
+            self.reloads = reloads
+        }
+    }
+
+    /// The binary policy of a reload step (``ScenarioStep/Action/reload(_:)``), in the guest: the
+    /// scenario's policy with the step's rules in place of its `policy_rules`, and the harness rules.
+    public struct Reload: Codable, Sendable {
+        /// The step's rules (nil: none), which the runner matches to find the step's policy.
+        public var policyRules: String?
+        /// The binary policy, in the guest.
+        public var policy: String
+
+        public init(policyRules: String?, policy: String) {
+            self.policyRules = policyRules
+            self.policy = policy
         }
     }
 

@@ -132,7 +132,7 @@ extension GuestRunner {
                 acquired += Self.acquires(monitor)
                 if !acquired.isEmpty { waitForNegotiations([host: acquired], scenario: scenario) }
             }
-        case .booleans, .enforcing:
+        case .booleans, .enforcing, .reload:
             // Scenario refuses these steps when the hosts have kernels of their own.
             outcome = StepOutcome(result: "EHARNESS", stage: "harness", notes: ["the pair runner does not change a kernel's booleans or mode"])
         }
@@ -230,7 +230,7 @@ extension GuestRunner {
         switch step.action {
         case .xfrm(let command):
             merged = command.host == host ? mine : other
-        case .booleans, .enforcing:
+        case .booleans, .enforcing, .reload:
             merged = mine
         case .traffic(let t):
             let server = t.to == host ? mine : other, client = t.to == host ? other : mine

@@ -1,3 +1,4 @@
+import Foundation
 import Scenario
 
 extension GuestRunner {
@@ -13,6 +14,23 @@ extension GuestRunner {
             try write(Array("1".utf8), to: "/sys/fs/selinux/commit_pending_bools")
         } catch {
             return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["\(error)"])
+        }
+        return StepOutcome(result: "ok")
+    }
+
+    /// A reload step: the harness writes the step's binary policy to `/sys/fs/selinux/load` in one
+    /// write (`sel_write_load` → `security_load_policy`, as `load_policy` does). The kernel keeps the
+    /// booleans' values (`security_preserve_bools`), converts the SID table and resets the access
+    /// vector cache; its own check (`security { load_policy }`) is the harness's, not the step's.
+    func loadPolicy(_ r: ScenarioStep.PolicyReload, _ reloads: [GuestPlan.Reload]) -> StepOutcome {
+        guard let policy = reloads.first(where: { $0.policyRules == r.policyRules })?.policy else {
+            return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["the plan has no policy for this reload step"])
+        }
+        guard let bytes = FileManager.default.contents(atPath: policy) else {
+            return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["cannot read \(policy)"])
+        }
+        do { try write(Array(bytes), to: "/sys/fs/selinux/load") } catch {
+            return StepOutcome(result: "EHARNESS", stage: "harness", notes: ["load_policy: \(error)"])
         }
         return StepOutcome(result: "ok")
     }

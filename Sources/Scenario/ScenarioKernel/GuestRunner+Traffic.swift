@@ -21,7 +21,9 @@ extension GuestRunner {
     ) -> Result<SocketDescriptor, StepFailure> {
         defer { _ = SocketProbe.setSocketCreateContext(""); try? NetworkNamespace.enterOnCurrentThread(descriptor: originalNamespace) }
         guard enter("/run/netns/\(namespace(host))") else { return .failure(StepFailure("EHARNESS", "setns")) }
-        guard SocketProbe.setSocketCreateContext(context) == nil else { return .failure(StepFailure("EHARNESS", "sockcreate")) }
+        // The kernel refuses a context the policy in force does not know (EINVAL: after a reload
+        // step, an actor whose domain the new policy lacks).
+        if let code = SocketProbe.setSocketCreateContext(context) { return .failure(StepFailure(Errno(rawValue: code).name, "sockcreate")) }
         let socket: SocketDescriptor
         do { socket = try .open(family == .inet ? .ipv4 : .ipv6, kind) } catch { return .failure(StepFailure(error.name, "socket")) }
         try? socket.setOption(level: SOL_SOCKET, SO_REUSEADDR, 1)

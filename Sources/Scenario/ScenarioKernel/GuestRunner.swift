@@ -92,7 +92,7 @@ public struct GuestRunner {
                 report(GuestReport(scenario: scenario.name, error: "setup: \(error)"))
                 continue
             }
-            var player = KernelPlayer(runner: self, scenario: scenario, monitors: monitors, ignoring: Scenario.harnessType)
+            var player = KernelPlayer(runner: self, scenario: scenario, monitors: monitors, ignoring: Scenario.harnessType, reloads: entry.reloads ?? [])
             for (i, step) in scenario.steps.enumerated() {
                 report(GuestReport(scenario: scenario.name, step: i, outcome: player.play(step)))
             }
@@ -109,7 +109,9 @@ public struct GuestRunner {
     /// `ignoring`, the runner's own; pluto's are kept) and the ACQUIREs the hosts' monitors saw. In
     /// a scenario keyed by IKE, a traffic step then waits for the SAs that answer its ACQUIREs
     /// (``waitForNegotiations(_:scenario:)``) before the settle.
-    func play(_ step: ScenarioStep, scenario: Scenario, monitors: [String: NetlinkSocket], ignoring: String) -> StepOutcome {
+    func play(
+        _ step: ScenarioStep, scenario: Scenario, monitors: [String: NetlinkSocket], ignoring: String, reloads: [GuestPlan.Reload] = []
+    ) -> StepOutcome {
         settle()
         _ = log.drain()
         for m in monitors.values { _ = Self.acquires(m) }
@@ -126,6 +128,7 @@ public struct GuestRunner {
             }
         case .booleans(let values): outcome = setBooleans(values)
         case .enforcing(let on): outcome = setEnforcing(on)
+        case .reload(let r): outcome = loadPolicy(r, reloads)
         }
         settle()
         let (lines, records) = Self.avcLines(log.drain(), ignoring: ignoring)
@@ -138,14 +141,15 @@ public struct GuestRunner {
 
     /// Plays a scenario in the running kernel under the policy already loaded, in the mode it is
     /// in: the namespaces, SAs and SPD entries are made and removed here; nothing else of the
-    /// system is changed (`salabel demo` on a kernel that can run it), so a scenario with boolean
-    /// or enforcing steps is refused.
+    /// system is changed (`salabel demo` on a kernel that can run it), so a scenario with boolean,
+    /// enforcing or reload steps is refused.
     public func playInLoadedPolicy(_ scenario: Scenario, ignoring: String) throws -> [StepOutcome] {
         // Starting pluto writes /etc/selinux/config: a guest's business, not a host's.
         guard !scenario.usesIKE else { throw ScenarioKernelError("scenarios keyed by IKE run in the VM only (salabel scenario run --kernel)") }
         // Booleans and the mode are the system's: a scenario that changes them runs in the VM only.
         if let i = scenario.steps.firstIndex(where: { if case .traffic = $0.action { false } else if case .xfrm = $0.action { false } else { true } }) {
-            throw ScenarioKernelError("step \(i + 1) changes the policy's booleans or mode: such scenarios run in the VM only (salabel scenario run --kernel)")
+            throw ScenarioKernelError(
+                "step \(i + 1) changes the policy, its booleans or the mode: such scenarios run in the VM only (salabel scenario run --kernel)")
         }
         try teardown()
         defer { try? teardown() }
@@ -173,8 +177,10 @@ public struct KernelPlayer: StepPlayer {
     let scenario: Scenario
     let monitors: [String: NetlinkSocket]
     let ignoring: String
+    /// The policies of the scenario's reload steps (``GuestPlan/Entry/reloads``).
+    var reloads: [GuestPlan.Reload] = []
 
     public mutating func play(_ step: ScenarioStep) -> StepOutcome {
-        runner.play(step, scenario: scenario, monitors: monitors, ignoring: ignoring)
+        runner.play(step, scenario: scenario, monitors: monitors, ignoring: ignoring, reloads: reloads)
     }
 }

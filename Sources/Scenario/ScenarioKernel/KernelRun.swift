@@ -83,9 +83,11 @@ public struct KernelRun {
 
     /// A scenario's policy for the VM (for `host`'s kernel, when given): the text with the harness
     /// rules, written as a binary by salabel and cross-checked by `checkpolicy`; the binary's path,
-    /// and whether the policy is MLS.
+    /// and whether the policy is MLS. With `reload`, the policy that reload step loads: the
+    /// scenario's with the step's rules in place of its `policy_rules`.
     func compilePolicy(
-        _ s: (path: String, scenario: Scenario, model: ScenarioModel), host: String?, name: String, work: URL
+        _ s: (path: String, scenario: Scenario, model: ScenarioModel), host: String?, name: String, work: URL,
+        reload: ScenarioStep.PolicyReload? = nil
     ) throws -> (binary: String, mls: Bool) {
         let conf = work.appendingPathComponent("\(name).conf")
         let binary = work.appendingPathComponent("\(name).bin")
@@ -97,7 +99,9 @@ public struct KernelRun {
         )
         let text: String
         do {
-            text = try s.scenario.policyText(host: host, harness: true, harnessTypes: types, compiled: server.policy).text
+            let scenario = reload.map { s.scenario.reloaded($0) } ?? s.scenario
+            let compiled = reload.flatMap { s.model.policy(of: $0) } ?? server.policy
+            text = try scenario.policyText(host: host, harness: true, harnessTypes: types, compiled: compiled).text
         } catch { throw ScenarioKernelError("\(s.path): \(error)") }
         try text.write(to: conf, atomically: true, encoding: .utf8)
         let mls = server.policy.mlsEnabled
@@ -162,10 +166,19 @@ public struct KernelRun {
             let yaml = work.appendingPathComponent("scenario-\(i).yaml")
             try fm.copyItem(atPath: s.path, toPath: yaml.path)
             files += [(yaml.path, "/vm/files/scenario-\(i).yaml"), (binary, "/vm/files/policy-\(i).bin")]
+            // The policies its reload steps load, each once.
+            var reloads: [GuestPlan.Reload] = []
+            for step in s.scenario.steps {
+                guard case .reload(let r) = step.action, !reloads.contains(where: { $0.policyRules == r.policyRules }) else { continue }
+                let name = "policy-\(i)-reload-\(reloads.count)"
+                let (reloaded, _) = try compilePolicy(s, host: nil, name: name, work: work, reload: r)
+                files.append((reloaded, "/vm/files/\(name).bin"))
+                reloads.append(GuestPlan.Reload(policyRules: r.policyRules, policy: "/vm/files/\(name).bin"))
+            }
             entries.append(
                 GuestPlan.Entry(
                     name: s.scenario.name, file: "/vm/files/scenario-\(i).yaml", policy: "/vm/files/policy-\(i).bin",
-                    booleans: s.model.booleansAtStart(of: s.scenario.hosts[0])))
+                    booleans: s.model.booleansAtStart(of: s.scenario.hosts[0]), reloads: reloads.isEmpty ? nil : reloads))
         }
         guard let firstPolicy else { return }
         let plan = work.appendingPathComponent("plan.json")

@@ -76,10 +76,15 @@ public final class SecurityServer: DecisionBackend, Sendable {
 
     /// Replaces the policy. Existing SIDs keep their numbers; a context that is not valid under the
     /// new policy keeps its SID and is evaluated as the `unlabeled` initial context (as the kernel's
-    /// sidtab conversion does). Booleans take the new policy's defaults.
+    /// sidtab conversion does: `convert_context` stores the old context's string, and
+    /// `sidtab_search` answers with the unlabeled entry for it). A boolean the old policy also had
+    /// keeps its value (`security_preserve_bools`); the others take the new policy's defaults.
     public func reload(_ policy: PolicyDB) throws(DecisionError) {
-        let values = try SecurityServer.booleanValues(policy, current: policy.bools.map(\.defaultValue), overrides: [:])
         let (seqno, listeners) = state.withLock { s -> (UInt32, [@Sendable (UInt32) -> Void]) in
+            var values = policy.bools.map(\.defaultValue)
+            for (i, b) in s.snapshot.policy.bools.enumerated() {
+                if let j = policy.boolIndex[b.name], i < s.snapshot.rules.booleans.count { values[j] = s.snapshot.rules.booleans[i] }
+            }
             let snapshot = PolicySnapshot(policy: policy, rules: RuleSet(policy: policy, booleans: values), seqno: s.snapshot.seqno &+ 1)
             let unlabeled = SecurityServer.unlabeled(policy)
             var sids = SIDTable()
