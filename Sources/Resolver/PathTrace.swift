@@ -107,9 +107,9 @@ public struct PathTrace: Sendable, Hashable {
         guard policyCheck.accepted else {
             return undelivered(legs)
         }
-        let inbound = receiver.inbound(secPath: path)
+        let (inbound, label) = receiver.withNetLabel(receiver.inbound(secPath: path), flow: flow, sender: sender)
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
-        let seen = inbound.labeledBySA ? delivery.peer : nil
+        let seen = delivery.delivered ? label : nil
         legs.append(
             Leg(
                 stage: .delivery, host: flow.destination, checks: delivery.checks, passed: delivery.delivered,

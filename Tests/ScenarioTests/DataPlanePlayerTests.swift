@@ -16,7 +16,7 @@ struct DataPlanePlayerTests {
         for path in files {
             var player = try DataPlanePlayer(Scenario.load(path: path))
             for r in player.run() {
-                guard case .traffic(let t) = r.step.action, t.proto == .udp else {
+                guard player.carries(r.step) else {
                     #expect(r.dataPlane == nil, "\(path): \(r.step.name)")
                     continue
                 }

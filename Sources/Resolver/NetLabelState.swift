@@ -1,0 +1,108 @@
+public import IPsecModel
+public import SecurityContexts
+
+/// A kernel's NetLabel configuration, as `netlabelctl` leaves it (net/netlabel): the CIPSO DOIs,
+/// the default domain's mappings by destination address, the static (fallback) labels of
+/// unlabeled traffic by source address, and the unlabeled accept flag. NetLabel is one per
+/// kernel: its tables live in `init_net` only (net/netlabel/netlabel_unlabeled.c: "we always use
+/// init's network namespace"), so every namespace of a kernel shares it
+/// (Specs/kernel/labeled-ipsec.md, edges 22 and 26).
+public struct NetLabelState: Sendable, Hashable {
+    /// What the default domain's mapping does to packets for an address (`netlbl_domhsh`).
+    public enum Mapping: Sendable, Hashable {
+        /// `protocol:unlbl`: no label on the wire.
+        case unlabeled
+        /// `protocol:cipsov4,DOI`: a CIPSO option of that DOI.
+        case cipso(doi: UInt32)
+    }
+
+    /// The pass-through CIPSO DOIs (`cipsov4 add pass doi:N tags:1`): the MLS level and
+    /// categories go on the wire untranslated.
+    public var cipsoPassDOIs: Set<UInt32> = []
+    /// The default domain's mapping for all addresses (`map add default protocol:…`); `nil` after
+    /// `map del default` or when address selectors are used instead.
+    public var defaultMapping: Mapping? = .unlabeled
+    /// The default domain's address selectors (`map add default address:… protocol:…`), in the
+    /// order added; the longest matching prefix applies.
+    public var addressMappings: [(prefix: IPPrefix, mapping: Mapping)] = []
+    /// Static labels of unlabeled traffic by source address (`unlbl add default address:…
+    /// label:…`), the default interface's list (`netlbl_unlhsh_def`).
+    public var staticLabels: [(prefix: IPPrefix, label: SecurityContext)] = []
+    /// `unlbl accept on|off` (`netlabel_unlabel_acceptflg`, on at boot).
+    public var acceptUnlabeled = true
+
+    public init() {}
+
+    /// Whether NetLabel counts as configured (`netlbl_enabled`: `netlabel_mgmt_protocount > 0`):
+    /// a labeling protocol in a mapping, or a static label (`netlbl_unlhsh_add` counts each).
+    /// The accept flag does not count. Configured NetLabel turns the peer checks on
+    /// (`selinux_peerlbl_enabled`; Specs/kernel/labeled-ipsec.md, edge 26).
+    public var enabled: Bool {
+        if case .cipso? = defaultMapping { return true }
+        return addressMappings.contains { if case .cipso = $0.mapping { true } else { false } } || !staticLabels.isEmpty
+    }
+
+    /// The CIPSO DOI a packet to `destination` is labeled with (`netlbl_skbuff_setattr` /
+    /// `netlbl_conn_setattr` look the destination up in the default domain's address list, the
+    /// most specific prefix first), or `nil` when it leaves without a label.
+    public func cipsoDOI(to destination: IPAddress) -> UInt32? {
+        guard enabled else { return nil }
+        let match = addressMappings.filter { Self.contains($0.prefix, destination) }.max { $0.prefix.length < $1.prefix.length }
+        switch match?.mapping ?? defaultMapping {
+        case .cipso(let doi)?: return cipsoPassDOIs.contains(doi) ? doi : nil
+        default: return nil
+        }
+    }
+
+    /// What NetLabel says of a packet from `source` (`selinux_netlbl_skbuff_getsid`): with
+    /// `cipsoLevel` (the sender's low level, carried in a CIPSO option), a label on the `netmsg`
+    /// initial SID's user:role:type with that level as both ends of its range
+    /// (`security_netlbl_secattr_to_sid`, `mls_import_netlbl_lvl`); else the most specific static
+    /// label for the source (`netlbl_unlabel_getattr`); else no label, or, with the accept flag
+    /// off, an error (`-ENOMSG`, which `selinux_skb_peerlbl_sid` turns into `-EACCES`).
+    /// NetLabel not configured: no label (type `NETLBL_NLTYPE_NONE`).
+    public func arriving(from source: IPAddress, cipsoLevel: LevelSyntax?, netmsg: SecurityContext?) -> Result<NetLabel, NetLabelRefusal> {
+        guard enabled else { return .success(.none) }
+        if let cipsoLevel, let netmsg {
+            var c = netmsg
+            c.range = RangeSyntax(low: cipsoLevel)
+            return .success(source.family == .inet ? .cipso(c) : .calipso(c))
+        }
+        if let s = staticLabels.filter({ Self.contains($0.prefix, source) }).max(by: { $0.prefix.length < $1.prefix.length }) {
+            return .success(.fallback(s.label))
+        }
+        return acceptUnlabeled ? .success(.none) : .failure(NetLabelRefusal(reason: "no label and unlbl accept off: netlbl_unlabel_getattr -ENOMSG"))
+    }
+
+    static func contains(_ prefix: IPPrefix, _ address: IPAddress) -> Bool {
+        guard prefix.address.family == address.family else { return false }
+        let a = prefix.address.bytes, b = address.bytes
+        var bits = prefix.length
+        for i in a.indices where bits > 0 {
+            let mask: UInt8 = bits >= 8 ? 0xff : ~(0xff >> UInt8(bits))
+            if a[i] & mask != b[i] & mask { return false }
+            bits -= 8
+        }
+        return true
+    }
+
+    public static func == (a: NetLabelState, b: NetLabelState) -> Bool {
+        a.cipsoPassDOIs == b.cipsoPassDOIs && a.defaultMapping == b.defaultMapping && a.acceptUnlabeled == b.acceptUnlabeled
+            && a.addressMappings.map(\.prefix) == b.addressMappings.map(\.prefix) && a.addressMappings.map(\.mapping) == b.addressMappings.map(\.mapping)
+            && a.staticLabels.map(\.prefix) == b.staticLabels.map(\.prefix) && a.staticLabels.map(\.label) == b.staticLabels.map(\.label)
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(cipsoPassDOIs)
+        h.combine(defaultMapping)
+        h.combine(acceptUnlabeled)
+        h.combine(addressMappings.map(\.prefix))
+        h.combine(staticLabels.map(\.label))
+    }
+}
+
+/// NetLabel refuses to say what a packet is (`selinux_netlbl_skbuff_getsid` fails): the packet
+/// is dropped before any access check, with no AVC record.
+public struct NetLabelRefusal: Error, Sendable, Hashable {
+    public var reason: String
+}
