@@ -41,3 +41,21 @@ extension Resolver {
         }
     }
 }
+
+extension Resolver {
+    /// Whether a packet of `flow` sent over `bundle` reaches the receiver with its ESP header
+    /// overwritten by a second CIPSO option (measured on 6.1 and 6.12; Specs/scenarios/README.md,
+    /// kernel facts): a datagram socket is labeled per packet (`NLBL_REQSKB`: the default domain
+    /// maps by address, so `netlbl_sock_setattr` cannot label the socket), in `selinux_ip_output`
+    /// at LOCAL_OUT. A transport-mode SA keeps that IP header; `xfrm_output` zeroes `IPCB(skb)`,
+    /// and the ESP packet passes LOCAL_OUT again, where `cipso_v4_skbuff_setattr`, seeing no option
+    /// length, pushes a new option in front of the old one: the receiver reads the old option
+    /// where the ESP header should be, finds no SA (`XfrmInNoStates`) and drops it, with no AVC
+    /// record. A TCP socket carries its option in its own IP options (`NLBL_CONNLABELED` at
+    /// connect, `NLBL_LABELED` for an accepted one), so `selinux_netlbl_skbuff_setsid` leaves its
+    /// packets alone. Tunnel mode was not measured.
+    public func cipsoRewrittenUnderESP(_ flow: Flow, bundle: [SecurityAssociation]) -> Bool {
+        flow.upperProtocol == 17 && netLabel.cipsoDOI(to: flow.destination) != nil && flow.context?.range != nil
+            && bundle.contains { $0.mode == .transport }
+    }
+}
