@@ -82,7 +82,8 @@ public struct PathTrace: Sendable, Hashable {
                         checks: [
                             ResolutionCheck(
                                 what: "ESP header", passed: false,
-                                reason: "a second CIPSO option was pushed in front of the first after ESP (LOCAL_OUT again, IPCB zeroed): the receiver finds no SA, dropped (XFRMINNOSTATES)",
+                                reason:
+                                    "a second CIPSO option was pushed in front of the first after ESP (LOCAL_OUT again, IPCB zeroed): the receiver finds no SA, dropped (XFRMINNOSTATES)",
                                 record: nil)
                         ], passed: false, verdict: "dropped"))
                 return undelivered(legs)

@@ -79,7 +79,8 @@ struct NetLabelStateTests {
         let s1 = Self.ctx("system_u:system_r:echoclient_t:s1:c1"), s2 = Self.ctx("system_u:system_r:echoclient_t:s2")
         var r = try EdgeCaseTests.resolver(XfrmMirror())
         r.netLabel = Self.cipso
-        func arrive(_ sa: SecurityContext?, from sender: SecurityContext, proto: UInt8 = 6, source: IPAddress = Self.a) -> (InboundResolution, SecurityContext?) {
+        func arrive(_ sa: SecurityContext?, from sender: SecurityContext, proto: UInt8 = 6, source: IPAddress = Self.a) -> (InboundResolution, SecurityContext?)
+        {
             let path = sa.map { [SecurityAssociation(source: source, destination: Self.b, spi: 0x100, securityContext: $0)] } ?? []
             let flow = Flow(context: sender, source: source, destination: Self.b, upperProtocol: proto)
             return r.withNetLabel(r.inbound(secPath: path), flow: flow, sender: r)

@@ -20,7 +20,10 @@ struct NetLabelCommandTests {
         ("netlabel: [\"map add domain:ping_t protocol:unlbl\"]", "netlabel[0]: expected `map del default` or `map add default"),
         ("netlabel: [\"map add default address:10.77.0.0/33 protocol:unlbl\"]", "netlabel[0]: `10.77.0.0/33` is not an address"),
         ("netlabel: [\"map add default protocol:calipso,16\"]", "netlabel[0]: protocol:unlbl or protocol:cipsov4,DOI (CALIPSO is not modeled"),
-        ("netlabel: [\"unlbl add interface:eth0 address:10.77.0.1 label:system_u:object_r:a_t:s0\"]", "netlabel[0]: `interface:eth0`: only the default interface"),
+        (
+            "netlabel: [\"unlbl add interface:eth0 address:10.77.0.1 label:system_u:object_r:a_t:s0\"]",
+            "netlabel[0]: `interface:eth0`: only the default interface"
+        ),
         ("netlabel: [\"unlbl add default address:10.77.0.1 label:nonsense\"]", "netlabel[0]: label:"),
         ("netlabel: [\"unlbl accept maybe\"]", "netlabel[0]: expected `unlbl accept on|off`"),
         ("kernels: per_host\nnetlabel: [\"unlbl accept off\"]", "netlabel: not supported with kernels: per_host"),

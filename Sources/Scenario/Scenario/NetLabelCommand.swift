@@ -88,7 +88,8 @@ public struct NetLabelCommand: Sendable, Hashable {
             }
             guard w[2] == "default" else {
                 throw fail(
-                    "`\(w[2])`: only the default interface (`default`); NetLabel resolves an interface name in the first namespace (init_net) and keeps its index, which names another device in a host's namespace")
+                    "`\(w[2])`: only the default interface (`default`); NetLabel resolves an interface name in the first namespace (init_net) and keeps its index, which names another device in a host's namespace"
+                )
             }
             let text = try value(w[4], "label")
             let label: SecurityContext
@@ -148,7 +149,9 @@ extension Scenario {
     static func netLabelCommands(_ top: [String: Any], kernels: Kernels, fail: (String, String) -> Scenario.Error) throws(Scenario.Error) -> [NetLabelCommand] {
         guard let v = top["netlabel"] else { return [] }
         guard let list = v as? [Any] else { throw fail("netlabel", "expected a list of netlabelctl lines") }
-        if kernels == .perHost { throw fail("netlabel", "not supported with kernels: per_host (NetLabel is one kernel's; the pair runner does not configure it)") }
+        if kernels == .perHost {
+            throw fail("netlabel", "not supported with kernels: per_host (NetLabel is one kernel's; the pair runner does not configure it)")
+        }
         var out: [NetLabelCommand] = []
         for (i, item) in list.enumerated() {
             guard let line = item as? String else { throw fail("netlabel[\(i)]", "expected a netlabelctl line") }

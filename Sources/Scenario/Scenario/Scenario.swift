@@ -67,7 +67,9 @@ public struct Scenario: Sendable {
     }
 
     /// The fields a scenario adds to the apply format.
-    static let topLevelFields: Set<String> = ["description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon", "kernels", "netlabel"]
+    static let topLevelFields: Set<String> = [
+        "description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon", "kernels", "netlabel",
+    ]
     static let hostFields: Set<String> = ["xfrm", "ike_daemon", "policy_rules", "enforcing"]
 
     /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
