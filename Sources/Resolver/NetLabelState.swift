@@ -24,12 +24,33 @@ public struct NetLabelState: Sendable, Hashable {
     public var defaultMapping: Mapping? = .unlabeled
     /// The default domain's address selectors (`map add default address:… protocol:…`), in the
     /// order added; the longest matching prefix applies.
-    public var addressMappings: [(prefix: IPPrefix, mapping: Mapping)] = []
+    public var addressMappings: [AddressMapping] = []
     /// Static labels of unlabeled traffic by source address (`unlbl add default address:…
     /// label:…`), the default interface's list (`netlbl_unlhsh_def`).
-    public var staticLabels: [(prefix: IPPrefix, label: SecurityContext)] = []
+    public var staticLabels: [StaticLabel] = []
     /// `unlbl accept on|off` (`netlabel_unlabel_acceptflg`, on at boot).
     public var acceptUnlabeled = true
+
+    /// One address selector of the default domain (`netlbl_domaddr4_map`).
+    public struct AddressMapping: Sendable, Hashable {
+        public var prefix: IPPrefix
+        public var mapping: Mapping
+        public init(_ prefix: IPPrefix, _ mapping: Mapping) {
+            self.prefix = prefix
+            self.mapping = mapping
+        }
+    }
+
+    /// One static label of the default interface (`netlbl_unlhsh_addr4`): traffic from `prefix`
+    /// that carries no label of its own is labeled `label`.
+    public struct StaticLabel: Sendable, Hashable {
+        public var prefix: IPPrefix
+        public var label: SecurityContext
+        public init(_ prefix: IPPrefix, _ label: SecurityContext) {
+            self.prefix = prefix
+            self.label = label
+        }
+    }
 
     public init() {}
 
@@ -85,24 +106,11 @@ public struct NetLabelState: Sendable, Hashable {
         }
         return true
     }
-
-    public static func == (a: NetLabelState, b: NetLabelState) -> Bool {
-        a.cipsoPassDOIs == b.cipsoPassDOIs && a.defaultMapping == b.defaultMapping && a.acceptUnlabeled == b.acceptUnlabeled
-            && a.addressMappings.map(\.prefix) == b.addressMappings.map(\.prefix) && a.addressMappings.map(\.mapping) == b.addressMappings.map(\.mapping)
-            && a.staticLabels.map(\.prefix) == b.staticLabels.map(\.prefix) && a.staticLabels.map(\.label) == b.staticLabels.map(\.label)
-    }
-
-    public func hash(into h: inout Hasher) {
-        h.combine(cipsoPassDOIs)
-        h.combine(defaultMapping)
-        h.combine(acceptUnlabeled)
-        h.combine(addressMappings.map(\.prefix))
-        h.combine(staticLabels.map(\.label))
-    }
 }
 
 /// NetLabel refuses to say what a packet is (`selinux_netlbl_skbuff_getsid` fails): the packet
 /// is dropped before any access check, with no AVC record.
 public struct NetLabelRefusal: Error, Sendable, Hashable {
+    /// Why, with the kernel function that refuses.
     public var reason: String
 }

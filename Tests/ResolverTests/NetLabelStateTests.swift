@@ -21,14 +21,14 @@ struct NetLabelStateTests {
         var s = NetLabelState()
         s.cipsoPassDOIs = [16]
         s.defaultMapping = nil
-        s.addressMappings = [(IPPrefix("10.0.0.0/24")!, .cipso(doi: 16)), (IPPrefix("0.0.0.0/0")!, .unlabeled)]
+        s.addressMappings = [.init(IPPrefix("10.0.0.0/24")!, .cipso(doi: 16)), .init(IPPrefix("0.0.0.0/0")!, .unlabeled)]
         return s
     }
 
     /// A static label for 10.0.0.1 only (netlabel-fallback.yaml's).
     static var fallbackOnly: NetLabelState {
         var s = NetLabelState()
-        s.staticLabels = [(IPPrefix("10.0.0.1/32")!, fallback)]
+        s.staticLabels = [.init(IPPrefix("10.0.0.1/32")!, fallback)]
         return s
     }
 
@@ -49,7 +49,7 @@ struct NetLabelStateTests {
         #expect(Self.cipso.cipsoDOI(to: Self.b) == 16)
         #expect(Self.cipso.cipsoDOI(to: IPAddress("10.0.1.2")!) == nil)
         var s = Self.cipso
-        s.addressMappings.append((IPPrefix("10.0.0.2/32")!, .unlabeled))
+        s.addressMappings.append(.init(IPPrefix("10.0.0.2/32")!, .unlabeled))
         #expect(s.cipsoDOI(to: Self.b) == nil && s.cipsoDOI(to: Self.c) == 16)
         s.cipsoPassDOIs = []
         #expect(s.cipsoDOI(to: Self.c) == nil)

@@ -112,8 +112,8 @@ public struct NetLabelCommand: Sendable, Hashable {
                 s.defaultMapping = nil
                 s.addressMappings = []
             case .mapAddDefault(nil, let m): s.defaultMapping = m
-            case .mapAddDefault(let p?, let m): s.addressMappings.append((p, m))
-            case .unlabeledAdd(let p, let label): s.staticLabels.append((p, label))
+            case .mapAddDefault(let p?, let m): s.addressMappings.append(NetLabelState.AddressMapping(p, m))
+            case .unlabeledAdd(let p, let label): s.staticLabels.append(NetLabelState.StaticLabel(p, label))
             case .unlabeledAccept(let on): s.acceptUnlabeled = on
             }
         }
@@ -137,6 +137,7 @@ public struct NetLabelCommand: Sendable, Hashable {
 
 /// A `netlabel:` line the model does not understand.
 public struct NetLabelSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What was expected, and what was found.
     public var message: String
     public var description: String { message }
 }
