@@ -12,13 +12,17 @@ public struct NetLabelState: Sendable, Hashable {
     public enum Mapping: Sendable, Hashable {
         /// `protocol:unlbl`: no label on the wire.
         case unlabeled
-        /// `protocol:cipsov4,DOI`: a CIPSO option of that DOI.
+        /// `protocol:cipsov4,DOI`: a CIPSO option of that DOI (IPv4).
         case cipso(doi: UInt32)
+        /// `protocol:calipso,DOI`: a CALIPSO hop-by-hop option of that DOI (IPv6).
+        case calipso(doi: UInt32)
     }
 
     /// The pass-through CIPSO DOIs (`cipsov4 add pass doi:N tags:1`): the MLS level and
     /// categories go on the wire untranslated.
     public var cipsoPassDOIs: Set<UInt32> = []
+    /// The CALIPSO DOIs (`calipso add pass doi:N`: CALIPSO has pass-through only).
+    public var calipsoPassDOIs: Set<UInt32> = []
     /// The default domain's mapping for all addresses (`map add default protocol:…`); `nil` after
     /// `map del default` or when address selectors are used instead.
     public var defaultMapping: Mapping? = .unlabeled
@@ -59,20 +63,27 @@ public struct NetLabelState: Sendable, Hashable {
     /// The accept flag does not count. Configured NetLabel turns the peer checks on
     /// (`selinux_peerlbl_enabled`; Specs/kernel/labeled-ipsec.md, edge 26).
     public var enabled: Bool {
-        if case .cipso? = defaultMapping { return true }
-        return addressMappings.contains { if case .cipso = $0.mapping { true } else { false } } || !staticLabels.isEmpty
+        if let m = defaultMapping, m != .unlabeled { return true }
+        return addressMappings.contains { $0.mapping != .unlabeled } || !staticLabels.isEmpty
     }
 
-    /// The CIPSO DOI a packet to `destination` is labeled with (`netlbl_skbuff_setattr` /
-    /// `netlbl_conn_setattr` look the destination up in the default domain's address list, the
-    /// most specific prefix first), or `nil` when it leaves without a label.
-    public func cipsoDOI(to destination: IPAddress) -> UInt32? {
+    /// The DOI of the CIPSO (IPv4) or CALIPSO (IPv6) option a packet to `destination` is labeled
+    /// with (`netlbl_skbuff_setattr` / `netlbl_conn_setattr` look the destination up in the default
+    /// domain's address list, the most specific prefix first), or `nil` when it leaves without one.
+    public func optionDOI(to destination: IPAddress) -> UInt32? {
         guard enabled else { return nil }
         let match = addressMappings.filter { Self.contains($0.prefix, destination) }.max { $0.prefix.length < $1.prefix.length }
         switch match?.mapping ?? defaultMapping {
-        case .cipso(let doi)?: return cipsoPassDOIs.contains(doi) ? doi : nil
+        case .cipso(let doi)? where destination.family == .inet: return cipsoPassDOIs.contains(doi) ? doi : nil
+        case .calipso(let doi)? where destination.family == .inet6: return calipsoPassDOIs.contains(doi) ? doi : nil
         default: return nil
         }
+    }
+
+    /// Whether the receiver knows `doi` for a packet of `family` (`cipso_v4_validate`,
+    /// `calipso_validate`: an unknown DOI drops the packet).
+    public func knows(doi: UInt32, family: IPAddress.Family) -> Bool {
+        family == .inet ? cipsoPassDOIs.contains(doi) : calipsoPassDOIs.contains(doi)
     }
 
     /// What NetLabel says of a packet from `source` (`selinux_netlbl_skbuff_getsid`): with
@@ -87,7 +98,12 @@ public struct NetLabelState: Sendable, Hashable {
         if let cipsoLevel, let netmsg {
             var c = netmsg
             c.range = RangeSyntax(low: cipsoLevel)
-            return .success(source.family == .inet ? .cipso(c) : .calipso(c))
+            if source.family == .inet { return .success(.cipso(c)) }
+            // `calipso_opt_getattr` starts at -ENOMSG and only the category mapping sets it to 0:
+            // an option without categories fills the attributes but is reported as not found, so
+            // `netlbl_skbuff_getattr` goes on to `netlbl_unlabel_getattr`, which keeps them and
+            // sets type NETLBL_NLTYPE_UNLABELED: the level is then a fallback label.
+            return .success(cipsoLevel.categories.isEmpty ? .fallback(c) : .calipso(c))
         }
         if let s = staticLabels.filter({ Self.contains($0.prefix, source) }).max(by: { $0.prefix.length < $1.prefix.length }) {
             return .success(.fallback(s.label))

@@ -20,9 +20,9 @@ extension Resolver {
             return (out, nil)
         }
         var cipso: LevelSyntax?
-        if let doi = sender.netLabel.cipsoDOI(to: flow.destination), let low = flow.context?.range?.low {
-            // cipso_v4_validate at the receiver: an unknown DOI drops the packet.
-            guard netLabel.cipsoPassDOIs.contains(doi) else { return refuse("CIPSO DOI \(doi) unknown to the receiver") }
+        if let doi = sender.netLabel.optionDOI(to: flow.destination), let low = flow.context?.range?.low {
+            // cipso_v4_validate / calipso_validate at the receiver: an unknown DOI drops the packet.
+            guard netLabel.knows(doi: doi, family: flow.destination.family) else { return refuse("DOI \(doi) unknown to the receiver") }
             cipso = low
         }
         let netmsg = authorizer.cache.server.policy.initialSIDs.first { $0.name == "netmsg" }?.context
@@ -53,9 +53,9 @@ extension Resolver {
     /// where the ESP header should be, finds no SA (`XfrmInNoStates`) and drops it, with no AVC
     /// record. A TCP socket carries its option in its own IP options (`NLBL_CONNLABELED` at
     /// connect, `NLBL_LABELED` for an accepted one), so `selinux_netlbl_skbuff_setsid` leaves its
-    /// packets alone. Tunnel mode was not measured.
+    /// packets alone. Tunnel mode and CALIPSO (IPv6) datagrams were not measured.
     public func cipsoRewrittenUnderESP(_ flow: Flow, bundle: [SecurityAssociation]) -> Bool {
-        flow.upperProtocol == 17 && netLabel.cipsoDOI(to: flow.destination) != nil && flow.context?.range != nil
+        flow.upperProtocol == 17 && flow.destination.family == .inet && netLabel.optionDOI(to: flow.destination) != nil && flow.context?.range != nil
             && bundle.contains { $0.mode == .transport }
     }
 }

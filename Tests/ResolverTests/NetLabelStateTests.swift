@@ -46,13 +46,13 @@ struct NetLabelStateTests {
 
     /// The most specific address selector decides; an unlabeled one or an unknown DOI puts no option on.
     @Test func theMostSpecificMappingChoosesCIPSO() {
-        #expect(Self.cipso.cipsoDOI(to: Self.b) == 16)
-        #expect(Self.cipso.cipsoDOI(to: IPAddress("10.0.1.2")!) == nil)
+        #expect(Self.cipso.optionDOI(to: Self.b) == 16)
+        #expect(Self.cipso.optionDOI(to: IPAddress("10.0.1.2")!) == nil)
         var s = Self.cipso
         s.addressMappings.append(.init(IPPrefix("10.0.0.2/32")!, .unlabeled))
-        #expect(s.cipsoDOI(to: Self.b) == nil && s.cipsoDOI(to: Self.c) == 16)
+        #expect(s.optionDOI(to: Self.b) == nil && s.optionDOI(to: Self.c) == 16)
         s.cipsoPassDOIs = []
-        #expect(s.cipsoDOI(to: Self.c) == nil)
+        #expect(s.optionDOI(to: Self.c) == nil)
     }
 
     /// `security_netlbl_secattr_to_sid`: a CIPSO label is the netmsg SID's user:role:type with the

@@ -12,14 +12,15 @@ struct NetLabelCommandTests {
     @Test(arguments: [
         ("netlabel: nope", "netlabel: expected a list of netlabelctl lines"),
         ("netlabel: [3]", "netlabel[0]: expected a netlabelctl line"),
-        ("netlabel: [\"mgmt version\"]", "netlabel[0]: expected a cipsov4, map or unlbl line"),
+        ("netlabel: [\"mgmt version\"]", "netlabel[0]: expected a cipsov4, calipso, map or unlbl line"),
         ("netlabel: [\"cipsov4 add trans doi:16 tags:1\"]", "netlabel[0]: the cipsov4 line the model knows is"),
         ("netlabel: [\"cipsov4 add pass doi:16 tags:2\"]", "netlabel[0]: tags:1 only"),
         ("netlabel: [\"cipsov4 add pass doi:0 tags:1\"]", "netlabel[0]: `0` is not a DOI"),
         ("netlabel: [\"cipsov4 add pass doi:16 tag:1\"]", "netlabel[0]: expected tags:VALUE"),
         ("netlabel: [\"map add domain:ping_t protocol:unlbl\"]", "netlabel[0]: expected `map del default` or `map add default"),
         ("netlabel: [\"map add default address:10.77.0.0/33 protocol:unlbl\"]", "netlabel[0]: `10.77.0.0/33` is not an address"),
-        ("netlabel: [\"map add default protocol:calipso,16\"]", "netlabel[0]: protocol:unlbl or protocol:cipsov4,DOI (CALIPSO is not modeled"),
+        ("netlabel: [\"map add default protocol:ripso,16\"]", "netlabel[0]: protocol:unlbl, protocol:cipsov4,DOI or protocol:calipso,DOI"),
+        ("netlabel: [\"calipso add pass doi:16 tags:1\"]", "netlabel[0]: the calipso line the model knows is `calipso add pass doi:N`"),
         (
             "netlabel: [\"unlbl add interface:eth0 address:10.77.0.1 label:system_u:object_r:a_t:s0\"]",
             "netlabel[0]: `interface:eth0`: only the default interface"
@@ -40,7 +41,7 @@ struct NetLabelCommandTests {
         #expect(s.netLabel.map(\.arguments.first) == ["cipsov4", "map", "map", "map"])
         #expect(s.netLabel[0].operation == .cipsoAddPass(doi: 16, tags: [1]))
         let t = s.netLabelState
-        #expect(t.enabled && t.defaultMapping == nil && t.cipsoDOI(to: IPAddress("10.77.0.2")!) == 16 && t.cipsoDOI(to: IPAddress("10.78.0.2")!) == nil)
+        #expect(t.enabled && t.defaultMapping == nil && t.optionDOI(to: IPAddress("10.77.0.2")!) == 16 && t.optionDOI(to: IPAddress("10.78.0.2")!) == nil)
         #expect(
             NetLabelCommand.reset(after: s.netLabel) == [
                 ["map", "del", "default"], ["map", "add", "default", "protocol:unlbl"], ["cipsov4", "del", "doi:16"], ["unlbl", "accept", "on"],

@@ -7,8 +7,9 @@ public import SecurityContexts
 /// the commands the model understands are accepted (Specs/scenarios/README.md, "NetLabel"):
 ///
 ///     cipsov4 add pass doi:16 tags:1
+///     calipso add pass doi:16
 ///     map del default
-///     map add default [address:10.77.0.0/24] protocol:cipsov4,16 | protocol:unlbl
+///     map add default [address:10.77.0.0/24] protocol:cipsov4,16 | protocol:calipso,16 | protocol:unlbl
 ///     unlbl add default address:10.77.0.1/32 label:system_u:object_r:fallback_peer_t:s0
 ///     unlbl accept on | off
 public struct NetLabelCommand: Sendable, Hashable {
@@ -16,6 +17,8 @@ public struct NetLabelCommand: Sendable, Hashable {
     public enum Operation: Sendable, Hashable {
         /// `cipsov4 add pass doi:N tags:T,…` (`cipso_v4_doi_add`, `CIPSO_V4_MAP_PASS`).
         case cipsoAddPass(doi: UInt32, tags: [Int])
+        /// `calipso add pass doi:N` (`calipso_doi_add`, `CALIPSO_MAP_PASS`).
+        case calipsoAddPass(doi: UInt32)
         /// `map del default` (`netlbl_domhsh_remove_default`).
         case mapDeleteDefault
         /// `map add default [address:P] protocol:…` (`netlbl_domhsh_add_default`).
@@ -61,6 +64,9 @@ public struct NetLabelCommand: Sendable, Hashable {
                 throw fail("tags:1 only (the restricted bitmap tag; the model does not write the enumerated or ranged tags)")
             }
             op = .cipsoAddPass(doi: try doi(try value(w[3], "doi")), tags: tags.map { $0! })
+        case "calipso":
+            guard w.count == 4, w[1] == "add", w[2] == "pass" else { throw fail("the calipso line the model knows is `calipso add pass doi:N`") }
+            op = .calipsoAddPass(doi: try doi(try value(w[3], "doi")))
         case "map":
             if w.count == 3, w[1] == "del", w[2] == "default" {
                 op = .mapDeleteDefault
@@ -75,8 +81,10 @@ public struct NetLabelCommand: Sendable, Hashable {
                 op = .mapAddDefault(address: address, mapping: .unlabeled)
             } else if proto.hasPrefix("cipsov4,") {
                 op = .mapAddDefault(address: address, mapping: .cipso(doi: try doi(String(proto.dropFirst("cipsov4,".count)))))
+            } else if proto.hasPrefix("calipso,") {
+                op = .mapAddDefault(address: address, mapping: .calipso(doi: try doi(String(proto.dropFirst("calipso,".count)))))
             } else {
-                throw fail("protocol:unlbl or protocol:cipsov4,DOI (CALIPSO is not modeled: the scenarios' IPv6 datagrams carry no SCM_SECURITY)")
+                throw fail("protocol:unlbl, protocol:cipsov4,DOI or protocol:calipso,DOI")
             }
         case "unlbl":
             if w.count == 3, w[1] == "accept", w[2] == "on" || w[2] == "off" {
@@ -96,7 +104,7 @@ public struct NetLabelCommand: Sendable, Hashable {
             do { label = try SecurityContext(parsing: text) } catch { throw fail("label: \(error)") }
             op = .unlabeledAdd(address: try prefix(w[3]), label: label)
         default:
-            throw fail("expected a cipsov4, map or unlbl line")
+            throw fail("expected a cipsov4, calipso, map or unlbl line")
         }
         return NetLabelCommand(line: w.joined(separator: " "), operation: op)
     }
@@ -108,6 +116,7 @@ public struct NetLabelCommand: Sendable, Hashable {
         for c in commands {
             switch c.operation {
             case .cipsoAddPass(let doi, _): s.cipsoPassDOIs.insert(doi)
+            case .calipsoAddPass(let doi): s.calipsoPassDOIs.insert(doi)
             case .mapDeleteDefault:
                 s.defaultMapping = nil
                 s.addressMappings = []
@@ -129,6 +138,7 @@ public struct NetLabelCommand: Sendable, Hashable {
         if s.defaultMapping != nil || !s.addressMappings.isEmpty { out.append(["map", "del", "default"]) }
         out.append(["map", "add", "default", "protocol:unlbl"])
         out += s.cipsoPassDOIs.sorted().map { ["cipsov4", "del", "doi:\($0)"] }
+        out += s.calipsoPassDOIs.sorted().map { ["calipso", "del", "doi:\($0)"] }
         out += s.staticLabels.map { ["unlbl", "del", "default", "address:\($0.prefix)"] }
         out.append(["unlbl", "accept", "on"])
         return out
