@@ -68,6 +68,17 @@ struct NetLabelStateTests {
         off.acceptUnlabeled = false
         #expect(try off.arriving(from: Self.a, cipsoLevel: nil, netmsg: Self.netmsg).get() == .fallback(Self.fallback))
         #expect(throws: NetLabelRefusal.self) { try off.arriving(from: Self.c, cipsoLevel: nil, netmsg: Self.netmsg).get() }
+        // CALIPSO (IPv6): a level with categories is a CALIPSO label; one without is reported by
+        // `calipso_opt_getattr` as not found and ends as a fallback label (netlabel-calipso steps 3, 4).
+        var v6 = NetLabelState()
+        v6.calipsoPassDOIs = [16]
+        v6.defaultMapping = .calipso(doi: 16)
+        let six = IPAddress("fd00:77::1")!
+        #expect(v6.enabled && v6.optionDOI(to: six) == 16 && v6.optionDOI(to: Self.a) == nil && Self.cipso.optionDOI(to: six) == nil)
+        #expect(try v6.arriving(from: six, cipsoLevel: level, netmsg: Self.netmsg).get() == .calipso(Self.ctx("system_u:object_r:netlabel_peer_t:s1:c1")))
+        #expect(
+            try v6.arriving(from: six, cipsoLevel: LevelSyntax(sensitivity: "s2"), netmsg: Self.netmsg).get()
+                == .fallback(Self.ctx("system_u:object_r:netlabel_peer_t:s2")))
         // NetLabel not configured: never asked (`selinux_netlbl_skbuff_getsid` returns type NONE).
         #expect(try NetLabelState().arriving(from: Self.c, cipsoLevel: level, netmsg: Self.netmsg).get() == NetLabel.none)
     }

@@ -48,6 +48,16 @@ struct NetLabelCommandTests {
             ])
     }
 
+    /// netlabel-calipso.yaml's lines: a CALIPSO DOI mapped for the IPv6 prefix only, undone with
+    /// `calipso del`.
+    @Test func calipsoLines() throws {
+        let s = try Scenario.load(path: ScenarioTests.specs.appendingPathComponent("netlabel-calipso.yaml").path)
+        #expect(s.netLabel[0].operation == .calipsoAddPass(doi: 16))
+        let t = s.netLabelState
+        #expect(t.optionDOI(to: IPAddress("fd00:77::2")!) == 16 && t.optionDOI(to: IPAddress("fd00:78::2")!) == nil)
+        #expect(NetLabelCommand.reset(after: s.netLabel).contains(["calipso", "del", "doi:16"]))
+    }
+
     /// A static label and accept off: the undoing removes the label and turns accept back on,
     /// and leaves the boot's default mapping alone but for putting it back.
     @Test func staticLabelsAndTheAcceptFlag() throws {
