@@ -74,6 +74,20 @@ public struct PathTrace: Sendable, Hashable {
                     .joined(separator: " inside ")
             // The receiver decapsulates the outermost SA first and stores the path in that order
             // (`sec_path`); it finds each SA by its SAD key, and a packet for an SA it lacks is dropped.
+            if sender.cipsoRewrittenUnderESP(flow, bundle: bundle) {
+                legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: true, verdict: verdict))
+                legs.append(
+                    Leg(
+                        stage: .inboundPolicy, host: flow.destination,
+                        checks: [
+                            ResolutionCheck(
+                                what: "ESP header", passed: false,
+                                reason:
+                                    "a second CIPSO option was pushed in front of the first after ESP (LOCAL_OUT again, IPCB zeroed): the receiver finds no SA, dropped (XFRMINNOSTATES)",
+                                record: nil)
+                        ], passed: false, verdict: "dropped"))
+                return undelivered(legs)
+            }
             var path: [SecurityAssociation] = []
             for s in bundle.reversed() {
                 guard let mine = receiver.mirror.sa(destination: s.destination, spi: s.spi, proto: s.proto) else {
@@ -107,9 +121,9 @@ public struct PathTrace: Sendable, Hashable {
         guard policyCheck.accepted else {
             return undelivered(legs)
         }
-        let inbound = receiver.inbound(secPath: path)
+        let (inbound, label) = receiver.withNetLabel(receiver.inbound(secPath: path), flow: flow, sender: sender)
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
-        let seen = inbound.labeledBySA ? delivery.peer : nil
+        let seen = delivery.delivered ? label : nil
         legs.append(
             Leg(
                 stage: .delivery, host: flow.destination, checks: delivery.checks, passed: delivery.delivered,

@@ -97,6 +97,9 @@ public struct Resolver: Sendable {
     public var keyManagerListening = true { didSet { decisions.removeAll() } }
     /// NetLabel is configured on the host: the peer checks are on (Specs/kernel/labeled-ipsec.md, edge 26).
     public var netLabelConfigured = false { didSet { decisions.removeAll() } }
+    /// The kernel's NetLabel tables (Specs/kernel/labeled-ipsec.md, edge 22): what an arriving packet's
+    /// NetLabel label is. Configured (``NetLabelState/enabled``), it turns the peer checks on (edge 26).
+    public var netLabel = NetLabelState() { didSet { decisions.removeAll() } }
     /// SELinux xfrm contexts exist outside this mirror (another namespace; the kernel's count is
     /// global): the peer checks are on (Specs/kernel/labeled-ipsec.md, edge 26).
     public var labeledXfrmElsewhere = false { didSet { decisions.removeAll() } }
@@ -108,7 +111,7 @@ public struct Resolver: Sendable {
     /// policy capability `always_check_network`, NetLabel configured, or at least one SELinux xfrm context (a
     /// labeled SA or SPD entry) on the machine.
     public var peerLabelingEnabled: Bool {
-        authorizer.cache.server.policy.hasCapability("always_check_network") || netLabelConfigured || labeledXfrmElsewhere
+        authorizer.cache.server.policy.hasCapability("always_check_network") || netLabelConfigured || netLabel.enabled || labeledXfrmElsewhere
             || mirror.hasLabels
     }
 

@@ -31,6 +31,9 @@ struct ScenarioDataPlaneCommand: ParsableCommand {
                 throw CommandFailure.error("\(error)")
             }
             print("scenario \(scenario.name)")
+            if !scenario.netLabel.isEmpty {
+                print("  NetLabel is configured (netlabel:): the data plane carries no IP options, every step is the model's alone")
+            }
             for (i, r) in results.enumerated() {
                 guard let lines = r.lines(number: i + 1, verbose: verbose) else { continue }
                 steps += 1

@@ -48,9 +48,7 @@ public struct DataPlanePlayer: StepPlayer {
     /// Plays one step on the data plane (a UDP step) and on the model: both outcomes and where
     /// they differ.
     public mutating func playBeside(_ step: ScenarioStep) -> Step {
-        // A datagram with a per-socket policy is the model's alone: the data plane's sockets have
-        // none, and it is not sent without.
-        guard case .traffic(let t) = step.action, t.proto == .udp, t.socketPolicy == nil else {
+        guard carries(step), case .traffic(let t) = step.action else {
             // A step that switches a kernel to enforcing resets this player's caches as the
             // model's (a boolean step resets every cache over the server by itself).
             let flushed = model.modeFlushes(step)
@@ -65,6 +63,16 @@ public struct DataPlanePlayer: StepPlayer {
             step: step, model: theirs, dataPlane: mine,
             differences: mine.differences(from: theirs, canonical: canonical, names: ("data plane", "model")),
             unmet: mine.unmet(step.expect, canonical: canonical))
+    }
+
+    /// Whether the data plane plays `step`: a UDP step without a per-socket policy, in a scenario
+    /// without NetLabel. The nodes' sockets have no per-socket policies (such a datagram is not
+    /// sent without one), their datagrams carry no IP options and their hosts no NetLabel tables,
+    /// so with `netlabel:` lines (CIPSO options, static labels; Specs/kernel/labeled-ipsec.md,
+    /// edge 22) every step is the model's alone, as TCP steps are.
+    public func carries(_ step: ScenarioStep) -> Bool {
+        guard case .traffic(let t) = step.action, t.proto == .udp, t.socketPolicy == nil else { return false }
+        return scenario.netLabel.isEmpty
     }
 
     /// The data plane's outcome of a UDP step; the model's for the steps the data plane does not

@@ -54,6 +54,9 @@ public struct Scenario: Sendable {
     /// Each host's own policy statements and mode, for hosts on kernels of their own
     /// (`hosts.NAME.policy_rules`, `hosts.NAME.enforcing`).
     public var hostPolicies: [String: HostPolicy]
+    /// The `netlabelctl` lines applied to the kernel before the steps (`netlabel:`; Specs/scenarios/README.md,
+    /// "NetLabel").
+    public var netLabel: [NetLabelCommand]
 
     /// A scenario error: the file, where in it, and what was expected.
     public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
@@ -64,7 +67,9 @@ public struct Scenario: Sendable {
     }
 
     /// The fields a scenario adds to the apply format.
-    static let topLevelFields: Set<String> = ["description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon", "kernels"]
+    static let topLevelFields: Set<String> = [
+        "description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon", "kernels", "netlabel",
+    ]
     static let hostFields: Set<String> = ["xfrm", "ike_daemon", "policy_rules", "enforcing"]
 
     /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
@@ -138,6 +143,7 @@ public struct Scenario: Sendable {
         }
         ikeDaemons = try Self.ikeDaemons(top, layout: layout, fail: fail)
         (kernels, hostPolicies) = try Self.kernels(top, layout: layout, fail: fail)
+        netLabel = try Self.netLabelCommands(top, kernels: kernels, fail: fail)
         for host in Self.ikeHosts(of: layout) {
             do { _ = try LibreswanConfiguration.forHost(layout, host: host, psks: nil) } catch { throw fail(error.path, error.message) }
         }

@@ -178,6 +178,7 @@ public struct ScenarioModel: StepPlayer {
         let kernel = kernels[host]!
         var r = Resolver(
             mirror: XfrmMirror(sas: kernel.sas, policies: kernel.policies, acquires: acquires[host] ?? []), authorizer: authorizers[host]!)
+        r.netLabel = scenario.netLabelState
         // The count of labeled xfrm objects is a kernel's: only the hosts that share this one add to it.
         let sameKernel = Set(scenario.kernelGroups.first { $0.contains(host) } ?? [host])
         r.labeledXfrmElsewhere = kernels.contains { name, k in

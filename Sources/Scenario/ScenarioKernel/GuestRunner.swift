@@ -72,6 +72,7 @@ public struct GuestRunner {
                 try network(scenario)
                 let keys = Self.keys(for: scenario)
                 try install(scenario, keys: keys)
+                try applyNetLabel(scenario)
                 for host in scenario.hosts {
                     monitors[host] = try NetlinkSocket(
                         protocol: .xfrm, namespace: .named(namespace(host)), groups: [1],
@@ -90,12 +91,14 @@ public struct GuestRunner {
                 }
             } catch {
                 report(GuestReport(scenario: scenario.name, error: "setup: \(error)"))
+                resetNetLabel(scenario)
                 continue
             }
             var player = KernelPlayer(runner: self, scenario: scenario, monitors: monitors, ignoring: Scenario.harnessType, reloads: entry.reloads ?? [])
             for (i, step) in scenario.steps.enumerated() {
                 report(GuestReport(scenario: scenario.name, step: i, outcome: player.play(step)))
             }
+            resetNetLabel(scenario)
         }
         // Permissive for the last teardown, as for every other: a stopped pluto's last IKE
         // datagrams draw ICMP errors from the kernel's own sockets (kernel_t), and a namespace's
@@ -146,6 +149,8 @@ public struct GuestRunner {
     public func playInLoadedPolicy(_ scenario: Scenario, ignoring: String) throws -> [StepOutcome] {
         // Starting pluto writes /etc/selinux/config: a guest's business, not a host's.
         guard !scenario.usesIKE else { throw ScenarioKernelError("scenarios keyed by IKE run in the VM only (salabel scenario run --kernel)") }
+        // NetLabel's tables are the system's too.
+        guard scenario.netLabel.isEmpty else { throw ScenarioKernelError("scenarios with netlabel: lines run in the VM only (salabel scenario run --kernel)") }
         // Booleans and the mode are the system's: a scenario that changes them runs in the VM only.
         if let i = scenario.steps.firstIndex(where: { if case .traffic = $0.action { false } else if case .xfrm = $0.action { false } else { true } }) {
             throw ScenarioKernelError(

@@ -195,6 +195,8 @@ public struct KernelRun {
         if scenarios.contains(where: \.scenario.usesIKE) { arguments.append("--libreswan") }
         // PF_KEY compiles the labeled socket policies (IP_IPSEC_POLICY; Specs/scenarios/README.md).
         if scenarios.contains(where: \.scenario.usesPFKey) { arguments += ["--module", "af_key"] }
+        // netlabelctl (Debian netlabel-tools) for the scenarios' `netlabel:` lines.
+        if scenarios.contains(where: { !$0.scenario.netLabel.isEmpty }) { files.append((GuestRunner.netlabelctl, GuestRunner.netlabelctl)) }
         for (source, dest) in files { arguments += ["--file", "\(source):\(dest)"] }
         arguments.append(script.path)
 
