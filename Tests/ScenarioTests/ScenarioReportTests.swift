@@ -62,6 +62,9 @@ struct ScenarioReportTests {
                 switch step.action {
                 case .traffic(let t):
                     #expect(words == "\(t.proto.rawValue) \(t.from) → \(t.to):\(t.port) as \(t.actor), server as \(t.serverActor)")
+                case .xfrm(let c) where c.hardExpire:
+                    // No `ip xfrm` line sends it: the message is named.
+                    #expect(words == "\(c.host) as \(c.actor): XFRM_MSG_EXPIRE (hard) \(c.line)")
                 case .xfrm(let c):
                     let head = "\(c.host) as \(c.actor): ip xfrm "
                     if c.line.count > 110 {

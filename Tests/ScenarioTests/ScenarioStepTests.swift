@@ -48,8 +48,17 @@ struct ScenarioStepTests {
         ("steps: [{ xfrm: \"state flush\", host: z, as: m }]", "steps[0].host: expected a host"),
         (
             "steps: [{ xfrm: \"state flush\", tcp: {}, host: a, as: m }]",
-            "steps[0]: expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found xfrm, tcp"
+            "steps[0]: expected exactly one of xfrm, xfrm_expire, tcp, udp, boolean, enforcing, reload; found xfrm, tcp"
         ),
+        ("steps: [{ xfrm_expire: \"dst 10.0.0.2 proto esp spi 0x100\", host: a, as: m }]", "steps[0].xfrm_expire: expected `src ADDR dst ADDR"),
+        ("steps: [{ xfrm_expire: \"src 10.0.0.1 dst 10.0.0.2 proto esp\", host: a, as: m }]", "steps[0].xfrm_expire: "),
+        ("steps: [{ xfrm_expire: [1], host: a, as: m }]", "steps[0].xfrm_expire: expected `src ADDR"),
+        (
+            "steps: [{ xfrm_expire: \"src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100\", host: a, as: m, context_length: 64 }]",
+            "steps[0].context_length: an EXPIRE carries no context"
+        ),
+        ("steps: [{ xfrm_expire: \"src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100\", as: m }]", "steps[0].host: expected a host"),
+        ("steps: [{ boolean: { b: true }, host: a }]", "steps[0].host: the harness makes this change"),
         ("steps: [{ xfrm: \"state list\", host: a, as: m }]", "steps[0].xfrm: expected a command that changes the SAD or SPD"),
         ("steps: [{ xfrm: \"state flush\", host: a, as: m, context_length: 4096 }]", "steps[0].context_length: expected a length"),
         ("steps: [{ tcp: { from: a, to: a, port: 7, as: c, server_as: c } }]", "steps[0].tcp: from and to must be different hosts"),

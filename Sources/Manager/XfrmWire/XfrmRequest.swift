@@ -57,6 +57,20 @@ public enum XfrmRequest {
         XfrmMessage(type: .delSA, flags: changeFlags, sequence: sequence, body: saID(id, source: source, mark: mark))
     }
 
+    /// EXPIRE sent by userspace (`xfrm_add_sa_expire`): `struct xfrm_user_expire`, whose state
+    /// names the SA by `id` (daddr, SPI, protocol), `family` and `saddr`, then `hard`, and
+    /// `XFRMA_MARK` when given and non-zero. A hard one deletes the SA with no SELinux check
+    /// (Specs/kernel/labeled-ipsec.md, edge 35); a soft one only tells the key managers. iproute2
+    /// has no command for it.
+    public static func expireSA(_ id: SAIdentifier, source: IPAddress, hard: Bool, mark: XfrmMark? = nil, sequence: UInt32 = 0) -> XfrmMessage {
+        let state = XfrmUserSAInfo(
+            id: XfrmID(daddr: XfrmAddress(id.destination), spi: id.spi, proto: id.proto.rawValue), saddr: XfrmAddress(source),
+            family: id.destination.family.wire)
+        var attributes: [XfrmAttribute] = []
+        if let mark, mark.value & mark.mask != 0 { attributes.append(.mark(mark)) }
+        return XfrmMessage(type: .expire, flags: changeFlags, sequence: sequence, body: .expire(XfrmUserExpire(state: state, hard: hard ? 1 : 0), attributes))
+    }
+
     /// GETSA for one SA (the kernel answers with a NEWSA). Equivalent to `ip xfrm state get …`.
     public static func getSA(_ id: SAIdentifier, source: IPAddress, mark: XfrmMark? = nil, sequence: UInt32 = 0) -> XfrmMessage {
         XfrmMessage(type: .getSA, flags: .request, sequence: sequence, body: saID(id, source: source, mark: mark))

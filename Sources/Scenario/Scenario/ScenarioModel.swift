@@ -216,6 +216,16 @@ public struct ScenarioModel: StepPlayer {
         let cap = r.check(actor, actor, "capability", "net_admin", what: "capability { net_admin }")
         if let rec = cap.record { records.append(rec) }
         if !cap.passed { return refused("EPERM", "\(cap.what): \(cap.reason)") }
+        if command.hardExpire {
+            switch expire(command.operation, on: command.host) {
+            case .success(let note): notes.append(note)
+            case .failure(let refusal): return refused(refusal.errno, refusal.why)
+            }
+            let read = r.check(actor, actor, "netlink_xfrm_socket", "read", what: "netlink_xfrm_socket { read }")
+            if let rec = read.record { records.append(rec) }
+            if !read.passed { return refused("EACCES", "the SA was removed; reading the answer: \(read.reason)") }
+            return StepOutcome(result: "ok", avc: lines(), notes: notes)
+        }
         if let why = Self.newSAShapeError(command.operation, hasContext: command.rawContext != nil) { return refused("EINVAL", why) }
 
         var operation = command.operation

@@ -54,6 +54,11 @@ public struct ScenarioStep: Sendable, Hashable {
         public var operation: XfrmOperation
         /// The `ctx` word as written (padded to `contextLength` when given), or nil.
         public var rawContext: String?
+        /// An `xfrm_expire` step: a hard `XFRM_MSG_EXPIRE` for the SA `operation` (a `deleteSA`)
+        /// names, which the kernel takes as a deletion with no SELinux check
+        /// (`xfrm_add_sa_expire`; Specs/kernel/labeled-ipsec.md, edge 35). iproute2 has no command
+        /// for it.
+        public var hardExpire = false
     }
 
     /// Traffic between two hosts.
@@ -122,18 +127,23 @@ extension ScenarioStep {
         fail: (String, String) -> Scenario.Error
     ) throws(Scenario.Error) -> ScenarioStep {
         let path = "steps[\(index)]"
-        guard let map = value as? [String: Any] else { throw fail(path, "expected a mapping (name, one of xfrm/tcp/udp/boolean/enforcing/reload, expect)") }
-        let known: Set<String> = ["name", "host", "as", "xfrm", "context_length", "tcp", "udp", "boolean", "enforcing", "reload", "expect"]
+        guard let map = value as? [String: Any] else {
+            throw fail(path, "expected a mapping (name, one of xfrm/xfrm_expire/tcp/udp/boolean/enforcing/reload, expect)")
+        }
+        let known: Set<String> = ["name", "host", "as", "xfrm", "xfrm_expire", "context_length", "tcp", "udp", "boolean", "enforcing", "reload", "expect"]
         if let unknown = map.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("\(path).\(unknown)", "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
         }
-        let kinds = ["xfrm", "tcp", "udp", "boolean", "enforcing", "reload"].filter { map[$0] != nil }
+        let kinds = ["xfrm", "xfrm_expire", "tcp", "udp", "boolean", "enforcing", "reload"].filter { map[$0] != nil }
         guard kinds.count == 1 else {
             throw fail(
-                path, "expected exactly one of xfrm, tcp, udp, boolean, enforcing, reload; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))")
+                path,
+                "expected exactly one of xfrm, xfrm_expire, tcp, udp, boolean, enforcing, reload; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))"
+            )
         }
-        // `host`, `as` and `context_length` belong to xfrm requests only.
-        if kinds[0] != "xfrm", let field = ["host", "as", "context_length"].first(where: { map[$0] != nil }) {
+        // `host`, `as` and `context_length` belong to xfrm requests only (`context_length` to lines with a ctx).
+        if kinds[0] == "xfrm_expire", map["context_length"] != nil { throw fail("\(path).context_length", "an EXPIRE carries no context") }
+        if !kinds[0].hasPrefix("xfrm"), let field = ["host", "as", "context_length"].first(where: { map[$0] != nil }) {
             let who =
                 ["boolean", "enforcing", "reload"].contains(kinds[0])
                 ? "the harness makes this change, as no actor on no host" : "not a field of a \(kinds[0]) step"
@@ -158,7 +168,21 @@ extension ScenarioStep {
         }
 
         let action: Action
-        if let line = map["xfrm"] {
+        if let line = map["xfrm_expire"] {
+            // The SA as `ip xfrm state delete` names it: src, dst, proto, spi[, mark].
+            guard let line = line as? String else { throw fail("\(path).xfrm_expire", "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]`") }
+            let h = try host("host", map["host"])
+            let (actorName, actorContext) = try actor("as", map["as"])
+            let operation: XfrmOperation
+            do { operation = try IPXfrmSyntax.parse(words: ["state", "delete"] + IPXfrmSyntax.words(line)) } catch {
+                throw fail("\(path).xfrm_expire", "\(error)")
+            }
+            guard case .deleteSA(_, let source, _) = operation, source != nil else {
+                throw fail("\(path).xfrm_expire", "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]` (the SA's source too: the EXPIRE names it)")
+            }
+            action = .xfrm(
+                XfrmCommand(host: h, actor: actorName, actorContext: actorContext, line: line, operation: operation, rawContext: nil, hardExpire: true))
+        } else if let line = map["xfrm"] {
             guard let line = line as? String else { throw fail("\(path).xfrm", "expected an `ip xfrm` line") }
             let h = try host("host", map["host"])
             let (actorName, actorContext) = try actor("as", map["as"])

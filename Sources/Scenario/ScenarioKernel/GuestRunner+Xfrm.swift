@@ -35,8 +35,13 @@ extension GuestRunner {
 
     func xfrm(_ command: ScenarioStep.XfrmCommand) -> StepOutcome {
         var message: XfrmMessage
-        do { message = try NetlinkXfrmKernel.request(for: command.operation) } catch {
-            return StepOutcome(result: "EINVAL", stage: "harness", notes: ["cannot encode the request: \(error)"])
+        if command.hardExpire, case .deleteSA(let id, let source, let mark) = command.operation {
+            // XFRM_MSG_EXPIRE, hard: iproute2 has no command for it (Specs/kernel/labeled-ipsec.md, edge 35).
+            message = XfrmRequest.expireSA(id, source: source ?? .any(id.destination.family), hard: true, mark: mark)
+        } else {
+            do { message = try NetlinkXfrmKernel.request(for: command.operation) } catch {
+                return StepOutcome(result: "EINVAL", stage: "harness", notes: ["cannot encode the request: \(error)"])
+            }
         }
         if let raw = command.rawContext {
             let ctx = XfrmAttribute.securityContext(XfrmUserSecCtx(alg: 1, doi: 1, contextBytes: Array(raw.utf8) + [0]))
