@@ -60,18 +60,22 @@ struct ResolverOptions: ParsableArguments {
         return (["policy: \(loaded)"] + lines).joined(separator: "\n")
     }
 
-    /// The SAD/SPD of the host with `address`: the scenario's host, or the live namespace.
-    func mirror(for address: IPAddress, in scenario: Scenario?, namespace: String? = nil) throws -> (name: String, mirror: XfrmMirror) {
+    /// The resolver of the host with `address`: the scenario's host as its kernel sees it
+    /// (``Scenario/resolver(host:authorizer:)``: its SAD/SPD, the scenario's NetLabel tables, the
+    /// labeled xfrm objects of the kernel's other hosts, as the model plays it), or the live namespace's SAD/SPD.
+    func resolver(for address: IPAddress, in scenario: Scenario?, namespace: String? = nil, authorizer: AssociationAuthorizer) throws -> (
+        name: String, resolver: Resolver
+    ) {
         if let scenario {
             guard let host = scenario.host(with: address) else {
                 throw CommandFailure.error(
                     "no host has the address \(address) in scenario \(scenario.name) (hosts: "
                         + scenario.hosts.map { "\($0) \(scenario.layout.hosts[$0]!.address)" }.joined(separator: ", ") + ")")
             }
-            do { return (host, try scenario.mirror(host: host)) } catch { throw CommandFailure.error("\(error)") }
+            do { return (host, try scenario.resolver(host: host, authorizer: authorizer)) } catch { throw CommandFailure.error("\(error)") }
         }
         let ns = namespace ?? netns!
-        do { return ("netns \(ns)", try XfrmMirror.dump(netns: ns)) } catch {
+        do { return ("netns \(ns)", Resolver(mirror: try XfrmMirror.dump(netns: ns), authorizer: authorizer)) } catch {
             throw CommandFailure.error("cannot read the SAD/SPD of \(ns): \(error)")
         }
     }
@@ -95,6 +99,9 @@ struct ResolveCommand: ParsableCommand {
     @Option(help: "The receiving socket's context (default: the echo server's).") var socket: String = "system_u:system_r:echoserver_t:s0"
     @Option(help: "The interface the packet came in on (netif checks with network_peer_controls).") var interface: String?
     @Option(help: "The packet's source address (node checks with network_peer_controls).") var src: String?
+    @Option(
+        help: "With a scenario's NetLabel tables, the sending socket's context, whose low level the CIPSO or CALIPSO option carries (default: the SA's label).")
+    var from: String?
 
     func run() throws {
         guard let d = IPAddress(dst) else { throw ValidationError("--dst: not an address") }
@@ -104,22 +111,31 @@ struct ResolveCommand: ParsableCommand {
             return a
         }
         let scenario = try options.loadScenario()
-        let host = try options.mirror(for: d, in: scenario)
+        let decider = try options.authorizer(scenario)
+        let host = try options.resolver(for: d, in: scenario, authorizer: decider.authorizer)
+        let resolver = host.resolver
         let spiValue: UInt32
         if let spi {
             guard let v = spi.hasPrefix("0x") ? UInt32(spi.dropFirst(2), radix: 16) : UInt32(spi) else { throw ValidationError("--spi: a number") }
             spiValue = v
-        } else if let first = host.mirror.sas.first(where: { $0.destination == d && $0.proto == p }) {
+        } else if let first = resolver.mirror.sas.first(where: { $0.destination == d && $0.proto == p }) {
             spiValue = first.spi
         } else {
             throw CommandFailure.error("--spi: \(host.name) has no SA to \(d) proto \(p); give one")
         }
-        let decider = try options.authorizer(scenario)
-        let resolver = Resolver(mirror: host.mirror, authorizer: decider.authorizer)
-        let inbound = resolver.inbound(destination: d, spi: spiValue, proto: p)
+        var inbound = resolver.inbound(destination: d, spi: spiValue, proto: p)
+        var label = inbound.labeledBySA ? inbound.peer : nil
+        // NetLabel's part (a scenario's tables): the packet from the SA's source carries the
+        // sending socket's CIPSO level (--from, default the SA's label), reconciled with the SA label.
+        if resolver.netLabel.enabled, let sa = resolver.mirror.sa(destination: d, spi: spiValue, proto: p) {
+            let sending = try from.map { try parseContext($0, "--from") } ?? sa.securityContext
+            let flow = Flow(context: sending, source: source ?? sa.source, destination: d, upperProtocol: 0, sourcePort: 0, destinationPort: 0)
+            (inbound, label) = resolver.withNetLabel(inbound, flow: flow, sender: resolver)
+        }
         let report = SADeliveryReport(
             host: host.name, destination: d, spi: spiValue, proto: p, socket: socket, inbound: inbound,
-            delivery: resolver.deliver(inbound, to: try parseContext(socket, "--socket"), interface: interface, source: source))
+            delivery: resolver.deliver(inbound, to: try parseContext(socket, "--socket"), interface: interface, source: source),
+            label: label)
         print(options.output(lines: report.lines, json: report.json, policy: decider.policy))
         if !report.delivery.delivered { throw CommandFailure.exit(Status.denied) }
     }
@@ -194,12 +210,9 @@ struct TraceCommand: ParsableCommand {
         let flow = Flow(context: try parseContext(from, "--from"), source: s, destination: d, upperProtocol: upper, sourcePort: sport, destinationPort: dport)
         let scenario = try options.loadScenario()
         let (authorizer, loaded) = try options.authorizer(scenario)
-        let sender = try options.mirror(for: s, in: scenario)
-        let receiver = try options.mirror(for: d, in: scenario, namespace: peerNetns ?? options.netns)
-        let trace = PathTrace.trace(
-            flow, sender: Resolver(mirror: sender.mirror, authorizer: authorizer),
-            receiver: Resolver(mirror: receiver.mirror, authorizer: authorizer),
-            socket: try parseContext(to, "--to"), reply: !noReply)
+        let sender = try options.resolver(for: s, in: scenario, authorizer: authorizer)
+        let receiver = try options.resolver(for: d, in: scenario, namespace: peerNetns ?? options.netns, authorizer: authorizer)
+        let trace = PathTrace.trace(flow, sender: sender.resolver, receiver: receiver.resolver, socket: try parseContext(to, "--to"), reply: !noReply)
         var lines = trace.lines(names: [s: sender.name, d: receiver.name])
         var json = trace.json
         // The conns come from --apply, else from a scenario with associations keyed by IKE.

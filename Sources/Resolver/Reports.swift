@@ -35,10 +35,24 @@ public struct SADeliveryReport {
     public var inbound: InboundResolution
     /// Whether the socket receives it (``Resolver/deliver(_:to:interface:source:)``).
     public var delivery: DeliveryResolution
+    /// The peer label the receiving socket reads: the SA's, or with NetLabel the one
+    /// ``Resolver/withNetLabel(_:flow:sender:)`` reconciles (`nil`: none).
+    public var label: SecurityContext?
 
+    /// A report whose socket reads the SA's label, when the traffic was labeled by one.
     public init(
         host: String, destination: IPAddress, spi: UInt32, proto: IPsecProtocol, socket: String, inbound: InboundResolution,
         delivery: DeliveryResolution
+    ) {
+        self.init(
+            host: host, destination: destination, spi: spi, proto: proto, socket: socket, inbound: inbound, delivery: delivery,
+            label: inbound.labeledBySA ? inbound.peer : nil)
+    }
+
+    /// A report whose socket reads `label` (NetLabel's part included).
+    public init(
+        host: String, destination: IPAddress, spi: UInt32, proto: IPsecProtocol, socket: String, inbound: InboundResolution,
+        delivery: DeliveryResolution, label: SecurityContext?
     ) {
         self.host = host
         self.destination = destination
@@ -47,17 +61,18 @@ public struct SADeliveryReport {
         self.socket = socket
         self.inbound = inbound
         self.delivery = delivery
+        self.label = label
     }
 
-    /// The label the socket sees (getpeercon): the SA's, when the traffic was labeled by one.
-    public var peerSeen: SecurityContext? { inbound.labeledBySA ? delivery.peer : nil }
+    /// The label the socket sees (getpeercon): ``label`` when the packet reached the socket's checks.
+    public var peerSeen: SecurityContext? { delivery.peer == nil ? nil : label }
 
     /// The report for people: the SA, the peer label, each check, and the delivery.
     public var lines: [String] {
         var lines = [
             "\(host): SA dst \(destination) spi 0x\(String(spi, radix: 16)) proto \(proto)",
             "peer label: \(inbound.dropped ? "none (dropped)" : inbound.peer?.description ?? "none")"
-                + (inbound.labeledBySA || inbound.dropped ? "" : " (unlabeled traffic)"),
+                + (label != nil || inbound.dropped ? "" : " (unlabeled traffic)"),
         ]
         lines += delivery.checks.map { "  \($0)" }
         lines.append(

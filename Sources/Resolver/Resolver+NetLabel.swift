@@ -53,7 +53,8 @@ extension Resolver {
     /// where the ESP header should be, finds no SA (`XfrmInNoStates`) and drops it, with no AVC
     /// record. A TCP socket carries its option in its own IP options (`NLBL_CONNLABELED` at
     /// connect, `NLBL_LABELED` for an accepted one), so `selinux_netlbl_skbuff_setsid` leaves its
-    /// packets alone. Tunnel mode and CALIPSO (IPv6) datagrams were not measured.
+    /// packets alone. A tunnel-mode SA puts a new outer header in front, so the inner option survives
+    /// (measured, `netlabel-tunnel`). CALIPSO (IPv6) datagrams were not measured.
     public func cipsoRewrittenUnderESP(_ flow: Flow, bundle: [SecurityAssociation]) -> Bool {
         flow.upperProtocol == 17 && flow.destination.family == .inet && netLabel.optionDOI(to: flow.destination) != nil && flow.context?.range != nil
             && bundle.contains { $0.mode == .transport }

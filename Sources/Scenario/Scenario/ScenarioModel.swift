@@ -175,18 +175,13 @@ public struct ScenarioModel: StepPlayer {
     /// What `host` holds now (SAs, SPD entries, pending ACQUIREs, whether labels exist on other
     /// hosts), as the resolver sees it.
     public func resolver(_ host: String) -> Resolver {
-        let kernel = kernels[host]!
-        var r = Resolver(
-            mirror: XfrmMirror(sas: kernel.sas, policies: kernel.policies, acquires: acquires[host] ?? []), authorizer: authorizers[host]!)
-        r.netLabel = scenario.netLabelState
-        // The count of labeled xfrm objects is a kernel's: only the hosts that share this one add to it.
-        let sameKernel = Set(scenario.kernelGroups.first { $0.contains(host) } ?? [host])
-        r.labeledXfrmElsewhere = kernels.contains { name, k in
-            name != host && sameKernel.contains(name)
-                && (k.sas.contains { $0.securityContext != nil } || k.policies.contains { $0.securityContext != nil }
-                    || (acquires[name] ?? []).contains { $0.label != nil })
+        func mirror(_ name: String) -> XfrmMirror {
+            XfrmMirror(sas: kernels[name]!.sas, policies: kernels[name]!.policies, acquires: acquires[name] ?? [])
         }
-        return r
+        // The count of labeled xfrm objects is a kernel's: only the hosts that share this one add to it.
+        return scenario.resolver(
+            host: host, mirror: mirror(host), authorizer: authorizers[host]!,
+            labeledXfrmElsewhere: scenario.kernelNeighbours(of: host).contains { mirror($0).hasLabels })
     }
 
     // MARK: - xfrm requests
