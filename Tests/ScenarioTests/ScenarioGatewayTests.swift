@@ -34,7 +34,7 @@ struct ScenarioGatewayTests {
         (with("routes: { b: b }"), "hosts.a.routes.b: the gateway must be a third host, neither a nor b"),
         (with("routes: { b: g }", g: "forwarding: false"), "hosts.a.routes.b: g does not forward: give it forwarding: true"),
         (with("routes: { b: g }", v6: true), "hosts.a.address: forwarding scenarios are IPv4 only; fd00::1 is IPv6"),
-        (with("routes: { b: g }", top: "kernels: per_host\n"), "hosts.g.forwarding: forwarding needs the hosts on one kernel (kernels: shared)"),
+        (with("routes: { b: g }", top: "kernels: per_host\n"), "kernels: per_host scenarios have two hosts (the kernel run's two VMs); this one has 3"),
         (with("routes: { b: g }", b: ""), "hosts.b.routes.a: the way back must go through the same gateway: give b the route a: g"),
     ]
 

@@ -38,9 +38,10 @@ extension Scenario {
     }
 
     /// Reads the hosts' `forwarding` and `routes`: a route names two other hosts of the scenario,
-    /// the gateway one with `forwarding: true`; the hosts share one kernel and are IPv4.
+    /// the gateway one with `forwarding: true`, and the way back goes through it too; the hosts are
+    /// IPv4. (Three hosts share one kernel: `kernels: per_host` has two.)
     static func forwarding(
-        _ top: [String: Any], layout: ApplyFile, kernels: Kernels, fail: (String, String) -> Scenario.Error
+        _ top: [String: Any], layout: ApplyFile, fail: (String, String) -> Scenario.Error
     ) throws(Scenario.Error) -> Forwarding {
         let hosts = top["hosts"] as? [String: Any] ?? [:]
         var result = Forwarding.none
@@ -79,8 +80,6 @@ extension Scenario {
             }
         }
         guard result != .none else { return result }
-        let first = result.gateways.sorted().first.map { "hosts.\($0).forwarding" } ?? "hosts"
-        if kernels == .perHost { throw fail(first, "forwarding needs the hosts on one kernel (kernels: shared)") }
         if let v6 = layout.hosts.values.sorted(by: { $0.name < $1.name }).first(where: { $0.address.family != .inet }) {
             throw fail("hosts.\(v6.name).address", "forwarding scenarios are IPv4 only; \(v6.address) is IPv6")
         }

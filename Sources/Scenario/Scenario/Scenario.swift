@@ -147,7 +147,7 @@ public struct Scenario: Sendable {
         ikeDaemons = try Self.ikeDaemons(top, layout: layout, fail: fail)
         (kernels, hostPolicies) = try Self.kernels(top, layout: layout, fail: fail)
         netLabel = try Self.netLabelCommands(top, kernels: kernels, fail: fail)
-        forwarding = try Self.forwarding(top, layout: layout, kernels: kernels, fail: fail)
+        forwarding = try Self.forwarding(top, layout: layout, fail: fail)
         for host in Self.ikeHosts(of: layout) {
             do { _ = try LibreswanConfiguration.forHost(layout, host: host, psks: nil) } catch { throw fail(error.path, error.message) }
         }
