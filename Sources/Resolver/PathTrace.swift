@@ -10,6 +10,10 @@ public struct PathTrace: Sendable, Hashable {
     public struct Leg: Sendable, Hashable {
         public enum Stage: String, Sendable, Hashable {
             case outbound, inboundPolicy = "inbound-policy", delivery
+            /// A gateway's FWD policy check on a packet it forwards (Specs/kernel/labeled-ipsec.md §b.5).
+            case forwardPolicy = "forward-policy"
+            /// A gateway's outbound lookup and peer checks for a packet it forwards (§b.5).
+            case forward
         }
 
         public var stage: Stage

@@ -132,6 +132,8 @@ extension PathTrace {
             case .outbound: title = "outbound on \(name) (\(leg.host))"
             case .inboundPolicy: title = "inbound policy check on \(name)"
             case .delivery: title = "delivery on \(name)"
+            case .forwardPolicy: title = "forward policy check on \(name)"
+            case .forward: title = "forwarding on \(name) (\(leg.host))"
             }
             lines.append("\(n). \(title):")
             lines += leg.checks.map { "   " + $0.description.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n   ") }

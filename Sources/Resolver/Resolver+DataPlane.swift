@@ -99,7 +99,7 @@ extension Resolver {
         decisions.delivers(.inbound(source, destination, sourcePort, destinationPort, sa: sa, socket: socket), generation: policyGeneration)
     }
 
-    /// The inbound policy check (``inboundPolicy(_:secPath:inboundDefaultBlock:)``) then, when a
+    /// The inbound policy check (``inboundPolicy(_:secPath:inboundDefaultBlock:direction:)``) then, when a
     /// socket (`socket`, SID `sid`) receives the packet, delivery to it
     /// (``deliver(_:to:interface:source:)``, the peer label from `secPath`), with every check and
     /// reason. A delivery that wrote no record is cached for

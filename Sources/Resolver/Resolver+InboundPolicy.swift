@@ -26,7 +26,13 @@ extension Resolver {
     ///    path (protocol, mode, reqid, SPI, and the addresses for tunnel mode; labels are never
     ///    compared), the last template against the outermost SA, then each template before it further
     ///    in, and no tunnel SA left unmatched (`XFRMINTMPLMISMATCH`).
-    public func inboundPolicy(_ packet: Flow, secPath: [SecurityAssociation], inboundDefaultBlock: Bool = false) -> InboundPolicyCheck {
+    ///
+    /// With `direction` `.fwd` it is the same check on a packet the host forwards (`ip_forward`,
+    /// Specs/kernel/labeled-ipsec.md §b.5): the FWD entries, the SA's label still the subject.
+    public func inboundPolicy(
+        _ packet: Flow, secPath: [SecurityAssociation], inboundDefaultBlock: Bool = false, direction: PolicyDirection = .in
+    ) -> InboundPolicyCheck {
+        let name = direction == .fwd ? "forward" : "inbound"
         var checks: [ResolutionCheck] = []
         func drop(_ what: String, _ why: String, entry: PolicyEntry? = nil) -> InboundPolicyCheck {
             checks.append(ResolutionCheck(what: what, passed: false, reason: why, record: nil))
@@ -40,18 +46,18 @@ extension Resolver {
             return drop("selector of SA spi 0x\(String(sa.spi, radix: 16))", "the packet does not match it (XFRMINSTATEMISMATCH)")
         }
         // 3. SPD lookup, direction in, the SA's label as subject.
-        let chosen = spdLookup(.in, packet, subject: label ?? unlabeled, checks: &checks)
+        let chosen = spdLookup(direction, packet, subject: label ?? unlabeled, checks: &checks)
         // 4. No entry.
         guard let policy = chosen else {
             if let tunnel = secPath.first(where: { $0.mode == .tunnel }) {
-                return drop("inbound policy", "no entry applies, but tunnel SA spi 0x\(String(tunnel.spi, radix: 16)) was used: dropped")
+                return drop("\(name) policy", "no entry applies, but tunnel SA spi 0x\(String(tunnel.spi, radix: 16)) was used: dropped")
             }
-            if inboundDefaultBlock { return drop("inbound policy", "no entry applies and the default for in is block: dropped") }
-            checks.append(ResolutionCheck(what: "inbound policy", passed: true, reason: "no entry applies: accepted", record: nil))
+            if inboundDefaultBlock { return drop("\(name) policy", "no entry applies and the default for in is block: dropped") }
+            checks.append(ResolutionCheck(what: "\(name) policy", passed: true, reason: "no entry applies: accepted", record: nil))
             return InboundPolicyCheck(accepted: true, entry: nil, checks: checks)
         }
         // 5. The entry's action and templates.
-        if policy.action == .block { return drop("inbound SPD entry index \(policy.index)", "its action is block: dropped", entry: policy) }
+        if policy.action == .block { return drop("\(name) SPD entry index \(policy.index)", "its action is block: dropped", entry: policy) }
         var next = 0
         // The last template is the outermost transform, met first in the path: the kernel walks the
         // templates from the last to the first (`for (i = xfrm_nr-1, k = 0; i >= 0; i--)
@@ -65,13 +71,13 @@ extension Resolver {
                 // Transport SAs skipped over are tolerated; a tunnel SA is not.
                 if let skipped = secPath[next..<found].first(where: { $0.mode == .tunnel }) {
                     return drop(
-                        "template \(n + 1) of inbound entry index \(policy.index)",
+                        "template \(n + 1) of \(name) entry index \(policy.index)",
                         "tunnel SA spi 0x\(String(skipped.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)", entry: policy)
                 }
                 next = found + 1
             } else if !t.optional {
                 return drop(
-                    "template \(n + 1) of inbound entry index \(policy.index) (\(t.proto) \(t.mode))",
+                    "template \(n + 1) of \(name) entry index \(policy.index) (\(t.proto) \(t.mode))",
                     secPath.isEmpty
                         ? "the packet came without IPsec: dropped (XFRMINTMPLMISMATCH)"
                         : "no SA of the path matches it: dropped (XFRMINTMPLMISMATCH)", entry: policy)
@@ -79,12 +85,12 @@ extension Resolver {
         }
         if let extra = secPath[next...].first(where: { $0.mode == .tunnel }) {
             return drop(
-                "inbound entry index \(policy.index)", "tunnel SA spi 0x\(String(extra.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)",
+                "\(name) entry index \(policy.index)", "tunnel SA spi 0x\(String(extra.spi, radix: 16)) is not in the policy (XFRMINTMPLMISMATCH)",
                 entry: policy)
         }
         checks.append(
             ResolutionCheck(
-                what: "templates of inbound entry index \(policy.index)", passed: true,
+                what: "templates of \(name) entry index \(policy.index)", passed: true,
                 reason: policy.templates.isEmpty ? "none: accepted" : "matched by the SA path (labels are not compared)", record: nil))
         return InboundPolicyCheck(accepted: true, entry: policy, checks: checks)
     }

@@ -207,11 +207,11 @@ public struct Resolver: Sendable {
             .filter { !$0.element.isSocketPolicy && $0.element.direction == direction && $0.element.selector.matches(flow) }
             .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
             .map(\.element)
-        let entry = direction == .in ? "inbound SPD entry" : "SPD entry"
+        let entry = direction == .in ? "inbound SPD entry" : direction == .fwd ? "forward SPD entry" : "SPD entry"
         for p in candidates
         where matches(
             p, subject: subject, name: "\(entry) index \(p.index)", unlabeled: "an unlabeled entry matches every flow, no check (edge 13)",
-            note: { _ in direction == .in ? " (subject: the SA's label, edge 21)" : "" }, checks: &checks)
+            note: { _ in direction != .out ? " (subject: the SA's label, edge 21)" : "" }, checks: &checks)
         {
             return p
         }

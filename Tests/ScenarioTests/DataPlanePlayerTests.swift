@@ -19,8 +19,11 @@ struct DataPlanePlayerTests {
             for r in player.run() {
                 // Carried: datagrams, except those sent with a per-socket policy (the data
                 // plane's sockets have none: socket-policy-udp.yaml) and those of scenarios with
-                // NetLabel lines (its datagrams carry no IP options: netlabel-*.yaml).
-                guard case .traffic(let t) = r.step.action, t.proto == .udp, t.socketPolicy == nil, player.scenario.netLabel.isEmpty else {
+                // NetLabel lines (its datagrams carry no IP options: netlabel-*.yaml), and those
+                // routed through a gateway (its two nodes share one link, none forwards: gateway-*.yaml).
+                guard case .traffic(let t) = r.step.action, t.proto == .udp, t.socketPolicy == nil, player.scenario.netLabel.isEmpty,
+                    player.scenario.forwarding.gateway(from: t.from, to: t.to) == nil
+                else {
                     #expect(r.dataPlane == nil, "\(path): \(r.step.name)")
                     continue
                 }

@@ -34,6 +34,9 @@ struct ScenarioDataPlaneCommand: ParsableCommand {
             if !scenario.netLabel.isEmpty {
                 print("  NetLabel is configured (netlabel:): the data plane carries no IP options, every step is the model's alone")
             }
+            if !scenario.forwarding.routes.isEmpty {
+                print("  hosts route through a gateway (routes:): the data plane has no node that forwards, those steps are the model's alone")
+            }
             for (i, r) in results.enumerated() {
                 guard let lines = r.lines(number: i + 1, verbose: verbose) else { continue }
                 steps += 1

@@ -69,10 +69,12 @@ public struct DataPlanePlayer: StepPlayer {
     /// without NetLabel. The nodes' sockets have no per-socket policies (such a datagram is not
     /// sent without one), their datagrams carry no IP options and their hosts no NetLabel tables,
     /// so with `netlabel:` lines (CIPSO options, static labels; Specs/kernel/labeled-ipsec.md,
-    /// edge 22) every step is the model's alone, as TCP steps are.
+    /// edge 22) every step is the model's alone, as TCP steps are. So is a datagram routed through
+    /// a gateway (`hosts.NAME.routes`): the data plane joins two nodes by one link and has no third
+    /// that forwards (Specs/kernel/labeled-ipsec.md §b.5).
     public func carries(_ step: ScenarioStep) -> Bool {
         guard case .traffic(let t) = step.action, t.proto == .udp, t.socketPolicy == nil else { return false }
-        return scenario.netLabel.isEmpty
+        return scenario.netLabel.isEmpty && scenario.forwarding.gateway(from: t.from, to: t.to) == nil
     }
 
     /// The data plane's outcome of a UDP step; the model's for the steps the data plane does not

@@ -57,6 +57,9 @@ public struct Scenario: Sendable {
     /// The `netlabelctl` lines applied to the kernel before the steps (`netlabel:`; Specs/scenarios/README.md,
     /// "NetLabel").
     public var netLabel: [NetLabelCommand]
+    /// The hosts that forward and the routes through them (`hosts.NAME.forwarding`,
+    /// `hosts.NAME.routes`; Specs/scenarios/README.md, "Gateways").
+    public var forwarding: Forwarding
 
     /// A scenario error: the file, where in it, and what was expected.
     public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
@@ -70,7 +73,7 @@ public struct Scenario: Sendable {
     static let topLevelFields: Set<String> = [
         "description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon", "kernels", "netlabel",
     ]
-    static let hostFields: Set<String> = ["xfrm", "ike_daemon", "policy_rules", "enforcing"]
+    static let hostFields: Set<String> = ["xfrm", "ike_daemon", "policy_rules", "enforcing", "forwarding", "routes"]
 
     /// Parses a scenario; `file` names it in errors and resolves a relative policy path.
     public init(yaml text: String, file: String = "<scenario>") throws(Scenario.Error) {
@@ -144,6 +147,7 @@ public struct Scenario: Sendable {
         ikeDaemons = try Self.ikeDaemons(top, layout: layout, fail: fail)
         (kernels, hostPolicies) = try Self.kernels(top, layout: layout, fail: fail)
         netLabel = try Self.netLabelCommands(top, kernels: kernels, fail: fail)
+        forwarding = try Self.forwarding(top, layout: layout, fail: fail)
         for host in Self.ikeHosts(of: layout) {
             do { _ = try LibreswanConfiguration.forHost(layout, host: host, psks: nil) } catch { throw fail(error.path, error.message) }
         }

@@ -361,8 +361,7 @@ public struct ScenarioModel: StepPlayer {
         let flow = Flow(
             context: t.actorContext, source: src, destination: dst, upperProtocol: t.proto == .tcp ? 6 : 17,
             sourcePort: Self.clientPort, destinationPort: t.port)
-        var trace = PathTrace.trace(
-            flow, sender: sender, receiver: receiver, socket: t.serverContext, reply: t.reply || t.proto == .tcp, socketPolicy: socketPolicy)
+        var trace = path(flow, t, reply: t.reply || t.proto == .tcp, socketPolicy: socketPolicy)
         // A PF_KEY socket policy (the labeled kind) has an all-zero selector (`pfkey_compile_policy`
         // sets none), and `xfrm_bundle_create` allocates the bundle in `policy->selector.family`:
         // AF_UNSPEC has no afinfo, so once its SAs are found the call fails with EINVAL, nothing sent.
@@ -417,8 +416,7 @@ public struct ScenarioModel: StepPlayer {
                 established.insert(IKEAnswer(host: host, label: label))
                 if t.proto == .udp { break }
                 notes.append("sent again once the SAs are in:")
-                trace = PathTrace.trace(
-                    flow, sender: resolver(t.from), receiver: resolver(t.to), socket: t.serverContext, reply: true, socketPolicy: socketPolicy)
+                trace = path(flow, t, reply: true, socketPolicy: socketPolicy)
             }
         }
         var delivered = trace.delivered

@@ -60,7 +60,8 @@ extension GuestRunner {
 
     /// One namespace per host, with `eth0` on a veth pair (two hosts) or on a bridge in
     /// `salabel-hub` (more); each host has its address as a host route (/32, /128) and a route to
-    /// every other host. The hosts are all IPv4 or all IPv6 (``addressing(_:)``).
+    /// every other host, through a gateway where the scenario routes it so, and gateways forward
+    /// (``forward(in:)``). The hosts are all IPv4 or all IPv6 (``addressing(_:)``).
     func network(_ scenario: Scenario) throws {
         let hosts = scenario.hosts
         let family = try addressing(scenario)
@@ -83,6 +84,18 @@ extension GuestRunner {
             }
         }
         for h in hosts { try address(scenario, host: h, in: namespace(h)) }
+        for g in scenario.forwarding.gateways.sorted() { try forward(in: namespace(g)) }
+    }
+
+    /// A gateway's namespace forwards IPv4 (`ip_forward` 1) and sends no ICMP redirect
+    /// (`send_redirects` 0 for all links and eth0): its hosts share one link, so every packet it
+    /// forwards leaves by the link it came in on, which is when the kernel would tell the sender
+    /// to go direct (Specs/scenarios/README.md, "Gateways").
+    func forward(in ns: String) throws {
+        let conf = "/proc/sys/net/ipv4"
+        let script = "echo 1 > \(conf)/ip_forward && echo 0 > \(conf)/conf/all/send_redirects && echo 0 > \(conf)/conf/eth0/send_redirects"
+        let run = ChildProcess.run(["/bin/ip", "netns", "exec", ns, "/bin/sh", "-c", script])
+        guard run.status == 0 else { throw ScenarioKernelError("turn forwarding on in \(ns): \(run.output)") }
     }
 
     /// `host`'s namespace for a guest of a pair: the link to the other guest (eth0) moves into it,
@@ -128,8 +141,16 @@ extension GuestRunner {
         try ip(["-n", ns, "link", "set", "eth0", "address", Self.mac(scenario, host)])
         try ip(["-n", ns, "addr", "add", "\(address)/\(prefix)", "dev", "eth0"] + (address.family == .inet6 ? ["nodad"] : []))
         try ip(["-n", ns, "link", "set", "eth0", "up"])
-        for other in scenario.hosts where other != host {
+        // Direct routes first: a route through a gateway needs the gateway's own route.
+        let others = scenario.hosts.filter { $0 != host }
+        let routed = others.filter { scenario.forwarding.gateway(from: host, to: $0) != nil }
+        for other in others.filter({ !routed.contains($0) }) + routed {
             let peer = scenario.layout.hosts[other]!.address
+            if let gateway = scenario.forwarding.gateway(from: host, to: other) {
+                let via = scenario.layout.hosts[gateway]!.address
+                try ip(["-n", ns, "route", "add", "\(peer)/\(prefix)", "via", "\(via)", "dev", "eth0"])
+                continue
+            }
             try ip(["-n", ns, "route", "add", "\(peer)/\(prefix)", "dev", "eth0"])
             if peer.family == .inet6 {
                 try ip(["-n", ns, "neigh", "add", "\(peer)", "lladdr", Self.mac(scenario, other), "dev", "eth0", "nud", "permanent"])
