@@ -78,33 +78,26 @@ public struct PathTrace: Sendable, Hashable {
                     .joined(separator: " inside ")
             // The receiver decapsulates the outermost SA first and stores the path in that order
             // (`sec_path`); it finds each SA by its SAD key, and a packet for an SA it lacks is dropped.
-            if sender.cipsoRewrittenUnderESP(flow, bundle: bundle) {
+            // Sent, then dropped on arrival before the inbound policy check (no AVC record).
+            func droppedOnArrival(_ what: String, _ reason: String) -> PathTrace {
                 legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: true, verdict: verdict))
                 legs.append(
                     Leg(
                         stage: .inboundPolicy, host: flow.destination,
-                        checks: [
-                            ResolutionCheck(
-                                what: "ESP header", passed: false,
-                                reason:
-                                    "a second CIPSO option was pushed in front of the first after ESP (LOCAL_OUT again, IPCB zeroed): the receiver finds no SA, dropped (XFRMINNOSTATES)",
-                                record: nil)
-                        ], passed: false, verdict: "dropped"))
+                        checks: [ResolutionCheck(what: what, passed: false, reason: reason, record: nil)], passed: false, verdict: "dropped"))
                 return undelivered(legs)
+            }
+            if sender.cipsoRewrittenUnderESP(flow, bundle: bundle) {
+                return droppedOnArrival(
+                    "ESP header",
+                    "a second CIPSO option was pushed in front of the first after ESP (LOCAL_OUT again, IPCB zeroed): the receiver finds no SA, dropped (XFRMINNOSTATES)"
+                )
             }
             var path: [SecurityAssociation] = []
             for s in bundle.reversed() {
                 guard let mine = receiver.mirror.sa(destination: s.destination, spi: s.spi, proto: s.proto) else {
-                    legs.append(Leg(stage: .outbound, host: flow.source, checks: out.checks, passed: true, verdict: verdict))
-                    legs.append(
-                        Leg(
-                            stage: .inboundPolicy, host: flow.destination,
-                            checks: [
-                                ResolutionCheck(
-                                    what: "SA dst \(s.destination) spi 0x\(String(s.spi, radix: 16)) proto \(s.proto)", passed: false,
-                                    reason: "the receiver has no such SA: dropped (XFRMINNOSTATES)", record: nil)
-                            ], passed: false, verdict: "dropped"))
-                    return undelivered(legs)
+                    return droppedOnArrival(
+                        "SA dst \(s.destination) spi 0x\(String(s.spi, radix: 16)) proto \(s.proto)", "the receiver has no such SA: dropped (XFRMINNOSTATES)")
                 }
                 path.append(mine)
             }
