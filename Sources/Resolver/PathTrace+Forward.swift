@@ -106,18 +106,10 @@ extension PathTrace {
         let inbound = receiver.inbound(secPath: second)
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
         let seen = delivery.delivered && inbound.labeledBySA ? inbound.peer : nil
-        legs.append(
-            Leg(
-                stage: .delivery, host: flow.destination, checks: delivery.checks, passed: delivery.delivered,
-                verdict: delivery.delivered
-                    ? "delivered: \(socket) sees " + (seen.map { "the peer label \($0)" } ?? "no peer label (unlabeled from the gateway)")
-                    : "not delivered"))
+        legs.append(deliveryLeg(delivery, to: socket, on: flow.destination, seen: seen, unlabeled: "unlabeled from the gateway"))
         var replies: [PathTrace] = []
         if reply && delivery.delivered {
-            let context = flow.upperProtocol == 6 ? receiver.connectionContext(socket: socket, peer: seen) : socket
-            let back = Flow(
-                context: context, source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol,
-                sourcePort: flow.destinationPort, destinationPort: flow.sourcePort)
+            let back = replyFlow(flow, from: receiver, socket: socket, seen: seen)
             replies.append(
                 traceForwarded(
                     back, sender: receiver, gateway: gateway, gatewayAddress: gatewayAddress, receiver: sender, socket: flow.context ?? socket,

@@ -122,24 +122,37 @@ public struct PathTrace: Sendable, Hashable {
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
         let seen = delivery.delivered ? label : nil
         legs.append(
-            Leg(
-                stage: .delivery, host: flow.destination, checks: delivery.checks, passed: delivery.delivered,
-                verdict: delivery.delivered
-                    ? "delivered: \(socket) sees "
-                        + (seen.map { "the peer label \($0)" } ?? "no peer label (unlabeled traffic; checks used \(inbound.peer?.description ?? "-"))")
-                    : "not delivered"))
+            deliveryLeg(
+                delivery, to: socket, on: flow.destination, seen: seen,
+                unlabeled: "unlabeled traffic; checks used \(inbound.peer?.description ?? "-")"))
         var replies: [PathTrace] = []
         if reply && delivery.delivered {
-            // TCP replies are classified with the accepted socket's connection context; a UDP
-            // socket answers with its own context.
-            let context = flow.upperProtocol == 6 ? receiver.connectionContext(socket: socket, peer: seen) : socket
-            let back = Flow(
-                context: context, source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol,
-                sourcePort: flow.destinationPort, destinationPort: flow.sourcePort)
+            let back = replyFlow(flow, from: receiver, socket: socket, seen: seen)
             replies.append(trace(back, sender: receiver, receiver: sender, socket: flow.context ?? socket, reply: false))
         }
         return PathTrace(
             flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: delivery.delivered,
             peerSeen: delivery.delivered ? seen : nil, reply: replies)
+    }
+}
+
+extension PathTrace {
+    /// The delivery leg at `host`: delivered to `socket` with the peer label it reads (`seen`;
+    /// `unlabeled` says why there is none), or not delivered.
+    static func deliveryLeg(_ delivery: DeliveryResolution, to socket: SecurityContext, on host: IPAddress, seen: SecurityContext?, unlabeled: String) -> Leg {
+        Leg(
+            stage: .delivery, host: host, checks: delivery.checks, passed: delivery.delivered,
+            verdict: delivery.delivered
+                ? "delivered: \(socket) sees " + (seen.map { "the peer label \($0)" } ?? "no peer label (\(unlabeled))")
+                : "not delivered")
+    }
+
+    /// The answer's flow, from `flow`'s receiver back to its sender. TCP replies are classified
+    /// with the accepted socket's connection context; a UDP socket answers with its own context.
+    static func replyFlow(_ flow: Flow, from receiver: Resolver, socket: SecurityContext, seen: SecurityContext?) -> Flow {
+        let context = flow.upperProtocol == 6 ? receiver.connectionContext(socket: socket, peer: seen) : socket
+        return Flow(
+            context: context, source: flow.destination, destination: flow.source, upperProtocol: flow.upperProtocol,
+            sourcePort: flow.destinationPort, destinationPort: flow.sourcePort)
     }
 }
