@@ -202,9 +202,14 @@ public struct Resolver: Sendable {
     /// (Specs/kernel/labeled-ipsec.md, edge 13); a labeled one needs `polmatch` from `subject` (the flow's
     /// label outbound, the SA's label inbound; `unlabeled` without one) to its label, and a denial only hides
     /// it (`-ESRCH`: the lookup goes on, edge 15). Each check made is appended to `checks`.
-    func spdLookup(_ direction: PolicyDirection, _ flow: Flow, subject: SecurityContext?, checks: inout [ResolutionCheck]) -> PolicyEntry? {
+    func spdLookup(
+        _ direction: PolicyDirection, _ flow: Flow, subject: SecurityContext?, policyType: UInt8? = nil, checks: inout [ResolutionCheck]
+    ) -> PolicyEntry? {
         let candidates = mirror.policies.enumerated()
-            .filter { !$0.element.isSocketPolicy && $0.element.direction == direction && $0.element.selector.matches(flow) }
+            .filter {
+                !$0.element.isSocketPolicy && $0.element.direction == direction && $0.element.selector.matches(flow)
+                    && (policyType == nil || $0.element.policyType == policyType)
+            }
             .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
             .map(\.element)
         let entry = direction == .in ? "inbound SPD entry" : direction == .fwd ? "forward SPD entry" : "SPD entry"
@@ -216,6 +221,17 @@ public struct Resolver: Sendable {
             return p
         }
         return nil
+    }
+
+    /// The SPD entry of `direction` and `policyType` that `flow` finds (`xfrm_policy_lookup_bytype`),
+    /// with the checks made: the subject of each `polmatch` is the flow's label, or the unlabeled
+    /// context for a flow without one (SID 0). Linux 6.12 and later find the SPD entry of an
+    /// `XFRM_MSG_MIGRATE` this way, with a flow built from the request's selector and no label
+    /// (`xfrm_migrate_policy_find`; Specs/kernel/labeled-ipsec.md, edge 36).
+    public func lookup(_ direction: PolicyDirection, _ flow: Flow, policyType: UInt8) -> (entry: PolicyEntry?, checks: [ResolutionCheck]) {
+        var checks: [ResolutionCheck] = []
+        let entry = spdLookup(direction, flow, subject: flow.context ?? unlabeled, policyType: policyType, checks: &checks)
+        return (entry, checks)
     }
 
     /// Whether one SPD entry or socket policy applies to a flow whose label is `subject`

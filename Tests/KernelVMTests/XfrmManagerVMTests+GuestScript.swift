@@ -82,6 +82,12 @@ let xfrmManagerGuestScript = #"""
     echo "rt_pol_after_delete=$(policies)"
     $S xfrm state delete src $A dst $B proto esp spi 0x1001; echo "rt_sa_delete=$?"
     echo "rt_sa_after_delete=$(states)"
+    # MIGRATE (edge 36): the SA 0x1000 (the only one left, reqid 1) moved to the same endpoints under the
+    # out entry, twice; each clone's label is allocated again from the stored context, NULs included.
+    $CTXLEN migrate $A $B >/tmp/migrate 2>&1; echo "migrate1=$(cat /tmp/migrate)"
+    echo "ctxlen_migrated1=$(ctxlen 'sa spi=0x00001000')"
+    $CTXLEN migrate $A $B >/tmp/migrate 2>&1; echo "migrate2=$(cat /tmp/migrate)"
+    echo "ctxlen_migrated2=$(ctxlen 'sa spi=0x00001000')"
     $S xfrm state flush; echo "rt_sa_flush=$?"
     echo "rt_sa_after_flush=$(states)"
     $S xfrm policy flush; echo "rt_pol_flush=$?"

@@ -176,6 +176,19 @@ struct XfrmManagerVMTests {
         #expect(v["rt_pol_after_delete"] == "1")
         #expect(v["rt_sa_delete"] == "0")
         #expect(v["rt_sa_after_delete"] == "1")
+        // MIGRATE clones the SA and allocates its label again from the stored context (edge 36): the stored
+        // ctx_len, NULs included, goes back in as the clone's length and one NUL more is counted, so each
+        // migration adds a NUL to the same text (the kernel's own ACK, from an encoder written in C against the
+        // UAPI header, Tests/VM/xfrm-ctxlen.c).
+        #expect(v["migrate1"] == "migrate errno=0" && v["migrate2"] == "migrate errno=0", "\(log)")
+        let migrated = [v["ctxlen_migrated1"], v["ctxlen_migrated2"]].map { $0.map(StoredContext.init) }
+        if let before = stored, let once = migrated[0], let twice = migrated[1] {
+            #expect(once.text == spd && twice.text == spd)
+            #expect(once.length == before.length + 1 && once.trailingNULs == before.trailingNULs + 1, "\(v["ctxlen_migrated1"] ?? "nil")")
+            #expect(twice.length == before.length + 2 && twice.trailingNULs == before.trailingNULs + 2, "\(v["ctxlen_migrated2"] ?? "nil")")
+        } else {
+            Issue.record("no stored context read after the migrations: \(v["ctxlen_migrated1"] ?? "nil"), \(v["ctxlen_migrated2"] ?? "nil")")
+        }
         #expect(v["rt_sa_flush"] == "0")
         #expect(v["rt_sa_after_flush"] == "0")
         #expect(v["rt_pol_flush"] == "0")

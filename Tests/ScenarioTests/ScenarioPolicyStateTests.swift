@@ -12,7 +12,7 @@ struct ScenarioPolicyStateTests {
     @Test(arguments: [
         (
             "steps: [{ boolean: { echo_allow_unlabeled: true }, enforcing: true }]",
-            "steps[0]: expected exactly one of xfrm, xfrm_expire, tcp, udp, boolean, enforcing, reload; found boolean, enforcing"
+            "steps[0]: expected exactly one of xfrm, xfrm_expire, xfrm_migrate, tcp, udp, boolean, enforcing, reload; found boolean, enforcing"
         ),
         ("steps: [{ boolean: { echo_allow_unlabeled: maybe } }]", "steps[0].boolean.echo_allow_unlabeled: expected true or false"),
         ("steps: [{ boolean: {} }]", "steps[0].boolean: expected { NAME: true|false, … } with at least one boolean"),

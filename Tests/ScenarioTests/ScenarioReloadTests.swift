@@ -20,7 +20,7 @@ struct ScenarioReloadTests {
         ("steps: [{ reload: { policy_rules: '' }, host: a }]", "steps[0].host: the harness makes this change, as no actor on no host"),
         (
             "steps: [{ reload: { policy_rules: '' }, enforcing: true }]",
-            "steps[0]: expected exactly one of xfrm, xfrm_expire, tcp, udp, boolean, enforcing, reload; found enforcing, reload"
+            "steps[0]: expected exactly one of xfrm, xfrm_expire, xfrm_migrate, tcp, udp, boolean, enforcing, reload; found enforcing, reload"
         ),
     ])
     func badReloadStepsSayWhereAndWhy(text: String, message: String) {

@@ -65,6 +65,8 @@ struct ScenarioReportTests {
                 case .xfrm(let c) where c.hardExpire:
                     // No `ip xfrm` line sends it: the message is named.
                     #expect(words == "\(c.host) as \(c.actor): XFRM_MSG_EXPIRE (hard) \(c.line)")
+                case .xfrm(let c) where c.request != .line:
+                    #expect(words == "\(c.host) as \(c.actor): XFRM_MSG_MIGRATE \(c.line)")
                 case .xfrm(let c):
                     let head = "\(c.host) as \(c.actor): ip xfrm "
                     if c.line.count > 110 {

@@ -21,26 +21,52 @@ struct ScenarioStepTests {
         }
     }
 
-    /// The model meets every expectation of every scenario: the expectations are the kernel's
-    /// answers (scripts/conformance fails when the kernel does not meet them).
-    @Test func theModelMeetsEveryScenariosExpectations() throws {
+    /// The model meets every expectation of every scenario on each Linux version of the
+    /// conformance run (6.1 and 6.12, `expect_since` where they differ): the expectations are the
+    /// kernels' answers (scripts/conformance fails when a kernel does not meet them).
+    @Test(arguments: LinuxVersion.conformance)
+    func theModelMeetsEveryScenariosExpectations(linux: LinuxVersion) throws {
         let files = try Self.filesWithSteps()
         #expect(files.count >= 13)
         var steps = 0
         for f in files {
             let s = try Scenario.load(path: Self.specs.appendingPathComponent(f).path)
-            var model = try ScenarioModel(s)
+            var model = try ScenarioModel(s, linux: linux)
             let outcomes = model.run()
             #expect(outcomes.count == s.steps.count)
             for (step, outcome) in zip(s.steps, outcomes) {
                 steps += 1
-                let unmet = outcome.unmet(step.expect, canonical: model.canonical)
-                #expect(unmet.isEmpty, "\(f): \(step.name): \(unmet)")
+                let expect = step.expectation(on: linux)
+                let unmet = outcome.unmet(expect, canonical: model.canonical)
+                #expect(unmet.isEmpty, "\(f) on \(linux): \(step.name): \(unmet)")
                 // Every step states at least its result, so no step passes by saying nothing.
-                #expect(step.expect.result != nil, "\(f): \(step.name) has no expected result")
+                #expect(expect.result != nil, "\(f): \(step.name) has no expected result on \(linux)")
             }
         }
         #expect(steps >= 50)
+    }
+
+    /// `expect_since` replaces the expectation whole from its version on; versions are MAJOR.MINOR,
+    /// quoted or not (mapping keys are read as their text: 6.10 stays 6.10).
+    @Test func expectationsByLinuxVersion() throws {
+        let s = try Scenario(
+            yaml: Self.header + """
+                steps:
+                  - host: a
+                    as: m
+                    xfrm: state flush
+                    expect: { result: ok }
+                    expect_since: { "6.12": { result: ENOENT }, 6.5: { result: EINVAL }, 6.10: { result: EEXIST } }
+                """, file: "since.yaml")
+        let step = s.steps[0]
+        #expect(step.expectation(on: LinuxVersion(major: 6, minor: 1)).result == "ok")
+        #expect(step.expectation(on: LinuxVersion(major: 6, minor: 5)).result == "EINVAL")
+        #expect(step.expectation(on: LinuxVersion(major: 6, minor: 9)).result == "EINVAL")
+        #expect(step.expectation(on: LinuxVersion(major: 6, minor: 11)).result == "EEXIST")
+        #expect(step.expectation(on: .debian13).result == "ENOENT")
+        #expect(step.expectation(on: LinuxVersion(major: 7, minor: 0)).result == "ENOENT")
+        #expect(LinuxVersion("6.12.117+deb13-amd64") == .debian13 && LinuxVersion("6.1.0-44-amd64") == .debian12)
+        #expect(LinuxVersion("6") == nil && LinuxVersion("x.1") == nil && LinuxVersion("6.1x") == nil)
     }
 
     @Test(arguments: [
@@ -48,7 +74,7 @@ struct ScenarioStepTests {
         ("steps: [{ xfrm: \"state flush\", host: z, as: m }]", "steps[0].host: expected a host"),
         (
             "steps: [{ xfrm: \"state flush\", tcp: {}, host: a, as: m }]",
-            "steps[0]: expected exactly one of xfrm, xfrm_expire, tcp, udp, boolean, enforcing, reload; found xfrm, tcp"
+            "steps[0]: expected exactly one of xfrm, xfrm_expire, xfrm_migrate, tcp, udp, boolean, enforcing, reload; found xfrm, tcp"
         ),
         ("steps: [{ xfrm_expire: \"dst 10.0.0.2 proto esp spi 0x100\", host: a, as: m }]", "steps[0].xfrm_expire: expected `src ADDR dst ADDR"),
         ("steps: [{ xfrm_expire: \"src 10.0.0.1 dst 10.0.0.2 proto esp\", host: a, as: m }]", "steps[0].xfrm_expire: "),
@@ -58,6 +84,54 @@ struct ScenarioStepTests {
             "steps[0].context_length: an EXPIRE carries no context"
         ),
         ("steps: [{ xfrm_expire: \"src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100\", as: m }]", "steps[0].host: expected a host"),
+        // xfrm_migrate: what XFRM_MSG_MIGRATE cannot carry is refused, not dropped.
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: expected `SELECTOR dir"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport new src 10.0.0.1\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: expected `new src ADDRESS dst ADDRESS`"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport new src 10.0.0.1 dst ::2\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: the new endpoints are of two families"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport new src 0.0.0.0 dst 10.0.0.3\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: the kernel refuses an unspecified new endpoint"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out ctx system_u:object_r:x_t:s0 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp new src 10.0.0.1 dst 10.0.0.3\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: a MIGRATE names the SPD entry by selector, direction and type only"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out priority 5 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp new src 10.0.0.1 dst 10.0.0.3\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: a MIGRATE carries the selector, direction and type of the SPD entry only"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out tmpl proto esp new src 10.0.0.1 dst 10.0.0.3\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: the `tmpl` needs the SA's old `src` and `dst`"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport tmpl src 10.0.0.1 dst 10.0.0.2 proto ah new src 10.0.0.1 dst 10.0.0.3\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: expected one `tmpl`"
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp new src 10.0.0.1 dst 10.0.0.3\", host: a, as: m }]",
+            "steps[0].xfrm_migrate: "
+        ),
+        (
+            "steps: [{ xfrm_migrate: \"src 10.0.0.1/32 dst 10.0.0.2/32 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport new src 10.0.0.1 dst 10.0.0.3\", host: a, as: m, context_length: 64 }]",
+            "steps[0].context_length: a MIGRATE carries no context"
+        ),
+        ("steps: [{ xfrm_migrate: 7, host: a, as: m }]", "steps[0].xfrm_migrate: expected `SELECTOR dir"),
+        (
+            "steps: [{ xfrm: \"state flush\", host: a, as: m, expect_since: { \"6.x\": { result: ok } } }]",
+            "steps[0].expect_since.6.x: expected a Linux version"
+        ),
+        ("steps: [{ xfrm: \"state flush\", host: a, as: m, expect_since: { \"6.12\": { result: maybe } } }]", "steps[0].expect_since.6.12.result: expected ok"),
+        ("steps: [{ xfrm: \"state flush\", host: a, as: m, expect_since: {} }]", "steps[0].expect_since: expected { VERSION"),
         ("steps: [{ boolean: { b: true }, host: a }]", "steps[0].host: the harness makes this change"),
         ("steps: [{ xfrm: \"state list\", host: a, as: m }]", "steps[0].xfrm: expected a command that changes the SAD or SPD"),
         ("steps: [{ xfrm: \"state flush\", host: a, as: m, context_length: 4096 }]", "steps[0].context_length: expected a length"),

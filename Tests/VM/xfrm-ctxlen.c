@@ -7,6 +7,13 @@
  *   sa spi=0x00001000 len=42 alg=1 doi=1 ctx_len=34 trailing_nuls=2 ctx=system_u:object_r:ipsec_spd_t:s0
  *   policy dir=0 index=8 len=42 alg=1 doi=1 ctx_len=34 trailing_nuls=2 ctx=system_u:object_r:ipsec_spd_t:s0
  *
+ *   xfrm-ctxlen migrate SRC DST
+ *                          sends one XFRM_MSG_MIGRATE, written here from the UAPI header alone (an encoder
+ *                          independent of salabel's): the out SPD entry with selector SRC/32 -> DST/32 (any
+ *                          protocol), its transport ESP SA from SRC to DST moved to the same endpoints, any
+ *                          reqid. Prints "migrate errno=N" (0: acknowledged). Each migration clones the SA
+ *                          and allocates its label again from the stored context (edge 36).
+ *
  * Built by Tests/VMHarness/GuestSalabel.swift (cc -O2) and passed into the guest with --file.
  */
 #include <errno.h>
@@ -73,9 +80,54 @@ static int dump(int fd, int type) {
     }
 }
 
-int main(void) {
+static int migrate(int fd, const char *src, const char *dst) {
+    struct {
+        struct nlmsghdr h;
+        struct xfrm_userpolicy_id id;
+        struct rtattr a;
+        struct xfrm_user_migrate m;
+    } req;
+    memset(&req, 0, sizeof(req));
+    struct in_addr s, d;
+    if (inet_pton(AF_INET, src, &s) != 1 || inet_pton(AF_INET, dst, &d) != 1) { fprintf(stderr, "migrate: bad address\n"); return 1; }
+    req.h.nlmsg_len = sizeof(req);
+    req.h.nlmsg_type = XFRM_MSG_MIGRATE;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.h.nlmsg_seq = 1;
+    memcpy(&req.id.sel.saddr, &s, sizeof(s));
+    memcpy(&req.id.sel.daddr, &d, sizeof(d));
+    req.id.sel.family = AF_INET;
+    req.id.sel.prefixlen_s = 32;
+    req.id.sel.prefixlen_d = 32;
+    req.id.dir = XFRM_POLICY_OUT;
+    req.a.rta_type = XFRMA_MIGRATE;
+    req.a.rta_len = RTA_LENGTH(sizeof(req.m));
+    memcpy(&req.m.old_saddr, &s, sizeof(s));
+    memcpy(&req.m.old_daddr, &d, sizeof(d));
+    memcpy(&req.m.new_saddr, &s, sizeof(s));
+    memcpy(&req.m.new_daddr, &d, sizeof(d));
+    req.m.proto = IPPROTO_ESP;
+    req.m.mode = XFRM_MODE_TRANSPORT;
+    req.m.old_family = AF_INET;
+    req.m.new_family = AF_INET;
+    if (send(fd, &req, sizeof(req), 0) < 0) { perror("send"); return 1; }
+    char buf[4096];
+    ssize_t r = recv(fd, buf, sizeof(buf), 0);
+    if (r < 0) { perror("recv"); return 1; }
+    struct nlmsghdr *h = (struct nlmsghdr *)buf;
+    if (!NLMSG_OK(h, (unsigned)r) || h->nlmsg_type != NLMSG_ERROR) { fprintf(stderr, "migrate: no ACK\n"); return 1; }
+    printf("migrate errno=%d\n", -((struct nlmsgerr *)NLMSG_DATA(h))->error);
+    return 0;
+}
+
+int main(int argc, char **argv) {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_XFRM);
     if (fd < 0) { perror("socket(NETLINK_XFRM)"); return 1; }
+    if (argc == 4 && strcmp(argv[1], "migrate") == 0) {
+        int rc = migrate(fd, argv[2], argv[3]);
+        close(fd);
+        return rc;
+    }
     int rc = dump(fd, XFRM_MSG_GETSA);
     rc |= dump(fd, XFRM_MSG_GETPOLICY);
     close(fd);

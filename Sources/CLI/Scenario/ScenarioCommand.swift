@@ -35,6 +35,24 @@ struct ScenarioCommand: ParsableCommand {
         @Option(help: "The salabel binary to run in the guest (default: this one; a release build with --static-swift-stdlib boots fastest).")
         var guestBinary: String?
         @Option(help: "Seconds to wait after each step in the guest for audit records and ACQUIREs.") var settle: Double = 0.3
+        @Option(
+            help: ArgumentHelp(
+                "The Linux version the model plays, MAJOR.MINOR: where kernels differ the model follows it, and each step's expectation for it is checked (expect_since).",
+                discussion: "Default: the version of SALABEL_VM_KERNEL (the kernel scripts/vm boots) when it is set, else 6.1 (Debian 12's)."))
+        var linux: String?
+
+        /// The version the model plays: `--linux`, else SALABEL_VM_KERNEL's, else Debian 12's.
+        func linuxVersion() throws -> LinuxVersion {
+            if let linux {
+                guard let v = LinuxVersion(linux) else { throw ValidationError("--linux: expected MAJOR.MINOR, such as 6.12; found \(linux)") }
+                return v
+            }
+            if let release = ProcessInfo.processInfo.environment["SALABEL_VM_KERNEL"], !release.isEmpty {
+                guard let v = LinuxVersion(release) else { throw ValidationError("SALABEL_VM_KERNEL: no Linux version in \(release)") }
+                return v
+            }
+            return .debian12
+        }
 
         func validate() throws {
             if kernel && compare { throw ValidationError("--kernel and --compare exclude each other (--compare runs both)") }
@@ -42,6 +60,7 @@ struct ScenarioCommand: ParsableCommand {
         }
 
         func run() throws {
+            let linux = try linuxVersion()
             var loaded: [(path: String, scenario: Scenario, model: ScenarioModel)] = []
             var withoutSteps: [String] = []
             for path in files {
@@ -52,7 +71,7 @@ struct ScenarioCommand: ParsableCommand {
                         withoutSteps.append(path)
                         continue
                     }
-                    loaded.append((path, s, try ScenarioModel(s)))
+                    loaded.append((path, s, try ScenarioModel(s, linux: linux)))
                 } catch {
                     throw CommandFailure.error("\(error)")
                 }

@@ -23,6 +23,7 @@ public struct XfrmAttributeType: RawRepresentable, Hashable, Sendable, CustomStr
     public static let coAddr = Self(rawValue: 14)  // XFRMA_COADDR
     public static let lastUsed = Self(rawValue: 15)  // XFRMA_LASTUSED
     public static let policyType = Self(rawValue: 16)  // XFRMA_POLICY_TYPE
+    public static let migrate = Self(rawValue: 17)  // XFRMA_MIGRATE
     public static let algAEAD = Self(rawValue: 18)  // XFRMA_ALG_AEAD
     public static let algAuthTrunc = Self(rawValue: 20)  // XFRMA_ALG_AUTH_TRUNC
     public static let mark = Self(rawValue: 21)  // XFRMA_MARK
@@ -79,6 +80,8 @@ public enum XfrmAttribute: Hashable, Sendable {
     case lastUsed(UInt64)
     /// `XFRMA_POLICY_TYPE`: `xfrm_userpolicy_type`.
     case policyType(XfrmUserPolicyType)
+    /// `XFRMA_MIGRATE`: an array of `xfrm_user_migrate` (MIGRATE).
+    case migrations([XfrmUserMigrate])
     /// `XFRMA_ALG_AEAD`: `xfrm_algo_aead`.
     case aead(XfrmAlgo)
     /// `XFRMA_ALG_AUTH_TRUNC`: `xfrm_algo_auth`.
@@ -127,6 +130,7 @@ public enum XfrmAttribute: Hashable, Sendable {
         case .careOfAddress: .coAddr
         case .lastUsed: .lastUsed
         case .policyType: .policyType
+        case .migrations: .migrate
         case .aead: .algAEAD
         case .authenticationTruncated: .algAuthTrunc
         case .mark: .mark
@@ -190,6 +194,16 @@ public enum XfrmAttribute: Hashable, Sendable {
             var r = try StructReader(p, at: 0, size: 8, name: name.description)
             self = .lastUsed(r.host())
         case .policyType: self = .policyType(try .decodeExactly(p, attribute: name.description))
+        case .migrate:
+            guard !p.isEmpty, p.count % XfrmUserMigrate.size == 0 else {
+                throw XfrmWireError(
+                    .badAttributeLength, at: 0, "XFRMA_MIGRATE: expected a non-zero multiple of 76 bytes (xfrm_user_migrate), found \(p.count)")
+            }
+            var migrations: [XfrmUserMigrate] = []
+            for offset in stride(from: 0, to: p.count, by: XfrmUserMigrate.size) {
+                migrations.append(try XfrmUserMigrate(decoding: p, at: offset))
+            }
+            self = .migrations(migrations)
         case .algAEAD: self = .aead(try XfrmAlgo(payload: p, layout: .aead))
         case .algAuthTrunc: self = .authenticationTruncated(try XfrmAlgo(payload: p, layout: .auth))
         case .mark: self = .mark(try .decodeExactly(p, attribute: name.description))
@@ -254,6 +268,13 @@ public enum XfrmAttribute: Hashable, Sendable {
                 var bytes: [UInt8] = []; bytes.appendHost(v); return bytes
             }()
         case .policyType(let t): t.encoded
+        case .migrations(let m):
+            {
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(m.count * XfrmUserMigrate.size)
+                for migration in m { migration.encode(into: &bytes) }
+                return bytes
+            }()
         case .mark(let m): m.encoded
         case .replayStateESN(let r): r.encoded
         case .proto(let v), .saDirection(let v): [v]

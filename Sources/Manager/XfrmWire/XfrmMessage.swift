@@ -19,6 +19,7 @@ public struct XfrmMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let polExpire = Self(rawValue: 27)  // XFRM_MSG_POLEXPIRE
     public static let flushSA = Self(rawValue: 28)  // XFRM_MSG_FLUSHSA
     public static let flushPolicy = Self(rawValue: 29)  // XFRM_MSG_FLUSHPOLICY
+    public static let migrate = Self(rawValue: 33)  // XFRM_MSG_MIGRATE
 
     public var netlink: NetlinkMessageType { NetlinkMessageType(rawValue: rawValue) }
 
@@ -30,7 +31,7 @@ public struct XfrmMessageType: RawRepresentable, Hashable, Sendable, CustomStrin
 
     private static let names = [
         "NEWSA", "DELSA", "GETSA", "NEWPOLICY", "DELPOLICY", "GETPOLICY", "ALLOCSPI", "ACQUIRE", "EXPIRE",
-        "UPDPOLICY", "UPDSA", "POLEXPIRE", "FLUSHSA", "FLUSHPOLICY",
+        "UPDPOLICY", "UPDSA", "POLEXPIRE", "FLUSHSA", "FLUSHPOLICY", "NEWAE", "GETAE", "REPORT", "MIGRATE",
     ].map { "XFRM_MSG_" + $0 }
 }
 
@@ -53,7 +54,8 @@ public struct XfrmMessage: Hashable, Sendable {
         /// NEWPOLICY, UPDPOLICY.
         case policy(XfrmUserPolicyInfo, [XfrmAttribute])
         /// DELPOLICY, GETPOLICY (by selector or by index; DELPOLICY notifications carry the entry in
-        /// `XFRMA_POLICY`).
+        /// `XFRMA_POLICY`); MIGRATE (the SPD entry by selector, direction and `XFRMA_POLICY_TYPE`, the
+        /// SAs' moves in `XFRMA_MIGRATE`).
         case policyID(XfrmUserPolicyID, [XfrmAttribute])
         /// FLUSHPOLICY: attributes only (`XFRMA_POLICY_TYPE`).
         case flushPolicy([XfrmAttribute])
@@ -125,7 +127,7 @@ public struct XfrmMessage: Hashable, Sendable {
                 body = .flushSA(flush, padding: Array(p[1..<start]), try Self.attributes(p, from: start))
             case .newPolicy, .updPolicy:
                 body = .policy(try XfrmUserPolicyInfo(decoding: p, at: 0), try Self.attributes(p, from: XfrmUserPolicyInfo.size))
-            case .delPolicy, .getPolicy:
+            case .delPolicy, .getPolicy, .migrate:
                 body = .policyID(try XfrmUserPolicyID(decoding: p, at: 0), try Self.attributes(p, from: XfrmUserPolicyID.size))
             case .flushPolicy:
                 body = .flushPolicy(try Self.attributes(p, from: 0))

@@ -191,6 +191,25 @@ public enum XfrmRequest {
             nil, mark, interfaceID, policyType, sequence))!
     }
 
+    /// MIGRATE (`xfrm_do_migrate`): `xfrm_userpolicy_id` naming the SPD entry by selector and
+    /// direction (index 0), `XFRMA_POLICY_TYPE` for a non-main type, then `XFRMA_MIGRATE` with one
+    /// `xfrm_user_migrate` per SA. The kernel finds the entry by selector, direction and type only
+    /// (`xfrm_migrate_policy_find`: no label, no mark), clones each SA found to its new addresses
+    /// (the clone's label allocated again as the sender's, edge 36 of
+    /// Specs/kernel/labeled-ipsec.md) and rewrites the matching templates. iproute2 has no command
+    /// for it; IKE daemons send it for MOBIKE.
+    public static func migrate(
+        selector: TrafficSelector, direction: PolicyDirection, migrations: [SAMigration], policyType: UInt8 = 0,
+        sequence: UInt32 = 0
+    ) -> XfrmMessage {
+        var attributes: [XfrmAttribute] = []
+        if policyType != 0 { attributes.append(.policyType(XfrmUserPolicyType(type: policyType))) }
+        attributes.append(.migrations(migrations.map(XfrmUserMigrate.init)))
+        return XfrmMessage(
+            type: .migrate, flags: changeFlags, sequence: sequence,
+            body: .policyID(XfrmUserPolicyID(selector: XfrmSelector(selector), index: 0, dir: direction.rawValue), attributes))
+    }
+
     private static func policyID(
         _ type: XfrmMessageType, _ id: XfrmUserPolicyID, _ context: SecurityContext?, _ mark: XfrmMark?,
         _ interfaceID: UInt32?, _ policyType: UInt8, _ sequence: UInt32

@@ -37,11 +37,18 @@ public struct ScenarioModel: StepPlayer {
     /// The policy of each reload step, compiled when the model is made (ScenarioModel+Reload.swift).
     let reloadPolicies: [ScenarioStep.PolicyReload: PolicyDB]
 
+    /// The Linux version played: where kernels differ (Specs/scenarios/README.md, "Two kernels"),
+    /// the model follows this one, and a step's expectation is the one for it
+    /// (``ScenarioStep/expectation(on:)``).
+    public let linux: LinuxVersion
+
     /// The client's source port in the model (the kernel picks one from the local range).
     static let clientPort: UInt16 = 40000
 
-    public init(_ scenario: Scenario) throws(Scenario.Error) {
+    /// The model of `scenario` on Linux `linux` (Debian 12's 6.1 unless told).
+    public init(_ scenario: Scenario, linux: LinuxVersion = .debian12) throws(Scenario.Error) {
         self.scenario = scenario
+        self.linux = linux
         var servers: [String: SecurityServer] = [:]
         for group in scenario.kernelGroups {
             let server: SecurityServer
@@ -211,14 +218,19 @@ public struct ScenarioModel: StepPlayer {
         let cap = r.check(actor, actor, "capability", "net_admin", what: "capability { net_admin }")
         if let rec = cap.record { records.append(rec) }
         if !cap.passed { return refused("EPERM", "\(cap.what): \(cap.reason)") }
-        if command.hardExpire {
-            switch expire(command.operation, on: command.host) {
+        if command.request != .line {
+            let done: Result<String, Refusal>
+            switch command.request {
+            case .migrate(let m): done = migrate(command.operation, m, by: actor, on: command.host, records: &records)
+            default: done = expire(command.operation, on: command.host)
+            }
+            switch done {
             case .success(let note): notes.append(note)
             case .failure(let refusal): return refused(refusal.errno, refusal.why)
             }
             let read = r.check(actor, actor, "netlink_xfrm_socket", "read", what: "netlink_xfrm_socket { read }")
             if let rec = read.record { records.append(rec) }
-            if !read.passed { return refused("EACCES", "the SA was removed; reading the answer: \(read.reason)") }
+            if !read.passed { return refused("EACCES", "the change is made; reading the answer: \(read.reason)") }
             return StepOutcome(result: "ok", avc: lines(), notes: notes)
         }
         if let why = Self.newSAShapeError(command.operation, hasContext: command.rawContext != nil) { return refused("EINVAL", why) }

@@ -30,11 +30,12 @@ public struct ScenarioReport {
     }
 
     /// The scenario's steps compared: model, kernel (a scenario the kernel run gave nothing for has
-    /// no outcomes), expectations, contexts compared through `model`'s canonical form.
+    /// no outcomes), expectations on the Linux version `model` plays, contexts compared through
+    /// `model`'s canonical form.
     public func scenario(_ s: Scenario, model: ScenarioModel) -> ScenarioResult {
         ScenarioResult(
             scenario: s, model: modelOutcomes?[s.name], kernel: kernelOutcomes.map { $0[s.name] ?? [] },
-            kernelError: kernelErrors[s.name], canonical: model.canonical)
+            kernelError: kernelErrors[s.name], canonical: model.canonical, linux: model.linux)
     }
 
     /// One scenario for people: each step with its action, each side's summary, the AVC lines
@@ -96,11 +97,12 @@ public struct ScenarioReport {
     }
 
     /// A step's action in a few words: `HOST as ACTOR: ip xfrm LINE` (long lines cut at 110
-    /// characters), `PROTO FROM → TO:PORT as ACTOR, server as ACTOR`, `setsebool NAME=on|off …`,
+    /// characters; the messages iproute2 cannot send named, with the whole line), `PROTO FROM → TO:PORT as ACTOR, server as ACTOR`, `setsebool NAME=on|off …`,
     /// `setenforce 0|1` or `load_policy (N lines of policy_rules)`.
     public static func describe(_ a: ScenarioStep.Action) -> String {
         switch a {
         case .xfrm(let c) where c.hardExpire: "\(c.host) as \(c.actor): XFRM_MSG_EXPIRE (hard) \(c.line)"
+        case .xfrm(let c) where c.request != .line: "\(c.host) as \(c.actor): XFRM_MSG_MIGRATE \(c.line)"
         case .xfrm(let c): "\(c.host) as \(c.actor): ip xfrm \(c.line.count > 110 ? String(c.line.prefix(107)) + "…" : c.line)"
         case .traffic(let t): "\(t.proto.rawValue) \(t.from) → \(t.to):\(t.port) as \(t.actor), server as \(t.serverActor)"
         case .booleans(let values): "setsebool " + values.keys.sorted().map { "\($0)=\(values[$0]! ? "on" : "off")" }.joined(separator: " ")

@@ -14,14 +14,19 @@ public struct StepComparison: Sendable, Hashable {
     /// named `model` and `kernel`); empty unless both sides have an outcome.
     public var disagreements: [String]
 
-    /// Compares the outcomes of `step` with its expectations and with each other, contexts
-    /// compared through `canonical`.
-    public init(step: ScenarioStep, model: StepOutcome?, kernel: StepOutcome?, canonical: (String) -> String = { $0 }) {
+    /// Compares the outcomes of `step` with its expectations on `linux` (the version both sides
+    /// played: ``ScenarioStep/expectation(on:)``) and with each other, contexts compared through
+    /// `canonical`.
+    public init(
+        step: ScenarioStep, model: StepOutcome?, kernel: StepOutcome?, canonical: (String) -> String = { $0 },
+        linux: LinuxVersion = .debian12
+    ) {
         self.step = step
         self.model = model
         self.kernel = kernel
-        modelUnmet = model.map { $0.unmet(step.expect, canonical: canonical) } ?? []
-        kernelUnmet = kernel.map { $0.unmet(step.expect, canonical: canonical) } ?? []
+        let expect = step.expectation(on: linux)
+        modelUnmet = model.map { $0.unmet(expect, canonical: canonical) } ?? []
+        kernelUnmet = kernel.map { $0.unmet(expect, canonical: canonical) } ?? []
         if let model, let kernel {
             disagreements = model.differences(from: kernel, canonical: canonical, names: ("model", "kernel"))
         } else {
@@ -51,9 +56,10 @@ public struct ScenarioResult: Sendable {
     /// Compares each step of `scenario`. `model` and `kernel` are each side's outcomes in step
     /// order, nil for a side that was not run. A kernel run with no `kernelError` that gave fewer
     /// or more outcomes than there are steps failed: `kernelError` is then `no outcome from the guest`.
+    /// The expectations are those of `linux`, the version the model played and the kernel ran.
     public init(
         scenario: Scenario, model: [StepOutcome]?, kernel: [StepOutcome]?, kernelError: String? = nil,
-        canonical: (String) -> String = { $0 }
+        canonical: (String) -> String = { $0 }, linux: LinuxVersion = .debian12
     ) {
         self.scenario = scenario
         var kernelError = kernelError
@@ -62,7 +68,7 @@ public struct ScenarioResult: Sendable {
         steps = scenario.steps.enumerated().map { i, step in
             StepComparison(
                 step: step, model: model.flatMap { i < $0.count ? $0[i] : nil },
-                kernel: kernel.flatMap { i < $0.count ? $0[i] : nil }, canonical: canonical)
+                kernel: kernel.flatMap { i < $0.count ? $0[i] : nil }, canonical: canonical, linux: linux)
         }
     }
 

@@ -54,11 +54,25 @@ public struct ScenarioStep: Sendable, Hashable {
         public var operation: XfrmOperation
         /// The `ctx` word as written (padded to `contextLength` when given), or nil.
         public var rawContext: String?
-        /// An `xfrm_expire` step: a hard `XFRM_MSG_EXPIRE` for the SA `operation` (a `deleteSA`)
-        /// names, which the kernel takes as a deletion with no SELinux check
-        /// (`xfrm_add_sa_expire`; Specs/kernel/labeled-ipsec.md, edge 35). iproute2 has no command
-        /// for it.
-        public var hardExpire = false
+        /// What is sent: the line's own request, or a message iproute2 has no command for.
+        public var request: Request = .line
+
+        /// The message an xfrm step sends.
+        public enum Request: Sendable, Hashable {
+            /// An `xfrm` step: the request of `operation`, as iproute2 sends it.
+            case line
+            /// An `xfrm_expire` step: a hard `XFRM_MSG_EXPIRE` for the SA `operation` (a `deleteSA`)
+            /// names, which the kernel takes as a deletion with no SELinux check
+            /// (`xfrm_add_sa_expire`; Specs/kernel/labeled-ipsec.md, edge 35).
+            case hardExpire
+            /// An `xfrm_migrate` step: an `XFRM_MSG_MIGRATE` for the SPD entry `operation` (a
+            /// `deletePolicy` by selector, without a label) names, moving one SA and the entry's
+            /// matching templates to new addresses (`xfrm_do_migrate`; edge 36).
+            case migrate(SAMigration)
+        }
+
+        /// An `xfrm_expire` step.
+        public var hardExpire: Bool { request == .hardExpire }
     }
 
     /// Traffic between two hosts.
@@ -81,6 +95,15 @@ public struct ScenarioStep: Sendable, Hashable {
     public var name: String
     public var action: Action
     public var expect: StepExpectation
+    /// Other expectations from a Linux version on (`expect_since: { "6.12": {…} }`), for a step whose
+    /// kernel behaviour changed: each replaces `expect` whole on that version and later ones.
+    public var expectSince: [LinuxVersion: StepExpectation] = [:]
+
+    /// What the step expects on `linux`: the `expect_since` entry of the highest version at or
+    /// below it, else `expect`.
+    public func expectation(on linux: LinuxVersion) -> StepExpectation {
+        expectSince.filter { $0.key <= linux }.max { $0.key < $1.key }?.value ?? expect
+    }
 }
 
 /// What a scenario says a step does; `nil` fields are not checked.
@@ -128,21 +151,25 @@ extension ScenarioStep {
     ) throws(Scenario.Error) -> ScenarioStep {
         let path = "steps[\(index)]"
         guard let map = value as? [String: Any] else {
-            throw fail(path, "expected a mapping (name, one of xfrm/xfrm_expire/tcp/udp/boolean/enforcing/reload, expect)")
+            throw fail(path, "expected a mapping (name, one of xfrm/xfrm_expire/xfrm_migrate/tcp/udp/boolean/enforcing/reload, expect)")
         }
-        let known: Set<String> = ["name", "host", "as", "xfrm", "xfrm_expire", "context_length", "tcp", "udp", "boolean", "enforcing", "reload", "expect"]
+        let known: Set<String> = [
+            "name", "host", "as", "xfrm", "xfrm_expire", "xfrm_migrate", "context_length", "tcp", "udp", "boolean", "enforcing", "reload", "expect",
+            "expect_since",
+        ]
         if let unknown = map.keys.filter({ !known.contains($0) }).sorted().first {
             throw fail("\(path).\(unknown)", "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
         }
-        let kinds = ["xfrm", "xfrm_expire", "tcp", "udp", "boolean", "enforcing", "reload"].filter { map[$0] != nil }
+        let kinds = ["xfrm", "xfrm_expire", "xfrm_migrate", "tcp", "udp", "boolean", "enforcing", "reload"].filter { map[$0] != nil }
         guard kinds.count == 1 else {
             throw fail(
                 path,
-                "expected exactly one of xfrm, xfrm_expire, tcp, udp, boolean, enforcing, reload; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))"
+                "expected exactly one of xfrm, xfrm_expire, xfrm_migrate, tcp, udp, boolean, enforcing, reload; found \(kinds.isEmpty ? "none" : kinds.joined(separator: ", "))"
             )
         }
         // `host`, `as` and `context_length` belong to xfrm requests only (`context_length` to lines with a ctx).
         if kinds[0] == "xfrm_expire", map["context_length"] != nil { throw fail("\(path).context_length", "an EXPIRE carries no context") }
+        if kinds[0] == "xfrm_migrate", map["context_length"] != nil { throw fail("\(path).context_length", "a MIGRATE carries no context") }
         if !kinds[0].hasPrefix("xfrm"), let field = ["host", "as", "context_length"].first(where: { map[$0] != nil }) {
             let who =
                 ["boolean", "enforcing", "reload"].contains(kinds[0])
@@ -181,7 +208,16 @@ extension ScenarioStep {
                 throw fail("\(path).xfrm_expire", "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]` (the SA's source too: the EXPIRE names it)")
             }
             action = .xfrm(
-                XfrmCommand(host: h, actor: actorName, actorContext: actorContext, line: line, operation: operation, rawContext: nil, hardExpire: true))
+                XfrmCommand(host: h, actor: actorName, actorContext: actorContext, line: line, operation: operation, rawContext: nil, request: .hardExpire))
+        } else if let line = map["xfrm_migrate"] {
+            guard let line = line as? String else { throw fail("\(path).xfrm_migrate", "expected `\(Self.migrateSyntax)`") }
+            let h = try host("host", map["host"])
+            let (actorName, actorContext) = try actor("as", map["as"])
+            let (operation, migration) = try Self.parseMigrate(line) { message throws(Scenario.Error) in throw fail("\(path).xfrm_migrate", message) }
+            action = .xfrm(
+                XfrmCommand(
+                    host: h, actor: actorName, actorContext: actorContext, line: line, operation: operation, rawContext: nil,
+                    request: .migrate(migration)))
         } else if let line = map["xfrm"] {
             guard let line = line as? String else { throw fail("\(path).xfrm", "expected an `ip xfrm` line") }
             let h = try host("host", map["host"])
@@ -268,7 +304,19 @@ extension ScenarioStep {
                     serverActor: s, serverContext: sc, reply: reply, socketPolicy: socketPolicy))
         }
         let expect = try StepExpectation.parse(map["expect"], path: "\(path).expect", hosts: hosts, fail: fail)
-        return ScenarioStep(name: name, action: action, expect: expect)
+        var since: [LinuxVersion: StepExpectation] = [:]
+        if let value = map["expect_since"] {
+            guard let versions = value as? [String: Any], !versions.isEmpty else {
+                throw fail("\(path).expect_since", "expected { VERSION: { result, …, avc }, … }: the expectation from that Linux version on")
+            }
+            for (text, e) in versions {
+                guard let version = LinuxVersion(text), text == version.description else {
+                    throw fail("\(path).expect_since.\(text)", "expected a Linux version as MAJOR.MINOR, such as 6.12")
+                }
+                since[version] = try StepExpectation.parse(e, path: "\(path).expect_since.\(text)", hosts: hosts, fail: fail)
+            }
+        }
+        return ScenarioStep(name: name, action: action, expect: expect, expectSince: since)
     }
 }
 

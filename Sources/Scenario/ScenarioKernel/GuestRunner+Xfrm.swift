@@ -35,10 +35,14 @@ extension GuestRunner {
 
     func xfrm(_ command: ScenarioStep.XfrmCommand) -> StepOutcome {
         var message: XfrmMessage
-        if command.hardExpire, case .deleteSA(let id, let source, let mark) = command.operation {
+        switch (command.request, command.operation) {
+        case (.hardExpire, .deleteSA(let id, let source, let mark)):
             // XFRM_MSG_EXPIRE, hard: iproute2 has no command for it (Specs/kernel/labeled-ipsec.md, edge 35).
             message = XfrmRequest.expireSA(id, source: source ?? .any(id.destination.family), hard: true, mark: mark)
-        } else {
+        case (.migrate(let m), .deletePolicy(.selector(let selector, let direction, _), _, let policyType, _)):
+            // XFRM_MSG_MIGRATE: iproute2 has no command for it either (edge 36).
+            message = XfrmRequest.migrate(selector: selector, direction: direction, migrations: [m], policyType: policyType)
+        default:
             do { message = try NetlinkXfrmKernel.request(for: command.operation) } catch {
                 return StepOutcome(result: "EINVAL", stage: "harness", notes: ["cannot encode the request: \(error)"])
             }
