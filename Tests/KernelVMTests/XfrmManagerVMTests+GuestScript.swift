@@ -84,6 +84,10 @@ let xfrmManagerGuestScript = #"""
     echo "rt_sa_after_delete=$(states)"
     # MIGRATE (edge 36): the SA 0x1000 (the only one left, reqid 1) moved to the same endpoints under the
     # out entry, twice; each clone's label is allocated again from the stored context, NULs included.
+    # 6.1 finds the labeled out entry by its selector; 6.12 looks the entry up with a flow without a
+    # label, which may not polmatch ipsec_spd_t, and finds this unlabeled one (B/31 holds B) instead.
+    # Either way the SA is cloned. The flushes below remove both entries.
+    ip xfrm policy add src $A/32 dst $B/31 dir out tmpl src $A dst $B proto esp reqid 1 mode transport; echo "migrate_pol_add=$?"
     $CTXLEN migrate $A $B >/tmp/migrate 2>&1; echo "migrate1=$(cat /tmp/migrate)"
     echo "ctxlen_migrated1=$(ctxlen 'sa spi=0x00001000')"
     $CTXLEN migrate $A $B >/tmp/migrate 2>&1; echo "migrate2=$(cat /tmp/migrate)"

@@ -180,6 +180,7 @@ struct XfrmManagerVMTests {
         // ctx_len, NULs included, goes back in as the clone's length and one NUL more is counted, so each
         // migration adds a NUL to the same text (the kernel's own ACK, from an encoder written in C against the
         // UAPI header, Tests/VM/xfrm-ctxlen.c).
+        #expect(v["migrate_pol_add"] == "0")
         #expect(v["migrate1"] == "migrate errno=0" && v["migrate2"] == "migrate errno=0", "\(log)")
         let migrated = [v["ctxlen_migrated1"], v["ctxlen_migrated2"]].map { $0.map(StoredContext.init) }
         if let before = stored, let once = migrated[0], let twice = migrated[1] {

@@ -64,7 +64,11 @@ struct ScenarioReportTests {
                     #expect(words == "\(t.proto.rawValue) \(t.from) → \(t.to):\(t.port) as \(t.actor), server as \(t.serverActor)")
                 case .xfrm(let c) where c.hardExpire:
                     // No `ip xfrm` line sends it: the message is named.
-                    #expect(words == "\(c.host) as \(c.actor): XFRM_MSG_EXPIRE (hard) \(c.line)")
+                    if case .deletePolicy = c.operation {
+                        #expect(words == "\(c.host) as \(c.actor): XFRM_MSG_POLEXPIRE (hard) \(c.line)")
+                    } else {
+                        #expect(words == "\(c.host) as \(c.actor): XFRM_MSG_EXPIRE (hard) \(c.line)")
+                    }
                 case .xfrm(let c) where c.request != .line:
                     #expect(words == "\(c.host) as \(c.actor): XFRM_MSG_MIGRATE \(c.line)")
                 case .xfrm(let c):

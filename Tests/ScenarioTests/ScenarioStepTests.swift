@@ -79,6 +79,8 @@ struct ScenarioStepTests {
         ("steps: [{ xfrm_expire: \"dst 10.0.0.2 proto esp spi 0x100\", host: a, as: m }]", "steps[0].xfrm_expire: expected `src ADDR dst ADDR"),
         ("steps: [{ xfrm_expire: \"src 10.0.0.1 dst 10.0.0.2 proto esp\", host: a, as: m }]", "steps[0].xfrm_expire: "),
         ("steps: [{ xfrm_expire: [1], host: a, as: m }]", "steps[0].xfrm_expire: expected `src ADDR"),
+        ("steps: [{ xfrm_expire: \"policy src 10.0.0.1/32 dst 10.0.0.2/32\", host: a, as: m }]", "steps[0].xfrm_expire: "),
+        ("steps: [{ xfrm_expire: \"policy index 9 dir out if_id 3\", host: a, as: m }]", "steps[0].xfrm_expire: expected `src ADDR"),
         (
             "steps: [{ xfrm_expire: \"src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100\", host: a, as: m, context_length: 64 }]",
             "steps[0].context_length: an EXPIRE carries no context"

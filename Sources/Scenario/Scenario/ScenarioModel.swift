@@ -222,7 +222,7 @@ public struct ScenarioModel: StepPlayer {
             let done: Result<String, Refusal>
             switch command.request {
             case .migrate(let m): done = migrate(command.operation, m, by: actor, on: command.host, records: &records)
-            default: done = expire(command.operation, on: command.host)
+            default: done = expire(command.operation, by: actor, on: command.host, records: &records)
             }
             switch done {
             case .success(let note): notes.append(note)

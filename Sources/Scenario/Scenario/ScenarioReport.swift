@@ -101,8 +101,8 @@ public struct ScenarioReport {
     /// `setenforce 0|1` or `load_policy (N lines of policy_rules)`.
     public static func describe(_ a: ScenarioStep.Action) -> String {
         switch a {
-        case .xfrm(let c) where c.hardExpire: "\(c.host) as \(c.actor): XFRM_MSG_EXPIRE (hard) \(c.line)"
-        case .xfrm(let c) where c.request != .line: "\(c.host) as \(c.actor): XFRM_MSG_MIGRATE \(c.line)"
+        case .xfrm(let c) where c.messageName != nil:
+            "\(c.host) as \(c.actor): \(c.messageName!)\(c.hardExpire ? " (hard)" : "") \(c.line)"
         case .xfrm(let c): "\(c.host) as \(c.actor): ip xfrm \(c.line.count > 110 ? String(c.line.prefix(107)) + "…" : c.line)"
         case .traffic(let t): "\(t.proto.rawValue) \(t.from) → \(t.to):\(t.port) as \(t.actor), server as \(t.serverActor)"
         case .booleans(let values): "setsebool " + values.keys.sorted().map { "\($0)=\(values[$0]! ? "on" : "off")" }.joined(separator: " ")

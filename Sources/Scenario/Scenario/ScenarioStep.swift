@@ -62,8 +62,9 @@ public struct ScenarioStep: Sendable, Hashable {
             /// An `xfrm` step: the request of `operation`, as iproute2 sends it.
             case line
             /// An `xfrm_expire` step: a hard `XFRM_MSG_EXPIRE` for the SA `operation` (a `deleteSA`)
-            /// names, which the kernel takes as a deletion with no SELinux check
-            /// (`xfrm_add_sa_expire`; Specs/kernel/labeled-ipsec.md, edge 35).
+            /// names, or a hard `XFRM_MSG_POLEXPIRE` for the SPD entry it names (a `deletePolicy`),
+            /// which the kernel takes as a deletion with no SELinux check on the object's label
+            /// (`xfrm_add_sa_expire`, `xfrm_add_pol_expire`; Specs/kernel/labeled-ipsec.md, edge 35).
             case hardExpire
             /// An `xfrm_migrate` step: an `XFRM_MSG_MIGRATE` for the SPD entry `operation` (a
             /// `deletePolicy` by selector, without a label) names, moving one SA and the entry's
@@ -73,6 +74,17 @@ public struct ScenarioStep: Sendable, Hashable {
 
         /// An `xfrm_expire` step.
         public var hardExpire: Bool { request == .hardExpire }
+
+        /// The message's name: `XFRM_MSG_EXPIRE`, `XFRM_MSG_POLEXPIRE` or `XFRM_MSG_MIGRATE`; nil for
+        /// an `xfrm` step's line, which iproute2 can send.
+        public var messageName: String? {
+            switch (request, operation) {
+            case (.line, _): nil
+            case (.hardExpire, .deletePolicy): "XFRM_MSG_POLEXPIRE"
+            case (.hardExpire, _): "XFRM_MSG_EXPIRE"
+            case (.migrate, _): "XFRM_MSG_MIGRATE"
+            }
+        }
     }
 
     /// Traffic between two hosts.
@@ -196,16 +208,27 @@ extension ScenarioStep {
 
         let action: Action
         if let line = map["xfrm_expire"] {
-            // The SA as `ip xfrm state delete` names it: src, dst, proto, spi[, mark].
-            guard let line = line as? String else { throw fail("\(path).xfrm_expire", "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]`") }
+            // The SA as `ip xfrm state delete` names it (src, dst, proto, spi[, mark]), or after
+            // `policy` the SPD entry as `ip xfrm policy delete` names it (POLEXPIRE).
+            let expected = "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]` (an SA) or `policy SELECTOR dir DIR [ctx CONTEXT]` / `policy index N dir DIR` (an SPD entry)"
+            guard let line = line as? String else { throw fail("\(path).xfrm_expire", expected) }
             let h = try host("host", map["host"])
             let (actorName, actorContext) = try actor("as", map["as"])
             let operation: XfrmOperation
-            do { operation = try IPXfrmSyntax.parse(words: ["state", "delete"] + IPXfrmSyntax.words(line)) } catch {
+            do {
+                let words = try IPXfrmSyntax.words(line)
+                operation =
+                    words.first == "policy"
+                    ? try IPXfrmSyntax.parse(words: ["policy", "delete"] + words.dropFirst())
+                    : try IPXfrmSyntax.parse(words: ["state", "delete"] + words)
+            } catch {
                 throw fail("\(path).xfrm_expire", "\(error)")
             }
-            guard case .deleteSA(_, let source, _) = operation, source != nil else {
-                throw fail("\(path).xfrm_expire", "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]` (the SA's source too: the EXPIRE names it)")
+            switch operation {
+            case .deleteSA(_, let source, _) where source != nil: break
+            case .deleteSA: throw fail("\(path).xfrm_expire", "\(expected) (the SA's source too: the EXPIRE names it)")
+            case .deletePolicy(_, _, _, let ifID) where ifID == nil: break
+            default: throw fail("\(path).xfrm_expire", expected)
             }
             action = .xfrm(
                 XfrmCommand(host: h, actor: actorName, actorContext: actorContext, line: line, operation: operation, rawContext: nil, request: .hardExpire))

@@ -39,6 +39,16 @@ extension GuestRunner {
         case (.hardExpire, .deleteSA(let id, let source, let mark)):
             // XFRM_MSG_EXPIRE, hard: iproute2 has no command for it (Specs/kernel/labeled-ipsec.md, edge 35).
             message = XfrmRequest.expireSA(id, source: source ?? .any(id.destination.family), hard: true, mark: mark)
+        case (.hardExpire, .deletePolicy(let key, let mark, let policyType, _)):
+            // XFRM_MSG_POLEXPIRE, hard: no iproute2 command either (edge 35).
+            let fields: XfrmRequest.PolicyKeyFields
+            switch key {
+            case .index(let index, let direction): fields = .init(index: index, direction: direction)
+            case .selector(let selector, let direction, let context): fields = .init(selector: selector, direction: direction, securityContext: context)
+            }
+            do { message = try XfrmRequest.expirePolicy(fields, hard: true, mark: mark, policyType: policyType) } catch {
+                return StepOutcome(result: "EINVAL", stage: "harness", notes: ["cannot encode the request: \(error)"])
+            }
         case (.migrate(let m), .deletePolicy(.selector(let selector, let direction, _), _, let policyType, _)):
             // XFRM_MSG_MIGRATE: iproute2 has no command for it either (edge 36).
             message = XfrmRequest.migrate(selector: selector, direction: direction, migrations: [m], policyType: policyType)
