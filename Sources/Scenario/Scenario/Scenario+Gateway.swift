@@ -35,6 +35,11 @@ extension Scenario {
         public func gateway(from host: String, to destination: String) -> String? {
             routes[host]?.first { $0.destination == destination }?.gateway
         }
+
+        /// The hosts `host` reaches through `gateway` (its routes that name it), sorted.
+        public func destinations(from host: String, through gateway: String) -> [String] {
+            (routes[host] ?? []).filter { $0.gateway == gateway }.map(\.destination)
+        }
     }
 
     /// Reads the hosts' `forwarding` and `routes`: a route names two other hosts of the scenario,
