@@ -51,7 +51,8 @@ extension ResolveCommand {
             }
             guard let target = scenario.host(with: address) else { throw CommandFailure.noHost(address, in: scenario) }
             guard forwards else {
-                throw CommandFailure.error("--inner-dst: \(host) does not forward (no forwarding: true in scenario \(scenario.name)): it drops packets for \(target)")
+                throw CommandFailure.error(
+                    "--inner-dst: \(host) does not forward (no forwarding: true in scenario \(scenario.name)): it drops packets for \(target)")
             }
             return target
         }

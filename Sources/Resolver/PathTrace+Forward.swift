@@ -84,7 +84,8 @@ extension PathTrace {
             legs.append(dropped(stage, at: host, what, why, checks: checks))
             return undelivered()
         }
-        // 2. The gateway's FWD check (`ip_forward` → `xfrm4_policy_check(NULL, XFRM_POLICY_FWD, …)`).
+        // 2. The gateway's FWD check (`ip_forward` → `xfrm4_policy_check(NULL, XFRM_POLICY_FWD, …)`,
+        //    `ip6_forward` → `xfrm6_policy_check` for IPv6).
         let packet = Flow(
             context: nil, source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol, sourcePort: flow.sourcePort,
             destinationPort: flow.destinationPort)

@@ -120,6 +120,20 @@ struct GatewayCLITests {
         #expect(Self.avc(dropped.json).first?.contains("denied { polmatch } scontext=system_u:system_r:echo_other_t:s0") == true)
     }
 
+    @Test func anIPv6GatewayIsFollowedToo() throws {
+        // gateway-ipv6.yaml step 1: through the IPv6 gateway in clear, refused by the server as unlabeled.
+        let args = ["trace", "--json", "--scenario", Self.file("gateway-ipv6"), "--src", "fd00:77::1", "--dst", "fd00:77::2"]
+        let r = try CLITests.run(CLITests.binary, args + ["--proto", "udp", "--dport", "7", "--no-reply"])
+        let json = try CLITests.json(r.stdout)
+        #expect(r.status == 1 && json["delivered"] as? Bool == false)
+        #expect(
+            Self.path(json) == ["outbound@fd00:77::1", "forward-policy@fd00:77::3", "forward@fd00:77::3", "inbound-policy@fd00:77::2", "delivery@fd00:77::2"])
+        #expect(
+            Self.avc(json) == [
+                "denied { recv } scontext=system_u:system_r:echoserver_t:s0 tcontext=system_u:object_r:unlabeled_t:s0 tclass=peer permissive=0"
+            ])
+    }
+
     @Test func anAddressNoHostHasIsAnErrorNamingTheHosts() throws {
         let hosts = "(hosts: client 10.77.0.1, gateway 10.77.0.3, server 10.77.0.2)"
         let trace = try CLITests.salabel("trace", "--scenario", Self.file("gateway-tunnel"), "--dst", "10.77.0.9")
