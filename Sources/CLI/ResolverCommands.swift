@@ -194,6 +194,8 @@ struct TraceCommand: ParsableCommand {
         discussion: """
             The hosts are the scenario's hosts with the --src and --dst addresses (default: the embedded echo example, client 10.77.0.1 → server 10.77.0.2), or the namespaces --netns (sender) and --peer-netns (receiver, default: the same).
 
+            With a scenario, a flow whose sender reaches its receiver through a gateway (hosts.NAME.routes; Specs/scenarios/README.md, "Gateways") follows that route as the scenario model plays it: the sender's lookup, the gateway's forward policy check, its lookup of the forwarded flow with the inbound SA's label and its forwarding checks, then the receiver's inbound policy check and socket; the reply comes back through the gateway. An address no host of the scenario has is an error.
+
             A TCP reply is classified with the receiver's connection context (its socket's user:role:type with the peer's MLS range); a UDP reply with the receiving socket's context.
 
             Exit status: 0 the flow (and its reply) delivered, 1 not delivered, 2 bad input.
