@@ -67,11 +67,7 @@ struct ResolverOptions: ParsableArguments {
         name: String, resolver: Resolver
     ) {
         if let scenario {
-            guard let host = scenario.host(with: address) else {
-                throw CommandFailure.error(
-                    "no host has the address \(address) in scenario \(scenario.name) (hosts: "
-                        + scenario.hosts.map { "\($0) \(scenario.layout.hosts[$0]!.address)" }.joined(separator: ", ") + ")")
-            }
+            guard let host = scenario.host(with: address) else { throw CommandFailure.noHost(address, in: scenario) }
             do { return (host, try scenario.resolver(host: host, authorizer: authorizer)) } catch { throw CommandFailure.error("\(error)") }
         }
         let ns = namespace ?? netns!
@@ -90,7 +86,13 @@ struct ResolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
         abstract: "The label of inbound traffic on an SA (dst, SPI, protocol) and whether the receiving socket accepts it.",
-        discussion: "The SAs are those of the scenario's host with the --dst address (default: the embedded echo example's server, 10.77.0.2), or of --netns.")
+        discussion: """
+            The SAs are those of the scenario's host with the --dst address (default: the embedded echo example's server, 10.77.0.2), or of --netns.
+
+            A scenario's gateway (a host with forwarding: true) forwards the traffic of a tunnel SA that ends at it to the host behind it: the one the SA's source reaches through it by its routes, or --inner-dst. resolve then follows the packet as the scenario model does: the gateway's forward policy check, its lookup of the forwarded flow (--flow-proto, --sport, --dport) and its forwarding checks, the receiver's inbound policy check and socket.
+
+            Exit status: 0 delivered, 1 not delivered, 2 bad input.
+            """)
 
     @OptionGroup var options: ResolverOptions
     @Option(help: "Destination address of the SA (default: the example's server).") var dst: String = "10.77.0.2"
@@ -102,6 +104,14 @@ struct ResolveCommand: ParsableCommand {
     @Option(
         help: "With a scenario's NetLabel tables, the sending socket's context, whose low level the CIPSO or CALIPSO option carries (default: the SA's label).")
     var from: String?
+    @Option(
+        help: ArgumentHelp(
+            "With a scenario, a tunnel SA's inner destination when the SA ends at a gateway: the host the gateway forwards the packet to (default: the one the SA's source reaches through the gateway by its routes).",
+            valueName: "ADDRESS"))
+    var innerDst: String?
+    @Option(help: "The forwarded packet's protocol, for the gateway's lookups: tcp, udp, icmp or a number.") var flowProto: String = "tcp"
+    @Option(help: "The forwarded packet's destination port.") var dport: UInt16 = 7
+    @Option(help: "The forwarded packet's source port (0: any).") var sport: UInt16 = 0
 
     func run() throws {
         guard let d = IPAddress(dst) else { throw ValidationError("--dst: not an address") }
@@ -123,6 +133,15 @@ struct ResolveCommand: ParsableCommand {
         } else {
             throw CommandFailure.error("--spi: \(host.name) has no SA to \(d) proto \(p); give one")
         }
+        if let scenario, let sa = resolver.mirror.sa(destination: d, spi: spiValue, proto: p),
+            let target = try forwardingDestination(scenario, host: host.name, sa: sa)
+        {
+            let report = try runForwarded(scenario, gateway: host, sa: sa, to: target, source: source, decider: decider.authorizer)
+            print(options.output(lines: report.lines, json: report.json, policy: decider.policy))
+            if !report.forwarded.delivered { throw CommandFailure.exit(Status.denied) }
+            return
+        }
+        if innerDst != nil && scenario == nil { throw ValidationError("--inner-dst: only with --scenario") }
         var inbound = resolver.inbound(destination: d, spi: spiValue, proto: p)
         var label = inbound.labeledBySA ? inbound.peer : nil
         // NetLabel's part (a scenario's tables): the packet from the SA's source carries the
@@ -175,6 +194,8 @@ struct TraceCommand: ParsableCommand {
         discussion: """
             The hosts are the scenario's hosts with the --src and --dst addresses (default: the embedded echo example, client 10.77.0.1 → server 10.77.0.2), or the namespaces --netns (sender) and --peer-netns (receiver, default: the same).
 
+            With a scenario, a flow whose sender reaches its receiver through a gateway (hosts.NAME.routes; Specs/scenarios/README.md, "Gateways") follows that route as the scenario model plays it: the sender's lookup, the gateway's forward policy check, its lookup of the forwarded flow with the inbound SA's label and its forwarding checks, then the receiver's inbound policy check and socket; the reply comes back through the gateway. An address no host of the scenario has is an error.
+
             A TCP reply is classified with the receiver's connection context (its socket's user:role:type with the peer's MLS range); a UDP reply with the receiving socket's context.
 
             Exit status: 0 the flow (and its reply) delivered, 1 not delivered, 2 bad input.
@@ -198,23 +219,29 @@ struct TraceCommand: ParsableCommand {
 
     func run() throws {
         guard let s = IPAddress(src), let d = IPAddress(dst) else { throw ValidationError("--src/--dst: addresses") }
-        let upper: UInt8
-        switch proto {
-        case "tcp": upper = 6
-        case "udp": upper = 17
-        case "icmp": upper = 1
-        default:
-            guard let v = UInt8(proto) else { throw ValidationError("--proto: tcp, udp, icmp or a number") }
-            upper = v
-        }
+        let upper = try parseUpperProtocol(proto, "--proto")
         let flow = Flow(context: try parseContext(from, "--from"), source: s, destination: d, upperProtocol: upper, sourcePort: sport, destinationPort: dport)
         let scenario = try options.loadScenario()
         let (authorizer, loaded) = try options.authorizer(scenario)
         let sender = try options.resolver(for: s, in: scenario, authorizer: authorizer)
         let receiver = try options.resolver(for: d, in: scenario, namespace: peerNetns ?? options.netns, authorizer: authorizer)
-        let trace = PathTrace.trace(flow, sender: sender.resolver, receiver: receiver.resolver, socket: try parseContext(to, "--to"), reply: !noReply)
-        var lines = trace.lines(names: [s: sender.name, d: receiver.name])
+        let socket = try parseContext(to, "--to")
+        // A scenario's route through a gateway (Specs/scenarios/README.md, "Gateways"): the path the model plays.
+        let gateway = try scenario.flatMap { try routedGateway($0, from: sender.name, to: receiver.name, authorizer: authorizer) }
+        let trace =
+            gateway.map {
+                PathTrace.traceForwarded(
+                    flow, sender: sender.resolver, gateway: $0.resolver, gatewayAddress: $0.address, receiver: receiver.resolver, socket: socket,
+                    reply: !noReply)
+            } ?? PathTrace.trace(flow, sender: sender.resolver, receiver: receiver.resolver, socket: socket, reply: !noReply)
+        var names = [s: sender.name, d: receiver.name]
+        if let gateway { names[gateway.address] = gateway.name }
+        var lines = trace.lines(names: names)
         var json = trace.json
+        if let gateway {
+            lines.insert("route: \(sender.name) → \(gateway.name) (\(gateway.address)) → \(receiver.name)", at: 1)
+            json["gateway"] = ["host": gateway.name, "address": gateway.address.description]
+        }
         // The conns come from --apply, else from a scenario with associations keyed by IKE.
         var ike: (file: ApplyFile, name: String)?
         if let apply {

@@ -20,11 +20,8 @@ extension PathTrace {
         func undelivered() -> PathTrace {
             PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
         }
-        func stop(_ stage: Leg.Stage, at host: IPAddress, _ what: String, _ why: String, checks: [ResolutionCheck] = []) -> PathTrace {
-            legs.append(
-                Leg(
-                    stage: stage, host: host, checks: checks + [ResolutionCheck(what: what, passed: false, reason: why, record: nil)],
-                    passed: false, verdict: "dropped"))
+        func stop(_ stage: Leg.Stage, at host: IPAddress, _ what: String, _ why: String) -> PathTrace {
+            legs.append(dropped(stage, at: host, what, why))
             return undelivered()
         }
         // 1. The sender: in clear to the gateway, or through SAs that end there.
@@ -45,7 +42,50 @@ extension PathTrace {
             case .success(let path): first = path
             }
         }
-        // 2. The gateway's FWD check (`ip_forward` → `xfrm4_policy_check(NULL, XFRM_POLICY_FWD, …)`).
+        let onward = forwarded(flow, arrivedOn: first, gateway: gateway, gatewayAddress: gatewayAddress, receiver: receiver, socket: socket)
+        legs += onward.legs
+        guard onward.delivered else { return undelivered() }
+        let seen = onward.peerSeen
+        var replies: [PathTrace] = []
+        if reply {
+            let back = replyFlow(flow, from: receiver, socket: socket, seen: seen)
+            replies.append(
+                traceForwarded(
+                    back, sender: receiver, gateway: gateway, gatewayAddress: gatewayAddress, receiver: sender, socket: flow.context ?? socket,
+                    reply: false))
+        }
+        return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: true, peerSeen: seen, reply: replies)
+    }
+
+    /// What a gateway does with a packet of `flow` that reached it through `path`: its legs from
+    /// the gateway's FWD check to the receiver's delivery, whether the packet was delivered and the
+    /// peer label the receiving socket reads.
+    public struct Forwarded: Sendable, Hashable {
+        /// The gateway's `forward-policy` and `forward` legs, then the receiver's
+        /// `inbound-policy` and `delivery` legs, as far as the packet went.
+        public var legs: [Leg]
+        /// The packet reached the receiving socket.
+        public var delivered: Bool
+        /// The peer label the receiving socket reads (`nil`: not delivered, or unlabeled).
+        public var peerSeen: SecurityContext?
+    }
+
+    /// The rest of a forwarded path (``traceForwarded(_:sender:gateway:gatewayAddress:receiver:socket:reply:)``
+    /// from the gateway on): a packet of `flow` arrived at `gateway` through the SAs of `first` (the
+    /// gateway's own copies, in `sec_path` order; empty: in clear) and is forwarded to `receiver`,
+    /// whose socket is labeled `socket`. `salabel resolve` starts here for traffic on a gateway's SA.
+    public static func forwarded(
+        _ flow: Flow, arrivedOn first: [SecurityAssociation], gateway: Resolver, gatewayAddress: IPAddress, receiver: Resolver,
+        socket: SecurityContext
+    ) -> Forwarded {
+        var legs: [Leg] = []
+        func undelivered() -> Forwarded { Forwarded(legs: legs, delivered: false, peerSeen: nil) }
+        func stop(_ stage: Leg.Stage, at host: IPAddress, _ what: String, _ why: String, checks: [ResolutionCheck] = []) -> Forwarded {
+            legs.append(dropped(stage, at: host, what, why, checks: checks))
+            return undelivered()
+        }
+        // 2. The gateway's FWD check (`ip_forward` → `xfrm4_policy_check(NULL, XFRM_POLICY_FWD, …)`,
+        //    `ip6_forward` → `xfrm6_policy_check` for IPv6).
         let packet = Flow(
             context: nil, source: flow.source, destination: flow.destination, upperProtocol: flow.upperProtocol, sourcePort: flow.sourcePort,
             destinationPort: flow.destinationPort)
@@ -107,17 +147,14 @@ extension PathTrace {
         let delivery = receiver.deliver(inbound, to: socket, source: flow.source)
         let seen = delivery.delivered && inbound.labeledBySA ? inbound.peer : nil
         legs.append(deliveryLeg(delivery, to: socket, on: flow.destination, seen: seen, unlabeled: "unlabeled from the gateway"))
-        var replies: [PathTrace] = []
-        if reply && delivery.delivered {
-            let back = replyFlow(flow, from: receiver, socket: socket, seen: seen)
-            replies.append(
-                traceForwarded(
-                    back, sender: receiver, gateway: gateway, gatewayAddress: gatewayAddress, receiver: sender, socket: flow.context ?? socket,
-                    reply: false))
-        }
-        return PathTrace(
-            flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: delivery.delivered, peerSeen: seen,
-            reply: replies)
+        return Forwarded(legs: legs, delivered: delivery.delivered, peerSeen: seen)
+    }
+
+    /// A leg at `host` that drops the packet after `checks`: `what` failed for `why` (no AVC record).
+    private static func dropped(_ stage: Leg.Stage, at host: IPAddress, _ what: String, _ why: String, checks: [ResolutionCheck] = []) -> Leg {
+        Leg(
+            stage: stage, host: host, checks: checks + [ResolutionCheck(what: what, passed: false, reason: why, record: nil)], passed: false,
+            verdict: "dropped")
     }
 
     /// A hop's packet: sent in clear, or through `bundle` (outermost first); otherwise why it is not sent.

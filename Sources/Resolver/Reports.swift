@@ -106,13 +106,7 @@ extension PathTrace {
         var o: [String: Any] = [
             "flow": flow.description, "delivered": delivered, "round_trip": roundTrip,
             "outcome": String("\(outbound)".prefix { $0 != "(" }),
-            "steps": legs.map {
-                leg in
-                [
-                    "step": leg.stage.rawValue, "host": leg.host.description, "passed": leg.passed, "verdict": leg.verdict,
-                    "checks": leg.checks.map { $0.json(stage: leg.stage.rawValue) },
-                ] as [String: Any]
-            },
+            "steps": legs.map(\.json),
         ]
         if let p = peerSeen { o["peer"] = p.description }
         if case .acquire(_, let label?) = outbound { o["acquire_label"] = label.description }
@@ -123,7 +117,18 @@ extension PathTrace {
     /// The trace for people: the flow, then each stage numbered from `first` with the host's name
     /// from `names` (else its address), its checks and its verdict, then the reply's stages.
     public func lines(names: [IPAddress: String], first: Int = 1) -> [String] {
-        var lines = ["flow \(flow)"]
+        var lines = ["flow \(flow)"] + Self.lines(of: legs, names: names, first: first)
+        for r in reply {
+            lines.append("reply:")
+            lines += r.lines(names: names, first: first + legs.count)
+        }
+        return lines
+    }
+
+    /// The legs for people: each numbered from `first` with its host's name from `names` (else its
+    /// address), its checks and its verdict.
+    public static func lines(of legs: [Leg], names: [IPAddress: String], first: Int = 1) -> [String] {
+        var lines: [String] = []
         var n = first
         for leg in legs {
             let name = names[leg.host] ?? leg.host.description
@@ -140,10 +145,17 @@ extension PathTrace {
             lines.append("   → \(leg.verdict)")
             n += 1
         }
-        for r in reply {
-            lines.append("reply:")
-            lines += r.lines(names: names, first: n)
-        }
         return lines
+    }
+}
+
+extension PathTrace.Leg {
+    /// The leg as a dictionary: `step` (its stage), `host`, `passed`, `verdict`, `checks` (each
+    /// naming the stage).
+    public var json: [String: Any] {
+        [
+            "step": stage.rawValue, "host": host.description, "passed": passed, "verdict": verdict,
+            "checks": checks.map { $0.json(stage: stage.rawValue) },
+        ]
     }
 }

@@ -23,7 +23,7 @@ extension Scenario {
     /// What the scenario says about forwarding: the hosts that forward, and each host's routes
     /// through them.
     public struct Forwarding: Sendable, Hashable {
-        /// Hosts with `forwarding: true`: IPv4 forwarding on, ICMP redirects off.
+        /// Hosts with `forwarding: true`: IPv4 forwarding on and ICMP redirects off, or IPv6 forwarding on.
         public var gateways: Set<String>
         /// Each host's routes through a gateway, sorted by destination.
         public var routes: [String: [GatewayRoute]]
@@ -35,11 +35,16 @@ extension Scenario {
         public func gateway(from host: String, to destination: String) -> String? {
             routes[host]?.first { $0.destination == destination }?.gateway
         }
+
+        /// The hosts `host` reaches through `gateway` (its routes that name it), sorted.
+        public func destinations(from host: String, through gateway: String) -> [String] {
+            (routes[host] ?? []).filter { $0.gateway == gateway }.map(\.destination)
+        }
     }
 
     /// Reads the hosts' `forwarding` and `routes`: a route names two other hosts of the scenario,
-    /// the gateway one with `forwarding: true`, and the way back goes through it too; the hosts are
-    /// IPv4. (Three hosts share one kernel: `kernels: per_host` has two.)
+    /// the gateway one with `forwarding: true`, all three of one address family (IPv4 or IPv6), and
+    /// the way back goes through it too. (Three hosts share one kernel: `kernels: per_host` has two.)
     static func forwarding(
         _ top: [String: Any], layout: ApplyFile, fail: (String, String) -> Scenario.Error
     ) throws(Scenario.Error) -> Forwarding {
@@ -68,6 +73,12 @@ extension Scenario {
                     throw fail(at, "the gateway must be a third host, neither \(name) nor \(destination)")
                 }
                 guard result.gateways.contains(gateway) else { throw fail(at, "\(gateway) does not forward: give it forwarding: true") }
+                for other in [destination, gateway] {
+                    let mine = layout.hosts[name]!.address, theirs = layout.hosts[other]!.address
+                    guard mine.family == theirs.family else {
+                        throw fail(at, "\(name) (\(mine)) and \(other) (\(theirs)) are not of one address family: a route stays in IPv4 or IPv6")
+                    }
+                }
                 routes.append(GatewayRoute(destination: destination, gateway: gateway))
             }
             if !routes.isEmpty { result.routes[name] = routes }
@@ -78,10 +89,6 @@ extension Scenario {
                     "hosts.\(r.destination).routes.\(host)",
                     "the way back must go through the same gateway: give \(r.destination) the route \(host): \(r.gateway)")
             }
-        }
-        guard result != .none else { return result }
-        if let v6 = layout.hosts.values.sorted(by: { $0.name < $1.name }).first(where: { $0.address.family != .inet }) {
-            throw fail("hosts.\(v6.name).address", "forwarding scenarios are IPv4 only; \(v6.address) is IPv6")
         }
         return result
     }

@@ -61,13 +61,15 @@ extension GuestRunner {
     /// One namespace per host, with `eth0` on a veth pair (two hosts) or on a bridge in
     /// `salabel-hub` (more); each host has its address as a host route (/32, /128) and a route to
     /// every other host, through a gateway where the scenario routes it so, and gateways forward
-    /// (``forward(in:)``). The hosts are all IPv4 or all IPv6 (``addressing(_:)``).
+    /// (``forward(in:family:)``). The hosts are all IPv4 or all IPv6 (``addressing(_:)``).
     func network(_ scenario: Scenario) throws {
         let hosts = scenario.hosts
         let family = try addressing(scenario)
         for h in hosts {
             try ip(["netns", "add", namespace(h)])
             try quietIPv6(namespace(h), family: family)
+            // IPv6 forwarding before any link is up (``forward(in:family:)`` says why).
+            if family == .inet6 && scenario.forwarding.gateways.contains(h) { try forward(in: namespace(h), family: family) }
             try ip(["-n", namespace(h), "link", "set", "lo", "up"])
         }
         if hosts.count == 2 {
@@ -84,16 +86,26 @@ extension GuestRunner {
             }
         }
         for h in hosts { try address(scenario, host: h, in: namespace(h)) }
-        for g in scenario.forwarding.gateways.sorted() { try forward(in: namespace(g)) }
+        if family == .inet { for g in scenario.forwarding.gateways.sorted() { try forward(in: namespace(g), family: family) } }
     }
 
-    /// A gateway's namespace forwards IPv4 (`ip_forward` 1) and sends no ICMP redirect
-    /// (`send_redirects` 0 for all links and eth0): its hosts share one link, so every packet it
-    /// forwards leaves by the link it came in on, which is when the kernel would tell the sender
-    /// to go direct (Specs/scenarios/README.md, "Gateways").
-    func forward(in ns: String) throws {
-        let conf = "/proc/sys/net/ipv4"
-        let script = "echo 1 > \(conf)/ip_forward && echo 0 > \(conf)/conf/all/send_redirects && echo 0 > \(conf)/conf/eth0/send_redirects"
+    /// A gateway's namespace forwards (Specs/scenarios/README.md, "Gateways"). IPv4: `ip_forward` 1
+    /// and no ICMP redirect (`send_redirects` 0 for all links and eth0, which must exist): its hosts
+    /// share one link, so every packet it forwards leaves by the link it came in on, which is when
+    /// the kernel would tell the sender to go direct. IPv6: `conf/all/forwarding` 1, which
+    /// `addrconf_fixup_forwarding` copies to `default`, so the links that enter the namespace later
+    /// forward too; set before any link is up, the all-routers group it joins (`dev_forward_change`)
+    /// is reported with the others when the link comes up, before the scenario's labels exist. An
+    /// IPv6 router sends no redirect without a link-local address (`ndisc_send_redirect`), and the
+    /// hosts have none (``quietIPv6(_:family:)``).
+    func forward(in ns: String, family: IPAddress.Family) throws {
+        let script: String
+        if family == .inet {
+            let conf = "/proc/sys/net/ipv4"
+            script = "echo 1 > \(conf)/ip_forward && echo 0 > \(conf)/conf/all/send_redirects && echo 0 > \(conf)/conf/eth0/send_redirects"
+        } else {
+            script = "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding"
+        }
         let run = ChildProcess.run(["/bin/ip", "netns", "exec", ns, "/bin/sh", "-c", script])
         guard run.status == 0 else { throw ScenarioKernelError("turn forwarding on in \(ns): \(run.output)") }
     }
