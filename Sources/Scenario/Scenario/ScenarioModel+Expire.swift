@@ -53,7 +53,8 @@ extension ScenarioModel {
                 let a = authorizers[host]!.setcontext(subject: actor, label: context)
                 if let rec = a.record { records.append(rec) }
                 guard a.granted else {
-                    return .failure(Refusal(errno: "EACCES", why: "the lookup's label (security_xfrm_policy_alloc): association { setcontext } on \(context): \(a.reason)"))
+                    return .failure(
+                        Refusal(errno: "EACCES", why: "the lookup's label (security_xfrm_policy_alloc): association { setcontext } on \(context): \(a.reason)"))
                 }
             }
             found = kernel.policies.first {
@@ -62,10 +63,13 @@ extension ScenarioModel {
             }
         }
         guard let entry = found else { return .failure(Refusal(errno: "ENOENT", why: "xfrm_add_pol_expire: no such SPD entry")) }
-        do { _ = try kernel.perform(.deletePolicy(.index(entry.index, entry.direction), mark: entry.mark, policyType: entry.policyType, interfaceID: nil)) } catch {
+        do {
+            _ = try kernel.perform(.deletePolicy(.index(entry.index, entry.direction), mark: entry.mark, policyType: entry.policyType, interfaceID: nil))
+        } catch {
             return .failure(Refusal(errno: Errno(rawValue: error.errno).name, why: "\(error)"))
         }
         return .success(
-            "hard POLEXPIRE: SPD entry index \(entry.index) (\(entry.securityContext.map { "labeled \($0)" } ?? "unlabeled")) deleted with no check on its label (edge 35)")
+            "hard POLEXPIRE: SPD entry index \(entry.index) (\(entry.securityContext.map { "labeled \($0)" } ?? "unlabeled")) deleted with no check on its label (edge 35)"
+        )
     }
 }

@@ -71,7 +71,8 @@ extension ScenarioModel {
                 if let rec = a.record { records.append(rec) }
                 guard a.granted else {
                     return .failure(
-                        Refusal(errno: "ENODATA", why: "clone_security: association { setcontext } on \(label): \(a.reason) (xfrm_state_migrate fails, edge 36)"))
+                        Refusal(
+                            errno: "ENODATA", why: "clone_security: association { setcontext } on \(label): \(a.reason) (xfrm_state_migrate fails, edge 36)"))
                 }
             }
             var clone = old
@@ -81,7 +82,8 @@ extension ScenarioModel {
                 return .failure(Refusal(errno: "ENODATA", why: "xfrm_state_add: the clone's key \(clone.identifier) is taken"))
             }
             moved = (old, clone)
-            notes.append("SA \(old.identifier) cloned to \(m.newSource) → \(m.newDestination)\(old.securityContext.map { ", label \($0) allocated again" } ?? "")")
+            notes.append(
+                "SA \(old.identifier) cloned to \(m.newSource) → \(m.newDestination)\(old.securityContext.map { ", label \($0) allocated again" } ?? "")")
         } else {
             notes.append("no SA with these endpoints: none cloned")
         }

@@ -210,7 +210,8 @@ extension ScenarioStep {
         if let line = map["xfrm_expire"] {
             // The SA as `ip xfrm state delete` names it (src, dst, proto, spi[, mark]), or after
             // `policy` the SPD entry as `ip xfrm policy delete` names it (POLEXPIRE).
-            let expected = "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]` (an SA) or `policy SELECTOR dir DIR [ctx CONTEXT]` / `policy index N dir DIR` (an SPD entry)"
+            let expected =
+                "expected `src ADDR dst ADDR proto PROTO spi SPI [mark …]` (an SA) or `policy SELECTOR dir DIR [ctx CONTEXT]` / `policy index N dir DIR` (an SPD entry)"
             guard let line = line as? String else { throw fail("\(path).xfrm_expire", expected) }
             let h = try host("host", map["host"])
             let (actorName, actorContext) = try actor("as", map["as"])

@@ -27,12 +27,25 @@ extension PolicyDB {
     /// unless the role is `object_r`, contained in the user's range. A policy without MLS refuses a
     /// context with a range; an MLS policy requires one.
     public func resolve(_ context: SecurityContext, categoryRule: CategoryRangeRule = .kernelContext) throws(DecisionError) -> ResolvedContext {
+        try resolve(context, categoryRule: categoryRule, validating: true)
+    }
+
+    /// The context's names mapped into this policy, without the validity checks (`policydb_context_isvalid`:
+    /// the role's types, the user's roles, the user's range): what the kernel's `convert_context`
+    /// keeps on a policy load in permissive mode for a context whose names all still exist but
+    /// which the new policy finds invalid (`convert_context_handle_invalid_context`).
+    /// - Throws: ``DecisionError/invalidContext(_:reason:)`` for a name the policy lacks.
+    public func resolveNames(_ context: SecurityContext, categoryRule: CategoryRangeRule = .kernelContext) throws(DecisionError) -> ResolvedContext {
+        try resolve(context, categoryRule: categoryRule, validating: false)
+    }
+
+    private func resolve(_ context: SecurityContext, categoryRule: CategoryRangeRule, validating: Bool) throws(DecisionError) -> ResolvedContext {
         func invalid(_ reason: String) -> DecisionError { .invalidContext(context.description, reason: reason) }
         guard let u = userIndex[context.user] else { throw invalid("unknown user \(context.user)") }
         guard let r = roleIndex[context.role] else { throw invalid("unknown role \(context.role)") }
         guard let t = typeIndex[context.type] else { throw invalid("unknown type \(context.type)") }
         guard !types[t].isAttribute else { throw invalid("\(context.type) is an attribute, not a type") }
-        if r != 0 {
+        if r != 0 && validating {
             guard roles[r].types.contains(t) else { throw invalid("role \(context.role) is not authorized for type \(types[t].name)") }
             guard users[u].roles.contains(r) else { throw invalid("user \(context.user) is not authorized for role \(context.role)") }
         }
@@ -41,7 +54,7 @@ extension PolicyDB {
             guard let range = context.range else { throw invalid("the policy has MLS and the context has no level") }
             let resolvedRange: MLSRange
             do { resolvedRange = try mls.resolve(range, rule: categoryRule) } catch { throw invalid(error.description) }
-            if r != 0, let userRange = users[u].range, !userRange.contains(resolvedRange) {
+            if validating, r != 0, let userRange = users[u].range, !userRange.contains(resolvedRange) {
                 throw invalid("range \(mls.text(resolvedRange)) is not within user \(context.user)'s range \(mls.text(userRange))")
             }
             resolved.low = resolvedRange.low

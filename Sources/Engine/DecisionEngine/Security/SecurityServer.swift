@@ -77,8 +77,11 @@ public final class SecurityServer: DecisionBackend, Sendable {
     /// Replaces the policy. Existing SIDs keep their numbers; a context that is not valid under the
     /// new policy keeps its SID and is evaluated as the `unlabeled` initial context (as the kernel's
     /// sidtab conversion does: `convert_context` stores the old context's string, and
-    /// `sidtab_search` answers with the unlabeled entry for it). A boolean the old policy also had
-    /// keeps its value (`security_preserve_bools`); the others take the new policy's defaults.
+    /// `sidtab_search` answers with the unlabeled entry for it). In permissive mode a context whose
+    /// names all exist in the new policy stays mapped even when the new policy finds it invalid
+    /// (`convert_context_handle_invalid_context` refuses it only when enforcing). A boolean the old
+    /// policy also had keeps its value (`security_preserve_bools`); the others take the new
+    /// policy's defaults.
     public func reload(_ policy: PolicyDB) throws(DecisionError) {
         let (seqno, listeners) = state.withLock { s -> (UInt32, [@Sendable (UInt32) -> Void]) in
             var values = policy.bools.map(\.defaultValue)
@@ -89,7 +92,8 @@ public final class SecurityServer: DecisionBackend, Sendable {
             let unlabeled = SecurityServer.unlabeled(policy)
             var sids = SIDTable()
             for (text, _) in s.sids.entries {
-                let resolved = (try? policy.resolve(text)) ?? unlabeled ?? ResolvedContext(user: 0, role: 0, type: 0)
+                let kept = s.enforcing ? nil : try? policy.resolveNames(text)
+                let resolved = (try? policy.resolve(text)) ?? kept ?? unlabeled ?? ResolvedContext(user: 0, role: 0, type: 0)
                 sids.append(resolved, text: text)
             }
             s.snapshot = snapshot
