@@ -178,7 +178,7 @@ struct WhyCLITests {
         let record = try #require((try CLITests.json(why.stdout)["records"] as? [[String: Any]])?.first)
         let fix = try #require((record["fixes"] as? [[String: Any]])?.first)
         #expect(fix["neverallow"] as? String == "violates" && (fix["why"] as? String)?.contains("neverallow violated") == true)
-        #expect((record["check"] as? [String: Any])?["id"] as? String == "C1–C4")
+        #expect((record["check"] as? [String: Any])?["id"] as? String == "C1–C4, C6")
     }
 
     @Test func exitStatuses() throws {

@@ -201,7 +201,7 @@ import VMHarness
 
         // c. setcontext refused on an xfrm request.
         let (c, whyC) = try denial("why-setcontext")
-        #expect(c.result == "EACCES" && whyC.check?.id == "C1–C4")
+        #expect(c.result == "EACCES" && whyC.check?.id == "C1–C4, C6")
         let ruleC = "allow spd_admin_t echoclient_t:association setcontext;"
         #expect(whyC.fixes.first == .allowRule(ruleC, neverallow: .passes))
 

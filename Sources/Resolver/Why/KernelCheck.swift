@@ -29,14 +29,16 @@ public struct KernelCheck: Sendable, Hashable {
         switch (tclass, perm) {
         case ("association", "setcontext"):
             return KernelCheck(
-                id: "C1–C4", function: "selinux_xfrm_alloc_user, selinux_xfrm_policy_delete, selinux_xfrm_state_delete",
-                meaning: "an xfrm request (add, update, delete or flush of an SA or SPD entry) that creates, looks up or removes this label",
+                id: "C1–C4, C6", function: "selinux_xfrm_alloc_user, selinux_xfrm_policy_delete, selinux_xfrm_state_delete",
+                meaning:
+                    "an xfrm request (add, update, delete or flush of an SA or SPD entry) that creates, looks up or removes this label, or a MIGRATE whose clone of an SA allocates the SA's label again (clone_security, edge 36)",
                 subject: "the task that sent the request", target: "the label of the SA or SPD entry", stage: "xfrm request")
         case ("association", "polmatch"):
             return KernelCheck(
                 id: "D1", function: "selinux_xfrm_policy_lookup (from xfrm_policy_lookup)",
                 meaning: "an SPD lookup: a flow may use an SPD entry only if its label may polmatch the entry's; a denial skips the entry (edge 15)",
-                subject: "the flow's label (outbound), or the label of the SA the packet came on (the inbound policy check, edge 21)",
+                subject:
+                    "the flow's label (outbound), or the label of the SA the packet came on (the inbound policy check, edge 21); the unlabeled context for a flow without one, such as forwarded plaintext or, on Linux 6.12 and later, the lookup of a MIGRATE's SPD entry (xfrm_migrate_policy_find builds a flow without a label: a key manager's MOBIKE move finds a labeled entry only if the unlabeled context may polmatch it, edge 36)",
                 target: "the SPD entry's label", stage: "outbound or inbound-policy")
         case ("association", "sendto") where peerControls || !targetIsUnlabeled:
             return KernelCheck(
