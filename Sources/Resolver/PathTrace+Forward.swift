@@ -18,7 +18,9 @@ extension PathTrace {
         var legs: [Leg] = []
         let out = sender.outbound(flow)
         func undelivered() -> PathTrace {
-            PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+            PathTrace(
+                flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [],
+                outboundBundle: out.carrying)
         }
         func stop(_ stage: Leg.Stage, at host: IPAddress, _ what: String, _ why: String, checks: [ResolutionCheck] = []) -> PathTrace {
             legs.append(
@@ -87,7 +89,7 @@ extension PathTrace {
         if decisive.allSatisfy(\.passed) {
             let leaving = second.isEmpty ? peer : gateway.unlabeled
             let destination = second.first?.destination ?? flow.destination
-            decisive += leaving.map { gateway.egressChecks($0, destination: destination) } ?? []
+            decisive += leaving.map { gateway.egressChecks($0, destination: destination, secmark: .forwardOut) } ?? []
         }
         checks += decisive
         let passed = decisive.allSatisfy(\.passed)
@@ -117,7 +119,7 @@ extension PathTrace {
         }
         return PathTrace(
             flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: delivery.delivered, peerSeen: seen,
-            reply: replies)
+            reply: replies, outboundBundle: out.carrying)
     }
 
     /// A hop's packet: sent in clear, or through `bundle` (outermost first); otherwise why it is not sent.
