@@ -33,8 +33,8 @@ extension Resolver {
 
     /// The egress checks of one packet sent by `context` to `destination` through `interface`
     /// (`selinux_ip_postroute`, with `network_peer_controls`): with the secmark checks on
-    /// (``secmarkEnabled``), `packet { secmark }` (`send` for a local socket's packet, `forward_out`
-    /// for a forwarded one, whose `context` is its peer); then, with the peer checks on
+    /// (``secmarkEnabled``), `packet { send }` for a local socket's packet or `packet { forward_out }`
+    /// for a forwarded one (`secmark`; its `context` is then the packet's peer); then, with the peer checks on
     /// (Specs/kernel/labeled-ipsec.md, edge 26), `netif { egress }` on the interface's label and
     /// `node { sendto }` on the destination node's label. Stops at the first denial (the packet is
     /// dropped, `NF_DROP_ERR(-ECONNREFUSED)`). Empty when both are off.
@@ -62,7 +62,7 @@ extension Resolver {
     /// carries a SELinux label; otherwise the socket needs `association { sendto }` on the
     /// unlabeled initial context, whether or not the peer checks are on (edge 26 does not apply).
     /// A denial drops the packet (`NF_DROP_ERR(-ECONNREFUSED)`). Empty under
-    /// `network_peer_controls` (``egressChecks(_:destination:interface:)`` apply then).
+    /// `network_peer_controls` (``egressChecks(_:destination:interface:secmark:)`` apply then).
     /// With the secmark checks on (``secmarkEnabled``), `packet { send }` comes first.
     public func postrouteCompatChecks(_ socket: SecurityContext, bundle: [SecurityAssociation], upperProtocol: UInt8) -> [ResolutionCheck] {
         let policy = authorizer.cache.server.policy
@@ -72,10 +72,14 @@ extension Resolver {
         return secmark + xfrmPostrouteLast(socket, bundle: bundle, upperProtocol: upperProtocol)
     }
 
+    /// `IPPROTO_ESP`, `IPPROTO_AH`, `IPPROTO_COMP`: packets `selinux_xfrm_postroute_last` lets
+    /// pass, having seen them before their transformation.
+    static let transformProtocols: Set<UInt8> = [50, 51, 108]
+
     /// `selinux_xfrm_postroute_last` (D4), for ``postrouteCompatChecks(_:bundle:upperProtocol:)``.
     func xfrmPostrouteLast(_ socket: SecurityContext, bundle: [SecurityAssociation], upperProtocol: UInt8) -> [ResolutionCheck] {
         let what = "association { sendto } \(socket) → unlabeled (selinux_xfrm_postroute_last, without network_peer_controls)"
-        if [50, 51, 108].contains(upperProtocol) {
+        if Self.transformProtocols.contains(upperProtocol) {
             return [ResolutionCheck(what: what, passed: true, reason: "not made: an ESP, AH or IPComp packet was checked before its transform", record: nil)]
         }
         if let labeled = bundle.first(where: { $0.securityContext != nil }), let label = labeled.securityContext {

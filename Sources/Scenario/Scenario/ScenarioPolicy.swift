@@ -63,7 +63,7 @@ extension Scenario {
     /// `file` names the result in errors. `harnessTypes` are the types of the policy's `file` and
     /// `kernel` initial SIDs, for ``harnessRules(fileType:kernelType:)``. With `host`, the host's
     /// own `policy_rules` follow the scenario's (hosts on kernels of their own). The scenario's
-    /// `policy_capabilities` are applied first (``applyingCapabilities(to:)``), for every host.
+    /// `policy_capabilities` are applied first (their `policycap` statements removed or added), for every host.
     public func policyText(
         host: String? = nil, harness: Bool = false, harnessTypes: (file: String, kernel: String) = ("unlabeled_t", "kernel_t"),
         compiled: PolicyDB? = nil
