@@ -54,11 +54,14 @@ public struct InboundFastPath: Sendable {
     private let cache: AccessVectorCache
     private let peerControls: Bool
     private let peerChecksOn: Bool
+    /// `always_check_network`: `packet { recv }` on the secmark (0, unlabeled) too (``Resolver/secmarkEnabled``).
+    private let secmarkOn: Bool
     private let unknownAllowed: Bool
     private let recvfrom: (Int, UInt32)?
     private let peerRecv: (Int, UInt32)?
     private let netifIngress: (Int, UInt32)?
     private let nodeRecvfrom: (Int, UInt32)?
+    private let packetRecv: (Int, UInt32)?
 
     /// Where a packet came from, as SIDs: the interface's and the source node's labels (checked
     /// only with `network_peer_controls`). Resolve it once per interface and source with
@@ -87,11 +90,13 @@ public struct InboundFastPath: Sendable {
         let policy = server.policy
         peerControls = policy.hasCapability("network_peer_controls")
         peerChecksOn = resolver.peerLabelingEnabled
+        secmarkOn = resolver.secmarkEnabled
         unknownAllowed = policy.handleUnknown == .allow
         recvfrom = server.permission("association", "recvfrom")
         peerRecv = server.permission("peer", "recv")
         netifIngress = server.permission("netif", "ingress")
         nodeRecvfrom = server.permission("node", "recvfrom")
+        packetRecv = server.permission("packet", "recv")
     }
 
     /// The SIDs of an interface's and a source address's labels (`netifcon`/`nodecon`, else the
@@ -151,12 +156,17 @@ public struct InboundFastPath: Sendable {
         var ok: Bool, quiet = true
         if peerControls {
             ok = true
-            guard peerChecksOn else { return InboundVerdict(outcome: .delivered, peer: peer, labeledBySA: id >= 0) }
-            if let netif = origin.netif { ok = allowed(peer, netif, netifIngress, &quiet, quietOnly) }
-            if ok && (quiet || !quietOnly), let node = origin.node { ok = allowed(peer, node, nodeRecvfrom, &quiet, quietOnly) }
-            if ok && (quiet || !quietOnly) { ok = allowed(socket, peer, peerRecv, &quiet, quietOnly) }
+            guard peerChecksOn || secmarkOn else { return InboundVerdict(outcome: .delivered, peer: peer, labeledBySA: id >= 0) }
+            if peerChecksOn {
+                if let netif = origin.netif { ok = allowed(peer, netif, netifIngress, &quiet, quietOnly) }
+                if ok && (quiet || !quietOnly), let node = origin.node { ok = allowed(peer, node, nodeRecvfrom, &quiet, quietOnly) }
+                if ok && (quiet || !quietOnly) { ok = allowed(socket, peer, peerRecv, &quiet, quietOnly) }
+            }
+            if ok && secmarkOn && (quiet || !quietOnly) { ok = allowed(socket, unlabeledSID, packetRecv, &quiet, quietOnly) }
         } else {
-            ok = allowed(socket, peer, recvfrom, &quiet, quietOnly)
+            ok = true
+            if secmarkOn { ok = allowed(socket, unlabeledSID, packetRecv, &quiet, quietOnly) }
+            if ok && (quiet || !quietOnly) { ok = allowed(socket, peer, recvfrom, &quiet, quietOnly) }
         }
         if quietOnly && !quiet { return nil }
         if ok && quiet { memo[slot] = Memo(generation: generation, socket: socket.rawValue, netif: netif, node: node) }

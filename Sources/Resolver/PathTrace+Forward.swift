@@ -18,7 +18,9 @@ extension PathTrace {
         var legs: [Leg] = []
         let out = sender.outbound(flow)
         func undelivered() -> PathTrace {
-            PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+            PathTrace(
+                flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [],
+                outboundBundle: out.carrying)
         }
         func stop(_ stage: Leg.Stage, at host: IPAddress, _ what: String, _ why: String) -> PathTrace {
             legs.append(dropped(stage, at: host, what, why))
@@ -54,7 +56,9 @@ extension PathTrace {
                     back, sender: receiver, gateway: gateway, gatewayAddress: gatewayAddress, receiver: sender, socket: flow.context ?? socket,
                     reply: false))
         }
-        return PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: true, peerSeen: seen, reply: replies)
+        return PathTrace(
+            flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: true, peerSeen: seen, reply: replies,
+            outboundBundle: out.carrying)
     }
 
     /// What a gateway does with a packet of `flow` that reached it through `path`: its legs from
@@ -127,7 +131,7 @@ extension PathTrace {
         if decisive.allSatisfy(\.passed) {
             let leaving = second.isEmpty ? peer : gateway.unlabeled
             let destination = second.first?.destination ?? flow.destination
-            decisive += leaving.map { gateway.egressChecks($0, destination: destination) } ?? []
+            decisive += leaving.map { gateway.egressChecks($0, destination: destination, secmark: .forwardOut) } ?? []
         }
         checks += decisive
         let passed = decisive.allSatisfy(\.passed)

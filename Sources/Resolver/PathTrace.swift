@@ -39,6 +39,9 @@ public struct PathTrace: Sendable, Hashable {
     public var peerSeen: SecurityContext?
     /// The reply's path, when one was traced and the request was delivered.
     public var reply: [PathTrace]
+    /// The SAs the sender's route applies to the packet (``OutboundResolution/carrying``; empty
+    /// in the clear): what `selinux_xfrm_postroute_last` looks at (D4).
+    public var outboundBundle: [SecurityAssociation] = []
 
     /// The request and, when traced, its reply were both delivered.
     public var roundTrip: Bool { delivered && reply.allSatisfy(\.roundTrip) }
@@ -53,7 +56,9 @@ public struct PathTrace: Sendable, Hashable {
         let out = sender.outbound(flow, socketPolicy: socketPolicy)
         // The trace of a packet that does not reach the socket, with the legs it went through.
         func undelivered(_ legs: [Leg]) -> PathTrace {
-            PathTrace(flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [])
+            PathTrace(
+                flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: false, peerSeen: nil, reply: [],
+                outboundBundle: out.carrying)
         }
         var secPath: [SecurityAssociation]?
         let verdict: String
@@ -132,7 +137,8 @@ public struct PathTrace: Sendable, Hashable {
         }
         return PathTrace(
             flow: flow, legs: legs, outbound: out.outcome, outboundTemplate: out.template, delivered: delivery.delivered,
-            peerSeen: delivery.delivered ? seen : nil, reply: replies)
+            peerSeen: delivery.delivered ? seen : nil, reply: replies,
+            outboundBundle: out.carrying)
     }
 }
 

@@ -70,31 +70,40 @@ extension Resolver {
     ///   the peer checks are on (``peerLabelingEnabled``, edge 26): the peer (as subject) needs `netif { ingress }` on the interface's label and `node { recvfrom }`
     ///   on the source node's label, then the socket needs `peer { recv }` on the peer;
     /// - without it (the compat check D3): the socket needs `association { recvfrom }` on the peer
-    ///   label, or on `unlabeled` for unlabeled traffic.
+    ///   label, or on `unlabeled` for unlabeled traffic;
+    /// - with the secmark checks on (``secmarkEnabled``): `packet { recv }`, after the peer checks
+    ///   (`selinux_socket_sock_rcv_skb`) or before D3 (`selinux_sock_rcv_skb_compat`).
     public func deliver(_ inbound: InboundResolution, to socket: SecurityContext, interface: String? = nil, source: IPAddress? = nil) -> DeliveryResolution {
         var checks = inbound.checks
         guard !inbound.dropped, let peer = inbound.peer else {
             return DeliveryResolution(delivered: false, peer: nil, checks: checks)
         }
         let policy = authorizer.cache.server.policy
+        var own: [ResolutionCheck] = []
         if policy.hasCapability("network_peer_controls") {
-            guard peerLabelingEnabled else {
-                checks.append(
+            if peerLabelingEnabled {
+                if let netif = netifLabel(interface) {
+                    own.append(check(peer, netif, "netif", "ingress", what: "netif { ingress } \(peer) → \(netif)"))
+                }
+                if let source, let node = nodeLabel(source) {
+                    own.append(check(peer, node, "node", "recvfrom", what: "node { recvfrom } \(peer) → \(node)"))
+                }
+                own.append(check(socket, peer, "peer", "recv", what: "peer { recv } \(socket) → \(peer)"))
+            } else if !secmarkEnabled {
+                own.append(
                     ResolutionCheck(
                         what: "peer checks", passed: true,
                         reason: "off: no labeled SA or SPD entry, no NetLabel, no always_check_network (edge 26)", record: nil))
-                return DeliveryResolution(delivered: true, peer: peer, checks: checks)
+                return DeliveryResolution(delivered: true, peer: peer, checks: checks + own)
             }
-            if let netif = netifLabel(interface) {
-                checks.append(check(peer, netif, "netif", "ingress", what: "netif { ingress } \(peer) → \(netif)"))
-            }
-            if let source, let node = nodeLabel(source) {
-                checks.append(check(peer, node, "node", "recvfrom", what: "node { recvfrom } \(peer) → \(node)"))
-            }
-            checks.append(check(socket, peer, "peer", "recv", what: "peer { recv } \(socket) → \(peer)"))
+            if own.allSatisfy(\.passed) { own += secmarkChecks(socket, .recv) }
         } else {
-            checks.append(Self.check(authorizer.recvfrom(socket: socket, peer: peer), "association { recvfrom } \(socket) → \(peer)"))
+            own += secmarkChecks(socket, .recv)
+            if own.allSatisfy(\.passed) {
+                own.append(Self.check(authorizer.recvfrom(socket: socket, peer: peer), "association { recvfrom } \(socket) → \(peer)"))
+            }
         }
+        checks += own
         let delivered = checks.allSatisfy(\.passed)
         return DeliveryResolution(delivered: delivered, peer: delivered ? peer : nil, checks: checks)
     }

@@ -268,7 +268,7 @@ public final class DataPlaneNode {
         var checks = out.checks
         switch out.outcome {
         case .bypass:
-            guard egress(endpoint.context, destination, &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
+            guard egress(endpoint.context, destination, bundle: [], &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
             counters.sentClear += 1
             return OutboundResult(outcome: .clear(segment: datagram.segment(), destination: destination), checks: checks)
         case .protected(_, let sa):
@@ -284,7 +284,7 @@ public final class DataPlaneNode {
             guard let esp = outbound[SADKey(sa)] else {
                 return refuse("EAFNOSUPPORT", "SA spi 0x\(String(sa.spi, radix: 16)) is \(sa.proto), which the data plane does not run", checks)
             }
-            guard egress(endpoint.context, destination, &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
+            guard egress(endpoint.context, destination, bundle: [sa], &checks) else { return refuse("ECONNREFUSED", "an egress check denied it", checks) }
             // The cache keeps it when no check wrote a record.
             var resolved = out
             resolved.checks = checks
@@ -332,8 +332,12 @@ public final class DataPlaneNode {
         }
     }
 
-    private func egress(_ context: SecurityContext, _ destination: IPAddress, _ checks: inout [ResolutionCheck]) -> Bool {
-        let e = resolver.egressChecks(context, destination: destination)
+    /// The postroute checks of a datagram the endpoint labeled `context` sends, carried by
+    /// `bundle` (empty in the clear): the egress pair under `network_peer_controls`, else D4.
+    private func egress(_ context: SecurityContext, _ destination: IPAddress, bundle: [SecurityAssociation], _ checks: inout [ResolutionCheck]) -> Bool {
+        let e =
+            resolver.egressChecks(context, destination: destination)
+            + resolver.postrouteCompatChecks(context, bundle: bundle, upperProtocol: UDPDatagram.udp)
         checks += e
         return e.allSatisfy(\.passed)
     }

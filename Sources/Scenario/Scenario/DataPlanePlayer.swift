@@ -151,9 +151,10 @@ public struct DataPlanePlayer: StepPlayer {
                 return (false, nil, nil)
             case .refused(let errno, let reason):
                 notes.append("send refused: \(errno) \(reason)")
-                // An egress denial drops the packet after sendmsg returned (as the model counts
-                // it); an in-progress ACQUIRE only makes the datagram wait.
-                return (false, nil, errno == "ECONNREFUSED" || (errno == "EAGAIN" && reason.contains("in progress")) ? nil : errno)
+                // A postroute denial (egress, secmark, D4) is sendmsg's ECONNREFUSED
+                // (`NF_DROP_ERR`, as the model counts it); an in-progress ACQUIRE only makes the
+                // datagram wait.
+                return (false, nil, errno == "EAGAIN" && reason.contains("in progress") ? nil : errno)
             }
             records += inbound.records.map { model.line($0, on: receiverHost) }
             notes += inbound.checks.map(\.description)

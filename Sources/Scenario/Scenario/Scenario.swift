@@ -40,6 +40,10 @@ public struct Scenario: Sendable {
     public var xfrm: [String: [XfrmOperation]]
     /// Policy statements added to the policy's type enforcement part (before its first `user`).
     public var policyRules: String?
+    /// The `policycap` statements the scenario adds (`true`) to or removes (`false`) from its
+    /// policy (`policy_capabilities:`; Specs/scenarios/README.md): for every host and every policy
+    /// a `reload` step loads.
+    public var policyCapabilities: [String: Bool]
     /// Named contexts the steps run under.
     public var actors: [String: SecurityContext]
     /// What happens, in order, with what is expected (Specs/scenarios/README.md, "Steps").
@@ -72,6 +76,7 @@ public struct Scenario: Sendable {
     /// The fields a scenario adds to the apply format.
     static let topLevelFields: Set<String> = [
         "description", "policy", "policy_rules", "enforcing", "booleans", "actors", "steps", "ike_daemon", "kernels", "netlabel",
+        "policy_capabilities",
     ]
     static let hostFields: Set<String> = ["xfrm", "ike_daemon", "policy_rules", "enforcing", "forwarding", "routes"]
 
@@ -136,6 +141,7 @@ public struct Scenario: Sendable {
         case let r as String: policyRules = r
         default: throw fail("policy_rules", "expected policy statements as text (a YAML block: policy_rules: |)")
         }
+        policyCapabilities = try Self.policyCapabilities(top, fail: fail)
         actors = [:]
         if let a = top["actors"] {
             guard let map = a as? [String: Any] else { throw fail("actors", "expected a mapping of names to contexts") }
@@ -177,7 +183,9 @@ public struct Scenario: Sendable {
 
     /// The security server the scenario's policy (with its `policy_rules`), mode and booleans describe.
     public func securityServer() throws(PolicyLoadError) -> SecurityServer {
-        if policyRules == nil, case .embedded = policy { return try SecurityServer.embedded(enforcing: enforcing, booleans: booleans) }
+        if policyRules == nil, policyCapabilities.isEmpty, case .embedded = policy {
+            return try SecurityServer.embedded(enforcing: enforcing, booleans: booleans)
+        }
         let (text, file) = try policyText()
         return try SecurityServer(policyText: text, file: file, enforcing: enforcing, booleans: booleans)
     }

@@ -383,6 +383,9 @@ public struct ScenarioModel: StepPlayer {
             return outcome("EINVAL", stage: t.proto == .tcp ? "connect" : "sendto", delivered: false)
         }
         var acquire: [String: String] = [:]
+        // The hosts whose packet a postroute check refused: `NF_DROP_ERR(-ECONNREFUSED)`, which
+        // `ip_local_out` hands back to the call that sent it (`udp_send_skb`, `tcp_connect`).
+        var refusedAtPostroute: Set<String> = []
         // Each leg's checks, then the egress checks of each packet sent; with `register`, the
         // ACQUIRE a leg raises leaves a larval SA.
         func account(_ p: PathTrace, from: String, to: String, senderResolver: Resolver, register: Bool = true) -> Bool {
@@ -394,7 +397,15 @@ public struct ScenarioModel: StepPlayer {
                 for c in leg.checks { _ = run(c, on: at) }
                 if !leg.passed { ok = false }
                 if leg.stage == .outbound, leg.passed, let ctx = p.flow.context {
-                    for c in senderResolver.egressChecks(ctx, destination: p.flow.destination) where !run(c, on: from) { ok = false }
+                    // selinux_ip_postroute: under network_peer_controls the secmark and egress
+                    // checks, else (selinux_ip_postroute_compat) the secmark check and D4.
+                    let postroute =
+                        senderResolver.egressChecks(ctx, destination: p.flow.destination)
+                        + senderResolver.postrouteCompatChecks(ctx, bundle: p.outboundBundle, upperProtocol: p.flow.upperProtocol)
+                    for c in postroute where !run(c, on: from) {
+                        ok = false
+                        refusedAtPostroute.insert(from)
+                    }
                 }
                 if !ok { break }
             }
@@ -456,6 +467,7 @@ public struct ScenarioModel: StepPlayer {
         switch t.proto {
         case .tcp:
             if let e = sendError { return outcome(e, stage: "connect", delivered: false, acquire: acquire) }
+            if refusedAtPostroute.contains(t.from) { return outcome("ECONNREFUSED", stage: "connect", delivered: false, acquire: acquire) }
             // The server sees the connection only once the handshake completes.
             guard delivered, replyDelivered == true else {
                 return outcome("ETIMEDOUT", stage: "connect", delivered: false, acquire: acquire)
@@ -465,6 +477,7 @@ public struct ScenarioModel: StepPlayer {
                 replyPeer: t.reply ? replyPeer : nil, acquire: acquire)
         case .udp:
             if let e = sendError { return outcome(e, stage: "sendto", delivered: false, acquire: acquire) }
+            if refusedAtPostroute.contains(t.from) { return outcome("ECONNREFUSED", stage: "sendto", delivered: false, acquire: acquire) }
             return outcome(
                 "ok", delivered: delivered, peer: delivered ? Self.peerRead(peerContext(trace.peerSeen, on: t.to), proto: .udp, family: dst.family) : nil,
                 replyDelivered: delivered && t.reply ? replyDelivered : nil, replyPeer: delivered && t.reply ? replyPeer : nil,

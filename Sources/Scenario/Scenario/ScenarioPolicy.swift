@@ -62,7 +62,8 @@ extension Scenario {
     /// before the first `user` statement, where the policy language's type-enforcement part ends.
     /// `file` names the result in errors. `harnessTypes` are the types of the policy's `file` and
     /// `kernel` initial SIDs, for ``harnessRules(fileType:kernelType:)``. With `host`, the host's
-    /// own `policy_rules` follow the scenario's (hosts on kernels of their own).
+    /// own `policy_rules` follow the scenario's (hosts on kernels of their own). The scenario's
+    /// `policy_capabilities` are applied first (their `policycap` statements removed or added), for every host.
     public func policyText(
         host: String? = nil, harness: Bool = false, harnessTypes: (file: String, kernel: String) = ("unlabeled_t", "kernel_t"),
         compiled: PolicyDB? = nil
@@ -77,7 +78,9 @@ extension Scenario {
             base = String(decoding: data, as: UTF8.self)
             file = path
         }
+        let capabilities = applyingCapabilities(to: base)
         var added: [String] = []
+        if let rules = capabilities.added { added.append(rules) }
         if let policyRules { added.append("# policy_rules of scenario \(name)\n" + policyRules) }
         if let host, let rules = hostPolicies[host]?.rules { added.append("# policy_rules of host \(host) of scenario \(name)\n" + rules) }
         if harness { added.append(Self.harnessRules(fileType: harnessTypes.file, kernelType: harnessTypes.kernel)) }
@@ -96,8 +99,8 @@ extension Scenario {
                     types: db.types.filter { !$0.isAttribute }.map(\.name),
                     classes: db.classes.filter { $0.isDefined && $0.allPermissions != 0 }.map(\.name)))
         }
-        guard !added.isEmpty else { return (base, file) }
-        guard let text = PolicyConfRules.adding(added.joined(separator: "\n"), to: base) else {
+        guard !added.isEmpty else { return (capabilities.text, file) }
+        guard let text = PolicyConfRules.adding(added.joined(separator: "\n"), to: capabilities.text) else {
             throw .io("\(file): no `user` statement to insert the scenario's rules before")
         }
         return (text, "\(file) + \(name) policy_rules")

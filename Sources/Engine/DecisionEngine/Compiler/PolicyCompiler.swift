@@ -388,6 +388,7 @@ public struct PolicyCompiler {
         for n in names where !seen.insert(n).inserted { throw PolicyError("duplicate \(what) \(n) in \(context)", at: loc) }
     }
 
-    /// The policy capabilities the kernel knows (security/selinux/include/policycap_names.h).
-    static let knownCapabilities = Set(BinaryPolicyReader.capabilityNames)
+    /// The policy capabilities the kernel knows (security/selinux/include/policycap_names.h), the
+    /// names a `policycap` statement may give.
+    public static let knownCapabilities = Set(BinaryPolicyReader.capabilityNames)
 }
