@@ -105,11 +105,15 @@ struct ScenarioCommand: ParsableCommand {
             }
             let report = ScenarioReport(modelOutcomes: wantModel ? modelOutcomes : nil, kernel: wantKernel ? kernelResult : nil)
             let results = loaded.map { report.scenario($0.scenario, model: $0.model) }
+            // The version the model played and whose expectations were checked (expect_since).
             if json {
-                print(jsonText(report.json(results, modelSeconds: modelSeconds)))
+                var object = report.json(results, modelSeconds: modelSeconds)
+                object["linux"] = linux.description
+                print(jsonText(object))
             } else {
                 for r in results { print(report.text(r, verbose: verbose)) }
                 print(report.table(results, modelSeconds: modelSeconds))
+                print("Linux \(linux): the model's version and the expectations checked (--linux)")
             }
             if !results.allSatisfy(\.passed) { throw CommandFailure.exit(Status.denied) }
         }
