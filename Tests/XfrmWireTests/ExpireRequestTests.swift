@@ -46,7 +46,7 @@ struct ExpireRequestTests {
     /// index 156/4, dir 160/1), hard 168/1 (Specs/kernel/layouts.md §1.4); the kernel in the VM
     /// accepted it (Specs/scenarios/policy-expire.yaml on 6.1 and 6.12).
     @Test func hardPolicyExpireByIndex() throws {
-        let bytes = try XfrmRequest.expirePolicy(.init(index: 0x101, direction: .out), hard: true, sequence: 1).encoded()
+        let bytes = try XfrmRequest.expirePolicy(index: 0x101, direction: .out, hard: true, sequence: 1).encoded()
         #expect(bytes.count == 16 + 176)  // nlmsghdr, xfrm_user_polexpire, no attribute
         #expect(bytes[4] == 27 && bytes[5] == 0)  // XFRM_MSG_POLEXPIRE
         let body = Array(bytes[16...])
@@ -61,7 +61,7 @@ struct ExpireRequestTests {
             source: try #require(IPPrefix("10.77.0.1/32")), destination: try #require(IPPrefix("10.77.0.2/32")), upperProtocol: 17,
             destinationPort: 7, destinationPortMask: 0xffff)
         let label = try SecurityContext(parsing: "system_u:object_r:ipsec_spd_t:s0")
-        let bytes = try XfrmRequest.expirePolicy(.init(selector: selector, direction: .out, securityContext: label), hard: true).encoded()
+        let bytes = try XfrmRequest.expirePolicy(selector: selector, direction: .out, securityContext: label, hard: true).encoded()
         let body = Array(bytes[16...])
         #expect(Array(body[0..<4]) == [10, 77, 0, 2] && body[44] == 17 && Array(body[156..<160]) == [0, 0, 0, 0])
         // XFRMA_SEC_CTX: 4-byte header, 8-byte xfrm_user_sec_ctx, the text and its NUL, padded.

@@ -71,47 +71,40 @@ public enum XfrmRequest {
         return XfrmMessage(type: .expire, flags: changeFlags, sequence: sequence, body: .expire(XfrmUserExpire(state: state, hard: hard ? 1 : 0), attributes))
     }
 
-    /// POLEXPIRE sent by userspace (`xfrm_add_pol_expire`): `struct xfrm_user_polexpire`, whose
-    /// policy names the SPD entry by index (when non-zero) or by selector, direction and the label
-    /// in `XFRMA_SEC_CTX`, then `hard`; `XFRMA_POLICY_TYPE` for a non-main type, `XFRMA_MARK` when
-    /// given and non-zero. A hard one deletes the entry with no SELinux check on its label (a label
-    /// given to find it is allocated as the sender's first: setcontext); Specs/kernel/labeled-ipsec.md,
-    /// edge 35. iproute2 has no command for it.
+    /// POLEXPIRE sent by userspace (`xfrm_add_pol_expire`) for the SPD entry named by selector,
+    /// direction and label (`XFRMA_SEC_CTX`): `struct xfrm_user_polexpire` (index 0), then `hard`;
+    /// `XFRMA_POLICY_TYPE` for a non-main type, `XFRMA_MARK` when given and non-zero, as DELPOLICY.
+    /// A hard one deletes the entry with no SELinux check on its label (the label given to find it
+    /// is allocated as the sender's first: setcontext); Specs/kernel/labeled-ipsec.md, edge 35.
+    /// iproute2 has no command for it.
     /// - Throws: ``XfrmWireError`` for a context that cannot be encoded.
     public static func expirePolicy(
-        _ key: PolicyKeyFields, hard: Bool, mark: XfrmMark? = nil, policyType: UInt8 = 0, sequence: UInt32 = 0
+        selector: TrafficSelector, direction: PolicyDirection, securityContext: SecurityContext?, hard: Bool,
+        mark: XfrmMark? = nil, policyType: UInt8 = 0, sequence: UInt32 = 0
     ) throws(XfrmWireError) -> XfrmMessage {
-        let info = XfrmUserPolicyInfo(
-            selector: key.selector.map { XfrmSelector($0) } ?? XfrmSelector(family: 2), index: key.index, dir: key.direction.rawValue)
+        try policyExpire(XfrmSelector(selector), index: 0, direction, securityContext, hard, mark, policyType, sequence)
+    }
+
+    /// POLEXPIRE for the SPD entry named by index (no label; Specs/kernel/labeled-ipsec.md, edge 35:
+    /// no check at all).
+    public static func expirePolicy(
+        index: UInt32, direction: PolicyDirection, hard: Bool, mark: XfrmMark? = nil, policyType: UInt8 = 0, sequence: UInt32 = 0
+    ) -> XfrmMessage {
+        // No context, so nothing can throw.
+        (try? policyExpire(XfrmSelector(family: 2), index: index, direction, nil, hard, mark, policyType, sequence))!
+    }
+
+    private static func policyExpire(
+        _ selector: XfrmSelector, index: UInt32, _ direction: PolicyDirection, _ context: SecurityContext?, _ hard: Bool, _ mark: XfrmMark?,
+        _ policyType: UInt8, _ sequence: UInt32
+    ) throws(XfrmWireError) -> XfrmMessage {
         var attributes: [XfrmAttribute] = []
         if policyType != 0 { attributes.append(.policyType(XfrmUserPolicyType(type: policyType))) }
         if let mark, mark.value & mark.mask != 0 { attributes.append(.mark(mark)) }
-        if let context = key.securityContext { attributes.append(.securityContext(try XfrmUserSecCtx(context))) }
+        if let context { attributes.append(.securityContext(try XfrmUserSecCtx(context))) }
+        let info = XfrmUserPolicyInfo(selector: selector, index: index, dir: direction.rawValue)
         return XfrmMessage(
             type: .polExpire, flags: changeFlags, sequence: sequence, body: .policyExpire(XfrmUserPolExpire(policy: info, hard: hard ? 1 : 0), attributes))
-    }
-
-    /// How a POLEXPIRE names its SPD entry: by `index` (non-zero) and direction, or by selector,
-    /// direction and label.
-    public struct PolicyKeyFields: Sendable, Hashable {
-        public var selector: TrafficSelector?
-        public var index: UInt32
-        public var direction: PolicyDirection
-        public var securityContext: SecurityContext?
-
-        /// By index.
-        public init(index: UInt32, direction: PolicyDirection) {
-            self.index = index
-            self.direction = direction
-        }
-
-        /// By selector, direction and label (`nil`: the unlabeled entry).
-        public init(selector: TrafficSelector, direction: PolicyDirection, securityContext: SecurityContext?) {
-            self.selector = selector
-            self.index = 0
-            self.direction = direction
-            self.securityContext = securityContext
-        }
     }
 
     /// GETSA for one SA (the kernel answers with a NEWSA). Equivalent to `ip xfrm state get …`.

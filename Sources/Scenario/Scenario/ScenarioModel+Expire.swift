@@ -48,14 +48,8 @@ extension ScenarioModel {
                 !$0.isSocketPolicy && $0.index == index && $0.direction == direction && $0.policyType == policyType && $0.mark == mark
             }
         case .selector(let selector, let direction, let context):
-            if let context {
-                if case .failure(let refusal) = allocateContext(context.description, server: servers[host]!) { return .failure(refusal) }
-                let a = authorizers[host]!.setcontext(subject: actor, label: context)
-                if let rec = a.record { records.append(rec) }
-                guard a.granted else {
-                    return .failure(
-                        Refusal(errno: "EACCES", why: "the lookup's label (security_xfrm_policy_alloc): association { setcontext } on \(context): \(a.reason)"))
-                }
+            if let context, let refusal = allocateAsSender(context, by: actor, on: host, records: &records) {
+                return .failure(Refusal(errno: refusal.errno, why: "the lookup's label (security_xfrm_policy_alloc): \(refusal.why)"))
             }
             found = kernel.policies.first {
                 !$0.isSocketPolicy && $0.selector == selector && $0.direction == direction && $0.securityContext == context

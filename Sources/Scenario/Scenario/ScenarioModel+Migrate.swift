@@ -63,17 +63,8 @@ extension ScenarioModel {
         // Stage 2: the SA and its clone.
         var moved: (old: SecurityAssociation, clone: SecurityAssociation)?
         if let old = kernel.sas.first(where: m.finds) {
-            if let label = old.securityContext {
-                if case .failure(let refusal) = allocateContext(label.description, server: servers[host]!) {
-                    return .failure(Refusal(errno: "ENODATA", why: "the clone's label: \(refusal.why) (xfrm_state_migrate fails)"))
-                }
-                let a = authorizers[host]!.setcontext(subject: actor, label: label)
-                if let rec = a.record { records.append(rec) }
-                guard a.granted else {
-                    return .failure(
-                        Refusal(
-                            errno: "ENODATA", why: "clone_security: association { setcontext } on \(label): \(a.reason) (xfrm_state_migrate fails, edge 36)"))
-                }
+            if let label = old.securityContext, let refusal = allocateAsSender(label, by: actor, on: host, records: &records) {
+                return .failure(Refusal(errno: "ENODATA", why: "clone_security: \(refusal.why) (xfrm_state_migrate fails, edge 36)"))
             }
             var clone = old
             clone.source = m.newSource

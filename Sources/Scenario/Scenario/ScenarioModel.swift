@@ -218,12 +218,14 @@ public struct ScenarioModel: StepPlayer {
         let cap = r.check(actor, actor, "capability", "net_admin", what: "capability { net_admin }")
         if let rec = cap.record { records.append(rec) }
         if !cap.passed { return refused("EPERM", "\(cap.what): \(cap.reason)") }
-        if command.request != .line {
-            let done: Result<String, Refusal>
+        // The messages iproute2 cannot send: the model's kernel is changed past the manager.
+        let unchecked: Result<String, Refusal>? =
             switch command.request {
-            case .migrate(let m): done = migrate(command.operation, m, by: actor, on: command.host, records: &records)
-            default: done = expire(command.operation, by: actor, on: command.host, records: &records)
+            case .line: nil
+            case .hardExpire: expire(command.operation, by: actor, on: command.host, records: &records)
+            case .migrate(let m): migrate(command.operation, m, by: actor, on: command.host, records: &records)
             }
+        if let done = unchecked {
             switch done {
             case .success(let note): notes.append(note)
             case .failure(let refusal): return refused(refusal.errno, refusal.why)
@@ -318,6 +320,17 @@ public struct ScenarioModel: StepPlayer {
             return .failure(Refusal(errno: "EINVAL", why: "the policy does not accept the context \(raw) (edge 8)"))
         }
         return .success(context)
+    }
+
+    /// `selinux_xfrm_alloc_user` for a label an xfrm request makes the kernel allocate as
+    /// `actor` on `host` (a POLEXPIRE's lookup label, a MIGRATE's clone): the context's length and
+    /// validity (``allocateContext(_:server:)``), then `association { setcontext }` on it (EACCES; its
+    /// record appended to `records`). Nil when the label is allocated.
+    func allocateAsSender(_ label: SecurityContext, by actor: SecurityContext, on host: String, records: inout [AuditRecord]) -> Refusal? {
+        if case .failure(let refusal) = allocateContext(label.description, server: servers[host]!) { return refusal }
+        let a = authorizers[host]!.setcontext(subject: actor, label: label)
+        if let rec = a.record { records.append(rec) }
+        return a.granted ? nil : Refusal(errno: "EACCES", why: "association { setcontext } on \(label): \(a.reason)")
     }
 
     // MARK: - Traffic

@@ -41,13 +41,16 @@ extension GuestRunner {
             message = XfrmRequest.expireSA(id, source: source ?? .any(id.destination.family), hard: true, mark: mark)
         case (.hardExpire, .deletePolicy(let key, let mark, let policyType, _)):
             // XFRM_MSG_POLEXPIRE, hard: no iproute2 command either (edge 35).
-            let fields: XfrmRequest.PolicyKeyFields
             switch key {
-            case .index(let index, let direction): fields = .init(index: index, direction: direction)
-            case .selector(let selector, let direction, let context): fields = .init(selector: selector, direction: direction, securityContext: context)
-            }
-            do { message = try XfrmRequest.expirePolicy(fields, hard: true, mark: mark, policyType: policyType) } catch {
-                return StepOutcome(result: "EINVAL", stage: "harness", notes: ["cannot encode the request: \(error)"])
+            case .index(let index, let direction):
+                message = XfrmRequest.expirePolicy(index: index, direction: direction, hard: true, mark: mark, policyType: policyType)
+            case .selector(let selector, let direction, let context):
+                do {
+                    message = try XfrmRequest.expirePolicy(
+                        selector: selector, direction: direction, securityContext: context, hard: true, mark: mark, policyType: policyType)
+                } catch {
+                    return StepOutcome(result: "EINVAL", stage: "harness", notes: ["cannot encode the request: \(error)"])
+                }
             }
         case (.migrate(let m), .deletePolicy(.selector(let selector, let direction, _), _, let policyType, _)):
             // XFRM_MSG_MIGRATE: iproute2 has no command for it either (edge 36).
